@@ -1,0 +1,36 @@
+// Fresh, uniquely named Postgres databases for one test file; dropped again at the end.
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+
+export const PG_ADMIN_URL = process.env.PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+export function databaseUrl(name: string, base = PG_ADMIN_URL): string {
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export async function createDatabases(services: readonly string[]) {
+  const run = `pooya_t_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  const names = services.map((s) => `${run}_${s}`);
+  try {
+    for (const name of names) await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const urls = Object.fromEntries(services.map((s, i) => [s, databaseUrl(names[i]!)]));
+  return {
+    urls,
+    async drop() {
+      const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await client.connect();
+      try {
+        for (const name of names) await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}

@@ -1,0 +1,164 @@
+// One harness for every end-to-end test: fresh databases, the real subgraphs and the real
+// gateway on free ports (in this process, over HTTP), and helpers to call them.
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import pg from "pg";
+import { generateSigningKey, publicKeySet } from "@pooya/platform";
+import { startGateway, SUPERGRAPH_PATH } from "@pooya/gateway";
+import { startUsersService } from "@pooya/users/src/service.ts";
+import { startCoursesService } from "@pooya/courses/src/service.ts";
+import { startAttendanceService } from "@pooya/attendance/src/service.ts";
+import { startFoodService } from "@pooya/food/src/service.ts";
+import { createDatabases } from "./databases.ts";
+import { freePort } from "./free-port.ts";
+
+export const SERVICE_NAMES = ["users", "courses", "attendance", "food"] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export const ADMIN = { email: "admin@pooya.test", password: "admin-password-1" };
+
+export interface GraphQLResponse<T = Record<string, any>> {
+  status: number;
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; [k: string]: unknown } }[];
+}
+
+export interface ExecuteOptions {
+  query: string;
+  variables?: Record<string, unknown>;
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+export async function postGraphQL<T = Record<string, any>>(url: string, options: ExecuteOptions): Promise<GraphQLResponse<T>> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...options.headers,
+    },
+    body: JSON.stringify({ query: options.query, variables: options.variables }),
+  });
+  const text = await response.text();
+  let body: { data?: T | null; errors?: GraphQLResponse<T>["errors"] };
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error(`HTTP ${response.status}, not JSON: ${text.slice(0, 300)}`);
+  }
+  return { status: response.status, ...body };
+}
+
+type RunningService = { name: ServiceName; url: string; graphqlUrl: string; sqlStatements: { count: number; measure<T>(w: () => Promise<T>): Promise<{ result: T; statements: number }> }; stop(): Promise<void> } & Record<string, any>;
+
+export async function startFederation(options: { attendancePollIntervalMs?: number } = {}) {
+  const databases = await createDatabases(SERVICE_NAMES);
+  const serviceSecret = randomBytes(32).toString("base64url");
+  const gatewayKey = await generateSigningKey();
+  const gatewayPort = await freePort();
+  const gatewayJwksUrl = `http://127.0.0.1:${gatewayPort}/.well-known/jwks.json`;
+  const ports: Partial<Record<ServiceName, number>> = {};
+  const services: Partial<Record<ServiceName, RunningService>> = {};
+  const common = () => ({ host: "127.0.0.1", gatewayKeys: { jwksUrl: gatewayJwksUrl }, serviceSecret });
+
+  async function startService(name: ServiceName): Promise<RunningService> {
+    const port = ports[name] ?? 0;
+    const databaseUrl = databases.urls[name]!;
+    let service: RunningService;
+    switch (name) {
+      case "users":
+        service = await startUsersService({ ...common(), port, databaseUrl, admin: ADMIN });
+        break;
+      case "courses":
+        service = await startCoursesService({ ...common(), port, databaseUrl, usersUrl: services.users!.url });
+        break;
+      case "attendance":
+        service = await startAttendanceService({
+          ...common(), port, databaseUrl, coursesUrl: services.courses!.url,
+          pollIntervalMs: options.attendancePollIntervalMs ?? 200,
+        });
+        break;
+      case "food":
+        service = await startFoodService({ ...common(), port, databaseUrl, usersUrl: services.users!.url });
+        break;
+    }
+    ports[name] = new URL(service.url).port ? Number(new URL(service.url).port) : port;
+    services[name] = service;
+    return service;
+  }
+
+  for (const name of SERVICE_NAMES) await startService(name);
+
+  const gateway = await startGateway({
+    port: gatewayPort,
+    host: "127.0.0.1",
+    supergraphSdl: readFileSync(SUPERGRAPH_PATH, "utf8"),
+    subgraphUrls: Object.fromEntries(SERVICE_NAMES.map((n) => [n, services[n]!.graphqlUrl])),
+    accessTokens: { jwksUrl: services.users!.jwksUrl, issuer: "pooya-users", audience: "pooya-api" },
+    signingKey: gatewayKey,
+  });
+
+  const pools = Object.fromEntries(SERVICE_NAMES.map((n) => [n, new pg.Pool({ connectionString: databases.urls[n], max: 2 })])) as Record<ServiceName, pg.Pool>;
+
+  const execute = <T = Record<string, any>>(options: ExecuteOptions) => postGraphQL<T>(gateway.graphqlUrl, options);
+
+  async function login(email: string, password: string): Promise<{ token: string; userId: string }> {
+    const r = await execute({
+      query: `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }`,
+      variables: { e: email, p: password },
+    });
+    if (!r.data?.login) throw new Error(`login failed: ${JSON.stringify(r.errors)}`);
+    return { token: r.data.login.accessToken, userId: r.data.login.user.id };
+  }
+
+  const admin = await login(ADMIN.email, ADMIN.password);
+  let userCounter = 0;
+
+  /** A user of the role, created through the API by STAFF, signed in. */
+  async function createUser(role: "STUDENT" | "TEACHER" | "STAFF", name?: string) {
+    userCounter += 1;
+    const email = `${role.toLowerCase()}${userCounter}-${randomBytes(3).toString("hex")}@pooya.test`;
+    const password = "password-" + randomBytes(4).toString("hex");
+    const r = await execute({
+      query: `mutation($i: CreateUserInput!) { createUser(input: $i) { id } }`,
+      variables: { i: { email, password, name: name ?? `${role} ${userCounter}`, role } },
+      token: admin.token,
+    });
+    if (!r.data?.createUser) throw new Error(`createUser failed: ${JSON.stringify(r.errors)}`);
+    const session = await login(email, password);
+    return { id: session.userId, token: session.token, email, password, role };
+  }
+
+  return {
+    gateway,
+    services: services as Record<ServiceName, RunningService>,
+    databaseUrls: databases.urls as Record<ServiceName, string>,
+    db: pools,
+    serviceSecret,
+    gatewayKey,
+    admin,
+    execute,
+    login,
+    createUser,
+    async stopService(name: ServiceName) {
+      await services[name]!.stop();
+    },
+    startService,
+    async close() {
+      await gateway.stop().catch(() => undefined);
+      for (const name of [...SERVICE_NAMES].reverse()) await services[name]?.stop().catch(() => undefined);
+      await Promise.all(Object.values(pools).map((p) => p.end()));
+      await databases.drop();
+    },
+  };
+}
+
+export type Federation = Awaited<ReturnType<typeof startFederation>>;
+
+/** The `extensions.code` of each error, for compact assertions. */
+export function errorCodes(response: GraphQLResponse): (string | undefined)[] {
+  return (response.errors ?? []).map((e) => e.extensions?.code);
+}
+
+export { publicKeySet };

@@ -1,0 +1,99 @@
+// The gateway: a static supergraph, user tokens verified here, identity passed on signed.
+import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
+import { ApolloServer, type BaseContext } from "@apollo/server";
+import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from "@apollo/server/plugin/landingPage/default";
+import {
+  IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, generateSigningKey, healthRoutes, maskUnexpectedErrors, publicKeySet,
+  serveHttp, type SigningKey, type Viewer,
+} from "@pooya/platform";
+import { createAccessTokenVerifier, type AccessTokenPolicy } from "./access-tokens.ts";
+
+export interface GatewayContext extends BaseContext {
+  viewer: Viewer;
+  identityAssertion: () => Promise<string>;
+}
+
+export interface GatewayConfig {
+  port: number;
+  host?: string;
+  supergraphSdl: string;
+  /** Subgraph URLs by name; names not given keep the URL composed into the supergraph. */
+  subgraphUrls?: Partial<Record<string, string>>;
+  accessTokens: AccessTokenPolicy;
+  /** Signs identity assertions; generated per process when not given (assertions live 60 s). */
+  signingKey?: SigningKey;
+  production?: boolean;
+}
+
+/** Counts requests the gateway sends to each subgraph (tests assert query plans by it). */
+export class SubgraphRequestCounter {
+  readonly counts = new Map<string, number>();
+  record(name: string) {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+  }
+  snapshot(): Record<string, number> {
+    return Object.fromEntries(this.counts);
+  }
+}
+
+class AuthenticatedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  constructor(private readonly subgraphName: string, url: string, private readonly counter: SubgraphRequestCounter) {
+    super({ url });
+  }
+  override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    this.counter.record(this.subgraphName);
+    // Requests the gateway makes on its own (no incoming request) go as anonymous.
+    const assertion = "identityAssertion" in context && context.identityAssertion ? await context.identityAssertion() : undefined;
+    if (assertion) request.http?.headers.set(IDENTITY_ASSERTION_HEADER, assertion);
+  }
+}
+
+export async function startGateway(config: GatewayConfig) {
+  const signingKey = config.signingKey ?? (await generateSigningKey());
+  const signIdentityAssertion = createIdentityAssertionSigner(signingKey);
+  const viewerFromAuthorization = createAccessTokenVerifier(config.accessTokens);
+  const subgraphRequests = new SubgraphRequestCounter();
+
+  const gateway = new ApolloGateway({
+    supergraphSdl: config.supergraphSdl,
+    buildService: ({ name, url }) => new AuthenticatedDataSource(name, config.subgraphUrls?.[name] ?? url ?? "", subgraphRequests),
+  });
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    formatError: maskUnexpectedErrors("gateway"),
+    includeStacktraceInErrorResponses: false,
+    introspection: !config.production,
+    plugins: [
+      config.production
+        ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
+        : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),
+    ],
+  });
+  await apollo.start();
+
+  const http = await serveHttp({
+    apollo,
+    port: config.port,
+    host: config.host,
+    context: async (request) => {
+      const viewer = await viewerFromAuthorization(request.headers.authorization);
+      let assertion: Promise<string> | undefined;
+      return { viewer, identityAssertion: () => (assertion ??= signIdentityAssertion(viewer)) };
+    },
+    routes: {
+      ...healthRoutes(async () => ({
+        supergraph: true, // apollo.start() above resolved only once the supergraph loaded
+        usersJwks: await fetch(config.accessTokens.jwksUrl, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false),
+      })),
+      "GET /.well-known/jwks.json": async () => ({ status: 200, body: publicKeySet([signingKey]) }),
+    },
+  });
+
+  return {
+    url: http.url,
+    graphqlUrl: `${http.url}/graphql`,
+    jwksUrl: `${http.url}/.well-known/jwks.json`,
+    subgraphRequests,
+    stop: () => http.close(),
+  };
+}

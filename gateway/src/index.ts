@@ -1,0 +1,3 @@
+export * from "./gateway.ts";
+export * from "./composition.ts";
+export * from "./subgraphs.ts";

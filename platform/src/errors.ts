@@ -1,0 +1,60 @@
+// Typed GraphQL errors: every failure a client can act on carries extensions.code.
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import { unwrapResolverError } from "@apollo/server/errors";
+
+export type ErrorCode =
+  | "UNAUTHENTICATED"
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "BAD_USER_INPUT"
+  | "CONFLICT"
+  | "NOT_ENROLLED"
+  | "INSUFFICIENT_FUNDS"
+  | "SOLD_OUT"
+  | "SERVICE_UNAVAILABLE";
+
+export function domainError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { ...extensions, code } });
+}
+
+export const unauthenticated = (message = "Sign in first: this operation needs an access token.") =>
+  domainError("UNAUTHENTICATED", message);
+export const forbidden = (message = "You are not allowed to do this.") => domainError("FORBIDDEN", message);
+export const notFound = (what: string, id?: string) =>
+  domainError("NOT_FOUND", id ? `${what} ${id} does not exist.` : `${what} does not exist.`);
+export const badUserInput = (message: string, field?: string) =>
+  domainError("BAD_USER_INPUT", message, field ? { field } : {});
+export const conflict = (message: string) => domainError("CONFLICT", message);
+
+/** An error for a token that is present but unusable: HTTP 401 as well as the code. */
+export function invalidToken(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
+}
+
+const CLIENT_CODES = new Set<string>([
+  "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "CONFLICT", "NOT_ENROLLED",
+  "INSUFFICIENT_FUNDS", "SOLD_OUT", "SERVICE_UNAVAILABLE",
+  // Apollo's own request-level codes: safe, they describe the request, not our internals.
+  "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "PERSISTED_QUERY_NOT_FOUND",
+  "PERSISTED_QUERY_NOT_SUPPORTED", "OPERATION_RESOLUTION_FAILURE", "BAD_REQUEST",
+]);
+
+/**
+ * formatError for every server: known codes pass through (without stack traces); anything
+ * else — a bug, a database error with SQL in it — is logged and masked.
+ */
+export function maskUnexpectedErrors(service: string) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const code = formatted.extensions?.code;
+    const { stacktrace: _drop, ...extensions } = formatted.extensions ?? {};
+    if (typeof code === "string" && CLIENT_CODES.has(code)) return { ...formatted, extensions };
+    const original = unwrapResolverError(error);
+    console.error(`[${service}] unexpected error`, original);
+    return {
+      message: "Internal server error",
+      ...(formatted.path ? { path: formatted.path } : {}),
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      extensions: { code: "INTERNAL_SERVER_ERROR" },
+    };
+  };
+}

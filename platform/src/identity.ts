@@ -1,0 +1,89 @@
+// The identity a subgraph acts on. Subgraphs never read it from a plain header: the gateway
+// signs it per request (an "identity assertion", a short-lived JWT) and subgraphs verify it
+// against the gateway's published keys.
+import { SignJWT, createLocalJWKSet, createRemoteJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, errors as joseErrors, type JSONWebKeySet, type JWK, type JWTVerifyGetKey, type CryptoKey } from "jose";
+import { randomUUID } from "node:crypto";
+import { invalidToken } from "./errors.ts";
+
+export const ROLES = ["STUDENT", "TEACHER", "STAFF"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who is calling: a signed-in user, or nobody (anonymous). */
+export type Viewer = { userId: string; role: Role } | null;
+
+export const IDENTITY_ASSERTION_HEADER = "x-identity-assertion";
+export const IDENTITY_ASSERTION_ISSUER = "pooya-gateway";
+export const IDENTITY_ASSERTION_AUDIENCE = "pooya-subgraphs";
+const SIGNING_ALGORITHM = "EdDSA";
+const ASSERTION_LIFETIME_SECONDS = 60;
+
+export interface SigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+export async function generateSigningKey(): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair(SIGNING_ALGORITHM, { crv: "Ed25519", extractable: true });
+  const kid = randomUUID();
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALGORITHM, use: "sig" };
+  return { kid, privateKey, publicJwk };
+}
+
+/** A private JWK (as stored in a key file or an environment variable) to a signing key. */
+export async function signingKeyFromJwk(jwk: JWK): Promise<SigningKey> {
+  if (!jwk.kid || !jwk.d) throw new Error("a signing key needs a private JWK with a kid");
+  const privateKey = (await importJWK({ ...jwk, alg: SIGNING_ALGORITHM }, SIGNING_ALGORITHM)) as CryptoKey;
+  const { d: _private, ...publicPart } = jwk;
+  return { kid: jwk.kid, privateKey, publicJwk: { ...publicPart, alg: SIGNING_ALGORITHM, use: "sig" } };
+}
+
+export async function exportPrivateJwk(key: SigningKey): Promise<JWK> {
+  return { ...(await exportJWK(key.privateKey)), kid: key.kid };
+}
+
+export function publicKeySet(keys: SigningKey[]): JSONWebKeySet {
+  return { keys: keys.map((k) => k.publicJwk) };
+}
+
+/** Gateway side: sign the verified viewer for one subgraph request. */
+export function createIdentityAssertionSigner(key: SigningKey) {
+  return async function signIdentityAssertion(viewer: Viewer): Promise<string> {
+    const jwt = new SignJWT(viewer ? { role: viewer.role } : { anonymous: true })
+      .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: key.kid, typ: "identity+jwt" })
+      .setIssuer(IDENTITY_ASSERTION_ISSUER)
+      .setAudience(IDENTITY_ASSERTION_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(`${ASSERTION_LIFETIME_SECONDS}s`);
+    if (viewer) jwt.setSubject(viewer.userId);
+    return jwt.sign(key.privateKey);
+  };
+}
+
+/** Subgraph side: a request without a valid assertion never reaches a resolver. */
+export function createIdentityAssertionVerifier(keys: { jwksUrl: string } | { jwks: JSONWebKeySet }) {
+  const getKey: JWTVerifyGetKey =
+    "jwksUrl" in keys
+      ? createRemoteJWKSet(new URL(keys.jwksUrl), { cooldownDuration: 5_000, cacheMaxAge: 10 * 60_000 })
+      : createLocalJWKSet(keys.jwks);
+  return async function verifyIdentityAssertion(token: string | undefined): Promise<Viewer> {
+    if (!token) throw invalidToken("This service only answers requests forwarded by the gateway.");
+    try {
+      const { payload } = await jwtVerify(token, getKey, {
+        algorithms: [SIGNING_ALGORITHM],
+        issuer: IDENTITY_ASSERTION_ISSUER,
+        audience: IDENTITY_ASSERTION_AUDIENCE,
+        typ: "identity+jwt",
+        maxTokenAge: `${ASSERTION_LIFETIME_SECONDS + 5}s`,
+      });
+      if (payload.anonymous === true) return null;
+      if (typeof payload.sub !== "string" || !ROLES.includes(payload.role as Role)) {
+        throw invalidToken("The gateway credential names no valid identity.");
+      }
+      return { userId: payload.sub, role: payload.role as Role };
+    } catch (error) {
+      if (error instanceof joseErrors.JOSEError) throw invalidToken("The gateway credential is not valid.");
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,140 @@
+// The replica of courses' catalogue and enrollments, fed by courses' outbox feed.
+// Each event is applied exactly once (inbox keyed by event id) and never over a newer one
+// (each replica row remembers the sequence of the event that last wrote it).
+import { createServiceClient } from "@pooya/platform";
+import { TRANSACTION_OPTIONS, type AttendanceDb } from "./db.ts";
+
+export const FEED_SOURCE = "courses";
+const PAGE_SIZE = 500;
+
+export interface FeedEvent {
+  id: string;
+  sequence: string;
+  type: "CourseCreated" | "StudentEnrolled" | "EnrollmentDropped" | string;
+  payload: Record<string, string>;
+}
+
+export interface ReplicaOptions {
+  coursesUrl: string;
+  serviceSecret: string;
+  /** How often the background poller reads the feed. */
+  pollIntervalMs: number;
+  /** How long a request may wait for the replica to catch up before it answers from what it has. */
+  catchUpDeadlineMs: number;
+}
+
+export function createEnrollmentReplica(db: AttendanceDb, options: ReplicaOptions) {
+  const callCourses = createServiceClient({
+    secret: options.serviceSecret, caller: "attendance", callee: "courses", baseUrl: options.coursesUrl, timeoutMs: options.catchUpDeadlineMs,
+  });
+  let inFlight: Promise<number> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let failures = 0;
+  let lastSyncedAt: Date | null = null;
+
+  async function applyEvents(events: FeedEvent[]): Promise<number> {
+    let applied = 0;
+    await db.prisma.$transaction(async (tx) => {
+      for (const event of events) {
+        const sequence = BigInt(event.sequence);
+        const fresh = await tx.$executeRaw`
+          INSERT INTO inbox_events (event_id, sequence, type) VALUES (${event.id}::uuid, ${sequence}, ${event.type})
+          ON CONFLICT (event_id) DO NOTHING`;
+        if (fresh === 0) continue; // delivered before: already applied
+        applied += 1;
+        const { courseId, studentId, teacherId, code } = event.payload;
+        if (event.type === "CourseCreated" && courseId && teacherId) {
+          await tx.$executeRaw`
+            INSERT INTO course_replicas (course_id, teacher_id, code, last_sequence) VALUES (${courseId}::uuid, ${teacherId}::uuid, ${code ?? ""}, ${sequence})
+            ON CONFLICT (course_id) DO UPDATE SET teacher_id = EXCLUDED.teacher_id, code = EXCLUDED.code, last_sequence = EXCLUDED.last_sequence
+            WHERE course_replicas.last_sequence < EXCLUDED.last_sequence`;
+        } else if ((event.type === "StudentEnrolled" || event.type === "EnrollmentDropped") && courseId && studentId) {
+          const enrolled = event.type === "StudentEnrolled";
+          await tx.$executeRaw`
+            INSERT INTO enrollment_replicas (course_id, student_id, enrolled, last_sequence) VALUES (${courseId}::uuid, ${studentId}::uuid, ${enrolled}, ${sequence})
+            ON CONFLICT (course_id, student_id) DO UPDATE SET enrolled = EXCLUDED.enrolled, last_sequence = EXCLUDED.last_sequence
+            WHERE enrollment_replicas.last_sequence < EXCLUDED.last_sequence`;
+        } // unknown event types are recorded in the inbox and skipped: newer producers stay compatible
+      }
+      const last = events.at(-1);
+      if (last) {
+        await tx.$executeRaw`
+          INSERT INTO replication_cursors (source, last_sequence, updated_at) VALUES (${FEED_SOURCE}, ${BigInt(last.sequence)}, now())
+          ON CONFLICT (source) DO UPDATE SET last_sequence = GREATEST(replication_cursors.last_sequence, EXCLUDED.last_sequence), updated_at = now()`;
+      }
+    }, TRANSACTION_OPTIONS);
+    return applied;
+  }
+
+  async function readCursor(): Promise<bigint> {
+    const cursor = await db.prisma.replicationCursor.findUnique({ where: { source: FEED_SOURCE } });
+    return cursor?.lastSequence ?? 0n;
+  }
+
+  /** Reads the feed to its end and applies what is new. Returns the number of events applied. */
+  async function pull(): Promise<number> {
+    let after = await readCursor();
+    let applied = 0;
+    for (;;) {
+      const { events } = await callCourses<{ events: FeedEvent[] }>(`/internal/events?after=${after}&limit=${PAGE_SIZE}`);
+      if (events.length === 0) break;
+      applied += await applyEvents(events);
+      after = BigInt(events.at(-1)!.sequence);
+      if (events.length < PAGE_SIZE) break;
+    }
+    lastSyncedAt = new Date();
+    return applied;
+  }
+
+  /** One pull at a time; concurrent callers share it. */
+  function catchUp(): Promise<number> {
+    inFlight ??= pull().finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
+  }
+
+  function schedule(delay: number) {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      catchUp().then(
+        () => {
+          failures = 0;
+          schedule(options.pollIntervalMs);
+        },
+        () => {
+          // Courses is down or slow: events wait in its outbox; back off up to 30 s.
+          failures += 1;
+          schedule(Math.min(30_000, options.pollIntervalMs * 2 ** failures));
+        },
+      );
+    }, delay);
+    timer.unref();
+  }
+
+  return {
+    catchUp,
+    /** Catch up if courses answers in time; otherwise carry on with the replica as it is. */
+    async tryCatchUp(): Promise<boolean> {
+      try {
+        await catchUp();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    start() {
+      stopped = false;
+      schedule(0);
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await inFlight?.catch(() => undefined);
+    },
+    status: () => ({ lastSyncedAt, failures }),
+  };
+}
+
+export type EnrollmentReplica = ReturnType<typeof createEnrollmentReplica>;

@@ -1,0 +1,72 @@
+// Enrolling and dropping students. Seats are taken with one conditional UPDATE
+// (enrollment_count < capacity): of two students racing for the last seat, one wins.
+// A GraphQLError thrown inside a transaction rolls it back and reaches the client as is.
+import { badUserInput, conflict, domainError, forbidden, isUuid, notFound, type Viewer } from "@pooya/platform";
+import { Prisma, type Course } from "./generated/prisma/client.ts";
+import { TRANSACTION_OPTIONS, type CoursesDb } from "./db.ts";
+import { appendToOutbox } from "./outbox.ts";
+import type { UsersDirectory } from "@pooya/platform";
+
+export function createEnrollment(db: CoursesDb, users: UsersDirectory) {
+  async function findCourse(courseId: string): Promise<Course> {
+    const course = isUuid(courseId) ? await db.prisma.course.findUnique({ where: { id: courseId } }) : null;
+    if (!course) throw notFound("Course", courseId);
+    return course;
+  }
+
+  function mayManage(viewer: NonNullable<Viewer>, course: Course): boolean {
+    return viewer.role === "STAFF" || (viewer.role === "TEACHER" && viewer.userId === course.teacherId);
+  }
+
+  return {
+    async enroll(viewer: NonNullable<Viewer>, courseId: string, studentId: string | null | undefined): Promise<Course> {
+      const course = await findCourse(courseId);
+      let target: string;
+      if (viewer.role === "STUDENT") {
+        if (studentId && studentId !== viewer.userId) throw forbidden("Students can only enrol themselves.");
+        target = viewer.userId;
+      } else {
+        if (!mayManage(viewer, course)) throw forbidden("Only the course's teacher or staff can enrol other students.");
+        if (!studentId) throw badUserInput("studentId is required when enrolling someone else.", "studentId");
+        const student = isUuid(studentId) ? await users.find(studentId) : null;
+        if (!student) throw notFound("User", studentId);
+        if (student.role !== "STUDENT") throw badUserInput("Only STUDENT users can be enrolled.", "studentId");
+        target = student.id;
+      }
+      return db.prisma.$transaction(async (tx) => {
+        try {
+          await tx.enrollment.create({ data: { courseId: course.id, studentId: target } });
+        } catch (error) {
+          if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
+            throw (conflict("This student is already enrolled in the course."));
+          }
+          throw error;
+        }
+        const seat = await tx.course.updateMany({
+          where: { id: course.id, enrollmentCount: { lt: tx.course.fields.capacity } },
+          data: { enrollmentCount: { increment: 1 } },
+        });
+        if (seat.count !== 1) throw (conflict(`${course.code} is full (${course.capacity} seats).`));
+        await appendToOutbox(tx, { type: "StudentEnrolled", payload: { courseId: course.id, studentId: target } });
+        return tx.course.findUniqueOrThrow({ where: { id: course.id } });
+      }, TRANSACTION_OPTIONS);
+    },
+
+    async drop(viewer: NonNullable<Viewer>, courseId: string, studentId: string): Promise<Course> {
+      const course = await findCourse(courseId);
+      const self = viewer.role === "STUDENT" && viewer.userId === studentId;
+      if (!self && !mayManage(viewer, course)) throw forbidden("Only the student, the course's teacher or staff can drop an enrollment.");
+      return db.prisma.$transaction(async (tx) => {
+        const removed = isUuid(studentId)
+          ? await tx.enrollment.deleteMany({ where: { courseId: course.id, studentId } })
+          : { count: 0 };
+        if (removed.count !== 1) throw (domainError("NOT_ENROLLED", "This student is not enrolled in the course."));
+        await tx.course.update({ where: { id: course.id }, data: { enrollmentCount: { decrement: 1 } } });
+        await appendToOutbox(tx, { type: "EnrollmentDropped", payload: { courseId: course.id, studentId } });
+        return tx.course.findUniqueOrThrow({ where: { id: course.id } });
+      }, TRANSACTION_OPTIONS);
+    },
+  };
+}
+
+export type Enrollment = ReturnType<typeof createEnrollment>;

@@ -1,0 +1,36 @@
+// The transactional outbox: every enrollment change writes its event in the same transaction.
+// Sequence numbers are handed out under a transaction-scoped advisory lock taken as the last
+// step before commit, so events commit in sequence order and a reader that has seen sequence N
+// will never later find an event < N appear (the feed can be read with a simple cursor).
+import type { CoursesDb, CoursesTransaction } from "./db.ts";
+
+const OUTBOX_SEQUENCE_LOCK = 4_207_301;
+
+export type CourseEvent =
+  | { type: "CourseCreated"; payload: { courseId: string; teacherId: string; code: string } }
+  | { type: "StudentEnrolled"; payload: { courseId: string; studentId: string } }
+  | { type: "EnrollmentDropped"; payload: { courseId: string; studentId: string } };
+
+export async function appendToOutbox(tx: CoursesTransaction, event: CourseEvent): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${OUTBOX_SEQUENCE_LOCK})`;
+  await tx.outboxEvent.create({ data: { type: event.type, payload: event.payload } });
+}
+
+export interface FeedEvent {
+  id: string;
+  sequence: string;
+  type: CourseEvent["type"];
+  payload: Record<string, string>;
+  occurredAt: string;
+}
+
+export async function readFeed(db: CoursesDb, after: bigint, limit: number): Promise<FeedEvent[]> {
+  const rows = await db.prisma.outboxEvent.findMany({ where: { sequence: { gt: after } }, orderBy: { sequence: "asc" }, take: limit });
+  return rows.map((r) => ({
+    id: r.id,
+    sequence: r.sequence.toString(),
+    type: r.type as CourseEvent["type"],
+    payload: r.payload as Record<string, string>,
+    occurredAt: r.occurredAt.toISOString(),
+  }));
+}

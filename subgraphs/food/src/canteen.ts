@@ -1,0 +1,136 @@
+// Meals, wallets and orders. Money and stock move in one transaction with the order, by
+// conditional UPDATEs (stock >= n, balance >= total), so they never go negative and the last
+// servings are never sold twice. Locks are taken in one order (meal, then wallet) everywhere.
+import { badUserInput, conflict, domainError, forbidden, formatDay, isUuid, notFound, requireIntRange, requireText, type Viewer } from "@pooya/platform";
+import { Prisma, type FoodOrder, type MealType } from "./generated/prisma/client.ts";
+import { TRANSACTION_OPTIONS, type FoodDb } from "./db.ts";
+import type { UsersDirectory } from "@pooya/platform";
+
+export interface AddMealInput {
+  name: string;
+  description?: string | null;
+  mealType: MealType;
+  servingDate: Date;
+  price: number;
+  stock: number;
+}
+
+export interface BuyMealInput {
+  mealId: string;
+  quantity: number;
+  idempotencyKey: string;
+}
+
+export const MAX_QUANTITY = 10;
+const MAX_RANGE_DAYS = 92;
+const DAY_MS = 24 * 3600 * 1000;
+
+const today = () => new Date(`${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`);
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
+}
+
+export function createCanteen(db: FoodDb, users: UsersDirectory) {
+  async function existingOrder(userId: string, input: BuyMealInput): Promise<FoodOrder | null> {
+    const order = await db.prisma.foodOrder.findUnique({ where: { userId_idempotencyKey: { userId, idempotencyKey: input.idempotencyKey } } });
+    if (order && (order.mealId !== input.mealId || order.quantity !== input.quantity)) {
+      throw conflict("This idempotencyKey was already used for a different purchase.");
+    }
+    return order;
+  }
+
+  return {
+    addMeal(viewer: NonNullable<Viewer>, input: AddMealInput) {
+      if (viewer.role !== "STAFF") throw forbidden("Only staff can add meals.");
+      return db.prisma.meal.create({
+        data: {
+          name: requireText(input.name, "name", { max: 100 }),
+          description: input.description == null ? null : requireText(input.description, "description", { min: 0, max: 1000 }) || null,
+          mealType: input.mealType,
+          servingDate: input.servingDate,
+          price: requireIntRange(input.price, "price", 0, 10_000_000),
+          stock: requireIntRange(input.stock, "stock", 0, 100_000),
+        },
+      });
+    },
+
+    meals(from: Date | null | undefined, to: Date | null | undefined) {
+      const start = from ?? today();
+      const end = to ?? new Date(start.getTime() + 30 * DAY_MS);
+      if (end < start) throw badUserInput("to must not be before from.", "to");
+      if (end.getTime() - start.getTime() > MAX_RANGE_DAYS * DAY_MS) throw badUserInput(`Ask for at most ${MAX_RANGE_DAYS} days at a time.`, "to");
+      return db.prisma.meal.findMany({
+        where: { servingDate: { gte: start, lte: end } },
+        orderBy: [{ servingDate: "asc" }, { mealType: "asc" }, { name: "asc" }],
+      });
+    },
+
+    async topUp(viewer: NonNullable<Viewer>, userId: string, amount: number) {
+      if (viewer.role !== "STAFF") throw forbidden("Only staff can top up wallets.");
+      requireIntRange(amount, "amount", 1, 10_000_000);
+      if (!isUuid(userId) || !(await users.find(userId))) throw notFound("User", userId);
+      return db.prisma.$transaction(async (tx) => {
+        const wallet = await tx.wallet.upsert({
+          where: { userId },
+          create: { userId, balance: amount },
+          update: { balance: { increment: amount } },
+        });
+        await tx.ledgerEntry.create({ data: { userId, amount, reason: "TOP_UP", actorId: viewer.userId } });
+        return wallet;
+      }, TRANSACTION_OPTIONS);
+    },
+
+    async buy(viewer: NonNullable<Viewer>, input: BuyMealInput): Promise<FoodOrder> {
+      if (viewer.role !== "STUDENT") throw forbidden("Only students can buy meals.");
+      requireIntRange(input.quantity, "quantity", 1, MAX_QUANTITY);
+      const key = input.idempotencyKey.trim();
+      if (key.length < 1 || key.length > 100) throw badUserInput("idempotencyKey must be 1 to 100 characters.", "idempotencyKey");
+      const request = { ...input, idempotencyKey: key };
+      const replay = await existingOrder(viewer.userId, request);
+      if (replay) return replay;
+      const meal = isUuid(input.mealId) ? await db.prisma.meal.findUnique({ where: { id: input.mealId } }) : null;
+      if (!meal) throw notFound("Meal", input.mealId);
+      if (meal.servingDate < today()) throw badUserInput(`This meal was served on ${formatDay(meal.servingDate)}.`, "mealId");
+      const totalPrice = meal.price * input.quantity;
+      try {
+        return await db.prisma.$transaction(async (tx) => {
+          const taken = await tx.meal.updateMany({ where: { id: meal.id, stock: { gte: input.quantity } }, data: { stock: { decrement: input.quantity } } });
+          if (taken.count !== 1) throw domainError("SOLD_OUT", `Not enough servings of ${meal.name} left.`);
+          const paid = await tx.wallet.updateMany({ where: { userId: viewer.userId, balance: { gte: totalPrice } }, data: { balance: { decrement: totalPrice } } });
+          if (paid.count !== 1) throw domainError("INSUFFICIENT_FUNDS", `The wallet balance does not cover ${totalPrice}.`);
+          const order = await tx.foodOrder.create({
+            data: { userId: viewer.userId, mealId: meal.id, quantity: input.quantity, totalPrice, status: "CONFIRMED", idempotencyKey: key },
+          });
+          await tx.ledgerEntry.create({ data: { userId: viewer.userId, amount: -totalPrice, reason: "PURCHASE", orderId: order.id, actorId: viewer.userId } });
+          return order;
+        }, TRANSACTION_OPTIONS);
+      } catch (error) {
+        // A concurrent request with the same key committed first: this one rolled back, charging nothing.
+        if (isUniqueViolation(error)) {
+          const winner = await existingOrder(viewer.userId, request);
+          if (winner) return winner;
+        }
+        throw error;
+      }
+    },
+
+    async cancel(viewer: NonNullable<Viewer>, orderId: string): Promise<FoodOrder> {
+      const order = isUuid(orderId) ? await db.prisma.foodOrder.findUnique({ where: { id: orderId }, include: { meal: true } }) : null;
+      if (!order) throw notFound("Order", orderId);
+      if (order.userId !== viewer.userId) throw forbidden("Only the buyer can cancel an order.");
+      if (order.status === "CANCELLED") throw conflict("This order is already cancelled.");
+      if (order.meal.servingDate <= today()) throw conflict("Orders can only be cancelled before the serving date.");
+      return db.prisma.$transaction(async (tx) => {
+        const cancelled = await tx.foodOrder.updateMany({ where: { id: order.id, status: "CONFIRMED" }, data: { status: "CANCELLED", cancelledAt: new Date() } });
+        if (cancelled.count !== 1) throw conflict("This order is already cancelled.");
+        await tx.meal.update({ where: { id: order.mealId }, data: { stock: { increment: order.quantity } } });
+        await tx.wallet.update({ where: { userId: order.userId }, data: { balance: { increment: order.totalPrice } } });
+        await tx.ledgerEntry.create({ data: { userId: order.userId, amount: order.totalPrice, reason: "REFUND", orderId: order.id, actorId: viewer.userId } });
+        return tx.foodOrder.findUniqueOrThrow({ where: { id: order.id } });
+      }, TRANSACTION_OPTIONS);
+    },
+  };
+}
+
+export type Canteen = ReturnType<typeof createCanteen>;
