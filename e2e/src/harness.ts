@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import pg from "pg";
-import { generateSigningKey, publicKeySet } from "@pooya/platform";
+import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, exportPrivateJwk, generateSigningKey, type Viewer } from "@pooya/platform";
 import { startGateway, SUPERGRAPH_PATH } from "@pooya/gateway";
 import { startUsersService } from "@pooya/users/src/service.ts";
 import { startCoursesService } from "@pooya/courses/src/service.ts";
@@ -56,6 +56,9 @@ export async function startFederation(options: { attendancePollIntervalMs?: numb
   const databases = await createDatabases(SERVICE_NAMES);
   const serviceSecret = randomBytes(32).toString("base64url");
   const gatewayKey = await generateSigningKey();
+  // The users service signs with a key the tests know, so they can forge expired or foreign tokens.
+  const usersKey = await generateSigningKey();
+  const usersSigningKeys = JSON.stringify([await exportPrivateJwk(usersKey)]);
   const gatewayPort = await freePort();
   const gatewayJwksUrl = `http://127.0.0.1:${gatewayPort}/.well-known/jwks.json`;
   const ports: Partial<Record<ServiceName, number>> = {};
@@ -68,7 +71,7 @@ export async function startFederation(options: { attendancePollIntervalMs?: numb
     let service: RunningService;
     switch (name) {
       case "users":
-        service = await startUsersService({ ...common(), port, databaseUrl, admin: ADMIN });
+        service = await startUsersService({ ...common(), port, databaseUrl, admin: ADMIN, signingKeys: { env: usersSigningKeys } });
         break;
       case "courses":
         service = await startCoursesService({ ...common(), port, databaseUrl, usersUrl: services.users!.url });
@@ -100,6 +103,17 @@ export async function startFederation(options: { attendancePollIntervalMs?: numb
   });
 
   const pools = Object.fromEntries(SERVICE_NAMES.map((n) => [n, new pg.Pool({ connectionString: databases.urls[n], max: 2 })])) as Record<ServiceName, pg.Pool>;
+
+  const signAssertion = createIdentityAssertionSigner(gatewayKey);
+
+  /** Calls a subgraph directly, as the gateway would (or, with assertion: null, as an outsider). */
+  async function callSubgraph<T = Record<string, any>>(name: ServiceName, options: ExecuteOptions & { viewer?: Viewer; assertion?: string | null }) {
+    const assertion = options.assertion === undefined ? await signAssertion(options.viewer ?? null) : options.assertion;
+    return postGraphQL<T>(services[name]!.graphqlUrl, {
+      ...options,
+      headers: { ...(assertion ? { [IDENTITY_ASSERTION_HEADER]: assertion } : {}), ...options.headers },
+    });
+  }
 
   const execute = <T = Record<string, any>>(options: ExecuteOptions) => postGraphQL<T>(gateway.graphqlUrl, options);
 
@@ -137,6 +151,8 @@ export async function startFederation(options: { attendancePollIntervalMs?: numb
     db: pools,
     serviceSecret,
     gatewayKey,
+    usersKey,
+    callSubgraph,
     admin,
     execute,
     login,
@@ -160,5 +176,3 @@ export type Federation = Awaited<ReturnType<typeof startFederation>>;
 export function errorCodes(response: GraphQLResponse): (string | undefined)[] {
   return (response.errors ?? []).map((e) => e.extensions?.code);
 }
-
-export { publicKeySet };
