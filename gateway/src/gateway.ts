@@ -1,6 +1,8 @@
 // The gateway: a static supergraph, user tokens verified here, identity passed on signed.
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
 import { ApolloServer, type BaseContext } from "@apollo/server";
+import type { FetcherResponse } from "@apollo/utils.fetcher";
+import { GraphQLError } from "graphql";
 import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from "@apollo/server/plugin/landingPage/default";
 import {
   IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, generateSigningKey, healthRoutes, maskUnexpectedErrors, publicKeySet,
@@ -45,6 +47,18 @@ class AuthenticatedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     // Requests the gateway makes on its own (no incoming request) go as anonymous.
     const assertion = "identityAssertion" in context && context.identityAssertion ? await context.identityAssertion() : undefined;
     if (assertion) request.http?.headers.set(IDENTITY_ASSERTION_HEADER, assertion);
+  }
+
+  // A subgraph answers HTTP 400 for variables its scalars reject (e.g. Date "2026-02-30"): pass
+  // that on as the client's BAD_USER_INPUT. Anything else is our fault and gets masked, without
+  // the subgraph's URL or body that Apollo's default error would carry.
+  override async errorFromResponse(response: FetcherResponse) {
+    const body = (await this.parseBody(response).catch(() => undefined)) as { errors?: { message?: string; extensions?: { code?: string } }[] } | undefined;
+    const first = body?.errors?.[0];
+    if (response.status === 400 && first?.extensions?.code === "BAD_USER_INPUT" && first.message) {
+      return new GraphQLError(first.message, { extensions: { code: "BAD_USER_INPUT" } });
+    }
+    return new GraphQLError(`subgraph ${this.subgraphName} answered HTTP ${response.status}`);
   }
 }
 

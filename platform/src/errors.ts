@@ -46,8 +46,11 @@ const CLIENT_CODES = new Set<string>([
 export function maskUnexpectedErrors(service: string) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
-    const { stacktrace: _drop, ...extensions } = formatted.extensions ?? {};
-    if (typeof code === "string" && CLIENT_CODES.has(code)) return { ...formatted, extensions };
+    if (typeof code === "string" && CLIENT_CODES.has(code)) {
+      // Only what a client acts on: the code and, for input errors, the field.
+      const field = formatted.extensions?.field;
+      return { ...formatted, extensions: { code, ...(typeof field === "string" ? { field } : {}) } };
+    }
     const original = unwrapResolverError(error);
     console.error(`[${service}] unexpected error`, original);
     return {
