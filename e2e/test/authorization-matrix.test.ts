@@ -1,0 +1,170 @@
+// Who may do what: every role × every operation and entity field of the contract, as one table.
+// A missing or loosened rule shows up as a changed cell, not as a forgotten test.
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { randomBytes } from "node:crypto";
+import type { Viewer } from "@pooya/platform";
+import { startFederation, type Federation, type GraphQLResponse, type ServiceName } from "../src/harness.ts";
+import { OPS, addMeal, createCourse, day, enroll, topUp, uniqueCode } from "../src/fixtures.ts";
+
+const ROLES = ["anonymous", "student", "otherStudent", "teacher", "otherTeacher", "staff"] as const;
+type Actor = (typeof ROLES)[number];
+type Outcome = "ok" | string;
+
+let fed: Federation;
+let people: Record<Exclude<Actor, "anonymous">, { id: string; token: string; role: "STUDENT" | "TEACHER" | "STAFF"; email: string; password: string }>;
+let course: { id: string };
+let order: { id: string };
+let meal: { id: string };
+
+beforeAll(async () => {
+  fed = await startFederation();
+  const [student, otherStudent, teacher, otherTeacher] = await Promise.all([
+    fed.createUser("STUDENT"), fed.createUser("STUDENT"), fed.createUser("TEACHER"), fed.createUser("TEACHER"),
+  ]);
+  const admin = { id: fed.admin.userId, token: fed.admin.token, role: "STAFF" as const, email: "", password: "" };
+  people = { student, otherStudent, teacher, otherTeacher, staff: admin };
+  course = await createCourse(fed, teacher, { capacity: 100 });
+  await enroll(fed, student.token, course.id);
+  await enroll(fed, otherStudent.token, course.id);
+  await fed.execute({ query: OPS.mark, variables: { i: { courseId: course.id, studentId: student.id, date: day(0), status: "PRESENT" } }, token: teacher.token });
+  await topUp(fed, student.id, 100_000);
+  await topUp(fed, otherStudent.id, 100_000);
+  meal = await addMeal(fed, { price: 10, stock: 1000, servingDate: day(5) });
+  order = (await fed.execute({ query: OPS.buy, variables: { i: { mealId: meal.id, quantity: 1, idempotencyKey: "setup" } }, token: student.token })).data?.buyMeal;
+});
+afterAll(() => fed?.close());
+
+const token = (actor: Actor) => (actor === "anonymous" ? undefined : people[actor].token);
+const viewer = (actor: Actor): Viewer => (actor === "anonymous" ? null : { userId: people[actor].id, role: people[actor].role });
+
+function outcome(r: GraphQLResponse): Outcome {
+  return r.errors?.length ? (r.errors[0]!.extensions?.code ?? "ERROR") : "ok";
+}
+
+const gw = (query: string, variables?: (a: Actor) => Record<string, unknown>) => async (actor: Actor) =>
+  outcome(await fed.execute({ query, variables: variables?.(actor), token: token(actor) }));
+
+/** A field of the subject student's User entity, asked of its subgraph the way the gateway would. */
+const entityField = (service: ServiceName, typename: "User" | "Course", selection: string, id: () => string) => async (actor: Actor) =>
+  outcome(await fed.callSubgraph(service, {
+    query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on ${typename} { ${selection} } } }`,
+    variables: { r: [{ __typename: typename, id: id() }] },
+    viewer: viewer(actor),
+  }));
+
+const fresh = () => randomBytes(4).toString("hex");
+
+const OPERATIONS: Record<string, (actor: Actor) => Promise<Outcome>> = {
+  // users
+  "Query.me": gw(`{ me { id } }`),
+  "Query.user (the student)": gw(`query($id: ID!) { user(id: $id) { id } }`, () => ({ id: people.student.id })),
+  "Query.users": gw(`{ users { totalCount } }`),
+  "Mutation.register": gw(`mutation($i: RegisterInput!) { register(input: $i) { user { id } } }`, () => ({ i: { email: `r${fresh()}@uni.example`, password: "password 123", name: "R" } })),
+  "Mutation.login": gw(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { user { id } } }`, () => ({ e: people.student.email, p: people.student.password })),
+  "Mutation.refreshToken (bogus token)": gw(`mutation { refreshToken(refreshToken: "bogus") { accessToken } }`),
+  "Mutation.logout": gw(`mutation { logout(refreshToken: "bogus") }`),
+  "Mutation.createUser": gw(`mutation($i: CreateUserInput!) { createUser(input: $i) { id } }`, () => ({ i: { email: `c${fresh()}@uni.example`, password: "password 123", name: "C", role: "STUDENT" } })),
+  "User.email (entity)": entityField("users", "User", "email", () => people.student.id),
+  // courses
+  "Query.course": gw(`query($id: ID!) { course(id: $id) { id teacher { id } enrollmentCount } }`, () => ({ id: course.id })),
+  "Query.courses": gw(`{ courses { totalCount } }`),
+  "Course.students": gw(`query($id: ID!) { course(id: $id) { students { id } } }`, () => ({ id: course.id })),
+  "Mutation.createCourse (teaching it / for the teacher)": async (actor) =>
+    outcome(await fed.execute({
+      query: OPS.createCourse,
+      variables: { i: { code: uniqueCode(), title: "M", capacity: 5, ...(actor === "staff" ? { teacherId: people.teacher.id } : {}) } },
+      token: token(actor),
+    })),
+  "Mutation.enroll (self)": async (actor) => {
+    const c = await createCourse(fed, people.teacher);
+    return outcome(await fed.execute({ query: OPS.enroll, variables: { c: c.id }, token: token(actor) }));
+  },
+  "Mutation.enroll (the student)": async (actor) => {
+    const c = await createCourse(fed, people.teacher);
+    return outcome(await fed.execute({ query: OPS.enroll, variables: { c: c.id, s: people.student.id }, token: token(actor) }));
+  },
+  "Mutation.dropEnrollment (the student)": async (actor) => {
+    const c = await createCourse(fed, people.teacher);
+    await enroll(fed, people.student.token, c.id);
+    return outcome(await fed.execute({ query: OPS.drop, variables: { c: c.id, s: people.student.id }, token: token(actor) }));
+  },
+  "User.teachingCourses (entity)": entityField("courses", "User", "teachingCourses { id }", () => people.teacher.id),
+  "User.enrolledCourses (entity)": entityField("courses", "User", "enrolledCourses { id }", () => people.student.id),
+  // attendance
+  "Mutation.markAttendance": gw(OPS.mark, () => ({ i: { courseId: course.id, studentId: people.student.id, date: day(-1), status: "LATE" } })),
+  "Query.courseAttendance": gw(`query($c: ID!, $d: Date!) { courseAttendance(courseId: $c, date: $d) { id } }`, () => ({ c: course.id, d: day(0) })),
+  "Course.attendanceRate (entity)": entityField("attendance", "Course", "attendanceRate", () => course.id),
+  "User.attendance (entity)": entityField("attendance", "User", "attendance { id }", () => people.student.id),
+  // food
+  "Query.meals": gw(`{ meals { id } }`),
+  "Query.myOrders": gw(`{ myOrders { id } }`),
+  "Mutation.addMeal": gw(OPS.addMeal, () => ({ i: { name: "M", mealType: "DINNER", servingDate: day(4), price: 1, stock: 1 } })),
+  "Mutation.topUpWallet (the student)": gw(OPS.topUp, () => ({ u: people.student.id, a: 1 })),
+  "Mutation.buyMeal": gw(OPS.buy, () => ({ i: { mealId: meal.id, quantity: 1, idempotencyKey: fresh() } })),
+  "Mutation.cancelOrder (the student's)": async (actor) => {
+    const r = await fed.execute({ query: OPS.buy, variables: { i: { mealId: meal.id, quantity: 1, idempotencyKey: fresh() } }, token: people.student.token });
+    return outcome(await fed.execute({ query: OPS.cancel, variables: { o: r.data?.buyMeal.id }, token: token(actor) }));
+  },
+  "User.wallet (entity)": entityField("food", "User", "wallet { balance }", () => people.student.id),
+  "User.foodOrders (entity)": entityField("food", "User", "foodOrders { id }", () => people.student.id),
+};
+
+const U = "UNAUTHENTICATED", F = "FORBIDDEN";
+//                                                   anonymous  student  otherStudent  teacher  otherTeacher  staff
+const EXPECTED: Record<string, Record<Actor, Outcome>> = {
+  "Query.me":                                         row(U,  "ok", "ok", "ok", "ok", "ok"),
+  "Query.user (the student)":                         row(U,  "ok", F,    F,    F,    "ok"),
+  "Query.users":                                      row(U,  F,    F,    F,    F,    "ok"),
+  "Mutation.register":                                row("ok", "ok", "ok", "ok", "ok", "ok"),
+  "Mutation.login":                                   row("ok", "ok", "ok", "ok", "ok", "ok"),
+  "Mutation.refreshToken (bogus token)":              row(U,  U,    U,    U,    U,    U),
+  "Mutation.logout":                                  row(U,  "ok", "ok", "ok", "ok", "ok"),
+  "Mutation.createUser":                              row(U,  F,    F,    F,    F,    "ok"),
+  "User.email (entity)":                              row(U,  "ok", "ok", "ok", "ok", "ok"),
+  "Query.course":                                     row(U,  "ok", "ok", "ok", "ok", "ok"),
+  "Query.courses":                                    row(U,  "ok", "ok", "ok", "ok", "ok"),
+  "Course.students":                                  row(U,  F,    F,    "ok", F,    "ok"),
+  "Mutation.createCourse (teaching it / for the teacher)": row(U, F, F,   "ok", "ok", "ok"),
+  "Mutation.enroll (self)":                           row(U,  "ok", "ok", "BAD_USER_INPUT", F, "BAD_USER_INPUT"),
+  "Mutation.enroll (the student)":                    row(U,  "ok", F,    "ok", F,    "ok"),
+  "Mutation.dropEnrollment (the student)":            row(U,  "ok", F,    "ok", F,    "ok"),
+  "User.teachingCourses (entity)":                    row(U,  "ok", "ok", "ok", "ok", "ok"),
+  "User.enrolledCourses (entity)":                    row(U,  "ok", F,    "ok", "ok", "ok"),
+  "Mutation.markAttendance":                          row(U,  F,    F,    "ok", F,    "ok"),
+  "Query.courseAttendance":                           row(U,  F,    F,    "ok", F,    "ok"),
+  "Course.attendanceRate (entity)":                   row(U,  F,    F,    "ok", F,    "ok"),
+  "User.attendance (entity)":                         row(U,  "ok", F,    "ok", "ok", "ok"),
+  "Query.meals":                                      row(U,  "ok", "ok", "ok", "ok", "ok"),
+  "Query.myOrders":                                   row(U,  "ok", "ok", "ok", "ok", "ok"),
+  "Mutation.addMeal":                                 row(U,  F,    F,    F,    F,    "ok"),
+  "Mutation.topUpWallet (the student)":               row(U,  F,    F,    F,    F,    "ok"),
+  "Mutation.buyMeal":                                 row(U,  "ok", "ok", F,    F,    F),
+  "Mutation.cancelOrder (the student's)":             row(U,  "ok", F,    F,    F,    F),
+  "User.wallet (entity)":                             row(U,  "ok", F,    F,    F,    "ok"),
+  "User.foodOrders (entity)":                         row(U,  "ok", F,    F,    F,    "ok"),
+};
+
+function row(...outcomes: Outcome[]): Record<Actor, Outcome> {
+  return Object.fromEntries(ROLES.map((r, i) => [r, outcomes[i]!])) as Record<Actor, Outcome>;
+}
+
+test("every role × every operation and entity field gets exactly the expected answer", async () => {
+  expect(Object.keys(OPERATIONS).sort()).toEqual(Object.keys(EXPECTED).sort());
+  const actual: Record<string, Record<Actor, Outcome>> = {};
+  for (const [name, run] of Object.entries(OPERATIONS)) {
+    actual[name] = {} as Record<Actor, Outcome>;
+    for (const actor of ROLES) actual[name][actor] = await run(actor);
+  }
+  expect(actual).toEqual(EXPECTED);
+});
+
+test("the matrix covers every root field of the contract", async () => {
+  const r = await fed.execute({ query: `{ __schema { queryType { fields { name } } mutationType { fields { name } } } }` });
+  const roots = [
+    ...r.data?.__schema.queryType.fields.map((f: any) => `Query.${f.name}`),
+    ...r.data?.__schema.mutationType.fields.map((f: any) => `Mutation.${f.name}`),
+  ];
+  const covered = new Set(Object.keys(EXPECTED).map((k) => k.split(" ")[0]));
+  // Query.meal is a lookup with the same rule as Query.meals.
+  expect(roots.filter((f) => !covered.has(f) && f !== "Query.meal")).toEqual([]);
+});
