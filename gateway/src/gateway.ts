@@ -76,6 +76,7 @@ export async function startGateway(config: GatewayConfig) {
     gateway,
     formatError: maskUnexpectedErrors("gateway"),
     includeStacktraceInErrorResponses: false,
+    stopOnTerminationSignals: false, // the process owns shutdown (stopOnSignals), in order
     introspection: !config.production,
     plugins: [
       config.production

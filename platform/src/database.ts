@@ -14,6 +14,30 @@ export function createPgAdapter(databaseUrl: string, options: { max?: number } =
   return { adapter: new PrismaPg(pool), pool };
 }
 
+/**
+ * A service's Prisma client on a pg pool, with every statement counted. `poolSize` 1 is for
+ * PGlite, whose socket server shares one session between connections.
+ */
+export function connectDatabase<Client extends { $disconnect(): Promise<void> }>(
+  databaseUrl: string,
+  options: { poolSize?: number },
+  createClient: (adapter: PrismaPg, countStatement: () => void) => Client,
+) {
+  const { adapter, pool } = createPgAdapter(databaseUrl, { max: options.poolSize });
+  const sqlStatements = new SqlStatementCounter();
+  const prisma = createClient(adapter, sqlStatements.increment);
+  return {
+    prisma,
+    pool,
+    sqlStatements,
+    ping: () => pool.query("SELECT 1").then(() => true, () => false),
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
 export class SqlStatementCounter {
   #count = 0;
   increment = () => {
@@ -29,6 +53,9 @@ export class SqlStatementCounter {
     return { result, statements: this.#count - before };
   }
 }
+
+/** Interactive transactions wait for a pooled connection under load instead of failing at 2 s. */
+export const TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 15_000 } as const;
 
 /** Postgres error codes the services turn into client errors. */
 export const PG_UNIQUE_VIOLATION = "23505";

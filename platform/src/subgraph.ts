@@ -35,6 +35,7 @@ export async function startSubgraph<TContext extends { viewer: Viewer }>(options
     schema: buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
     formatError: maskUnexpectedErrors(options.name),
     includeStacktraceInErrorResponses: false,
+    stopOnTerminationSignals: false, // the process owns shutdown (stopOnSignals), in order
     // No GraphOS here: federated traces (ftv1) would only cost time.
     plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
   });

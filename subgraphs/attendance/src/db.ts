@@ -1,14 +1,12 @@
-import { SqlStatementCounter, createPgAdapter } from "@pooya/platform";
+import { connectDatabase } from "@pooya/platform";
 import { PrismaClient } from "./generated/prisma/client.ts";
 
 export type AttendanceDb = ReturnType<typeof connectAttendanceDb>;
 
-export function connectAttendanceDb(databaseUrl: string) {
-  const { adapter, pool } = createPgAdapter(databaseUrl);
-  const prisma = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
-  const sqlStatements = new SqlStatementCounter();
-  prisma.$on("query", sqlStatements.increment);
-  return { prisma, pool, sqlStatements };
+export function connectAttendanceDb(databaseUrl: string, options: { poolSize?: number } = {}) {
+  return connectDatabase(databaseUrl, options, (adapter, countStatement) => {
+    const prisma = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
+    prisma.$on("query", countStatement);
+    return prisma;
+  });
 }
-
-export const TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 15_000 } as const;

@@ -1,8 +1,8 @@
 // The replica of courses' catalogue and enrollments, fed by courses' outbox feed.
 // Each event is applied exactly once (inbox keyed by event id) and never over a newer one
 // (each replica row remembers the sequence of the event that last wrote it).
-import { createServiceClient } from "@pooya/platform";
-import { TRANSACTION_OPTIONS, type AttendanceDb } from "./db.ts";
+import { TRANSACTION_OPTIONS, createServiceClient } from "@pooya/platform";
+import type { AttendanceDb } from "./db.ts";
 
 export const FEED_SOURCE = "courses";
 const PAGE_SIZE = 500;

@@ -11,6 +11,8 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../prisma/attendance/
 
 export interface AttendanceServiceConfig {
   databaseUrl: string;
+  /** Connections in the pool (default DATABASE_POOL_SIZE or 10); 1 on embedded Postgres. */
+  databasePoolSize?: number;
   port: number;
   host?: string;
   gatewayKeys: SubgraphOptions<AttendanceContext>["gatewayKeys"];
@@ -22,7 +24,7 @@ export interface AttendanceServiceConfig {
 
 export async function startAttendanceService(config: AttendanceServiceConfig) {
   await applyMigrations(config.databaseUrl, MIGRATIONS_DIR);
-  const db = connectAttendanceDb(config.databaseUrl);
+  const db = connectAttendanceDb(config.databaseUrl, { poolSize: config.databasePoolSize });
   const replica = createEnrollmentReplica(db, {
     coursesUrl: config.coursesUrl,
     serviceSecret: config.serviceSecret,
@@ -40,7 +42,7 @@ export async function startAttendanceService(config: AttendanceServiceConfig) {
     host: config.host,
     gatewayKeys: config.gatewayKeys,
     createContext: (viewer) => ({ viewer, db, attendance, loaders: createLoaders(db) }),
-    checkReady: async () => ({ database: await db.pool.query("SELECT 1").then(() => true, () => false) }),
+    checkReady: async () => ({ database: await db.ping() }),
   });
 
   return {
@@ -52,8 +54,7 @@ export async function startAttendanceService(config: AttendanceServiceConfig) {
     async stop() {
       await replica.stop();
       await http.close();
-      await db.prisma.$disconnect();
-      await db.pool.end();
+      await db.close();
     },
   };
 }

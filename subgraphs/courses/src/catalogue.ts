@@ -1,7 +1,7 @@
 // Creating and listing courses.
-import { afterPosition, badUserInput, conflict, decodeCursor, forbidden, notFound, pageSize, requireIntRange, requireText, toConnection, type Viewer } from "@pooya/platform";
+import { TRANSACTION_OPTIONS, afterPosition, badUserInput, conflict, decodeCursor, forbidden, notFound, pageSize, requireIntRange, requireText, toConnection, type Viewer } from "@pooya/platform";
 import { Prisma } from "./generated/prisma/client.ts";
-import { TRANSACTION_OPTIONS, type CoursesDb } from "./db.ts";
+import type { CoursesDb } from "./db.ts";
 import { appendToOutbox } from "./outbox.ts";
 import type { UsersDirectory } from "@pooya/platform";
 

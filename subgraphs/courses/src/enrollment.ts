@@ -1,9 +1,9 @@
 // Enrolling and dropping students. Seats are taken with one conditional UPDATE
 // (enrollment_count < capacity): of two students racing for the last seat, one wins.
 // A GraphQLError thrown inside a transaction rolls it back and reaches the client as is.
-import { badUserInput, conflict, domainError, forbidden, isUuid, notFound, type Viewer } from "@pooya/platform";
+import { TRANSACTION_OPTIONS, badUserInput, conflict, domainError, forbidden, isUuid, notFound, type Viewer } from "@pooya/platform";
 import { Prisma, type Course } from "./generated/prisma/client.ts";
-import { TRANSACTION_OPTIONS, type CoursesDb } from "./db.ts";
+import type { CoursesDb } from "./db.ts";
 import { appendToOutbox } from "./outbox.ts";
 import type { UsersDirectory } from "@pooya/platform";
 

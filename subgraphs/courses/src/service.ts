@@ -14,6 +14,8 @@ const MAX_FEED_PAGE = 500;
 
 export interface CoursesServiceConfig {
   databaseUrl: string;
+  /** Connections in the pool (default DATABASE_POOL_SIZE or 10); 1 on embedded Postgres. */
+  databasePoolSize?: number;
   port: number;
   host?: string;
   gatewayKeys: SubgraphOptions<CoursesContext>["gatewayKeys"];
@@ -23,7 +25,7 @@ export interface CoursesServiceConfig {
 
 export async function startCoursesService(config: CoursesServiceConfig) {
   await applyMigrations(config.databaseUrl, MIGRATIONS_DIR);
-  const db = connectCoursesDb(config.databaseUrl);
+  const db = connectCoursesDb(config.databaseUrl, { poolSize: config.databasePoolSize });
   const users = createUsersDirectory({ usersUrl: config.usersUrl, secret: config.serviceSecret, caller: "courses" });
   const catalogue = createCatalogue(db, users);
   const enrollment = createEnrollment(db, users);
@@ -37,7 +39,7 @@ export async function startCoursesService(config: CoursesServiceConfig) {
     host: config.host,
     gatewayKeys: config.gatewayKeys,
     createContext: (viewer) => ({ viewer, db, catalogue, enrollment, loaders: createLoaders(db) }),
-    checkReady: async () => ({ database: await db.pool.query("SELECT 1").then(() => true, () => false) }),
+    checkReady: async () => ({ database: await db.ping() }),
     routes: {
       // The outbox as a feed: replicas read events after the last sequence they applied.
       "GET /internal/events": async (request) => {
@@ -63,8 +65,7 @@ export async function startCoursesService(config: CoursesServiceConfig) {
     sqlStatements: db.sqlStatements,
     async stop() {
       await http.close();
-      await db.prisma.$disconnect();
-      await db.pool.end();
+      await db.close();
     },
   };
 }

@@ -10,6 +10,8 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../prisma/food/migrat
 
 export interface FoodServiceConfig {
   databaseUrl: string;
+  /** Connections in the pool (default DATABASE_POOL_SIZE or 10); 1 on embedded Postgres. */
+  databasePoolSize?: number;
   port: number;
   host?: string;
   gatewayKeys: SubgraphOptions<FoodContext>["gatewayKeys"];
@@ -19,7 +21,7 @@ export interface FoodServiceConfig {
 
 export async function startFoodService(config: FoodServiceConfig) {
   await applyMigrations(config.databaseUrl, MIGRATIONS_DIR);
-  const db = connectFoodDb(config.databaseUrl);
+  const db = connectFoodDb(config.databaseUrl, { poolSize: config.databasePoolSize });
   const canteen = createCanteen(db, createUsersDirectory({ usersUrl: config.usersUrl, secret: config.serviceSecret, caller: "food" }));
 
   const http = await startSubgraph<FoodContext>({
@@ -30,7 +32,7 @@ export async function startFoodService(config: FoodServiceConfig) {
     host: config.host,
     gatewayKeys: config.gatewayKeys,
     createContext: (viewer) => ({ viewer, db, canteen, loaders: createLoaders(db) }),
-    checkReady: async () => ({ database: await db.pool.query("SELECT 1").then(() => true, () => false) }),
+    checkReady: async () => ({ database: await db.ping() }),
   });
 
   return {
@@ -40,8 +42,7 @@ export async function startFoodService(config: FoodServiceConfig) {
     sqlStatements: db.sqlStatements,
     async stop() {
       await http.close();
-      await db.prisma.$disconnect();
-      await db.pool.end();
+      await db.close();
     },
   };
 }

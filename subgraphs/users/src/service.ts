@@ -15,6 +15,8 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../prisma/users/migra
 
 export interface UsersServiceConfig {
   databaseUrl: string;
+  /** Connections in the pool (default DATABASE_POOL_SIZE or 10); 1 on embedded Postgres. */
+  databasePoolSize?: number;
   port: number;
   host?: string;
   gatewayKeys: SubgraphOptions<UsersContext>["gatewayKeys"];
@@ -27,7 +29,7 @@ export interface UsersServiceConfig {
 
 export async function startUsersService(config: UsersServiceConfig) {
   await applyMigrations(config.databaseUrl, MIGRATIONS_DIR);
-  const db = connectUsersDb(config.databaseUrl);
+  const db = connectUsersDb(config.databaseUrl, { poolSize: config.databasePoolSize });
   const keys = await loadSigningKeys(config.signingKeys ?? {});
   const accessTokens = createAccessTokenIssuer(keys, {
     issuer: config.tokenIssuer ?? DEFAULT_TOKEN_ISSUER,
@@ -45,7 +47,7 @@ export async function startUsersService(config: UsersServiceConfig) {
     host: config.host,
     gatewayKeys: config.gatewayKeys,
     createContext: (viewer) => ({ viewer, db, accounts, loaders: createLoaders(db) }),
-    checkReady: async () => ({ database: await db.pool.query("SELECT 1").then(() => true, () => false) }),
+    checkReady: async () => ({ database: await db.ping() }),
     routes: {
       "GET /.well-known/jwks.json": async () => ({
         status: 200,
@@ -77,8 +79,7 @@ export async function startUsersService(config: UsersServiceConfig) {
     sqlStatements: db.sqlStatements,
     async stop() {
       await http.close();
-      await db.prisma.$disconnect();
-      await db.pool.end();
+      await db.close();
     },
   };
 }

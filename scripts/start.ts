@@ -1,0 +1,33 @@
+// npm start: the whole system, zero setup. Embedded Postgres per service unless
+// *_DATABASE_URL are set; demo term seeded on first start; Ctrl-C stops everything.
+import { join } from "node:path";
+import { DEMO_ADMIN, startSystem } from "./lib/system.ts";
+import { DEMO_PASSWORDS, seedDemoTerm } from "./lib/seed.ts";
+
+const dataDir = process.env.POOYA_DATA_DIR ?? join(process.cwd(), ".data");
+const system = await startSystem({ dataDir });
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  console.log("stopping…");
+  await system.stop();
+  process.exit(0);
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+
+console.log(`\nPooya Federation is up (ready in ${(system.readyInMs / 1000).toFixed(1)} s)`);
+console.log(`  GraphQL endpoint: ${system.gateway.graphqlUrl}`);
+console.log(`  Apollo Sandbox:   ${system.gateway.url}/graphql  (open in a browser)`);
+
+if (system.admin && process.env.POOYA_SEED !== "false") {
+  await seedDemoTerm({ gatewayUrl: system.gateway.graphqlUrl, admin: system.admin, log: (l) => console.log(`  ${l}`) });
+}
+if (system.admin) {
+  console.log("\nSign in with (mutation login):");
+  console.log(`  staff    ${system.admin.email} / ${system.admin === DEMO_ADMIN || system.admin.password === DEMO_ADMIN.password ? DEMO_ADMIN.password : "(POOYA_ADMIN_PASSWORD)"}`);
+  console.log(`  teacher  teacher1@pooya.local / ${DEMO_PASSWORDS.teacher}`);
+  console.log(`  student  student1@pooya.local / ${DEMO_PASSWORDS.student}`);
+}
+console.log("\nsystem ready (Ctrl-C stops it)");
