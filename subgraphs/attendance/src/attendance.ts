@@ -21,21 +21,22 @@ export function createAttendance(db: AttendanceDb, replica: EnrollmentReplica) {
     return viewer.role === "STAFF" || (viewer.role === "TEACHER" && viewer.userId === course.teacherId);
   }
 
-  async function courseForManager(viewer: NonNullable<Viewer>, courseId: string): Promise<CourseReplica> {
+  async function courseForManager(viewer: NonNullable<Viewer>, courseId: string, since: number): Promise<CourseReplica> {
     if (viewer.role === "STUDENT") throw forbidden("Only the course's teacher or staff can do this.");
     let course = await findCourse(courseId);
-    if (!course && isUuid(courseId) && (await replica.tryCatchUp())) course = await findCourse(courseId);
+    if (!course && isUuid(courseId) && (await replica.tryCatchUp(since))) course = await findCourse(courseId);
     if (!course) throw notFound("Course", courseId);
     if (!mayManage(viewer, course)) throw forbidden("Only the course's teacher or staff can do this.");
     return course;
   }
 
   return {
-    async mark(viewer: NonNullable<Viewer>, input: MarkAttendanceInput) {
-      // Read-your-writes across services: pull the latest enrollment changes before deciding.
-      // If courses does not answer in time the replica's answer stands (see docs/enrollment-sync.md).
-      if (viewer.role !== "STUDENT") await replica.tryCatchUp();
-      const course = await courseForManager(viewer, input.courseId);
+    /** `since`: the replica position when the request started (read-your-writes, see docs/enrollment-sync.md). */
+    async mark(viewer: NonNullable<Viewer>, input: MarkAttendanceInput, since: number) {
+      // Pull the enrollment changes committed before this request before deciding. If courses
+      // does not answer in time, the replica's answer stands.
+      if (viewer.role !== "STUDENT") await replica.tryCatchUp(since);
+      const course = await courseForManager(viewer, input.courseId, since);
       if (input.date.getTime() > Date.now() + DAY_MS) {
         throw domainError("BAD_USER_INPUT", "Attendance cannot be marked for a future day.", { field: "date" });
       }
@@ -50,8 +51,8 @@ export function createAttendance(db: AttendanceDb, replica: EnrollmentReplica) {
       });
     },
 
-    async ofCourseOnDay(viewer: NonNullable<Viewer>, courseId: string, date: Date) {
-      const course = await courseForManager(viewer, courseId);
+    async ofCourseOnDay(viewer: NonNullable<Viewer>, courseId: string, date: Date, since: number) {
+      const course = await courseForManager(viewer, courseId, since);
       return db.prisma.attendanceRecord.findMany({ where: { courseId: course.courseId, date }, orderBy: [{ markedAt: "asc" }, { id: "asc" }] });
     },
   };

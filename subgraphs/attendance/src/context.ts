@@ -8,6 +8,8 @@ export interface AttendanceContext {
   viewer: Viewer;
   db: AttendanceDb;
   attendance: Attendance;
+  /** The enrollment replica's pull counter when this request started. */
+  replicaPosition: number;
   loaders: ReturnType<typeof createLoaders>;
 }
 

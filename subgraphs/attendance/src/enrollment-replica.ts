@@ -27,7 +27,11 @@ export function createEnrollmentReplica(db: AttendanceDb, options: ReplicaOption
   const callCourses = createServiceClient({
     secret: options.serviceSecret, caller: "attendance", callee: "courses", baseUrl: options.coursesUrl, timeoutMs: options.catchUpDeadlineMs,
   });
-  let inFlight: Promise<number> | undefined;
+  // Pulls are numbered as they start. A request that needs fresh data remembers the number at
+  // its start; any pull that started later has seen everything committed before the request.
+  let pullsStarted = 0;
+  let lastCompletedPull = 0;
+  let inFlight: { number: number; done: Promise<number> } | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let failures = 0;
@@ -87,12 +91,32 @@ export function createEnrollmentReplica(db: AttendanceDb, options: ReplicaOption
     return applied;
   }
 
-  /** One pull at a time; concurrent callers share it. */
-  function catchUp(): Promise<number> {
-    inFlight ??= pull().finally(() => {
-      inFlight = undefined;
-    });
-    return inFlight;
+  /** One pull at a time; callers that arrive while one runs share the next one. */
+  async function catchUp(): Promise<number> {
+    const after = pullsStarted;
+    while (inFlight && inFlight.number <= after) await inFlight.done.catch(() => undefined);
+    if (inFlight) return inFlight.done;
+    const number = ++pullsStarted;
+    const done = pull()
+      .then((applied) => {
+        lastCompletedPull = Math.max(lastCompletedPull, number);
+        return applied;
+      })
+      .finally(() => {
+        if (inFlight?.number === number) inFlight = undefined;
+      });
+    inFlight = { number, done };
+    return done;
+  }
+
+  /** Fresh enough for a request that started when `pullsStarted` was `since`. */
+  async function catchUpSince(since: number): Promise<void> {
+    if (lastCompletedPull > since) return;
+    if (inFlight && inFlight.number > since) {
+      await inFlight.done;
+      return;
+    }
+    await catchUp();
   }
 
   function schedule(delay: number) {
@@ -115,10 +139,15 @@ export function createEnrollmentReplica(db: AttendanceDb, options: ReplicaOption
 
   return {
     catchUp,
-    /** Catch up if courses answers in time; otherwise carry on with the replica as it is. */
-    async tryCatchUp(): Promise<boolean> {
+    /** Where the pull counter stands: a request notes it when it starts. */
+    position: () => pullsStarted,
+    /**
+     * Catch up with everything committed before the request started (at `since`), if courses
+     * answers in time; otherwise carry on with the replica as it is.
+     */
+    async tryCatchUp(since: number): Promise<boolean> {
       try {
-        await catchUp();
+        await catchUpSince(since);
         return true;
       } catch {
         return false;
@@ -131,7 +160,7 @@ export function createEnrollmentReplica(db: AttendanceDb, options: ReplicaOption
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
-      await inFlight?.catch(() => undefined);
+      await inFlight?.done.catch(() => undefined);
     },
     status: () => ({ lastSyncedAt, failures }),
   };

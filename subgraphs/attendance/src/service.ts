@@ -41,7 +41,7 @@ export async function startAttendanceService(config: AttendanceServiceConfig) {
     port: config.port,
     host: config.host,
     gatewayKeys: config.gatewayKeys,
-    createContext: (viewer) => ({ viewer, db, attendance, loaders: createLoaders(db) }),
+    createContext: (viewer) => ({ viewer, db, attendance, replicaPosition: replica.position(), loaders: createLoaders(db) }),
     checkReady: async () => ({ database: await db.ping() }),
   });
 

@@ -15,13 +15,13 @@ export const resolvers = {
   DateTime: DateTimeScalar,
 
   Query: {
-    courseAttendance: (_: unknown, args: { courseId: string; date: Date }, { viewer, attendance }: AttendanceContext) =>
-      attendance.ofCourseOnDay(signedIn(viewer), args.courseId, args.date),
+    courseAttendance: (_: unknown, args: { courseId: string; date: Date }, { viewer, attendance, replicaPosition }: AttendanceContext) =>
+      attendance.ofCourseOnDay(signedIn(viewer), args.courseId, args.date, replicaPosition),
   },
 
   Mutation: {
-    markAttendance: (_: unknown, { input }: { input: MarkAttendanceInput }, { viewer, attendance }: AttendanceContext) =>
-      attendance.mark(signedIn(viewer), input),
+    markAttendance: (_: unknown, { input }: { input: MarkAttendanceInput }, { viewer, attendance, replicaPosition }: AttendanceContext) =>
+      attendance.mark(signedIn(viewer), input, replicaPosition),
   },
 
   AttendanceRecord: {

@@ -1,0 +1,104 @@
+// `npm start` on a fresh data folder with no *_DATABASE_URL: embedded Postgres, migrations,
+// the demo term, and the full contract through the gateway — started exactly as a user would.
+import { afterAll, beforeAll, expect, test, vi } from "vitest";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "../src/free-port.ts";
+import { postGraphQL } from "../src/harness.ts";
+
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+let child: ChildProcess;
+let output = "";
+let dataDir: string;
+let gatewayUrl: string;
+
+function waitFor(pattern: RegExp, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${output}`)), timeoutMs);
+    const check = () => {
+      if (pattern.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on("data", check);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`npm start exited with ${code}; output:\n${output}`));
+    });
+    check();
+  });
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), "pooya-start-"));
+  const env: NodeJS.ProcessEnv = { ...process.env, POOYA_DATA_DIR: dataDir, NODE_ENV: "development" };
+  for (const name of ["USERS", "COURSES", "ATTENDANCE", "FOOD"]) delete env[`${name}_DATABASE_URL`];
+  for (const name of ["POOYA_ADMIN_EMAIL", "POOYA_ADMIN_PASSWORD", "POOYA_SERVICE_SECRET"]) delete env[name];
+  // Free ports, so the test runs beside a developer's own `npm start`.
+  env.PORT = String(await freePort());
+  for (const name of ["USERS_PORT", "COURSES_PORT", "ATTENDANCE_PORT", "FOOD_PORT"]) env[name] = String(await freePort());
+  gatewayUrl = `http://127.0.0.1:${env.PORT}/graphql`;
+  child = spawn("npm", ["start"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  child.stderr!.on("data", (chunk) => (output += chunk));
+  await waitFor(/system ready/, 280_000);
+}, 300_000);
+
+afterAll(async () => {
+  try {
+    if (child?.pid) process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+test("it ran on embedded Postgres and printed the URLs and demo credentials", () => {
+  expect(output).toMatch(/embedded Postgres \(PGlite\) for users, courses, attendance, food/);
+  expect(output).toContain(gatewayUrl);
+  expect(output).toMatch(/student1@pooya\.local \/ \S+/);
+  expect(output).toMatch(/seed: done/);
+});
+
+test("a demo student logs in and reads across all four subgraphs", async () => {
+  const password = /student1@pooya\.local \/ (\S+)/.exec(output)![1];
+  const login = await postGraphQL(gatewayUrl, {
+    query: `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`,
+    variables: { e: "student1@pooya.local", p: password },
+  });
+  expect(login.errors).toBeUndefined();
+  const r = await postGraphQL(gatewayUrl, {
+    query: `{ me { name role enrolledCourses { code teacher { name } } attendance { status course { code } } wallet { balance } foodOrders { meal { name } } } meals { id } }`,
+    token: login.data?.login.accessToken,
+  });
+  expect(r.errors).toBeUndefined();
+  expect(r.data?.me.role).toBe("STUDENT");
+  expect(r.data?.me.enrolledCourses.length).toBeGreaterThan(0);
+  expect(r.data?.me.enrolledCourses[0].teacher.name).toMatch(/^Dr /);
+  expect(r.data?.me.attendance.length).toBeGreaterThan(0);
+  expect(r.data?.me.wallet.balance).toBeGreaterThan(0);
+  expect(r.data?.meals.length).toBeGreaterThan(0);
+});
+
+test("the gateway answers health checks and serves Apollo Sandbox to a browser", async () => {
+  const base = gatewayUrl.replace(/\/graphql$/, "");
+  expect((await fetch(`${base}/readyz`)).status).toBe(200);
+  const page = await fetch(gatewayUrl, { headers: { accept: "text/html" } });
+  expect(page.status).toBe(200);
+  expect(await page.text()).toMatch(/sandbox/i);
+});
+
+test("Ctrl-C stops everything cleanly", async () => {
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  process.kill(-child.pid!, "SIGINT"); // what a terminal sends to the whole process group
+  await exited;
+  // Every process of the group (npm, tsx, the system) is gone, with no kill needed.
+  await vi.waitFor(() => expect(() => process.kill(-child.pid!, 0)).toThrow(), { timeout: 10_000, interval: 100 });
+  expect(output).toMatch(/stopping/);
+  expect(output).not.toMatch(/stopping[\s\S]*Error/);
+  await expect(fetch(gatewayUrl)).rejects.toThrow();
+}, 20_000);
