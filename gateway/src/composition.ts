@@ -1,6 +1,6 @@
 // Offline composition with @apollo/composition (what Rover would do, without its binary).
 import { composeServices } from "@apollo/composition";
-import { parse } from "graphql";
+import { parse, type GraphQLSchema } from "graphql";
 
 export interface SubgraphSource {
   name: string;
@@ -8,7 +8,9 @@ export interface SubgraphSource {
   sdl: string;
 }
 
-export type CompositionResult = { ok: true; supergraphSdl: string; hints: string[] } | { ok: false; errors: string[] };
+export type CompositionResult =
+  | { ok: true; supergraphSdl: string; apiSchema: GraphQLSchema; hints: string[] }
+  | { ok: false; errors: string[] };
 
 export function composeSupergraph(subgraphs: SubgraphSource[]): CompositionResult {
   const parsed: { name: string; url: string; typeDefs: ReturnType<typeof parse> }[] = [];
@@ -25,5 +27,11 @@ export function composeSupergraph(subgraphs: SubgraphSource[]): CompositionResul
   if (result.errors) {
     return { ok: false, errors: result.errors.map((e) => `[${e.extensions?.code ?? "COMPOSITION"}] ${e.message}`) };
   }
-  return { ok: true, supergraphSdl: result.supergraphSdl, hints: result.hints.map((h) => h.toString()) };
+  return {
+    ok: true,
+    supergraphSdl: result.supergraphSdl,
+    // What clients see: the supergraph without federation's join/link machinery.
+    apiSchema: result.schema.toAPISchema().toGraphQLJSSchema(),
+    hints: result.hints.map((h) => h.toString()),
+  };
 }

@@ -1,5 +1,6 @@
 // The subgraphs the supergraph is composed from, with their SDL files and default URLs.
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const SUBGRAPHS = [
@@ -15,7 +16,7 @@ export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const SUPERGRAPH_PATH = fileURLToPath(new URL("../supergraph.graphql", import.meta.url));
 
 export function subgraphSchemaPath(name: string, root = REPO_ROOT): string {
-  return `${root}subgraphs/${name}/schema.graphql`;
+  return join(root, "subgraphs", name, "schema.graphql");
 }
 
 export function readSubgraphSchemas(root = REPO_ROOT) {

@@ -1,0 +1,155 @@
+// The schema checks CI runs (npm run schema:check). Each takes the repository root, so tests
+// can run them on a copy with a planted defect.
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { join, relative } from "node:path";
+import { buildSchema, parse, printSchema, validate, type GraphQLSchema } from "graphql";
+import { diff, CriticalityLevel, type Change } from "@graphql-inspector/core";
+import pg from "pg";
+import { composeSupergraph } from "../../gateway/src/composition.ts";
+import { readSubgraphSchemas } from "../../gateway/src/subgraphs.ts";
+import { prismaEnv } from "../prisma.mjs";
+import { operationFiles } from "./operations.ts";
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  problems: string[];
+  notes?: string[];
+}
+
+export const BASELINE_FILE = "gateway/api-baseline.graphql";
+export const ACKNOWLEDGED_FILE = "gateway/acknowledged-changes.json";
+export const SUPERGRAPH_FILE = "gateway/supergraph.graphql";
+
+function compose(root: string) {
+  return composeSupergraph(readSubgraphSchemas(root));
+}
+
+/** 1. The subgraphs compose into a supergraph. */
+export function checkComposition(root: string): CheckResult {
+  const result = compose(root);
+  return result.ok
+    ? { name: "composition", ok: true, problems: [], notes: result.hints }
+    : { name: "composition", ok: false, problems: result.errors };
+}
+
+/** 2. The committed supergraph.graphql is what the subgraphs compose to. */
+export async function checkSupergraphDrift(root: string): Promise<CheckResult> {
+  const result = compose(root);
+  if (!result.ok) return { name: "supergraph drift", ok: false, problems: ["the subgraphs do not compose (see composition)"] };
+  const committed = readFileSync(join(root, SUPERGRAPH_FILE), "utf8");
+  if (committed.trim() === result.supergraphSdl.trim()) return { name: "supergraph drift", ok: true, problems: [] };
+  const changes = await diff(buildSchema(committed, { assumeValidSDL: true }), buildSchema(result.supergraphSdl, { assumeValidSDL: true }));
+  return {
+    name: "supergraph drift",
+    ok: false,
+    problems: [
+      `${SUPERGRAPH_FILE} is not what the subgraphs compose to; run \`npm run compose\` and commit it`,
+      ...changes.map((c) => `  ${c.path ?? ""}: ${c.message}`),
+    ],
+  };
+}
+
+/** 3. Each service's schema.prisma matches its committed migrations. */
+export async function checkPrismaMigrations(root: string, adminUrl = process.env.PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"): Promise<CheckResult> {
+  const problems: string[] = [];
+  const services = readdirSync(join(root, "prisma"), { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(root, "prisma", d.name, "schema.prisma"))).map((d) => d.name);
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    for (const service of services) {
+      const shadow = `pooya_drift_${service}_${process.pid}_${Date.now().toString(36)}`;
+      await admin.query(`CREATE DATABASE "${shadow}"`);
+      try {
+        const url = new URL(adminUrl);
+        url.pathname = `/${shadow}`;
+        const cli = join(root, "node_modules/prisma/build/index.js");
+        const run = spawnSync(process.execPath, [cli, "migrate", "diff", "--from-migrations", `${service}/migrations`, "--to-schema", `${service}/schema.prisma`, "--script", "--exit-code", "--config", "prisma.config.ts"], {
+          cwd: join(root, "prisma"),
+          env: prismaEnv(service, { SERVICE_DATABASE_URL: url.toString(), SHADOW_DATABASE_URL: url.toString() }),
+          encoding: "utf8",
+        });
+        if (run.status === 2) {
+          const statements = run.stdout.split("\n").filter((l) => l.trim() && !l.startsWith("--"));
+          problems.push(`[${service}] prisma/${service}/schema.prisma differs from its migrations; create one with \`npm run migrate:dev -- ${service} <name>\`. Missing SQL:`, ...statements.map((l) => `    ${l}`));
+        } else if (run.status !== 0) {
+          problems.push(`[${service}] prisma migrate diff failed: ${(run.stderr || run.stdout).trim().split("\n").slice(-3).join(" ")}`);
+        }
+      } finally {
+        await admin.query(`DROP DATABASE IF EXISTS "${shadow}" WITH (FORCE)`);
+      }
+    }
+  } finally {
+    await admin.end();
+  }
+  return { name: "prisma schema vs migrations", ok: problems.length === 0, problems };
+}
+
+export interface Acknowledgement {
+  path: string;
+  type: string;
+  reason: string;
+}
+
+export function apiSchemaOf(root: string): GraphQLSchema {
+  const result = compose(root);
+  if (!result.ok) throw new Error("the subgraphs do not compose");
+  return result.apiSchema;
+}
+
+export async function apiChanges(root: string): Promise<Change[]> {
+  const baseline = buildSchema(readFileSync(join(root, BASELINE_FILE), "utf8"));
+  return diff(baseline, apiSchemaOf(root));
+}
+
+/** 4. No breaking change against the released baseline, unless acknowledged with a reason. */
+export async function checkBreakingChanges(root: string): Promise<CheckResult> {
+  if (!compose(root).ok) return { name: "breaking changes", ok: false, problems: ["the subgraphs do not compose (see composition)"] };
+  const acknowledged: Acknowledgement[] = existsSync(join(root, ACKNOWLEDGED_FILE)) ? JSON.parse(readFileSync(join(root, ACKNOWLEDGED_FILE), "utf8")) : [];
+  const problems: string[] = [];
+  for (const ack of acknowledged) if (!ack.reason?.trim()) problems.push(`${ACKNOWLEDGED_FILE}: ${ack.type} at ${ack.path} needs a reason`);
+  const breaking = (await apiChanges(root)).filter((c) => c.criticality.level === CriticalityLevel.Breaking);
+  for (const change of breaking) {
+    if (acknowledged.some((a) => a.path === change.path && a.type === change.type && a.reason?.trim())) continue;
+    problems.push(`BREAKING ${change.type} at ${change.path}: ${change.message} (${change.criticality.reason ?? "clients using it will fail"})`);
+  }
+  if (breaking.length && problems.length) {
+    problems.push(`Deprecate first (@deprecated), or, if the break is intended, acknowledge it in ${ACKNOWLEDGED_FILE} as { "path", "type", "reason" }.`);
+  }
+  return { name: "breaking changes", ok: problems.length === 0, problems };
+}
+
+/** 5. Every operation in operations/ validates against the supergraph's API schema. */
+export function checkOperations(root: string): CheckResult {
+  const result = compose(root);
+  if (!result.ok) return { name: "client operations", ok: false, problems: ["the subgraphs do not compose (see composition)"] };
+  const problems: string[] = [];
+  const files = operationFiles(join(root, "operations"));
+  for (const file of files) {
+    let document;
+    try {
+      document = parse(readFileSync(file, "utf8"));
+    } catch (error) {
+      problems.push(`${relative(root, file)}: does not parse: ${(error as Error).message}`);
+      continue;
+    }
+    for (const error of validate(result.apiSchema, document)) {
+      const line = error.locations?.[0]?.line;
+      problems.push(`${relative(root, file)}${line ? `:${line}` : ""}: ${error.message}`);
+    }
+  }
+  return { name: "client operations", ok: problems.length === 0, problems, notes: [`${files.length} files checked`] };
+}
+
+export async function runAllChecks(root: string): Promise<CheckResult[]> {
+  return [
+    checkComposition(root),
+    await checkSupergraphDrift(root),
+    await checkPrismaMigrations(root),
+    await checkBreakingChanges(root),
+    checkOperations(root),
+  ];
+}
+
+export { printSchema };
