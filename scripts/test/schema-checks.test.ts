@@ -92,3 +92,8 @@ describe("planted defects", () => {
     expect(result.problems.join("\n")).toMatch(/operations\/sandbox\/broken\.graphql:1: Cannot query field "lecturer" on type "Course"/);
   });
 });
+
+test("docs/sandbox-guide.md is generated from the checked operations (npm run docs:sandbox)", async () => {
+  const { renderSandboxGuide } = await import("../lib/sandbox-guide.ts");
+  expect(await readFile(join(repo, "docs/sandbox-guide.md"), "utf8")).toBe(renderSandboxGuide());
+});
