@@ -1,8 +1,8 @@
 // npm start: the whole system, zero setup. Embedded Postgres per service unless
 // *_DATABASE_URL are set; demo term seeded on first start; Ctrl-C stops everything.
 import { join } from "node:path";
-import { DEMO_ADMIN, startSystem } from "./lib/system.ts";
-import { DEMO_PASSWORDS, seedDemoTerm } from "./lib/seed.ts";
+import { DEMO_ADMIN, SERVICES, startSystem } from "./lib/system.ts";
+import { DEMO_PASSWORDS, SEED_SIZE, seedDemoTerm } from "./lib/seed.ts";
 
 const dataDir = process.env.POOYA_DATA_DIR ?? join(process.cwd(), ".data");
 const system = await startSystem({ dataDir });
@@ -21,13 +21,18 @@ console.log(`\nPooya Federation is up (ready in ${(system.readyInMs / 1000).toFi
 console.log(`  GraphQL endpoint: ${system.gateway.graphqlUrl}`);
 console.log(`  Apollo Sandbox:   ${system.gateway.url}/graphql  (open in a browser)`);
 
-if (system.admin && process.env.POOYA_SEED !== "false") {
+// Demo data only where it cannot land in a real deployment by accident: embedded Postgres,
+// or real Postgres when POOYA_SEED=true says so.
+const seed = process.env.POOYA_SEED ? process.env.POOYA_SEED === "true" : system.embedded.length === SERVICES.length;
+if (system.admin && seed) {
   await seedDemoTerm({ gatewayUrl: system.gateway.graphqlUrl, admin: system.admin, log: (l) => console.log(`  ${l}`) });
 }
 if (system.admin) {
   console.log("\nSign in with (mutation login):");
-  console.log(`  staff    ${system.admin.email} / ${system.admin === DEMO_ADMIN || system.admin.password === DEMO_ADMIN.password ? DEMO_ADMIN.password : "(POOYA_ADMIN_PASSWORD)"}`);
-  console.log(`  teacher  teacher1@pooya.local / ${DEMO_PASSWORDS.teacher}`);
-  console.log(`  student  student1@pooya.local / ${DEMO_PASSWORDS.student}`);
+  console.log(`  staff    ${system.admin.email} / ${system.admin === DEMO_ADMIN ? DEMO_ADMIN.password : "(the POOYA_ADMIN_PASSWORD you set)"}`);
+  if (seed) {
+    console.log(`  teacher  teacher1@pooya.local / ${DEMO_PASSWORDS.teacher}   (teacher1…teacher${SEED_SIZE.teachers})`);
+    console.log(`  student  student1@pooya.local / ${DEMO_PASSWORDS.student}   (student1…student${SEED_SIZE.students})`);
+  }
 }
 console.log("\nsystem ready (Ctrl-C stops it)");

@@ -120,3 +120,20 @@ describe("subgraphs refuse requests without a valid gateway credential", () => {
     expect(feed.status).toBe(401);
   });
 });
+
+describe("gateway limits on abusive queries", () => {
+  test("a query nested deeper than 10 levels is refused before it reaches a subgraph", async () => {
+    const before = fed.gateway.subgraphRequests.snapshot();
+    const deep = `{ me { teachingCourses { teacher { teachingCourses { teacher { teachingCourses { teacher { teachingCourses { teacher { teachingCourses { id } } } } } } } } } } }`;
+    const r = await fed.execute({ query: deep, token: student.token });
+    expect(r.status).toBe(400);
+    expect(errorCodes(r)).toEqual(["GRAPHQL_VALIDATION_FAILED"]);
+    expect(fed.gateway.subgraphRequests.snapshot()).toEqual(before);
+  });
+
+  test("more than 30 aliases in one query are refused", async () => {
+    const aliases = Array.from({ length: 31 }, (_, i) => `a${i}: me { id }`).join(" ");
+    const r = await fed.execute({ query: `{ ${aliases} }`, token: student.token });
+    expect(errorCodes(r)[0]).toBe("GRAPHQL_VALIDATION_FAILED");
+  });
+});

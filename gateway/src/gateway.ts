@@ -1,8 +1,9 @@
 // The gateway: a static supergraph, user tokens verified here, identity passed on signed.
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
-import { ApolloServer, type BaseContext } from "@apollo/server";
+import { ApolloServer, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
 import type { FetcherResponse } from "@apollo/utils.fetcher";
 import { GraphQLError } from "graphql";
+import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from "@apollo/server/plugin/landingPage/default";
 import {
   IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, generateSigningKey, healthRoutes, maskUnexpectedErrors, publicKeySet,
@@ -72,13 +73,25 @@ export async function startGateway(config: GatewayConfig) {
     supergraphSdl: config.supergraphSdl,
     buildService: ({ name, url }) => new AuthenticatedDataSource(name, config.subgraphUrls?.[name] ?? url ?? "", subgraphRequests),
   });
+  // Public endpoint: refuse queries built to exhaust the servers before they are planned.
+  const armor = new ApolloArmor({
+    maxDepth: { n: 10, ignoreIntrospection: true },
+    maxAliases: { n: 30 },
+    maxDirectives: { n: 20 },
+    maxTokens: { n: 2000 },
+    costLimit: { maxCost: 5000 },
+    blockFieldSuggestion: { enabled: Boolean(config.production) },
+  }).protect();
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
+    validationRules: armor.validationRules,
     formatError: maskUnexpectedErrors("gateway"),
     includeStacktraceInErrorResponses: false,
     stopOnTerminationSignals: false, // the process owns shutdown (stopOnSignals), in order
     introspection: !config.production,
     plugins: [
+      // graphql-armor is typed against Apollo's CommonJS declarations; the plugins are the same.
+      ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
       config.production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),
