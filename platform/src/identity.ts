@@ -3,13 +3,19 @@
 // against the gateway's published keys.
 import { SignJWT, createLocalJWKSet, createRemoteJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, errors as joseErrors, type JSONWebKeySet, type JWK, type JWTVerifyGetKey, type CryptoKey } from "jose";
 import { randomUUID } from "node:crypto";
-import { invalidToken } from "./errors.ts";
+import { invalidToken, unauthenticated } from "./errors.ts";
 
 export const ROLES = ["STUDENT", "TEACHER", "STAFF"] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Who is calling: a signed-in user, or nobody (anonymous). */
 export type Viewer = { userId: string; role: Role } | null;
+
+/** The signed-in viewer, or UNAUTHENTICATED: anonymous callers only register, login, refresh. */
+export function requireViewer(viewer: Viewer): NonNullable<Viewer> {
+  if (!viewer) throw unauthenticated();
+  return viewer;
+}
 
 export const IDENTITY_ASSERTION_HEADER = "x-identity-assertion";
 export const IDENTITY_ASSERTION_ISSUER = "pooya-gateway";

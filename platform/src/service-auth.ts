@@ -3,6 +3,7 @@
 // calling service (iss) and the called one (aud).
 import { SignJWT, jwtVerify } from "jose";
 import { invalidToken } from "./errors.ts";
+import { HttpError, type RouteHandler } from "./http.ts";
 
 const ALGORITHM = "HS256";
 export const SERVICE_TOKEN_HEADER = "x-service-token";
@@ -50,5 +51,16 @@ export function createServiceClient(options: { secret: string; caller: string; c
     });
     if (!response.ok) throw new Error(`${options.callee} ${path} answered HTTP ${response.status}`);
     return (await response.json()) as T;
+  };
+}
+
+/** An internal route that answers only callers with a valid service token (HTTP 401 otherwise). */
+export function serviceRoute(verify: (token: string | undefined) => Promise<string>, handler: RouteHandler): RouteHandler {
+  return async (request, body) => {
+    const header = request.headers[SERVICE_TOKEN_HEADER];
+    await verify(Array.isArray(header) ? header[0] : header).catch(() => {
+      throw new HttpError(401, "service token required");
+    });
+    return handler(request, body);
   };
 }

@@ -10,6 +10,7 @@ import { maskUnexpectedErrors } from "./errors.ts";
 import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionVerifier, type Viewer } from "./identity.ts";
 import { healthRoutes, serveHttp, type HttpService, type Routes } from "./http.ts";
 import type { JSONWebKeySet } from "jose";
+import type { SqlStatementCounter } from "./database.ts";
 
 export interface SubgraphOptions<TContext> {
   name: string;
@@ -54,4 +55,56 @@ export async function startSubgraph<TContext extends { viewer: Viewer }>(options
       ...options.routes,
     },
   });
+}
+
+/** What every subgraph service needs from its configuration. */
+export interface SubgraphServiceConfig {
+  databaseUrl: string;
+  /** Connections in the pool (default DATABASE_POOL_SIZE or 10); 1 on embedded Postgres. */
+  databasePoolSize?: number;
+  port: number;
+  host?: string;
+  gatewayKeys: { jwksUrl: string } | { jwks: JSONWebKeySet };
+  serviceSecret: string;
+}
+
+interface ServiceDatabase {
+  sqlStatements: SqlStatementCounter;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Starts a service's subgraph on its config and database; stop() closes both (and `beforeStop` first). */
+export async function serveSubgraph<TContext extends { viewer: Viewer }>(options: {
+  name: string;
+  config: SubgraphServiceConfig;
+  schema: URL;
+  resolvers: GraphQLResolverMap<TContext>;
+  db: ServiceDatabase;
+  createContext: (viewer: Viewer) => TContext;
+  routes?: Routes;
+  beforeStop?: () => Promise<void>;
+}) {
+  const { config, db } = options;
+  const http = await startSubgraph<TContext>({
+    name: options.name,
+    typeDefs: loadSchemaFile(options.schema),
+    resolvers: options.resolvers,
+    port: config.port,
+    host: config.host,
+    gatewayKeys: config.gatewayKeys,
+    createContext: options.createContext,
+    checkReady: async () => ({ database: await db.ping() }),
+    routes: options.routes,
+  });
+  return {
+    url: http.url,
+    graphqlUrl: `${http.url}/graphql`,
+    sqlStatements: db.sqlStatements,
+    async stop() {
+      await options.beforeStop?.();
+      await http.close();
+      await db.close();
+    },
+  };
 }

@@ -1,6 +1,6 @@
 // Wires the attendance subgraph together; main.ts (production) and the test harness both call it.
 import { fileURLToPath } from "node:url";
-import { applyMigrations, loadSchemaFile, startSubgraph, type SubgraphOptions } from "@pooya/platform";
+import { applyMigrations, serveSubgraph, type SubgraphServiceConfig } from "@pooya/platform";
 import { connectAttendanceDb } from "./db.ts";
 import { createEnrollmentReplica } from "./enrollment-replica.ts";
 import { createAttendance } from "./attendance.ts";
@@ -9,14 +9,7 @@ import { resolvers } from "./resolvers/index.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../prisma/attendance/migrations", import.meta.url));
 
-export interface AttendanceServiceConfig {
-  databaseUrl: string;
-  /** Connections in the pool (default DATABASE_POOL_SIZE or 10); 1 on embedded Postgres. */
-  databasePoolSize?: number;
-  port: number;
-  host?: string;
-  gatewayKeys: SubgraphOptions<AttendanceContext>["gatewayKeys"];
-  serviceSecret: string;
+export interface AttendanceServiceConfig extends SubgraphServiceConfig {
   coursesUrl: string;
   pollIntervalMs?: number;
   catchUpDeadlineMs?: number;
@@ -34,27 +27,14 @@ export async function startAttendanceService(config: AttendanceServiceConfig) {
   const attendance = createAttendance(db, replica);
   replica.start();
 
-  const http = await startSubgraph<AttendanceContext>({
+  const service = await serveSubgraph<AttendanceContext>({
     name: "attendance",
-    typeDefs: loadSchemaFile(new URL("../schema.graphql", import.meta.url)),
+    config,
+    schema: new URL("../schema.graphql", import.meta.url),
     resolvers,
-    port: config.port,
-    host: config.host,
-    gatewayKeys: config.gatewayKeys,
+    db,
     createContext: (viewer) => ({ viewer, db, attendance, replicaPosition: replica.position(), loaders: createLoaders(db) }),
-    checkReady: async () => ({ database: await db.ping() }),
+    beforeStop: replica.stop,
   });
-
-  return {
-    name: "attendance" as const,
-    url: http.url,
-    graphqlUrl: `${http.url}/graphql`,
-    sqlStatements: db.sqlStatements,
-    replica,
-    async stop() {
-      await replica.stop();
-      await http.close();
-      await db.close();
-    },
-  };
+  return { name: "attendance" as const, ...service, replica };
 }

@@ -1,25 +1,17 @@
 // Wires the courses subgraph together; main.ts (production) and the test harness both call it.
 import { fileURLToPath } from "node:url";
-import { HttpError, SERVICE_TOKEN_HEADER, applyMigrations, createServiceTokenVerifier, loadSchemaFile, startSubgraph, type SubgraphOptions } from "@pooya/platform";
+import { HttpError, applyMigrations, createServiceTokenVerifier, createUsersDirectory, serveSubgraph, serviceRoute, type SubgraphServiceConfig } from "@pooya/platform";
 import { connectCoursesDb } from "./db.ts";
 import { createCatalogue } from "./catalogue.ts";
 import { createEnrollment } from "./enrollment.ts";
 import { createLoaders, type CoursesContext } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
-import { createUsersDirectory } from "@pooya/platform";
 import { readFeed } from "./outbox.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../prisma/courses/migrations", import.meta.url));
 const MAX_FEED_PAGE = 500;
 
-export interface CoursesServiceConfig {
-  databaseUrl: string;
-  /** Connections in the pool (default DATABASE_POOL_SIZE or 10); 1 on embedded Postgres. */
-  databasePoolSize?: number;
-  port: number;
-  host?: string;
-  gatewayKeys: SubgraphOptions<CoursesContext>["gatewayKeys"];
-  serviceSecret: string;
+export interface CoursesServiceConfig extends SubgraphServiceConfig {
   usersUrl: string;
 }
 
@@ -31,22 +23,16 @@ export async function startCoursesService(config: CoursesServiceConfig) {
   const enrollment = createEnrollment(db, users);
   const verifyServiceToken = createServiceTokenVerifier(config.serviceSecret, "courses", ["attendance"]);
 
-  const http = await startSubgraph<CoursesContext>({
+  const service = await serveSubgraph<CoursesContext>({
     name: "courses",
-    typeDefs: loadSchemaFile(new URL("../schema.graphql", import.meta.url)),
+    config,
+    schema: new URL("../schema.graphql", import.meta.url),
     resolvers,
-    port: config.port,
-    host: config.host,
-    gatewayKeys: config.gatewayKeys,
+    db,
     createContext: (viewer) => ({ viewer, db, catalogue, enrollment, loaders: createLoaders(db) }),
-    checkReady: async () => ({ database: await db.ping() }),
     routes: {
       // The outbox as a feed: replicas read events after the last sequence they applied.
-      "GET /internal/events": async (request) => {
-        const header = request.headers[SERVICE_TOKEN_HEADER];
-        await verifyServiceToken(Array.isArray(header) ? header[0] : header).catch(() => {
-          throw new HttpError(401, "service token required");
-        });
+      "GET /internal/events": serviceRoute(verifyServiceToken, async (request) => {
         const url = new URL(request.url ?? "/", "http://localhost");
         const after = url.searchParams.get("after") ?? "0";
         const limit = Number(url.searchParams.get("limit") ?? MAX_FEED_PAGE);
@@ -54,18 +40,8 @@ export async function startCoursesService(config: CoursesServiceConfig) {
           throw new HttpError(400, `after must be a sequence number and limit 1..${MAX_FEED_PAGE}`);
         }
         return { status: 200, body: { events: await readFeed(db, BigInt(after), limit) } };
-      },
+      }),
     },
   });
-
-  return {
-    name: "courses" as const,
-    url: http.url,
-    graphqlUrl: `${http.url}/graphql`,
-    sqlStatements: db.sqlStatements,
-    async stop() {
-      await http.close();
-      await db.close();
-    },
-  };
+  return { name: "courses" as const, ...service };
 }

@@ -1,12 +1,7 @@
-import { DateScalar, DateTimeScalar, forbidden, isUuid, unauthenticated, type Viewer } from "@pooya/platform";
+import { requireViewer, DateScalar, DateTimeScalar, forbidden, isUuid } from "@pooya/platform";
 import type { AttendanceContext } from "../context.ts";
 import type { MarkAttendanceInput } from "../attendance.ts";
 import type { AttendanceRecord } from "../generated/prisma/client.ts";
-
-function signedIn(viewer: Viewer) {
-  if (!viewer) throw unauthenticated();
-  return viewer;
-}
 
 const ref = <T extends "User" | "Course">(__typename: T, id: string) => ({ __typename, id });
 
@@ -16,12 +11,12 @@ export const resolvers = {
 
   Query: {
     courseAttendance: (_: unknown, args: { courseId: string; date: Date }, { viewer, attendance, replicaPosition }: AttendanceContext) =>
-      attendance.ofCourseOnDay(signedIn(viewer), args.courseId, args.date, replicaPosition),
+      attendance.ofCourseOnDay(requireViewer(viewer), args.courseId, args.date, replicaPosition),
   },
 
   Mutation: {
     markAttendance: (_: unknown, { input }: { input: MarkAttendanceInput }, { viewer, attendance, replicaPosition }: AttendanceContext) =>
-      attendance.mark(signedIn(viewer), input, replicaPosition),
+      attendance.mark(requireViewer(viewer), input, replicaPosition),
   },
 
   AttendanceRecord: {
@@ -33,7 +28,7 @@ export const resolvers = {
   Course: {
     __resolveReference: ({ id }: { id: string }) => ({ id }),
     attendanceRate: async ({ id }: { id: string }, _: unknown, { viewer, loaders }: AttendanceContext) => {
-      const me = signedIn(viewer);
+      const me = requireViewer(viewer);
       if (!isUuid(id)) return null;
       if (me.role !== "STAFF") {
         const course = await loaders.course.load(id);
@@ -46,7 +41,7 @@ export const resolvers = {
   User: {
     __resolveReference: ({ id }: { id: string }) => ({ id }),
     attendance: async ({ id }: { id: string }, args: { courseId?: string | null }, { viewer, loaders }: AttendanceContext) => {
-      const me = signedIn(viewer);
+      const me = requireViewer(viewer);
       if (me.role === "STUDENT" && me.userId !== id) throw forbidden("Students can only see their own attendance.");
       if (!isUuid(id)) return [];
       let records = await loaders.recordsOfStudent.load(id);

@@ -1,12 +1,7 @@
-import { DateTimeScalar, forbidden, isUuid, unauthenticated, type Viewer } from "@pooya/platform";
+import { requireViewer, DateTimeScalar, forbidden, isUuid } from "@pooya/platform";
 import type { CoursesContext } from "../context.ts";
 import type { CreateCourseInput } from "../catalogue.ts";
 import type { Course } from "../generated/prisma/client.ts";
-
-function signedIn(viewer: Viewer) {
-  if (!viewer) throw unauthenticated();
-  return viewer;
-}
 
 const userRef = (id: string) => ({ __typename: "User" as const, id });
 
@@ -15,32 +10,32 @@ export const resolvers = {
 
   Query: {
     course: (_: unknown, { id }: { id: string }, { viewer, loaders }: CoursesContext) => {
-      signedIn(viewer);
+      requireViewer(viewer);
       return isUuid(id) ? loaders.course.load(id) : null;
     },
     courses: (_: unknown, args: { first?: number | null; after?: string | null; search?: string | null }, { viewer, catalogue }: CoursesContext) => {
-      signedIn(viewer);
+      requireViewer(viewer);
       return catalogue.listCourses(args);
     },
   },
 
   Mutation: {
     createCourse: (_: unknown, { input }: { input: CreateCourseInput }, { viewer, catalogue }: CoursesContext) =>
-      catalogue.createCourse(signedIn(viewer), input),
+      catalogue.createCourse(requireViewer(viewer), input),
     enroll: (_: unknown, args: { courseId: string; studentId?: string | null }, { viewer, enrollment }: CoursesContext) =>
-      enrollment.enroll(signedIn(viewer), args.courseId, args.studentId),
+      enrollment.enroll(requireViewer(viewer), args.courseId, args.studentId),
     dropEnrollment: (_: unknown, args: { courseId: string; studentId: string }, { viewer, enrollment }: CoursesContext) =>
-      enrollment.drop(signedIn(viewer), args.courseId, args.studentId),
+      enrollment.drop(requireViewer(viewer), args.courseId, args.studentId),
   },
 
   Course: {
     __resolveReference: ({ id }: { id: string }, { viewer, loaders }: CoursesContext) => {
-      signedIn(viewer);
+      requireViewer(viewer);
       return isUuid(id) ? loaders.course.load(id) : null;
     },
     teacher: (course: Course) => userRef(course.teacherId),
     students: async (course: Course, _: unknown, { viewer, loaders }: CoursesContext) => {
-      const me = signedIn(viewer);
+      const me = requireViewer(viewer);
       if (me.role !== "STAFF" && me.userId !== course.teacherId) throw forbidden("Only the course's teacher and staff can see its students.");
       return (await loaders.enrollmentsOfCourse.load(course.id)).map((e) => userRef(e.studentId));
     },
@@ -50,11 +45,11 @@ export const resolvers = {
   User: {
     __resolveReference: ({ id }: { id: string }) => ({ id }),
     teachingCourses: ({ id }: { id: string }, _: unknown, { viewer, loaders }: CoursesContext) => {
-      signedIn(viewer);
+      requireViewer(viewer);
       return isUuid(id) ? loaders.coursesOfTeacher.load(id) : [];
     },
     enrolledCourses: async ({ id }: { id: string }, _: unknown, { viewer, loaders }: CoursesContext) => {
-      const me = signedIn(viewer);
+      const me = requireViewer(viewer);
       if (me.role === "STUDENT" && me.userId !== id) throw forbidden("Students can only see their own enrollments.");
       if (!isUuid(id)) return [];
       const courses = (await loaders.enrollmentsOfStudent.load(id)).map((e) => e.course);

@@ -1,16 +1,11 @@
-import { DateScalar, DateTimeScalar, forbidden, isUuid, unauthenticated, type Viewer } from "@pooya/platform";
+import { requireViewer, DateScalar, DateTimeScalar, forbidden, isUuid, type Viewer } from "@pooya/platform";
 import type { FoodContext } from "../context.ts";
 import type { AddMealInput, BuyMealInput } from "../canteen.ts";
 import type { FoodOrder } from "../generated/prisma/client.ts";
 
-function signedIn(viewer: Viewer) {
-  if (!viewer) throw unauthenticated();
-  return viewer;
-}
-
 /** Wallets and orders are private: the owner themself or STAFF. */
 function selfOrStaff(viewer: Viewer, userId: string) {
-  const me = signedIn(viewer);
+  const me = requireViewer(viewer);
   if (me.role !== "STAFF" && me.userId !== userId) throw forbidden("Only the user themself and staff can see this.");
   return me;
 }
@@ -21,27 +16,27 @@ export const resolvers = {
 
   Query: {
     meals: (_: unknown, args: { from?: Date | null; to?: Date | null }, { viewer, canteen }: FoodContext) => {
-      signedIn(viewer);
+      requireViewer(viewer);
       return canteen.meals(args.from, args.to);
     },
     meal: (_: unknown, { id }: { id: string }, { viewer, loaders }: FoodContext) => {
-      signedIn(viewer);
+      requireViewer(viewer);
       return isUuid(id) ? loaders.meal.load(id) : null;
     },
-    myOrders: (_: unknown, __: unknown, { viewer, loaders }: FoodContext) => loaders.ordersOfUser.load(signedIn(viewer).userId),
+    myOrders: (_: unknown, __: unknown, { viewer, loaders }: FoodContext) => loaders.ordersOfUser.load(requireViewer(viewer).userId),
   },
 
   Mutation: {
-    addMeal: (_: unknown, { input }: { input: AddMealInput }, { viewer, canteen }: FoodContext) => canteen.addMeal(signedIn(viewer), input),
+    addMeal: (_: unknown, { input }: { input: AddMealInput }, { viewer, canteen }: FoodContext) => canteen.addMeal(requireViewer(viewer), input),
     topUpWallet: (_: unknown, args: { userId: string; amount: number }, { viewer, canteen }: FoodContext) =>
-      canteen.topUp(signedIn(viewer), args.userId, args.amount),
-    buyMeal: (_: unknown, { input }: { input: BuyMealInput }, { viewer, canteen }: FoodContext) => canteen.buy(signedIn(viewer), input),
-    cancelOrder: (_: unknown, { orderId }: { orderId: string }, { viewer, canteen }: FoodContext) => canteen.cancel(signedIn(viewer), orderId),
+      canteen.topUp(requireViewer(viewer), args.userId, args.amount),
+    buyMeal: (_: unknown, { input }: { input: BuyMealInput }, { viewer, canteen }: FoodContext) => canteen.buy(requireViewer(viewer), input),
+    cancelOrder: (_: unknown, { orderId }: { orderId: string }, { viewer, canteen }: FoodContext) => canteen.cancel(requireViewer(viewer), orderId),
   },
 
   Meal: {
     __resolveReference: ({ id }: { id: string }, { viewer, loaders }: FoodContext) => {
-      signedIn(viewer);
+      requireViewer(viewer);
       return isUuid(id) ? loaders.meal.load(id) : null;
     },
   },

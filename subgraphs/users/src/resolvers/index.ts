@@ -1,14 +1,9 @@
-import { DateTimeScalar, decodeCursor, afterPosition, forbidden, isUuid, pageSize, toConnection, unauthenticated, type Viewer } from "@pooya/platform";
+import { requireViewer, DateTimeScalar, decodeCursor, afterPosition, forbidden, isUuid, pageSize, toConnection, type Viewer } from "@pooya/platform";
 import type { UsersContext } from "../context.ts";
 import type { Role } from "../generated/prisma/enums.ts";
 
-function signedIn(viewer: Viewer) {
-  if (!viewer) throw unauthenticated();
-  return viewer;
-}
-
 function staffOnly(viewer: Viewer) {
-  if (signedIn(viewer).role !== "STAFF") throw forbidden("Only staff can do this.");
+  if (requireViewer(viewer).role !== "STAFF") throw forbidden("Only staff can do this.");
   return viewer;
 }
 
@@ -16,10 +11,10 @@ export const resolvers = {
   DateTime: DateTimeScalar,
 
   Query: {
-    me: (_: unknown, __: unknown, { viewer, loaders }: UsersContext) => loaders.user.load(signedIn(viewer).userId),
+    me: (_: unknown, __: unknown, { viewer, loaders }: UsersContext) => loaders.user.load(requireViewer(viewer).userId),
 
     user: (_: unknown, { id }: { id: string }, { viewer, loaders }: UsersContext) => {
-      const me = signedIn(viewer);
+      const me = requireViewer(viewer);
       if (me.role !== "STAFF" && me.userId !== id) throw forbidden("You can only look up your own account.");
       return isUuid(id) ? loaders.user.load(id) : null;
     },
@@ -46,7 +41,7 @@ export const resolvers = {
     refreshToken: (_: unknown, args: { refreshToken: string }, { accounts }: UsersContext) => accounts.refresh(args.refreshToken),
 
     logout: (_: unknown, args: { refreshToken: string }, { viewer, accounts }: UsersContext) =>
-      accounts.logout(signedIn(viewer).userId, args.refreshToken),
+      accounts.logout(requireViewer(viewer).userId, args.refreshToken),
 
     createUser: (_: unknown, { input }: { input: { email: string; password: string; name: string; role: Role } }, { viewer, accounts }: UsersContext) => {
       staffOnly(viewer);
@@ -56,7 +51,7 @@ export const resolvers = {
 
   User: {
     __resolveReference: ({ id }: { id: string }, { viewer, loaders }: UsersContext) => {
-      signedIn(viewer);
+      requireViewer(viewer);
       return isUuid(id) ? loaders.user.load(id) : null;
     },
   },
