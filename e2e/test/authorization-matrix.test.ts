@@ -91,6 +91,7 @@ const OPERATIONS: Record<string, (actor: Actor) => Promise<Outcome>> = {
   "User.enrolledCourses (entity)": entityField("courses", "User", "enrolledCourses { id }", () => people.student.id),
   // attendance
   "Mutation.markAttendance": gw(OPS.mark, () => ({ i: { courseId: course.id, studentId: people.student.id, date: day(-1), status: "LATE" } })),
+  "Mutation.markCourseAttendance": gw(`mutation($i: MarkCourseAttendanceInput!) { markCourseAttendance(input: $i) { id } }`, () => ({ i: { courseId: course.id, date: day(-2), marks: [{ studentId: people.student.id, status: "PRESENT" }] } })),
   "Query.courseAttendance": gw(`query($c: ID!, $d: Date!) { courseAttendance(courseId: $c, date: $d) { id } }`, () => ({ c: course.id, d: day(0) })),
   "Course.attendanceRate (entity)": entityField("attendance", "Course", "attendanceRate", () => course.id),
   "User.attendance (entity)": entityField("attendance", "User", "attendance { id }", () => people.student.id),
@@ -130,6 +131,7 @@ const EXPECTED: Record<string, Record<Actor, Outcome>> = {
   "User.teachingCourses (entity)":                    row(U,  "ok", "ok", "ok", "ok", "ok"),
   "User.enrolledCourses (entity)":                    row(U,  "ok", F,    "ok", "ok", "ok"),
   "Mutation.markAttendance":                          row(U,  F,    F,    "ok", F,    "ok"),
+  "Mutation.markCourseAttendance":                    row(U,  F,    F,    "ok", F,    "ok"),
   "Query.courseAttendance":                           row(U,  F,    F,    "ok", F,    "ok"),
   "Course.attendanceRate (entity)":                   row(U,  F,    F,    "ok", F,    "ok"),
   "User.attendance (entity)":                         row(U,  "ok", F,    "ok", "ok", "ok"),

@@ -50,6 +50,20 @@ class AuthenticatedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (assertion) request.http?.headers.set(IDENTITY_ASSERTION_HEADER, assertion);
   }
 
+  // A subgraph that cannot be reached is a typed, retryable error for the fields it owns;
+  // the rest of the query is still answered.
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    try {
+      return await super.process(options);
+    } catch (error) {
+      if (error instanceof GraphQLError) throw error;
+      console.warn(`[gateway] ${this.subgraphName} unreachable: ${(error as Error).message}`);
+      throw new GraphQLError(`The ${this.subgraphName} service is unavailable right now; try again shortly.`, {
+        extensions: { code: "SERVICE_UNAVAILABLE" },
+      });
+    }
+  }
+
   // A subgraph answers HTTP 400 for variables its scalars reject (e.g. Date "2026-02-30"): pass
   // that on as the client's BAD_USER_INPUT. Anything else is our fault and gets masked, without
   // the subgraph's URL or body that Apollo's default error would carry.

@@ -39,6 +39,9 @@ const CLIENT_CODES = new Set<string>([
   "PERSISTED_QUERY_NOT_SUPPORTED", "OPERATION_RESOLUTION_FAILURE", "BAD_REQUEST",
 ]);
 
+/** Extension keys a client may rely on besides `code`: the input field at fault, the students a roll call refused. */
+const CLIENT_DETAILS = ["field", "studentIds"] as const;
+
 /**
  * formatError for every server: known codes pass through (without stack traces); anything
  * else — a bug, a database error with SQL in it — is logged and masked.
@@ -47,9 +50,9 @@ export function maskUnexpectedErrors(service: string) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
     if (typeof code === "string" && CLIENT_CODES.has(code)) {
-      // Only what a client acts on: the code and, for input errors, the field.
-      const field = formatted.extensions?.field;
-      return { ...formatted, extensions: { code, ...(typeof field === "string" ? { field } : {}) } };
+      // Only what a client acts on: the code and the documented details, nothing internal.
+      const details = Object.fromEntries(CLIENT_DETAILS.filter((k) => formatted.extensions?.[k] !== undefined).map((k) => [k, formatted.extensions![k]]));
+      return { ...formatted, extensions: { code, ...details } };
     }
     const original = unwrapResolverError(error);
     console.error(`[${service}] unexpected error`, original);

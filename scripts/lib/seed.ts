@@ -68,6 +68,11 @@ export async function seedDemoTerm({ gatewayUrl, admin, log = console.log, size 
   }
 
   const started = Date.now();
+  let phaseStarted = started;
+  const phase = (line: string) => {
+    log(`seed: ${line} (${((Date.now() - phaseStarted) / 1000).toFixed(1)} s)`);
+    phaseStarted = Date.now();
+  };
   const staff = (await call("SeedLogin", admin))!.login.accessToken as string;
   const existing = (await call("SeedUserCount", {}, staff))!.users.totalCount as number;
   if (existing > 1) {
@@ -80,13 +85,13 @@ export async function seedDemoTerm({ gatewayUrl, admin, log = console.log, size 
     await call("SeedCreateTeacher", { input: { email, password: DEMO_PASSWORDS.teacher, name: `Dr ${pick(FIRST)} ${pick(LAST)}`, role: "TEACHER" } }, staff);
     return (await call("SeedLogin", { email, password: DEMO_PASSWORDS.teacher }))!.login as { accessToken: string; user: { id: string } };
   });
-  log(`seed: ${teachers.length} teachers`);
+  phase(`${teachers.length} teachers`);
 
   const students = await inBatches(Array.from({ length: size.students }, (_, i) => i + 1), 6, async (n) => {
     const r = await call("SeedRegisterStudent", { input: { email: `student${n}@pooya.local`, password: DEMO_PASSWORDS.student, name: `${pick(FIRST)} ${pick(LAST)}` } });
     return r!.register as { accessToken: string; user: { id: string } };
   });
-  log(`seed: ${students.length} students`);
+  phase(`${students.length} students`);
 
   const courses = await inBatches(Array.from({ length: size.courses }, (_, i) => i), 4, async (i) => {
     const teacher = teachers[i % teachers.length]!;
@@ -95,7 +100,7 @@ export async function seedDemoTerm({ gatewayUrl, admin, log = console.log, size 
     const r = await call("SeedCreateCourse", { input }, teacher.accessToken);
     return { ...(r!.createCourse as { id: string; code: string }), teacher };
   });
-  log(`seed: ${courses.length} courses`);
+  phase(`${courses.length} courses`);
 
   const wishes = students.flatMap((s) => {
     const chosen = new Set<number>();
@@ -103,34 +108,35 @@ export async function seedDemoTerm({ gatewayUrl, admin, log = console.log, size 
     return [...chosen].map((c) => ({ student: s, course: courses[c]! }));
   });
   const enrolled = (await inBatches(wishes, 8, (w) => call("SeedEnroll", { courseId: w.course.id }, w.student.accessToken, ["CONFLICT"]))).filter(Boolean).length;
-  log(`seed: ${enrolled} enrollments`);
+  phase(`${enrolled} enrollments`);
 
   const weekdays = Array.from({ length: 20 }, (_, i) => -i - 1).map(dayOffset).filter((d) => ![5, 6].includes(new Date(d).getUTCDay())).slice(0, size.attendanceDays);
   let marks = 0;
   await inBatches(courses, 4, async (course) => {
     const roster = (await call("SeedCourseStudents", { courseId: course.id }, course.teacher.accessToken))!.course.students as { id: string }[];
+    if (roster.length === 0) return;
     for (const date of weekdays) {
-      await inBatches(roster, 4, async (s) => {
+      const rollCall = roster.map((s) => {
         const roll = rand();
-        const status = roll < 0.8 ? "PRESENT" : roll < 0.9 ? "LATE" : roll < 0.96 ? "ABSENT" : "EXCUSED";
-        await call("SeedMarkAttendance", { input: { courseId: course.id, studentId: s.id, date, status } }, course.teacher.accessToken);
-        marks += 1;
+        return { studentId: s.id, status: roll < 0.8 ? "PRESENT" : roll < 0.9 ? "LATE" : roll < 0.96 ? "ABSENT" : "EXCUSED" };
       });
+      await call("SeedRollCall", { input: { courseId: course.id, date, marks: rollCall } }, course.teacher.accessToken);
+      marks += rollCall.length;
     }
   });
-  log(`seed: ${marks} attendance marks over ${weekdays.length} days`);
+  phase(`${marks} attendance marks over ${weekdays.length} days`);
 
   const meals = (await inBatches(Array.from({ length: size.mealDays }, (_, i) => i), 2, async (offset) =>
     Promise.all((Object.keys(MEALS) as (keyof typeof MEALS)[]).map(async (mealType) => {
       const r = await call("SeedAddMeal", { input: { name: pick(MEALS[mealType]), mealType, servingDate: dayOffset(offset), price: mealType === "BREAKFAST" ? 800 : 2500 + Math.floor(rand() * 10) * 100, stock: 150 } }, staff);
       return r!.addMeal as { id: string; price: number };
     })))).flat();
-  log(`seed: ${meals.length} meals over ${size.mealDays} days`);
+  phase(`${meals.length} meals over ${size.mealDays} days`);
 
   await inBatches(students, 8, (s) => call("SeedTopUp", { userId: s.user.id, amount: 20_000 + Math.floor(rand() * 30) * 1000 }, staff));
   const orders = (await inBatches(students.slice(0, Math.ceil(students.length * 0.6)), 8, (s, i) =>
     call("SeedBuyMeal", { input: { mealId: pick(meals).id, quantity: 1 + (i % 2), idempotencyKey: `seed-${i}` } }, s.accessToken, ["SOLD_OUT", "INSUFFICIENT_FUNDS"]))).filter(Boolean).length;
-  log(`seed: wallets topped up, ${orders} food orders`);
+  phase(`wallets topped up, ${orders} food orders`);
   log(`seed: done in ${((Date.now() - started) / 1000).toFixed(1)} s with ${requests} API requests`);
   return { skipped: false as const, teachers: teachers.length, students: students.length, courses: courses.length, enrolled, marks, meals: meals.length, orders };
 }

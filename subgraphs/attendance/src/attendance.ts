@@ -1,5 +1,5 @@
 // Marking attendance and reading it back, authorised against the enrollment replica.
-import { domainError, forbidden, isUuid, notFound, type Viewer } from "@pooya/platform";
+import { badUserInput, domainError, forbidden, formatDay, isUuid, notFound, type Viewer } from "@pooya/platform";
 import type { AttendanceDb } from "./db.ts";
 import type { EnrollmentReplica } from "./enrollment-replica.ts";
 import type { AttendanceStatus, CourseReplica } from "./generated/prisma/client.ts";
@@ -11,7 +11,21 @@ export interface MarkAttendanceInput {
   status: AttendanceStatus;
 }
 
+export interface MarkCourseAttendanceInput {
+  courseId: string;
+  date: Date;
+  marks: { studentId: string; status: AttendanceStatus }[];
+}
+
+export const MAX_ROLL_CALL = 500;
+
 const DAY_MS = 24 * 3600 * 1000;
+
+function refuseFutureDay(date: Date) {
+  if (date.getTime() > Date.now() + DAY_MS) {
+    throw domainError("BAD_USER_INPUT", "Attendance cannot be marked for a future day.", { field: "date" });
+  }
+}
 
 export function createAttendance(db: AttendanceDb, replica: EnrollmentReplica) {
   const findCourse = (courseId: string) =>
@@ -37,9 +51,7 @@ export function createAttendance(db: AttendanceDb, replica: EnrollmentReplica) {
       // does not answer in time, the replica's answer stands.
       if (viewer.role !== "STUDENT") await replica.tryCatchUp(since);
       const course = await courseForManager(viewer, input.courseId, since);
-      if (input.date.getTime() > Date.now() + DAY_MS) {
-        throw domainError("BAD_USER_INPUT", "Attendance cannot be marked for a future day.", { field: "date" });
-      }
+      refuseFutureDay(input.date);
       const enrollment = isUuid(input.studentId)
         ? await db.prisma.enrollmentReplica.findUnique({ where: { courseId_studentId: { courseId: course.courseId, studentId: input.studentId } } })
         : null;
@@ -49,6 +61,35 @@ export function createAttendance(db: AttendanceDb, replica: EnrollmentReplica) {
         create: { courseId: course.courseId, studentId: input.studentId, date: input.date, status: input.status, markedById: viewer.userId },
         update: { status: input.status, markedById: viewer.userId, markedAt: new Date() },
       });
+    },
+
+    async markMany(viewer: NonNullable<Viewer>, input: MarkCourseAttendanceInput, since: number) {
+      if (viewer.role !== "STUDENT") await replica.tryCatchUp(since);
+      const course = await courseForManager(viewer, input.courseId, since);
+      refuseFutureDay(input.date);
+      const { marks } = input;
+      if (marks.length < 1 || marks.length > MAX_ROLL_CALL) throw badUserInput(`marks must hold 1 to ${MAX_ROLL_CALL} entries.`, "marks");
+      const studentIds = marks.map((m) => m.studentId);
+      if (new Set(studentIds).size !== studentIds.length) throw badUserInput("Each student can be marked once per roll call.", "marks");
+      const enrolled = await db.prisma.enrollmentReplica.findMany({
+        where: { courseId: course.courseId, studentId: { in: studentIds.filter(isUuid) }, enrolled: true },
+        select: { studentId: true },
+      });
+      const known = new Set(enrolled.map((e) => e.studentId));
+      const missing = studentIds.filter((id) => !known.has(id));
+      if (missing.length) {
+        throw domainError("NOT_ENROLLED", `${missing.length} of these students are not enrolled in the course.`, { studentIds: missing });
+      }
+      // One statement for the whole class: insert, or update the day's existing marks.
+      await db.prisma.$executeRaw`
+        INSERT INTO attendance_records (id, course_id, student_id, date, status, marked_by_id, marked_at)
+        SELECT gen_random_uuid(), ${course.courseId}::uuid, m.student_id, ${formatDay(input.date)}::date, m.status::"AttendanceStatus", ${viewer.userId}::uuid, now()
+        FROM unnest(${studentIds}::uuid[], ${marks.map((m) => m.status)}::text[]) AS m(student_id, status)
+        ON CONFLICT (course_id, student_id, date)
+        DO UPDATE SET status = EXCLUDED.status, marked_by_id = EXCLUDED.marked_by_id, marked_at = EXCLUDED.marked_at`;
+      const records = await db.prisma.attendanceRecord.findMany({ where: { courseId: course.courseId, date: input.date, studentId: { in: studentIds } } });
+      const byStudent = new Map(records.map((r) => [r.studentId, r]));
+      return studentIds.map((id) => byStudent.get(id)!);
     },
 
     async ofCourseOnDay(viewer: NonNullable<Viewer>, courseId: string, date: Date, since: number) {

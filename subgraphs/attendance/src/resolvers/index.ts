@@ -1,6 +1,6 @@
 import { requireViewer, DateScalar, DateTimeScalar, forbidden, isUuid } from "@pooya/platform";
 import type { AttendanceContext } from "../context.ts";
-import type { MarkAttendanceInput } from "../attendance.ts";
+import type { MarkAttendanceInput, MarkCourseAttendanceInput } from "../attendance.ts";
 import type { AttendanceRecord } from "../generated/prisma/client.ts";
 
 const ref = <T extends "User" | "Course">(__typename: T, id: string) => ({ __typename, id });
@@ -17,6 +17,8 @@ export const resolvers = {
   Mutation: {
     markAttendance: (_: unknown, { input }: { input: MarkAttendanceInput }, { viewer, attendance, replicaPosition }: AttendanceContext) =>
       attendance.mark(requireViewer(viewer), input, replicaPosition),
+    markCourseAttendance: (_: unknown, { input }: { input: MarkCourseAttendanceInput }, { viewer, attendance, replicaPosition }: AttendanceContext) =>
+      attendance.markMany(requireViewer(viewer), input, replicaPosition),
   },
 
   AttendanceRecord: {
