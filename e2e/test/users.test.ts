@@ -193,6 +193,24 @@ describe("health", () => {
     }
   });
 
+  test("browsers on another origin may call the gateway (CORS preflight), not the subgraphs", async () => {
+    const preflight = await fetch(fed.gateway.graphqlUrl, {
+      method: "OPTIONS",
+      headers: { origin: "https://panel.example.edu", "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+    expect(preflight.headers.get("access-control-allow-headers")).toContain("authorization");
+    const call = await fetch(fed.gateway.graphqlUrl, {
+      method: "POST",
+      headers: { origin: "https://panel.example.edu", "content-type": "application/json", authorization: `Bearer ${fed.admin.token}` },
+      body: JSON.stringify({ query: "{ me { id } }" }),
+    });
+    expect(call.headers.get("access-control-allow-origin")).toBe("*");
+    const subgraph = await fetch(fed.services.users.graphqlUrl, { method: "OPTIONS", headers: { origin: "https://panel.example.edu" } });
+    expect(subgraph.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
   test("the users JWKS publishes public keys only", async () => {
     const jwks = (await (await fetch(`${fed.services.users.url}/.well-known/jwks.json`)).json()) as { keys: Record<string, unknown>[] };
     expect(jwks.keys).toHaveLength(1);

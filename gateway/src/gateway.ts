@@ -7,7 +7,7 @@ import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from "@apollo/server/plugin/landingPage/default";
 import {
   IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, generateSigningKey, healthRoutes, maskUnexpectedErrors, publicKeySet,
-  serveHttp, type SigningKey, type Viewer,
+  serveHttp, type CorsOrigins, type SigningKey, type Viewer,
 } from "@pooya/platform";
 import { createAccessTokenVerifier, type AccessTokenPolicy } from "./access-tokens.ts";
 
@@ -26,6 +26,8 @@ export interface GatewayConfig {
   /** Signs identity assertions; generated per process when not given (assertions live 60 s). */
   signingKey?: SigningKey;
   production?: boolean;
+  /** Browser origins allowed to call the API (default: any; the API takes bearer tokens, not cookies). */
+  corsOrigins?: CorsOrigins;
 }
 
 /** Counts requests the gateway sends to each subgraph (tests assert query plans by it). */
@@ -117,6 +119,7 @@ export async function startGateway(config: GatewayConfig) {
     apollo,
     port: config.port,
     host: config.host,
+    cors: config.corsOrigins ?? "*",
     context: async (request) => {
       const viewer = await viewerFromAuthorization(request.headers.authorization);
       let assertion: Promise<string> | undefined;

@@ -18,6 +18,7 @@ const gateway = await startGateway({
   },
   signingKey: env.GATEWAY_SIGNING_KEY ? await signingKeyFromJwk(JSON.parse(env.GATEWAY_SIGNING_KEY)) : undefined,
   production: env.NODE_ENV === "production",
+  corsOrigins: env.CORS_ORIGINS ? env.CORS_ORIGINS.split(",").map((o) => o.trim()) : "*",
 });
 console.log(`gateway ready at ${gateway.graphqlUrl}`);
 stopOnSignals(gateway.stop);

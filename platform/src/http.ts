@@ -38,17 +38,41 @@ export interface HttpService {
   close(): Promise<void>;
 }
 
+/** Which browser origins may call: "*" (bearer tokens, no cookies, so no CSRF exposure) or a list. */
+export type CorsOrigins = "*" | string[];
+
+function applyCors(request: IncomingMessage, response: ServerResponse, origins: CorsOrigins): boolean {
+  const origin = request.headers.origin;
+  if (!origin) return false;
+  if (origins !== "*" && !origins.includes(origin)) return false;
+  response.setHeader("access-control-allow-origin", origins === "*" ? "*" : origin);
+  if (origins !== "*") response.setHeader("vary", "origin");
+  if (request.method === "OPTIONS") {
+    response.setHeader("access-control-allow-methods", "GET, POST, OPTIONS");
+    response.setHeader("access-control-allow-headers", "authorization, content-type, apollo-require-preflight, x-apollo-operation-name");
+    response.setHeader("access-control-max-age", "600");
+  }
+  return true;
+}
+
 export async function serveHttp<TContext extends BaseContext>(options: {
   apollo: ApolloServer<TContext>;
   context: (request: IncomingMessage) => Promise<TContext>;
   routes?: Routes;
   port: number;
   host?: string;
+  /** Only the gateway faces browsers; subgraphs send no CORS headers. */
+  cors?: CorsOrigins;
 }): Promise<HttpService> {
   const { apollo, routes = {} } = options;
 
   async function handle(request: IncomingMessage, response: ServerResponse) {
     const url = new URL(request.url ?? "/", "http://localhost");
+    if (options.cors) applyCors(request, response, options.cors);
+    if (request.method === "OPTIONS") {
+      response.writeHead(options.cors ? 204 : 405).end();
+      return;
+    }
     const route = routes[`${request.method} ${url.pathname}`];
     const raw = request.method === "GET" || request.method === "HEAD" ? "" : await readBody(request);
     if (route) {

@@ -88,6 +88,7 @@ export async function startSystem({ env = process.env, dataDir, log = console.lo
       accessTokens: { jwksUrl: users.jwksUrl, issuer: env.TOKEN_ISSUER ?? "pooya-users", audience: env.TOKEN_AUDIENCE ?? "pooya-api" },
       signingKey: await generateSigningKey(),
       production: env.NODE_ENV === "production",
+      corsOrigins: env.CORS_ORIGINS ? env.CORS_ORIGINS.split(",").map((o) => o.trim()) : "*",
     });
     stops.push(gateway.stop);
 
