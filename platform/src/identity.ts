@@ -93,3 +93,8 @@ export function createIdentityAssertionVerifier(keys: { jwksUrl: string } | { jw
     }
   };
 }
+
+/** An entity another subgraph owns, as this subgraph knows it: just its key. */
+export interface EntityReference {
+  id: string;
+}

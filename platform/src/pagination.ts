@@ -52,3 +52,6 @@ export function toConnection<T extends KeysetPosition>(rows: T[], size: number, 
     totalCount,
   };
 }
+
+/** What a connection resolver returns; totalCount is counted only when asked for. */
+export type Connection<T extends KeysetPosition> = ReturnType<typeof toConnection<T>>;

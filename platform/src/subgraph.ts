@@ -15,7 +15,8 @@ import type { SqlStatementCounter } from "./database.ts";
 export interface SubgraphOptions<TContext> {
   name: string;
   typeDefs: DocumentNode;
-  resolvers: GraphQLResolverMap<TContext>;
+  /** Typed where they are written (generated `Resolvers` from schema.graphql); any resolver map here. */
+  resolvers: object;
   port: number;
   host?: string;
   /** Where the gateway publishes the keys that sign identity assertions. */
@@ -79,7 +80,7 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
   name: string;
   config: SubgraphServiceConfig;
   schema: URL;
-  resolvers: GraphQLResolverMap<TContext>;
+  resolvers: object;
   db: ServiceDatabase;
   createContext: (viewer: Viewer) => TContext;
   routes?: Routes;

@@ -1,35 +1,32 @@
-import { requireViewer, DateScalar, DateTimeScalar, forbidden, isUuid } from "@pooya/platform";
-import type { AttendanceContext } from "../context.ts";
-import type { MarkAttendanceInput, MarkCourseAttendanceInput } from "../attendance.ts";
-import type { AttendanceRecord } from "../generated/prisma/client.ts";
+import { DateScalar, DateTimeScalar, forbidden, isUuid, requireViewer } from "@pooya/platform";
+import type { Resolvers } from "../__generated__/resolvers-types.ts";
 
-const ref = <T extends "User" | "Course">(__typename: T, id: string) => ({ __typename, id });
+const ref = (id: string) => ({ id });
 
-export const resolvers = {
+export const resolvers: Resolvers = {
   Date: DateScalar,
   DateTime: DateTimeScalar,
 
   Query: {
-    courseAttendance: (_: unknown, args: { courseId: string; date: Date }, { viewer, attendance, replicaPosition }: AttendanceContext) =>
-      attendance.ofCourseOnDay(requireViewer(viewer), args.courseId, args.date, replicaPosition),
+    courseAttendance: (_, { courseId, date }, { viewer, attendance, replicaPosition }) =>
+      attendance.ofCourseOnDay(requireViewer(viewer), courseId, date, replicaPosition),
   },
 
   Mutation: {
-    markAttendance: (_: unknown, { input }: { input: MarkAttendanceInput }, { viewer, attendance, replicaPosition }: AttendanceContext) =>
-      attendance.mark(requireViewer(viewer), input, replicaPosition),
-    markCourseAttendance: (_: unknown, { input }: { input: MarkCourseAttendanceInput }, { viewer, attendance, replicaPosition }: AttendanceContext) =>
+    markAttendance: (_, { input }, { viewer, attendance, replicaPosition }) => attendance.mark(requireViewer(viewer), input, replicaPosition),
+    markCourseAttendance: (_, { input }, { viewer, attendance, replicaPosition }) =>
       attendance.markMany(requireViewer(viewer), input, replicaPosition),
   },
 
   AttendanceRecord: {
-    course: (r: AttendanceRecord) => ref("Course", r.courseId),
-    student: (r: AttendanceRecord) => ref("User", r.studentId),
-    markedBy: (r: AttendanceRecord) => ref("User", r.markedById),
+    course: (r) => ref(r.courseId),
+    student: (r) => ref(r.studentId),
+    markedBy: (r) => ref(r.markedById),
   },
 
   Course: {
-    __resolveReference: ({ id }: { id: string }) => ({ id }),
-    attendanceRate: async ({ id }: { id: string }, _: unknown, { viewer, loaders }: AttendanceContext) => {
+    __resolveReference: ({ id }) => ({ id }),
+    attendanceRate: async ({ id }, _, { viewer, loaders }) => {
       const me = requireViewer(viewer);
       if (!isUuid(id)) return null;
       if (me.role !== "STAFF") {
@@ -41,13 +38,13 @@ export const resolvers = {
   },
 
   User: {
-    __resolveReference: ({ id }: { id: string }) => ({ id }),
-    attendance: async ({ id }: { id: string }, args: { courseId?: string | null }, { viewer, loaders }: AttendanceContext) => {
+    __resolveReference: ({ id }) => ({ id }),
+    attendance: async ({ id }, { courseId }, { viewer, loaders }) => {
       const me = requireViewer(viewer);
       if (me.role === "STUDENT" && me.userId !== id) throw forbidden("Students can only see their own attendance.");
       if (!isUuid(id)) return [];
       let records = await loaders.recordsOfStudent.load(id);
-      if (args.courseId) records = records.filter((r) => r.courseId === args.courseId);
+      if (courseId) records = records.filter((r) => r.courseId === courseId);
       if (me.role === "TEACHER" && me.userId !== id) {
         // Teachers see a student's attendance in the courses they teach.
         const taught = new Set((await loaders.coursesTaughtBy.load(me.userId)).map((c) => c.courseId));

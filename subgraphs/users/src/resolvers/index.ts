@@ -1,25 +1,23 @@
-import { requireViewer, DateTimeScalar, decodeCursor, afterPosition, forbidden, isUuid, pageSize, toConnection, type Viewer } from "@pooya/platform";
-import type { UsersContext } from "../context.ts";
-import type { Role } from "../generated/prisma/enums.ts";
+import { DateTimeScalar, afterPosition, decodeCursor, forbidden, isUuid, pageSize, requireViewer, toConnection, type Viewer } from "@pooya/platform";
+import type { Resolvers } from "../__generated__/resolvers-types.ts";
 
 function staffOnly(viewer: Viewer) {
   if (requireViewer(viewer).role !== "STAFF") throw forbidden("Only staff can do this.");
-  return viewer;
 }
 
-export const resolvers = {
+export const resolvers: Resolvers = {
   DateTime: DateTimeScalar,
 
   Query: {
-    me: (_: unknown, __: unknown, { viewer, loaders }: UsersContext) => loaders.user.load(requireViewer(viewer).userId),
+    me: (_, __, { viewer, loaders }) => loaders.user.load(requireViewer(viewer).userId),
 
-    user: (_: unknown, { id }: { id: string }, { viewer, loaders }: UsersContext) => {
+    user: (_, { id }, { viewer, loaders }) => {
       const me = requireViewer(viewer);
       if (me.role !== "STAFF" && me.userId !== id) throw forbidden("You can only look up your own account.");
       return isUuid(id) ? loaders.user.load(id) : null;
     },
 
-    users: async (_: unknown, args: { role?: Role | null; first?: number | null; after?: string | null }, { viewer, db }: UsersContext) => {
+    users: async (_, args, { viewer, db }) => {
       staffOnly(viewer);
       const size = pageSize(args.first);
       const roleFilter = args.role ? { role: args.role } : {};
@@ -33,24 +31,18 @@ export const resolvers = {
   },
 
   Mutation: {
-    register: (_: unknown, { input }: { input: { email: string; password: string; name: string } }, { accounts }: UsersContext) =>
-      accounts.register(input),
-
-    login: (_: unknown, args: { email: string; password: string }, { accounts }: UsersContext) => accounts.login(args.email, args.password),
-
-    refreshToken: (_: unknown, args: { refreshToken: string }, { accounts }: UsersContext) => accounts.refresh(args.refreshToken),
-
-    logout: (_: unknown, args: { refreshToken: string }, { viewer, accounts }: UsersContext) =>
-      accounts.logout(requireViewer(viewer).userId, args.refreshToken),
-
-    createUser: (_: unknown, { input }: { input: { email: string; password: string; name: string; role: Role } }, { viewer, accounts }: UsersContext) => {
+    register: (_, { input }, { accounts }) => accounts.register(input),
+    login: (_, { email, password }, { accounts }) => accounts.login(email, password),
+    refreshToken: (_, { refreshToken }, { accounts }) => accounts.refresh(refreshToken),
+    logout: (_, { refreshToken }, { viewer, accounts }) => accounts.logout(requireViewer(viewer).userId, refreshToken),
+    createUser: (_, { input }, { viewer, accounts }) => {
       staffOnly(viewer);
       return accounts.createAccount(input);
     },
   },
 
   User: {
-    __resolveReference: ({ id }: { id: string }, { viewer, loaders }: UsersContext) => {
+    __resolveReference: ({ id }, { viewer, loaders }) => {
       requireViewer(viewer);
       return isUuid(id) ? loaders.user.load(id) : null;
     },
