@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import pg from "pg";
-import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, exportPrivateJwk, generateSigningKey, type Viewer } from "@pooya/platform";
+import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, exportPrivateJwk, generateSigningKey, type SigningKey, type Viewer } from "@pooya/platform";
 import { startGateway, SUPERGRAPH_PATH } from "@pooya/gateway";
 import { startUsersService } from "@pooya/users/src/service.ts";
 import { startCoursesService } from "@pooya/courses/src/service.ts";
@@ -52,13 +52,13 @@ export async function postGraphQL<T = Record<string, any>>(url: string, options:
 
 type RunningService = { name: ServiceName; url: string; graphqlUrl: string; sqlStatements: { count: number; measure<T>(w: () => Promise<T>): Promise<{ result: T; statements: number }> }; stop(): Promise<void> } & Record<string, any>;
 
-export async function startFederation(options: { attendancePollIntervalMs?: number } = {}) {
+export async function startFederation(options: { attendancePollIntervalMs?: number; previousUsersKeys?: SigningKey[] } = {}) {
   const databases = await createDatabases(SERVICE_NAMES);
   const serviceSecret = randomBytes(32).toString("base64url");
   const gatewayKey = await generateSigningKey();
   // The users service signs with a key the tests know, so they can forge expired or foreign tokens.
   const usersKey = await generateSigningKey();
-  const usersSigningKeys = JSON.stringify([await exportPrivateJwk(usersKey)]);
+  const usersSigningKeys = JSON.stringify(await Promise.all([usersKey, ...(options.previousUsersKeys ?? [])].map(exportPrivateJwk)));
   const gatewayPort = await freePort();
   const gatewayJwksUrl = `http://127.0.0.1:${gatewayPort}/.well-known/jwks.json`;
   const ports: Partial<Record<ServiceName, number>> = {};

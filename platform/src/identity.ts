@@ -39,7 +39,8 @@ export async function generateSigningKey(): Promise<SigningKey> {
 /** A private JWK (as stored in a key file or an environment variable) to a signing key. */
 export async function signingKeyFromJwk(jwk: JWK): Promise<SigningKey> {
   if (!jwk.kid || !jwk.d) throw new Error("a signing key needs a private JWK with a kid");
-  const privateKey = (await importJWK({ ...jwk, alg: SIGNING_ALGORITHM }, SIGNING_ALGORITHM)) as CryptoKey;
+  // Extractable, so that a key read from a file can be written back when keys rotate.
+  const privateKey = (await importJWK({ ...jwk, alg: SIGNING_ALGORITHM }, SIGNING_ALGORITHM, { extractable: true })) as CryptoKey;
   const { d: _private, ...publicPart } = jwk;
   return { kid: jwk.kid, privateKey, publicJwk: { ...publicPart, alg: SIGNING_ALGORITHM, use: "sig" } };
 }
