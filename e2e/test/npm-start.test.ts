@@ -1,6 +1,6 @@
 // `npm start` on a fresh data folder with no *_DATABASE_URL: embedded Postgres, migrations,
 // the demo term, and the full contract through the gateway — started exactly as a user would.
-import { afterAll, beforeAll, expect, test, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,12 +8,25 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../src/free-port.ts";
 import { postGraphQL } from "../src/harness.ts";
+import { createDatabases } from "../src/databases.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 let child: ChildProcess;
 let output = "";
 let dataDir: string;
 let gatewayUrl: string;
+
+/** `npm start` as a user runs it, on free ports, with `env` on top of a clean environment. */
+async function spawnStart(extraEnv: Record<string, string>, dir: string) {
+  const env: NodeJS.ProcessEnv = { ...process.env, POOYA_DATA_DIR: dir, NODE_ENV: "development", ...extraEnv };
+  for (const name of ["USERS", "COURSES", "ATTENDANCE", "FOOD"]) if (!extraEnv[`${name}_DATABASE_URL`]) delete env[`${name}_DATABASE_URL`];
+  for (const name of ["POOYA_ADMIN_EMAIL", "POOYA_ADMIN_PASSWORD", "POOYA_SERVICE_SECRET", "POOYA_SEED"]) if (!extraEnv[name]) delete env[name];
+  // Free ports, so the test runs beside a developer's own `npm start`.
+  env.PORT = String(await freePort());
+  for (const name of ["USERS_PORT", "COURSES_PORT", "ATTENDANCE_PORT", "FOOD_PORT"]) env[name] = String(await freePort());
+  const process_ = spawn("npm", ["start"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  return { process: process_, gatewayUrl: `http://127.0.0.1:${env.PORT}/graphql` };
+}
 
 function waitFor(pattern: RegExp, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -35,14 +48,7 @@ function waitFor(pattern: RegExp, timeoutMs: number): Promise<void> {
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "pooya-start-"));
-  const env: NodeJS.ProcessEnv = { ...process.env, POOYA_DATA_DIR: dataDir, NODE_ENV: "development" };
-  for (const name of ["USERS", "COURSES", "ATTENDANCE", "FOOD"]) delete env[`${name}_DATABASE_URL`];
-  for (const name of ["POOYA_ADMIN_EMAIL", "POOYA_ADMIN_PASSWORD", "POOYA_SERVICE_SECRET"]) delete env[name];
-  // Free ports, so the test runs beside a developer's own `npm start`.
-  env.PORT = String(await freePort());
-  for (const name of ["USERS_PORT", "COURSES_PORT", "ATTENDANCE_PORT", "FOOD_PORT"]) env[name] = String(await freePort());
-  gatewayUrl = `http://127.0.0.1:${env.PORT}/graphql`;
-  child = spawn("npm", ["start"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  ({ process: child, gatewayUrl } = await spawnStart({}, dataDir));
   child.stdout!.on("data", (chunk) => (output += chunk));
   child.stderr!.on("data", (chunk) => (output += chunk));
   await waitFor(/system ready/, 280_000);
@@ -102,3 +108,39 @@ test("Ctrl-C stops everything cleanly", async () => {
   expect(output).not.toMatch(/stopping[\s\S]*Error/);
   await expect(fetch(gatewayUrl)).rejects.toThrow();
 }, 20_000);
+
+describe("with *_DATABASE_URL set", () => {
+  test("the same command runs on real Postgres, migrates it, and seeds nothing", async () => {
+    const databases = await createDatabases(["users", "courses", "attendance", "food"]);
+    const dir = await mkdtemp(join(tmpdir(), "pooya-start-real-"));
+    const started = await spawnStart({
+      USERS_DATABASE_URL: databases.urls.users!, COURSES_DATABASE_URL: databases.urls.courses!,
+      ATTENDANCE_DATABASE_URL: databases.urls.attendance!, FOOD_DATABASE_URL: databases.urls.food!,
+      POOYA_ADMIN_EMAIL: "root@uni.example", POOYA_ADMIN_PASSWORD: "a real secret 123",
+    }, dir);
+    let log = "";
+    started.process.stdout!.on("data", (c) => (log += c));
+    started.process.stderr!.on("data", (c) => (log += c));
+    try {
+      await vi.waitFor(() => expect(log).toMatch(/system ready/), { timeout: 60_000, interval: 200 });
+      expect(log).not.toMatch(/embedded Postgres/);
+      expect(log).not.toMatch(/seed:/);
+      expect(log).not.toContain("a real secret 123"); // a configured password is never printed
+      const login = await postGraphQL(started.gatewayUrl, {
+        query: `mutation { login(email: "root@uni.example", password: "a real secret 123") { accessToken } }`,
+      });
+      const r = await postGraphQL(started.gatewayUrl, { query: `{ me { role teachingCourses { id } wallet { balance } } users { totalCount } }`, token: login.data?.login.accessToken });
+      expect(r.errors).toBeUndefined();
+      expect(r.data).toEqual({ me: { role: "STAFF", teachingCourses: [], wallet: null }, users: { totalCount: 1 } });
+    } finally {
+      try {
+        process.kill(-started.process.pid!, "SIGINT");
+      } catch {
+        // already gone
+      }
+      await new Promise((resolve) => started.process.once("exit", resolve));
+      await databases.drop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
