@@ -1,19 +1,13 @@
 // One harness for every end-to-end test: fresh databases, the real subgraphs and the real
 // gateway on free ports (in this process, over HTTP), and helpers to call them.
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import pg from "pg";
 import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, exportPrivateJwk, generateSigningKey, type SigningKey, type Viewer } from "@pooya/platform";
-import { startGateway, SUPERGRAPH_PATH } from "@pooya/gateway";
-import { startUsersService } from "@pooya/users/src/service.ts";
-import { startCoursesService } from "@pooya/courses/src/service.ts";
-import { startAttendanceService } from "@pooya/attendance/src/service.ts";
-import { startFoodService } from "@pooya/food/src/service.ts";
+import { SERVICE_NAMES, startFederation as startRunningFederation, type Federation as RunningFederation, type ServiceName } from "../../scripts/lib/federation.ts";
 import { createDatabases } from "./databases.ts";
 import { freePort } from "./free-port.ts";
 
-export const SERVICE_NAMES = ["users", "courses", "attendance", "food"] as const;
-export type ServiceName = (typeof SERVICE_NAMES)[number];
+export { SERVICE_NAMES, type ServiceName };
 
 export const ADMIN = { email: "admin@pooya.test", password: "admin-password-1" };
 
@@ -50,8 +44,6 @@ export async function postGraphQL<T = Record<string, any>>(url: string, options:
   return { status: response.status, ...body };
 }
 
-type RunningService = { name: ServiceName; url: string; graphqlUrl: string; sqlStatements: { count: number; measure<T>(w: () => Promise<T>): Promise<{ result: T; statements: number }> }; stop(): Promise<void> } & Record<string, any>;
-
 export async function startFederation(options: { attendancePollIntervalMs?: number; previousUsersKeys?: SigningKey[] } = {}) {
   const databases = await createDatabases(SERVICE_NAMES);
   const serviceSecret = randomBytes(32).toString("base64url");
@@ -59,48 +51,22 @@ export async function startFederation(options: { attendancePollIntervalMs?: numb
   // The users service signs with a key the tests know, so they can forge expired or foreign tokens.
   const usersKey = await generateSigningKey();
   const usersSigningKeys = JSON.stringify(await Promise.all([usersKey, ...(options.previousUsersKeys ?? [])].map(exportPrivateJwk)));
-  const gatewayPort = await freePort();
-  const gatewayJwksUrl = `http://127.0.0.1:${gatewayPort}/.well-known/jwks.json`;
-  const ports: Partial<Record<ServiceName, number>> = {};
-  const services: Partial<Record<ServiceName, RunningService>> = {};
-  const common = () => ({ host: "127.0.0.1", gatewayKeys: { jwksUrl: gatewayJwksUrl }, serviceSecret });
-
-  async function startService(name: ServiceName): Promise<RunningService> {
-    const port = ports[name] ?? 0;
-    const databaseUrl = databases.urls[name]!;
-    let service: RunningService;
-    switch (name) {
-      case "users":
-        service = await startUsersService({ ...common(), port, databaseUrl, admin: ADMIN, signingKeys: { env: usersSigningKeys } });
-        break;
-      case "courses":
-        service = await startCoursesService({ ...common(), port, databaseUrl, usersUrl: services.users!.url });
-        break;
-      case "attendance":
-        service = await startAttendanceService({
-          ...common(), port, databaseUrl, coursesUrl: services.courses!.url,
-          pollIntervalMs: options.attendancePollIntervalMs ?? 200,
-        });
-        break;
-      case "food":
-        service = await startFoodService({ ...common(), port, databaseUrl, usersUrl: services.users!.url });
-        break;
-    }
-    ports[name] = new URL(service.url).port ? Number(new URL(service.url).port) : port;
-    services[name] = service;
-    return service;
+  let federation: RunningFederation;
+  try {
+    federation = await startRunningFederation({
+      databaseUrls: databases.urls as Record<ServiceName, string>,
+      host: "127.0.0.1",
+      ports: { gateway: await freePort(), users: 0, courses: 0, attendance: 0, food: 0 },
+      serviceSecret,
+      gatewayKey,
+      users: { admin: ADMIN, signingKeys: { env: usersSigningKeys } },
+      attendancePollIntervalMs: options.attendancePollIntervalMs ?? 200,
+    });
+  } catch (error) {
+    await databases.drop();
+    throw error;
   }
-
-  for (const name of SERVICE_NAMES) await startService(name);
-
-  const gateway = await startGateway({
-    port: gatewayPort,
-    host: "127.0.0.1",
-    supergraphSdl: readFileSync(SUPERGRAPH_PATH, "utf8"),
-    subgraphUrls: Object.fromEntries(SERVICE_NAMES.map((n) => [n, services[n]!.graphqlUrl])),
-    accessTokens: { jwksUrl: services.users!.jwksUrl, issuer: "pooya-users", audience: "pooya-api" },
-    signingKey: gatewayKey,
-  });
+  const { gateway, services } = federation;
 
   const pools = Object.fromEntries(SERVICE_NAMES.map((n) => [n, new pg.Pool({ connectionString: databases.urls[n], max: 2 })])) as Record<ServiceName, pg.Pool>;
 
@@ -109,7 +75,7 @@ export async function startFederation(options: { attendancePollIntervalMs?: numb
   /** Calls a subgraph directly, as the gateway would (or, with assertion: null, as an outsider). */
   async function callSubgraph<T = Record<string, any>>(name: ServiceName, options: ExecuteOptions & { viewer?: Viewer; assertion?: string | null }) {
     const assertion = options.assertion === undefined ? await signAssertion(options.viewer ?? null) : options.assertion;
-    return postGraphQL<T>(services[name]!.graphqlUrl, {
+    return postGraphQL<T>(services[name].graphqlUrl, {
       ...options,
       headers: { ...(assertion ? { [IDENTITY_ASSERTION_HEADER]: assertion } : {}), ...options.headers },
     });
@@ -146,7 +112,7 @@ export async function startFederation(options: { attendancePollIntervalMs?: numb
 
   return {
     gateway,
-    services: services as Record<ServiceName, RunningService>,
+    services,
     databaseUrls: databases.urls as Record<ServiceName, string>,
     db: pools,
     serviceSecret,
@@ -157,13 +123,10 @@ export async function startFederation(options: { attendancePollIntervalMs?: numb
     execute,
     login,
     createUser,
-    async stopService(name: ServiceName) {
-      await services[name]!.stop();
-    },
-    startService,
+    stopService: federation.stopService,
+    startService: federation.startService,
     async close() {
-      await gateway.stop().catch(() => undefined);
-      for (const name of [...SERVICE_NAMES].reverse()) await services[name]?.stop().catch(() => undefined);
+      await federation.stop();
       await Promise.all(Object.values(pools).map((p) => p.end()));
       await databases.drop();
     },

@@ -29,3 +29,15 @@ export function stopOnSignals(stop: () => Promise<void>): void {
   process.on("SIGINT", handler);
   process.on("SIGTERM", handler);
 }
+
+/** The settings every subgraph reads from its environment (see docs/operations.md). */
+export function subgraphConfigFromEnv(service: string, defaultPort: number, env: NodeJS.ProcessEnv = process.env) {
+  return {
+    databaseUrl: requireEnv(`${service.toUpperCase()}_DATABASE_URL`, env),
+    databasePoolSize: env.DATABASE_POOL_SIZE ? Number(env.DATABASE_POOL_SIZE) : undefined,
+    port: portFromEnv("PORT", defaultPort, env),
+    host: env.HOST ?? "0.0.0.0",
+    gatewayKeys: { jwksUrl: requireEnv("GATEWAY_JWKS_URL", env) },
+    serviceSecret: requireEnv("POOYA_SERVICE_SECRET", env),
+  };
+}

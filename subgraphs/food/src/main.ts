@@ -1,14 +1,6 @@
-import { portFromEnv, requireEnv, stopOnSignals } from "@pooya/platform";
+import { requireEnv, stopOnSignals, subgraphConfigFromEnv } from "@pooya/platform";
 import { startFoodService } from "./service.ts";
 
-const env = process.env;
-const service = await startFoodService({
-  databaseUrl: requireEnv("FOOD_DATABASE_URL"),
-  port: portFromEnv("PORT", 4004),
-  host: env.HOST ?? "0.0.0.0",
-  gatewayKeys: { jwksUrl: requireEnv("GATEWAY_JWKS_URL") },
-  serviceSecret: requireEnv("POOYA_SERVICE_SECRET"),
-  usersUrl: requireEnv("USERS_URL"),
-});
+const service = await startFoodService({ ...subgraphConfigFromEnv("food", 4004), usersUrl: requireEnv("USERS_URL") });
 console.log(`food subgraph ready at ${service.graphqlUrl}`);
 stopOnSignals(service.stop);

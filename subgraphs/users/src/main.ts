@@ -1,15 +1,11 @@
 import { join } from "node:path";
-import { portFromEnv, requireEnv, stopOnSignals } from "@pooya/platform";
+import { stopOnSignals, subgraphConfigFromEnv } from "@pooya/platform";
 import { startUsersService } from "./service.ts";
 
 const env = process.env;
 const dataDir = env.POOYA_DATA_DIR ?? join(process.cwd(), ".data");
 const service = await startUsersService({
-  databaseUrl: requireEnv("USERS_DATABASE_URL"),
-  port: portFromEnv("PORT", 4001),
-  host: env.HOST ?? "0.0.0.0",
-  gatewayKeys: { jwksUrl: requireEnv("GATEWAY_JWKS_URL") },
-  serviceSecret: requireEnv("POOYA_SERVICE_SECRET"),
+  ...subgraphConfigFromEnv("users", 4001),
   signingKeys: { env: env.USERS_SIGNING_KEYS, file: join(dataDir, "keys", "users-signing-keys.json") },
   tokenIssuer: env.TOKEN_ISSUER,
   tokenAudience: env.TOKEN_AUDIENCE,
