@@ -11,6 +11,7 @@ export type ErrorCode =
   | "NOT_ENROLLED"
   | "INSUFFICIENT_FUNDS"
   | "SOLD_OUT"
+  | "TOO_MANY_REQUESTS"
   | "SERVICE_UNAVAILABLE";
 
 export function domainError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
@@ -33,14 +34,14 @@ export function invalidToken(message: string): GraphQLError {
 
 const CLIENT_CODES = new Set<string>([
   "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "CONFLICT", "NOT_ENROLLED",
-  "INSUFFICIENT_FUNDS", "SOLD_OUT", "SERVICE_UNAVAILABLE",
+  "INSUFFICIENT_FUNDS", "SOLD_OUT", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE",
   // Apollo's own request-level codes: safe, they describe the request, not our internals.
   "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "PERSISTED_QUERY_NOT_FOUND",
   "PERSISTED_QUERY_NOT_SUPPORTED", "OPERATION_RESOLUTION_FAILURE", "BAD_REQUEST",
 ]);
 
-/** Extension keys a client may rely on besides `code`: the input field at fault, the students a roll call refused. */
-const CLIENT_DETAILS = ["field", "studentIds"] as const;
+/** Extension keys a client may rely on besides `code`: the input field at fault, the students a roll call refused, when to retry. */
+const CLIENT_DETAILS = ["field", "studentIds", "retryAfterSeconds"] as const;
 
 /**
  * formatError for every server: known codes pass through (without stack traces); anything

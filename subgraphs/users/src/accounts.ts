@@ -8,6 +8,9 @@ import { ACCESS_TOKEN_TTL_SECONDS, REFRESH_TOKEN_TTL_MS, hashRefreshToken, newRe
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 128;
+/** After this many consecutive wrong passwords, one attempt per LOGIN_LOCK_MS. */
+export const MAX_FAILED_LOGINS = 5;
+export const LOGIN_LOCK_MS = 15 * 60 * 1000;
 
 export interface NewAccount {
   email: string;
@@ -58,8 +61,24 @@ export function createAccounts(db: UsersDb, accessTokens: AccessTokenIssuer) {
 
     async login(email: string, password: string) {
       const user = await db.prisma.user.findUnique({ where: { email: email.trim().toLowerCase() } });
+      const now = Date.now();
+      if (user && user.failedLogins >= MAX_FAILED_LOGINS && user.lastFailedLoginAt) {
+        const retryAt = user.lastFailedLoginAt.getTime() + LOGIN_LOCK_MS;
+        if (retryAt > now) {
+          // Checked before the password, so guessing on gets no answer at all.
+          throw domainError("TOO_MANY_REQUESTS", "Too many wrong passwords for this account; try again later.", {
+            retryAfterSeconds: Math.ceil((retryAt - now) / 1000),
+          });
+        }
+      }
       const ok = await verifyPassword(user?.passwordHash ?? null, password);
-      if (!user || !ok) throw domainError("UNAUTHENTICATED", "Email or password is wrong.");
+      if (!user || !ok) {
+        if (user) {
+          await db.prisma.user.update({ where: { id: user.id }, data: { failedLogins: { increment: 1 }, lastFailedLoginAt: new Date(now) } });
+        }
+        throw domainError("UNAUTHENTICATED", "Email or password is wrong.");
+      }
+      if (user.failedLogins > 0) await db.prisma.user.update({ where: { id: user.id }, data: { failedLogins: 0, lastFailedLoginAt: null } });
       return startSession(user);
     },
 
