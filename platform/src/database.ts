@@ -56,8 +56,3 @@ export class SqlStatementCounter {
 
 /** Interactive transactions wait for a pooled connection under load instead of failing at 2 s. */
 export const TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 15_000 } as const;
-
-/** Postgres error codes the services turn into client errors. */
-export const PG_UNIQUE_VIOLATION = "23505";
-export const PG_CHECK_VIOLATION = "23514";
-export const PG_SERIALIZATION_FAILURE = "40001";

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join, relative } from "node:path";
-import { buildSchema, parse, printSchema, validate, type GraphQLSchema } from "graphql";
+import { buildSchema, parse, validate, type GraphQLSchema } from "graphql";
 import { diff, CriticalityLevel, type Change } from "@graphql-inspector/core";
 import pg from "pg";
 import { composeSupergraph } from "../../gateway/src/composition.ts";
@@ -152,4 +152,3 @@ export async function runAllChecks(root: string): Promise<CheckResult[]> {
   ];
 }
 
-export { printSchema };

@@ -1,9 +1,8 @@
 // Creating and listing courses.
-import { TRANSACTION_OPTIONS, afterPosition, badUserInput, conflict, decodeCursor, forbidden, notFound, pageSize, requireIntRange, requireText, toConnection, type Viewer } from "@pooya/platform";
+import { TRANSACTION_OPTIONS, afterPosition, badUserInput, conflict, decodeCursor, forbidden, notFound, pageSize, requireIntRange, requireText, toConnection, type Viewer, type UsersDirectory } from "@pooya/platform";
 import { Prisma } from "./generated/prisma/client.ts";
 import type { CoursesDb } from "./db.ts";
 import { appendToOutbox } from "./outbox.ts";
-import type { UsersDirectory } from "@pooya/platform";
 
 const CODE_PATTERN = /^[A-Z0-9][A-Z0-9-]{1,19}$/;
 export const MAX_CAPACITY = 1000;

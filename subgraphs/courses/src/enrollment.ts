@@ -1,11 +1,10 @@
 // Enrolling and dropping students. Seats are taken with one conditional UPDATE
 // (enrollment_count < capacity): of two students racing for the last seat, one wins.
 // A GraphQLError thrown inside a transaction rolls it back and reaches the client as is.
-import { TRANSACTION_OPTIONS, badUserInput, conflict, domainError, forbidden, isUuid, notFound, type Viewer } from "@pooya/platform";
+import { TRANSACTION_OPTIONS, badUserInput, conflict, domainError, forbidden, isUuid, notFound, type Viewer, type UsersDirectory } from "@pooya/platform";
 import { Prisma, type Course } from "./generated/prisma/client.ts";
 import type { CoursesDb } from "./db.ts";
 import { appendToOutbox } from "./outbox.ts";
-import type { UsersDirectory } from "@pooya/platform";
 
 export function createEnrollment(db: CoursesDb, users: UsersDirectory) {
   async function findCourse(courseId: string): Promise<Course> {
@@ -38,7 +37,7 @@ export function createEnrollment(db: CoursesDb, users: UsersDirectory) {
           await tx.enrollment.create({ data: { courseId: course.id, studentId: target } });
         } catch (error) {
           if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
-            throw (conflict("This student is already enrolled in the course."));
+            throw conflict("This student is already enrolled in the course.");
           }
           throw error;
         }
@@ -46,7 +45,7 @@ export function createEnrollment(db: CoursesDb, users: UsersDirectory) {
           where: { id: course.id, enrollmentCount: { lt: tx.course.fields.capacity } },
           data: { enrollmentCount: { increment: 1 } },
         });
-        if (seat.count !== 1) throw (conflict(`${course.code} is full (${course.capacity} seats).`));
+        if (seat.count !== 1) throw conflict(`${course.code} is full (${course.capacity} seats).`);
         await appendToOutbox(tx, { type: "StudentEnrolled", payload: { courseId: course.id, studentId: target } });
         return tx.course.findUniqueOrThrow({ where: { id: course.id } });
       }, TRANSACTION_OPTIONS);
@@ -60,7 +59,7 @@ export function createEnrollment(db: CoursesDb, users: UsersDirectory) {
         const removed = isUuid(studentId)
           ? await tx.enrollment.deleteMany({ where: { courseId: course.id, studentId } })
           : { count: 0 };
-        if (removed.count !== 1) throw (domainError("NOT_ENROLLED", "This student is not enrolled in the course."));
+        if (removed.count !== 1) throw domainError("NOT_ENROLLED", "This student is not enrolled in the course.");
         await tx.course.update({ where: { id: course.id }, data: { enrollmentCount: { decrement: 1 } } });
         await appendToOutbox(tx, { type: "EnrollmentDropped", payload: { courseId: course.id, studentId } });
         return tx.course.findUniqueOrThrow({ where: { id: course.id } });
