@@ -17,7 +17,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const SERVICES = ["users", "courses", "attendance", "food"];
 
 export function prismaEnv(service, extra = {}) {
-  const env = { ...process.env, PRISMA_SERVICE: service, PRISMA_HIDE_UPDATE_MESSAGE: "1", ...extra };
+  // CHECKPOINT_DISABLE: the CLI would otherwise report usage to Prisma's servers.
+  const env = { ...process.env, PRISMA_SERVICE: service, PRISMA_HIDE_UPDATE_MESSAGE: "1", CHECKPOINT_DISABLE: "1", ...extra };
   const standIn = resolve(root, "../shared/tools/prisma-schema-engine/schema-engine");
   if (!env.PRISMA_SCHEMA_ENGINE_BINARY && existsSync(standIn)) env.PRISMA_SCHEMA_ENGINE_BINARY = standIn;
   return env;

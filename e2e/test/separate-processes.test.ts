@@ -12,7 +12,8 @@ import { freePort } from "../src/free-port.ts";
 import { postGraphQL } from "../src/harness.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-const tsx = join(repoRoot, "node_modules/.bin/tsx");
+// As the containers run it: node itself with tsx as a loader, so signals reach our handlers directly.
+const nodeArgs = (entry: string) => ["--import", "tsx", entry];
 const children: { name: string; process: ChildProcess; log: string }[] = [];
 let databases: Awaited<ReturnType<typeof createDatabases>>;
 let dataDir: string;
@@ -38,7 +39,7 @@ beforeAll(async () => {
     ["gateway", "gateway/src/main.ts", { PORT: String(port.gateway), USERS_URL: url(port.users), COURSES_URL: url(port.courses), ATTENDANCE_URL: url(port.attendance), FOOD_URL: url(port.food) }],
   ];
   for (const [name, entry, env] of specs) {
-    const child = { name, process: spawn(tsx, [entry], { cwd: repoRoot, env: { ...shared, ...env }, stdio: ["ignore", "pipe", "pipe"] }), log: "" };
+    const child = { name, process: spawn(process.execPath, nodeArgs(entry), { cwd: repoRoot, env: { ...shared, ...env }, stdio: ["ignore", "pipe", "pipe"] }), log: "" };
     child.process.stdout!.on("data", (c) => (child.log += c));
     child.process.stderr!.on("data", (c) => (child.log += c));
     children.push(child);

@@ -137,3 +137,36 @@ describe("gateway limits on abusive queries", () => {
     expect(errorCodes(r)[0]).toBe("GRAPHQL_VALIDATION_FAILED");
   });
 });
+
+describe("the gateway talks to its subgraphs and nothing else", () => {
+  test("no Apollo telemetry exporter or cloud metadata probe is started", async () => {
+    const { default: http } = await import("node:http");
+    const { default: https } = await import("node:https");
+    const seen: string[] = [];
+    const original = { http: http.request, https: https.request };
+    const spy = (orig: typeof http.request) => ((...args: Parameters<typeof http.request>) => {
+      const target = args[0];
+      seen.push(typeof target === "string" ? target : target instanceof URL ? target.href : `${target.hostname ?? target.host}`);
+      return orig(...args);
+    }) as typeof http.request;
+    http.request = spy(original.http);
+    https.request = spy(original.https);
+    delete process.env.APOLLO_TELEMETRY_DISABLED; // as in a fresh process: the gateway itself must turn it off
+    try {
+      const { startGateway, SUPERGRAPH_PATH } = await import("@pooya/gateway");
+      const { readFileSync } = await import("node:fs");
+      const gateway = await startGateway({
+        port: 0,
+        host: "127.0.0.1",
+        supergraphSdl: readFileSync(SUPERGRAPH_PATH, "utf8"),
+        accessTokens: { jwksUrl: fed.services.users.jwksUrl, issuer: "pooya-users", audience: "pooya-api" },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 500)); // detectors fire right after construction
+      await gateway.stop();
+    } finally {
+      http.request = original.http;
+      https.request = original.https;
+    }
+    expect(seen.filter((t) => !/^(127\.0\.0\.1|localhost)|:\/\/(127\.0\.0\.1|localhost)/.test(t))).toEqual([]);
+  });
+});

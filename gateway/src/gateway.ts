@@ -85,6 +85,9 @@ export async function startGateway(config: GatewayConfig) {
   const viewerFromAuthorization = createAccessTokenVerifier(config.accessTokens);
   const subgraphRequests = new SubgraphRequestCounter();
 
+  // @apollo/gateway otherwise probes cloud metadata endpoints (AWS, GCP, Azure, Alibaba) and
+  // exports usage metrics to Apollo. This gateway talks to its subgraphs and nothing else.
+  process.env.APOLLO_TELEMETRY_DISABLED = "true";
   const gateway = new ApolloGateway({
     supergraphSdl: config.supergraphSdl,
     buildService: ({ name, url }) => new AuthenticatedDataSource(name, config.subgraphUrls?.[name] ?? url ?? "", subgraphRequests),
