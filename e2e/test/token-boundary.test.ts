@@ -144,10 +144,10 @@ describe("the gateway talks to its subgraphs and nothing else", () => {
     const { default: https } = await import("node:https");
     const seen: string[] = [];
     const original = { http: http.request, https: https.request };
-    const spy = (orig: typeof http.request) => ((...args: Parameters<typeof http.request>) => {
-      const target = args[0];
+    const spy = (orig: typeof http.request) => ((...args: unknown[]) => {
+      const target = args[0] as string | URL | { hostname?: string; host?: string };
       seen.push(typeof target === "string" ? target : target instanceof URL ? target.href : `${target.hostname ?? target.host}`);
-      return orig(...args);
+      return (orig as (...a: unknown[]) => ReturnType<typeof http.request>)(...args);
     }) as typeof http.request;
     http.request = spy(original.http);
     https.request = spy(original.https);
