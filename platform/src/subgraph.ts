@@ -1,4 +1,5 @@
-// Boots one subgraph: schema from its SDL, identity from the gateway's assertion, health routes.
+// Boots one subgraph: schema from its SDL, identity from the gateway's assertion, health routes,
+// its own database; stop() closes everything in order.
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { buildSubgraphSchema } from "@apollo/subgraph";
@@ -6,56 +7,14 @@ import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper/res
 import type { DocumentNode } from "graphql";
 import { readFileSync } from "node:fs";
 import { gql } from "graphql-tag";
+import type { JSONWebKeySet } from "jose";
 import { maskUnexpectedErrors } from "./errors.ts";
 import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionVerifier, type Viewer } from "./identity.ts";
-import { healthRoutes, serveHttp, type HttpService, type Routes } from "./http.ts";
-import type { JSONWebKeySet } from "jose";
+import { healthRoutes, serveHttp, type Routes } from "./http.ts";
 import type { SqlStatementCounter } from "./database.ts";
-
-export interface SubgraphOptions<TContext> {
-  name: string;
-  typeDefs: DocumentNode;
-  /** Typed where they are written (generated `Resolvers` from schema.graphql); any resolver map here. */
-  resolvers: object;
-  port: number;
-  host?: string;
-  /** Where the gateway publishes the keys that sign identity assertions. */
-  gatewayKeys: { jwksUrl: string } | { jwks: JSONWebKeySet };
-  /** A fresh context per request, for the verified viewer (DataLoaders live here). */
-  createContext: (viewer: Viewer) => TContext;
-  checkReady: () => Promise<Record<string, boolean>>;
-  routes?: Routes;
-}
 
 export function loadSchemaFile(url: URL): DocumentNode {
   return gql(readFileSync(url, "utf8"));
-}
-
-export async function startSubgraph<TContext extends { viewer: Viewer }>(options: SubgraphOptions<TContext>): Promise<HttpService> {
-  const verifyIdentityAssertion = createIdentityAssertionVerifier(options.gatewayKeys);
-  const apollo = new ApolloServer<TContext>({
-    schema: buildSubgraphSchema({ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
-    formatError: maskUnexpectedErrors(options.name),
-    includeStacktraceInErrorResponses: false,
-    stopOnTerminationSignals: false, // the process owns shutdown (stopOnSignals), in order
-    // No GraphOS here: federated traces (ftv1) would only cost time.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
-  });
-  await apollo.start();
-  return serveHttp({
-    apollo,
-    port: options.port,
-    host: options.host,
-    context: async (request) => {
-      const header = request.headers[IDENTITY_ASSERTION_HEADER];
-      const viewer = await verifyIdentityAssertion(Array.isArray(header) ? header[0] : header);
-      return options.createContext(viewer);
-    },
-    routes: {
-      ...healthRoutes(async () => ({ schema: true, ...(await options.checkReady()) })),
-      ...options.routes,
-    },
-  });
 }
 
 /** What every subgraph service needs from its configuration. */
@@ -65,6 +24,7 @@ export interface SubgraphServiceConfig {
   databasePoolSize?: number;
   port: number;
   host?: string;
+  /** Where the gateway publishes the keys that sign identity assertions. */
   gatewayKeys: { jwksUrl: string } | { jwks: JSONWebKeySet };
   serviceSecret: string;
 }
@@ -75,28 +35,41 @@ interface ServiceDatabase {
   close(): Promise<void>;
 }
 
-/** Starts a service's subgraph on its config and database; stop() closes both (and `beforeStop` first). */
 export async function serveSubgraph<TContext extends { viewer: Viewer }>(options: {
   name: string;
   config: SubgraphServiceConfig;
   schema: URL;
+  /** Typed where they are written (generated `Resolvers` from schema.graphql); any resolver map here. */
   resolvers: object;
   db: ServiceDatabase;
+  /** A fresh context per request, for the verified viewer (DataLoaders live here). */
   createContext: (viewer: Viewer) => TContext;
   routes?: Routes;
   beforeStop?: () => Promise<void>;
 }) {
   const { config, db } = options;
-  const http = await startSubgraph<TContext>({
-    name: options.name,
-    typeDefs: loadSchemaFile(options.schema),
-    resolvers: options.resolvers,
+  const verifyIdentityAssertion = createIdentityAssertionVerifier(config.gatewayKeys);
+  const apollo = new ApolloServer<TContext>({
+    schema: buildSubgraphSchema({ typeDefs: loadSchemaFile(options.schema), resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
+    formatError: maskUnexpectedErrors(options.name),
+    includeStacktraceInErrorResponses: false,
+    stopOnTerminationSignals: false, // the process owns shutdown (stopOnSignals), in order
+    // No GraphOS here: federated traces (ftv1) would only cost time.
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
+  });
+  await apollo.start();
+  const http = await serveHttp({
+    apollo,
     port: config.port,
     host: config.host,
-    gatewayKeys: config.gatewayKeys,
-    createContext: options.createContext,
-    checkReady: async () => ({ database: await db.ping() }),
-    routes: options.routes,
+    context: async (request) => {
+      const header = request.headers[IDENTITY_ASSERTION_HEADER];
+      return options.createContext(await verifyIdentityAssertion(Array.isArray(header) ? header[0] : header));
+    },
+    routes: {
+      ...healthRoutes(async () => ({ schema: true, database: await db.ping() })),
+      ...options.routes,
+    },
   });
   return {
     url: http.url,
