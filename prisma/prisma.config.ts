@@ -1,8 +1,8 @@
 // One Prisma config for every service: PRISMA_SERVICE picks the schema and its migrations,
-// SERVICE_DATABASE_URL the database. scripts/prisma.mjs sets both.
+// SERVICE_DATABASE_URL the database. scripts/prisma.ts sets both (through @pooya/system).
 import { defineConfig } from "prisma/config";
 
-const service = process.env.PRISMA_SERVICE ?? "users";
+const service = process.env.PRISMA_SERVICE ?? "";
 
 export default defineConfig({
   schema: `${service}/schema.prisma`,

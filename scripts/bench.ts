@@ -1,8 +1,7 @@
 // npm run bench: throughput and latency of the real gateway and subgraphs on real Postgres.
 // Prints numbers; asserts nothing. BENCH_SECONDS (default 10) per scenario, BENCH_CONNECTIONS (10).
 import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner } from "@pooya/platform";
-import { startFederation } from "../e2e/src/harness.ts";
-import { OPS, createCourse, day, insertStudents, topUp } from "../e2e/src/fixtures.ts";
+import { OPS, createCourse, day, insertStudents, startFederation, topUp } from "@pooya/e2e";
 import { runLoad } from "./lib/load.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);

@@ -1,7 +1,7 @@
-// npm run compose: regenerates gateway/supergraph.graphql from the subgraphs' schema.graphql.
+// npm run compose: regenerates gateway/supergraph.graphql from the registry's subgraphs' schema.graphql.
 import { writeFileSync } from "node:fs";
-import { composeSupergraph } from "../gateway/src/composition.ts";
-import { SUPERGRAPH_PATH, readSubgraphSchemas } from "../gateway/src/subgraphs.ts";
+import { SUPERGRAPH_PATH, composeSupergraph } from "@pooya/gateway";
+import { readSubgraphSchemas } from "@pooya/system";
 
 const result = composeSupergraph(readSubgraphSchemas());
 if (!result.ok) {

@@ -1,7 +1,8 @@
+// npm run docs:sandbox: docs/sandbox-guide.md from operations/sandbox/*.graphql.
 import { writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { renderSandboxGuide } from "./lib/sandbox-guide.ts";
+import { join } from "node:path";
+import { PROJECT_ROOT, renderSandboxGuide } from "@pooya/system";
 
-const target = fileURLToPath(new URL("../docs/sandbox-guide.md", import.meta.url));
+const target = join(PROJECT_ROOT, "docs/sandbox-guide.md");
 writeFileSync(target, renderSandboxGuide());
 console.log(`wrote ${target}`);

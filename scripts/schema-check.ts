@@ -1,9 +1,7 @@
 // npm run schema:check: the five schema checks; exits 1 if any fails, naming what and where.
-import { fileURLToPath } from "node:url";
-import { runAllChecks } from "./lib/schema-checks.ts";
+import { PROJECT_ROOT, runAllChecks } from "@pooya/system";
 
-const root = fileURLToPath(new URL("../", import.meta.url));
-const results = await runAllChecks(root);
+const results = await runAllChecks(PROJECT_ROOT);
 for (const r of results) {
   console.log(`${r.ok ? "ok  " : "FAIL"} ${r.name}`);
   for (const p of r.problems) console.log(`       ${p}`);

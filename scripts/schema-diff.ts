@@ -2,12 +2,11 @@
 //   npm run schema:diff -- --release   writes the current API schema as the new baseline
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { lexicographicSortSchema, printSchema } from "graphql";
 import { CriticalityLevel } from "@graphql-inspector/core";
-import { BASELINE_FILE, apiChanges, apiSchemaOf } from "./lib/schema-checks.ts";
+import { BASELINE_FILE, PROJECT_ROOT, apiChanges, apiSchemaOf } from "@pooya/system";
 
-const root = fileURLToPath(new URL("../", import.meta.url));
+const root = PROJECT_ROOT;
 if (process.argv.includes("--release")) {
   writeFileSync(join(root, BASELINE_FILE), printSchema(lexicographicSortSchema(apiSchemaOf(root))) + "\n");
   console.log(`wrote ${BASELINE_FILE}: this is now the released API every later change is compared with`);

@@ -1,6 +1,6 @@
-// npm run seed: fills a running system (GATEWAY_URL) with a demo term through the public API.
-import { DEMO_ADMIN } from "./lib/system.ts";
-import { seedDemoTerm } from "./lib/seed.ts";
+// npm run seed: fills a running system (GATEWAY_URL) with a demo term through the public API,
+// signed in as POOYA_ADMIN_EMAIL / POOYA_ADMIN_PASSWORD (default: the embedded demo admin).
+import { DEMO_ADMIN, seedDemoTerm } from "@pooya/system";
 
 const gatewayUrl = process.env.GATEWAY_URL ?? "http://localhost:4000/graphql";
 const admin = process.env.POOYA_ADMIN_EMAIL && process.env.POOYA_ADMIN_PASSWORD

@@ -1,11 +1,16 @@
 // npm start: the whole system, zero setup. Embedded Postgres per service unless
 // *_DATABASE_URL are set; demo term seeded on first start; Ctrl-C stops everything.
-import { join } from "node:path";
-import { DEMO_ADMIN, SERVICES, startSystem } from "./lib/system.ts";
-import { DEMO_PASSWORDS, SEED_SIZE, seedDemoTerm } from "./lib/seed.ts";
+import { ConfigError, describeStartupFailure } from "@pooya/platform";
+import { DEMO_ADMIN, DEMO_PASSWORDS, SEED_SIZE, seedDemoTerm, startSystem } from "@pooya/system";
 
-const dataDir = process.env.POOYA_DATA_DIR ?? join(process.cwd(), ".data");
-const system = await startSystem({ dataDir });
+let system: Awaited<ReturnType<typeof startSystem>>;
+try {
+  system = await startSystem();
+} catch (error) {
+  if (error instanceof ConfigError) console.error(`npm start cannot start: ${error.message}\nSee docs/operations.md#configuration for every variable.`);
+  else console.error(`npm start could not start: ${describeStartupFailure(error).message}`);
+  process.exit(1);
+}
 let stopping = false;
 const stop = async () => {
   if (stopping) return;
@@ -19,18 +24,17 @@ process.on("SIGTERM", stop);
 
 console.log(`\nPooya Federation is up (ready in ${(system.readyInMs / 1000).toFixed(1)} s)`);
 console.log(`  GraphQL endpoint: ${system.gateway.graphqlUrl}`);
-console.log(`  Apollo Sandbox:   ${system.gateway.url}/graphql  (open in a browser)`);
+console.log(`  Apollo Sandbox:   ${system.gateway.graphqlUrl}  (open in a browser)`);
 
 // Demo data only where it cannot land in a real deployment by accident: embedded Postgres,
 // or real Postgres when POOYA_SEED=true says so.
-const seed = process.env.POOYA_SEED ? process.env.POOYA_SEED === "true" : system.embedded.length === SERVICES.length;
-if (system.admin && seed) {
-  await seedDemoTerm({ gatewayUrl: system.gateway.graphqlUrl, admin: system.admin, log: (l) => console.log(`  ${l}`) });
+if (system.admin && system.seed) {
+  await seedDemoTerm({ gatewayUrl: system.gateway.graphqlUrl, admin: system.admin, log: (line) => console.log(`  ${line}`) });
 }
 if (system.admin) {
   console.log("\nSign in with (mutation login):");
   console.log(`  staff    ${system.admin.email} / ${system.admin === DEMO_ADMIN ? DEMO_ADMIN.password : "(the POOYA_ADMIN_PASSWORD you set)"}`);
-  if (seed) {
+  if (system.seed) {
     console.log(`  teacher  teacher1@pooya.local / ${DEMO_PASSWORDS.teacher}   (teacher1…teacher${SEED_SIZE.teachers})`);
     console.log(`  student  student1@pooya.local / ${DEMO_PASSWORDS.student}   (student1…student${SEED_SIZE.students})`);
   }

@@ -1,18 +1,22 @@
 // One harness for every end-to-end test: fresh databases, the real subgraphs and the real
-// gateway on free ports (in this process, over HTTP), and helpers to call them.
+// gateway on free ports (in this process, over HTTP, wired by @pooya/system exactly as
+// `npm start` wires them), and helpers to call them.
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, exportPrivateJwk, generateSigningKey, type SigningKey, type Viewer } from "@pooya/platform";
-import { SERVICE_NAMES, startFederation as startRunningFederation, type Federation as RunningFederation, type ServiceName } from "../../scripts/lib/federation.ts";
-import { createDatabases } from "./databases.ts";
+import {
+  IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, createLogger, exportPrivateJwk, generateSigningKey, logDestination,
+  type SigningKey, type Viewer,
+} from "@pooya/platform";
+import { SUBGRAPH_NAMES, createDatabases, startFederation as startRunningFederation, type Federation as RunningFederation, type SubgraphName } from "@pooya/system";
 import { freePort } from "./free-port.ts";
 
-export { SERVICE_NAMES, type ServiceName };
+export { SUBGRAPH_NAMES as SERVICE_NAMES, type SubgraphName as ServiceName };
 
 export const ADMIN = { email: "admin@pooya.test", password: "admin-password-1" };
 
 export interface GraphQLResponse<T = Record<string, any>> {
   status: number;
+  headers?: Headers;
   data?: T | null;
   errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; [k: string]: unknown } }[];
 }
@@ -20,6 +24,8 @@ export interface GraphQLResponse<T = Record<string, any>> {
 export interface ExecuteOptions {
   query: string;
   variables?: Record<string, unknown>;
+  operationName?: string;
+  extensions?: Record<string, unknown>;
   token?: string;
   headers?: Record<string, string>;
 }
@@ -32,7 +38,7 @@ export async function postGraphQL<T = Record<string, any>>(url: string, options:
       ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
       ...options.headers,
     },
-    body: JSON.stringify({ query: options.query, variables: options.variables }),
+    body: JSON.stringify({ query: options.query, variables: options.variables, operationName: options.operationName, extensions: options.extensions }),
   });
   const text = await response.text();
   let body: { data?: T | null; errors?: GraphQLResponse<T>["errors"] };
@@ -41,26 +47,43 @@ export async function postGraphQL<T = Record<string, any>>(url: string, options:
   } catch {
     throw new Error(`HTTP ${response.status}, not JSON: ${text.slice(0, 300)}`);
   }
-  return { status: response.status, ...body };
+  return { status: response.status, headers: response.headers, ...body };
 }
 
-export async function startFederation(options: { attendancePollIntervalMs?: number; previousUsersKeys?: SigningKey[] } = {}) {
-  const databases = await createDatabases(SERVICE_NAMES);
+export interface HarnessOptions {
+  attendancePollIntervalMs?: number;
+  previousUsersKeys?: SigningKey[];
+  /** Variables on top of the harness's own, for every service. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startFederation(options: HarnessOptions = {}) {
+  const databases = await createDatabases(SUBGRAPH_NAMES);
   const serviceSecret = randomBytes(32).toString("base64url");
   const gatewayKey = await generateSigningKey();
   // The users service signs with a key the tests know, so they can forge expired or foreign tokens.
   const usersKey = await generateSigningKey();
   const usersSigningKeys = JSON.stringify(await Promise.all([usersKey, ...(options.previousUsersKeys ?? [])].map(exportPrivateJwk)));
+  const destination = logDestination("json");
+  const level = process.env.TEST_LOG_LEVEL ?? "warn";
   let federation: RunningFederation;
   try {
     federation = await startRunningFederation({
-      databaseUrls: databases.urls as Record<ServiceName, string>,
-      host: "127.0.0.1",
-      ports: { gateway: await freePort(), users: 0, courses: 0, attendance: 0, food: 0 },
-      serviceSecret,
-      gatewayKey,
-      users: { admin: ADMIN, signingKeys: { env: usersSigningKeys } },
-      attendancePollIntervalMs: options.attendancePollIntervalMs ?? 200,
+      env: {
+        PATH: process.env.PATH,
+        HOST: "127.0.0.1",
+        POOYA_SERVICE_SECRET: serviceSecret,
+        USERS_SIGNING_KEYS: usersSigningKeys,
+        POOYA_ADMIN_EMAIL: ADMIN.email,
+        POOYA_ADMIN_PASSWORD: ADMIN.password,
+        ENROLLMENT_POLL_INTERVAL_MS: String(options.attendancePollIntervalMs ?? 200),
+        GATEWAY_SIGNING_KEY: JSON.stringify(await exportPrivateJwk(gatewayKey)),
+        LOG_LEVEL: level,
+        ...options.env,
+      },
+      subgraphs: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, { PORT: "0", [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name]! }])) as unknown as Record<SubgraphName, NodeJS.ProcessEnv>,
+      gateway: { PORT: String(await freePort()) },
+      logFor: (service) => createLogger({ service, level, destination }),
     });
   } catch (error) {
     await databases.drop();
@@ -69,16 +92,16 @@ export async function startFederation(options: { attendancePollIntervalMs?: numb
   const { gateway, services } = federation;
 
   // The tests' own connections, for fixtures and for checking what was (not) written.
-  const pools = Object.fromEntries(SERVICE_NAMES.map((n) => {
+  const pools = Object.fromEntries(SUBGRAPH_NAMES.map((n) => {
     const pool = new pg.Pool({ connectionString: databases.urls[n], max: 2 });
     pool.on("error", () => undefined); // an idle connection closed at teardown is not a test failure
     return [n, pool];
-  })) as Record<ServiceName, pg.Pool>;
+  })) as Record<SubgraphName, pg.Pool>;
 
   const signAssertion = createIdentityAssertionSigner(gatewayKey);
 
   /** Calls a subgraph directly, as the gateway would (or, with assertion: null, as an outsider). */
-  async function callSubgraph<T = Record<string, any>>(name: ServiceName, options: ExecuteOptions & { viewer?: Viewer; assertion?: string | null }) {
+  async function callSubgraph<T = Record<string, any>>(name: SubgraphName, options: ExecuteOptions & { viewer?: Viewer; assertion?: string | null }) {
     const assertion = options.assertion === undefined ? await signAssertion(options.viewer ?? null) : options.assertion;
     return postGraphQL<T>(services[name].graphqlUrl, {
       ...options,
@@ -118,7 +141,7 @@ export async function startFederation(options: { attendancePollIntervalMs?: numb
   return {
     gateway,
     services,
-    databaseUrls: databases.urls as Record<ServiceName, string>,
+    databaseUrls: databases.urls as Record<SubgraphName, string>,
     db: pools,
     serviceSecret,
     gatewayKey,

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { PG_ADMIN_URL, databaseUrl } from "../src/databases.ts";
+import { PG_ADMIN_URL, databaseUrl } from "@pooya/system";
 
 const script = fileURLToPath(new URL("../../docker/postgres/service-database.sql.inc", import.meta.url));
 const tag = `t${randomBytes(3).toString("hex")}`;

@@ -6,7 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT, decodeProtectedHeader } from "jose";
 import { generateSigningKey, type SigningKey } from "@pooya/platform";
-import { loadSigningKeys, rotateSigningKeys } from "@pooya/users/src/auth/signing-keys.ts";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { fileURLToPath } from "node:url";
 import { startFederation, type Federation } from "../src/harness.ts";
 
 let fed: Federation;
@@ -33,16 +35,31 @@ test("after a rotation both keys are published, new tokens carry the new kid, ol
   expect(r.data?.me.id).toBe(fed.admin.userId);
 });
 
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+
+/** `npm run keys:rotate` as an operator runs it, on a data folder of its own. */
+async function rotate(dataDir: string): Promise<string> {
+  const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "keys:rotate"], { cwd: repoRoot, env: { ...process.env, POOYA_DATA_DIR: dataDir } });
+  return stdout;
+}
+
+async function storedKids(file: string): Promise<string[]> {
+  return (JSON.parse(await readFile(file, "utf8")) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+}
+
 test("keys:rotate puts a new key first, keeps one previous key, and writes the file readable by its owner only", async () => {
   const dir = await mkdtemp(join(tmpdir(), "pooya-keys-"));
   try {
     const file = join(dir, "keys", "users-signing-keys.json");
-    const [first] = await loadSigningKeys({ file }); // first start: generated and saved
-    const afterOne = await rotateSigningKeys(file);
-    const afterTwo = await rotateSigningKeys(file);
-    expect(afterOne.map((k) => k.kid)).toEqual([afterOne[0]!.kid, first!.kid]);
-    expect(afterTwo.map((k) => k.kid)).toEqual([afterTwo[0]!.kid, afterOne[0]!.kid]); // the oldest is dropped
-    expect((await loadSigningKeys({ file })).map((k) => k.kid)).toEqual(afterTwo.map((k) => k.kid));
+    await rotate(dir); // no key file yet: the first key is made, then rotated
+    const [newest, first] = await storedKids(file);
+    expect(first).toBeDefined();
+    const printed = await rotate(dir);
+    const afterTwo = await storedKids(file);
+    expect(afterTwo).toHaveLength(2);
+    expect(afterTwo[1]).toBe(newest); // the previous newest is kept, the oldest dropped
+    expect(afterTwo).not.toContain(first);
+    expect(printed).toContain(`signing with ${afterTwo[0]}`);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect(await readFile(file, "utf8")).toContain('"d"'); // private material, hence 0600 and .gitignore
   } finally {

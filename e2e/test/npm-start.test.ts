@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../src/free-port.ts";
 import { postGraphQL } from "../src/harness.ts";
-import { createDatabases } from "../src/databases.ts";
+import { createDatabases } from "@pooya/system";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 let child: ChildProcess;

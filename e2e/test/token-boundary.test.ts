@@ -119,6 +119,17 @@ describe("subgraphs refuse requests without a valid gateway credential", () => {
     const feed = await fetch(`${fed.services.courses.url}/internal/events?after=0`);
     expect(feed.status).toBe(401);
   });
+
+  test("a service token signed with another secret, or meant for another service, is refused", async () => {
+    const { createServiceTokenSigner, SERVICE_TOKEN_HEADER } = await import("@pooya/platform");
+    const feedUrl = `${fed.services.courses.url}/internal/events?after=0`;
+    const genuine = await createServiceTokenSigner(fed.serviceSecret, "attendance")("courses");
+    expect((await fetch(feedUrl, { headers: { [SERVICE_TOKEN_HEADER]: genuine } })).status).toBe(200);
+    const foreign = await createServiceTokenSigner("another deployment's secret, 32+ chars", "attendance")("courses");
+    expect((await fetch(feedUrl, { headers: { [SERVICE_TOKEN_HEADER]: foreign } })).status).toBe(401);
+    const forUsers = await createServiceTokenSigner(fed.serviceSecret, "attendance")("users");
+    expect((await fetch(feedUrl, { headers: { [SERVICE_TOKEN_HEADER]: forUsers } })).status).toBe(401);
+  });
 });
 
 describe("gateway limits on abusive queries", () => {
@@ -153,14 +164,10 @@ describe("the gateway talks to its subgraphs and nothing else", () => {
     https.request = spy(original.https);
     delete process.env.APOLLO_TELEMETRY_DISABLED; // as in a fresh process: the gateway itself must turn it off
     try {
-      const { startGateway, SUPERGRAPH_PATH } = await import("@pooya/gateway");
-      const { readFileSync } = await import("node:fs");
-      const gateway = await startGateway({
-        port: 0,
-        host: "127.0.0.1",
-        supergraphSdl: readFileSync(SUPERGRAPH_PATH, "utf8"),
-        accessTokens: { jwksUrl: fed.services.users.jwksUrl, issuer: "pooya-users", audience: "pooya-api" },
-      });
+      const { gatewayService } = await import("@pooya/gateway");
+      const { createLogger, readServiceEnv } = await import("@pooya/platform");
+      const vars = readServiceEnv(gatewayService, { PORT: "0", HOST: "127.0.0.1", ACCESS_TOKEN_JWKS_URL: fed.services.users.jwksUrl });
+      const gateway = await gatewayService.start(vars, { log: createLogger({ service: "gateway", level: "warn" }) });
       await new Promise((resolve) => setTimeout(resolve, 500)); // detectors fire right after construction
       await gateway.stop();
     } finally {

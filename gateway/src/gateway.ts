@@ -1,34 +1,41 @@
 // The gateway: a static supergraph, user tokens verified here, identity passed on signed.
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
+import { fastifyApolloHandler } from "@as-integrations/fastify";
 import type { FetcherResponse } from "@apollo/utils.fetcher";
-import { GraphQLError } from "graphql";
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from "@apollo/server/plugin/landingPage/default";
 import {
-  IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, generateSigningKey, healthRoutes, maskUnexpectedErrors, publicKeySet,
-  serveHttp, type CorsOrigins, type SigningKey, type Viewer,
+  IDENTITY_ASSERTION_HEADER, REQUEST_ID_HEADER, createEdge, createIdentityAssertionSigner, currentLog, drainDeadline, generateSigningKey,
+  maskUnexpectedErrors, publicKeySet, requestShapePlugin, setSubscriptionsHint, type CorsOrigins, type Logger, type SigningKey, type Viewer,
 } from "@pooya/platform";
 import { createAccessTokenVerifier, type AccessTokenPolicy } from "./access-tokens.ts";
+import { subgraphsOf } from "./supergraph.ts";
 
 export interface GatewayContext extends BaseContext {
   viewer: Viewer;
+  requestId: string;
   identityAssertion: () => Promise<string>;
 }
 
-export interface GatewayConfig {
+export interface GatewaySettings {
   port: number;
-  host?: string;
+  host: string;
   supergraphSdl: string;
   /** Subgraph URLs by name; names not given keep the URL composed into the supergraph. */
-  subgraphUrls?: Partial<Record<string, string>>;
+  subgraphUrls: Partial<Record<string, string>>;
   accessTokens: AccessTokenPolicy;
   /** Signs identity assertions; generated per process when not given (assertions live 60 s). */
   signingKey?: SigningKey;
-  production?: boolean;
-  /** Browser origins allowed to call the API (default: any; the API takes bearer tokens, not cookies). */
-  corsOrigins?: CorsOrigins;
+  production: boolean;
+  /** Browser origins allowed to call the API (the API takes bearer tokens, not cookies). */
+  corsOrigins: CorsOrigins;
+  shutdownTimeoutMs: number;
 }
+
+/** Longest query the gateway parses, in tokens: refused as GRAPHQL_PARSE_FAILED before any work. */
+export const MAX_QUERY_TOKENS = 2000;
 
 /** Counts requests the gateway sends to each subgraph (tests assert query plans by it). */
 export class SubgraphRequestCounter {
@@ -42,14 +49,23 @@ export class SubgraphRequestCounter {
 }
 
 class AuthenticatedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  constructor(private readonly subgraphName: string, url: string, private readonly counter: SubgraphRequestCounter) {
+  private readonly subgraphName: string;
+  private readonly counter: SubgraphRequestCounter;
+  private readonly log: Logger;
+
+  constructor(subgraphName: string, url: string, counter: SubgraphRequestCounter, log: Logger) {
     super({ url });
+    this.subgraphName = subgraphName;
+    this.counter = counter;
+    this.log = log;
   }
+
   override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
     this.counter.record(this.subgraphName);
     // Requests the gateway makes on its own (no incoming request) go as anonymous.
     const assertion = "identityAssertion" in context && context.identityAssertion ? await context.identityAssertion() : undefined;
     if (assertion) request.http?.headers.set(IDENTITY_ASSERTION_HEADER, assertion);
+    if ("requestId" in context && context.requestId) request.http?.headers.set(REQUEST_ID_HEADER, context.requestId);
   }
 
   // A subgraph that cannot be reached is a typed, retryable error for the fields it owns;
@@ -59,7 +75,7 @@ class AuthenticatedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
       return await super.process(options);
     } catch (error) {
       if (error instanceof GraphQLError) throw error;
-      console.warn(`[gateway] ${this.subgraphName} unreachable: ${(error as Error).message}`);
+      currentLog(this.log).warn({ subgraph: this.subgraphName, reason: (error as Error).message }, "subgraph unreachable");
       throw new GraphQLError(`The ${this.subgraphName} service is unavailable right now; try again shortly.`, {
         extensions: { code: "SERVICE_UNAVAILABLE" },
       });
@@ -79,69 +95,87 @@ class AuthenticatedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   }
 }
 
-export async function startGateway(config: GatewayConfig) {
-  const signingKey = config.signingKey ?? (await generateSigningKey());
+/** A subgraph's unexpected error reaches the gateway already masked and logged by that subgraph. */
+const fromSubgraph = (formatted: GraphQLFormattedError) => typeof formatted.extensions?.serviceName === "string";
+
+export async function startGateway(settings: GatewaySettings, log: Logger) {
+  const signingKey = settings.signingKey ?? (await generateSigningKey());
   const signIdentityAssertion = createIdentityAssertionSigner(signingKey);
-  const viewerFromAuthorization = createAccessTokenVerifier(config.accessTokens);
+  const viewerFromAuthorization = createAccessTokenVerifier(settings.accessTokens);
   const subgraphRequests = new SubgraphRequestCounter();
+  setSubscriptionsHint("Subscriptions are not served over HTTP POST or GET; this API has none yet.");
 
   // @apollo/gateway otherwise probes cloud metadata endpoints (AWS, GCP, Azure, Alibaba) and
   // exports usage metrics to Apollo. This gateway talks to its subgraphs and nothing else.
   process.env.APOLLO_TELEMETRY_DISABLED = "true";
   const gateway = new ApolloGateway({
-    supergraphSdl: config.supergraphSdl,
-    buildService: ({ name, url }) => new AuthenticatedDataSource(name, config.subgraphUrls?.[name] ?? url ?? "", subgraphRequests),
+    supergraphSdl: settings.supergraphSdl,
+    logger: log,
+    buildService: ({ name, url }) => new AuthenticatedDataSource(name, settings.subgraphUrls[name] ?? url ?? "", subgraphRequests, log),
   });
-  // Public endpoint: refuse queries built to exhaust the servers before they are planned.
+  // Public endpoint: refuse queries built to exhaust the servers before they are planned. The
+  // token limit is Apollo Server's own (parseOptions), which answers 400 like any syntax error.
   const armor = new ApolloArmor({
     maxDepth: { n: 10, ignoreIntrospection: true },
     maxAliases: { n: 30 },
     maxDirectives: { n: 20 },
-    maxTokens: { n: 2000 },
+    maxTokens: { enabled: false },
     costLimit: { maxCost: 5000 },
-    blockFieldSuggestion: { enabled: Boolean(config.production) },
+    blockFieldSuggestion: { enabled: settings.production },
   }).protect();
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
+    logger: log,
+    parseOptions: { maxTokens: MAX_QUERY_TOKENS },
     validationRules: armor.validationRules,
-    formatError: maskUnexpectedErrors("gateway"),
+    formatError: maskUnexpectedErrors({ log, production: settings.production, loggedElsewhere: fromSubgraph }),
     includeStacktraceInErrorResponses: false,
-    stopOnTerminationSignals: false, // the process owns shutdown (stopOnSignals), in order
-    introspection: !config.production,
+    hideSchemaDetailsFromClientErrors: settings.production,
+    stopOnTerminationSignals: false, // the process owns shutdown, in order
+    introspection: !settings.production,
     plugins: [
+      requestShapePlugin<GatewayContext>(),
       // graphql-armor is typed against Apollo's CommonJS declarations; the plugins are the same.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
-      config.production
+      settings.production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),
     ],
   });
   await apollo.start();
 
-  const http = await serveHttp({
-    apollo,
-    port: config.port,
-    host: config.host,
-    cors: config.corsOrigins ?? "*",
-    context: async (request) => {
-      const viewer = await viewerFromAuthorization(request.headers.authorization);
-      let assertion: Promise<string> | undefined;
-      return { viewer, identityAssertion: () => (assertion ??= signIdentityAssertion(viewer)) };
-    },
-    routes: {
-      ...healthRoutes(async () => ({
-        supergraph: true, // apollo.start() above resolved only once the supergraph loaded
-        usersJwks: await fetch(config.accessTokens.jwksUrl, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false),
-      })),
-      "GET /.well-known/jwks.json": async () => ({ status: 200, body: publicKeySet([signingKey]) }),
-    },
+  const edge = await createEdge({ log, cors: settings.corsOrigins });
+  edge.app.route({
+    method: ["GET", "POST"],
+    url: "/graphql",
+    handler: fastifyApolloHandler<GatewayContext>(apollo, {
+      context: async (request) => {
+        const viewer = await viewerFromAuthorization(request.headers.authorization);
+        let assertion: Promise<string> | undefined;
+        return { viewer, requestId: request.id, identityAssertion: () => (assertion ??= signIdentityAssertion(viewer)) };
+      },
+    }),
   });
+  edge.app.get("/.well-known/jwks.json", async () => publicKeySet([signingKey]));
+  edge.setReadiness(async () => {
+    // apollo.start() above resolved only once the supergraph loaded.
+    const usersJwks = await fetch(settings.accessTokens.jwksUrl, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false);
+    return { ready: usersJwks, supergraph: true, accessTokenKeys: usersJwks };
+  });
+  const { url } = await edge.listen(settings.port, settings.host);
 
   return {
-    url: http.url,
-    graphqlUrl: `${http.url}/graphql`,
-    jwksUrl: `${http.url}/.well-known/jwks.json`,
+    name: "gateway",
+    url,
+    graphqlUrl: `${url}/graphql`,
+    jwksUrl: `${url}/.well-known/jwks.json`,
+    subgraphs: subgraphsOf(settings.supergraphSdl).map((s) => s.name),
     subgraphRequests,
-    stop: () => http.close(),
+    async stop() {
+      await edge.close(drainDeadline(settings.shutdownTimeoutMs));
+      await apollo.stop();
+    },
   };
 }
+
+export type RunningGateway = Awaited<ReturnType<typeof startGateway>>;

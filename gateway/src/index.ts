@@ -1,3 +1,37 @@
-export * from "./gateway.ts";
-export * from "./composition.ts";
-export * from "./subgraphs.ts";
+// The gateway as the rest of the system sees it: its descriptor and the offline composition.
+import { defineService, serviceUrlVariable, signingKeyFromJwk } from "@pooya/platform";
+import { gatewayEnv } from "./env.ts";
+import { readSupergraph } from "./supergraph.ts";
+
+export const gatewayService = defineService({
+  name: "gateway",
+  defaultPort: 4000,
+  /** Every subgraph in the supergraph, each at `<NAME>_URL`. */
+  calls: [],
+  env: gatewayEnv,
+  async start(vars, { log }) {
+    const { startGateway } = await import("./gateway.ts");
+    const supergraph = readSupergraph(vars.SUPERGRAPH_PATH);
+    const subgraphUrls: Record<string, string> = {};
+    for (const { name } of supergraph.subgraphs) {
+      const base = (vars as Record<string, unknown>)[serviceUrlVariable(name)] as string | undefined;
+      if (base) subgraphUrls[name] = `${base}/graphql`;
+    }
+    return startGateway({
+      port: vars.PORT,
+      host: vars.HOST,
+      supergraphSdl: supergraph.sdl,
+      subgraphUrls,
+      accessTokens: { jwksUrl: vars.ACCESS_TOKEN_JWKS_URL, issuer: vars.TOKEN_ISSUER, audience: vars.TOKEN_AUDIENCE },
+      signingKey: vars.GATEWAY_SIGNING_KEY ? await signingKeyFromJwk(vars.GATEWAY_SIGNING_KEY) : undefined,
+      production: vars.NODE_ENV === "production",
+      corsOrigins: vars.CORS_ORIGINS.includes("*") ? "*" : vars.CORS_ORIGINS,
+      shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
+    }, log);
+  },
+});
+
+export type { RunningGateway, SubgraphRequestCounter } from "./gateway.ts";
+export { composeSupergraph, type CompositionResult, type SubgraphSource } from "./composition.ts";
+export { SUPERGRAPH_PATH, subgraphsOf } from "./supergraph.ts";
+export { MAX_QUERY_TOKENS } from "./gateway.ts";

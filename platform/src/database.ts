@@ -2,28 +2,33 @@
 // counter of the SQL statements Prisma sends (tests assert per-request statement counts).
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
+import type { Logger } from "./logging.ts";
 
-export function createPgAdapter(databaseUrl: string, options: { max?: number } = {}) {
+export interface DatabaseOptions {
+  /** Connections in the pool; 1 on embedded Postgres, whose socket server shares one session. */
+  poolSize: number;
+  log: Logger;
+}
+
+export function createPgAdapter(databaseUrl: string, options: DatabaseOptions) {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
-    max: options.max ?? Number(process.env.DATABASE_POOL_SIZE ?? 10),
+    max: options.poolSize,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 5_000,
   });
-  pool.on("error", (error) => console.error("idle database connection failed", error.message));
+  // An idle connection the server dropped: the pool replaces it on the next checkout.
+  pool.on("error", (error) => options.log.warn({ err: { message: error.message, code: (error as { code?: string }).code } }, "idle database connection lost"));
   return { adapter: new PrismaPg(pool), pool };
 }
 
-/**
- * A service's Prisma client on a pg pool, with every statement counted. `poolSize` 1 is for
- * PGlite, whose socket server shares one session between connections.
- */
+/** A service's Prisma client on a pg pool, with every statement counted. */
 export function connectDatabase<Client extends { $disconnect(): Promise<void> }>(
   databaseUrl: string,
-  options: { poolSize?: number },
+  options: DatabaseOptions,
   createClient: (adapter: PrismaPg, countStatement: () => void) => Client,
 ) {
-  const { adapter, pool } = createPgAdapter(databaseUrl, { max: options.poolSize });
+  const { adapter, pool } = createPgAdapter(databaseUrl, options);
   const sqlStatements = new SqlStatementCounter();
   const prisma = createClient(adapter, sqlStatements.increment);
   return {

@@ -1,6 +1,8 @@
 // Typed GraphQL errors: every failure a client can act on carries extensions.code.
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { unwrapResolverError } from "@apollo/server/errors";
+import { currentLog, errorFields, type Logger } from "./logging.ts";
+import { withoutSuggestions } from "./graphql-requests.ts";
 
 export type ErrorCode =
   | "UNAUTHENTICATED"
@@ -12,7 +14,8 @@ export type ErrorCode =
   | "INSUFFICIENT_FUNDS"
   | "SOLD_OUT"
   | "TOO_MANY_REQUESTS"
-  | "SERVICE_UNAVAILABLE";
+  | "SERVICE_UNAVAILABLE"
+  | "GATEWAY_TIMEOUT";
 
 export function domainError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { ...extensions, code } });
@@ -34,29 +37,39 @@ export function invalidToken(message: string): GraphQLError {
 
 const CLIENT_CODES = new Set<string>([
   "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "CONFLICT", "NOT_ENROLLED",
-  "INSUFFICIENT_FUNDS", "SOLD_OUT", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE",
+  "INSUFFICIENT_FUNDS", "SOLD_OUT", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE", "GATEWAY_TIMEOUT",
   // Apollo's own request-level codes: safe, they describe the request, not our internals.
-  "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "PERSISTED_QUERY_NOT_FOUND",
-  "PERSISTED_QUERY_NOT_SUPPORTED", "OPERATION_RESOLUTION_FAILURE", "BAD_REQUEST",
+  "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "PERSISTED_QUERY_NOT_FOUND", "PERSISTED_QUERY_NOT_SUPPORTED",
+  "PERSISTED_QUERY_HASH_MISMATCH", "PERSISTED_QUERY_NOT_LISTED", "OPERATION_RESOLUTION_FAILURE", "BAD_REQUEST",
 ]);
 
 /** Extension keys a client may rely on besides `code`: the input field at fault, the students a roll call refused, when to retry. */
 const CLIENT_DETAILS = ["field", "studentIds", "retryAfterSeconds"] as const;
 
+export interface ErrorMaskOptions {
+  log: Logger;
+  /** Production answers carry no "Did you mean …?" suggestions. */
+  production?: boolean;
+  /** Errors that another service already logged (the gateway passes subgraph errors on). */
+  loggedElsewhere?: (formatted: GraphQLFormattedError) => boolean;
+}
+
 /**
  * formatError for every server: known codes pass through (without stack traces); anything
- * else — a bug, a database error with SQL in it — is logged and masked.
+ * else — a bug, a database error with SQL in it — is logged once, with the request id, and masked.
  */
-export function maskUnexpectedErrors(service: string) {
+export function maskUnexpectedErrors(options: ErrorMaskOptions) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
     if (typeof code === "string" && CLIENT_CODES.has(code)) {
       // Only what a client acts on: the code and the documented details, nothing internal.
       const details = Object.fromEntries(CLIENT_DETAILS.filter((k) => formatted.extensions?.[k] !== undefined).map((k) => [k, formatted.extensions![k]]));
-      return { ...formatted, extensions: { code, ...details } };
+      const message = options.production ? withoutSuggestions(formatted.message) : formatted.message;
+      return { ...formatted, message, extensions: { code, ...details } };
     }
-    const original = unwrapResolverError(error);
-    console.error(`[${service}] unexpected error`, original);
+    if (!options.loggedElsewhere?.(formatted)) {
+      currentLog(options.log).error({ err: errorFields(unwrapResolverError(error)), path: formatted.path }, "unexpected error");
+    }
     return {
       message: "Internal server error",
       ...(formatted.path ? { path: formatted.path } : {}),

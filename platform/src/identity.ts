@@ -17,6 +17,9 @@ export function requireViewer(viewer: Viewer): NonNullable<Viewer> {
   return viewer;
 }
 
+/** The access-token contract between the service that issues tokens and the gateway that checks them. */
+export const ACCESS_TOKEN_DEFAULTS = { issuer: "pooya-users", audience: "pooya-api", type: "at+jwt", algorithm: "EdDSA" } as const;
+
 export const IDENTITY_ASSERTION_HEADER = "x-identity-assertion";
 export const IDENTITY_ASSERTION_ISSUER = "pooya-gateway";
 export const IDENTITY_ASSERTION_AUDIENCE = "pooya-subgraphs";

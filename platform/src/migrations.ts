@@ -6,6 +6,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
+import type { Logger } from "./logging.ts";
 
 const PRISMA_MIGRATE_LOCK = 72707369;
 
@@ -40,7 +41,7 @@ export async function readMigrations(directory: string): Promise<MigrationFile[]
 export class MigrationError extends Error {}
 
 /** Returns the names of the migrations it applied (empty when the database was up to date). */
-export async function applyMigrations(databaseUrl: string, directory: string): Promise<string[]> {
+export async function applyMigrations(databaseUrl: string, directory: string, log?: Logger): Promise<string[]> {
   const migrations = await readMigrations(directory);
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -59,7 +60,7 @@ export async function applyMigrations(databaseUrl: string, directory: string): P
     for (const migration of migrations) {
       const checksum = done.get(migration.name);
       if (checksum !== undefined) {
-        if (checksum !== migration.checksum) console.warn(`migration ${migration.name} was edited after it was applied`);
+        if (checksum !== migration.checksum) log?.warn({ migration: migration.name }, "migration was edited after it was applied");
         continue;
       }
       // One transaction per migration: a failing script leaves neither half a schema nor a row.
@@ -74,6 +75,7 @@ export async function applyMigrations(databaseUrl: string, directory: string): P
         await client.query(`UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`, [id]);
         await client.query("COMMIT");
         applied.push(migration.name);
+        log?.info({ migration: migration.name }, "migration applied");
       } catch (error) {
         await client.query("ROLLBACK");
         throw new MigrationError(`migration ${migration.name} failed: ${(error as Error).message}`);

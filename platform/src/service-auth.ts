@@ -1,9 +1,12 @@
 // Service-to-service calls (replication feed, user lookups) are not user requests: they carry
 // a short-lived HS256 token signed with the deployment's POOYA_SERVICE_SECRET, naming the
-// calling service (iss) and the called one (aud).
+// calling service (iss) and the called one (aud). The secret is shared, so a token proves "a
+// service of this deployment, calling me" — not which one; `iss` is for logs, not for trust.
 import { SignJWT, jwtVerify } from "jose";
+import type { FastifyRequest } from "fastify";
 import { invalidToken } from "./errors.ts";
-import { HttpError, type RouteHandler } from "./http.ts";
+import { HttpError, REQUEST_ID_HEADER } from "./edge.ts";
+import { currentRequestId } from "./logging.ts";
 
 const ALGORITHM = "HS256";
 export const SERVICE_TOKEN_HEADER = "x-service-token";
@@ -25,27 +28,31 @@ export function createServiceTokenSigner(secret: string, caller: string) {
       .sign(key);
 }
 
-export function createServiceTokenVerifier(secret: string, callee: string, allowedCallers: string[]) {
+export function createServiceTokenVerifier(secret: string, callee: string) {
   const key = secretKey(secret);
   return async (token: string | undefined): Promise<string> => {
     if (!token) throw invalidToken("A service token is required.");
     try {
-      const { payload } = await jwtVerify(token, key, { algorithms: [ALGORITHM], audience: callee, typ: "service+jwt" });
-      if (!payload.iss || !allowedCallers.includes(payload.iss)) throw new Error("caller not allowed");
-      return payload.iss;
+      const { payload } = await jwtVerify(token, key, { algorithms: [ALGORITHM], audience: callee, typ: "service+jwt", requiredClaims: ["iss", "exp"] });
+      return payload.iss!;
     } catch {
       throw invalidToken("The service token is not valid.");
     }
   };
 }
 
-/** A JSON call to another service's internal endpoint, with a service token and a deadline. */
+/** A JSON call to another service's internal endpoint, with a service token, the request id and a deadline. */
 export function createServiceClient(options: { secret: string; caller: string; callee: string; baseUrl: string; timeoutMs?: number }) {
   const sign = createServiceTokenSigner(options.secret, options.caller);
   return async function callService<T>(path: string, init: { method?: "GET" | "POST"; body?: unknown } = {}): Promise<T> {
+    const requestId = currentRequestId();
     const response = await fetch(new URL(path, options.baseUrl), {
       method: init.method ?? "GET",
-      headers: { [SERVICE_TOKEN_HEADER]: await sign(options.callee), "content-type": "application/json" },
+      headers: {
+        [SERVICE_TOKEN_HEADER]: await sign(options.callee),
+        "content-type": "application/json",
+        ...(requestId ? { [REQUEST_ID_HEADER]: requestId } : {}),
+      },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
       signal: AbortSignal.timeout(options.timeoutMs ?? 3_000),
     });
@@ -54,13 +61,12 @@ export function createServiceClient(options: { secret: string; caller: string; c
   };
 }
 
-/** An internal route that answers only callers with a valid service token (HTTP 401 otherwise). */
-export function serviceRoute(verify: (token: string | undefined) => Promise<string>, handler: RouteHandler): RouteHandler {
-  return async (request, body) => {
+/** A Fastify onRequest hook: internal routes answer only callers with a valid service token (HTTP 401 otherwise). */
+export function requireServiceToken(verify: (token: string | undefined) => Promise<string>) {
+  return async (request: FastifyRequest) => {
     const header = request.headers[SERVICE_TOKEN_HEADER];
     await verify(Array.isArray(header) ? header[0] : header).catch(() => {
-      throw new HttpError(401, "service token required");
+      throw new HttpError(401, "A valid service token is required.");
     });
-    return handler(request, body);
   };
 }

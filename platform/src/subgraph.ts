@@ -1,32 +1,50 @@
-// Boots one subgraph: schema from its SDL, identity from the gateway's assertion, health routes,
-// its own database; stop() closes everything in order.
+// Boots one subgraph: schema from its SDL, identity from the gateway's assertion, the HTTP edge
+// (health, readiness on its own database), its own routes; stop() drains and closes in order.
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
-import { buildSubgraphSchema } from "@apollo/subgraph";
-import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper/resolverMap.js";
+import { fastifyApolloHandler } from "@as-integrations/fastify";
+import { buildSubgraphSchema, type GraphQLResolverMap } from "@apollo/subgraph";
 import type { DocumentNode } from "graphql";
+import type { FastifyInstance } from "fastify";
 import { readFileSync } from "node:fs";
 import { gql } from "graphql-tag";
-import type { JSONWebKeySet } from "jose";
 import { maskUnexpectedErrors } from "./errors.ts";
 import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionVerifier, type Viewer } from "./identity.ts";
-import { healthRoutes, serveHttp, type Routes } from "./http.ts";
+import { createEdge } from "./edge.ts";
+import { requestShapePlugin } from "./graphql-requests.ts";
+import { drainDeadline } from "./service.ts";
 import type { SqlStatementCounter } from "./database.ts";
+import type { Logger } from "./logging.ts";
 
 export function loadSchemaFile(url: URL): DocumentNode {
   return gql(readFileSync(url, "utf8"));
 }
 
-/** What every subgraph service needs from its configuration. */
-export interface SubgraphServiceConfig {
-  databaseUrl: string;
-  /** Connections in the pool (default DATABASE_POOL_SIZE or 10); 1 on embedded Postgres. */
-  databasePoolSize?: number;
+/** What every subgraph needs to serve, from its variables (see subgraphVariables). */
+export interface SubgraphSettings {
   port: number;
-  host?: string;
+  host: string;
+  databaseUrl: string;
+  databasePoolSize: number;
   /** Where the gateway publishes the keys that sign identity assertions. */
-  gatewayKeys: { jwksUrl: string } | { jwks: JSONWebKeySet };
+  gatewayJwksUrl: string;
   serviceSecret: string;
+  production: boolean;
+  shutdownTimeoutMs: number;
+}
+
+/** The common variables of a subgraph, as settings. */
+export function subgraphSettings(name: string, vars: Record<string, unknown>): SubgraphSettings {
+  return {
+    port: vars.PORT as number,
+    host: vars.HOST as string,
+    databaseUrl: vars[`${name.toUpperCase()}_DATABASE_URL`] as string,
+    databasePoolSize: vars.DATABASE_POOL_SIZE as number,
+    gatewayJwksUrl: vars.GATEWAY_JWKS_URL as string,
+    serviceSecret: vars.POOYA_SERVICE_SECRET as string,
+    production: vars.NODE_ENV === "production",
+    shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS as number,
+  };
 }
 
 interface ServiceDatabase {
@@ -37,47 +55,59 @@ interface ServiceDatabase {
 
 export async function serveSubgraph<TContext extends { viewer: Viewer }>(options: {
   name: string;
-  config: SubgraphServiceConfig;
+  settings: SubgraphSettings;
+  log: Logger;
   schema: URL;
   /** Typed where they are written (generated `Resolvers` from schema.graphql); any resolver map here. */
   resolvers: object;
   db: ServiceDatabase;
   /** A fresh context per request, for the verified viewer (DataLoaders live here). */
   createContext: (viewer: Viewer) => TContext;
-  routes?: Routes;
+  /** The service's own HTTP routes (JWKS, internal endpoints). */
+  routes?: (app: FastifyInstance) => void;
   beforeStop?: () => Promise<void>;
 }) {
-  const { config, db } = options;
-  const verifyIdentityAssertion = createIdentityAssertionVerifier(config.gatewayKeys);
+  const { settings, db, log } = options;
+  const verifyIdentityAssertion = createIdentityAssertionVerifier({ jwksUrl: settings.gatewayJwksUrl });
   const apollo = new ApolloServer<TContext>({
-    schema: buildSubgraphSchema({ typeDefs: loadSchemaFile(options.schema), resolvers: options.resolvers as GraphQLResolverMap<unknown> }),
-    formatError: maskUnexpectedErrors(options.name),
+    schema: buildSubgraphSchema([{ typeDefs: loadSchemaFile(options.schema), resolvers: options.resolvers as GraphQLResolverMap<unknown> }]),
+    formatError: maskUnexpectedErrors({ log, production: settings.production }),
+    logger: log,
     includeStacktraceInErrorResponses: false,
-    stopOnTerminationSignals: false, // the process owns shutdown (stopOnSignals), in order
+    hideSchemaDetailsFromClientErrors: settings.production,
+    stopOnTerminationSignals: false, // the process owns shutdown, in order
     // No GraphOS here: federated traces (ftv1) would only cost time.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), requestShapePlugin()],
   });
   await apollo.start();
-  const http = await serveHttp({
-    apollo,
-    port: config.port,
-    host: config.host,
-    context: async (request) => {
-      const header = request.headers[IDENTITY_ASSERTION_HEADER];
-      return options.createContext(await verifyIdentityAssertion(Array.isArray(header) ? header[0] : header));
-    },
-    routes: {
-      ...healthRoutes(async () => ({ schema: true, database: await db.ping() })),
-      ...options.routes,
-    },
+
+  const edge = await createEdge({ log });
+  edge.app.route({
+    method: ["GET", "POST"],
+    url: "/graphql",
+    handler: fastifyApolloHandler<TContext>(apollo, {
+      context: async (request) => {
+        const header = request.headers[IDENTITY_ASSERTION_HEADER];
+        return options.createContext(await verifyIdentityAssertion(Array.isArray(header) ? header[0] : header));
+      },
+    }),
   });
+  options.routes?.(edge.app);
+  edge.setReadiness(async () => {
+    const database = await db.ping();
+    return { ready: database, database };
+  });
+  const { url } = await edge.listen(settings.port, settings.host);
+
   return {
-    url: http.url,
-    graphqlUrl: `${http.url}/graphql`,
+    name: options.name,
+    url,
+    graphqlUrl: `${url}/graphql`,
     sqlStatements: db.sqlStatements,
     async stop() {
       await options.beforeStop?.();
-      await http.close();
+      await edge.close(drainDeadline(settings.shutdownTimeoutMs));
+      await apollo.stop();
       await db.close();
     },
   };

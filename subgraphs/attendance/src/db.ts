@@ -1,9 +1,9 @@
-import { connectDatabase } from "@pooya/platform";
+import { connectDatabase, type DatabaseOptions } from "@pooya/platform";
 import { PrismaClient } from "./generated/prisma/client.ts";
 
 export type AttendanceDb = ReturnType<typeof connectAttendanceDb>;
 
-export function connectAttendanceDb(databaseUrl: string, options: { poolSize?: number } = {}) {
+export function connectAttendanceDb(databaseUrl: string, options: DatabaseOptions) {
   return connectDatabase(databaseUrl, options, (adapter, countStatement) => {
     const prisma = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
     prisma.$on("query", countStatement);

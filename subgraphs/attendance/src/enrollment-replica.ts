@@ -1,18 +1,12 @@
 // The replica of courses' catalogue and enrollments, fed by courses' outbox feed.
 // Each event is applied exactly once (inbox keyed by event id) and never over a newer one
 // (each replica row remembers the sequence of the event that last wrote it).
-import { TRANSACTION_OPTIONS, createServiceClient } from "@pooya/platform";
+import { TRANSACTION_OPTIONS, createServiceClient, errorFields, type Logger } from "@pooya/platform";
+import { EVENT_FEED_PATH, MAX_FEED_PAGE, type FeedEvent } from "@pooya/courses/feed";
 import type { AttendanceDb } from "./db.ts";
 
 export const FEED_SOURCE = "courses";
-const PAGE_SIZE = 500;
-
-export interface FeedEvent {
-  id: string;
-  sequence: string;
-  type: "CourseCreated" | "StudentEnrolled" | "EnrollmentDropped" | string;
-  payload: Record<string, string>;
-}
+const PAGE_SIZE = MAX_FEED_PAGE;
 
 export interface ReplicaOptions {
   coursesUrl: string;
@@ -21,6 +15,7 @@ export interface ReplicaOptions {
   pollIntervalMs: number;
   /** How long a request may wait for the replica to catch up before it answers from what it has. */
   catchUpDeadlineMs: number;
+  log: Logger;
 }
 
 export function createEnrollmentReplica(db: AttendanceDb, options: ReplicaOptions) {
@@ -81,7 +76,7 @@ export function createEnrollmentReplica(db: AttendanceDb, options: ReplicaOption
     let after = await readCursor();
     let applied = 0;
     for (;;) {
-      const { events } = await callCourses<{ events: FeedEvent[] }>(`/internal/events?after=${after}&limit=${PAGE_SIZE}`);
+      const { events } = await callCourses<{ events: FeedEvent[] }>(`${EVENT_FEED_PATH}?after=${after}&limit=${PAGE_SIZE}`);
       if (events.length === 0) break;
       applied += await applyEvents(events);
       after = BigInt(events.at(-1)!.sequence);
@@ -123,12 +118,14 @@ export function createEnrollmentReplica(db: AttendanceDb, options: ReplicaOption
     if (stopped) return;
     timer = setTimeout(() => {
       catchUp().then(
-        () => {
+        (applied) => {
+          if (failures > 0) options.log.info({ failedPulls: failures, applied }, "enrollment replica in sync again");
           failures = 0;
           schedule(options.pollIntervalMs);
         },
-        () => {
-          // Courses is down or slow: events wait in its outbox; back off up to 30 s.
+        (error: unknown) => {
+          // Courses is down or slow: events wait in its outbox; back off up to 30 s. Logged once per outage.
+          if (failures === 0) options.log.warn({ err: errorFields(error) }, "enrollment replica cannot read the courses feed; retrying with backoff");
           failures += 1;
           schedule(Math.min(30_000, options.pollIntervalMs * 2 ** failures));
         },

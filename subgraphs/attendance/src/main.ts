@@ -1,11 +1,4 @@
-import { requireEnv, stopOnSignals, subgraphConfigFromEnv } from "@pooya/platform";
-import { startAttendanceService } from "./service.ts";
+import { runService } from "@pooya/platform";
+import { attendanceService } from "./index.ts";
 
-const poll = process.env.ENROLLMENT_POLL_INTERVAL_MS;
-const service = await startAttendanceService({
-  ...subgraphConfigFromEnv("attendance", 4003),
-  coursesUrl: requireEnv("COURSES_URL"),
-  pollIntervalMs: poll ? Number(poll) : undefined,
-});
-console.log(`attendance subgraph ready at ${service.graphqlUrl}`);
-stopOnSignals(service.stop);
+await runService(attendanceService);

@@ -1,5 +1,6 @@
 // Creating and listing courses.
-import { TRANSACTION_OPTIONS, afterPosition, badUserInput, conflict, decodeCursor, forbidden, notFound, pageSize, requireIntRange, requireText, toConnection, type Viewer, type UsersDirectory } from "@pooya/platform";
+import { TRANSACTION_OPTIONS, afterPosition, badUserInput, conflict, decodeCursor, forbidden, notFound, pageSize, requireIntRange, requireText, toConnection, type Viewer } from "@pooya/platform";
+import type { UsersDirectory } from "@pooya/users/directory";
 import { Prisma } from "./generated/prisma/client.ts";
 import type { CoursesDb } from "./db.ts";
 import { appendToOutbox } from "./outbox.ts";

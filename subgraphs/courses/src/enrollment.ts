@@ -1,7 +1,8 @@
 // Enrolling and dropping students. Seats are taken with one conditional UPDATE
 // (enrollment_count < capacity): of two students racing for the last seat, one wins.
 // A GraphQLError thrown inside a transaction rolls it back and reaches the client as is.
-import { TRANSACTION_OPTIONS, badUserInput, conflict, domainError, forbidden, isUuid, notFound, type Viewer, type UsersDirectory } from "@pooya/platform";
+import { TRANSACTION_OPTIONS, badUserInput, conflict, domainError, forbidden, isUuid, notFound, type Viewer } from "@pooya/platform";
+import type { UsersDirectory } from "@pooya/users/directory";
 import { Prisma, type Course } from "./generated/prisma/client.ts";
 import type { CoursesDb } from "./db.ts";
 import { appendToOutbox } from "./outbox.ts";

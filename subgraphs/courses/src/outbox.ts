@@ -3,25 +3,13 @@
 // step before commit, so events commit in sequence order and a reader that has seen sequence N
 // will never later find an event < N appear (the feed can be read with a simple cursor).
 import type { CoursesDb, CoursesTransaction } from "./db.ts";
+import type { CourseEvent, FeedEvent } from "./feed-contract.ts";
 
 const OUTBOX_SEQUENCE_LOCK = 4_207_301;
-
-export type CourseEvent =
-  | { type: "CourseCreated"; payload: { courseId: string; teacherId: string; code: string } }
-  | { type: "StudentEnrolled"; payload: { courseId: string; studentId: string } }
-  | { type: "EnrollmentDropped"; payload: { courseId: string; studentId: string } };
 
 export async function appendToOutbox(tx: CoursesTransaction, event: CourseEvent): Promise<void> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(${OUTBOX_SEQUENCE_LOCK})`;
   await tx.outboxEvent.create({ data: { type: event.type, payload: event.payload } });
-}
-
-export interface FeedEvent {
-  id: string;
-  sequence: string;
-  type: CourseEvent["type"];
-  payload: Record<string, string>;
-  occurredAt: string;
 }
 
 export async function readFeed(db: CoursesDb, after: bigint, limit: number): Promise<FeedEvent[]> {

@@ -1,7 +1,8 @@
 // Meals, wallets and orders. Money and stock move in one transaction with the order, by
 // conditional UPDATEs (stock >= n, balance >= total), so they never go negative and the last
 // servings are never sold twice. Locks are taken in one order (meal, then wallet) everywhere.
-import { TRANSACTION_OPTIONS, badUserInput, conflict, domainError, forbidden, formatDay, isUuid, notFound, requireIntRange, requireText, type Viewer, type UsersDirectory } from "@pooya/platform";
+import { TRANSACTION_OPTIONS, badUserInput, conflict, domainError, forbidden, formatDay, isUuid, notFound, requireIntRange, requireText, type Viewer } from "@pooya/platform";
+import type { UsersDirectory } from "@pooya/users/directory";
 import { Prisma, type FoodOrder, type MealType } from "./generated/prisma/client.ts";
 import type { FoodDb } from "./db.ts";
 

@@ -1,29 +1,30 @@
-// Wires the food subgraph together; main.ts (production) and the test harness both call it.
+// Wires the food subgraph together; its descriptor (index.ts) starts it from checked variables.
 import { fileURLToPath } from "node:url";
-import { applyMigrations, createUsersDirectory, serveSubgraph, type SubgraphServiceConfig } from "@pooya/platform";
+import { applyMigrations, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
+import { createUsersDirectory } from "@pooya/users/directory";
 import { connectFoodDb } from "./db.ts";
 import { createCanteen } from "./canteen.ts";
 import { createLoaders, type FoodContext } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
+import type { FoodEnv } from "./env.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../prisma/food/migrations", import.meta.url));
 
-export interface FoodServiceConfig extends SubgraphServiceConfig {
-  usersUrl: string;
-}
+export async function startFoodService(vars: EnvValues<FoodEnv>, log: Logger) {
+  const settings = subgraphSettings("food", vars);
+  await applyMigrations(settings.databaseUrl, MIGRATIONS_DIR, log);
+  const db = connectFoodDb(settings.databaseUrl, { poolSize: settings.databasePoolSize, log });
+  const canteen = createCanteen(db, createUsersDirectory({ usersUrl: vars.USERS_URL, secret: settings.serviceSecret, caller: "food" }));
 
-export async function startFoodService(config: FoodServiceConfig) {
-  await applyMigrations(config.databaseUrl, MIGRATIONS_DIR);
-  const db = connectFoodDb(config.databaseUrl, { poolSize: config.databasePoolSize });
-  const canteen = createCanteen(db, createUsersDirectory({ usersUrl: config.usersUrl, secret: config.serviceSecret, caller: "food" }));
-
-  const service = await serveSubgraph<FoodContext>({
+  return serveSubgraph<FoodContext>({
     name: "food",
-    config,
+    settings,
+    log,
     schema: new URL("../schema.graphql", import.meta.url),
     resolvers,
     db,
     createContext: (viewer) => ({ viewer, db, canteen, loaders: createLoaders(db) }),
   });
-  return { name: "food" as const, ...service };
 }
+
+export type FoodService = Awaited<ReturnType<typeof startFoodService>>;

@@ -110,15 +110,17 @@ export function createAccounts(db: UsersDb, accessTokens: AccessTokenIssuer) {
       return revoked.count > 0;
     },
 
-    /** The first STAFF account, from POOYA_ADMIN_EMAIL/POOYA_ADMIN_PASSWORD, if it does not exist yet. */
-    async ensureAdmin(email: string, password: string): Promise<void> {
+    /** The first STAFF account, from POOYA_ADMIN_EMAIL/POOYA_ADMIN_PASSWORD, if it does not exist yet. True when created. */
+    async ensureAdmin(email: string, password: string): Promise<boolean> {
       const existing = await db.prisma.user.findUnique({ where: { email: email.trim().toLowerCase() } });
-      if (existing) return;
+      if (existing) return false;
       try {
         await createAccount({ email, password, name: "Administrator", role: "STAFF" });
+        return true;
       } catch (error) {
         // Another instance created it at the same moment.
         if (!(error instanceof Error && "extensions" in error && (error as { extensions: { code?: string } }).extensions.code === "CONFLICT")) throw error;
+        return false;
       }
     },
   };

@@ -1,50 +1,52 @@
-// Wires the users subgraph together; main.ts (production) and the test harness both call it.
+// Wires the users subgraph together; its descriptor (index.ts) starts it from checked variables.
 import { fileURLToPath } from "node:url";
-import { HttpError, applyMigrations, createServiceTokenVerifier, isUuid, serveSubgraph, serviceRoute, type SubgraphServiceConfig } from "@pooya/platform";
+import { HttpError, applyMigrations, createServiceTokenVerifier, isUuid, requireServiceToken, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
 import { connectUsersDb } from "./db.ts";
 import { createAccounts } from "./accounts.ts";
 import { createLoaders, type UsersContext } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
-import { loadSigningKeys } from "./auth/signing-keys.ts";
-import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER, createAccessTokenIssuer } from "./auth/tokens.ts";
+import { loadSigningKeys, signingKeysFile } from "./auth/signing-keys.ts";
+import { createAccessTokenIssuer } from "./auth/tokens.ts";
+import { ACCESS_TOKEN_KEYS_PATH, USERS_LOOKUP_PATH } from "./directory-client.ts";
+import type { UsersEnv } from "./env.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../prisma/users/migrations", import.meta.url));
 
-export interface UsersServiceConfig extends SubgraphServiceConfig {
-  signingKeys?: { env?: string; file?: string };
-  tokenIssuer?: string;
-  tokenAudience?: string;
-  admin?: { email: string; password: string };
-}
-
-export async function startUsersService(config: UsersServiceConfig) {
-  await applyMigrations(config.databaseUrl, MIGRATIONS_DIR);
-  const db = connectUsersDb(config.databaseUrl, { poolSize: config.databasePoolSize });
-  const accessTokens = createAccessTokenIssuer(await loadSigningKeys(config.signingKeys ?? {}), {
-    issuer: config.tokenIssuer ?? DEFAULT_TOKEN_ISSUER,
-    audience: config.tokenAudience ?? DEFAULT_TOKEN_AUDIENCE,
-  });
+export async function startUsersService(vars: EnvValues<UsersEnv>, log: Logger) {
+  const settings = subgraphSettings("users", vars);
+  await applyMigrations(settings.databaseUrl, MIGRATIONS_DIR, log);
+  const db = connectUsersDb(settings.databaseUrl, { poolSize: settings.databasePoolSize, log });
+  const signingKeys = await loadSigningKeys(vars.USERS_SIGNING_KEYS ? { jwks: vars.USERS_SIGNING_KEYS } : { file: signingKeysFile(vars.POOYA_DATA_DIR) });
+  const accessTokens = createAccessTokenIssuer(signingKeys, { issuer: vars.TOKEN_ISSUER, audience: vars.TOKEN_AUDIENCE });
   const accounts = createAccounts(db, accessTokens);
-  if (config.admin) await accounts.ensureAdmin(config.admin.email, config.admin.password);
-  const verifyServiceToken = createServiceTokenVerifier(config.serviceSecret, "users", ["courses", "food", "attendance"]);
+  if (vars.POOYA_ADMIN_EMAIL && vars.POOYA_ADMIN_PASSWORD) {
+    if (await accounts.ensureAdmin(vars.POOYA_ADMIN_EMAIL, vars.POOYA_ADMIN_PASSWORD)) log.info({ email: vars.POOYA_ADMIN_EMAIL }, "first STAFF account created");
+  }
+  const verifyServiceToken = createServiceTokenVerifier(settings.serviceSecret, "users");
 
   const service = await serveSubgraph<UsersContext>({
     name: "users",
-    config,
+    settings,
+    log,
     schema: new URL("../schema.graphql", import.meta.url),
     resolvers,
     db,
     createContext: (viewer) => ({ viewer, db, accounts, loaders: createLoaders(db) }),
-    routes: {
-      "GET /.well-known/jwks.json": async () => ({ status: 200, body: accessTokens.jwks, headers: { "cache-control": "public, max-age=300" } }),
+    routes(app) {
+      app.get(ACCESS_TOKEN_KEYS_PATH, async (_request, reply) => {
+        void reply.header("cache-control", "public, max-age=300");
+        return accessTokens.jwks;
+      });
       // Other services ask who a user is (exists? which role?) without reading this database.
-      "POST /internal/users/lookup": serviceRoute(verifyServiceToken, async (_, body) => {
-        const ids = (body as { ids?: unknown })?.ids;
+      app.post(USERS_LOOKUP_PATH, { onRequest: requireServiceToken(verifyServiceToken) }, async (request) => {
+        const ids = (request.body as { ids?: unknown } | undefined)?.ids;
         if (!Array.isArray(ids) || ids.length > 1000) throw new HttpError(400, "ids must be an array of at most 1000");
         const users = await db.prisma.user.findMany({ where: { id: { in: ids.filter(isUuid) } }, select: { id: true, role: true, name: true } });
-        return { status: 200, body: { users } };
-      }),
+        return { users };
+      });
     },
   });
-  return { name: "users" as const, ...service, jwksUrl: `${service.url}/.well-known/jwks.json` };
+  return { ...service, jwksUrl: `${service.url}${ACCESS_TOKEN_KEYS_PATH}` };
 }
+
+export type UsersService = Awaited<ReturnType<typeof startUsersService>>;

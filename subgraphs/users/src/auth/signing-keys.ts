@@ -1,23 +1,23 @@
 // The users service's token signing keys. Newest signs; all are published in the JWKS so that
 // tokens signed before a rotation stay verifiable until they expire.
-// Source, in order: USERS_SIGNING_KEYS (JSON array of private JWKs, e.g. from a secret store),
-// else a key file in the data directory (created with a fresh key on first start),
-// else one key generated in memory (tests).
+// Source: USERS_SIGNING_KEYS (private JWKs, e.g. from a secret store), else a key file in the
+// data directory (created with a fresh key on first start).
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { exportPrivateJwk, generateSigningKey, signingKeyFromJwk, type SigningKey } from "@pooya/platform";
 import type { JWK } from "jose";
 
 export const KEEP_PREVIOUS_KEYS = 1;
 
-export async function loadSigningKeys(source: { env?: string; file?: string }): Promise<SigningKey[]> {
-  if (source.env) return Promise.all((JSON.parse(source.env) as JWK[]).map(signingKeyFromJwk));
-  if (!source.file) return [await generateSigningKey()];
+export const signingKeysFile = (dataDir: string) => join(dataDir, "keys", "users-signing-keys.json");
+
+export async function loadSigningKeys(source: { jwks: JWK[] } | { file: string }): Promise<SigningKey[]> {
+  if ("jwks" in source) return Promise.all(source.jwks.map(signingKeyFromJwk));
   try {
     const stored = JSON.parse(await readFile(source.file, "utf8")) as { keys: JWK[] };
-    return Promise.all(stored.keys.map(signingKeyFromJwk));
+    return await Promise.all(stored.keys.map(signingKeyFromJwk));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`the key file ${source.file} cannot be read: ${(error as Error).message}`);
     const key = await generateSigningKey();
     await saveSigningKeys(source.file, [key]);
     return [key];

@@ -3,12 +3,12 @@
 // presenting a used one revokes its family (a stolen token was replayed).
 import { createHash, randomBytes } from "node:crypto";
 import { SignJWT } from "jose";
-import { publicKeySet, type Role, type SigningKey } from "@pooya/platform";
+import { ACCESS_TOKEN_DEFAULTS, publicKeySet, type Role, type SigningKey } from "@pooya/platform";
 
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export const REFRESH_TOKEN_TTL_MS = 30 * 24 * 3600 * 1000;
-export const DEFAULT_TOKEN_ISSUER = "pooya-users";
-export const DEFAULT_TOKEN_AUDIENCE = "pooya-api";
+export const DEFAULT_TOKEN_ISSUER = ACCESS_TOKEN_DEFAULTS.issuer;
+export const DEFAULT_TOKEN_AUDIENCE = ACCESS_TOKEN_DEFAULTS.audience;
 
 export interface TokenSettings {
   issuer: string;
@@ -22,7 +22,7 @@ export function createAccessTokenIssuer(keys: SigningKey[], settings: TokenSetti
     jwks: publicKeySet(keys),
     async issue(user: { id: string; role: Role }): Promise<string> {
       return new SignJWT({ role: user.role })
-        .setProtectedHeader({ alg: "EdDSA", kid: current.kid, typ: "at+jwt" })
+        .setProtectedHeader({ alg: ACCESS_TOKEN_DEFAULTS.algorithm, kid: current.kid, typ: ACCESS_TOKEN_DEFAULTS.type })
         .setIssuer(settings.issuer)
         .setAudience(settings.audience)
         .setSubject(user.id)

@@ -1,7 +1,9 @@
-// Who a user is (exists? which role?), asked of the users service: other services keep no copy.
-import { createServiceClient } from "./service-auth.ts";
-import { domainError } from "./errors.ts";
-import type { Role } from "./identity.ts";
+// Who a user is (exists? which role?), asked of the users service by the services that need it:
+// they keep no copy of users. The users service owns this endpoint, so it owns its client too.
+import { createServiceClient, domainError, type Role } from "@pooya/platform";
+
+export const USERS_LOOKUP_PATH = "/internal/users/lookup";
+export const ACCESS_TOKEN_KEYS_PATH = "/.well-known/jwks.json";
 
 export interface DirectoryUser {
   id: string;
@@ -14,7 +16,7 @@ export function createUsersDirectory(options: { usersUrl: string; secret: string
     async find(id: string): Promise<DirectoryUser | null> {
       let answer: { users: DirectoryUser[] };
       try {
-        answer = await call<{ users: DirectoryUser[] }>("/internal/users/lookup", { method: "POST", body: { ids: [id] } });
+        answer = await call<{ users: DirectoryUser[] }>(USERS_LOOKUP_PATH, { method: "POST", body: { ids: [id] } });
       } catch {
         throw domainError("SERVICE_UNAVAILABLE", "The users service cannot be reached right now; try again shortly.");
       }

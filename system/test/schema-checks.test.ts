@@ -6,14 +6,17 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   checkBreakingChanges, checkComposition, checkOperations, checkPrismaMigrations, checkSupergraphDrift, runAllChecks,
-} from "../lib/schema-checks.ts";
+} from "../src/schema-checks.ts";
+import { SUBGRAPH_NAMES } from "../src/registry.ts";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
+// The registry's subgraphs and every file the checks read.
+const SUBGRAPH_FILES = SUBGRAPH_NAMES.map((name) => `subgraphs/${name}/schema.graphql`);
 let root: string;
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), "pooya-schema-"));
-  for (const path of ["subgraphs/users/schema.graphql", "subgraphs/courses/schema.graphql", "subgraphs/attendance/schema.graphql", "subgraphs/food/schema.graphql", "gateway/supergraph.graphql", "gateway/api-baseline.graphql", "gateway/acknowledged-changes.json", "prisma", "operations"]) {
+  for (const path of [...SUBGRAPH_FILES, "gateway/supergraph.graphql", "gateway/api-baseline.graphql", "gateway/acknowledged-changes.json", "prisma", "operations"]) {
     await cp(join(repo, path), join(root, path), { recursive: true });
   }
   await symlink(join(repo, "node_modules"), join(root, "node_modules"));
@@ -94,6 +97,6 @@ describe("planted defects", () => {
 });
 
 test("docs/sandbox-guide.md is generated from the checked operations (npm run docs:sandbox)", async () => {
-  const { renderSandboxGuide } = await import("../lib/sandbox-guide.ts");
+  const { renderSandboxGuide } = await import("../src/sandbox-guide.ts");
   expect(await readFile(join(repo, "docs/sandbox-guide.md"), "utf8")).toBe(renderSandboxGuide());
 });

@@ -6,9 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { applyMigrations } from "../src/migrations.ts";
-import { createDatabases } from "../../e2e/src/databases.ts";
-import { runPrisma } from "../../scripts/prisma.mjs";
+import { applyMigrations } from "@pooya/platform";
+import { createDatabases } from "../src/test-databases.ts";
+import { runPrisma } from "../src/prisma-cli.ts";
 
 const prismaDir = fileURLToPath(new URL("../../prisma/", import.meta.url));
 let databases: Awaited<ReturnType<typeof createDatabases>>;

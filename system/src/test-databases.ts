@@ -1,8 +1,7 @@
-// Fresh, uniquely named Postgres databases for one test file; dropped again at the end.
+// Fresh, uniquely named Postgres databases for one test file (or a benchmark); dropped again at the end.
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-
-export const PG_ADMIN_URL = process.env.PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+import { PG_ADMIN_URL } from "./prisma-cli.ts";
 
 export function databaseUrl(name: string, base = PG_ADMIN_URL): string {
   const url = new URL(base);

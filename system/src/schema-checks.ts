@@ -6,9 +6,9 @@ import { join, relative } from "node:path";
 import { buildSchema, parse, validate, type GraphQLSchema } from "graphql";
 import { diff, CriticalityLevel, type Change } from "@graphql-inspector/core";
 import pg from "pg";
-import { composeSupergraph } from "../../gateway/src/composition.ts";
-import { readSubgraphSchemas } from "../../gateway/src/subgraphs.ts";
-import { prismaEnv } from "../prisma.mjs";
+import { composeSupergraph } from "@pooya/gateway";
+import { readSubgraphSchemas } from "./subgraph-schemas.ts";
+import { PG_ADMIN_URL, prismaEnv } from "./prisma-cli.ts";
 import { operationFiles } from "./operations.ts";
 
 export interface CheckResult {
@@ -52,7 +52,7 @@ export async function checkSupergraphDrift(root: string): Promise<CheckResult> {
 }
 
 /** 3. Each service's schema.prisma matches its committed migrations. */
-export async function checkPrismaMigrations(root: string, adminUrl = process.env.PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"): Promise<CheckResult> {
+export async function checkPrismaMigrations(root: string, adminUrl = PG_ADMIN_URL): Promise<CheckResult> {
   const problems: string[] = [];
   const services = readdirSync(join(root, "prisma"), { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(root, "prisma", d.name, "schema.prisma"))).map((d) => d.name);
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -142,13 +142,22 @@ export function checkOperations(root: string): CheckResult {
   return { name: "client operations", ok: problems.length === 0, problems, notes: [`${files.length} files checked`] };
 }
 
+/** Every check runs, whatever another one does: one that cannot run (no Postgres) fails alone. */
 export async function runAllChecks(root: string): Promise<CheckResult[]> {
-  return [
-    checkComposition(root),
-    await checkSupergraphDrift(root),
-    await checkPrismaMigrations(root),
-    await checkBreakingChanges(root),
-    checkOperations(root),
+  const checks: [string, () => CheckResult | Promise<CheckResult>][] = [
+    ["composition", () => checkComposition(root)],
+    ["supergraph drift", () => checkSupergraphDrift(root)],
+    ["prisma schema vs migrations", () => checkPrismaMigrations(root)],
+    ["breaking changes", () => checkBreakingChanges(root)],
+    ["client operations", () => checkOperations(root)],
   ];
+  const results: CheckResult[] = [];
+  for (const [name, check] of checks) {
+    try {
+      results.push(await check());
+    } catch (error) {
+      results.push({ name, ok: false, problems: [`could not run: ${(error as Error).message}`] });
+    }
+  }
+  return results;
 }
-

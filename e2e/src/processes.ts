@@ -1,0 +1,147 @@
+// The production topology without containers: the gateway and each subgraph as its own process,
+// started from its main.ts with environment variables only — what each container runs. Tests
+// that need real signals, real process deaths or separate logs use this harness.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { exportPrivateJwk, generateSigningKey, serviceUrlVariable } from "@pooya/platform";
+import { SUBGRAPHS, SUBGRAPH_NAMES, accessTokenIssuer, createDatabases, type SubgraphName } from "@pooya/system";
+import { freePort } from "./free-port.ts";
+
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+export const PROCESS_ADMIN = { email: "root@uni.example", password: "root password 1" };
+
+export type ProcessName = SubgraphName | "gateway";
+
+export interface ServiceProcess {
+  name: ProcessName;
+  port: number;
+  url: string;
+  entry: string;
+  env: NodeJS.ProcessEnv;
+  child: ChildProcess;
+  /** Everything it wrote to stdout and stderr. */
+  output: string;
+  /** Its JSON log lines (stdout), parsed. */
+  logLines(): Record<string, unknown>[];
+  exited: Promise<number | null>;
+}
+
+/** Spawns `node <entry>` with exactly `env` (plus PATH), capturing its output. */
+export function spawnService(name: ProcessName, entry: string, env: NodeJS.ProcessEnv, port: number): ServiceProcess {
+  const child = spawn(process.execPath, [entry], { cwd: repoRoot, env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const service: ServiceProcess = {
+    name,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    entry,
+    env,
+    child,
+    output: "",
+    logLines: () => service.output.split("\n").filter((l) => l.startsWith("{")).flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    }),
+    exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))),
+  };
+  child.stdout!.on("data", (chunk) => (service.output += chunk));
+  child.stderr!.on("data", (chunk) => (service.output += chunk));
+  return service;
+}
+
+export async function waitUntilReady(service: ServiceProcess, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (service.child.exitCode !== null) throw new Error(`${service.name} exited with ${service.child.exitCode}:\n${service.output}`);
+    const ready = await fetch(`${service.url}/readyz`).catch(() => null);
+    if (ready?.status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${service.name} not ready within ${timeoutMs} ms:\n${service.output}`);
+}
+
+export async function stopProcess(service: ServiceProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
+  if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill(signal);
+  return service.exited;
+}
+
+/** The whole federation as separate processes on fresh databases. `env` is added to every process. */
+export async function startProcesses(options: { env?: NodeJS.ProcessEnv } = {}) {
+  const databases = await createDatabases(SUBGRAPH_NAMES);
+  const dataDir = await mkdtemp(join(tmpdir(), "pooya-processes-"));
+  const ports = { gateway: await freePort() } as Record<ProcessName, number>;
+  for (const name of SUBGRAPH_NAMES) ports[name] = await freePort();
+  const url = (name: ProcessName) => `http://127.0.0.1:${ports[name]}`;
+  const shared: NodeJS.ProcessEnv = {
+    HOST: "127.0.0.1",
+    NODE_ENV: "production",
+    LOG_LEVEL: "info",
+    POOYA_SERVICE_SECRET: randomBytes(32).toString("hex"),
+    GATEWAY_JWKS_URL: `${url("gateway")}/.well-known/jwks.json`,
+    POOYA_DATA_DIR: dataDir,
+    POOYA_ADMIN_EMAIL: PROCESS_ADMIN.email,
+    POOYA_ADMIN_PASSWORD: PROCESS_ADMIN.password,
+    // Shared by every gateway process, as replicas share it in production: subgraphs accept any of them.
+    GATEWAY_SIGNING_KEY: JSON.stringify(await exportPrivateJwk(await generateSigningKey())),
+    ...options.env,
+  };
+  const envOf = (name: ProcessName): NodeJS.ProcessEnv => {
+    if (name === "gateway") {
+      const issuer = accessTokenIssuer();
+      return {
+        ...shared,
+        PORT: String(ports.gateway),
+        ACCESS_TOKEN_JWKS_URL: `${url(issuer.name)}${issuer.keysPath}`,
+        ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [serviceUrlVariable(n), url(n)])),
+      };
+    }
+    const descriptor = SUBGRAPHS.find((s) => s.name === name)!;
+    return {
+      ...shared,
+      PORT: String(ports[name]),
+      [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name]!,
+      ...Object.fromEntries(descriptor.calls.map((callee) => [serviceUrlVariable(callee), url(callee as ProcessName)])),
+    };
+  };
+  const entryOf = (name: ProcessName) => (name === "gateway" ? "gateway/src/main.ts" : `subgraphs/${name}/src/main.ts`);
+  const processes = {} as Record<ProcessName, ServiceProcess>;
+
+  async function start(name: ProcessName, extraEnv: NodeJS.ProcessEnv = {}) {
+    processes[name] = spawnService(name, entryOf(name), { ...envOf(name), ...extraEnv }, ports[name]);
+    await waitUntilReady(processes[name]);
+    return processes[name];
+  }
+
+  try {
+    // All at once: each one's readiness needs only its own database; calls between them are made per request.
+    await Promise.all([...SUBGRAPH_NAMES, "gateway" as const].map((name) => start(name)));
+  } catch (error) {
+    await Promise.all(Object.values(processes).map((p) => stopProcess(p, "SIGKILL")));
+    await databases.drop();
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+
+  return {
+    processes,
+    ports,
+    databaseUrls: databases.urls as Record<SubgraphName, string>,
+    gatewayUrl: `${url("gateway")}/graphql`,
+    envOf,
+    /** (Re)starts one process with its usual variables, plus `extraEnv`. */
+    start,
+    async close() {
+      await Promise.all(Object.values(processes).map((p) => stopProcess(p, "SIGKILL")));
+      await databases.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type Processes = Awaited<ReturnType<typeof startProcesses>>;

@@ -1,0 +1,169 @@
+// The HTTP edge as clients meet it on the real gateway: body limit, CORS for browser clients,
+// compression, security headers, request ids, and a typed 4xx for every malformed request —
+// in production mode, where no answer names parts of the schema it was not asked about.
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { connect } from "node:net";
+import { createHash } from "node:crypto";
+import { gunzipSync } from "node:zlib";
+import { startFederation, type Federation } from "../src/harness.ts";
+import { json, rawRequest } from "../src/raw-http.ts";
+
+const APP_ORIGIN = "https://app.pooya.example";
+let fed: Federation;
+let gatewayUrl: URL;
+beforeAll(async () => {
+  fed = await startFederation({ env: { NODE_ENV: "production", CORS_ORIGINS: `${APP_ORIGIN},https://admin.pooya.example` } });
+  gatewayUrl = new URL(fed.gateway.graphqlUrl);
+});
+afterAll(() => fed?.close());
+
+const post = (body: unknown, headers: Record<string, string> = {}) =>
+  rawRequest(gatewayUrl.href, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+
+describe("body limit", () => {
+  test("a body over 1 MiB gets 413 and its connection is closed; a new connection is served", async () => {
+    const socket = connect(Number(gatewayUrl.port), gatewayUrl.hostname);
+    await new Promise((resolve) => socket.once("connect", resolve));
+    let received = "";
+    socket.on("data", (chunk) => (received += chunk.toString("latin1")));
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.on("error", () => undefined); // the server may close while the rest of the body is still being written
+    const size = 2 * 1024 * 1024;
+    socket.write(`POST /graphql HTTP/1.1\r\nHost: ${gatewayUrl.host}\r\nContent-Type: application/json\r\nConnection: keep-alive\r\nContent-Length: ${size}\r\n\r\n`);
+    socket.write(Buffer.alloc(size, "a"));
+    await closed;
+    expect(received).toMatch(/^HTTP\/1\.1 413 /);
+    expect(received.toLowerCase()).toContain("connection: close");
+    expect(received).toContain("PAYLOAD_TOO_LARGE");
+
+    const next = await post({ query: "{ __typename }" });
+    expect(next.status).toBe(200);
+    expect(json(next).data).toEqual({ __typename: "Query" });
+  });
+});
+
+describe("browser clients", () => {
+  test("a preflight with the headers Apollo Client and tracing send passes from an allowed origin", async () => {
+    const headers = ["authorization", "content-type", "apollographql-client-name", "apollographql-client-version", "traceparent", "baggage", "sentry-trace"];
+    const preflight = await rawRequest(gatewayUrl.href, {
+      method: "OPTIONS",
+      headers: { origin: APP_ORIGIN, "access-control-request-method": "POST", "access-control-request-headers": headers.join(", ") },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers["access-control-allow-origin"]).toBe(APP_ORIGIN);
+    const allowed = String(preflight.headers["access-control-allow-headers"]).toLowerCase().split(/,\s*/);
+    for (const header of headers) expect(allowed).toContain(header);
+    expect(String(preflight.headers["access-control-allow-methods"])).toContain("POST");
+  });
+
+  test("another origin gets no CORS permission", async () => {
+    const preflight = await rawRequest(gatewayUrl.href, {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization" },
+    });
+    expect(preflight.headers["access-control-allow-origin"]).toBeUndefined();
+  });
+
+  test("the request id is exposed to the page, with the security headers", async () => {
+    const r = await post({ query: "{ __typename }" }, { origin: APP_ORIGIN });
+    expect(String(r.headers["access-control-expose-headers"]).toLowerCase()).toContain("x-request-id");
+    expect(r.headers["x-content-type-options"]).toBe("nosniff");
+    expect(r.headers["content-security-policy"]).toContain("default-src 'self'");
+    expect(r.headers["strict-transport-security"]).toBeDefined();
+    expect(r.headers["x-frame-options"]).toBeDefined();
+  });
+});
+
+describe("compression and request ids", () => {
+  test("an answer over 1 KB is gzip-compressed when the client asks; a small one is not", async () => {
+    const query = `{ ${Array.from({ length: 25 }, (_, i) => `m${i}: me { id email name role createdAt }`).join(" ")} }`;
+    const big = await post({ query }, { authorization: `Bearer ${fed.admin.token}`, "accept-encoding": "gzip" });
+    expect(big.headers["content-encoding"]).toBe("gzip");
+    const decoded = gunzipSync(big.body);
+    expect(decoded.length).toBeGreaterThan(1024);
+    expect(big.body.length).toBeLessThan(decoded.length);
+    expect(JSON.parse(decoded.toString("utf8")).data.m24.email).toBe("admin@pooya.test");
+
+    const small = await post({ query: "{ __typename }" }, { "accept-encoding": "gzip" });
+    expect(small.headers["content-encoding"]).toBeUndefined();
+    expect(json(small).data).toEqual({ __typename: "Query" });
+  });
+
+  test("a client's x-request-id comes back; a malformed one is replaced by a generated id", async () => {
+    const mine = await post({ query: "{ __typename }" }, { "x-request-id": "client-req-42" });
+    expect(mine.headers["x-request-id"]).toBe("client-req-42");
+    const hostile = await post({ query: "{ __typename }" }, { "x-request-id": "evil\u0007id with spaces".replace("\u0007", "") });
+    expect(hostile.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe("every malformed request is a 4xx with a code", () => {
+  const thousandAliases = `{ ${Array.from({ length: 1000 }, (_, i) => `a${i}: __typename`).join(" ")} }`;
+  const document = "query A { __typename } query B { __typename }";
+  const cases: { name: string; body: unknown; headers?: Record<string, string>; method?: string; path?: string; status: number; code: string }[] = [
+    { name: "syntax error", body: { query: "{ me { id " }, status: 400, code: "GRAPHQL_PARSE_FAILED" },
+    { name: "over the token limit", body: { query: thousandAliases }, status: 400, code: "GRAPHQL_PARSE_FAILED" },
+    { name: "unknown field", body: { query: "{ nope }" }, status: 400, code: "GRAPHQL_VALIDATION_FAILED" },
+    { name: "too deep", body: { query: "{ me { enrolledCourses { teacher { enrolledCourses { teacher { enrolledCourses { teacher { enrolledCourses { teacher { enrolledCourses { teacher { id } } } } } } } } } } } }" }, status: 400, code: "GRAPHQL_VALIDATION_FAILED" },
+    { name: "unknown operationName", body: { query: "{ __typename }", operationName: "Nope" }, status: 400, code: "BAD_REQUEST" },
+    { name: "two anonymous operations", body: { query: "{ __typename } { __typename }" }, status: 400, code: "GRAPHQL_VALIDATION_FAILED" },
+    { name: "two named operations, none chosen", body: { query: document }, status: 400, code: "BAD_REQUEST" },
+    { name: "a subscription over HTTP", body: { query: "subscription { __typename }" }, status: 400, code: "BAD_REQUEST" },
+    // Not a mistake but the first step of automatic persisted queries: clients resend with the query.
+    { name: "persisted query: unknown hash", body: { extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } }, status: 200, code: "PERSISTED_QUERY_NOT_FOUND" },
+    { name: "persisted query: hash does not match", body: { query: "{ __typename }", extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } }, status: 400, code: "PERSISTED_QUERY_HASH_MISMATCH" },
+    { name: "persisted query: unknown version", body: { query: "{ __typename }", extensions: { persistedQuery: { version: 2, sha256Hash: createHash("sha256").update("{ __typename }").digest("hex") } } }, status: 400, code: "BAD_REQUEST" },
+    { name: "body is not JSON", body: "{ not json", status: 400, code: "BAD_REQUEST" },
+    { name: "empty JSON body", body: "", status: 400, code: "BAD_REQUEST" },
+    { name: "no query", body: { variables: {} }, status: 400, code: "BAD_REQUEST" },
+    { name: "variables not an object", body: { query: "{ __typename }", variables: [1] }, status: 400, code: "BAD_REQUEST" },
+    { name: "query not a string", body: { query: 42 }, status: 400, code: "BAD_REQUEST" },
+    { name: "a form post (CSRF shape)", body: "query=%7B__typename%7D", headers: { "content-type": "application/x-www-form-urlencoded" }, status: 415, code: "UNSUPPORTED_MEDIA_TYPE" },
+    { name: "text/plain without the preflight header", body: JSON.stringify({ query: "{ __typename }" }), headers: { "content-type": "text/plain" }, status: 400, code: "BAD_REQUEST" },
+    { name: "unknown route", body: { query: "{ __typename }" }, path: "/nope", status: 404, code: "NOT_FOUND" },
+  ];
+
+  test.each(cases)("$name → $status $code", async ({ body, headers, path, status, code }) => {
+    const r = await rawRequest(new URL(path ?? "/graphql", gatewayUrl).href, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+    expect(r.status).toBe(status);
+    const answer = json(r);
+    expect(answer.errors?.[0]?.extensions?.code).toBe(code);
+    expect(JSON.stringify(answer)).not.toMatch(/stacktrace|INTERNAL_SERVER_ERROR/);
+  });
+
+  test("a mutation over GET is refused with 405 and a code", async () => {
+    const url = new URL(gatewayUrl);
+    url.searchParams.set("query", "mutation { logout(refreshToken: \"x\") }");
+    const r = await rawRequest(url.href, { headers: { "apollo-require-preflight": "true" } });
+    expect(r.status).toBe(405);
+    expect(json(r).errors[0].extensions.code).toBe("BAD_REQUEST");
+  });
+});
+
+describe("production answers carry no suggestions", () => {
+  test.each([
+    ["an enum literal", { query: "{ users(role: STUDNT) { totalCount } }" }],
+    ["an enum variable", { query: "query($r: Role) { users(role: $r) { totalCount } }", variables: { r: "staf" } }],
+    ["a field name", { query: "{ me { nmae } }" }],
+    ["an argument name", { query: "{ users(rol: STAFF) { totalCount } }" }],
+    ["a type name in a variable", { query: "query($r: Rol) { users(role: $r) { totalCount } }", variables: { r: "STAFF" } }],
+    ["an input field", { query: "mutation { register(input: { emial: \"a@b.c\", password: \"12345678\", name: \"x\" }) { accessToken } }" }],
+  ])("%s", async (_, body) => {
+    const r = await post(body, { authorization: `Bearer ${fed.admin.token}` });
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(r.status).toBeLessThan(500);
+    const text = r.body.toString("utf8");
+    expect(text).not.toMatch(/did you mean/i);
+    expect(json(r).errors[0].extensions.code).toMatch(/^(GRAPHQL_VALIDATION_FAILED|BAD_USER_INPUT)$/);
+  });
+
+  test("introspection is off", async () => {
+    const r = await post({ query: "{ __schema { types { name } } }" });
+    expect(r.status).toBe(400);
+    expect(json(r).errors[0].extensions.code).toBe("GRAPHQL_VALIDATION_FAILED");
+  });
+});

@@ -1,0 +1,49 @@
+// The gateway's variables. Which subgraphs exist is read from the supergraph, so each one's
+// `<NAME>_URL` is checked here together with the rest.
+import { z } from "zod";
+import { ACCESS_TOKEN_DEFAULTS, env, processVariables, serviceUrlVariable } from "@pooya/platform";
+import { SUPERGRAPH_PATH, readSupergraph } from "./supergraph.ts";
+
+const privateJwk = z.object({ kid: z.string().min(1), d: z.string().min(1), kty: z.literal("OKP"), crv: z.literal("Ed25519"), x: z.string() }).loose();
+
+const supergraphPath = () =>
+  env.text({ max: 4096 }).default(SUPERGRAPH_PATH).meta({ defaultText: "`gateway/supergraph.graphql`" })
+    .describe("the static supergraph to serve (composed offline, `npm run compose`)")
+    .refine((path) => {
+      try {
+        readSupergraph(path);
+        return true;
+      } catch {
+        return false;
+      }
+    }, "must be a readable supergraph file");
+
+export const gatewayStaticEnv = {
+  ...processVariables(4000),
+  CORS_ORIGINS: env.list().default(["*"]).describe("comma-separated browser origins allowed to call the API, or `*`"),
+  SUPERGRAPH_PATH: supergraphPath(),
+  ACCESS_TOKEN_JWKS_URL: env.httpUrl().describe("where the access-token keys are published (`/.well-known/jwks.json` of the service that issues them)"),
+  TOKEN_ISSUER: env.text().default(ACCESS_TOKEN_DEFAULTS.issuer).describe("`iss` of access tokens (users signs it, the gateway requires it)"),
+  TOKEN_AUDIENCE: env.text().default(ACCESS_TOKEN_DEFAULTS.audience).describe("`aud` of access tokens (users signs it, the gateway requires it)"),
+  GATEWAY_SIGNING_KEY: env.json(privateJwk, "a private Ed25519 JWK with a kid").optional()
+    .describe("signs identity assertions; unset: generated per start (set it when gateway replicas must share one)"),
+};
+
+/** `<NAME>_URL` for every subgraph in the supergraph at SUPERGRAPH_PATH (none if it cannot be read). */
+export function subgraphUrlVariables(environment: NodeJS.ProcessEnv) {
+  let names: string[] = [];
+  try {
+    names = readSupergraph(environment.SUPERGRAPH_PATH || SUPERGRAPH_PATH).subgraphs.map((s) => s.name);
+  } catch {
+    // reported by SUPERGRAPH_PATH's own check
+  }
+  return Object.fromEntries(
+    names.map((name) => [serviceUrlVariable(name), env.httpUrl().optional().describe(`base URL of the ${name} subgraph (GraphQL at \`/graphql\`); default: the URL composed into the supergraph`)]),
+  ) as Record<string, z.ZodOptional<ReturnType<typeof env.httpUrl>>>;
+}
+
+export function gatewayEnv(environment: NodeJS.ProcessEnv) {
+  return { ...gatewayStaticEnv, ...subgraphUrlVariables(environment) };
+}
+
+export type GatewayEnv = ReturnType<typeof gatewayEnv>;

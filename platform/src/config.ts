@@ -1,0 +1,217 @@
+// Configuration from the environment, validated once at start: every variable is typed,
+// defaulted and documented where its service declares it; all problems are reported together,
+// each naming its variable, and a secret's value is never echoed.
+import { z } from "zod";
+
+/** A service's variables by name. Each is a zod schema from string to its typed value, with a description. */
+export type EnvShape = Record<string, z.ZodType<unknown, string | undefined>>;
+export type EnvValues<S extends EnvShape> = { [K in keyof S]: z.output<S[K]> };
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`${problems.length} configuration problem${problems.length === 1 ? "" : "s"}:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    this.problems = problems;
+  }
+}
+
+/** Reads and checks the variables of `shape` from `env`; an empty string counts as unset. */
+export function readEnv<S extends EnvShape>(shape: S, env: NodeJS.ProcessEnv = process.env): EnvValues<S> {
+  const input: Record<string, string> = {};
+  for (const name of Object.keys(shape)) {
+    const value = env[name];
+    if (value !== undefined && value !== "") input[name] = value;
+  }
+  const result = z.object(shape).safeParse(input);
+  if (result.success) return result.data as EnvValues<S>;
+  throw new ConfigError(result.error.issues.map((issue) => `${String(issue.path[0] ?? "?")}: ${issue.message}`));
+}
+
+/** Several services' variables at once, so that a start reports every problem in one go. */
+export function readAll<T extends Record<string, () => unknown>>(readers: T): { [K in keyof T]: ReturnType<T[K]> } {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [key, read] of Object.entries(readers)) {
+    try {
+      values[key] = read();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems.map((p) => (Object.keys(readers).length > 1 ? `[${key}] ${p}` : p)));
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return values as { [K in keyof T]: ReturnType<T[K]> };
+}
+
+/** What a variable is, for the documentation table (docs/operations.md is generated from this). */
+export interface VariableDoc {
+  name: string;
+  required: boolean;
+  /** The default as a value (shown as code), or described in words (`defaultText`). */
+  defaultValue: string | undefined;
+  defaultText?: string;
+  description: string;
+}
+
+export function describeEnv(shape: EnvShape): VariableDoc[] {
+  return Object.entries(shape).map(([name, schema]) => {
+    const description = schema.description ?? "";
+    const defaultText = (schema.meta() as { defaultText?: string } | undefined)?.defaultText;
+    if (defaultText) return { name, required: false, defaultValue: undefined, defaultText, description };
+    if (schema instanceof z.ZodDefault) {
+      const value = schema.def.defaultValue as unknown;
+      return { name, required: false, defaultValue: Array.isArray(value) ? value.join(",") : String(value), description };
+    }
+    return { name, required: !(schema instanceof z.ZodOptional), defaultValue: undefined, description };
+  });
+}
+
+// ---- variable kinds, each with a message that says what is expected -------------------------
+
+function variable<T>(parse: (raw: string) => T, options: { secret?: boolean } = {}) {
+  return z.string().transform((raw, ctx): T => {
+    try {
+      return parse(raw);
+    } catch (error) {
+      const got = options.secret ? "" : ` (got ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw)})`;
+      ctx.addIssue({ code: "custom", message: `${(error as Error).message}${got}` });
+      return z.NEVER;
+    }
+  });
+}
+
+const problem = (message: string) => new Error(message);
+
+export const env = {
+  integer: ({ min, max }: { min: number; max: number }) =>
+    variable((raw) => {
+      const n = Number(raw.trim());
+      if (!/^-?\d+$/.test(raw.trim()) || n < min || n > max) throw problem(`must be a whole number from ${min} to ${max}`);
+      return n;
+    }),
+
+  port: () =>
+    variable((raw) => {
+      const n = Number(raw.trim());
+      if (!/^\d+$/.test(raw.trim()) || n > 65535) throw problem("must be a port number from 0 to 65535");
+      return n;
+    }),
+
+  /** An http(s) base URL such as http://host:4001. */
+  httpUrl: () =>
+    variable((raw) => {
+      let url: URL;
+      try {
+        url = new URL(raw.trim());
+      } catch {
+        throw problem("must be an http:// or https:// URL such as http://host:4001");
+      }
+      if (url.protocol !== "http:" && url.protocol !== "https:") throw problem("must be an http:// or https:// URL such as http://host:4001");
+      return url.toString().replace(/\/$/, "");
+    }),
+
+  /** A Postgres connection URL; it may hold a password, so its value is never echoed. */
+  postgresUrl: () =>
+    variable(
+      (raw) => {
+        let url: URL;
+        try {
+          url = new URL(raw.trim());
+        } catch {
+          throw problem("must be a postgres:// URL (postgres://user:password@host:5432/database; URL-encode special characters in the password)");
+        }
+        if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") throw problem("must be a postgres:// URL");
+        if (!url.hostname) throw problem("must name a host (postgres://user:password@host:5432/database)");
+        return raw.trim();
+      },
+      { secret: true },
+    ),
+
+  secret: ({ min }: { min: number }) =>
+    variable(
+      (raw) => {
+        if (raw.length < min) throw problem(`must be at least ${min} characters`);
+        return raw;
+      },
+      { secret: true },
+    ),
+
+  text: ({ max = 500 }: { max?: number } = {}) =>
+    variable((raw) => {
+      if (raw.length > max) throw problem(`must be at most ${max} characters`);
+      return raw;
+    }),
+
+  oneOf: <const T extends string>(values: readonly T[]) =>
+    variable((raw): T => {
+      const value = raw.trim() as T;
+      if (!values.includes(value)) throw problem(`must be one of ${values.join(", ")}`);
+      return value;
+    }),
+
+  boolean: () =>
+    variable((raw) => {
+      const value = raw.trim().toLowerCase();
+      if (["true", "1", "yes", "on"].includes(value)) return true;
+      if (["false", "0", "no", "off"].includes(value)) return false;
+      throw problem("must be true or false");
+    }),
+
+  /** Comma-separated values. */
+  list: () => variable((raw) => raw.split(",").map((s) => s.trim()).filter(Boolean)),
+
+  /** JSON checked against `schema`; secret by default (it usually holds keys). */
+  json: <T>(schema: z.ZodType<T>, expected: string, { secret = true }: { secret?: boolean } = {}) =>
+    variable((raw) => {
+      let value: unknown;
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        throw problem(`must be JSON: ${expected}`);
+      }
+      const checked = schema.safeParse(value);
+      if (!checked.success) throw problem(`must be ${expected}`);
+      return checked.data;
+    }, { secret }),
+};
+
+export const NODE_ENVIRONMENTS = ["development", "production", "test"] as const;
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** What every process reads: where it listens, how it logs, how long it may take to stop. */
+export function processVariables(defaultPort: number) {
+  return {
+    PORT: env.port().default(defaultPort).describe("listening port"),
+    HOST: env.text().default("0.0.0.0").describe("listening address"),
+    NODE_ENV: env.oneOf(NODE_ENVIRONMENTS).default("development").describe("`production`: JSON logs by default, no Sandbox, no introspection, no suggestions in errors"),
+    LOG_LEVEL: env.oneOf(LOG_LEVELS).default("info").describe("least severe log level written"),
+    LOG_FORMAT: env.oneOf(["json", "pretty"] as const).optional().describe("`json` (one object per line) or `pretty` (for a terminal); default: json, pretty under `npm start`"),
+    SHUTDOWN_TIMEOUT_MS: env.integer({ min: 100, max: 600_000 }).default(10_000).describe("after SIGTERM, the process exits within this time whatever its clients do"),
+  };
+}
+
+/** What every subgraph reads besides the process variables. */
+export function subgraphVariables<const N extends string>(name: N, defaultPort: number) {
+  const databaseUrl = `${name.toUpperCase() as Uppercase<N>}_DATABASE_URL` as const;
+  return {
+    ...processVariables(defaultPort),
+    [databaseUrl]: env.postgresUrl().describe("the service's own Postgres database"),
+    DATABASE_POOL_SIZE: env.integer({ min: 1, max: 1000 }).default(10).describe("connections in the service's database pool"),
+    GATEWAY_JWKS_URL: env.httpUrl().describe("the gateway's `/.well-known/jwks.json` (keys of the identity assertions subgraphs accept)"),
+    POOYA_SERVICE_SECRET: env.secret({ min: 32 }).describe("signs service-to-service tokens; the same value in every service"),
+  } as ReturnType<typeof processVariables> & {
+    [K in `${Uppercase<N>}_DATABASE_URL`]: ReturnType<typeof env.postgresUrl>;
+  } & {
+    DATABASE_POOL_SIZE: z.ZodDefault<ReturnType<typeof env.integer>>;
+    GATEWAY_JWKS_URL: ReturnType<typeof env.httpUrl>;
+    POOYA_SERVICE_SECRET: ReturnType<typeof env.secret>;
+  };
+}
+
+/** The `<NAME>_URL` variable through which a service reaches another. */
+export const serviceUrlVariable = (name: string) => `${name.toUpperCase()}_URL`;
+
+/** `.data` in the project root when run through npm (any workspace), else in the working directory. */
+export function projectDataDir(): string {
+  return `${process.env.npm_config_local_prefix ?? process.cwd()}/.data`;
+}

@@ -1,0 +1,48 @@
+// Malformed GraphQL requests are the client's mistake: each gets a 4xx and a code, never a 500.
+// Apollo Server already answers syntax and validation errors that way; this covers the cases
+// it leaves to the executor (no operation to run, a subscription over HTTP) and the request
+// errors it raises without a code (persisted-query version and hash).
+import { GraphQLError, Kind } from "graphql";
+import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
+
+/** Where subscriptions are served; the message of the 400 an HTTP subscription gets. */
+let subscriptionsHint = "Subscriptions are not served over HTTP.";
+export function setSubscriptionsHint(hint: string): void {
+  subscriptionsHint = hint;
+}
+
+function badRequest(message: string, code = "BAD_REQUEST"): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, http: { status: 400 } } });
+}
+
+export function requestShapePlugin<TContext extends BaseContext>(): ApolloServerPlugin<TContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation, document, request }) {
+          if (!operation) {
+            const operations = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+            if (request.operationName) throw badRequest(`The document has no operation named "${request.operationName}".`);
+            if (operations.length > 1) throw badRequest("The document holds several operations: name the one to run in operationName.");
+            throw badRequest("The document holds no operation to run.");
+          }
+          if (operation.operation === "subscription") throw badRequest(subscriptionsHint);
+        },
+        async didEncounterErrors({ errors }) {
+          for (const error of errors) {
+            const http = error.extensions.http as { status?: number } | undefined;
+            if (error.extensions.code !== undefined || !http?.status || http.status >= 500) continue;
+            // Apollo's own request errors come without a code; give them one a client can act on.
+            (error.extensions as Record<string, unknown>).code =
+              error.message === "provided sha does not match query" ? "PERSISTED_QUERY_HASH_MISMATCH" : "BAD_REQUEST";
+          }
+        },
+      };
+    },
+  };
+}
+
+/** "Did you mean …?" names parts of the schema; production answers never carry it. */
+export function withoutSuggestions(message: string): string {
+  return message.replace(/ ?Did you mean [^?]*\?/g, "");
+}

@@ -1,0 +1,16 @@
+// The attendance service as the rest of the system sees it: its descriptor (package entry).
+import { defineService } from "@pooya/platform";
+import { attendanceEnv } from "./env.ts";
+
+export const attendanceService = defineService({
+  name: "attendance",
+  defaultPort: 4003,
+  calls: ["courses"],
+  env: attendanceEnv,
+  async start(vars, { log }) {
+    const { startAttendanceService } = await import("./service.ts");
+    return startAttendanceService(vars, log);
+  },
+});
+
+export type { AttendanceService } from "./service.ts";

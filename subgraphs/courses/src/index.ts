@@ -1,0 +1,16 @@
+// The courses service as the rest of the system sees it: its descriptor (package entry).
+import { defineService } from "@pooya/platform";
+import { coursesEnv } from "./env.ts";
+
+export const coursesService = defineService({
+  name: "courses",
+  defaultPort: 4002,
+  calls: ["users"],
+  env: coursesEnv,
+  async start(vars, { log }) {
+    const { startCoursesService } = await import("./service.ts");
+    return startCoursesService(vars, log);
+  },
+});
+
+export type { CoursesService } from "./service.ts";

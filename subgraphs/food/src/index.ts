@@ -1,0 +1,16 @@
+// The food service as the rest of the system sees it: its descriptor (package entry).
+import { defineService } from "@pooya/platform";
+import { foodEnv } from "./env.ts";
+
+export const foodService = defineService({
+  name: "food",
+  defaultPort: 4004,
+  calls: ["users"],
+  env: foodEnv,
+  async start(vars, { log }) {
+    const { startFoodService } = await import("./service.ts");
+    return startFoodService(vars, log);
+  },
+});
+
+export type { FoodService } from "./service.ts";

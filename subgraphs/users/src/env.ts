@@ -1,0 +1,27 @@
+// The users service's variables: the subgraph's common ones, its token keys and the first admin.
+import { z } from "zod";
+import { env, projectDataDir, subgraphVariables } from "@pooya/platform";
+import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER } from "./auth/tokens.ts";
+
+const privateJwks = z.array(z.object({ kid: z.string().min(1), d: z.string().min(1), kty: z.literal("OKP"), crv: z.literal("Ed25519"), x: z.string() }).loose()).min(1);
+
+export const usersEnv = {
+  ...subgraphVariables("users", 4001),
+  USERS_SIGNING_KEYS: env.json(privateJwks, "a JSON array of private Ed25519 JWKs with a kid, newest first").optional()
+    .describe("token-signing keys from a secret store; unset: a key file in `$POOYA_DATA_DIR/keys/` (generated at first start)"),
+  POOYA_DATA_DIR: env.text().default(projectDataDir()).meta({ defaultText: "`.data` in the project root (the working directory outside npm)" })
+    .describe("where the users service keeps its generated key file"),
+  TOKEN_ISSUER: env.text().default(DEFAULT_TOKEN_ISSUER).describe("`iss` of access tokens (users signs it, the gateway requires it)"),
+  TOKEN_AUDIENCE: env.text().default(DEFAULT_TOKEN_AUDIENCE).describe("`aud` of access tokens (users signs it, the gateway requires it)"),
+  POOYA_ADMIN_EMAIL: env.text({ max: 254 }).optional().describe("with POOYA_ADMIN_PASSWORD: the first STAFF account, created at start if missing"),
+  POOYA_ADMIN_PASSWORD: env.secret({ min: 8 }).optional().describe("the first STAFF account's password (8 to 128 characters)"),
+};
+
+export type UsersEnv = typeof usersEnv;
+
+export function checkUsersEnv(vars: { POOYA_ADMIN_EMAIL?: string; POOYA_ADMIN_PASSWORD?: string }): string[] {
+  if (Boolean(vars.POOYA_ADMIN_EMAIL) !== Boolean(vars.POOYA_ADMIN_PASSWORD)) {
+    return ["POOYA_ADMIN_EMAIL, POOYA_ADMIN_PASSWORD: set both or neither"];
+  }
+  return [];
+}

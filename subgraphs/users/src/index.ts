@@ -1,0 +1,19 @@
+// The users service as the rest of the system sees it: its descriptor (package entry).
+import { defineService } from "@pooya/platform";
+import { checkUsersEnv, usersEnv } from "./env.ts";
+import { ACCESS_TOKEN_KEYS_PATH } from "./directory-client.ts";
+
+export const usersService = defineService({
+  name: "users",
+  defaultPort: 4001,
+  calls: [],
+  env: usersEnv,
+  check: checkUsersEnv,
+  publishes: { accessTokenKeys: ACCESS_TOKEN_KEYS_PATH },
+  async start(vars, { log }) {
+    const { startUsersService } = await import("./service.ts");
+    return startUsersService(vars, log);
+  },
+});
+
+export type { UsersService } from "./service.ts";

@@ -1,0 +1,52 @@
+// The one list of services. Each package describes itself (name, default port, whom it calls,
+// its variables, how it starts); everything that needs the list — npm start, the test harness,
+// composition, the Prisma and codegen scripts, the docs — reads it from here.
+// Adding a service: its folder under subgraphs/, its prisma/<name>/, one line below (and its
+// compose and deploy entries).
+import type { AnyServiceDescriptor } from "@pooya/platform";
+import { gatewayService } from "@pooya/gateway";
+import { usersService } from "@pooya/users";
+import { coursesService } from "@pooya/courses";
+import { attendanceService } from "@pooya/attendance";
+import { foodService } from "@pooya/food";
+
+export const SUBGRAPHS = [
+  usersService,
+  coursesService,
+  attendanceService,
+  foodService,
+] as const;
+
+export const GATEWAY = gatewayService;
+
+export type Subgraph = (typeof SUBGRAPHS)[number];
+export type SubgraphName = Subgraph["name"];
+export const SUBGRAPH_NAMES = SUBGRAPHS.map((s) => s.name) as SubgraphName[];
+
+export function subgraph<N extends SubgraphName>(name: N): Extract<Subgraph, { name: N }> {
+  const found = SUBGRAPHS.find((s) => s.name === name);
+  if (!found) throw new Error(`no subgraph named ${name} in the registry`);
+  return found as Extract<Subgraph, { name: N }>;
+}
+
+/** Start order: every service after the services it calls. */
+export function startOrder(): SubgraphName[] {
+  const order: SubgraphName[] = [];
+  const visiting = new Set<string>();
+  const visit = (descriptor: AnyServiceDescriptor) => {
+    if (order.includes(descriptor.name as SubgraphName)) return;
+    if (visiting.has(descriptor.name)) throw new Error(`services call each other in a cycle through ${descriptor.name}`);
+    visiting.add(descriptor.name);
+    for (const callee of descriptor.calls) visit(subgraph(callee as SubgraphName));
+    order.push(descriptor.name as SubgraphName);
+  };
+  for (const descriptor of SUBGRAPHS) visit(descriptor);
+  return order;
+}
+
+/** The service whose JWKS holds the access-token keys the gateway verifies with. */
+export function accessTokenIssuer(): { name: SubgraphName; keysPath: string } {
+  const issuer = SUBGRAPHS.find((s) => "publishes" in s && s.publishes?.accessTokenKeys);
+  if (!issuer || !("publishes" in issuer) || !issuer.publishes?.accessTokenKeys) throw new Error("no service in the registry publishes access-token keys");
+  return { name: issuer.name, keysPath: issuer.publishes.accessTokenKeys };
+}

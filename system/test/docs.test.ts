@@ -1,0 +1,13 @@
+// Documentation generated from code stays what the code says.
+import { expect, test } from "vitest";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { PROJECT_ROOT, withConfigTables } from "../src/index.ts";
+
+test("docs/operations.md's configuration tables are what the services' schemas say (npm run docs:config)", async () => {
+  const document = await readFile(join(PROJECT_ROOT, "docs/operations.md"), "utf8");
+  expect(document).toBe(withConfigTables(document));
+  for (const name of ["USERS_DATABASE_URL", "ACCESS_TOKEN_JWKS_URL", "SHUTDOWN_TIMEOUT_MS", "ENROLLMENT_POLL_INTERVAL_MS", "COURSES_PORT", "POOYA_SEED"]) {
+    expect(document).toContain("| `" + name + "` |");
+  }
+});
