@@ -110,6 +110,20 @@ test("Ctrl-C stops everything cleanly", async () => {
 }, 20_000);
 
 describe("with *_DATABASE_URL set", () => {
+  test("POOYA_SEED=true without an admin to seed as is refused, with every other problem, before anything starts", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pooya-start-bad-"));
+    const started = await spawnStart({ USERS_DATABASE_URL: "postgres://postgres@127.0.0.1:5432/x", POOYA_SEED: "true", ENROLLMENT_POLL_INTERVAL_MS: "often" }, dir);
+    let log = "";
+    started.process.stdout!.on("data", (c) => (log += c));
+    started.process.stderr!.on("data", (c) => (log += c));
+    const code = await new Promise((resolve) => started.process.once("exit", resolve));
+    await rm(dir, { recursive: true, force: true });
+    expect(code).not.toBe(0);
+    expect(log).toMatch(/POOYA_SEED: seeding needs POOYA_ADMIN_EMAIL and POOYA_ADMIN_PASSWORD/);
+    expect(log).toMatch(/\[attendance\] ENROLLMENT_POLL_INTERVAL_MS: must be a whole number/);
+    expect(log).not.toMatch(/embedded Postgres/);
+  });
+
   test("the same command runs on real Postgres, migrates it, and seeds nothing", async () => {
     const databases = await createDatabases(["users", "courses", "attendance", "food"]);
     const dir = await mkdtemp(join(tmpdir(), "pooya-start-real-"));

@@ -139,7 +139,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
       settings.production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
-        : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),
+        : ApolloServerPluginLandingPageLocalDefault({ embed: { runTelemetry: false }, footer: false }),
     ],
   });
   await apollo.start();

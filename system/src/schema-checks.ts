@@ -143,11 +143,11 @@ export function checkOperations(root: string): CheckResult {
 }
 
 /** Every check runs, whatever another one does: one that cannot run (no Postgres) fails alone. */
-export async function runAllChecks(root: string): Promise<CheckResult[]> {
+export async function runAllChecks(root: string, { adminUrl = PG_ADMIN_URL } = {}): Promise<CheckResult[]> {
   const checks: [string, () => CheckResult | Promise<CheckResult>][] = [
     ["composition", () => checkComposition(root)],
     ["supergraph drift", () => checkSupergraphDrift(root)],
-    ["prisma schema vs migrations", () => checkPrismaMigrations(root)],
+    ["prisma schema vs migrations", () => checkPrismaMigrations(root, adminUrl)],
     ["breaking changes", () => checkBreakingChanges(root)],
     ["client operations", () => checkOperations(root)],
   ];

@@ -42,6 +42,18 @@ test("the clean tree passes all five checks", async () => {
   ]);
 }, 60_000);
 
+test("without a reachable Postgres only the Prisma check fails, saying why; the other four still run", async () => {
+  const results = await runAllChecks(root, { adminUrl: "postgres://postgres@127.0.0.1:1/postgres" });
+  expect(results.map((r) => [r.name, r.ok])).toEqual([
+    ["composition", true],
+    ["supergraph drift", true],
+    ["prisma schema vs migrations", false],
+    ["breaking changes", true],
+    ["client operations", true],
+  ]);
+  expect(results[2]!.problems.join("\n")).toMatch(/could not run: .*ECONNREFUSED/);
+});
+
 describe("planted defects", () => {
   test("a subgraph SDL conflict fails composition, naming the type and field", async () => {
     await edit("subgraphs/courses/schema.graphql", (s) => s.replace("type PageInfo @shareable {", "type PageInfo {"));
