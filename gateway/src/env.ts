@@ -1,7 +1,7 @@
 // The gateway's variables. Which subgraphs exist is read from the supergraph, so each one's
 // `<NAME>_URL` is checked here together with the rest.
 import { z } from "zod";
-import { ACCESS_TOKEN_DEFAULTS, env, processVariables, serviceUrlVariable } from "@pooya/platform";
+import { ACCESS_TOKEN_DEFAULTS, callVariables, env, processVariables, serviceUrlVariable } from "@pooya/platform";
 import { SUPERGRAPH_PATH, readSupergraph } from "./supergraph.ts";
 
 const privateJwk = z.object({ kid: z.string().min(1), d: z.string().min(1), kty: z.literal("OKP"), crv: z.literal("Ed25519"), x: z.string() }).loose();
@@ -29,21 +29,25 @@ export const gatewayStaticEnv = {
     .describe("signs identity assertions; unset: generated per start (set it when gateway replicas must share one)"),
 };
 
-/** `<NAME>_URL` for every subgraph in the supergraph at SUPERGRAPH_PATH (none if it cannot be read). */
-export function subgraphUrlVariables(environment: NodeJS.ProcessEnv) {
-  let names: string[] = [];
+/** The subgraphs in the supergraph at SUPERGRAPH_PATH (none if it cannot be read: its own check says so). */
+function subgraphNames(environment: NodeJS.ProcessEnv): string[] {
   try {
-    names = readSupergraph(environment.SUPERGRAPH_PATH || SUPERGRAPH_PATH).subgraphs.map((s) => s.name);
+    return readSupergraph(environment.SUPERGRAPH_PATH || SUPERGRAPH_PATH).subgraphs.map((s) => s.name);
   } catch {
-    // reported by SUPERGRAPH_PATH's own check
+    return [];
   }
+}
+
+/** `<NAME>_URL` for every subgraph of the supergraph. */
+function subgraphUrlVariables(names: string[]) {
   return Object.fromEntries(
     names.map((name) => [serviceUrlVariable(name), env.httpUrl().optional().describe(`base URL of the ${name} subgraph (GraphQL at \`/graphql\`); default: the URL composed into the supergraph`)]),
   ) as Record<string, z.ZodOptional<ReturnType<typeof env.httpUrl>>>;
 }
 
 export function gatewayEnv(environment: NodeJS.ProcessEnv) {
-  return { ...gatewayStaticEnv, ...subgraphUrlVariables(environment) };
+  const names = subgraphNames(environment);
+  return { ...gatewayStaticEnv, ...subgraphUrlVariables(names), ...callVariables(names) };
 }
 
 export type GatewayEnv = ReturnType<typeof gatewayEnv>;

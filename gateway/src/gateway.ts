@@ -1,15 +1,17 @@
 // The gateway: a static supergraph, user tokens verified here, identity passed on signed.
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
+import type { FetcherResponse } from "@apollo/utils.fetcher";
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
 import { fastifyApolloHandler } from "@as-integrations/fastify";
-import type { FetcherResponse } from "@apollo/utils.fetcher";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from "@apollo/server/plugin/landingPage/default";
 import {
-  IDENTITY_ASSERTION_HEADER, REQUEST_ID_HEADER, createEdge, createIdentityAssertionSigner, currentLog, drainDeadline, generateSigningKey,
-  maskUnexpectedErrors, publicKeySet, requestShapePlugin, setSubscriptionsHint, type CorsOrigins, type Logger, type SigningKey, type Viewer,
+  IDENTITY_ASSERTION_HEADER, REQUEST_ID_HEADER, UpstreamError, createEdge, createIdentityAssertionSigner, createKeyStore, createUpstream,
+  currentLog, dependencyError, drainDeadline, generateSigningKey, maskUnexpectedErrors, publicKeySet, requestShapePlugin, retryAfterPlugin,
+  setSubscriptionsHint, type CorsOrigins, type Logger, type SigningKey, type Upstream, type UpstreamSettings, type Viewer,
 } from "@pooya/platform";
+import { request as httpRequest } from "undici";
 import { createAccessTokenVerifier, type AccessTokenPolicy } from "./access-tokens.ts";
 import { subgraphsOf } from "./supergraph.ts";
 
@@ -25,6 +27,8 @@ export interface GatewaySettings {
   supergraphSdl: string;
   /** Subgraph URLs by name; names not given keep the URL composed into the supergraph. */
   subgraphUrls: Partial<Record<string, string>>;
+  /** Timeouts, pool and breaker of calls to each subgraph (by name). */
+  calls: (name: string, url: string) => Omit<UpstreamSettings, "log">;
   accessTokens: AccessTokenPolicy;
   /** Signs identity assertions; generated per process when not given (assertions live 60 s). */
   signingKey?: SigningKey;
@@ -48,13 +52,40 @@ export class SubgraphRequestCounter {
   }
 }
 
-class AuthenticatedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+/** The body Apollo sends a subgraph starts with the operation ({"query":"mutation …"). */
+const isMutationBody = (body: string) => /^\{"query":"\s*mutation\b/.test(body);
+
+/** A subgraph's error body, when it has one. */
+function errorsOf(body: unknown): { message?: string; extensions?: { code?: string; retryAfterSeconds?: number } }[] {
+  const errors = (body as { errors?: unknown } | undefined)?.errors;
+  return Array.isArray(errors) ? errors : [];
+}
+
+/**
+ * One subgraph, called over its Upstream (keep-alive pool, timeouts, retries where safe,
+ * circuit breaker), with the caller's identity signed and the request id forwarded.
+ */
+class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly subgraphName: string;
   private readonly counter: SubgraphRequestCounter;
   private readonly log: Logger;
 
-  constructor(subgraphName: string, url: string, counter: SubgraphRequestCounter, log: Logger) {
-    super({ url });
+  constructor(subgraphName: string, url: string, upstream: Upstream, counter: SubgraphRequestCounter, log: Logger) {
+    super({
+      url,
+      // The HTTP exchange goes over the Upstream instead of Apollo's default fetcher.
+      fetcher: async (target, init) => {
+        const body = String(init?.body ?? "");
+        const answer = await upstream.send(String(target), {
+          method: "POST",
+          headers: init?.headers as Record<string, string>,
+          body,
+          // A query is safe to send again when the connection breaks before an answer; a mutation is not.
+          idempotent: !isMutationBody(body),
+        });
+        return new Response(answer.body, { status: answer.status, headers: Object.entries(answer.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]])) });
+      },
+    });
     this.subgraphName = subgraphName;
     this.counter = counter;
     this.log = log;
@@ -68,30 +99,33 @@ class AuthenticatedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if ("requestId" in context && context.requestId) request.http?.headers.set(REQUEST_ID_HEADER, context.requestId);
   }
 
-  // A subgraph that cannot be reached is a typed, retryable error for the fields it owns;
-  // the rest of the query is still answered.
+  // A subgraph answers HTTP 400 for variables its scalars reject (e.g. Date "2026-02-30"): pass
+  // that on as the client's BAD_USER_INPUT; a subgraph that cannot serve right now (503) as
+  // SERVICE_UNAVAILABLE. Anything else is our fault and gets masked, without the subgraph's URL
+  // or body that Apollo's default error would carry.
+  override async errorFromResponse(response: FetcherResponse) {
+    const [first] = errorsOf(await this.parseBody(response).catch(() => undefined));
+    if (response.status === 400 && first?.extensions?.code === "BAD_USER_INPUT" && first.message) {
+      return new GraphQLError(first.message, { extensions: { code: "BAD_USER_INPUT" } });
+    }
+    if (response.status === 503) {
+      return dependencyError(new UpstreamError(this.subgraphName, "unavailable", first?.extensions?.retryAfterSeconds ?? 1, "HTTP 503"), this.subgraphName);
+    }
+    return new GraphQLError(`subgraph ${this.subgraphName} answered HTTP ${response.status}`);
+  }
+
+  // A subgraph that cannot be reached, is too slow or whose breaker is open is a typed,
+  // retryable error for the fields it owns; the rest of the query is still answered.
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
     try {
       return await super.process(options);
     } catch (error) {
       if (error instanceof GraphQLError) throw error;
-      currentLog(this.log).warn({ subgraph: this.subgraphName, reason: (error as Error).message }, "subgraph unreachable");
-      throw new GraphQLError(`The ${this.subgraphName} service is unavailable right now; try again shortly.`, {
-        extensions: { code: "SERVICE_UNAVAILABLE" },
-      });
+      if (!(error instanceof UpstreamError && error.failure === "open")) {
+        currentLog(this.log).warn({ subgraph: this.subgraphName, reason: (error as Error).message }, "subgraph call failed");
+      }
+      throw dependencyError(error, this.subgraphName);
     }
-  }
-
-  // A subgraph answers HTTP 400 for variables its scalars reject (e.g. Date "2026-02-30"): pass
-  // that on as the client's BAD_USER_INPUT. Anything else is our fault and gets masked, without
-  // the subgraph's URL or body that Apollo's default error would carry.
-  override async errorFromResponse(response: FetcherResponse) {
-    const body = (await this.parseBody(response).catch(() => undefined)) as { errors?: { message?: string; extensions?: { code?: string } }[] } | undefined;
-    const first = body?.errors?.[0];
-    if (response.status === 400 && first?.extensions?.code === "BAD_USER_INPUT" && first.message) {
-      return new GraphQLError(first.message, { extensions: { code: "BAD_USER_INPUT" } });
-    }
-    return new GraphQLError(`subgraph ${this.subgraphName} answered HTTP ${response.status}`);
   }
 }
 
@@ -101,17 +135,24 @@ const fromSubgraph = (formatted: GraphQLFormattedError) => typeof formatted.exte
 export async function startGateway(settings: GatewaySettings, log: Logger) {
   const signingKey = settings.signingKey ?? (await generateSigningKey());
   const signIdentityAssertion = createIdentityAssertionSigner(signingKey);
-  const viewerFromAuthorization = createAccessTokenVerifier(settings.accessTokens);
+  const accessTokenKeys = createKeyStore({ name: "access-token", url: settings.accessTokens.jwksUrl, log });
+  await accessTokenKeys.load(); // if this fails, readiness says so and tokens are checked once the keys can be fetched
+  const viewerFromAuthorization = createAccessTokenVerifier(settings.accessTokens, accessTokenKeys);
   const subgraphRequests = new SubgraphRequestCounter();
   setSubscriptionsHint("Subscriptions are not served over HTTP POST or GET; this API has none yet.");
 
   // @apollo/gateway otherwise probes cloud metadata endpoints (AWS, GCP, Azure, Alibaba) and
   // exports usage metrics to Apollo. This gateway talks to its subgraphs and nothing else.
   process.env.APOLLO_TELEMETRY_DISABLED = "true";
+  const upstreams = new Map<string, Upstream>();
+  for (const { name, url } of subgraphsOf(settings.supergraphSdl)) {
+    const target = settings.subgraphUrls[name] ?? url;
+    upstreams.set(name, createUpstream({ ...settings.calls(name, target), log }));
+  }
   const gateway = new ApolloGateway({
     supergraphSdl: settings.supergraphSdl,
     logger: log,
-    buildService: ({ name, url }) => new AuthenticatedDataSource(name, settings.subgraphUrls[name] ?? url ?? "", subgraphRequests, log),
+    buildService: ({ name, url }) => new SubgraphDataSource(name, settings.subgraphUrls[name] ?? url ?? "", upstreams.get(name)!, subgraphRequests, log),
   });
   // Public endpoint: refuse queries built to exhaust the servers before they are planned. The
   // token limit is Apollo Server's own (parseOptions), which answers 400 like any syntax error.
@@ -135,6 +176,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     introspection: !settings.production,
     plugins: [
       requestShapePlugin<GatewayContext>(),
+      retryAfterPlugin<GatewayContext>(),
       // graphql-armor is typed against Apollo's CommonJS declarations; the plugins are the same.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
       settings.production
@@ -157,10 +199,21 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     }),
   });
   edge.app.get("/.well-known/jwks.json", async () => publicKeySet([signingKey]));
+  // Ready unless it cannot serve at all: apollo.start() above resolved only once the supergraph
+  // loaded, so that leaves token keys never loaded. The subgraphs are reported, not required:
+  // a subgraph that is down costs its own fields, not the whole gateway.
   edge.setReadiness(async () => {
-    // apollo.start() above resolved only once the supergraph loaded.
-    const usersJwks = await fetch(settings.accessTokens.jwksUrl, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false);
-    return { ready: usersJwks, supergraph: true, accessTokenKeys: usersJwks };
+    if (!accessTokenKeys.status().loaded) await accessTokenKeys.load();
+    const keys = accessTokenKeys.status();
+    const subgraphs = Object.fromEntries(await Promise.all([...upstreams].map(async ([name, upstream]) => {
+      const readyz = new URL("/readyz", settings.subgraphUrls[name] ?? upstream.baseUrl).href;
+      const ready = await httpRequest(readyz, { signal: AbortSignal.timeout(1_000) }).then(async (r) => {
+        await r.body.dump();
+        return r.statusCode === 200;
+      }, () => false);
+      return [name, { ready, breaker: upstream.status() }] as const;
+    })));
+    return { ready: keys.loaded, supergraph: true, accessTokenKeys: keys, subgraphs };
   });
   const { url } = await edge.listen(settings.port, settings.host);
 
@@ -171,9 +224,12 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     jwksUrl: `${url}/.well-known/jwks.json`,
     subgraphs: subgraphsOf(settings.supergraphSdl).map((s) => s.name),
     subgraphRequests,
+    /** Breaker state of each subgraph. */
+    breakers: () => Object.fromEntries([...upstreams].map(([name, upstream]) => [name, upstream.status()])),
     async stop() {
       await edge.close(drainDeadline(settings.shutdownTimeoutMs));
       await apollo.stop();
+      await Promise.all([...upstreams.values()].map((upstream) => upstream.close()));
     },
   };
 }

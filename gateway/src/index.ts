@@ -1,5 +1,5 @@
 // The gateway as the rest of the system sees it: its descriptor and the offline composition.
-import { defineService, serviceUrlVariable, signingKeyFromJwk } from "@pooya/platform";
+import { callSettings, defineService, serviceUrlVariable, signingKeyFromJwk } from "@pooya/platform";
 import { gatewayEnv } from "./env.ts";
 import { readSupergraph } from "./supergraph.ts";
 
@@ -22,6 +22,7 @@ export const gatewayService = defineService({
       host: vars.HOST,
       supergraphSdl: supergraph.sdl,
       subgraphUrls,
+      calls: (name, url) => callSettings(vars, name, url),
       accessTokens: { jwksUrl: vars.ACCESS_TOKEN_JWKS_URL, issuer: vars.TOKEN_ISSUER, audience: vars.TOKEN_AUDIENCE },
       signingKey: vars.GATEWAY_SIGNING_KEY ? await signingKeyFromJwk(vars.GATEWAY_SIGNING_KEY) : undefined,
       production: vars.NODE_ENV === "production",

@@ -190,6 +190,38 @@ export function processVariables(defaultPort: number) {
   };
 }
 
+/** How a service calls others: timeouts, pool size, circuit breaker; `<NAME>_…` overrides per called service. */
+export function callVariables(callees: readonly string[]) {
+  const perCallee: Record<string, z.ZodOptional<ReturnType<typeof env.integer>>> = {};
+  for (const callee of callees) {
+    const prefix = callee.toUpperCase();
+    perCallee[`${prefix}_CONNECT_TIMEOUT_MS`] = env.integer({ min: 10, max: 60_000 }).optional().describe(`CALL_CONNECT_TIMEOUT_MS for calls to ${callee}`);
+    perCallee[`${prefix}_TIMEOUT_MS`] = env.integer({ min: 50, max: 300_000 }).optional().describe(`CALL_TIMEOUT_MS for calls to ${callee}`);
+  }
+  return {
+    CALL_CONNECT_TIMEOUT_MS: env.integer({ min: 10, max: 60_000 }).default(1_000).describe("time to connect to a called service"),
+    CALL_TIMEOUT_MS: env.integer({ min: 50, max: 300_000 }).default(3_000).describe("time for a whole call to another service, retries included; then its fields answer GATEWAY_TIMEOUT"),
+    CALL_MAX_SOCKETS: env.integer({ min: 1, max: 10_000 }).default(64).describe("keep-alive connections kept to each called service at most"),
+    BREAKER_FAILURES: env.integer({ min: 1, max: 1_000 }).default(5).describe("consecutive failed calls that open a called service's circuit breaker (a timeout opens it at once)"),
+    BREAKER_OPEN_MS: env.integer({ min: 100, max: 3_600_000 }).default(60_000).describe("how long an open breaker answers SERVICE_UNAVAILABLE without calling; then one probe call decides"),
+    ...perCallee,
+  };
+}
+
+/** The settings of calls to `callee` at `baseUrl`, from the variables of callVariables. */
+export function callSettings(vars: Record<string, unknown>, callee: string, baseUrl: string) {
+  const prefix = callee.toUpperCase();
+  return {
+    name: callee,
+    baseUrl,
+    connectTimeoutMs: (vars[`${prefix}_CONNECT_TIMEOUT_MS`] ?? vars.CALL_CONNECT_TIMEOUT_MS) as number,
+    timeoutMs: (vars[`${prefix}_TIMEOUT_MS`] ?? vars.CALL_TIMEOUT_MS) as number,
+    maxSockets: vars.CALL_MAX_SOCKETS as number,
+    breakerFailures: vars.BREAKER_FAILURES as number,
+    breakerOpenMs: vars.BREAKER_OPEN_MS as number,
+  };
+}
+
 /** What every subgraph reads besides the process variables. */
 export function subgraphVariables<const N extends string>(name: N, defaultPort: number) {
   const databaseUrl = `${name.toUpperCase() as Uppercase<N>}_DATABASE_URL` as const;

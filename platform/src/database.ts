@@ -61,3 +61,52 @@ export class SqlStatementCounter {
 
 /** Interactive transactions wait for a pooled connection under load instead of failing at 2 s. */
 export const TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 15_000 } as const;
+
+const TRANSIENT_ADAPTER_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections", "TransactionWriteConflict"]);
+// Connection exceptions, the server shutting down or refusing for now, serialization failures and deadlocks, too many connections.
+const TRANSIENT_POSTGRES_CODES = /^(08...|57P0[1-3]|40001|40P01|53300|53400)$/;
+const TRANSIENT_PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2034"]);
+const TRANSIENT_NODE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT"]);
+const TRANSIENT_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/;
+
+/**
+ * A database failure that says nothing about the request: the connection was lost, the pool
+ * had no connection in time, the server is restarting, a serialization conflict. Retrying
+ * (later, or at once for a read) can succeed; the client gets a retryable SERVICE_UNAVAILABLE.
+ */
+export function isTransientDatabaseError(error: unknown): boolean {
+  for (let e = error as Record<string, any> | undefined, depth = 0; e && depth < 5; e = e.cause, depth += 1) {
+    const adapter = e.meta?.driverAdapterError?.cause ?? (e.name === "DriverAdapterError" ? e.cause : undefined);
+    if (adapter) {
+      if (TRANSIENT_ADAPTER_KINDS.has(adapter.kind)) return true;
+      if (typeof adapter.originalCode === "string" && TRANSIENT_POSTGRES_CODES.test(adapter.originalCode)) return true;
+      if (typeof adapter.code === "string" && TRANSIENT_POSTGRES_CODES.test(adapter.code)) return true;
+    }
+    if (typeof e.code === "string" && (TRANSIENT_PRISMA_CODES.has(e.code) || TRANSIENT_NODE_CODES.has(e.code) || TRANSIENT_POSTGRES_CODES.test(e.code))) return true;
+    if (typeof e.message === "string" && TRANSIENT_MESSAGES.test(e.message)) return true;
+  }
+  return false;
+}
+
+const READ_OPERATIONS = new Set(["findUnique", "findUniqueOrThrow", "findFirst", "findFirstOrThrow", "findMany", "count", "aggregate", "groupBy"]);
+
+/**
+ * A Prisma client extension: a read that fails because its connection was lost is sent once
+ * more (the pool has dropped the broken connection, so it runs on a fresh one). Writes are
+ * never repeated here; their transaction rolls back and the client may retry the request.
+ */
+export const retryTransientReads = {
+  name: "retry-transient-reads",
+  query: {
+    $allModels: {
+      async $allOperations({ operation, args, query }: { operation: string; args: unknown; query: (args: unknown) => Promise<unknown> }) {
+        try {
+          return await query(args);
+        } catch (error) {
+          if (!READ_OPERATIONS.has(operation) || !isTransientDatabaseError(error)) throw error;
+          return query(args);
+        }
+      },
+    },
+  },
+};

@@ -1,8 +1,11 @@
 // Typed GraphQL errors: every failure a client can act on carries extensions.code.
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import { HeaderMap } from "@apollo/server";
 import { unwrapResolverError } from "@apollo/server/errors";
 import { currentLog, errorFields, type Logger } from "./logging.ts";
 import { withoutSuggestions } from "./graphql-requests.ts";
+import { UpstreamError } from "./upstream.ts";
+import { isTransientDatabaseError } from "./database.ts";
 
 export type ErrorCode =
   | "UNAUTHENTICATED"
@@ -29,6 +32,22 @@ export const notFound = (what: string, id?: string) =>
 export const badUserInput = (message: string, field?: string) =>
   domainError("BAD_USER_INPUT", message, field ? { field } : {});
 export const conflict = (message: string) => domainError("CONFLICT", message);
+
+/** A call to another service that did not answer, as the client's typed, retryable error. */
+export function dependencyError(error: unknown, service: string): GraphQLError {
+  if (error instanceof UpstreamError && error.failure === "timeout") {
+    return domainError("GATEWAY_TIMEOUT", `The ${service} service did not answer in time; try again shortly.`, { retryAfterSeconds: error.retryAfterSeconds });
+  }
+  const retryAfterSeconds = error instanceof UpstreamError ? error.retryAfterSeconds : 1;
+  return domainError("SERVICE_UNAVAILABLE", `The ${service} service is unavailable right now; try again shortly.`, { retryAfterSeconds });
+}
+
+/** The whole request cannot be served right now (e.g. token keys unreachable): HTTP 503 with Retry-After. */
+export function unavailableRequest(message: string, retryAfterSeconds: number): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: "SERVICE_UNAVAILABLE", retryAfterSeconds, http: { status: 503, headers: new HeaderMap([["retry-after", String(retryAfterSeconds)]]) } },
+  });
+}
 
 /** An error for a token that is present but unusable: HTTP 401 as well as the code. */
 export function invalidToken(message: string): GraphQLError {
@@ -67,8 +86,18 @@ export function maskUnexpectedErrors(options: ErrorMaskOptions) {
       const message = options.production ? withoutSuggestions(formatted.message) : formatted.message;
       return { ...formatted, message, extensions: { code, ...details } };
     }
+    const original = unwrapResolverError(error);
+    if (isTransientDatabaseError(original)) {
+      // Not the client's fault and not a bug: the database connection failed; nothing was half-written.
+      currentLog(options.log).warn({ err: { message: (original as Error).message }, path: formatted.path }, "database unavailable for this request");
+      return {
+        message: "The service's database is unavailable right now; try again shortly.",
+        ...(formatted.path ? { path: formatted.path } : {}),
+        extensions: { code: "SERVICE_UNAVAILABLE", retryAfterSeconds: 1 },
+      };
+    }
     if (!options.loggedElsewhere?.(formatted)) {
-      currentLog(options.log).error({ err: errorFields(unwrapResolverError(error)), path: formatted.path }, "unexpected error");
+      currentLog(options.log).error({ err: errorFields(original), path: formatted.path }, "unexpected error");
     }
     return {
       message: "Internal server error",

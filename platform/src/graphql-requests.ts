@@ -46,3 +46,20 @@ export function requestShapePlugin<TContext extends BaseContext>(): ApolloServer
 export function withoutSuggestions(message: string): string {
   return message.replace(/ ?Did you mean [^?]*\?/g, "");
 }
+
+/** Answers whose errors say when to retry carry it as a `Retry-After` header too (the longest wait). */
+export function retryAfterPlugin<TContext extends BaseContext>(): ApolloServerPlugin<TContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response }) {
+          if (response.body.kind !== "single") return;
+          const waits = (response.body.singleResult.errors ?? [])
+            .map((e) => e.extensions?.retryAfterSeconds)
+            .filter((s): s is number => typeof s === "number");
+          if (waits.length && !response.http.headers.has("retry-after")) response.http.headers.set("retry-after", String(Math.max(...waits)));
+        },
+      };
+    },
+  };
+}

@@ -1,9 +1,10 @@
 // The identity a subgraph acts on. Subgraphs never read it from a plain header: the gateway
 // signs it per request (an "identity assertion", a short-lived JWT) and subgraphs verify it
 // against the gateway's published keys.
-import { SignJWT, createLocalJWKSet, createRemoteJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, errors as joseErrors, type JSONWebKeySet, type JWK, type JWTVerifyGetKey, type CryptoKey } from "jose";
+import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify, errors as joseErrors, type JSONWebKeySet, type JWK, type JWTVerifyGetKey, type CryptoKey } from "jose";
 import { randomUUID } from "node:crypto";
-import { invalidToken, unauthenticated } from "./errors.ts";
+import { invalidToken, unauthenticated, unavailableRequest } from "./errors.ts";
+import { KeysUnavailableError } from "./key-store.ts";
 
 export const ROLES = ["STUDENT", "TEACHER", "STAFF"] as const;
 export type Role = (typeof ROLES)[number];
@@ -70,12 +71,8 @@ export function createIdentityAssertionSigner(key: SigningKey) {
   };
 }
 
-/** Subgraph side: a request without a valid assertion never reaches a resolver. */
-export function createIdentityAssertionVerifier(keys: { jwksUrl: string } | { jwks: JSONWebKeySet }) {
-  const getKey: JWTVerifyGetKey =
-    "jwksUrl" in keys
-      ? createRemoteJWKSet(new URL(keys.jwksUrl), { cooldownDuration: 5_000, cacheMaxAge: 10 * 60_000 })
-      : createLocalJWKSet(keys.jwks);
+/** Subgraph side: a request without a valid assertion never reaches a resolver. `getKey`: the gateway's keys (a KeyStore). */
+export function createIdentityAssertionVerifier(getKey: JWTVerifyGetKey) {
   return async function verifyIdentityAssertion(token: string | undefined): Promise<Viewer> {
     if (!token) throw invalidToken("This service only answers requests forwarded by the gateway.");
     try {
@@ -92,6 +89,7 @@ export function createIdentityAssertionVerifier(keys: { jwksUrl: string } | { jw
       }
       return { userId: payload.sub, role: payload.role as Role };
     } catch (error) {
+      if (error instanceof KeysUnavailableError) throw unavailableRequest("The gateway's keys cannot be fetched right now; try again shortly.", error.retryAfterSeconds);
       if (error instanceof joseErrors.JOSEError) throw invalidToken("The gateway credential is not valid.");
       throw error;
     }

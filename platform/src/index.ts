@@ -6,6 +6,8 @@ export * from "./errors.ts";
 export * from "./graphql-requests.ts";
 export * from "./identity.ts";
 export * from "./service-auth.ts";
+export * from "./upstream.ts";
+export * from "./key-store.ts";
 export * from "./migrations.ts";
 export * from "./database.ts";
 export * from "./pagination.ts";

@@ -7,6 +7,7 @@ import type { FastifyRequest } from "fastify";
 import { invalidToken } from "./errors.ts";
 import { HttpError, REQUEST_ID_HEADER } from "./edge.ts";
 import { currentRequestId } from "./logging.ts";
+import type { Upstream } from "./upstream.ts";
 
 const ALGORITHM = "HS256";
 export const SERVICE_TOKEN_HEADER = "x-service-token";
@@ -41,23 +42,25 @@ export function createServiceTokenVerifier(secret: string, callee: string) {
   };
 }
 
-/** A JSON call to another service's internal endpoint, with a service token, the request id and a deadline. */
-export function createServiceClient(options: { secret: string; caller: string; callee: string; baseUrl: string; timeoutMs?: number }) {
+/** A JSON call to another service's internal endpoint: a service token, the request id, and
+ * the upstream's timeouts, retries and breaker (an UpstreamError when it does not answer). */
+export function createServiceClient(options: { secret: string; caller: string; upstream: Upstream }) {
   const sign = createServiceTokenSigner(options.secret, options.caller);
-  return async function callService<T>(path: string, init: { method?: "GET" | "POST"; body?: unknown } = {}): Promise<T> {
+  const { upstream } = options;
+  return async function callService<T>(path: string, init: { method?: "GET" | "POST"; body?: unknown; idempotent: boolean }): Promise<T> {
     const requestId = currentRequestId();
-    const response = await fetch(new URL(path, options.baseUrl), {
+    const response = await upstream.send(path, {
       method: init.method ?? "GET",
       headers: {
-        [SERVICE_TOKEN_HEADER]: await sign(options.callee),
+        [SERVICE_TOKEN_HEADER]: await sign(upstream.name),
         "content-type": "application/json",
         ...(requestId ? { [REQUEST_ID_HEADER]: requestId } : {}),
       },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
-      signal: AbortSignal.timeout(options.timeoutMs ?? 3_000),
+      idempotent: init.idempotent,
     });
-    if (!response.ok) throw new Error(`${options.callee} ${path} answered HTTP ${response.status}`);
-    return (await response.json()) as T;
+    if (response.status < 200 || response.status >= 300) throw new Error(`${upstream.name} ${path} answered HTTP ${response.status}`);
+    return JSON.parse(response.body) as T;
   };
 }
 

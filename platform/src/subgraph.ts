@@ -11,6 +11,7 @@ import { gql } from "graphql-tag";
 import { maskUnexpectedErrors } from "./errors.ts";
 import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionVerifier, type Viewer } from "./identity.ts";
 import { createEdge } from "./edge.ts";
+import { createKeyStore } from "./key-store.ts";
 import { requestShapePlugin } from "./graphql-requests.ts";
 import { drainDeadline } from "./service.ts";
 import type { SqlStatementCounter } from "./database.ts";
@@ -66,9 +67,12 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
   /** The service's own HTTP routes (JWKS, internal endpoints). */
   routes?: (app: FastifyInstance) => void;
   beforeStop?: () => Promise<void>;
+  /** After the drain, before the database closes (e.g. connections to other services). */
+  afterStop?: () => Promise<void>;
 }) {
   const { settings, db, log } = options;
-  const verifyIdentityAssertion = createIdentityAssertionVerifier({ jwksUrl: settings.gatewayJwksUrl });
+  const gatewayKeys = createKeyStore({ name: "gateway assertion", url: settings.gatewayJwksUrl, log });
+  const verifyIdentityAssertion = createIdentityAssertionVerifier(gatewayKeys.getKey);
   const apollo = new ApolloServer<TContext>({
     schema: buildSubgraphSchema([{ typeDefs: loadSchemaFile(options.schema), resolvers: options.resolvers as GraphQLResolverMap<unknown> }]),
     formatError: maskUnexpectedErrors({ log, production: settings.production }),
@@ -108,6 +112,7 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
       await options.beforeStop?.();
       await edge.close(drainDeadline(settings.shutdownTimeoutMs));
       await apollo.stop();
+      await options.afterStop?.();
       await db.close();
     },
   };

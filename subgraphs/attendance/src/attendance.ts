@@ -27,18 +27,45 @@ function refuseFutureDay(date: Date) {
   }
 }
 
-export function createAttendance(db: AttendanceDb, replica: EnrollmentReplica) {
-  const findCourse = (courseId: string) =>
-    isUuid(courseId) ? db.prisma.courseReplica.findUnique({ where: { courseId } }) : Promise.resolve(null);
+/** A course as a decision needs it: who teaches it. */
+type CourseFacts = Pick<CourseReplica, "courseId" | "teacherId">;
 
-  function mayManage(viewer: NonNullable<Viewer>, course: CourseReplica): boolean {
+export function createAttendance(db: AttendanceDb, replica: EnrollmentReplica) {
+  const findCourse = (courseId: string): Promise<CourseFacts | null> =>
+    isUuid(courseId) ? db.prisma.courseReplica.findUnique({ where: { courseId }, select: { courseId: true, teacherId: true } }) : Promise.resolve(null);
+
+  async function enrolledInReplica(courseId: string, studentIds: string[]): Promise<Set<string>> {
+    const rows = await db.prisma.enrollmentReplica.findMany({
+      where: { courseId, studentId: { in: studentIds.filter(isUuid) }, enrolled: true },
+      select: { studentId: true },
+    });
+    return new Set(rows.map((r) => r.studentId));
+  }
+
+  /**
+   * What a request decides on (see docs/enrollment-sync.md): the replica, once it has caught up
+   * with everything committed before the request started (`since`); if it cannot within the
+   * deadline, courses' own answer; if courses does not answer either, the replica as it is.
+   */
+  async function facts(courseId: string, studentIds: string[], since: number): Promise<{ course: CourseFacts | null; enrolled: Set<string> }> {
+    if (!isUuid(courseId)) return { course: null, enrolled: new Set() };
+    if (!(await replica.tryCatchUp(since))) {
+      const fresh = await replica.checkWithCourses(courseId, studentIds.filter(isUuid)).catch(() => null);
+      if (fresh) return { course: fresh.course, enrolled: new Set(fresh.enrolledStudentIds) };
+    }
+    const course = await findCourse(courseId);
+    return { course, enrolled: course ? await enrolledInReplica(courseId, studentIds) : new Set() };
+  }
+
+  function mayManage(viewer: NonNullable<Viewer>, course: CourseFacts): boolean {
     return viewer.role === "STAFF" || (viewer.role === "TEACHER" && viewer.userId === course.teacherId);
   }
 
-  async function courseForManager(viewer: NonNullable<Viewer>, courseId: string, since: number): Promise<CourseReplica> {
+  function requireManager(viewer: NonNullable<Viewer>): void {
     if (viewer.role === "STUDENT") throw forbidden("Only the course's teacher or staff can do this.");
-    let course = await findCourse(courseId);
-    if (!course && isUuid(courseId) && (await replica.tryCatchUp(since))) course = await findCourse(courseId);
+  }
+
+  function requireManagedCourse(viewer: NonNullable<Viewer>, courseId: string, course: CourseFacts | null): CourseFacts {
     if (!course) throw notFound("Course", courseId);
     if (!mayManage(viewer, course)) throw forbidden("Only the course's teacher or staff can do this.");
     return course;
@@ -47,15 +74,11 @@ export function createAttendance(db: AttendanceDb, replica: EnrollmentReplica) {
   return {
     /** `since`: the replica position when the request started (read-your-writes, see docs/enrollment-sync.md). */
     async mark(viewer: NonNullable<Viewer>, input: MarkAttendanceInput, since: number) {
-      // Pull the enrollment changes committed before this request before deciding. If courses
-      // does not answer in time, the replica's answer stands.
-      if (viewer.role !== "STUDENT") await replica.tryCatchUp(since);
-      const course = await courseForManager(viewer, input.courseId, since);
+      requireManager(viewer);
+      const { course: found, enrolled } = await facts(input.courseId, [input.studentId], since);
+      const course = requireManagedCourse(viewer, input.courseId, found);
       refuseFutureDay(input.date);
-      const enrollment = isUuid(input.studentId)
-        ? await db.prisma.enrollmentReplica.findUnique({ where: { courseId_studentId: { courseId: course.courseId, studentId: input.studentId } } })
-        : null;
-      if (!enrollment?.enrolled) throw domainError("NOT_ENROLLED", "This student is not enrolled in the course.");
+      if (!enrolled.has(input.studentId)) throw domainError("NOT_ENROLLED", "This student is not enrolled in the course.");
       return db.prisma.attendanceRecord.upsert({
         where: { courseId_studentId_date: { courseId: course.courseId, studentId: input.studentId, date: input.date } },
         create: { courseId: course.courseId, studentId: input.studentId, date: input.date, status: input.status, markedById: viewer.userId },
@@ -64,19 +87,15 @@ export function createAttendance(db: AttendanceDb, replica: EnrollmentReplica) {
     },
 
     async markMany(viewer: NonNullable<Viewer>, input: MarkCourseAttendanceInput, since: number) {
-      if (viewer.role !== "STUDENT") await replica.tryCatchUp(since);
-      const course = await courseForManager(viewer, input.courseId, since);
-      refuseFutureDay(input.date);
+      requireManager(viewer);
       const { marks } = input;
       if (marks.length < 1 || marks.length > MAX_ROLL_CALL) throw badUserInput(`marks must hold 1 to ${MAX_ROLL_CALL} entries.`, "marks");
       const studentIds = marks.map((m) => m.studentId);
       if (new Set(studentIds).size !== studentIds.length) throw badUserInput("Each student can be marked once per roll call.", "marks");
-      const enrolled = await db.prisma.enrollmentReplica.findMany({
-        where: { courseId: course.courseId, studentId: { in: studentIds.filter(isUuid) }, enrolled: true },
-        select: { studentId: true },
-      });
-      const known = new Set(enrolled.map((e) => e.studentId));
-      const missing = studentIds.filter((id) => !known.has(id));
+      const { course: found, enrolled } = await facts(input.courseId, studentIds, since);
+      const course = requireManagedCourse(viewer, input.courseId, found);
+      refuseFutureDay(input.date);
+      const missing = studentIds.filter((id) => !enrolled.has(id));
       if (missing.length) {
         throw domainError("NOT_ENROLLED", `${missing.length} of these students are not enrolled in the course.`, { studentIds: missing });
       }
@@ -93,7 +112,10 @@ export function createAttendance(db: AttendanceDb, replica: EnrollmentReplica) {
     },
 
     async ofCourseOnDay(viewer: NonNullable<Viewer>, courseId: string, date: Date, since: number) {
-      const course = await courseForManager(viewer, courseId, since);
+      requireManager(viewer);
+      // A course's teacher never changes: only a course the replica does not know yet needs fresh facts.
+      const known = await findCourse(courseId);
+      const course = requireManagedCourse(viewer, courseId, known ?? (await facts(courseId, [], since)).course);
       return db.prisma.attendanceRecord.findMany({ where: { courseId: course.courseId, date }, orderBy: [{ markedAt: "asc" }, { id: "asc" }] });
     },
   };

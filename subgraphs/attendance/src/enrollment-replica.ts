@@ -1,27 +1,26 @@
 // The replica of courses' catalogue and enrollments, fed by courses' outbox feed.
 // Each event is applied exactly once (inbox keyed by event id) and never over a newer one
 // (each replica row remembers the sequence of the event that last wrote it).
-import { TRANSACTION_OPTIONS, createServiceClient, errorFields, type Logger } from "@pooya/platform";
-import { EVENT_FEED_PATH, MAX_FEED_PAGE, type FeedEvent } from "@pooya/courses/feed";
+import { TRANSACTION_OPTIONS, createServiceClient, errorFields, type Logger, type Upstream } from "@pooya/platform";
+import { ENROLLMENT_CHECK_PATH, EVENT_FEED_PATH, MAX_FEED_PAGE, type EnrollmentCheck, type FeedEvent } from "@pooya/courses/internal-api";
 import type { AttendanceDb } from "./db.ts";
 
 export const FEED_SOURCE = "courses";
 const PAGE_SIZE = MAX_FEED_PAGE;
 
 export interface ReplicaOptions {
-  coursesUrl: string;
+  /** The connection to courses (its timeouts and breaker). */
+  courses: Upstream;
   serviceSecret: string;
   /** How often the background poller reads the feed. */
   pollIntervalMs: number;
-  /** How long a request may wait for the replica to catch up before it answers from what it has. */
+  /** How long a request waits in all for the replica to catch up (however many feed pages that takes). */
   catchUpDeadlineMs: number;
   log: Logger;
 }
 
 export function createEnrollmentReplica(db: AttendanceDb, options: ReplicaOptions) {
-  const callCourses = createServiceClient({
-    secret: options.serviceSecret, caller: "attendance", callee: "courses", baseUrl: options.coursesUrl, timeoutMs: options.catchUpDeadlineMs,
-  });
+  const callCourses = createServiceClient({ secret: options.serviceSecret, caller: "attendance", upstream: options.courses });
   // Pulls are numbered as they start. A request that needs fresh data remembers the number at
   // its start; any pull that started later has seen everything committed before the request.
   let pullsStarted = 0;
@@ -76,7 +75,7 @@ export function createEnrollmentReplica(db: AttendanceDb, options: ReplicaOption
     let after = await readCursor();
     let applied = 0;
     for (;;) {
-      const { events } = await callCourses<{ events: FeedEvent[] }>(`${EVENT_FEED_PATH}?after=${after}&limit=${PAGE_SIZE}`);
+      const { events } = await callCourses<{ events: FeedEvent[] }>(`${EVENT_FEED_PATH}?after=${after}&limit=${PAGE_SIZE}`, { idempotent: true });
       if (events.length === 0) break;
       applied += await applyEvents(events);
       after = BigInt(events.at(-1)!.sequence);
@@ -139,17 +138,22 @@ export function createEnrollmentReplica(db: AttendanceDb, options: ReplicaOption
     /** Where the pull counter stands: a request notes it when it starts. */
     position: () => pullsStarted,
     /**
-     * Catch up with everything committed before the request started (at `since`), if courses
-     * answers in time; otherwise carry on with the replica as it is.
+     * Catch up with everything committed before the request started (at `since`) within the
+     * request's deadline, however many feed pages that takes. False when the deadline passed or
+     * courses did not answer; the pull goes on in the background either way.
      */
     async tryCatchUp(since: number): Promise<boolean> {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), options.catchUpDeadlineMs)));
       try {
-        await catchUpSince(since);
-        return true;
-      } catch {
-        return false;
+        return await Promise.race([catchUpSince(since).then(() => true, () => false), deadline]);
+      } finally {
+        clearTimeout(timer);
       }
     },
+    /** The truth about a course and some students, asked of courses directly (for when the replica is behind). */
+    checkWithCourses: (courseId: string, studentIds: string[]) =>
+      callCourses<EnrollmentCheck>(ENROLLMENT_CHECK_PATH, { method: "POST", body: { courseId, studentIds }, idempotent: true }),
     start() {
       stopped = false;
       schedule(0);

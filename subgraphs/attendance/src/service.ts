@@ -1,6 +1,6 @@
 // Wires the attendance subgraph together; its descriptor (index.ts) starts it from checked variables.
 import { fileURLToPath } from "node:url";
-import { applyMigrations, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
+import { applyMigrations, callSettings, createUpstream, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
 import { connectAttendanceDb } from "./db.ts";
 import { createEnrollmentReplica } from "./enrollment-replica.ts";
 import { createAttendance } from "./attendance.ts";
@@ -14,8 +14,9 @@ export async function startAttendanceService(vars: EnvValues<AttendanceEnv>, log
   const settings = subgraphSettings("attendance", vars);
   await applyMigrations(settings.databaseUrl, MIGRATIONS_DIR, log);
   const db = connectAttendanceDb(settings.databaseUrl, { poolSize: settings.databasePoolSize, log });
+  const courses = createUpstream({ ...callSettings(vars, "courses", vars.COURSES_URL), log });
   const replica = createEnrollmentReplica(db, {
-    coursesUrl: vars.COURSES_URL,
+    courses,
     serviceSecret: settings.serviceSecret,
     pollIntervalMs: vars.ENROLLMENT_POLL_INTERVAL_MS,
     catchUpDeadlineMs: vars.ENROLLMENT_CATCH_UP_DEADLINE_MS,
@@ -33,6 +34,7 @@ export async function startAttendanceService(vars: EnvValues<AttendanceEnv>, log
     db,
     createContext: (viewer) => ({ viewer, db, attendance, replicaPosition: replica.position(), loaders: createLoaders(db) }),
     beforeStop: replica.stop,
+    afterStop: courses.close,
   });
   return { ...service, replica };
 }

@@ -1,9 +1,10 @@
 // The courses service's variables: the subgraph's common ones and where the users service is.
-import { env, subgraphVariables } from "@pooya/platform";
+import { callVariables, env, subgraphVariables } from "@pooya/platform";
 
 export const coursesEnv = {
   ...subgraphVariables("courses", 4002),
   USERS_URL: env.httpUrl().describe("base URL of the users service (who a teacher or student is)"),
+  ...callVariables(["users"]),
 };
 
 export type CoursesEnv = typeof coursesEnv;

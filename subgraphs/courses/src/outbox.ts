@@ -3,7 +3,7 @@
 // step before commit, so events commit in sequence order and a reader that has seen sequence N
 // will never later find an event < N appear (the feed can be read with a simple cursor).
 import type { CoursesDb, CoursesTransaction } from "./db.ts";
-import type { CourseEvent, FeedEvent } from "./feed-contract.ts";
+import type { CourseEvent, FeedEvent } from "./internal-api.ts";
 
 const OUTBOX_SEQUENCE_LOCK = 4_207_301;
 

@@ -1,4 +1,4 @@
-import { connectDatabase, type DatabaseOptions } from "@pooya/platform";
+import { connectDatabase, retryTransientReads, type DatabaseOptions } from "@pooya/platform";
 import { PrismaClient } from "./generated/prisma/client.ts";
 
 export type FoodDb = ReturnType<typeof connectFoodDb>;
@@ -7,6 +7,6 @@ export function connectFoodDb(databaseUrl: string, options: DatabaseOptions) {
   return connectDatabase(databaseUrl, options, (adapter, countStatement) => {
     const prisma = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
     prisma.$on("query", countStatement);
-    return prisma;
+    return prisma.$extends(retryTransientReads);
   });
 }

@@ -1,9 +1,10 @@
 // The food service's variables: the subgraph's common ones and where the users service is.
-import { env, subgraphVariables } from "@pooya/platform";
+import { callVariables, env, subgraphVariables } from "@pooya/platform";
 
 export const foodEnv = {
   ...subgraphVariables("food", 4004),
   USERS_URL: env.httpUrl().describe("base URL of the users service (whose wallet is topped up)"),
+  ...callVariables(["users"]),
 };
 
 export type FoodEnv = typeof foodEnv;

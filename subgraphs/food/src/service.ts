@@ -1,6 +1,6 @@
 // Wires the food subgraph together; its descriptor (index.ts) starts it from checked variables.
 import { fileURLToPath } from "node:url";
-import { applyMigrations, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
+import { callSettings, createUpstream, applyMigrations, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
 import { createUsersDirectory } from "@pooya/users/directory";
 import { connectFoodDb } from "./db.ts";
 import { createCanteen } from "./canteen.ts";
@@ -13,8 +13,9 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../prisma/food/migrat
 export async function startFoodService(vars: EnvValues<FoodEnv>, log: Logger) {
   const settings = subgraphSettings("food", vars);
   await applyMigrations(settings.databaseUrl, MIGRATIONS_DIR, log);
+  const users = createUpstream({ ...callSettings(vars, "users", vars.USERS_URL), log });
   const db = connectFoodDb(settings.databaseUrl, { poolSize: settings.databasePoolSize, log });
-  const canteen = createCanteen(db, createUsersDirectory({ usersUrl: vars.USERS_URL, secret: settings.serviceSecret, caller: "food" }));
+  const canteen = createCanteen(db, createUsersDirectory({ upstream: users, secret: settings.serviceSecret, caller: "food" }));
 
   return serveSubgraph<FoodContext>({
     name: "food",
@@ -24,6 +25,7 @@ export async function startFoodService(vars: EnvValues<FoodEnv>, log: Logger) {
     resolvers,
     db,
     createContext: (viewer) => ({ viewer, db, canteen, loaders: createLoaders(db) }),
+    afterStop: users.close,
   });
 }
 
