@@ -136,6 +136,16 @@ export async function startProcesses(options: { env?: NodeJS.ProcessEnv } = {}) 
     envOf,
     /** (Re)starts one process with its usual variables, plus `extraEnv`. */
     start,
+    /** Sends a signal to one process (SIGSTOP/SIGCONT to hang and resume it, SIGKILL to kill it). */
+    signal(name: ProcessName, signal: NodeJS.Signals) {
+      processes[name].child.kill(signal);
+    },
+    /** A graceful restart: SIGTERM, wait for the exit, start again on the same port. */
+    async restart(name: ProcessName) {
+      const code = await stopProcess(processes[name], "SIGTERM");
+      await start(name);
+      return code;
+    },
     async close() {
       await Promise.all(Object.values(processes).map((p) => stopProcess(p, "SIGKILL")));
       await databases.drop();

@@ -150,6 +150,31 @@ describe("enrollment replication", () => {
     }, { timeout: 10_000, interval: 100 });
   });
 
+  test("a long backlog after an outage: a mark waits at most the catch-up deadline and decides with courses' own answer", async () => {
+    const c = await createCourse(fed, teacher);
+    const kid = await fed.createUser("STUDENT");
+    await fed.services.attendance.replica.catchUp();
+    await fed.stopService("attendance");
+    // 6 000 enrollment events pile up in courses' outbox while attendance is down, then the one that matters.
+    await fed.db.courses.query(
+      `INSERT INTO outbox_events (id, type, payload)
+       SELECT gen_random_uuid(), 'StudentEnrolled', jsonb_build_object('courseId', gen_random_uuid()::text, 'studentId', gen_random_uuid()::text)
+       FROM generate_series(1, 6000)`,
+    );
+    await enroll(fed, kid.token, c.id);
+    await fed.startService("attendance");
+
+    const started = Date.now();
+    const r = await mark(teacher.token, { courseId: c.id, studentId: kid.id, date: day(0), status: "PRESENT" });
+    const tookMs = Date.now() - started;
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.markAttendance.status).toBe("PRESENT");
+    // The deadline (1.5 s) and one direct question to courses, not the whole backlog.
+    expect(tookMs).toBeLessThan(3_000);
+    const behind = await fed.db.attendance.query(`SELECT last_sequence FROM replication_cursors WHERE source = 'courses'`);
+    const newest = await fed.db.courses.query(`SELECT max(sequence) AS max FROM outbox_events`);
+    expect(BigInt(behind.rows[0]?.last_sequence ?? 0)).toBeLessThan(BigInt(newest.rows[0].max)); // it answered before the replica caught up
+  }, 60_000);
 });
 
 describe("markCourseAttendance (roll call)", () => {

@@ -36,6 +36,8 @@ export interface GatewaySettings {
   /** Browser origins allowed to call the API (the API takes bearer tokens, not cookies). */
   corsOrigins: CorsOrigins;
   shutdownTimeoutMs: number;
+  /** Age after which the access-token keys are refreshed in the background. */
+  keysRefreshMs: number;
 }
 
 /** Longest query the gateway parses, in tokens: refused as GRAPHQL_PARSE_FAILED before any work. */
@@ -120,11 +122,16 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     try {
       return await super.process(options);
     } catch (error) {
-      if (error instanceof GraphQLError) throw error;
-      if (!(error instanceof UpstreamError && error.failure === "open")) {
-        currentLog(this.log).warn({ subgraph: this.subgraphName, reason: (error as Error).message }, "subgraph call failed");
+      if (error instanceof GraphQLError && !(error.originalError instanceof UpstreamError)) throw error;
+      const cause = error instanceof GraphQLError ? error.originalError : error;
+      if (!(cause instanceof UpstreamError && cause.failure === "open")) {
+        currentLog(this.log).warn({ subgraph: this.subgraphName, reason: (cause as Error).message }, "subgraph call failed");
       }
-      throw dependencyError(error, this.subgraphName);
+      // The error points where this subgraph's fields hang in the answer (e.g. `me` for `me.wallet`).
+      const where = "pathInIncomingRequest" in options ? options.pathInIncomingRequest : undefined;
+      const path = where ? where.slice(0, where.includes("@") ? where.indexOf("@") : where.length) : [];
+      const typed = dependencyError(cause, this.subgraphName);
+      throw path.length ? new GraphQLError(typed.message, { path, extensions: typed.extensions }) : typed;
     }
   }
 }
@@ -135,7 +142,7 @@ const fromSubgraph = (formatted: GraphQLFormattedError) => typeof formatted.exte
 export async function startGateway(settings: GatewaySettings, log: Logger) {
   const signingKey = settings.signingKey ?? (await generateSigningKey());
   const signIdentityAssertion = createIdentityAssertionSigner(signingKey);
-  const accessTokenKeys = createKeyStore({ name: "access-token", url: settings.accessTokens.jwksUrl, log });
+  const accessTokenKeys = createKeyStore({ name: "access-token", url: settings.accessTokens.jwksUrl, log, refreshAfterMs: settings.keysRefreshMs });
   await accessTokenKeys.load(); // if this fails, readiness says so and tokens are checked once the keys can be fetched
   const viewerFromAuthorization = createAccessTokenVerifier(settings.accessTokens, accessTokenKeys);
   const subgraphRequests = new SubgraphRequestCounter();

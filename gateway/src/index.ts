@@ -28,6 +28,7 @@ export const gatewayService = defineService({
       production: vars.NODE_ENV === "production",
       corsOrigins: vars.CORS_ORIGINS.includes("*") ? "*" : vars.CORS_ORIGINS,
       shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
+      keysRefreshMs: vars.KEYS_REFRESH_MS,
     }, log);
   },
 });

@@ -79,7 +79,8 @@ export function createKeyStore(options: KeyStoreOptions) {
     }
     try {
       const key = await keys(header, token);
-      if (Date.now() - fetchedAt > refreshAfterMs && Date.now() - lastAttemptAt > cooldownMs) void refresh();
+      // Old keys are refreshed in the background (once per refreshAfterMs, even while it fails).
+      if (Date.now() - lastAttemptAt > refreshAfterMs) void refresh();
       return key;
     } catch (error) {
       if (!(error instanceof joseErrors.JWKSNoMatchingKey)) throw error;

@@ -32,6 +32,7 @@ export interface SubgraphSettings {
   serviceSecret: string;
   production: boolean;
   shutdownTimeoutMs: number;
+  keysRefreshMs: number;
 }
 
 /** The common variables of a subgraph, as settings. */
@@ -45,6 +46,7 @@ export function subgraphSettings(name: string, vars: Record<string, unknown>): S
     serviceSecret: vars.POOYA_SERVICE_SECRET as string,
     production: vars.NODE_ENV === "production",
     shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS as number,
+    keysRefreshMs: vars.KEYS_REFRESH_MS as number,
   };
 }
 
@@ -71,7 +73,7 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
   afterStop?: () => Promise<void>;
 }) {
   const { settings, db, log } = options;
-  const gatewayKeys = createKeyStore({ name: "gateway assertion", url: settings.gatewayJwksUrl, log });
+  const gatewayKeys = createKeyStore({ name: "gateway assertion", url: settings.gatewayJwksUrl, log, refreshAfterMs: settings.keysRefreshMs });
   const verifyIdentityAssertion = createIdentityAssertionVerifier(gatewayKeys.getKey);
   const apollo = new ApolloServer<TContext>({
     schema: buildSubgraphSchema([{ typeDefs: loadSchemaFile(options.schema), resolvers: options.resolvers as GraphQLResolverMap<unknown> }]),
