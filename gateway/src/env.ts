@@ -25,6 +25,13 @@ export const gatewayStaticEnv = {
   ACCESS_TOKEN_JWKS_URL: env.httpUrl().describe("where the access-token keys are published (`/.well-known/jwks.json` of the service that issues them)"),
   TOKEN_ISSUER: env.text().default(ACCESS_TOKEN_DEFAULTS.issuer).describe("`iss` of access tokens (users signs it, the gateway requires it)"),
   TOKEN_AUDIENCE: env.text().default(ACCESS_TOKEN_DEFAULTS.audience).describe("`aud` of access tokens (users signs it, the gateway requires it)"),
+  MAX_QUERY_COST: env.integer({ min: 1, max: 10_000_000 }).default(20_000)
+    .describe("most objects a query may produce, estimated before planning (lists count `first`, or an assumed size); above: 400 COST_ESTIMATED_TOO_EXPENSIVE"),
+  MAX_ALIAS_LENGTH: env.integer({ min: 1, max: 10_000 }).default(64).describe("longest alias a query may use"),
+  MAX_SUBGRAPH_REQUEST_BYTES: env.integer({ min: 1_024, max: 100_000_000 }).default(262_144)
+    .describe("largest request the gateway sends a subgraph once fragments are expanded; above: REQUEST_TOO_LARGE"),
+  MAX_RESPONSE_BYTES: env.integer({ min: 1_024, max: 1_000_000_000 }).default(2_097_152)
+    .describe("largest answer served (and read from a subgraph); above: 400 RESPONSE_TOO_LARGE"),
   GATEWAY_SIGNING_KEY: env.json(privateJwk, "a private Ed25519 JWK with a kid").optional()
     .describe("signs identity assertions; unset: generated per start (set it when gateway replicas must share one)"),
 };

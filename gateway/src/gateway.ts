@@ -7,13 +7,14 @@ import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from "@apollo/server/plugin/landingPage/default";
 import {
-  IDENTITY_ASSERTION_HEADER, REQUEST_ID_HEADER, UpstreamError, createEdge, createIdentityAssertionSigner, createKeyStore, createUpstream,
+  IDENTITY_ASSERTION_HEADER, REQUEST_ID_HEADER, UpstreamError, createEdge, errorBody, createIdentityAssertionSigner, createKeyStore, createUpstream,
   currentLog, dependencyError, drainDeadline, generateSigningKey, maskUnexpectedErrors, publicKeySet, requestShapePlugin, retryAfterPlugin,
   setSubscriptionsHint, type CorsOrigins, type Logger, type SigningKey, type Upstream, type UpstreamSettings, type Viewer,
 } from "@pooya/platform";
 import { request as httpRequest } from "undici";
 import { createAccessTokenVerifier, type AccessTokenPolicy } from "./access-tokens.ts";
 import { subgraphsOf } from "./supergraph.ts";
+import { demandControlPlugin, maxAliasLengthRule, type DemandLimits } from "./demand-control.ts";
 
 export interface GatewayContext extends BaseContext {
   viewer: Viewer;
@@ -27,6 +28,8 @@ export interface GatewaySettings {
   supergraphSdl: string;
   /** Subgraph URLs by name; names not given keep the URL composed into the supergraph. */
   subgraphUrls: Partial<Record<string, string>>;
+  /** What a query may ask for (demand control). */
+  limits: DemandLimits & { maxSubgraphRequestBytes: number; maxResponseBytes: number };
   /** Timeouts, pool and breaker of calls to each subgraph (by name). */
   calls: (name: string, url: string) => Omit<UpstreamSettings, "log">;
   accessTokens: AccessTokenPolicy;
@@ -58,7 +61,7 @@ export class SubgraphRequestCounter {
 const isMutationBody = (body: string) => /^\{"query":"\s*mutation\b/.test(body);
 
 /** A subgraph's error body, when it has one. */
-function errorsOf(body: unknown): { message?: string; extensions?: { code?: string; retryAfterSeconds?: number } }[] {
+function errorsOf(body: unknown): { message?: string; extensions?: { code?: string; field?: string; retryAfterSeconds?: number } }[] {
   const errors = (body as { errors?: unknown } | undefined)?.errors;
   return Array.isArray(errors) ? errors : [];
 }
@@ -72,12 +75,15 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly counter: SubgraphRequestCounter;
   private readonly log: Logger;
 
-  constructor(subgraphName: string, url: string, upstream: Upstream, counter: SubgraphRequestCounter, log: Logger) {
+  constructor(subgraphName: string, url: string, upstream: Upstream, counter: SubgraphRequestCounter, log: Logger, maxRequestBytes: number) {
     super({
       url,
       // The HTTP exchange goes over the Upstream instead of Apollo's default fetcher.
       fetcher: async (target, init) => {
         const body = String(init?.body ?? "");
+        if (Buffer.byteLength(body) > maxRequestBytes) {
+          throw new GraphQLError(`This query expands to more than ${maxRequestBytes} bytes for one subgraph; ask for fewer fields.`, { extensions: { code: "REQUEST_TOO_LARGE", maxBytes: maxRequestBytes } });
+        }
         const answer = await upstream.send(String(target), {
           method: "POST",
           headers: init?.headers as Record<string, string>,
@@ -101,14 +107,18 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if ("requestId" in context && context.requestId) request.http?.headers.set(REQUEST_ID_HEADER, context.requestId);
   }
 
-  // A subgraph answers HTTP 400 for variables its scalars reject (e.g. Date "2026-02-30"): pass
-  // that on as the client's BAD_USER_INPUT; a subgraph that cannot serve right now (503) as
-  // SERVICE_UNAVAILABLE. Anything else is our fault and gets masked, without the subgraph's URL
-  // or body that Apollo's default error would carry.
+  // A subgraph answers HTTP 400 for values it refuses before running anything: text it cannot
+  // store, a variable its scalars reject (BAD_USER_INPUT), or a literal its scalars reject
+  // (GRAPHQL_VALIDATION_FAILED: the gateway validated the operation, so only a scalar's own
+  // check can fail there). Both are the client's BAD_USER_INPUT, literal or variable alike. A
+  // subgraph that cannot serve right now (503) is SERVICE_UNAVAILABLE. Anything else is our
+  // fault and gets masked, without the subgraph's URL or body that Apollo's default error carries.
   override async errorFromResponse(response: FetcherResponse) {
     const [first] = errorsOf(await this.parseBody(response).catch(() => undefined));
-    if (response.status === 400 && first?.extensions?.code === "BAD_USER_INPUT" && first.message) {
-      return new GraphQLError(first.message, { extensions: { code: "BAD_USER_INPUT" } });
+    const code = first?.extensions?.code;
+    if (response.status === 400 && (code === "BAD_USER_INPUT" || code === "GRAPHQL_VALIDATION_FAILED") && first?.message) {
+      const field = first.extensions?.field;
+      return new GraphQLError(first.message, { extensions: { code: "BAD_USER_INPUT", ...(field ? { field } : {}) } });
     }
     if (response.status === 503) {
       return dependencyError(new UpstreamError(this.subgraphName, "unavailable", first?.extensions?.retryAfterSeconds ?? 1, "HTTP 503"), this.subgraphName);
@@ -159,23 +169,24 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
   const gateway = new ApolloGateway({
     supergraphSdl: settings.supergraphSdl,
     logger: log,
-    buildService: ({ name, url }) => new SubgraphDataSource(name, settings.subgraphUrls[name] ?? url ?? "", upstreams.get(name)!, subgraphRequests, log),
+    buildService: ({ name, url }) =>
+      new SubgraphDataSource(name, settings.subgraphUrls[name] ?? url ?? "", upstreams.get(name)!, subgraphRequests, log, settings.limits.maxSubgraphRequestBytes),
   });
   // Public endpoint: refuse queries built to exhaust the servers before they are planned. The
   // token limit is Apollo Server's own (parseOptions), which answers 400 like any syntax error.
   const armor = new ApolloArmor({
     maxDepth: { n: 10, ignoreIntrospection: true },
-    maxAliases: { n: 30 },
     maxDirectives: { n: 20 },
     maxTokens: { enabled: false },
-    costLimit: { maxCost: 5000 },
+    costLimit: { enabled: false }, // replaced by demand control, which sees list sizes
+    maxAliases: { n: 30 },
     blockFieldSuggestion: { enabled: settings.production },
   }).protect();
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     logger: log,
     parseOptions: { maxTokens: MAX_QUERY_TOKENS },
-    validationRules: armor.validationRules,
+    validationRules: [...armor.validationRules, maxAliasLengthRule(settings.limits.maxAliasLength)],
     formatError: maskUnexpectedErrors({ log, production: settings.production, loggedElsewhere: fromSubgraph }),
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: settings.production,
@@ -183,6 +194,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     introspection: !settings.production,
     plugins: [
       requestShapePlugin<GatewayContext>(),
+      demandControlPlugin<GatewayContext>(settings.limits),
       retryAfterPlugin<GatewayContext>(),
       // graphql-armor is typed against Apollo's CommonJS declarations; the plugins are the same.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
@@ -194,16 +206,25 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
   await apollo.start();
 
   const edge = await createEdge({ log, cors: settings.corsOrigins });
+  const graphql = fastifyApolloHandler<GatewayContext>(apollo, {
+    context: async (request) => {
+      const viewer = await viewerFromAuthorization(request.headers.authorization);
+      let assertion: Promise<string> | undefined;
+      return { viewer, requestId: request.id, identityAssertion: () => (assertion ??= signIdentityAssertion(viewer)) };
+    },
+  });
   edge.app.route({
     method: ["GET", "POST"],
     url: "/graphql",
-    handler: fastifyApolloHandler<GatewayContext>(apollo, {
-      context: async (request) => {
-        const viewer = await viewerFromAuthorization(request.headers.authorization);
-        let assertion: Promise<string> | undefined;
-        return { viewer, requestId: request.id, identityAssertion: () => (assertion ??= signIdentityAssertion(viewer)) };
-      },
-    }),
+    async handler(request, reply) {
+      const payload = await graphql.call(this, request as Parameters<typeof graphql>[0], reply as Parameters<typeof graphql>[1]);
+      // The last line of demand control: an answer too large to serve is refused, not sent.
+      if (typeof payload === "string" && Buffer.byteLength(payload) > settings.limits.maxResponseBytes) {
+        void reply.code(400);
+        return JSON.stringify(errorBody(`The answer is larger than ${settings.limits.maxResponseBytes} bytes; ask for fewer items (paginate).`, "RESPONSE_TOO_LARGE", { maxBytes: settings.limits.maxResponseBytes }));
+      }
+      return payload;
+    },
   });
   edge.app.get("/.well-known/jwks.json", async () => publicKeySet([signingKey]));
   // Ready unless it cannot serve at all: apollo.start() above resolved only once the supergraph

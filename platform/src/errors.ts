@@ -18,7 +18,8 @@ export type ErrorCode =
   | "SOLD_OUT"
   | "TOO_MANY_REQUESTS"
   | "SERVICE_UNAVAILABLE"
-  | "GATEWAY_TIMEOUT";
+  | "GATEWAY_TIMEOUT"
+  | "RESPONSE_TOO_LARGE";
 
 export function domainError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { ...extensions, code } });
@@ -35,6 +36,9 @@ export const conflict = (message: string) => domainError("CONFLICT", message);
 
 /** A call to another service that did not answer, as the client's typed, retryable error. */
 export function dependencyError(error: unknown, service: string): GraphQLError {
+  if (error instanceof UpstreamError && error.failure === "too-large") {
+    return domainError("RESPONSE_TOO_LARGE", `The ${service} service's answer to this query is too large; ask for fewer items.`);
+  }
   if (error instanceof UpstreamError && error.failure === "timeout") {
     return domainError("GATEWAY_TIMEOUT", `The ${service} service did not answer in time; try again shortly.`, { retryAfterSeconds: error.retryAfterSeconds });
   }
@@ -60,10 +64,12 @@ const CLIENT_CODES = new Set<string>([
   // Apollo's own request-level codes: safe, they describe the request, not our internals.
   "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "PERSISTED_QUERY_NOT_FOUND", "PERSISTED_QUERY_NOT_SUPPORTED",
   "PERSISTED_QUERY_HASH_MISMATCH", "PERSISTED_QUERY_NOT_LISTED", "OPERATION_RESOLUTION_FAILURE", "BAD_REQUEST",
+  // Demand control: the request asks for more than is served.
+  "COST_ESTIMATED_TOO_EXPENSIVE", "REQUEST_TOO_LARGE", "RESPONSE_TOO_LARGE",
 ]);
 
 /** Extension keys a client may rely on besides `code`: the input field at fault, the students a roll call refused, when to retry. */
-const CLIENT_DETAILS = ["field", "studentIds", "retryAfterSeconds"] as const;
+const CLIENT_DETAILS = ["field", "studentIds", "retryAfterSeconds", "cost", "maxCost", "maxBytes"] as const;
 
 export interface ErrorMaskOptions {
   log: Logger;

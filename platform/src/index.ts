@@ -4,6 +4,7 @@ export * from "./edge.ts";
 export * from "./service.ts";
 export * from "./errors.ts";
 export * from "./graphql-requests.ts";
+export * from "./input-text.ts";
 export * from "./identity.ts";
 export * from "./service-auth.ts";
 export * from "./upstream.ts";

@@ -1,5 +1,7 @@
 // Relay cursor connections: `first` defaults to 20 and is capped at 100; cursors are opaque.
 import { badUserInput } from "./errors.ts";
+import { parseInstant } from "./scalars.ts";
+import { isUuid } from "./validation.ts";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -22,13 +24,16 @@ export function encodeCursor(position: KeysetPosition): string {
   return Buffer.from(JSON.stringify([position.createdAt.toISOString(), position.id])).toString("base64url");
 }
 
+/** A cursor is checked as fully as it is built: [ISO instant in range, UUID], nothing else. */
 export function decodeCursor(cursor: string | null | undefined): KeysetPosition | null {
   if (cursor === null || cursor === undefined) return null;
   try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, string];
-    const date = new Date(createdAt);
-    if (typeof id !== "string" || Number.isNaN(date.getTime())) throw new Error("bad cursor");
-    return { createdAt: date, id };
+    if (cursor.length > 200 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw new Error("not base64url");
+    const decoded = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
+    if (!Array.isArray(decoded) || decoded.length !== 2) throw new Error("not a pair");
+    const [createdAt, id] = decoded as unknown[];
+    if (!isUuid(id)) throw new Error("not an id");
+    return { createdAt: parseInstant(createdAt), id };
   } catch {
     throw badUserInput("after is not a cursor this API returned.", "after");
   }

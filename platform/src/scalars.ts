@@ -2,6 +2,17 @@
 import { GraphQLError, GraphQLScalarType, Kind } from "graphql";
 
 const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+/** Days and instants a university panel can mean: anything outside is a typo or an attack (Postgres has no year 0). */
+export const FIRST_YEAR = 1900;
+export const LAST_YEAR = 2200;
+
+function inYearRange(date: Date, what: string): Date {
+  const year = date.getUTCFullYear();
+  if (year < FIRST_YEAR || year > LAST_YEAR) {
+    throw new GraphQLError(`${what} must be between the years ${FIRST_YEAR} and ${LAST_YEAR}.`, { extensions: { code: "BAD_USER_INPUT" } });
+  }
+  return date;
+}
 
 /** A calendar day as a UTC-midnight Date (how Prisma reads and writes @db.Date). */
 export function parseDay(value: unknown): Date {
@@ -12,7 +23,7 @@ export function parseDay(value: unknown): Date {
   if (Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== value) {
     throw new GraphQLError(`${value} is not a calendar date.`, { extensions: { code: "BAD_USER_INPUT" } });
   }
-  return date;
+  return inYearRange(date, "A date");
 }
 
 export function formatDay(date: Date): string {
@@ -30,12 +41,14 @@ export const DateScalar = new GraphQLScalarType({
   },
 });
 
-function parseInstant(value: unknown): Date {
-  const date = typeof value === "string" ? new Date(value) : new Date(Number.NaN);
+const INSTANT_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+export function parseInstant(value: unknown): Date {
+  const date = typeof value === "string" && INSTANT_PATTERN.test(value) ? new Date(value) : new Date(Number.NaN);
   if (Number.isNaN(date.getTime())) {
-    throw new GraphQLError("DateTime must be an ISO-8601 string.", { extensions: { code: "BAD_USER_INPUT" } });
+    throw new GraphQLError("DateTime must be an ISO-8601 instant such as 2026-09-01T08:00:00Z.", { extensions: { code: "BAD_USER_INPUT" } });
   }
-  return date;
+  return inYearRange(date, "An instant");
 }
 
 export const DateTimeScalar = new GraphQLScalarType({

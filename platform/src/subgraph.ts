@@ -13,6 +13,7 @@ import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionVerifier, type Viewer
 import { createEdge } from "./edge.ts";
 import { createKeyStore } from "./key-store.ts";
 import { requestShapePlugin } from "./graphql-requests.ts";
+import { storableTextPlugin } from "./input-text.ts";
 import { drainDeadline } from "./service.ts";
 import type { SqlStatementCounter } from "./database.ts";
 import type { Logger } from "./logging.ts";
@@ -83,7 +84,7 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
     hideSchemaDetailsFromClientErrors: settings.production,
     stopOnTerminationSignals: false, // the process owns shutdown, in order
     // No GraphOS here: federated traces (ftv1) would only cost time.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), requestShapePlugin()],
+    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), requestShapePlugin(), storableTextPlugin()],
   });
   await apollo.start();
 

@@ -21,10 +21,13 @@ export interface UpstreamSettings {
   breakerFailures: number;
   /** How long the breaker stays open before one probe call goes through. */
   breakerOpenMs: number;
+  /** Largest answer read from the service. */
+  maxResponseBytes?: number;
   log: Logger;
 }
 
-export type UpstreamFailure = "timeout" | "unavailable" | "open";
+/** `too-large`: the service answered more than the caller accepts (the request's fault, not the service's). */
+export type UpstreamFailure = "timeout" | "unavailable" | "open" | "too-large";
 
 export class UpstreamError extends Error {
   readonly upstream: string;
@@ -96,10 +99,11 @@ export function createUpstream(settings: UpstreamSettings) {
     keepAliveTimeout: 4_000,
     headersTimeout: settings.timeoutMs,
     bodyTimeout: settings.timeoutMs,
+    ...(settings.maxResponseBytes ? { maxResponseSize: settings.maxResponseBytes } : {}),
   });
   const breaker = new TimeoutOrConsecutiveBreaker(settings.breakerFailures);
   const policy = circuitBreaker(
-    handleWhen((error) => error instanceof UpstreamError).orWhenResult((result) => (result as UpstreamResponse).status >= 500),
+    handleWhen((error) => error instanceof UpstreamError && error.failure !== "too-large").orWhenResult((result) => (result as UpstreamResponse).status >= 500),
     { halfOpenAfter: settings.breakerOpenMs, breaker },
   );
   let openedAt = 0;
@@ -140,6 +144,7 @@ export function createUpstream(settings: UpstreamSettings) {
         return answer;
       } catch (error) {
         const code = codeOf(error);
+        if (code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") throw new UpstreamError(name, "too-large", 0, `answered more than ${settings.maxResponseBytes} bytes`);
         if (code === "TIMEOUT" || (code && TIMED_OUT.has(code))) {
           throw failure("timeout", `no answer within ${settings.timeoutMs} ms`, Math.ceil(settings.breakerOpenMs / 1000));
         }

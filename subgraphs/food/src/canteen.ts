@@ -22,6 +22,11 @@ export interface BuyMealInput {
 }
 
 export const MAX_QUANTITY = 10;
+/** Money is in the smallest currency unit. A top-up is at most MAX_TOP_UP; a wallet holds at most MAX_BALANCE. */
+export const MAX_TOP_UP = 10_000_000;
+export const MAX_BALANCE = 100_000_000;
+export const MAX_PRICE = 10_000_000;
+export const MAX_STOCK = 100_000;
 const MAX_RANGE_DAYS = 92;
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -49,8 +54,8 @@ export function createCanteen(db: FoodDb, users: UsersDirectory) {
           description: input.description == null ? null : requireText(input.description, "description", { min: 0, max: 1000 }) || null,
           mealType: input.mealType,
           servingDate: input.servingDate,
-          price: requireIntRange(input.price, "price", 0, 10_000_000),
-          stock: requireIntRange(input.stock, "stock", 0, 100_000),
+          price: requireIntRange(input.price, "price", 0, MAX_PRICE),
+          stock: requireIntRange(input.stock, "stock", 0, MAX_STOCK),
         },
       });
     },
@@ -68,16 +73,15 @@ export function createCanteen(db: FoodDb, users: UsersDirectory) {
 
     async topUp(viewer: NonNullable<Viewer>, userId: string, amount: number) {
       if (viewer.role !== "STAFF") throw forbidden("Only staff can top up wallets.");
-      requireIntRange(amount, "amount", 1, 10_000_000);
+      requireIntRange(amount, "amount", 1, MAX_TOP_UP);
       if (!isUuid(userId) || !(await users.find(userId))) throw notFound("User", userId);
       return db.prisma.$transaction(async (tx) => {
-        const wallet = await tx.wallet.upsert({
-          where: { userId },
-          create: { userId, balance: amount },
-          update: { balance: { increment: amount } },
-        });
+        await tx.wallet.createMany({ data: [{ userId, balance: 0 }], skipDuplicates: true });
+        // One conditional UPDATE: concurrent top-ups can never carry a wallet past the ceiling.
+        const credited = await tx.wallet.updateMany({ where: { userId, balance: { lte: MAX_BALANCE - amount } }, data: { balance: { increment: amount } } });
+        if (credited.count !== 1) throw conflict(`A wallet holds at most ${MAX_BALANCE}; this top-up would go over it.`);
         await tx.ledgerEntry.create({ data: { userId, amount, reason: "TOP_UP", actorId: viewer.userId } });
-        return wallet;
+        return tx.wallet.findUniqueOrThrow({ where: { userId } });
       }, TRANSACTION_OPTIONS);
     },
 
