@@ -79,6 +79,11 @@ export async function startFederation(options: HarnessOptions = {}) {
         ENROLLMENT_POLL_INTERVAL_MS: String(options.attendancePollIntervalMs ?? 200),
         GATEWAY_SIGNING_KEY: JSON.stringify(await exportPrivateJwk(gatewayKey)),
         LOG_LEVEL: level,
+        // Every test client is 127.0.0.1: per-client limits would throttle the suite itself.
+        // (login-abuse.test.ts sets its own.)
+        LOGIN_LIMIT_PER_CLIENT: "1000000",
+        REGISTER_LIMIT_PER_CLIENT: "1000000",
+        REFRESH_LIMIT_PER_CLIENT: "1000000",
         ...options.env,
       },
       subgraphs: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, { PORT: "0", [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name]! }])) as unknown as Record<SubgraphName, NodeJS.ProcessEnv>,

@@ -78,7 +78,8 @@ describe("a hung subgraph (SIGSTOP)", () => {
       }
       const health = await readyz();
       expect(health.status).toBe(200);
-      expect(health.body.subgraphs.food.breaker.state).toBe("open");
+      // Open — or, on a busy machine, already probing (half-open) once the short open period passed.
+      expect(["open", "half-open"]).toContain(health.body.subgraphs.food.breaker.state);
       outcomes = await load.stop();
     } finally {
       system.signal("food", "SIGCONT");

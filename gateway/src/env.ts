@@ -32,6 +32,12 @@ export const gatewayStaticEnv = {
     .describe("largest request the gateway sends a subgraph once fragments are expanded; above: REQUEST_TOO_LARGE"),
   MAX_RESPONSE_BYTES: env.integer({ min: 1_024, max: 1_000_000_000 }).default(2_097_152)
     .describe("largest answer served (and read from a subgraph); above: 400 RESPONSE_TOO_LARGE"),
+  TRUSTED_PROXIES: env.list().default([])
+    .describe("addresses or CIDRs of the proxies in front of the gateway whose X-Forwarded-For is believed (the client's address decides rate limits); unset: none, the peer's address counts"),
+  LOGIN_LIMIT_PER_CLIENT: env.integer({ min: 1, max: 1_000_000 }).default(60).describe("login requests per client address per minute"),
+  REGISTER_LIMIT_PER_CLIENT: env.integer({ min: 1, max: 1_000_000 }).default(20).describe("register requests per client address per minute"),
+  REFRESH_LIMIT_PER_CLIENT: env.integer({ min: 1, max: 1_000_000 }).default(300).describe("refreshToken requests per client address per minute"),
+  REDIS_URL: env.text().optional().describe("where rate-limit counts are shared between replicas (`redis://host:6379`); unset: counted in this process"),
   GATEWAY_SIGNING_KEY: env.json(privateJwk, "a private Ed25519 JWK with a kid").optional()
     .describe("signs identity assertions; unset: generated per start (set it when gateway replicas must share one)"),
 };

@@ -7,7 +7,7 @@ import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from "@apollo/server/plugin/landingPage/default";
 import {
-  IDENTITY_ASSERTION_HEADER, REQUEST_ID_HEADER, UpstreamError, createEdge, errorBody, createIdentityAssertionSigner, createKeyStore, createUpstream,
+  IDENTITY_ASSERTION_HEADER, REQUEST_ID_HEADER, UpstreamError, createEdge, createRateLimitStore, errorBody, createIdentityAssertionSigner, createKeyStore, createUpstream,
   currentLog, dependencyError, drainDeadline, generateSigningKey, maskUnexpectedErrors, publicKeySet, requestShapePlugin, retryAfterPlugin,
   setSubscriptionsHint, type CorsOrigins, type Logger, type SigningKey, type Upstream, type UpstreamSettings, type Viewer,
 } from "@pooya/platform";
@@ -15,10 +15,13 @@ import { request as httpRequest } from "undici";
 import { createAccessTokenVerifier, type AccessTokenPolicy } from "./access-tokens.ts";
 import { subgraphsOf } from "./supergraph.ts";
 import { demandControlPlugin, maxAliasLengthRule, type DemandLimits } from "./demand-control.ts";
+import { clientLimitsPlugin, tooManyRequestsStatusPlugin } from "./client-limits.ts";
 
 export interface GatewayContext extends BaseContext {
   viewer: Viewer;
   requestId: string;
+  /** The client's address (the forwarded one, behind trusted proxies). */
+  clientIp: string;
   identityAssertion: () => Promise<string>;
 }
 
@@ -41,6 +44,11 @@ export interface GatewaySettings {
   shutdownTimeoutMs: number;
   /** Age after which the access-token keys are refreshed in the background. */
   keysRefreshMs: number;
+  /** Proxies whose X-Forwarded-For is believed. */
+  trustedProxies: string[];
+  redisUrl?: string;
+  /** Requests per client address per minute, by root field (login, register, refreshToken). */
+  clientLimits: Record<string, number>;
 }
 
 /** Longest query the gateway parses, in tokens: refused as GRAPHQL_PARSE_FAILED before any work. */
@@ -156,6 +164,8 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
   await accessTokenKeys.load(); // if this fails, readiness says so and tokens are checked once the keys can be fetched
   const viewerFromAuthorization = createAccessTokenVerifier(settings.accessTokens, accessTokenKeys);
   const subgraphRequests = new SubgraphRequestCounter();
+  const rateLimits = createRateLimitStore({ redisUrl: settings.redisUrl, prefix: "pooya:gateway", log });
+  const clientLimits = Object.fromEntries(Object.entries(settings.clientLimits).map(([field, perMinute]) => [field, rateLimits.limit(`client-${field}`, { points: perMinute, windowSeconds: 60 })]));
   setSubscriptionsHint("Subscriptions are not served over HTTP POST or GET; this API has none yet.");
 
   // @apollo/gateway otherwise probes cloud metadata endpoints (AWS, GCP, Azure, Alibaba) and
@@ -195,7 +205,9 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     plugins: [
       requestShapePlugin<GatewayContext>(),
       demandControlPlugin<GatewayContext>(settings.limits),
+      clientLimitsPlugin<GatewayContext>(clientLimits),
       retryAfterPlugin<GatewayContext>(),
+      tooManyRequestsStatusPlugin<GatewayContext>(),
       // graphql-armor is typed against Apollo's CommonJS declarations; the plugins are the same.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
       settings.production
@@ -205,12 +217,12 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
   });
   await apollo.start();
 
-  const edge = await createEdge({ log, cors: settings.corsOrigins });
+  const edge = await createEdge({ log, cors: settings.corsOrigins, trustProxy: settings.trustedProxies });
   const graphql = fastifyApolloHandler<GatewayContext>(apollo, {
     context: async (request) => {
       const viewer = await viewerFromAuthorization(request.headers.authorization);
       let assertion: Promise<string> | undefined;
-      return { viewer, requestId: request.id, identityAssertion: () => (assertion ??= signIdentityAssertion(viewer)) };
+      return { viewer, requestId: request.id, clientIp: request.ip, identityAssertion: () => (assertion ??= signIdentityAssertion(viewer, request.ip)) };
     },
   });
   edge.app.route({
@@ -258,6 +270,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
       await edge.close(drainDeadline(settings.shutdownTimeoutMs));
       await apollo.stop();
       await Promise.all([...upstreams.values()].map((upstream) => upstream.close()));
+      await rateLimits.close();
     },
   };
 }

@@ -34,6 +34,9 @@ export const gatewayService = defineService({
       production: vars.NODE_ENV === "production",
       corsOrigins: vars.CORS_ORIGINS.includes("*") ? "*" : vars.CORS_ORIGINS,
       shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
+      trustedProxies: vars.TRUSTED_PROXIES,
+      redisUrl: vars.REDIS_URL,
+      clientLimits: { login: vars.LOGIN_LIMIT_PER_CLIENT, register: vars.REGISTER_LIMIT_PER_CLIENT, refreshToken: vars.REFRESH_LIMIT_PER_CLIENT },
       keysRefreshMs: vars.KEYS_REFRESH_MS,
     }, log);
   },

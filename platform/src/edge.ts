@@ -30,6 +30,8 @@ export interface EdgeOptions {
   /** Only the gateway faces browsers; subgraphs send no CORS headers. */
   cors?: CorsOrigins;
   bodyLimit?: number;
+  /** Proxies (addresses or CIDRs) whose X-Forwarded-For gives the client's address. */
+  trustProxy?: string[];
 }
 
 /** A request id from the client is kept when it is a plain token, else one is made. */
@@ -128,6 +130,7 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
     // `Connection: close` (Fastify adds it) instead of being refused: the caller already sent them.
     return503OnClosing: false,
     requestTimeout: 30_000,
+    ...(options.trustProxy?.length ? { trustProxy: options.trustProxy } : {}),
   });
 
   let draining = false;

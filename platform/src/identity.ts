@@ -57,10 +57,18 @@ export function publicKeySet(keys: SigningKey[]): JSONWebKeySet {
   return { keys: keys.map((k) => k.publicJwk) };
 }
 
-/** Gateway side: sign the verified viewer for one subgraph request. */
+/** Who is calling, as the gateway asserts it: the viewer, and the client's address (for abuse limits). */
+export interface Caller {
+  viewer: Viewer;
+  /** The client's address as the gateway saw it (behind trusted proxies: the forwarded one). */
+  clientIp: string | null;
+}
+
+/** Gateway side: sign the verified viewer (and the client's address) for one subgraph request. */
 export function createIdentityAssertionSigner(key: SigningKey) {
-  return async function signIdentityAssertion(viewer: Viewer): Promise<string> {
-    const jwt = new SignJWT(viewer ? { role: viewer.role } : { anonymous: true })
+  return async function signIdentityAssertion(viewer: Viewer, clientIp?: string): Promise<string> {
+    const claims = { ...(viewer ? { role: viewer.role } : { anonymous: true }), ...(clientIp ? { cip: clientIp } : {}) };
+    const jwt = new SignJWT(claims)
       .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: key.kid, typ: "identity+jwt" })
       .setIssuer(IDENTITY_ASSERTION_ISSUER)
       .setAudience(IDENTITY_ASSERTION_AUDIENCE)
@@ -73,7 +81,7 @@ export function createIdentityAssertionSigner(key: SigningKey) {
 
 /** Subgraph side: a request without a valid assertion never reaches a resolver. `getKey`: the gateway's keys (a KeyStore). */
 export function createIdentityAssertionVerifier(getKey: JWTVerifyGetKey) {
-  return async function verifyIdentityAssertion(token: string | undefined): Promise<Viewer> {
+  return async function verifyIdentityAssertion(token: string | undefined): Promise<Caller> {
     if (!token) throw invalidToken("This service only answers requests forwarded by the gateway.");
     try {
       const { payload } = await jwtVerify(token, getKey, {
@@ -83,11 +91,12 @@ export function createIdentityAssertionVerifier(getKey: JWTVerifyGetKey) {
         typ: "identity+jwt",
         maxTokenAge: `${ASSERTION_LIFETIME_SECONDS + 5}s`,
       });
-      if (payload.anonymous === true) return null;
+      const clientIp = typeof payload.cip === "string" ? payload.cip : null;
+      if (payload.anonymous === true) return { viewer: null, clientIp };
       if (typeof payload.sub !== "string" || !ROLES.includes(payload.role as Role)) {
         throw invalidToken("The gateway credential names no valid identity.");
       }
-      return { userId: payload.sub, role: payload.role as Role };
+      return { viewer: { userId: payload.sub, role: payload.role as Role }, clientIp };
     } catch (error) {
       if (error instanceof KeysUnavailableError) throw unavailableRequest("The gateway's keys cannot be fetched right now; try again shortly.", error.retryAfterSeconds);
       if (error instanceof joseErrors.JOSEError) throw invalidToken("The gateway credential is not valid.");

@@ -29,6 +29,13 @@ function checkValue(value: unknown, path: string): void {
   }
 }
 
+/** Where each variable is used (argument, or field of an input literal), to name the field at fault. */
+function variableUses(node: ValueNode, path: string, uses: Map<string, string>): void {
+  if (node.kind === Kind.VARIABLE && !uses.has(node.name.value)) uses.set(node.name.value, path);
+  else if (node.kind === Kind.LIST) node.values.forEach((item, i) => variableUses(item, `${path}[${i}]`, uses));
+  else if (node.kind === Kind.OBJECT) for (const field of node.fields) variableUses(field.value, `${path}.${field.name.value}`, uses);
+}
+
 function checkLiteral(node: ValueNode, path: string): void {
   if (node.kind === Kind.STRING) {
     const problem = unstorableText(node.value);
@@ -45,13 +52,15 @@ export function storableTextPlugin<TContext extends BaseContext>(): ApolloServer
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document }) {
-          for (const [name, value] of Object.entries(request.variables ?? {})) checkValue(value, name);
+          const uses = new Map<string, string>();
           visit(document, {
             Argument(node) {
               checkLiteral(node.value, node.name.value);
-              return false; // its value is checked above; nested arguments cannot occur inside values
+              variableUses(node.value, node.name.value, uses);
+              return false; // its value is walked above; nested arguments cannot occur inside values
             },
           });
+          for (const [name, value] of Object.entries(request.variables ?? {})) checkValue(value, uses.get(name) ?? name);
         },
       };
     },

@@ -9,7 +9,7 @@ import type { FastifyInstance } from "fastify";
 import { readFileSync } from "node:fs";
 import { gql } from "graphql-tag";
 import { maskUnexpectedErrors } from "./errors.ts";
-import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionVerifier, type Viewer } from "./identity.ts";
+import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionVerifier, type Caller, type Viewer } from "./identity.ts";
 import { createEdge } from "./edge.ts";
 import { createKeyStore } from "./key-store.ts";
 import { requestShapePlugin } from "./graphql-requests.ts";
@@ -65,8 +65,8 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
   /** Typed where they are written (generated `Resolvers` from schema.graphql); any resolver map here. */
   resolvers: object;
   db: ServiceDatabase;
-  /** A fresh context per request, for the verified viewer (DataLoaders live here). */
-  createContext: (viewer: Viewer) => TContext;
+  /** A fresh context per request, for the verified caller (DataLoaders live here). */
+  createContext: (viewer: Viewer, caller: Caller) => TContext;
   /** The service's own HTTP routes (JWKS, internal endpoints). */
   routes?: (app: FastifyInstance) => void;
   beforeStop?: () => Promise<void>;
@@ -95,7 +95,8 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
     handler: fastifyApolloHandler<TContext>(apollo, {
       context: async (request) => {
         const header = request.headers[IDENTITY_ASSERTION_HEADER];
-        return options.createContext(await verifyIdentityAssertion(Array.isArray(header) ? header[0] : header));
+        const caller = await verifyIdentityAssertion(Array.isArray(header) ? header[0] : header);
+        return options.createContext(caller.viewer, caller);
       },
     }),
   });

@@ -11,6 +11,7 @@ import { checkFederationEnv, startFederation } from "./federation.ts";
 import { SUBGRAPHS, SUBGRAPH_NAMES, type SubgraphName } from "./registry.ts";
 
 export const DEMO_ADMIN = { email: "admin@pooya.local", password: "pooya-admin-demo" };
+const SEED_UNLIMITED = ["LOGIN_LIMIT_PER_CLIENT", "REGISTER_LIMIT_PER_CLIENT", "REFRESH_LIMIT_PER_CLIENT"];
 
 const databaseVariable = (name: string) => `${name.toUpperCase()}_DATABASE_URL`;
 const portVariable = (name: string) => `${name.toUpperCase()}_PORT`;
@@ -84,6 +85,9 @@ export async function startSystem({ env: environment = process.env, print = cons
     LOG_LEVEL: settings.LOG_LEVEL,
     POOYA_DATA_DIR: dataDir,
     ...(admin ? { POOYA_ADMIN_EMAIL: admin.email, POOYA_ADMIN_PASSWORD: admin.password } : {}),
+    // The demo seed registers and signs in hundreds of people from this machine, through the
+    // gateway: per-client limits (unless set) are raised for a seeded demo system.
+    ...(seed ? Object.fromEntries(SEED_UNLIMITED.filter((name) => !environment[name]).map((name) => [name, "1000000"])) : {}),
   };
   const perService = (databaseUrls: Partial<Record<SubgraphName, string>>) =>
     Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, {

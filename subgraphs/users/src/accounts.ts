@@ -1,5 +1,5 @@
 // Accounts and sessions: registration, sign-in, refresh-token rotation, sign-out.
-import { badUserInput, conflict, domainError, requireText, type Role } from "@pooya/platform";
+import { badUserInput, conflict, domainError, requireText, type RateLimit, type Role } from "@pooya/platform";
 import { Prisma, type User } from "./generated/prisma/client.ts";
 import type { UsersDb } from "./db.ts";
 import { hashPassword, verifyPassword } from "./auth/passwords.ts";
@@ -8,9 +8,22 @@ import { ACCESS_TOKEN_TTL_SECONDS, REFRESH_TOKEN_TTL_MS, hashRefreshToken, newRe
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 128;
-/** After this many consecutive wrong passwords, one attempt per LOGIN_LOCK_MS. */
-export const MAX_FAILED_LOGINS = 5;
-export const LOGIN_LOCK_MS = 15 * 60 * 1000;
+/**
+ * Sign-in abuse limits (docs/token-flow.md): attempts are counted *before* the password is
+ * checked, so parallel guesses cannot slip past the count.
+ * - per account and client: `perAccountAndClient` (5 per 15 min by default); a success clears it.
+ *   A stranger locks out only themself.
+ * - per account, from everywhere: `accountCeiling` attempts per `accountWindowMs` (50 per hour),
+ *   counted in the users table by one conditional UPDATE — the bound on a distributed attack,
+ *   at the price that a botnet can make the owner wait too.
+ * Unknown emails are counted the same way (in the limiter), so their answers match real ones.
+ */
+export interface LoginLimits {
+  perAccountAndClient: RateLimit;
+  unknownAccount: RateLimit;
+  accountCeiling: number;
+  accountWindowMs: number;
+}
 
 export interface NewAccount {
   email: string;
@@ -29,8 +42,11 @@ function validateAccount(input: NewAccount): NewAccount {
 }
 
 const sessionExpired = () => domainError("UNAUTHENTICATED", "This refresh token is not valid any more: sign in again.");
+const wrongCredentials = () => domainError("UNAUTHENTICATED", "Email or password is wrong.");
+const tooManyAttempts = (retryAfterSeconds: number) =>
+  domainError("TOO_MANY_REQUESTS", `Too many sign-in attempts for this account; try again in ${Math.ceil(retryAfterSeconds / 60)} minute(s).`, { retryAfterSeconds });
 
-export function createAccounts(db: UsersDb, accessTokens: AccessTokenIssuer) {
+export function createAccounts(db: UsersDb, accessTokens: AccessTokenIssuer, limits: LoginLimits) {
   async function startSession(user: User, familyId: string = crypto.randomUUID()) {
     const refresh = newRefreshToken();
     await db.prisma.refreshToken.create({
@@ -59,27 +75,39 @@ export function createAccounts(db: UsersDb, accessTokens: AccessTokenIssuer) {
       return startSession(await createAccount({ ...input, role: "STUDENT" }));
     },
 
-    async login(email: string, password: string) {
-      const user = await db.prisma.user.findUnique({ where: { email: email.trim().toLowerCase() } });
-      const now = Date.now();
-      if (user && user.failedLogins >= MAX_FAILED_LOGINS && user.lastFailedLoginAt) {
-        const retryAt = user.lastFailedLoginAt.getTime() + LOGIN_LOCK_MS;
-        if (retryAt > now) {
-          // Checked before the password, so guessing on gets no answer at all.
-          throw domainError("TOO_MANY_REQUESTS", "Too many wrong passwords for this account; try again later.", {
-            retryAfterSeconds: Math.ceil((retryAt - now) / 1000),
-          });
+    async login(email: string, password: string, clientIp: string | null) {
+      const address = email.trim().toLowerCase();
+      // Nothing this long was ever registered: wrong, without spending a hash on it.
+      if (address.length > 254 || password.length > PASSWORD_MAX) throw wrongCredentials();
+      const pair = await limits.perAccountAndClient.consume(`${address}|${clientIp ?? "unknown"}`);
+      if (!pair.allowed) throw tooManyAttempts(pair.retryAfterSeconds);
+
+      // Reserve one attempt against the account-wide ceiling in one statement: of many parallel
+      // guesses, only as many as the ceiling allows get a row back (and a password check).
+      const windowSeconds = limits.accountWindowMs / 1000;
+      const [reserved] = await db.prisma.$queryRaw<User[]>`
+        UPDATE users SET
+          failed_logins = CASE WHEN failed_logins_since IS NULL OR failed_logins_since < now() - make_interval(secs => ${windowSeconds}) THEN 1 ELSE failed_logins + 1 END,
+          failed_logins_since = CASE WHEN failed_logins_since IS NULL OR failed_logins_since < now() - make_interval(secs => ${windowSeconds}) THEN now() ELSE failed_logins_since END
+        WHERE email = ${address}
+          AND (failed_logins_since IS NULL OR failed_logins_since < now() - make_interval(secs => ${windowSeconds}) OR failed_logins < ${limits.accountCeiling})
+        RETURNING id, email, name, role, password_hash AS "passwordHash", created_at AS "createdAt", failed_logins AS "failedLogins", failed_logins_since AS "failedLoginsSince"`;
+      if (!reserved) {
+        const locked = await db.prisma.user.findUnique({ where: { email: address }, select: { failedLoginsSince: true } });
+        if (locked?.failedLoginsSince) {
+          throw tooManyAttempts(Math.max(1, Math.ceil((locked.failedLoginsSince.getTime() + limits.accountWindowMs - Date.now()) / 1000)));
         }
+        // No such account: counted like one, checked against a decoy, answered like a wrong password.
+        const unknown = await limits.unknownAccount.consume(address);
+        if (!unknown.allowed) throw tooManyAttempts(unknown.retryAfterSeconds);
+        await verifyPassword(null, password);
+        throw wrongCredentials();
       }
-      const ok = await verifyPassword(user?.passwordHash ?? null, password);
-      if (!user || !ok) {
-        if (user) {
-          await db.prisma.user.update({ where: { id: user.id }, data: { failedLogins: { increment: 1 }, lastFailedLoginAt: new Date(now) } });
-        }
-        throw domainError("UNAUTHENTICATED", "Email or password is wrong.");
-      }
-      if (user.failedLogins > 0) await db.prisma.user.update({ where: { id: user.id }, data: { failedLogins: 0, lastFailedLoginAt: null } });
-      return startSession(user);
+      if (!(await verifyPassword(reserved.passwordHash, password))) throw wrongCredentials();
+      // The right password: this attempt is given back, and this client's count cleared.
+      await db.prisma.$executeRaw`UPDATE users SET failed_logins = greatest(failed_logins - 1, 0) WHERE id = ${reserved.id}::uuid`;
+      await limits.perAccountAndClient.reset(`${address}|${clientIp ?? "unknown"}`);
+      return startSession(reserved);
     },
 
     async refresh(token: string) {

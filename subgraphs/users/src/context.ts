@@ -5,6 +5,8 @@ import type { User } from "./generated/prisma/client.ts";
 
 export interface UsersContext {
   viewer: Viewer;
+  /** The client's address, as the gateway asserts it (sign-in limits). */
+  clientIp: string | null;
   db: UsersDb;
   accounts: Accounts;
   loaders: ReturnType<typeof createLoaders>;

@@ -15,6 +15,10 @@ export const usersEnv = {
   TOKEN_AUDIENCE: env.text().default(DEFAULT_TOKEN_AUDIENCE).describe("`aud` of access tokens (users signs it, the gateway requires it)"),
   POOYA_ADMIN_EMAIL: env.text({ max: 254 }).optional().describe("with POOYA_ADMIN_PASSWORD: the first STAFF account, created at start if missing"),
   POOYA_ADMIN_PASSWORD: env.secret({ min: 8 }).optional().describe("the first STAFF account's password (8 to 128 characters)"),
+  LOGIN_LIMIT_PER_ACCOUNT_AND_CLIENT: env.integer({ min: 1, max: 100_000 }).default(5)
+    .describe("sign-in attempts on one account from one client per 15 minutes (a success clears them)"),
+  LOGIN_LIMIT_PER_ACCOUNT: env.integer({ min: 1, max: 1_000_000 }).default(50).describe("sign-in attempts on one account from all clients together per hour"),
+  REDIS_URL: env.text().optional().describe("where rate-limit counts are shared between replicas (`redis://host:6379`); unset: counted in this process"),
 };
 
 export type UsersEnv = typeof usersEnv;

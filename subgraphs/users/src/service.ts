@@ -1,6 +1,6 @@
 // Wires the users subgraph together; its descriptor (index.ts) starts it from checked variables.
 import { fileURLToPath } from "node:url";
-import { HttpError, applyMigrations, createServiceTokenVerifier, isUuid, requireServiceToken, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
+import { HttpError, applyMigrations, createRateLimitStore, createServiceTokenVerifier, isUuid, requireServiceToken, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
 import { connectUsersDb } from "./db.ts";
 import { createAccounts } from "./accounts.ts";
 import { createLoaders, type UsersContext } from "./context.ts";
@@ -18,7 +18,13 @@ export async function startUsersService(vars: EnvValues<UsersEnv>, log: Logger) 
   const db = connectUsersDb(settings.databaseUrl, { poolSize: settings.databasePoolSize, log });
   const signingKeys = await loadSigningKeys(vars.USERS_SIGNING_KEYS ? { jwks: vars.USERS_SIGNING_KEYS } : { file: signingKeysFile(vars.POOYA_DATA_DIR) });
   const accessTokens = createAccessTokenIssuer(signingKeys, { issuer: vars.TOKEN_ISSUER, audience: vars.TOKEN_AUDIENCE });
-  const accounts = createAccounts(db, accessTokens);
+  const rateLimits = createRateLimitStore({ redisUrl: vars.REDIS_URL, prefix: "pooya:users", log });
+  const accounts = createAccounts(db, accessTokens, {
+    perAccountAndClient: rateLimits.limit("login-account-client", { points: vars.LOGIN_LIMIT_PER_ACCOUNT_AND_CLIENT, windowSeconds: 15 * 60 }),
+    unknownAccount: rateLimits.limit("login-unknown-account", { points: vars.LOGIN_LIMIT_PER_ACCOUNT, windowSeconds: 60 * 60 }),
+    accountCeiling: vars.LOGIN_LIMIT_PER_ACCOUNT,
+    accountWindowMs: 60 * 60 * 1000,
+  });
   if (vars.POOYA_ADMIN_EMAIL && vars.POOYA_ADMIN_PASSWORD) {
     if (await accounts.ensureAdmin(vars.POOYA_ADMIN_EMAIL, vars.POOYA_ADMIN_PASSWORD)) log.info({ email: vars.POOYA_ADMIN_EMAIL }, "first STAFF account created");
   }
@@ -31,7 +37,8 @@ export async function startUsersService(vars: EnvValues<UsersEnv>, log: Logger) 
     schema: new URL("../schema.graphql", import.meta.url),
     resolvers,
     db,
-    createContext: (viewer) => ({ viewer, db, accounts, loaders: createLoaders(db) }),
+    createContext: (viewer, caller) => ({ viewer, clientIp: caller.clientIp, db, accounts, loaders: createLoaders(db) }),
+    afterStop: rateLimits.close,
     routes(app) {
       app.get(ACCESS_TOKEN_KEYS_PATH, async (_request, reply) => {
         void reply.header("cache-control", "public, max-age=300");

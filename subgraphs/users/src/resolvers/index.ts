@@ -32,7 +32,7 @@ export const resolvers: Resolvers = {
 
   Mutation: {
     register: (_, { input }, { accounts }) => accounts.register(input),
-    login: (_, { email, password }, { accounts }) => accounts.login(email, password),
+    login: (_, { email, password }, { accounts, clientIp }) => accounts.login(email, password, clientIp),
     refreshToken: (_, { refreshToken }, { accounts }) => accounts.refresh(refreshToken),
     logout: (_, { refreshToken }, { viewer, accounts }) => accounts.logout(requireViewer(viewer).userId, refreshToken),
     createUser: (_, { input }, { viewer, accounts }) => {
