@@ -1,7 +1,11 @@
 // npm start: the whole system, zero setup. Embedded Postgres per service unless
 // *_DATABASE_URL are set; demo term seeded on first start; Ctrl-C stops everything.
-import { ConfigError, describeStartupFailure } from "@pooya/platform";
-import { DEMO_ADMIN, DEMO_PASSWORDS, SEED_SIZE, seedDemoTerm, startSystem } from "@pooya/system";
+// Tracing first: it instruments node:http as the rest loads (see platform/src/tracing.ts).
+import { startTracing } from "@pooya/platform/tracing";
+
+const tracing = await startTracing("pooya");
+const { ConfigError, describeStartupFailure } = await import("@pooya/platform");
+const { DEMO_ADMIN, DEMO_PASSWORDS, SEED_SIZE, seedDemoTerm, startSystem } = await import("@pooya/system");
 
 let system: Awaited<ReturnType<typeof startSystem>>;
 try {
@@ -17,6 +21,7 @@ const stop = async () => {
   stopping = true;
   console.log("stopping…");
   await system.stop();
+  await tracing?.shutdown();
   process.exit(0);
 };
 process.on("SIGINT", stop);

@@ -1,4 +1,7 @@
-import { runService } from "@pooya/platform";
-import { gatewayService } from "./index.ts";
+// Tracing first: it instruments node:http as the rest loads (see platform/src/tracing.ts).
+import { startTracing } from "@pooya/platform/tracing";
 
-await runService(gatewayService);
+const tracing = await startTracing("gateway");
+const { runService } = await import("@pooya/platform");
+const { gatewayService } = await import("./index.ts");
+await runService(gatewayService, { tracing });

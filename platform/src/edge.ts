@@ -11,6 +11,8 @@ import { fastifyHelmet } from "@fastify/helmet";
 import { fastifyRequestContext } from "@fastify/request-context";
 import type { Logger } from "./logging.ts";
 import { errorFields } from "./logging.ts";
+import { trace } from "@opentelemetry/api";
+import { tracingEnabled } from "./tracing.ts";
 
 export const REQUEST_ID_HEADER = "x-request-id";
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -173,6 +175,10 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
 
   app.addHook("onRequest", async (request, reply) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
+    // The HTTP server span (tracing on) is named by the route, as trace viewers expect.
+    const route = request.routeOptions.url;
+    const span = tracingEnabled() ? trace.getActiveSpan() : undefined;
+    if (span && route) span.updateName(`${request.method} ${route}`).setAttribute("http.route", route);
   });
   // While draining, every response ends its connection, including those of requests that
   // arrived before the signal: the client then opens a new connection (to another instance).

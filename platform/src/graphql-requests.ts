@@ -4,6 +4,7 @@
 // errors it raises without a code (persisted-query version and hash).
 import { GraphQLError, Kind } from "graphql";
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
+import { SpanStatusCode, trace } from "@opentelemetry/api";
 
 /** Where subscriptions are served; the message of the 400 an HTTP subscription gets. */
 let subscriptionsHint = "Subscriptions are not served over HTTP.";
@@ -58,6 +59,29 @@ export function retryAfterPlugin<TContext extends BaseContext>(): ApolloServerPl
             .map((e) => e.extensions?.retryAfterSeconds)
             .filter((s): s is number => typeof s === "number");
           if (waits.length && !response.http.headers.has("retry-after")) response.http.headers.set("retry-after", String(Math.max(...waits)));
+        },
+      };
+    },
+  };
+}
+
+/** With tracing on: one span per root field a subgraph resolves (its resolver's time), cheap enough to keep. */
+export function rootFieldSpansPlugin<TContext extends BaseContext>(): ApolloServerPlugin<TContext> {
+  const tracer = trace.getTracer("pooya-graphql");
+  return {
+    async requestDidStart() {
+      return {
+        async executionDidStart() {
+          return {
+            willResolveField({ info }) {
+              if (info.path.prev !== undefined) return; // root fields only
+              const span = tracer.startSpan(`graphql.resolve ${info.parentType.name}.${info.fieldName}`, { attributes: { "graphql.field.path": info.fieldName } });
+              return (error) => {
+                if (error) span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+                span.end();
+              };
+            },
+          };
         },
       };
     },

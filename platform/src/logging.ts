@@ -4,6 +4,7 @@
 import { pino, type Logger, type LoggerOptions } from "pino";
 import pretty from "pino-pretty";
 import { requestContext } from "@fastify/request-context";
+import { activeTraceFields } from "./tracing.ts";
 
 export type { Logger };
 
@@ -36,15 +37,10 @@ export function createLogger(settings: LogSettings): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
-    mixin: () => logMixin(),
+    // Inside a traced request, each line carries its trace_id and span_id.
+    mixin: activeTraceFields,
   };
   return pino(options, settings.destination ?? logDestination(settings.format));
-}
-
-/** Extra fields on every log line (trace ids, once tracing is configured). */
-let logMixin: () => Record<string, unknown> = () => ({});
-export function setLogMixin(mixin: () => Record<string, unknown>): void {
-  logMixin = mixin;
 }
 
 declare module "@fastify/request-context" {

@@ -4,6 +4,7 @@
 import closeWithGrace from "close-with-grace";
 import { ConfigError, readEnv, type EnvShape, type EnvValues } from "./config.ts";
 import { createLogger, errorFields, type Logger } from "./logging.ts";
+import type { Tracing } from "./tracing.ts";
 
 export interface RunningService {
   name: string;
@@ -74,7 +75,11 @@ export function describeStartupFailure(error: unknown): { message: string; err?:
 }
 
 /** The entry point of a service's process (its main.ts): `await runService(descriptor)`. */
-export async function runService<S extends EnvShape, R extends RunningService, N extends string>(descriptor: ServiceDescriptor<S, R, N>, env: NodeJS.ProcessEnv = process.env): Promise<R> {
+export async function runService<S extends EnvShape, R extends RunningService, N extends string>(
+  descriptor: ServiceDescriptor<S, R, N>,
+  options: { env?: NodeJS.ProcessEnv; tracing?: Tracing } = {},
+): Promise<R> {
+  const env = options.env ?? process.env;
   let vars: EnvValues<S>;
   try {
     vars = readServiceEnv(descriptor, env);
@@ -103,6 +108,7 @@ export async function runService<S extends EnvShape, R extends RunningService, N
       if (err) log.fatal({ err: errorFields(err) }, "stopping after an uncaught error");
       else log.info({ signal }, "stopping");
       await running.stop();
+      await options.tracing?.shutdown(); // sends the spans still buffered
       log.info("stopped");
     },
   );

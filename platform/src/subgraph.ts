@@ -12,7 +12,8 @@ import { maskUnexpectedErrors } from "./errors.ts";
 import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionVerifier, type Caller, type Viewer } from "./identity.ts";
 import { createEdge } from "./edge.ts";
 import { createKeyStore } from "./key-store.ts";
-import { requestShapePlugin } from "./graphql-requests.ts";
+import { requestShapePlugin, rootFieldSpansPlugin } from "./graphql-requests.ts";
+import { tracingEnabled } from "./tracing.ts";
 import { storableTextPlugin } from "./input-text.ts";
 import { drainDeadline } from "./service.ts";
 import type { SqlStatementCounter } from "./database.ts";
@@ -84,7 +85,13 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
     hideSchemaDetailsFromClientErrors: settings.production,
     stopOnTerminationSignals: false, // the process owns shutdown, in order
     // No GraphOS here: federated traces (ftv1) would only cost time.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), requestShapePlugin(), storableTextPlugin()],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      requestShapePlugin(),
+      storableTextPlugin(),
+      ...(tracingEnabled() ? [rootFieldSpansPlugin()] : []),
+    ],
   });
   await apollo.start();
 

@@ -1,4 +1,7 @@
-import { runService } from "@pooya/platform";
-import { attendanceService } from "./index.ts";
+// Tracing first: it instruments node:http as the rest loads (see platform/src/tracing.ts).
+import { startTracing } from "@pooya/platform/tracing";
 
-await runService(attendanceService);
+const tracing = await startTracing("attendance");
+const { runService } = await import("@pooya/platform");
+const { attendanceService } = await import("./index.ts");
+await runService(attendanceService, { tracing });

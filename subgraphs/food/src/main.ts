@@ -1,4 +1,7 @@
-import { runService } from "@pooya/platform";
-import { foodService } from "./index.ts";
+// Tracing first: it instruments node:http as the rest loads (see platform/src/tracing.ts).
+import { startTracing } from "@pooya/platform/tracing";
 
-await runService(foodService);
+const tracing = await startTracing("food");
+const { runService } = await import("@pooya/platform");
+const { foodService } = await import("./index.ts");
+await runService(foodService, { tracing });
