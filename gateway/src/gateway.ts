@@ -7,7 +7,7 @@ import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from "@apollo/server/plugin/landingPage/default";
 import {
-  IDENTITY_ASSERTION_HEADER, REQUEST_ID_HEADER, UpstreamError, createEdge, createRateLimitStore, errorBody, createIdentityAssertionSigner, createKeyStore, createUpstream,
+  IDENTITY_ASSERTION_HEADER, REQUEST_ID_HEADER, UpstreamError, createEdge, createMetrics, createRateLimitStore, errorBody, graphqlMetricsPlugin, createIdentityAssertionSigner, createKeyStore, createUpstream,
   currentLog, dependencyError, drainDeadline, generateSigningKey, maskUnexpectedErrors, publicKeySet, requestShapePlugin, retryAfterPlugin,
   setSubscriptionsHint, type CorsOrigins, type Logger, type SigningKey, type Upstream, type UpstreamSettings, type Viewer,
 } from "@pooya/platform";
@@ -49,6 +49,8 @@ export interface GatewaySettings {
   redisUrl?: string;
   /** Requests per client address per minute, by root field (login, register, refreshToken). */
   clientLimits: Record<string, number>;
+  /** Who may read GET /metrics. */
+  metricsAllowFrom: string[];
 }
 
 /** Longest query the gateway parses, in tokens: refused as GRAPHQL_PARSE_FAILED before any work. */
@@ -164,6 +166,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
   await accessTokenKeys.load(); // if this fails, readiness says so and tokens are checked once the keys can be fetched
   const viewerFromAuthorization = createAccessTokenVerifier(settings.accessTokens, accessTokenKeys);
   const subgraphRequests = new SubgraphRequestCounter();
+  const metrics = createMetrics("gateway");
   const rateLimits = createRateLimitStore({ redisUrl: settings.redisUrl, prefix: "pooya:gateway", log });
   const clientLimits = Object.fromEntries(Object.entries(settings.clientLimits).map(([field, perMinute]) => [field, rateLimits.limit(`client-${field}`, { points: perMinute, windowSeconds: 60 })]));
   setSubscriptionsHint("Subscriptions are not served over HTTP POST or GET; this API has none yet.");
@@ -174,7 +177,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
   const upstreams = new Map<string, Upstream>();
   for (const { name, url } of subgraphsOf(settings.supergraphSdl)) {
     const target = settings.subgraphUrls[name] ?? url;
-    upstreams.set(name, createUpstream({ ...settings.calls(name, target), log }));
+    upstreams.set(name, createUpstream({ ...settings.calls(name, target), log, metrics }));
   }
   const gateway = new ApolloGateway({
     supergraphSdl: settings.supergraphSdl,
@@ -208,6 +211,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
       clientLimitsPlugin<GatewayContext>(clientLimits),
       retryAfterPlugin<GatewayContext>(),
       tooManyRequestsStatusPlugin<GatewayContext>(),
+      graphqlMetricsPlugin<GatewayContext>(metrics),
       // graphql-armor is typed against Apollo's CommonJS declarations; the plugins are the same.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
       settings.production
@@ -217,7 +221,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
   });
   await apollo.start();
 
-  const edge = await createEdge({ log, cors: settings.corsOrigins, trustProxy: settings.trustedProxies });
+  const edge = await createEdge({ log, cors: settings.corsOrigins, trustProxy: settings.trustedProxies, metrics, metricsAllowFrom: settings.metricsAllowFrom });
   const graphql = fastifyApolloHandler<GatewayContext>(apollo, {
     context: async (request) => {
       const viewer = await viewerFromAuthorization(request.headers.authorization);
@@ -264,6 +268,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     jwksUrl: `${url}/.well-known/jwks.json`,
     subgraphs: subgraphsOf(settings.supergraphSdl).map((s) => s.name),
     subgraphRequests,
+    metrics,
     /** Breaker state of each subgraph. */
     breakers: () => Object.fromEntries([...upstreams].map(([name, upstream]) => [name, upstream.status()])),
     async stop() {

@@ -35,6 +35,7 @@ export const gatewayService = defineService({
       corsOrigins: vars.CORS_ORIGINS.includes("*") ? "*" : vars.CORS_ORIGINS,
       shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
       trustedProxies: vars.TRUSTED_PROXIES,
+      metricsAllowFrom: vars.METRICS_ALLOW_FROM,
       redisUrl: vars.REDIS_URL,
       clientLimits: { login: vars.LOGIN_LIMIT_PER_CLIENT, register: vars.REGISTER_LIMIT_PER_CLIENT, refreshToken: vars.REFRESH_LIMIT_PER_CLIENT },
       keysRefreshMs: vars.KEYS_REFRESH_MS,

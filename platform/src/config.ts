@@ -187,6 +187,8 @@ export function processVariables(defaultPort: number) {
     LOG_LEVEL: env.oneOf(LOG_LEVELS).default("info").describe("least severe log level written"),
     LOG_FORMAT: env.oneOf(["json", "pretty"] as const).optional().describe("`json` (one object per line) or `pretty` (for a terminal); default: json, pretty under `npm start`"),
     SHUTDOWN_TIMEOUT_MS: env.integer({ min: 100, max: 600_000 }).default(10_000).describe("after SIGTERM, the process exits within this time whatever its clients do"),
+    METRICS_ALLOW_FROM: env.list().default(["loopback", "uniquelocal"])
+      .describe("client addresses or CIDRs that may read GET /metrics (`loopback`, `uniquelocal` = the private ranges, `linklocal` also accepted); others get 404"),
     KEYS_REFRESH_MS: env.integer({ min: 100, max: 86_400_000 }).default(600_000)
       .describe("how old fetched token keys may get before they are refreshed in the background (kept, whatever their age, while they cannot be fetched)"),
   };

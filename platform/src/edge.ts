@@ -13,6 +13,7 @@ import type { Logger } from "./logging.ts";
 import { errorFields } from "./logging.ts";
 import { trace } from "@opentelemetry/api";
 import { tracingEnabled } from "./tracing.ts";
+import { metricsAccess, type Metrics } from "./metrics.ts";
 
 export const REQUEST_ID_HEADER = "x-request-id";
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -34,6 +35,10 @@ export interface EdgeOptions {
   bodyLimit?: number;
   /** Proxies (addresses or CIDRs) whose X-Forwarded-For gives the client's address. */
   trustProxy?: string[];
+  /** The service's metrics: request durations are observed, and GET /metrics serves them. */
+  metrics?: Metrics;
+  /** Client addresses (or CIDRs, or proxy-addr's names) that may read GET /metrics. */
+  metricsAllowFrom?: string[];
 }
 
 /** A request id from the client is kept when it is a plain token, else one is made. */
@@ -63,12 +68,19 @@ const CODE_BY_STATUS: Record<number, string> = {
   408: "REQUEST_TIMEOUT", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 429: "TOO_MANY_REQUESTS",
 };
 
-const QUIET_ROUTES = new Set(["/healthz", "/readyz"]);
+const QUIET_ROUTES = new Set(["/healthz", "/readyz", "/metrics"]);
 
-/** One access-log line per request, when it completes (probes at debug); errors are logged where they are handled. */
+/** One access-log line (and one duration observation) per request, when it completes (probes at debug); errors are logged where they are handled. */
 class AccessLog extends LogController {
+  private readonly metrics: Metrics | undefined;
+  constructor(metrics: Metrics | undefined) {
+    super();
+    this.metrics = metrics;
+  }
   override incomingRequest(): void {}
   override requestCompleted(_error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const route = request.routeOptions.url;
+    this.metrics?.httpDuration.observe({ method: request.method, route: route ?? "unmatched", status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
     const line = { method: request.method, url: request.url, status: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 10) / 10 };
     if (QUIET_ROUTES.has(request.routeOptions.url ?? "")) request.log.debug(line, "request");
     else request.log.info(line, "request");
@@ -124,7 +136,7 @@ export interface Edge {
 export async function createEdge(options: EdgeOptions): Promise<Edge> {
   const app = Fastify({
     loggerInstance: options.log as FastifyBaseLogger,
-    logController: new AccessLog(),
+    logController: new AccessLog(options.metrics),
     genReqId: requestIdOf,
     requestIdHeader: false,
     bodyLimit: options.bodyLimit ?? MAX_BODY_BYTES,
@@ -200,6 +212,16 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
   app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(`No route ${request.method} ${request.url.split("?")[0]}.`, "NOT_FOUND")));
 
   app.get("/healthz", async () => ({ status: "ok" }));
+  if (options.metrics) {
+    const { registry } = options.metrics;
+    const allowed = metricsAccess(options.metricsAllowFrom ?? ["loopback", "uniquelocal"]);
+    app.get("/metrics", async (request, reply) => {
+      // Outsiders are told nothing exists here.
+      if (!allowed(request.ip)) return reply.code(404).send(errorBody(`No route GET /metrics.`, "NOT_FOUND"));
+      void reply.header("content-type", registry.contentType);
+      return registry.metrics();
+    });
+  }
   app.get("/readyz", async (_request, reply) => {
     if (draining) return reply.code(503).send({ status: "draining" });
     let result: Awaited<ReturnType<ReadinessCheck>>;

@@ -10,6 +10,7 @@ export * from "./service-auth.ts";
 export * from "./upstream.ts";
 export * from "./key-store.ts";
 export * from "./rate-limits.ts";
+export * from "./metrics.ts";
 export * from "./migrations.ts";
 export * from "./database.ts";
 export * from "./pagination.ts";

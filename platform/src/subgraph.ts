@@ -14,6 +14,7 @@ import { createEdge } from "./edge.ts";
 import { createKeyStore } from "./key-store.ts";
 import { requestShapePlugin, rootFieldSpansPlugin } from "./graphql-requests.ts";
 import { tracingEnabled } from "./tracing.ts";
+import { graphqlMetricsPlugin, type Metrics } from "./metrics.ts";
 import { storableTextPlugin } from "./input-text.ts";
 import { drainDeadline } from "./service.ts";
 import type { SqlStatementCounter } from "./database.ts";
@@ -35,6 +36,7 @@ export interface SubgraphSettings {
   production: boolean;
   shutdownTimeoutMs: number;
   keysRefreshMs: number;
+  metricsAllowFrom: string[];
 }
 
 /** The common variables of a subgraph, as settings. */
@@ -49,11 +51,13 @@ export function subgraphSettings(name: string, vars: Record<string, unknown>): S
     production: vars.NODE_ENV === "production",
     shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS as number,
     keysRefreshMs: vars.KEYS_REFRESH_MS as number,
+    metricsAllowFrom: vars.METRICS_ALLOW_FROM as string[],
   };
 }
 
 interface ServiceDatabase {
   sqlStatements: SqlStatementCounter;
+  pool: { totalCount: number; idleCount: number; waitingCount: number };
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -62,6 +66,8 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
   name: string;
   settings: SubgraphSettings;
   log: Logger;
+  /** The service's registry (created first, so its domain metrics can join). */
+  metrics: Metrics;
   schema: URL;
   /** Typed where they are written (generated `Resolvers` from schema.graphql); any resolver map here. */
   resolvers: object;
@@ -90,12 +96,18 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
       ApolloServerPluginInlineTraceDisabled(),
       requestShapePlugin(),
       storableTextPlugin(),
+      graphqlMetricsPlugin(options.metrics),
       ...(tracingEnabled() ? [rootFieldSpansPlugin()] : []),
     ],
   });
   await apollo.start();
 
-  const edge = await createEdge({ log });
+  options.metrics.gauge("db_pool_connections", "The service's database pool: connections in use, idle, and requests waiting for one", ["state"] as const, (set) => {
+    set({ state: "in_use" }, db.pool.totalCount - db.pool.idleCount);
+    set({ state: "idle" }, db.pool.idleCount);
+    set({ state: "waiting" }, db.pool.waitingCount);
+  });
+  const edge = await createEdge({ log, metrics: options.metrics, metricsAllowFrom: settings.metricsAllowFrom });
   edge.app.route({
     method: ["GET", "POST"],
     url: "/graphql",
@@ -119,6 +131,7 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
     url,
     graphqlUrl: `${url}/graphql`,
     sqlStatements: db.sqlStatements,
+    metrics: options.metrics,
     async stop() {
       await options.beforeStop?.();
       await edge.close(drainDeadline(settings.shutdownTimeoutMs));

@@ -6,6 +6,7 @@
 import { Agent, request } from "undici";
 import { CircuitState, circuitBreaker, handleWhen, type IBreaker } from "cockatiel";
 import { errorFields, type Logger } from "./logging.ts";
+import type { Metrics } from "./metrics.ts";
 
 export interface UpstreamSettings {
   /** The service called, for logs and errors. */
@@ -24,6 +25,8 @@ export interface UpstreamSettings {
   /** Largest answer read from the service. */
   maxResponseBytes?: number;
   log: Logger;
+  /** Call durations by outcome, and the breaker's state, go here. */
+  metrics?: Metrics;
 }
 
 /** `too-large`: the service answered more than the caller accepts (the request's fault, not the service's). */
@@ -167,30 +170,51 @@ export function createUpstream(settings: UpstreamSettings) {
     }
   }
 
+  async function send(path: string, init: UpstreamRequest): Promise<UpstreamResponse> {
+    // While open, and while the one probe of the half-open state runs, answer at once.
+    if (policy.state === CircuitState.Open && Date.now() - openedAt < settings.breakerOpenMs) {
+      throw new UpstreamError(name, "open", retryAfter(), "circuit breaker open");
+    }
+    if (policy.state === CircuitState.HalfOpen) throw new UpstreamError(name, "open", 1, "circuit breaker probing");
+    try {
+      return await policy.execute(() => attempt(path, init));
+    } catch (error) {
+      if (error instanceof UpstreamError) throw error;
+      if ((error as { isBrokenCircuitError?: boolean }).isBrokenCircuitError) throw new UpstreamError(name, "open", retryAfter(), "circuit breaker open");
+      log.error({ upstream: name, err: errorFields(error) }, "upstream call failed unexpectedly");
+      throw failure("unavailable", (error as Error).message);
+    }
+  }
+
+  const { metrics } = settings;
+  const status = (): BreakerStatus => {
+    const state = policy.state;
+    if (state === CircuitState.Closed) return { state: "closed", ...(lastFailure ? { lastFailure } : {}) };
+    if (state === CircuitState.HalfOpen) return { state: "half-open", retryAfterSeconds: 1, lastFailure };
+    return { state: "open", retryAfterSeconds: retryAfter(), lastFailure };
+  };
+  metrics?.trackBreaker(name, status);
+
   return {
     name,
     baseUrl: settings.baseUrl,
-    async send(path: string, init: UpstreamRequest): Promise<UpstreamResponse> {
-      // While open, and while the one probe of the half-open state runs, answer at once.
-      if (policy.state === CircuitState.Open && Date.now() - openedAt < settings.breakerOpenMs) {
-        throw new UpstreamError(name, "open", retryAfter(), "circuit breaker open");
-      }
-      if (policy.state === CircuitState.HalfOpen) throw new UpstreamError(name, "open", 1, "circuit breaker probing");
-      try {
-        return await policy.execute(() => attempt(path, init));
-      } catch (error) {
-        if (error instanceof UpstreamError) throw error;
-        if ((error as { isBrokenCircuitError?: boolean }).isBrokenCircuitError) throw new UpstreamError(name, "open", retryAfter(), "circuit breaker open");
-        log.error({ upstream: name, err: errorFields(error) }, "upstream call failed unexpectedly");
-        throw failure("unavailable", (error as Error).message);
-      }
-    },
-    status(): BreakerStatus {
-      const state = policy.state;
-      if (state === CircuitState.Closed) return { state: "closed", ...(lastFailure ? { lastFailure } : {}) };
-      if (state === CircuitState.HalfOpen) return { state: "half-open", retryAfterSeconds: 1, lastFailure };
-      return { state: "open", retryAfterSeconds: retryAfter(), lastFailure };
-    },
+    send: metrics
+      ? async (path: string, init: UpstreamRequest) => {
+          const started = performance.now();
+          let outcome = "ok";
+          try {
+            const answer = await send(path, init);
+            if (answer.status >= 500) outcome = "http_5xx";
+            return answer;
+          } catch (error) {
+            outcome = error instanceof UpstreamError ? error.failure.replace("-", "_") : "error";
+            throw error;
+          } finally {
+            metrics.upstreamDuration.observe({ upstream: name, outcome }, (performance.now() - started) / 1000);
+          }
+        }
+      : send,
+    status,
     close: async () => {
       if (!agent.destroyed && !agent.closed) await agent.close();
     },

@@ -1,8 +1,8 @@
 // The replica of courses' catalogue and enrollments, fed by courses' outbox feed.
 // Each event is applied exactly once (inbox keyed by event id) and never over a newer one
 // (each replica row remembers the sequence of the event that last wrote it).
-import { TRANSACTION_OPTIONS, createServiceClient, errorFields, type Logger, type Upstream } from "@pooya/platform";
-import { ENROLLMENT_CHECK_PATH, EVENT_FEED_PATH, MAX_FEED_PAGE, type EnrollmentCheck, type FeedEvent } from "@pooya/courses/internal-api";
+import { TRANSACTION_OPTIONS, createServiceClient, type Logger, type Upstream } from "@pooya/platform";
+import { ENROLLMENT_CHECK_PATH, EVENT_FEED_PATH, MAX_FEED_PAGE, type EnrollmentCheck, type FeedEvent, type FeedPage } from "@pooya/courses/internal-api";
 import type { AttendanceDb } from "./db.ts";
 
 export const FEED_SOURCE = "courses";
@@ -70,18 +70,35 @@ export function createEnrollmentReplica(db: AttendanceDb, options: ReplicaOption
     return cursor?.lastSequence ?? 0n;
   }
 
+  // For the lag: the newest sequence courses reported, the last one applied here, and since when
+  // the replica is known to hold everything (null: not in sync, or not known to be).
+  let feedHead = 0n;
+  let appliedUpTo = 0n;
+  let inSyncSince: number | null = null;
+  let behindSince = Date.now();
+
   /** Reads the feed to its end and applies what is new. Returns the number of events applied. */
   async function pull(): Promise<number> {
     let after = await readCursor();
+    appliedUpTo = after;
     let applied = 0;
-    for (;;) {
-      const { events } = await callCourses<{ events: FeedEvent[] }>(`${EVENT_FEED_PATH}?after=${after}&limit=${PAGE_SIZE}`, { idempotent: true });
-      if (events.length === 0) break;
-      applied += await applyEvents(events);
-      after = BigInt(events.at(-1)!.sequence);
-      if (events.length < PAGE_SIZE) break;
+    try {
+      for (;;) {
+        const page = await callCourses<FeedPage>(`${EVENT_FEED_PATH}?after=${after}&limit=${PAGE_SIZE}`, { idempotent: true });
+        if (page.head) feedHead = BigInt(page.head);
+        if (page.events.length === 0) break;
+        applied += await applyEvents(page.events);
+        after = BigInt(page.events.at(-1)!.sequence);
+        appliedUpTo = after;
+        if (page.events.length < PAGE_SIZE) break;
+      }
+    } catch (error) {
+      if (inSyncSince !== null) behindSince = Date.now();
+      inSyncSince = null;
+      throw error;
     }
     lastSyncedAt = new Date();
+    if (appliedUpTo >= feedHead) inSyncSince ??= Date.now();
     return applied;
   }
 
@@ -124,7 +141,7 @@ export function createEnrollmentReplica(db: AttendanceDb, options: ReplicaOption
         },
         (error: unknown) => {
           // Courses is down or slow: events wait in its outbox; back off up to 30 s. Logged once per outage.
-          if (failures === 0) options.log.warn({ err: errorFields(error) }, "enrollment replica cannot read the courses feed; retrying with backoff");
+          if (failures === 0) options.log.warn({ reason: (error as Error).message }, "enrollment replica cannot read the courses feed; retrying with backoff");
           failures += 1;
           schedule(Math.min(30_000, options.pollIntervalMs * 2 ** failures));
         },
@@ -164,6 +181,15 @@ export function createEnrollmentReplica(db: AttendanceDb, options: ReplicaOption
       await inFlight?.done.catch(() => undefined);
     },
     status: () => ({ lastSyncedAt, failures }),
+    /**
+     * How far behind courses the replica is: events in courses' outbox not applied here (as of
+     * the last answer from courses), and seconds since it last held everything (0 while it does).
+     */
+    lag() {
+      const events = feedHead > appliedUpTo ? Number(feedHead - appliedUpTo) : 0;
+      const seconds = inSyncSince !== null && events === 0 ? 0 : (Date.now() - behindSince) / 1000;
+      return { events, seconds };
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 // Wires the attendance subgraph together; its descriptor (index.ts) starts it from checked variables.
 import { fileURLToPath } from "node:url";
-import { applyMigrations, callSettings, createUpstream, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
+import { applyMigrations, callSettings, createMetrics, createUpstream, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
 import { connectAttendanceDb } from "./db.ts";
 import { createEnrollmentReplica } from "./enrollment-replica.ts";
 import { createAttendance } from "./attendance.ts";
@@ -14,7 +14,8 @@ export async function startAttendanceService(vars: EnvValues<AttendanceEnv>, log
   const settings = subgraphSettings("attendance", vars);
   await applyMigrations(settings.databaseUrl, MIGRATIONS_DIR, log);
   const db = connectAttendanceDb(settings.databaseUrl, { poolSize: settings.databasePoolSize, log });
-  const courses = createUpstream({ ...callSettings(vars, "courses", vars.COURSES_URL), log });
+  const metrics = createMetrics("attendance");
+  const courses = createUpstream({ ...callSettings(vars, "courses", vars.COURSES_URL), log, metrics });
   const replica = createEnrollmentReplica(db, {
     courses,
     serviceSecret: settings.serviceSecret,
@@ -23,12 +24,15 @@ export async function startAttendanceService(vars: EnvValues<AttendanceEnv>, log
     log,
   });
   const attendance = createAttendance(db, replica);
+  metrics.gauge("enrollment_replica_lag_events", "Enrollment events in courses' outbox not yet applied by attendance (as of courses' last answer)", [] as const, (set) => set({}, replica.lag().events));
+  metrics.gauge("enrollment_replica_lag_seconds", "Seconds since the enrollment replica last held every event (0 while it does)", [] as const, (set) => set({}, replica.lag().seconds));
   replica.start();
 
   const service = await serveSubgraph<AttendanceContext>({
     name: "attendance",
     settings,
     log,
+    metrics,
     schema: new URL("../schema.graphql", import.meta.url),
     resolvers,
     db,

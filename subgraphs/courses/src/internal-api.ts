@@ -20,6 +20,12 @@ export type CourseEvent =
   | { type: "StudentEnrolled"; payload: { courseId: string; studentId: string } }
   | { type: "EnrollmentDropped"; payload: { courseId: string; studentId: string } };
 
+/** What the feed answers: events in sequence order, and the newest sequence in the outbox. */
+export interface FeedPage {
+  events: FeedEvent[];
+  head: string | null;
+}
+
 /** One event as the feed returns it; `type` may be one a reader does not know yet. */
 export interface FeedEvent {
   id: string;

@@ -3,7 +3,7 @@
 // step before commit, so events commit in sequence order and a reader that has seen sequence N
 // will never later find an event < N appear (the feed can be read with a simple cursor).
 import type { CoursesDb, CoursesTransaction } from "./db.ts";
-import type { CourseEvent, FeedEvent } from "./internal-api.ts";
+import type { CourseEvent, FeedPage } from "./internal-api.ts";
 
 const OUTBOX_SEQUENCE_LOCK = 4_207_301;
 
@@ -12,13 +12,18 @@ export async function appendToOutbox(tx: CoursesTransaction, event: CourseEvent)
   await tx.outboxEvent.create({ data: { type: event.type, payload: event.payload } });
 }
 
-export async function readFeed(db: CoursesDb, after: bigint, limit: number): Promise<FeedEvent[]> {
-  const rows = await db.prisma.outboxEvent.findMany({ where: { sequence: { gt: after } }, orderBy: { sequence: "asc" }, take: limit });
-  return rows.map((r) => ({
+/** The events after `after`, and the newest sequence there is (readers measure their lag by it). */
+export async function readFeed(db: CoursesDb, after: bigint, limit: number): Promise<FeedPage> {
+  const [rows, newest] = await Promise.all([
+    db.prisma.outboxEvent.findMany({ where: { sequence: { gt: after } }, orderBy: { sequence: "asc" }, take: limit }),
+    db.prisma.outboxEvent.aggregate({ _max: { sequence: true } }),
+  ]);
+  const events = rows.map((r) => ({
     id: r.id,
     sequence: r.sequence.toString(),
     type: r.type as CourseEvent["type"],
     payload: r.payload as Record<string, string>,
     occurredAt: r.occurredAt.toISOString(),
   }));
+  return { events, head: newest._max.sequence?.toString() ?? null };
 }

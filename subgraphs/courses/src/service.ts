@@ -1,6 +1,6 @@
 // Wires the courses subgraph together; its descriptor (index.ts) starts it from checked variables.
 import { fileURLToPath } from "node:url";
-import { callSettings, createUpstream, isUuid, HttpError, applyMigrations, createServiceTokenVerifier, requireServiceToken, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
+import { callSettings, createMetrics, createUpstream, isUuid, HttpError, applyMigrations, createServiceTokenVerifier, requireServiceToken, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
 import { createUsersDirectory } from "@pooya/users/directory";
 import { connectCoursesDb } from "./db.ts";
 import { createCatalogue } from "./catalogue.ts";
@@ -16,7 +16,8 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../prisma/courses/mig
 export async function startCoursesService(vars: EnvValues<CoursesEnv>, log: Logger) {
   const settings = subgraphSettings("courses", vars);
   await applyMigrations(settings.databaseUrl, MIGRATIONS_DIR, log);
-  const users = createUpstream({ ...callSettings(vars, "users", vars.USERS_URL), log });
+  const metrics = createMetrics("courses");
+  const users = createUpstream({ ...callSettings(vars, "users", vars.USERS_URL), log, metrics });
   const db = connectCoursesDb(settings.databaseUrl, { poolSize: settings.databasePoolSize, log });
   const directory = createUsersDirectory({ upstream: users, secret: settings.serviceSecret, caller: "courses" });
   const catalogue = createCatalogue(db, directory);
@@ -27,6 +28,7 @@ export async function startCoursesService(vars: EnvValues<CoursesEnv>, log: Logg
     name: "courses",
     settings,
     log,
+    metrics,
     schema: new URL("../schema.graphql", import.meta.url),
     resolvers,
     db,
@@ -41,7 +43,7 @@ export async function startCoursesService(vars: EnvValues<CoursesEnv>, log: Logg
         if (!/^\d{1,19}$/.test(after) || !Number.isInteger(limit) || limit < 1 || limit > MAX_FEED_PAGE) {
           throw new HttpError(400, `after must be a sequence number and limit 1..${MAX_FEED_PAGE}`);
         }
-        return { events: await readFeed(db, BigInt(after), limit) };
+        return readFeed(db, BigInt(after), limit);
       });
       app.post(ENROLLMENT_CHECK_PATH, { onRequest: requireServiceToken(verifyServiceToken) }, async (request): Promise<EnrollmentCheck> => {
         const { courseId, studentIds } = (request.body ?? {}) as { courseId?: unknown; studentIds?: unknown };

@@ -1,7 +1,7 @@
 // Meals, wallets and orders. Money and stock move in one transaction with the order, by
 // conditional UPDATEs (stock >= n, balance >= total), so they never go negative and the last
 // servings are never sold twice. Locks are taken in one order (meal, then wallet) everywhere.
-import { TRANSACTION_OPTIONS, badUserInput, conflict, domainError, forbidden, formatDay, isUuid, notFound, requireIntRange, requireText, type Viewer } from "@pooya/platform";
+import { TRANSACTION_OPTIONS, badUserInput, codeLabel, conflict, domainError, forbidden, formatDay, isUuid, notFound, requireIntRange, requireText, type Viewer } from "@pooya/platform";
 import type { UsersDirectory } from "@pooya/users/directory";
 import { Prisma, type FoodOrder, type MealType } from "./generated/prisma/client.ts";
 import type { FoodDb } from "./db.ts";
@@ -36,13 +36,54 @@ function isUniqueViolation(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
 }
 
-export function createCanteen(db: FoodDb, users: UsersDirectory) {
+/** What the canteen reports as it works (metrics). */
+export interface CanteenObserver {
+  purchase(outcome: string): void;
+}
+
+export function createCanteen(db: FoodDb, users: UsersDirectory, observe: CanteenObserver = { purchase: () => undefined }) {
   async function existingOrder(userId: string, input: BuyMealInput): Promise<FoodOrder | null> {
     const order = await db.prisma.foodOrder.findUnique({ where: { userId_idempotencyKey: { userId, idempotencyKey: input.idempotencyKey } } });
     if (order && (order.mealId !== input.mealId || order.quantity !== input.quantity)) {
       throw conflict("This idempotencyKey was already used for a different purchase.");
     }
     return order;
+  }
+
+  /** One purchase, or the earlier one with the same idempotency key (replayed). */
+  async function buyOnce(viewer: NonNullable<Viewer>, input: BuyMealInput): Promise<{ order: FoodOrder; replayed: boolean }> {
+    if (viewer.role !== "STUDENT") throw forbidden("Only students can buy meals.");
+    requireIntRange(input.quantity, "quantity", 1, MAX_QUANTITY);
+    const key = input.idempotencyKey.trim();
+    if (key.length < 1 || key.length > 100) throw badUserInput("idempotencyKey must be 1 to 100 characters.", "idempotencyKey");
+    const request = { ...input, idempotencyKey: key };
+    const replay = await existingOrder(viewer.userId, request);
+    if (replay) return { order: replay, replayed: true };
+    const meal = isUuid(input.mealId) ? await db.prisma.meal.findUnique({ where: { id: input.mealId } }) : null;
+    if (!meal) throw notFound("Meal", input.mealId);
+    if (meal.servingDate < today()) throw badUserInput(`This meal was served on ${formatDay(meal.servingDate)}.`, "mealId");
+    const totalPrice = meal.price * input.quantity;
+    try {
+      const order = await db.prisma.$transaction(async (tx) => {
+        const taken = await tx.meal.updateMany({ where: { id: meal.id, stock: { gte: input.quantity } }, data: { stock: { decrement: input.quantity } } });
+        if (taken.count !== 1) throw domainError("SOLD_OUT", `Not enough servings of ${meal.name} left.`);
+        const paid = await tx.wallet.updateMany({ where: { userId: viewer.userId, balance: { gte: totalPrice } }, data: { balance: { decrement: totalPrice } } });
+        if (paid.count !== 1) throw domainError("INSUFFICIENT_FUNDS", `The wallet balance does not cover ${totalPrice}.`);
+        const order = await tx.foodOrder.create({
+          data: { userId: viewer.userId, mealId: meal.id, quantity: input.quantity, totalPrice, status: "CONFIRMED", idempotencyKey: key },
+        });
+        await tx.ledgerEntry.create({ data: { userId: viewer.userId, amount: -totalPrice, reason: "PURCHASE", orderId: order.id, actorId: viewer.userId } });
+        return order;
+      }, TRANSACTION_OPTIONS);
+      return { order, replayed: false };
+    } catch (error) {
+      // A concurrent request with the same key committed first: this one rolled back, charging nothing.
+      if (isUniqueViolation(error)) {
+        const winner = await existingOrder(viewer.userId, request);
+        if (winner) return { order: winner, replayed: true };
+      }
+      throw error;
+    }
   }
 
   return {
@@ -86,35 +127,12 @@ export function createCanteen(db: FoodDb, users: UsersDirectory) {
     },
 
     async buy(viewer: NonNullable<Viewer>, input: BuyMealInput): Promise<FoodOrder> {
-      if (viewer.role !== "STUDENT") throw forbidden("Only students can buy meals.");
-      requireIntRange(input.quantity, "quantity", 1, MAX_QUANTITY);
-      const key = input.idempotencyKey.trim();
-      if (key.length < 1 || key.length > 100) throw badUserInput("idempotencyKey must be 1 to 100 characters.", "idempotencyKey");
-      const request = { ...input, idempotencyKey: key };
-      const replay = await existingOrder(viewer.userId, request);
-      if (replay) return replay;
-      const meal = isUuid(input.mealId) ? await db.prisma.meal.findUnique({ where: { id: input.mealId } }) : null;
-      if (!meal) throw notFound("Meal", input.mealId);
-      if (meal.servingDate < today()) throw badUserInput(`This meal was served on ${formatDay(meal.servingDate)}.`, "mealId");
-      const totalPrice = meal.price * input.quantity;
       try {
-        return await db.prisma.$transaction(async (tx) => {
-          const taken = await tx.meal.updateMany({ where: { id: meal.id, stock: { gte: input.quantity } }, data: { stock: { decrement: input.quantity } } });
-          if (taken.count !== 1) throw domainError("SOLD_OUT", `Not enough servings of ${meal.name} left.`);
-          const paid = await tx.wallet.updateMany({ where: { userId: viewer.userId, balance: { gte: totalPrice } }, data: { balance: { decrement: totalPrice } } });
-          if (paid.count !== 1) throw domainError("INSUFFICIENT_FUNDS", `The wallet balance does not cover ${totalPrice}.`);
-          const order = await tx.foodOrder.create({
-            data: { userId: viewer.userId, mealId: meal.id, quantity: input.quantity, totalPrice, status: "CONFIRMED", idempotencyKey: key },
-          });
-          await tx.ledgerEntry.create({ data: { userId: viewer.userId, amount: -totalPrice, reason: "PURCHASE", orderId: order.id, actorId: viewer.userId } });
-          return order;
-        }, TRANSACTION_OPTIONS);
+        const { order, replayed } = await buyOnce(viewer, input);
+        observe.purchase(replayed ? "replayed" : "ok");
+        return order;
       } catch (error) {
-        // A concurrent request with the same key committed first: this one rolled back, charging nothing.
-        if (isUniqueViolation(error)) {
-          const winner = await existingOrder(viewer.userId, request);
-          if (winner) return winner;
-        }
+        observe.purchase(codeLabel((error as { extensions?: { code?: unknown } }).extensions?.code));
         throw error;
       }
     },

@@ -1,6 +1,6 @@
 // Wires the food subgraph together; its descriptor (index.ts) starts it from checked variables.
 import { fileURLToPath } from "node:url";
-import { callSettings, createUpstream, applyMigrations, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
+import { callSettings, createMetrics, createUpstream, applyMigrations, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
 import { createUsersDirectory } from "@pooya/users/directory";
 import { connectFoodDb } from "./db.ts";
 import { createCanteen } from "./canteen.ts";
@@ -13,14 +13,17 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../prisma/food/migrat
 export async function startFoodService(vars: EnvValues<FoodEnv>, log: Logger) {
   const settings = subgraphSettings("food", vars);
   await applyMigrations(settings.databaseUrl, MIGRATIONS_DIR, log);
-  const users = createUpstream({ ...callSettings(vars, "users", vars.USERS_URL), log });
+  const metrics = createMetrics("food");
+  const users = createUpstream({ ...callSettings(vars, "users", vars.USERS_URL), log, metrics });
+  const purchases = metrics.counter("food_purchases_total", "buyMeal calls, by outcome: ok, replayed (same idempotency key) or the error code", ["outcome"] as const);
   const db = connectFoodDb(settings.databaseUrl, { poolSize: settings.databasePoolSize, log });
-  const canteen = createCanteen(db, createUsersDirectory({ upstream: users, secret: settings.serviceSecret, caller: "food" }));
+  const canteen = createCanteen(db, createUsersDirectory({ upstream: users, secret: settings.serviceSecret, caller: "food" }), { purchase: (outcome) => purchases.inc({ outcome }) });
 
   return serveSubgraph<FoodContext>({
     name: "food",
     settings,
     log,
+    metrics,
     schema: new URL("../schema.graphql", import.meta.url),
     resolvers,
     db,

@@ -1,5 +1,5 @@
 // Accounts and sessions: registration, sign-in, refresh-token rotation, sign-out.
-import { badUserInput, conflict, domainError, requireText, type RateLimit, type Role } from "@pooya/platform";
+import { badUserInput, codeLabel, conflict, domainError, requireText, type RateLimit, type Role } from "@pooya/platform";
 import { Prisma, type User } from "./generated/prisma/client.ts";
 import type { UsersDb } from "./db.ts";
 import { hashPassword, verifyPassword } from "./auth/passwords.ts";
@@ -46,7 +46,12 @@ const wrongCredentials = () => domainError("UNAUTHENTICATED", "Email or password
 const tooManyAttempts = (retryAfterSeconds: number) =>
   domainError("TOO_MANY_REQUESTS", `Too many sign-in attempts for this account; try again in ${Math.ceil(retryAfterSeconds / 60)} minute(s).`, { retryAfterSeconds });
 
-export function createAccounts(db: UsersDb, accessTokens: AccessTokenIssuer, limits: LoginLimits) {
+/** What accounts report as they work (metrics). */
+export interface AccountsObserver {
+  login(outcome: string): void;
+}
+
+export function createAccounts(db: UsersDb, accessTokens: AccessTokenIssuer, limits: LoginLimits, observe: AccountsObserver = { login: () => undefined }) {
   async function startSession(user: User, familyId: string = crypto.randomUUID()) {
     const refresh = newRefreshToken();
     await db.prisma.refreshToken.create({
@@ -68,6 +73,42 @@ export function createAccounts(db: UsersDb, accessTokens: AccessTokenIssuer, lim
     }
   }
 
+  /** One sign-in: limits first, then the password (see LoginLimits). */
+  async function signIn(email: string, password: string, clientIp: string | null) {
+    const address = email.trim().toLowerCase();
+    // Nothing this long was ever registered: wrong, without spending a hash on it.
+    if (address.length > 254 || password.length > PASSWORD_MAX) throw wrongCredentials();
+    const pair = await limits.perAccountAndClient.consume(`${address}|${clientIp ?? "unknown"}`);
+    if (!pair.allowed) throw tooManyAttempts(pair.retryAfterSeconds);
+
+    // Reserve one attempt against the account-wide ceiling in one statement: of many parallel
+    // guesses, only as many as the ceiling allows get a row back (and a password check).
+    const windowSeconds = limits.accountWindowMs / 1000;
+    const [reserved] = await db.prisma.$queryRaw<User[]>`
+      UPDATE users SET
+        failed_logins = CASE WHEN failed_logins_since IS NULL OR failed_logins_since < now() - make_interval(secs => ${windowSeconds}) THEN 1 ELSE failed_logins + 1 END,
+        failed_logins_since = CASE WHEN failed_logins_since IS NULL OR failed_logins_since < now() - make_interval(secs => ${windowSeconds}) THEN now() ELSE failed_logins_since END
+      WHERE email = ${address}
+        AND (failed_logins_since IS NULL OR failed_logins_since < now() - make_interval(secs => ${windowSeconds}) OR failed_logins < ${limits.accountCeiling})
+      RETURNING id, email, name, role, password_hash AS "passwordHash", created_at AS "createdAt", failed_logins AS "failedLogins", failed_logins_since AS "failedLoginsSince"`;
+    if (!reserved) {
+      const locked = await db.prisma.user.findUnique({ where: { email: address }, select: { failedLoginsSince: true } });
+      if (locked?.failedLoginsSince) {
+        throw tooManyAttempts(Math.max(1, Math.ceil((locked.failedLoginsSince.getTime() + limits.accountWindowMs - Date.now()) / 1000)));
+      }
+      // No such account: counted like one, checked against a decoy, answered like a wrong password.
+      const unknown = await limits.unknownAccount.consume(address);
+      if (!unknown.allowed) throw tooManyAttempts(unknown.retryAfterSeconds);
+      await verifyPassword(null, password);
+      throw wrongCredentials();
+    }
+    if (!(await verifyPassword(reserved.passwordHash, password))) throw wrongCredentials();
+    // The right password: this attempt is given back, and this client's count cleared.
+    await db.prisma.$executeRaw`UPDATE users SET failed_logins = greatest(failed_logins - 1, 0) WHERE id = ${reserved.id}::uuid`;
+    await limits.perAccountAndClient.reset(`${address}|${clientIp ?? "unknown"}`);
+    return startSession(reserved);
+  }
+
   return {
     createAccount,
 
@@ -76,38 +117,14 @@ export function createAccounts(db: UsersDb, accessTokens: AccessTokenIssuer, lim
     },
 
     async login(email: string, password: string, clientIp: string | null) {
-      const address = email.trim().toLowerCase();
-      // Nothing this long was ever registered: wrong, without spending a hash on it.
-      if (address.length > 254 || password.length > PASSWORD_MAX) throw wrongCredentials();
-      const pair = await limits.perAccountAndClient.consume(`${address}|${clientIp ?? "unknown"}`);
-      if (!pair.allowed) throw tooManyAttempts(pair.retryAfterSeconds);
-
-      // Reserve one attempt against the account-wide ceiling in one statement: of many parallel
-      // guesses, only as many as the ceiling allows get a row back (and a password check).
-      const windowSeconds = limits.accountWindowMs / 1000;
-      const [reserved] = await db.prisma.$queryRaw<User[]>`
-        UPDATE users SET
-          failed_logins = CASE WHEN failed_logins_since IS NULL OR failed_logins_since < now() - make_interval(secs => ${windowSeconds}) THEN 1 ELSE failed_logins + 1 END,
-          failed_logins_since = CASE WHEN failed_logins_since IS NULL OR failed_logins_since < now() - make_interval(secs => ${windowSeconds}) THEN now() ELSE failed_logins_since END
-        WHERE email = ${address}
-          AND (failed_logins_since IS NULL OR failed_logins_since < now() - make_interval(secs => ${windowSeconds}) OR failed_logins < ${limits.accountCeiling})
-        RETURNING id, email, name, role, password_hash AS "passwordHash", created_at AS "createdAt", failed_logins AS "failedLogins", failed_logins_since AS "failedLoginsSince"`;
-      if (!reserved) {
-        const locked = await db.prisma.user.findUnique({ where: { email: address }, select: { failedLoginsSince: true } });
-        if (locked?.failedLoginsSince) {
-          throw tooManyAttempts(Math.max(1, Math.ceil((locked.failedLoginsSince.getTime() + limits.accountWindowMs - Date.now()) / 1000)));
-        }
-        // No such account: counted like one, checked against a decoy, answered like a wrong password.
-        const unknown = await limits.unknownAccount.consume(address);
-        if (!unknown.allowed) throw tooManyAttempts(unknown.retryAfterSeconds);
-        await verifyPassword(null, password);
-        throw wrongCredentials();
+      try {
+        const session = await signIn(email, password, clientIp);
+        observe.login("ok");
+        return session;
+      } catch (error) {
+        observe.login(codeLabel((error as { extensions?: { code?: unknown } }).extensions?.code));
+        throw error;
       }
-      if (!(await verifyPassword(reserved.passwordHash, password))) throw wrongCredentials();
-      // The right password: this attempt is given back, and this client's count cleared.
-      await db.prisma.$executeRaw`UPDATE users SET failed_logins = greatest(failed_logins - 1, 0) WHERE id = ${reserved.id}::uuid`;
-      await limits.perAccountAndClient.reset(`${address}|${clientIp ?? "unknown"}`);
-      return startSession(reserved);
     },
 
     async refresh(token: string) {

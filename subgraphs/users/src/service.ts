@@ -1,6 +1,6 @@
 // Wires the users subgraph together; its descriptor (index.ts) starts it from checked variables.
 import { fileURLToPath } from "node:url";
-import { HttpError, applyMigrations, createRateLimitStore, createServiceTokenVerifier, isUuid, requireServiceToken, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
+import { HttpError, applyMigrations, createMetrics, createRateLimitStore, createServiceTokenVerifier, isUuid, requireServiceToken, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
 import { connectUsersDb } from "./db.ts";
 import { createAccounts } from "./accounts.ts";
 import { createLoaders, type UsersContext } from "./context.ts";
@@ -18,13 +18,15 @@ export async function startUsersService(vars: EnvValues<UsersEnv>, log: Logger) 
   const db = connectUsersDb(settings.databaseUrl, { poolSize: settings.databasePoolSize, log });
   const signingKeys = await loadSigningKeys(vars.USERS_SIGNING_KEYS ? { jwks: vars.USERS_SIGNING_KEYS } : { file: signingKeysFile(vars.POOYA_DATA_DIR) });
   const accessTokens = createAccessTokenIssuer(signingKeys, { issuer: vars.TOKEN_ISSUER, audience: vars.TOKEN_AUDIENCE });
+  const metrics = createMetrics("users");
+  const logins = metrics.counter("users_logins_total", "login calls, by outcome: ok, or the error code (UNAUTHENTICATED: wrong email or password; TOO_MANY_REQUESTS: throttled)", ["outcome"] as const);
   const rateLimits = createRateLimitStore({ redisUrl: vars.REDIS_URL, prefix: "pooya:users", log });
   const accounts = createAccounts(db, accessTokens, {
     perAccountAndClient: rateLimits.limit("login-account-client", { points: vars.LOGIN_LIMIT_PER_ACCOUNT_AND_CLIENT, windowSeconds: 15 * 60 }),
     unknownAccount: rateLimits.limit("login-unknown-account", { points: vars.LOGIN_LIMIT_PER_ACCOUNT, windowSeconds: 60 * 60 }),
     accountCeiling: vars.LOGIN_LIMIT_PER_ACCOUNT,
     accountWindowMs: 60 * 60 * 1000,
-  });
+  }, { login: (outcome) => logins.inc({ outcome }) });
   if (vars.POOYA_ADMIN_EMAIL && vars.POOYA_ADMIN_PASSWORD) {
     if (await accounts.ensureAdmin(vars.POOYA_ADMIN_EMAIL, vars.POOYA_ADMIN_PASSWORD)) log.info({ email: vars.POOYA_ADMIN_EMAIL }, "first STAFF account created");
   }
@@ -34,6 +36,7 @@ export async function startUsersService(vars: EnvValues<UsersEnv>, log: Logger) 
     name: "users",
     settings,
     log,
+    metrics,
     schema: new URL("../schema.graphql", import.meta.url),
     resolvers,
     db,

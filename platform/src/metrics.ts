@@ -1,0 +1,116 @@
+// Prometheus metrics (prom-client), one registry per service (labelled with its name), served at
+// GET /metrics on the service's own port to the addresses in METRICS_ALLOW_FROM only. Label
+// values come from bounded sets: route patterns, codes, a capped list of operation names.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import proxyaddr from "proxy-addr";
+import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
+
+export type { Registry };
+
+/** Error codes a label may carry; anything else is "other". */
+const KNOWN_CODES = new Set([
+  "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "CONFLICT", "NOT_ENROLLED", "INSUFFICIENT_FUNDS", "SOLD_OUT",
+  "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE", "GATEWAY_TIMEOUT", "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED",
+  "PERSISTED_QUERY_NOT_FOUND", "PERSISTED_QUERY_NOT_LISTED", "BAD_REQUEST", "COST_ESTIMATED_TOO_EXPENSIVE", "REQUEST_TOO_LARGE",
+  "RESPONSE_TOO_LARGE", "INTERNAL_SERVER_ERROR",
+]);
+export const codeLabel = (code: unknown) => (typeof code === "string" && KNOWN_CODES.has(code) ? code : "other");
+
+/** Operation names as labels: the first `max` distinct well-formed names, then "other". */
+export function boundedNames(max: number) {
+  const seen = new Set<string>();
+  return (name: string | null | undefined): string => {
+    if (!name) return "anonymous";
+    if (seen.has(name)) return name;
+    if (seen.size >= max || !/^[A-Za-z_]\w{0,63}$/.test(name)) return "other";
+    seen.add(name);
+    return name;
+  };
+}
+
+export function createMetrics(service: string) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  const breakers = new Map<string, () => { state: string }>();
+  const BREAKER_STATES: Record<string, number> = { closed: 0, "half-open": 1, open: 2 };
+  new Gauge({
+    name: "upstream_breaker_state",
+    help: "Circuit breaker of each called service: 0 closed, 1 half-open (probing), 2 open",
+    labelNames: ["upstream"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [upstream, status] of breakers) this.set({ upstream }, BREAKER_STATES[status().state] ?? 0);
+    },
+  });
+  return {
+    registry,
+    /** Reports a called service's breaker in upstream_breaker_state. */
+    trackBreaker(upstream: string, status: () => { state: string }) {
+      breakers.set(upstream, status);
+    },
+    httpDuration: new Histogram({
+      name: "http_server_request_duration_seconds",
+      help: "HTTP requests served, by method, route pattern and status",
+      labelNames: ["method", "route", "status_code"] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    graphqlOperations: new Counter({
+      name: "graphql_operations_total",
+      help: "GraphQL operations answered, by operation name (bounded), type and outcome (ok or the first error code)",
+      labelNames: ["operation_name", "operation_type", "outcome"] as const,
+      registers: [registry],
+    }),
+    upstreamDuration: new Histogram({
+      name: "upstream_request_duration_seconds",
+      help: "Calls to other services (the gateway's to its subgraphs, services' to each other), by service called and outcome",
+      labelNames: ["upstream", "outcome"] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5],
+      registers: [registry],
+    }),
+    /** A gauge computed when scraped. */
+    gauge<L extends string>(name: string, help: string, labelNames: readonly L[], collect: (set: (labels: Record<L, string>, value: number) => void) => void) {
+      return new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          collect((labels, value) => this.set(labels as never, value));
+        },
+      });
+    },
+    counter<L extends string>(name: string, help: string, labelNames: readonly L[]) {
+      return new Counter({ name, help, labelNames, registers: [registry] });
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Who may read /metrics: `loopback,uniquelocal` by default (the host and private networks). */
+export function metricsAccess(allowFrom: string[]): (address: string) => boolean {
+  const trusted = proxyaddr.compile(allowFrom);
+  return (address) => trusted(address, 0);
+}
+
+export function graphqlMetricsPlugin<TContext extends BaseContext>(metrics: Metrics, maxOperationNames = 100): ApolloServerPlugin<TContext> {
+  const nameOf = boundedNames(maxOperationNames);
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response, operation, operationName }) {
+          const errors = response.body.kind === "single" ? response.body.singleResult.errors : undefined;
+          metrics.graphqlOperations.inc({
+            operation_name: nameOf(operationName),
+            operation_type: operation?.operation ?? "unknown",
+            outcome: errors?.length ? codeLabel(errors[0]?.extensions?.code) : "ok",
+          });
+        },
+      };
+    },
+  };
+}
