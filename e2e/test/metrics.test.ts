@@ -135,3 +135,16 @@ describe("counters move with the work", () => {
     }
   }, 20_000);
 });
+
+describe("the provisioned Grafana dashboard", () => {
+  test("queries only metrics the services export (it cannot drift from the code)", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const dashboard = JSON.parse(await readFile(new URL("../../deploy/observability/grafana/dashboards/pooya.json", import.meta.url), "utf8")) as { panels: { targets?: { expr: string }[] }[] };
+    const exprs = dashboard.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
+    const used = new Set(exprs.flatMap((e) => [...e.matchAll(/\b([a-z_]+(?:_total|_seconds|_bytes|_connections|_events|_state)(?:_bucket|_count|_sum)?)\b/g)].map((m) => m[1]!.replace(/_(bucket|count|sum)$/, ""))));
+    expect(used.size).toBeGreaterThan(8);
+    const exported = new Set<string>();
+    for (const base of [fed.gateway.url, ...Object.values(fed.services).map((s) => s.url)]) for (const name of (await scrape(base)).keys()) exported.add(name);
+    for (const name of used) expect(exported, `the dashboard queries ${name}`).toContain(name);
+  });
+});
