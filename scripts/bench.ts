@@ -7,7 +7,7 @@ import { runLoad } from "./lib/load.ts";
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 
-const fed = await startFederation({ attendancePollIntervalMs: 1_000 });
+const fed = await startFederation();
 try {
   const teacher = await fed.createUser("TEACHER");
   const course = await createCourse(fed, teacher, { capacity: 200 });

@@ -3,11 +3,13 @@
 // `npm start` wires them), and helpers to call them.
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
 import {
-  IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, createLogger, exportPrivateJwk, generateSigningKey, logDestination,
+  IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, streamName, createLogger, exportPrivateJwk, generateSigningKey, logDestination,
   type SigningKey, type Viewer,
 } from "@pooya/platform";
-import { SUBGRAPH_NAMES, createDatabases, startFederation as startRunningFederation, type Federation as RunningFederation, type SubgraphName } from "@pooya/system";
+import { SUBGRAPH_NAMES, createDatabases, startFederation as startRunningFederation, subgraph, type Federation as RunningFederation, type SubgraphName } from "@pooya/system";
 import { freePort } from "./free-port.ts";
 
 export { SUBGRAPH_NAMES as SERVICE_NAMES, type SubgraphName as ServiceName };
@@ -51,7 +53,7 @@ export async function postGraphQL<T = Record<string, any>>(url: string, options:
 }
 
 export interface HarnessOptions {
-  attendancePollIntervalMs?: number;
+  /** With a broker: `env.NATS_URL`; the harness then uses a subject prefix (and stream) of its own, deleted at close. */
   previousUsersKeys?: SigningKey[];
   /** Variables on top of the harness's own, for every service. */
   env?: NodeJS.ProcessEnv;
@@ -59,6 +61,8 @@ export interface HarnessOptions {
 
 export async function startFederation(options: HarnessOptions = {}) {
   const databases = await createDatabases(SUBGRAPH_NAMES);
+  // Each federation on a broker gets its own subjects and stream: runs never see each other's events.
+  const eventsPrefix = options.env?.EVENTS_SUBJECT_PREFIX ?? `t${randomBytes(5).toString("hex")}`;
   const serviceSecret = randomBytes(32).toString("base64url");
   const gatewayKey = await generateSigningKey();
   // The users service signs with a key the tests know, so they can forge expired or foreign tokens.
@@ -76,7 +80,7 @@ export async function startFederation(options: HarnessOptions = {}) {
         USERS_SIGNING_KEYS: usersSigningKeys,
         POOYA_ADMIN_EMAIL: ADMIN.email,
         POOYA_ADMIN_PASSWORD: ADMIN.password,
-        ENROLLMENT_POLL_INTERVAL_MS: String(options.attendancePollIntervalMs ?? 200),
+        EVENTS_SUBJECT_PREFIX: eventsPrefix,
         GATEWAY_SIGNING_KEY: JSON.stringify(await exportPrivateJwk(gatewayKey)),
         LOG_LEVEL: level,
         // Every test client is 127.0.0.1: per-client limits would throttle the suite itself.
@@ -102,6 +106,22 @@ export async function startFederation(options: HarnessOptions = {}) {
     pool.on("error", () => undefined); // an idle connection closed at teardown is not a test failure
     return [n, pool];
   })) as Record<SubgraphName, pg.Pool>;
+
+  /** "consumer ← source" for each source a consumer has not caught up with (consumers: the services keeping replication cursors; sources: the services they call). */
+  async function eventsBehind(): Promise<string[]> {
+    const behind: string[] = [];
+    for (const consumer of SUBGRAPH_NAMES) {
+      const keepsCursors = await pools[consumer].query("SELECT to_regclass('replication_cursors') IS NOT NULL AS has").then((r) => r.rows[0].has as boolean);
+      if (!keepsCursors) continue;
+      const { rows: cursors } = await pools[consumer].query<{ source: string; last_sequence: string }>("SELECT source, last_sequence::text FROM replication_cursors");
+      for (const source of subgraph(consumer).calls as SubgraphName[]) {
+        const head = BigInt((await pools[source].query("SELECT coalesce(max(sequence), 0)::text AS head FROM outbox_events")).rows[0].head);
+        const cursor = BigInt(cursors.find((c) => c.source === source)?.last_sequence ?? 0);
+        if (cursor < head) behind.push(`${consumer} ← ${source} (${cursor}/${head})`);
+      }
+    }
+    return behind;
+  }
 
   const signAssertion = createIdentityAssertionSigner(gatewayKey);
 
@@ -158,10 +178,22 @@ export async function startFederation(options: HarnessOptions = {}) {
     createUser,
     stopService: federation.stopService,
     startService: federation.startService,
+    eventsPrefix,
+    /** Resolves once every consumer has applied every event its sources have committed so far. */
+    async eventsSettled(timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const behind = await eventsBehind();
+        if (behind.length === 0) return;
+        if (Date.now() > deadline) throw new Error(`events not applied within ${timeoutMs} ms: ${behind.join(", ")}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    },
     async close() {
       await federation.stop();
       await Promise.all(Object.values(pools).map((p) => p.end()));
       await databases.drop();
+      if (options.env?.NATS_URL) await deleteStream(options.env.NATS_URL, eventsPrefix).catch(() => undefined);
     },
   };
 }
@@ -171,4 +203,15 @@ export type Federation = Awaited<ReturnType<typeof startFederation>>;
 /** The `extensions.code` of each error, for compact assertions. */
 export function errorCodes(response: GraphQLResponse): (string | undefined)[] {
   return (response.errors ?? []).map((e) => e.extensions?.code);
+}
+
+/** Deletes a federation's event stream from the broker (tests clean up after themselves). */
+export async function deleteStream(natsUrl: string, prefix: string): Promise<void> {
+  const nc = await connect({ servers: natsUrl.split(","), timeout: 2_000 });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(streamName(prefix)).catch(() => undefined);
+  } finally {
+    await nc.close();
+  }
 }

@@ -9,8 +9,9 @@ let otherTeacher: typeof teacher;
 let student: typeof teacher;
 let course: { id: string; code: string };
 beforeAll(async () => {
-  // A slow background poller, so that the tests prove the request-time catch-up, not the timer.
-  fed = await startFederation({ attendancePollIntervalMs: 60_000 });
+  fed = await startFederation();
+  // No background delivery, so that the tests prove the request-time catch-up, not the feed.
+  await fed.services.attendance.replica.pause();
   teacher = await fed.createUser("TEACHER");
   otherTeacher = await fed.createUser("TEACHER");
   student = await fed.createUser("STUDENT");

@@ -127,7 +127,7 @@ describe("enroll and dropEnrollment", () => {
     await fed.execute({ query: OPS.drop, variables: { c: course.id, s: s.id }, token: s.token });
     const { rows } = await fed.db.courses.query("SELECT type, payload FROM outbox_events WHERE payload->>'courseId' = $1 ORDER BY sequence", [course.id]);
     expect(rows.map((r) => r.type)).toEqual(["CourseCreated", "StudentEnrolled", "EnrollmentDropped"]);
-    expect(rows[1].payload).toEqual({ courseId: course.id, studentId: s.id });
+    expect(rows[1].payload).toEqual({ courseId: course.id, studentId: s.id, code: course.code, title: expect.any(String) });
   });
 });
 

@@ -110,6 +110,42 @@ export const env = {
       return url.toString().replace(/\/$/, "");
     }),
 
+  /** NATS server URLs, comma-separated (nats://host:4222); credentials in a URL are never echoed. */
+  natsUrls: () =>
+    variable(
+      (raw) => {
+        const urls = raw.split(",").map((s) => s.trim()).filter(Boolean);
+        if (urls.length === 0) throw problem("must be one or more nats:// URLs, comma-separated");
+        for (const candidate of urls) {
+          let url: URL;
+          try {
+            url = new URL(candidate);
+          } catch {
+            throw problem("must be one or more nats:// URLs such as nats://host:4222, comma-separated");
+          }
+          if (!["nats:", "tls:", "ws:", "wss:"].includes(url.protocol) || !url.hostname) throw problem("must be one or more nats:// URLs such as nats://host:4222, comma-separated");
+        }
+        return urls.join(",");
+      },
+      { secret: true },
+    ),
+
+  /** An SMTP server URL (smtp:// or smtps://); it may hold a password, so its value is never echoed. */
+  smtpUrl: () =>
+    variable(
+      (raw) => {
+        let url: URL;
+        try {
+          url = new URL(raw.trim());
+        } catch {
+          throw problem("must be an smtp:// or smtps:// URL such as smtp://user:password@host:587 (URL-encode special characters)");
+        }
+        if ((url.protocol !== "smtp:" && url.protocol !== "smtps:") || !url.hostname) throw problem("must be an smtp:// or smtps:// URL such as smtp://user:password@host:587");
+        return raw.trim();
+      },
+      { secret: true },
+    ),
+
   /** A Postgres connection URL; it may hold a password, so its value is never echoed. */
   postgresUrl: () =>
     variable(
@@ -140,6 +176,14 @@ export const env = {
     variable((raw) => {
       if (raw.length > max) throw problem(`must be at most ${max} characters`);
       return raw;
+    }),
+
+  /** Text that matches `pattern` (`expected` says how, in words). */
+  matching: (pattern: RegExp, expected: string) =>
+    variable((raw) => {
+      const value = raw.trim();
+      if (!pattern.test(value)) throw problem(`must be ${expected}`);
+      return value;
     }),
 
   oneOf: <const T extends string>(values: readonly T[]) =>

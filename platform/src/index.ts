@@ -18,3 +18,4 @@ export * from "./scalars.ts";
 export * from "./loaders.ts";
 export * from "./subgraph.ts";
 export * from "./validation.ts";
+export * from "./events/index.ts";

@@ -56,6 +56,8 @@ export interface UpstreamRequest {
   body?: string;
   /** Safe to send twice (a query, a read): retried once when the connection breaks before an answer. */
   idempotent: boolean;
+  /** Cancels the call (the caller stops waiting, e.g. at shutdown). */
+  signal?: AbortSignal;
 }
 
 export interface BreakerStatus {
@@ -138,7 +140,7 @@ export function createUpstream(settings: UpstreamSettings) {
           method: init.method ?? "POST",
           headers: init.headers,
           body: init.body,
-          signal: AbortSignal.timeout(remaining),
+          signal: init.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(remaining)]) : AbortSignal.timeout(remaining),
           headersTimeout: remaining,
           bodyTimeout: remaining,
         });
@@ -146,6 +148,7 @@ export function createUpstream(settings: UpstreamSettings) {
         if (answer.status >= 500) lastFailure = `HTTP ${answer.status}`;
         return answer;
       } catch (error) {
+        if (init.signal?.aborted) throw new UpstreamError(name, "unavailable", 1, "call cancelled by the caller");
         const code = codeOf(error);
         if (code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") throw new UpstreamError(name, "too-large", 0, `answered more than ${settings.maxResponseBytes} bytes`);
         if (code === "TIMEOUT" || (code && TIMED_OUT.has(code))) {
@@ -198,6 +201,7 @@ export function createUpstream(settings: UpstreamSettings) {
   return {
     name,
     baseUrl: settings.baseUrl,
+    timeoutMs: settings.timeoutMs,
     send: metrics
       ? async (path: string, init: UpstreamRequest) => {
           const started = performance.now();

@@ -2,7 +2,9 @@
 import { badUserInput, domainError, forbidden, formatDay, isUuid, notFound, type Viewer } from "@pooya/platform";
 import type { AttendanceDb } from "./db.ts";
 import type { EnrollmentReplica } from "./enrollment-replica.ts";
-import type { AttendanceStatus, CourseReplica } from "./generated/prisma/client.ts";
+import type { AttendanceOutbox } from "./outbox.ts";
+import { attendanceEvents } from "./events.ts";
+import type { AttendanceRecord, AttendanceStatus, CourseReplica } from "./generated/prisma/client.ts";
 
 export interface MarkAttendanceInput {
   courseId: string;
@@ -27,12 +29,27 @@ function refuseFutureDay(date: Date) {
   }
 }
 
-/** A course as a decision needs it: who teaches it. */
-type CourseFacts = Pick<CourseReplica, "courseId" | "teacherId">;
+/** A course as a decision needs it: who teaches it (and its code, for the events). */
+type CourseFacts = Pick<CourseReplica, "courseId" | "teacherId" | "code">;
 
-export function createAttendance(db: AttendanceDb, replica: EnrollmentReplica) {
+export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, replica: EnrollmentReplica) {
   const findCourse = (courseId: string): Promise<CourseFacts | null> =>
-    isUuid(courseId) ? db.prisma.courseReplica.findUnique({ where: { courseId }, select: { courseId: true, teacherId: true } }) : Promise.resolve(null);
+    isUuid(courseId) ? db.prisma.courseReplica.findUnique({ where: { courseId }, select: { courseId: true, teacherId: true, code: true } }) : Promise.resolve(null);
+
+  /** AttendanceMarked for each record written, with the status it replaced. */
+  const markedEvents = (course: CourseFacts, records: { record: AttendanceRecord; previousStatus: AttendanceStatus | null }[]) =>
+    records.map(({ record, previousStatus }) =>
+      attendanceEvents.create("AttendanceMarked", {
+        recordId: record.id,
+        courseId: course.courseId,
+        courseCode: course.code,
+        studentId: record.studentId,
+        date: formatDay(record.date),
+        status: record.status,
+        previousStatus,
+        markedBy: record.markedById,
+      }),
+    );
 
   async function enrolledInReplica(courseId: string, studentIds: string[]): Promise<Set<string>> {
     const rows = await db.prisma.enrollmentReplica.findMany({
@@ -79,10 +96,16 @@ export function createAttendance(db: AttendanceDb, replica: EnrollmentReplica) {
       const course = requireManagedCourse(viewer, input.courseId, found);
       refuseFutureDay(input.date);
       if (!enrolled.has(input.studentId)) throw domainError("NOT_ENROLLED", "This student is not enrolled in the course.");
-      return db.prisma.attendanceRecord.upsert({
-        where: { courseId_studentId_date: { courseId: course.courseId, studentId: input.studentId, date: input.date } },
-        create: { courseId: course.courseId, studentId: input.studentId, date: input.date, status: input.status, markedById: viewer.userId },
-        update: { status: input.status, markedById: viewer.userId, markedAt: new Date() },
+      return outbox.transaction(async (tx, emit) => {
+        const key = { courseId_studentId_date: { courseId: course.courseId, studentId: input.studentId, date: input.date } };
+        const previous = await tx.attendanceRecord.findUnique({ where: key, select: { status: true } });
+        const record = await tx.attendanceRecord.upsert({
+          where: key,
+          create: { courseId: course.courseId, studentId: input.studentId, date: input.date, status: input.status, markedById: viewer.userId },
+          update: { status: input.status, markedById: viewer.userId, markedAt: new Date() },
+        });
+        emit(markedEvents(course, [{ record, previousStatus: previous?.status ?? null }]));
+        return record;
       });
     },
 
@@ -99,16 +122,26 @@ export function createAttendance(db: AttendanceDb, replica: EnrollmentReplica) {
       if (missing.length) {
         throw domainError("NOT_ENROLLED", `${missing.length} of these students are not enrolled in the course.`, { studentIds: missing });
       }
-      // One statement for the whole class: insert, or update the day's existing marks.
-      await db.prisma.$executeRaw`
-        INSERT INTO attendance_records (id, course_id, student_id, date, status, marked_by_id, marked_at)
-        SELECT gen_random_uuid(), ${course.courseId}::uuid, m.student_id, ${formatDay(input.date)}::date, m.status::"AttendanceStatus", ${viewer.userId}::uuid, now()
-        FROM unnest(${studentIds}::uuid[], ${marks.map((m) => m.status)}::text[]) AS m(student_id, status)
-        ON CONFLICT (course_id, student_id, date)
-        DO UPDATE SET status = EXCLUDED.status, marked_by_id = EXCLUDED.marked_by_id, marked_at = EXCLUDED.marked_at`;
-      const records = await db.prisma.attendanceRecord.findMany({ where: { courseId: course.courseId, date: input.date, studentId: { in: studentIds } } });
-      const byStudent = new Map(records.map((r) => [r.studentId, r]));
-      return studentIds.map((id) => byStudent.get(id)!);
+      return outbox.transaction(async (tx, emit) => {
+        // The day's marks there already (locked: a concurrent roll call waits), then one
+        // statement for the whole class: insert, or update them.
+        const previous = await tx.$queryRaw<{ student_id: string; status: AttendanceStatus }[]>`
+          SELECT student_id::text, status::text FROM attendance_records
+          WHERE course_id = ${course.courseId}::uuid AND date = ${formatDay(input.date)}::date AND student_id = ANY(${studentIds}::uuid[])
+          FOR UPDATE`;
+        await tx.$executeRaw`
+          INSERT INTO attendance_records (id, course_id, student_id, date, status, marked_by_id, marked_at)
+          SELECT gen_random_uuid(), ${course.courseId}::uuid, m.student_id, ${formatDay(input.date)}::date, m.status::"AttendanceStatus", ${viewer.userId}::uuid, now()
+          FROM unnest(${studentIds}::uuid[], ${marks.map((m) => m.status)}::text[]) AS m(student_id, status)
+          ON CONFLICT (course_id, student_id, date)
+          DO UPDATE SET status = EXCLUDED.status, marked_by_id = EXCLUDED.marked_by_id, marked_at = EXCLUDED.marked_at`;
+        const records = await tx.attendanceRecord.findMany({ where: { courseId: course.courseId, date: input.date, studentId: { in: studentIds } } });
+        const byStudent = new Map(records.map((r) => [r.studentId, r]));
+        const before = new Map(previous.map((p) => [p.student_id, p.status]));
+        const written = studentIds.map((id) => byStudent.get(id)!);
+        emit(markedEvents(course, written.map((record) => ({ record, previousStatus: before.get(record.studentId) ?? null }))));
+        return written;
+      });
     },
 
     async ofCourseOnDay(viewer: NonNullable<Viewer>, courseId: string, date: Date, since: number) {

@@ -10,3 +10,5 @@ export function connectAttendanceDb(databaseUrl: string, options: DatabaseOption
     return prisma.$extends(retryTransientReads);
   });
 }
+
+export type AttendanceTransaction = Parameters<Parameters<AttendanceDb["prisma"]["$transaction"]>[0]>[0];

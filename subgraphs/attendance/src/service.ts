@@ -1,9 +1,10 @@
 // Wires the attendance subgraph together; its descriptor (index.ts) starts it from checked variables.
 import { fileURLToPath } from "node:url";
-import { applyMigrations, callSettings, createMetrics, createUpstream, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
+import { applyMigrations, brokerFor, callSettings, createMetrics, createUpstream, eventSettings, serveSubgraph, startEventProducer, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
 import { connectAttendanceDb } from "./db.ts";
 import { createEnrollmentReplica } from "./enrollment-replica.ts";
 import { createAttendance } from "./attendance.ts";
+import { createAttendanceOutbox } from "./outbox.ts";
 import { createLoaders, type AttendanceContext } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
 import type { AttendanceEnv } from "./env.ts";
@@ -16,15 +17,21 @@ export async function startAttendanceService(vars: EnvValues<AttendanceEnv>, log
   const db = connectAttendanceDb(settings.databaseUrl, { poolSize: settings.databasePoolSize, log });
   const metrics = createMetrics("attendance");
   const courses = createUpstream({ ...callSettings(vars, "courses", vars.COURSES_URL), log, metrics });
+  const events = eventSettings(vars);
+  const broker = brokerFor("attendance", events, log);
+  const outbox = createAttendanceOutbox(db);
+  const producer = startEventProducer({ service: "attendance", outbox, pool: db.pool, broker, serviceSecret: settings.serviceSecret, settings: events, log, metrics });
   const replica = createEnrollmentReplica(db, {
     courses,
+    broker,
     serviceSecret: settings.serviceSecret,
-    pollIntervalMs: vars.ENROLLMENT_POLL_INTERVAL_MS,
+    pollIntervalMs: events.pollIntervalMs,
     catchUpDeadlineMs: vars.ENROLLMENT_CATCH_UP_DEADLINE_MS,
     log,
+    metrics,
   });
-  const attendance = createAttendance(db, replica);
-  metrics.gauge("enrollment_replica_lag_events", "Enrollment events in courses' outbox not yet applied by attendance (as of courses' last answer)", [] as const, (set) => set({}, replica.lag().events));
+  const attendance = createAttendance(db, outbox, replica);
+  metrics.gauge("enrollment_replica_lag_events", "Enrollment events in courses' outbox not yet applied by attendance (as of the last answer from courses or the broker)", [] as const, (set) => set({}, replica.lag().events));
   metrics.gauge("enrollment_replica_lag_seconds", "Seconds since the enrollment replica last held every event (0 while it does)", [] as const, (set) => set({}, replica.lag().seconds));
   replica.start();
 
@@ -37,8 +44,15 @@ export async function startAttendanceService(vars: EnvValues<AttendanceEnv>, log
     resolvers,
     db,
     createContext: (viewer) => ({ viewer, db, attendance, replicaPosition: replica.position(), loaders: createLoaders(db) }),
-    beforeStop: replica.stop,
-    afterStop: courses.close,
+    routes: (app) => producer.routes(app),
+    async beforeStop() {
+      producer.closeFeed();
+      await replica.stop();
+    },
+    async afterStop() {
+      await producer.stop();
+      await Promise.all([courses.close(), broker?.close()]);
+    },
   });
   return { ...service, replica };
 }

@@ -1,9 +1,10 @@
 // Creating and listing courses.
-import { TRANSACTION_OPTIONS, afterPosition, badUserInput, conflict, decodeCursor, forbidden, notFound, pageSize, requireIntRange, requireText, toConnection, type Viewer } from "@pooya/platform";
+import { afterPosition, badUserInput, conflict, decodeCursor, forbidden, notFound, pageSize, requireIntRange, requireText, toConnection, type Viewer } from "@pooya/platform";
 import type { UsersDirectory } from "@pooya/users/directory";
 import { Prisma } from "./generated/prisma/client.ts";
 import type { CoursesDb } from "./db.ts";
-import { appendToOutbox } from "./outbox.ts";
+import type { CoursesOutbox } from "./outbox.ts";
+import { courseEvents } from "./events.ts";
 
 const CODE_PATTERN = /^[A-Z0-9][A-Z0-9-]{1,19}$/;
 export const MAX_CAPACITY = 1000;
@@ -16,7 +17,7 @@ export interface CreateCourseInput {
   teacherId?: string | null;
 }
 
-export function createCatalogue(db: CoursesDb, users: UsersDirectory) {
+export function createCatalogue(db: CoursesDb, outbox: CoursesOutbox, users: UsersDirectory) {
   async function resolveTeacher(viewer: NonNullable<Viewer>, teacherId: string | null | undefined): Promise<string> {
     if (viewer.role === "TEACHER") {
       if (teacherId && teacherId !== viewer.userId) throw forbidden("A teacher can only create courses they teach.");
@@ -40,11 +41,11 @@ export function createCatalogue(db: CoursesDb, users: UsersDirectory) {
       const capacity = requireIntRange(input.capacity, "capacity", 1, MAX_CAPACITY);
       const teacherId = await resolveTeacher(viewer, input.teacherId);
       try {
-        return await db.prisma.$transaction(async (tx) => {
+        return await outbox.transaction(async (tx, emit) => {
           const course = await tx.course.create({ data: { code, title, description, capacity, teacherId } });
-          await appendToOutbox(tx, { type: "CourseCreated", payload: { courseId: course.id, teacherId, code } });
+          emit(courseEvents.create("CourseCreated", { courseId: course.id, teacherId, code, title, capacity }));
           return course;
-        }, TRANSACTION_OPTIONS);
+        });
       } catch (error) {
         if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
           throw conflict(`A course with code ${code} already exists.`);

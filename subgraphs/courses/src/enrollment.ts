@@ -1,13 +1,14 @@
 // Enrolling and dropping students. Seats are taken with one conditional UPDATE
 // (enrollment_count < capacity): of two students racing for the last seat, one wins.
 // A GraphQLError thrown inside a transaction rolls it back and reaches the client as is.
-import { TRANSACTION_OPTIONS, badUserInput, conflict, domainError, forbidden, isUuid, notFound, type Viewer } from "@pooya/platform";
+import { badUserInput, conflict, domainError, forbidden, isUuid, notFound, type Viewer } from "@pooya/platform";
 import type { UsersDirectory } from "@pooya/users/directory";
 import { Prisma, type Course } from "./generated/prisma/client.ts";
 import type { CoursesDb } from "./db.ts";
-import { appendToOutbox } from "./outbox.ts";
+import type { CoursesOutbox } from "./outbox.ts";
+import { courseEvents } from "./events.ts";
 
-export function createEnrollment(db: CoursesDb, users: UsersDirectory) {
+export function createEnrollment(db: CoursesDb, outbox: CoursesOutbox, users: UsersDirectory) {
   async function findCourse(courseId: string): Promise<Course> {
     const course = isUuid(courseId) ? await db.prisma.course.findUnique({ where: { id: courseId } }) : null;
     if (!course) throw notFound("Course", courseId);
@@ -33,7 +34,7 @@ export function createEnrollment(db: CoursesDb, users: UsersDirectory) {
         if (student.role !== "STUDENT") throw badUserInput("Only STUDENT users can be enrolled.", "studentId");
         target = student.id;
       }
-      return db.prisma.$transaction(async (tx) => {
+      return outbox.transaction(async (tx, emit) => {
         try {
           await tx.enrollment.create({ data: { courseId: course.id, studentId: target } });
         } catch (error) {
@@ -47,24 +48,24 @@ export function createEnrollment(db: CoursesDb, users: UsersDirectory) {
           data: { enrollmentCount: { increment: 1 } },
         });
         if (seat.count !== 1) throw conflict(`${course.code} is full (${course.capacity} seats).`);
-        await appendToOutbox(tx, { type: "StudentEnrolled", payload: { courseId: course.id, studentId: target } });
+        emit(courseEvents.create("StudentEnrolled", { courseId: course.id, studentId: target, code: course.code, title: course.title }));
         return tx.course.findUniqueOrThrow({ where: { id: course.id } });
-      }, TRANSACTION_OPTIONS);
+      });
     },
 
     async drop(viewer: NonNullable<Viewer>, courseId: string, studentId: string): Promise<Course> {
       const course = await findCourse(courseId);
       const self = viewer.role === "STUDENT" && viewer.userId === studentId;
       if (!self && !mayManage(viewer, course)) throw forbidden("Only the student, the course's teacher or staff can drop an enrollment.");
-      return db.prisma.$transaction(async (tx) => {
+      return outbox.transaction(async (tx, emit) => {
         const removed = isUuid(studentId)
           ? await tx.enrollment.deleteMany({ where: { courseId: course.id, studentId } })
           : { count: 0 };
         if (removed.count !== 1) throw domainError("NOT_ENROLLED", "This student is not enrolled in the course.");
         await tx.course.update({ where: { id: course.id }, data: { enrollmentCount: { decrement: 1 } } });
-        await appendToOutbox(tx, { type: "EnrollmentDropped", payload: { courseId: course.id, studentId } });
+        emit(courseEvents.create("EnrollmentDropped", { courseId: course.id, studentId, code: course.code, title: course.title }));
         return tx.course.findUniqueOrThrow({ where: { id: course.id } });
-      }, TRANSACTION_OPTIONS);
+      });
     },
   };
 }

@@ -1,10 +1,11 @@
 // The courses service's variables: the subgraph's common ones and where the users service is.
-import { callVariables, env, subgraphVariables } from "@pooya/platform";
+import { callVariables, env, eventVariables, subgraphVariables } from "@pooya/platform";
 
 export const coursesEnv = {
   ...subgraphVariables("courses", 4002),
   USERS_URL: env.httpUrl().describe("base URL of the users service (who a teacher or student is)"),
   ...callVariables(["users"]),
+  ...eventVariables(),
 };
 
 export type CoursesEnv = typeof coursesEnv;

@@ -1,10 +1,12 @@
 // Meals, wallets and orders. Money and stock move in one transaction with the order, by
 // conditional UPDATEs (stock >= n, balance >= total), so they never go negative and the last
 // servings are never sold twice. Locks are taken in one order (meal, then wallet) everywhere.
-import { TRANSACTION_OPTIONS, badUserInput, codeLabel, conflict, domainError, forbidden, formatDay, isUuid, notFound, requireIntRange, requireText, type Viewer } from "@pooya/platform";
+import { badUserInput, codeLabel, conflict, domainError, forbidden, formatDay, isUuid, notFound, requireIntRange, requireText, type Viewer } from "@pooya/platform";
 import type { UsersDirectory } from "@pooya/users/directory";
 import { Prisma, type FoodOrder, type MealType } from "./generated/prisma/client.ts";
 import type { FoodDb } from "./db.ts";
+import type { FoodOutbox } from "./outbox.ts";
+import { foodEvents } from "./events.ts";
 
 export interface AddMealInput {
   name: string;
@@ -41,7 +43,7 @@ export interface CanteenObserver {
   purchase(outcome: string): void;
 }
 
-export function createCanteen(db: FoodDb, users: UsersDirectory, observe: CanteenObserver = { purchase: () => undefined }) {
+export function createCanteen(db: FoodDb, outbox: FoodOutbox, users: UsersDirectory, observe: CanteenObserver = { purchase: () => undefined }) {
   async function existingOrder(userId: string, input: BuyMealInput): Promise<FoodOrder | null> {
     const order = await db.prisma.foodOrder.findUnique({ where: { userId_idempotencyKey: { userId, idempotencyKey: input.idempotencyKey } } });
     if (order && (order.mealId !== input.mealId || order.quantity !== input.quantity)) {
@@ -64,17 +66,33 @@ export function createCanteen(db: FoodDb, users: UsersDirectory, observe: Cantee
     if (meal.servingDate < today()) throw badUserInput(`This meal was served on ${formatDay(meal.servingDate)}.`, "mealId");
     const totalPrice = meal.price * input.quantity;
     try {
-      const order = await db.prisma.$transaction(async (tx) => {
+      const order = await outbox.transaction(async (tx, emit) => {
         const taken = await tx.meal.updateMany({ where: { id: meal.id, stock: { gte: input.quantity } }, data: { stock: { decrement: input.quantity } } });
         if (taken.count !== 1) throw domainError("SOLD_OUT", `Not enough servings of ${meal.name} left.`);
-        const paid = await tx.wallet.updateMany({ where: { userId: viewer.userId, balance: { gte: totalPrice } }, data: { balance: { decrement: totalPrice } } });
-        if (paid.count !== 1) throw domainError("INSUFFICIENT_FUNDS", `The wallet balance does not cover ${totalPrice}.`);
+        const [wallet] = await tx.wallet.updateManyAndReturn({
+          where: { userId: viewer.userId, balance: { gte: totalPrice } },
+          data: { balance: { decrement: totalPrice } },
+          select: { balance: true },
+        });
+        if (!wallet) throw domainError("INSUFFICIENT_FUNDS", `The wallet balance does not cover ${totalPrice}.`);
         const order = await tx.foodOrder.create({
           data: { userId: viewer.userId, mealId: meal.id, quantity: input.quantity, totalPrice, status: "CONFIRMED", idempotencyKey: key },
         });
         await tx.ledgerEntry.create({ data: { userId: viewer.userId, amount: -totalPrice, reason: "PURCHASE", orderId: order.id, actorId: viewer.userId } });
+        emit(foodEvents.create("FoodOrderConfirmed", {
+          orderId: order.id,
+          userId: viewer.userId,
+          mealId: meal.id,
+          mealName: meal.name,
+          mealType: meal.mealType,
+          servingDate: formatDay(meal.servingDate),
+          quantity: input.quantity,
+          unitPrice: meal.price,
+          totalPrice,
+          balanceAfter: wallet.balance,
+        }));
         return order;
-      }, TRANSACTION_OPTIONS);
+      });
       return { order, replayed: false };
     } catch (error) {
       // A concurrent request with the same key committed first: this one rolled back, charging nothing.
@@ -116,14 +134,15 @@ export function createCanteen(db: FoodDb, users: UsersDirectory, observe: Cantee
       if (viewer.role !== "STAFF") throw forbidden("Only staff can top up wallets.");
       requireIntRange(amount, "amount", 1, MAX_TOP_UP);
       if (!isUuid(userId) || !(await users.find(userId))) throw notFound("User", userId);
-      return db.prisma.$transaction(async (tx) => {
+      return outbox.transaction(async (tx, emit) => {
         await tx.wallet.createMany({ data: [{ userId, balance: 0 }], skipDuplicates: true });
         // One conditional UPDATE: concurrent top-ups can never carry a wallet past the ceiling.
-        const credited = await tx.wallet.updateMany({ where: { userId, balance: { lte: MAX_BALANCE - amount } }, data: { balance: { increment: amount } } });
-        if (credited.count !== 1) throw conflict(`A wallet holds at most ${MAX_BALANCE}; this top-up would go over it.`);
+        const [wallet] = await tx.wallet.updateManyAndReturn({ where: { userId, balance: { lte: MAX_BALANCE - amount } }, data: { balance: { increment: amount } } });
+        if (!wallet) throw conflict(`A wallet holds at most ${MAX_BALANCE}; this top-up would go over it.`);
         await tx.ledgerEntry.create({ data: { userId, amount, reason: "TOP_UP", actorId: viewer.userId } });
-        return tx.wallet.findUniqueOrThrow({ where: { userId } });
-      }, TRANSACTION_OPTIONS);
+        emit(foodEvents.create("WalletToppedUp", { userId, amount, balanceAfter: wallet.balance, toppedUpBy: viewer.userId }));
+        return wallet;
+      });
     },
 
     async buy(viewer: NonNullable<Viewer>, input: BuyMealInput): Promise<FoodOrder> {
@@ -143,14 +162,25 @@ export function createCanteen(db: FoodDb, users: UsersDirectory, observe: Cantee
       if (order.userId !== viewer.userId) throw forbidden("Only the buyer can cancel an order.");
       if (order.status === "CANCELLED") throw conflict("This order is already cancelled.");
       if (order.meal.servingDate <= today()) throw conflict("Orders can only be cancelled before the serving date.");
-      return db.prisma.$transaction(async (tx) => {
+      return outbox.transaction(async (tx, emit) => {
         const cancelled = await tx.foodOrder.updateMany({ where: { id: order.id, status: "CONFIRMED" }, data: { status: "CANCELLED", cancelledAt: new Date() } });
         if (cancelled.count !== 1) throw conflict("This order is already cancelled.");
         await tx.meal.update({ where: { id: order.mealId }, data: { stock: { increment: order.quantity } } });
-        await tx.wallet.update({ where: { userId: order.userId }, data: { balance: { increment: order.totalPrice } } });
+        const wallet = await tx.wallet.update({ where: { userId: order.userId }, data: { balance: { increment: order.totalPrice } } });
         await tx.ledgerEntry.create({ data: { userId: order.userId, amount: order.totalPrice, reason: "REFUND", orderId: order.id, actorId: viewer.userId } });
+        emit(foodEvents.create("FoodOrderCancelled", {
+          orderId: order.id,
+          userId: order.userId,
+          mealId: order.mealId,
+          mealName: order.meal.name,
+          mealType: order.meal.mealType,
+          servingDate: formatDay(order.meal.servingDate),
+          quantity: order.quantity,
+          refund: order.totalPrice,
+          balanceAfter: wallet.balance,
+        }));
         return tx.foodOrder.findUniqueOrThrow({ where: { id: order.id } });
-      }, TRANSACTION_OPTIONS);
+      });
     },
   };
 }

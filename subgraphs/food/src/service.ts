@@ -1,9 +1,10 @@
 // Wires the food subgraph together; its descriptor (index.ts) starts it from checked variables.
 import { fileURLToPath } from "node:url";
-import { callSettings, createMetrics, createUpstream, applyMigrations, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
+import { brokerFor, callSettings, createMetrics, createUpstream, applyMigrations, eventSettings, serveSubgraph, startEventProducer, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
 import { createUsersDirectory } from "@pooya/users/directory";
 import { connectFoodDb } from "./db.ts";
 import { createCanteen } from "./canteen.ts";
+import { createFoodOutbox } from "./outbox.ts";
 import { createLoaders, type FoodContext } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
 import type { FoodEnv } from "./env.ts";
@@ -17,7 +18,11 @@ export async function startFoodService(vars: EnvValues<FoodEnv>, log: Logger) {
   const users = createUpstream({ ...callSettings(vars, "users", vars.USERS_URL), log, metrics });
   const purchases = metrics.counter("food_purchases_total", "buyMeal calls, by outcome: ok, replayed (same idempotency key) or the error code", ["outcome"] as const);
   const db = connectFoodDb(settings.databaseUrl, { poolSize: settings.databasePoolSize, log });
-  const canteen = createCanteen(db, createUsersDirectory({ upstream: users, secret: settings.serviceSecret, caller: "food" }), { purchase: (outcome) => purchases.inc({ outcome }) });
+  const outbox = createFoodOutbox(db);
+  const events = eventSettings(vars);
+  const broker = brokerFor("food", events, log);
+  const producer = startEventProducer({ service: "food", outbox, pool: db.pool, broker, serviceSecret: settings.serviceSecret, settings: events, log, metrics });
+  const canteen = createCanteen(db, outbox, createUsersDirectory({ upstream: users, secret: settings.serviceSecret, caller: "food" }), { purchase: (outcome) => purchases.inc({ outcome }) });
 
   return serveSubgraph<FoodContext>({
     name: "food",
@@ -28,7 +33,12 @@ export async function startFoodService(vars: EnvValues<FoodEnv>, log: Logger) {
     resolvers,
     db,
     createContext: (viewer) => ({ viewer, db, canteen, loaders: createLoaders(db) }),
-    afterStop: users.close,
+    routes: (app) => producer.routes(app),
+    beforeStop: async () => producer.closeFeed(),
+    async afterStop() {
+      await producer.stop();
+      await Promise.all([users.close(), broker?.close()]);
+    },
   });
 }
 

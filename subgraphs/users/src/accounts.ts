@@ -2,6 +2,8 @@
 import { badUserInput, codeLabel, conflict, domainError, requireText, type RateLimit, type Role } from "@pooya/platform";
 import { Prisma, type User } from "./generated/prisma/client.ts";
 import type { UsersDb } from "./db.ts";
+import type { UsersOutbox } from "./outbox.ts";
+import { userEvents } from "./events.ts";
 import { hashPassword, verifyPassword } from "./auth/passwords.ts";
 import { ACCESS_TOKEN_TTL_SECONDS, REFRESH_TOKEN_TTL_MS, hashRefreshToken, newRefreshToken, type AccessTokenIssuer } from "./auth/tokens.ts";
 
@@ -51,7 +53,7 @@ export interface AccountsObserver {
   login(outcome: string): void;
 }
 
-export function createAccounts(db: UsersDb, accessTokens: AccessTokenIssuer, limits: LoginLimits, observe: AccountsObserver = { login: () => undefined }) {
+export function createAccounts(db: UsersDb, outbox: UsersOutbox, accessTokens: AccessTokenIssuer, limits: LoginLimits, observe: AccountsObserver = { login: () => undefined }) {
   async function startSession(user: User, familyId: string = crypto.randomUUID()) {
     const refresh = newRefreshToken();
     await db.prisma.refreshToken.create({
@@ -60,11 +62,17 @@ export function createAccounts(db: UsersDb, accessTokens: AccessTokenIssuer, lim
     return { accessToken: await accessTokens.issue(user), refreshToken: refresh.token, expiresIn: ACCESS_TOKEN_TTL_SECONDS, user };
   }
 
-  async function createAccount(input: NewAccount): Promise<User> {
+  /** A new account and its event: UserRegistered when someone signed up, else UserCreated (by `createdBy`, null: at start). */
+  async function createAccount(input: NewAccount, origin: { registered: true } | { createdBy: string | null }): Promise<User> {
     const account = validateAccount(input);
     const passwordHash = await hashPassword(account.password);
     try {
-      return await db.prisma.user.create({ data: { email: account.email, name: account.name, role: account.role, passwordHash } });
+      return await outbox.transaction(async (tx, emit) => {
+        const user = await tx.user.create({ data: { email: account.email, name: account.name, role: account.role, passwordHash } });
+        const facts = { userId: user.id, email: user.email, name: user.name, role: user.role };
+        emit("registered" in origin ? userEvents.create("UserRegistered", facts) : userEvents.create("UserCreated", { ...facts, createdBy: origin.createdBy }));
+        return user;
+      });
     } catch (error) {
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
         throw conflict("An account with this email already exists.");
@@ -113,7 +121,7 @@ export function createAccounts(db: UsersDb, accessTokens: AccessTokenIssuer, lim
     createAccount,
 
     async register(input: { email: string; password: string; name: string }) {
-      return startSession(await createAccount({ ...input, role: "STUDENT" }));
+      return startSession(await createAccount({ ...input, role: "STUDENT" }, { registered: true }));
     },
 
     async login(email: string, password: string, clientIp: string | null) {
@@ -160,7 +168,7 @@ export function createAccounts(db: UsersDb, accessTokens: AccessTokenIssuer, lim
       const existing = await db.prisma.user.findUnique({ where: { email: email.trim().toLowerCase() } });
       if (existing) return false;
       try {
-        await createAccount({ email, password, name: "Administrator", role: "STAFF" });
+        await createAccount({ email, password, name: "Administrator", role: "STAFF" }, { createdBy: null });
         return true;
       } catch (error) {
         // Another instance created it at the same moment.

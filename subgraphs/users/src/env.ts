@@ -1,6 +1,6 @@
 // The users service's variables: the subgraph's common ones, its token keys and the first admin.
 import { z } from "zod";
-import { env, projectDataDir, subgraphVariables } from "@pooya/platform";
+import { env, eventVariables, projectDataDir, subgraphVariables } from "@pooya/platform";
 import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER } from "./auth/tokens.ts";
 
 const privateJwks = z.array(z.object({ kid: z.string().min(1), d: z.string().min(1), kty: z.literal("OKP"), crv: z.literal("Ed25519"), x: z.string() }).loose()).min(1);
@@ -19,6 +19,7 @@ export const usersEnv = {
     .describe("sign-in attempts on one account from one client per 15 minutes (a success clears them)"),
   LOGIN_LIMIT_PER_ACCOUNT: env.integer({ min: 1, max: 1_000_000 }).default(50).describe("sign-in attempts on one account from all clients together per hour"),
   REDIS_URL: env.text().optional().describe("where rate-limit counts are shared between replicas (`redis://host:6379`); unset: counted in this process"),
+  ...eventVariables(),
 };
 
 export type UsersEnv = typeof usersEnv;

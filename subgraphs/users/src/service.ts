@@ -1,8 +1,9 @@
 // Wires the users subgraph together; its descriptor (index.ts) starts it from checked variables.
 import { fileURLToPath } from "node:url";
-import { HttpError, applyMigrations, createMetrics, createRateLimitStore, createServiceTokenVerifier, isUuid, requireServiceToken, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
+import { HttpError, applyMigrations, brokerFor, createMetrics, eventSettings, startEventProducer, createRateLimitStore, createServiceTokenVerifier, isUuid, requireServiceToken, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
 import { connectUsersDb } from "./db.ts";
 import { createAccounts } from "./accounts.ts";
+import { createUsersOutbox } from "./outbox.ts";
 import { createLoaders, type UsersContext } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
 import { loadSigningKeys, signingKeysFile } from "./auth/signing-keys.ts";
@@ -21,7 +22,11 @@ export async function startUsersService(vars: EnvValues<UsersEnv>, log: Logger) 
   const metrics = createMetrics("users");
   const logins = metrics.counter("users_logins_total", "login calls, by outcome: ok, or the error code (UNAUTHENTICATED: wrong email or password; TOO_MANY_REQUESTS: throttled)", ["outcome"] as const);
   const rateLimits = createRateLimitStore({ redisUrl: vars.REDIS_URL, prefix: "pooya:users", log });
-  const accounts = createAccounts(db, accessTokens, {
+  const outbox = createUsersOutbox(db);
+  const events = eventSettings(vars);
+  const broker = brokerFor("users", events, log);
+  const producer = startEventProducer({ service: "users", outbox, pool: db.pool, broker, serviceSecret: settings.serviceSecret, settings: events, log, metrics });
+  const accounts = createAccounts(db, outbox, accessTokens, {
     perAccountAndClient: rateLimits.limit("login-account-client", { points: vars.LOGIN_LIMIT_PER_ACCOUNT_AND_CLIENT, windowSeconds: 15 * 60 }),
     unknownAccount: rateLimits.limit("login-unknown-account", { points: vars.LOGIN_LIMIT_PER_ACCOUNT, windowSeconds: 60 * 60 }),
     accountCeiling: vars.LOGIN_LIMIT_PER_ACCOUNT,
@@ -41,8 +46,13 @@ export async function startUsersService(vars: EnvValues<UsersEnv>, log: Logger) 
     resolvers,
     db,
     createContext: (viewer, caller) => ({ viewer, clientIp: caller.clientIp, db, accounts, loaders: createLoaders(db) }),
-    afterStop: rateLimits.close,
+    beforeStop: async () => producer.closeFeed(),
+    async afterStop() {
+      await producer.stop();
+      await Promise.all([rateLimits.close(), broker?.close()]);
+    },
     routes(app) {
+      producer.routes(app);
       app.get(ACCESS_TOKEN_KEYS_PATH, async (_request, reply) => {
         void reply.header("cache-control", "public, max-age=300");
         return accessTokens.jwks;

@@ -2,7 +2,9 @@ import { DateTimeScalar, afterPosition, decodeCursor, forbidden, isUuid, pageSiz
 import type { Resolvers } from "../__generated__/resolvers-types.ts";
 
 function staffOnly(viewer: Viewer) {
-  if (requireViewer(viewer).role !== "STAFF") throw forbidden("Only staff can do this.");
+  const staff = requireViewer(viewer);
+  if (staff.role !== "STAFF") throw forbidden("Only staff can do this.");
+  return staff;
 }
 
 export const resolvers: Resolvers = {
@@ -36,8 +38,7 @@ export const resolvers: Resolvers = {
     refreshToken: (_, { refreshToken }, { accounts }) => accounts.refresh(refreshToken),
     logout: (_, { refreshToken }, { viewer, accounts }) => accounts.logout(requireViewer(viewer).userId, refreshToken),
     createUser: (_, { input }, { viewer, accounts }) => {
-      staffOnly(viewer);
-      return accounts.createAccount(input);
+      return accounts.createAccount(input, { createdBy: staffOnly(viewer).userId });
     },
   },
 

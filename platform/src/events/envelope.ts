@@ -1,0 +1,37 @@
+// Domain events: one envelope for every type, the contract between services (docs/events.md).
+export interface EventEnvelope<P extends Record<string, unknown> = Record<string, unknown>> {
+  /** Unique per event; consumers apply each id once, JetStream deduplicates on it (Nats-Msg-Id). */
+  id: string;
+  /** PascalCase, past tense: StudentEnrolled, FoodOrderConfirmed, … */
+  type: string;
+  /** The payload's schema version for this type; a consumer skips versions it does not know. */
+  version: number;
+  occurredAt: string;
+  /** The producing service. */
+  source: string;
+  /** Position in the producer's outbox: increasing, in commit order (feed cursors use it). */
+  sequence: string;
+  payload: P;
+}
+
+/** What a producer writes; the rest of the envelope is filled in by the outbox. */
+export interface NewEvent<P extends Record<string, unknown> = Record<string, unknown>> {
+  type: string;
+  version?: number;
+  payload: P;
+}
+
+/** `<prefix>.<source>.<type>`, e.g. pooya.food.FoodOrderConfirmed. */
+export const eventSubject = (prefix: string, source: string, type: string) => `${prefix}.${source}.${type}`;
+
+/** What a feed answers: events in sequence order, and the newest sequence in the outbox. */
+export interface EventPage {
+  events: EventEnvelope[];
+  head: string | null;
+}
+
+/** Runs SQL on a Prisma client or an interactive transaction (the outbox is plumbing, not a model). */
+export interface SqlRunner {
+  $executeRaw(query: TemplateStringsArray, ...values: unknown[]): Promise<number>;
+  $queryRaw<T = unknown>(query: TemplateStringsArray, ...values: unknown[]): Promise<T>;
+}

@@ -1,0 +1,99 @@
+// The transactional outbox every producing service keeps (table outbox_events, in its own
+// database): events are written in the transaction of the change they describe, so there is
+// no change without its event and no event without its change.
+import { randomUUID } from "node:crypto";
+import type { EventEnvelope, EventPage, NewEvent, SqlRunner } from "./envelope.ts";
+import { CommitSignal } from "./signal.ts";
+
+/** Taken as the last step of a writing transaction: sequences then commit in order, so a reader
+ * that has seen sequence N never later finds a smaller one appear (a simple cursor suffices). */
+const OUTBOX_SEQUENCE_LOCK = 4_207_301;
+
+/** Appends events inside the caller's transaction, in the given order (one statement for any number). */
+export async function appendEvents(tx: SqlRunner, events: readonly NewEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${OUTBOX_SEQUENCE_LOCK})`;
+  await tx.$executeRaw`
+    INSERT INTO outbox_events (id, type, version, payload)
+    SELECT e.id, e.type, e.version, e.payload
+    FROM unnest(${events.map(() => randomUUID())}::uuid[], ${events.map((e) => e.type)}::text[], ${events.map((e) => e.version ?? 1)}::int[], ${events.map((e) => JSON.stringify(e.payload))}::jsonb[])
+      WITH ORDINALITY AS e(id, type, version, payload, n)
+    ORDER BY e.n`;
+}
+
+export interface OutboxRow {
+  sequence: bigint | string;
+  id: string;
+  type: string;
+  version: number;
+  payload: Record<string, unknown>;
+  occurred_at: Date;
+}
+
+export const rowToEnvelope = (source: string, row: OutboxRow): EventEnvelope => ({
+  id: row.id,
+  type: row.type,
+  version: row.version,
+  occurredAt: row.occurred_at.toISOString(),
+  source,
+  sequence: row.sequence.toString(),
+  payload: row.payload,
+});
+
+/** Reads outside Prisma, on the service's pool: feed reads are plumbing, not part of any request's statements. */
+export interface PoolLike {
+  query<R extends object = Record<string, unknown>>(sql: string, values?: unknown[]): Promise<{ rows: R[] }>;
+}
+
+/** The events after `after`, in sequence order, and the newest sequence (readers measure lag by it). */
+export async function readOutbox(pool: PoolLike, source: string, after: bigint, limit: number): Promise<EventPage> {
+  const [rows, head] = await Promise.all([
+    pool.query<OutboxRow>("SELECT sequence, id, type, version, payload, occurred_at FROM outbox_events WHERE sequence > $1 ORDER BY sequence LIMIT $2", [after.toString(), limit]),
+    pool.query<{ head: string | null }>("SELECT max(sequence)::text AS head FROM outbox_events"),
+  ]);
+  return { events: rows.rows.map((row) => rowToEnvelope(source, row)), head: head.rows[0]?.head ?? null };
+}
+
+/** Adds events to the transaction they describe: called any number of times, written at its end. */
+export type Emit = (events: NewEvent | readonly NewEvent[]) => void;
+
+export interface Outbox<Tx extends SqlRunner> {
+  source: string;
+  /**
+   * Runs `work` in one transaction; the events it emits are written as the transaction's last
+   * step and commit (or roll back) with it. Whoever waits for news in this process is woken
+   * once it committed.
+   */
+  transaction<T>(work: (tx: Tx, emit: Emit) => Promise<T>): Promise<T>;
+  read(after: bigint, limit: number): Promise<EventPage>;
+  /** Notified after each commit that wrote events (in this process). */
+  committed: CommitSignal;
+}
+
+export function createOutbox<Tx extends SqlRunner>(options: {
+  source: string;
+  pool: PoolLike;
+  /** The service's interactive transaction (its options, its retries). */
+  transaction: <T>(work: (tx: Tx) => Promise<T>) => Promise<T>;
+}): Outbox<Tx> {
+  const committed = new CommitSignal();
+  return {
+    source: options.source,
+    committed,
+    async transaction(work) {
+      let wrote = false;
+      const result = await options.transaction(async (tx) => {
+        const pending: NewEvent[] = [];
+        const value = await work(tx, (events) => {
+          pending.push(...(Array.isArray(events) ? events : [events as NewEvent]));
+        });
+        await appendEvents(tx, pending);
+        wrote = pending.length > 0;
+        return value;
+      });
+      if (wrote) committed.notify();
+      return result;
+    },
+    read: (after, limit) => readOutbox(options.pool, options.source, after, limit),
+  };
+}

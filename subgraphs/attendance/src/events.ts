@@ -1,0 +1,22 @@
+// The events attendance publishes (docs/events.md is generated from this catalogue).
+import { defineEvents, eventFields } from "@pooya/platform";
+import { z } from "zod";
+
+const status = z.enum(["PRESENT", "ABSENT", "LATE", "EXCUSED"]);
+
+export const attendanceEvents = defineEvents("attendance", {
+  AttendanceMarked: {
+    version: 1,
+    description: "A teacher or staff marked a student's attendance for a course on a day (markAttendance, or one per student of markCourseAttendance); marking again writes another.",
+    payload: z.object({
+      recordId: eventFields.id(),
+      courseId: eventFields.id(),
+      courseCode: z.string(),
+      studentId: eventFields.id(),
+      date: eventFields.day(),
+      status,
+      previousStatus: status.nullable().describe("The mark it replaced; null for the first mark of that day"),
+      markedBy: eventFields.id(),
+    }),
+  },
+});

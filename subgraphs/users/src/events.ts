@@ -1,0 +1,25 @@
+// The events users publishes (docs/events.md is generated from this catalogue). They carry the
+// e-mail address: the services that write to people (notifications) keep it from here.
+import { defineEvents, eventFields } from "@pooya/platform";
+import { z } from "zod";
+
+const role = z.enum(["STUDENT", "TEACHER", "STAFF"]);
+const account = { userId: eventFields.id(), email: z.string(), name: z.string(), role };
+
+export const userEvents = defineEvents("users", {
+  UserRegistered: {
+    version: 1,
+    description: "Someone signed up (register): a new STUDENT account.",
+    payload: z.object(account),
+  },
+  UserCreated: {
+    version: 1,
+    description: "Staff created an account of any role (createUser), or the first STAFF account was created at start.",
+    payload: z.object({ ...account, createdBy: eventFields.id().nullable().describe("The STAFF user who created it; null for the first account") }),
+  },
+  UserImported: {
+    version: 1,
+    description: "An account that existed before the outbox did, announced once by the migration that added it (not a sign-up: no welcome).",
+    payload: z.object(account),
+  },
+});
