@@ -30,6 +30,9 @@ process.on("SIGTERM", stop);
 console.log(`\nPooya Federation is up (ready in ${(system.readyInMs / 1000).toFixed(1)} s)`);
 console.log(`  GraphQL endpoint: ${system.gateway.graphqlUrl}`);
 console.log(`  Apollo Sandbox:   ${system.gateway.graphqlUrl}  (open in a browser)`);
+console.log(`  Subscriptions:    ${system.gateway.graphqlUrl.replace(/^http/, "ws")}  (graphql-transport-ws)`);
+console.log(`  Events:           ${process.env.NATS_URL ? `NATS JetStream at ${process.env.NATS_URL}` : "each service's event feed (set NATS_URL for NATS JetStream)"}`);
+console.log(`  Mail:             ${process.env.SMTP_URL ? "sent through SMTP_URL" : "written to the log (set SMTP_URL to send)"}`);
 
 // Demo data only where it cannot land in a real deployment by accident: embedded Postgres,
 // or real Postgres when POOYA_SEED=true says so.

@@ -4,3 +4,6 @@ export * from "./free-port.ts";
 export * from "./raw-http.ts";
 export * from "./processes.ts";
 export * from "./load.ts";
+export * from "./smtp.ts";
+export * from "./live.ts";
+export * from "./nats.ts";

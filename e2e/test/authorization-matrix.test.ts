@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import type { Viewer } from "@pooya/platform";
 import { startFederation, type Federation, type GraphQLResponse, type ServiceName } from "../src/harness.ts";
 import { OPS, addMeal, createCourse, day, enroll, topUp, uniqueCode } from "../src/fixtures.ts";
+import { connectRaw } from "../src/live.ts";
 
 const ROLES = ["anonymous", "student", "otherStudent", "teacher", "otherTeacher", "staff"] as const;
 type Actor = (typeof ROLES)[number];
@@ -30,6 +31,7 @@ beforeAll(async () => {
   await topUp(fed, otherStudent.id, 100_000);
   meal = await addMeal(fed, { price: 10, stock: 1000, servingDate: day(5) });
   await fed.execute({ query: OPS.buy, variables: { i: { mealId: meal.id, quantity: 1, idempotencyKey: "setup" } }, token: student.token });
+  await fed.eventsSettled(); // the student's notifications exist
 });
 afterAll(() => fed?.close());
 
@@ -107,6 +109,28 @@ const OPERATIONS: Record<string, (actor: Actor) => Promise<Outcome>> = {
   },
   "User.wallet (entity)": entityField("food", "User", "wallet { balance }", () => people.student.id),
   "User.foodOrders (entity)": entityField("food", "User", "foodOrders { id }", () => people.student.id),
+  // notifications
+  "Mutation.markNotificationsRead (the student's)": async (actor) => {
+    const { rows } = await fed.db.notifications.query("SELECT id FROM notifications WHERE user_id = $1 LIMIT 1", [people.student.id]);
+    return outcome(await fed.execute({ query: `mutation($ids: [ID!]!) { markNotificationsRead(ids: $ids) { id } }`, variables: { ids: [rows[0].id] }, token: token(actor) }));
+  },
+  "Mutation.markAllNotificationsRead": gw(`mutation { markAllNotificationsRead }`),
+  "User.notifications (entity)": entityField("notifications", "User", "notifications { totalCount }", () => people.student.id),
+  "User.unreadNotificationCount (entity)": entityField("notifications", "User", "unreadNotificationCount", () => people.student.id),
+  // Over WebSocket at the gateway: refused at connection_init without a token (4401), else subscribed.
+  "Subscription.notificationAdded": async (actor) => {
+    const connection = await connectRaw(fed.gateway.graphqlUrl, actor === "anonymous" ? undefined : { authorization: `Bearer ${token(actor)}` });
+    if (!connection.acknowledged) return connection.code === 4401 ? U : `closed ${connection.code}`;
+    const errors: string[] = [];
+    connection.socket.on("message", (data) => {
+      const message = JSON.parse(String(data));
+      if (message.type === "error") errors.push(message.payload[0]?.extensions?.code ?? "ERROR");
+    });
+    connection.socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "subscription { notificationAdded { id } }" } }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    connection.socket.close();
+    return errors[0] ?? "ok";
+  },
 };
 
 const U = "UNAUTHENTICATED", F = "FORBIDDEN";
@@ -143,6 +167,11 @@ const EXPECTED: Record<string, Record<Actor, Outcome>> = {
   "Mutation.cancelOrder (the student's)":             row(U,  "ok", F,    F,    F,    F),
   "User.wallet (entity)":                             row(U,  "ok", F,    F,    F,    "ok"),
   "User.foodOrders (entity)":                         row(U,  "ok", F,    F,    F,    "ok"),
+  "Mutation.markNotificationsRead (the student's)":   row(U,  "ok", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND"),
+  "Mutation.markAllNotificationsRead":                row(U,  "ok", "ok", "ok", "ok", "ok"),
+  "User.notifications (entity)":                      row(U,  "ok", F,    F,    F,    F),
+  "User.unreadNotificationCount (entity)":            row(U,  "ok", F,    F,    F,    F),
+  "Subscription.notificationAdded":                   row(U,  "ok", "ok", "ok", "ok", "ok"),
 };
 
 function row(...outcomes: Outcome[]): Record<Actor, Outcome> {
@@ -160,10 +189,11 @@ test("every role × every operation and entity field gets exactly the expected a
 });
 
 test("the matrix covers every root field of the contract", async () => {
-  const r = await fed.execute({ query: `{ __schema { queryType { fields { name } } mutationType { fields { name } } } }` });
+  const r = await fed.execute({ query: `{ __schema { queryType { fields { name } } mutationType { fields { name } } subscriptionType { fields { name } } } }` });
   const roots = [
     ...r.data?.__schema.queryType.fields.map((f: any) => `Query.${f.name}`),
     ...r.data?.__schema.mutationType.fields.map((f: any) => `Mutation.${f.name}`),
+    ...r.data?.__schema.subscriptionType.fields.map((f: any) => `Subscription.${f.name}`),
   ];
   const covered = new Set(Object.keys(EXPECTED).map((k) => k.split(" ")[0]));
   // Query.meal is a lookup with the same rule as Query.meals.

@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../src/free-port.ts";
-import { postGraphQL } from "../src/harness.ts";
+import { SERVICE_NAMES, postGraphQL } from "../src/harness.ts";
+import { subscribeNotifications } from "../src/live.ts";
 import { createDatabases } from "@pooya/system";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -19,11 +20,11 @@ let gatewayUrl: string;
 /** `npm start` as a user runs it, on free ports, with `env` on top of a clean environment. */
 async function spawnStart(extraEnv: Record<string, string>, dir: string) {
   const env: NodeJS.ProcessEnv = { ...process.env, POOYA_DATA_DIR: dir, NODE_ENV: "development", ...extraEnv };
-  for (const name of ["USERS", "COURSES", "ATTENDANCE", "FOOD"]) if (!extraEnv[`${name}_DATABASE_URL`]) delete env[`${name}_DATABASE_URL`];
-  for (const name of ["POOYA_ADMIN_EMAIL", "POOYA_ADMIN_PASSWORD", "POOYA_SERVICE_SECRET", "POOYA_SEED"]) if (!extraEnv[name]) delete env[name];
+  for (const name of SERVICE_NAMES.map((s) => s.toUpperCase())) if (!extraEnv[`${name}_DATABASE_URL`]) delete env[`${name}_DATABASE_URL`];
+  for (const name of ["POOYA_ADMIN_EMAIL", "POOYA_ADMIN_PASSWORD", "POOYA_SERVICE_SECRET", "POOYA_SEED", "NATS_URL", "SMTP_URL"]) if (!extraEnv[name]) delete env[name];
   // Free ports, so the test runs beside a developer's own `npm start`.
   env.PORT = String(await freePort());
-  for (const name of ["USERS_PORT", "COURSES_PORT", "ATTENDANCE_PORT", "FOOD_PORT"]) env[name] = String(await freePort());
+  for (const name of SERVICE_NAMES) env[`${name.toUpperCase()}_PORT`] = String(await freePort());
   const process_ = spawn("npm", ["start"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
   return { process: process_, gatewayUrl: `http://127.0.0.1:${env.PORT}/graphql` };
 }
@@ -64,7 +65,7 @@ afterAll(async () => {
 });
 
 test("it ran on embedded Postgres and printed the URLs and demo credentials", () => {
-  expect(output).toMatch(/embedded Postgres \(PGlite\) for users, courses, attendance, food/);
+  expect(output).toMatch(/embedded Postgres \(PGlite\) for users, courses, attendance, food, notifications/);
   expect(output).toContain(gatewayUrl);
   expect(output).toMatch(/student1@pooya\.local \/ \S+/);
   expect(output).toMatch(/seed: done/);
@@ -90,6 +91,32 @@ test("a demo student logs in and reads across all four subgraphs", async () => {
   expect(r.data?.meals.length).toBeGreaterThan(0);
 });
 
+test("with nothing configured, notifications work: the seeded term is in a student's list, and a new one arrives live", async () => {
+  const password = /student1@pooya\.local \/ (\S+)/.exec(output)![1];
+  const login = await postGraphQL(gatewayUrl, {
+    query: `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }`,
+    variables: { e: "student1@pooya.local", p: password },
+  });
+  const token = login.data?.login.accessToken as string;
+  const kinds = async () => {
+    const r = await postGraphQL(gatewayUrl, { query: `{ me { unreadNotificationCount notifications(first: 100) { edges { node { kind } } } } }`, token });
+    expect(r.errors).toBeUndefined();
+    return new Set(r.data?.me.notifications.edges.map((e: { node: { kind: string } }) => e.node.kind));
+  };
+  await vi.waitFor(async () => expect([...(await kinds())]).toEqual(expect.arrayContaining(["WELCOME", "ENROLLED", "WALLET_TOPPED_UP", "ORDER_CONFIRMED"])), { timeout: 20_000, interval: 250 });
+
+  const live = await subscribeNotifications(gatewayUrl, token);
+  try {
+    const admin = await postGraphQL(gatewayUrl, { query: `mutation { login(email: "admin@pooya.local", password: "pooya-admin-demo") { accessToken } }` });
+    await postGraphQL(gatewayUrl, { query: `mutation($u: ID!) { topUpWallet(userId: $u, amount: 123) { balance } }`, variables: { u: login.data?.login.user.id }, token: admin.data?.login.accessToken });
+    const got = await live.waitFor((n) => n.kind === "WALLET_TOPPED_UP", 5_000);
+    expect(got.notification.title).toBe("123 added to your wallet");
+  } finally {
+    await live.close();
+  }
+  // No SMTP_URL: the mails were written to the log instead (LOG_LEVEL warn hides them; the mail outbox says so).
+}, 40_000);
+
 test("the gateway answers health checks and serves Apollo Sandbox to a browser", async () => {
   const base = gatewayUrl.replace(/\/graphql$/, "");
   expect((await fetch(`${base}/readyz`)).status).toBe(200);
@@ -112,7 +139,7 @@ test("Ctrl-C stops everything cleanly", async () => {
 describe("with *_DATABASE_URL set", () => {
   test("POOYA_SEED=true without an admin to seed as is refused, with every other problem, before anything starts", async () => {
     const dir = await mkdtemp(join(tmpdir(), "pooya-start-bad-"));
-    const started = await spawnStart({ USERS_DATABASE_URL: "postgres://postgres@127.0.0.1:5432/x", POOYA_SEED: "true", ENROLLMENT_POLL_INTERVAL_MS: "often" }, dir);
+    const started = await spawnStart({ USERS_DATABASE_URL: "postgres://postgres@127.0.0.1:5432/x", POOYA_SEED: "true", EVENTS_POLL_INTERVAL_MS: "often" }, dir);
     let log = "";
     started.process.stdout!.on("data", (c) => (log += c));
     started.process.stderr!.on("data", (c) => (log += c));
@@ -120,16 +147,15 @@ describe("with *_DATABASE_URL set", () => {
     await rm(dir, { recursive: true, force: true });
     expect(code).not.toBe(0);
     expect(log).toMatch(/POOYA_SEED: seeding needs POOYA_ADMIN_EMAIL and POOYA_ADMIN_PASSWORD/);
-    expect(log).toMatch(/\[attendance\] ENROLLMENT_POLL_INTERVAL_MS: must be a whole number/);
+    expect(log).toMatch(/\[attendance\] EVENTS_POLL_INTERVAL_MS: must be a whole number/);
     expect(log).not.toMatch(/embedded Postgres/);
   });
 
   test("the same command runs on real Postgres, migrates it, and seeds nothing", async () => {
-    const databases = await createDatabases(["users", "courses", "attendance", "food"]);
+    const databases = await createDatabases(SERVICE_NAMES);
     const dir = await mkdtemp(join(tmpdir(), "pooya-start-real-"));
     const started = await spawnStart({
-      USERS_DATABASE_URL: databases.urls.users!, COURSES_DATABASE_URL: databases.urls.courses!,
-      ATTENDANCE_DATABASE_URL: databases.urls.attendance!, FOOD_DATABASE_URL: databases.urls.food!,
+      ...Object.fromEntries(SERVICE_NAMES.map((name) => [`${name.toUpperCase()}_DATABASE_URL`, databases.urls[name]!])),
       POOYA_ADMIN_EMAIL: "root@uni.example", POOYA_ADMIN_PASSWORD: "a real secret 123",
     }, dir);
     let log = "";

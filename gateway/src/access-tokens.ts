@@ -1,6 +1,7 @@
 // Verifies users' access tokens against the published access-token keys: algorithm allow-list,
-// issuer, audience, expiry. No token = anonymous; a bad token = HTTP 401. Keys that cannot be
-// fetched while a token needs them = HTTP 503: an outage of the key publisher signs nobody out.
+// issuer, audience, expiry. Over HTTP: no token = anonymous; a bad token = HTTP 401; keys that
+// cannot be fetched while a token needs them = HTTP 503 (an outage of the key publisher signs
+// nobody out). Over WebSocket the same checks decide how the connection is closed.
 import { errors as joseErrors, jwtVerify } from "jose";
 import { ACCESS_TOKEN_DEFAULTS, KeysUnavailableError, ROLES, invalidToken, unavailableRequest, type KeyStore, type Role, type Viewer } from "@pooya/platform";
 
@@ -10,27 +11,63 @@ export interface AccessTokenPolicy {
   audience: string;
 }
 
+/** Why a token was refused: `invalid` (malformed, forged, wrong issuer…), `expired`, or `keys-unavailable` (cannot be checked now). */
+export class AccessTokenError extends Error {
+  readonly reason: "invalid" | "expired" | "keys-unavailable";
+  readonly retryAfterSeconds: number;
+  constructor(reason: AccessTokenError["reason"], message: string, retryAfterSeconds = 1) {
+    super(message);
+    this.reason = reason;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+export interface VerifiedAccessToken {
+  viewer: NonNullable<Viewer>;
+  /** The token's `exp`, in epoch seconds. */
+  expiresAt: number;
+}
+
+/** The token of an `Authorization: Bearer <token>` value; undefined when it is not one. */
+export const bearerToken = (authorization: string) => /^Bearer\s+(\S+)$/i.exec(authorization.trim())?.[1];
+
 export function createAccessTokenVerifier(policy: AccessTokenPolicy, keys: KeyStore) {
-  return async function viewerFromAuthorization(authorization: string | undefined): Promise<Viewer> {
-    if (authorization === undefined || authorization.trim() === "") return null;
-    const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-    if (!match?.[1]) throw invalidToken("Authorization must be `Bearer <accessToken>`.");
+  async function verify(token: string): Promise<VerifiedAccessToken> {
     try {
-      const { payload } = await jwtVerify(match[1], keys.getKey, {
+      const { payload } = await jwtVerify(token, keys.getKey, {
         algorithms: [ACCESS_TOKEN_DEFAULTS.algorithm],
         issuer: policy.issuer,
         audience: policy.audience,
         typ: ACCESS_TOKEN_DEFAULTS.type,
         requiredClaims: ["exp", "sub"],
       });
-      if (!ROLES.includes(payload.role as Role)) throw invalidToken("The access token names no role.");
-      return { userId: payload.sub as string, role: payload.role as Role };
+      if (!ROLES.includes(payload.role as Role)) throw new AccessTokenError("invalid", "The access token names no role.");
+      return { viewer: { userId: payload.sub as string, role: payload.role as Role }, expiresAt: payload.exp as number };
     } catch (error) {
-      if (error instanceof KeysUnavailableError) throw unavailableRequest("Access tokens cannot be checked right now; try again shortly.", error.retryAfterSeconds);
-      if (error instanceof joseErrors.JWTExpired) throw invalidToken("The access token has expired: refresh it.");
-      if (error instanceof joseErrors.JOSEError) throw invalidToken("The access token is not valid.");
-      if (error instanceof TypeError) throw invalidToken("The access token is not valid."); // malformed input
+      if (error instanceof AccessTokenError) throw error;
+      if (error instanceof KeysUnavailableError) throw new AccessTokenError("keys-unavailable", "Access tokens cannot be checked right now; try again shortly.", error.retryAfterSeconds);
+      if (error instanceof joseErrors.JWTExpired) throw new AccessTokenError("expired", "The access token has expired: refresh it.");
+      if (error instanceof joseErrors.JOSEError || error instanceof TypeError) throw new AccessTokenError("invalid", "The access token is not valid.");
       throw error;
     }
+  }
+
+  return {
+    verify,
+    /** For HTTP requests: the viewer of the Authorization header (null: none), or a typed GraphQL error. */
+    async viewerFromAuthorization(authorization: string | undefined): Promise<Viewer> {
+      if (authorization === undefined || authorization.trim() === "") return null;
+      const token = bearerToken(authorization);
+      if (!token) throw invalidToken("Authorization must be `Bearer <accessToken>`.");
+      try {
+        return (await verify(token)).viewer;
+      } catch (error) {
+        if (!(error instanceof AccessTokenError)) throw error;
+        if (error.reason === "keys-unavailable") throw unavailableRequest(error.message, error.retryAfterSeconds);
+        throw invalidToken(error.message);
+      }
+    },
   };
 }
+
+export type AccessTokenVerifier = ReturnType<typeof createAccessTokenVerifier>;

@@ -1,7 +1,7 @@
 // Demand control: what a query may ask for, refused (HTTP 400, with a code) before it is
 // planned or any subgraph is called. The cost counts every object in the answer the query
 // could produce: lists multiply by `first`, or by an assumed size where they are not paginated.
-import { GraphQLError, getNamedType, getNullableType, isLeafType, isListType, type ASTVisitor, type ValidationContext } from "graphql";
+import { GraphQLError, getNamedType, getNullableType, isLeafType, isListType, type ASTVisitor, type DocumentNode, type GraphQLSchema, type ValidationContext } from "graphql";
 import { getComplexity, type ComplexityEstimator } from "graphql-query-complexity";
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import { DEFAULT_PAGE_SIZE } from "@pooya/platform";
@@ -47,20 +47,25 @@ function refused(message: string, code: string, extensions: Record<string, unkno
   return new GraphQLError(message, { extensions: { code, ...extensions, http: { status: 400 } } });
 }
 
+/** The estimated cost of an operation, or a COST_ESTIMATED_TOO_EXPENSIVE error when it is over the limit (undefined: fine, or variables that do not fit). */
+export function costRefusal(limits: DemandLimits, args: { schema: GraphQLSchema; document: DocumentNode; variables?: Record<string, unknown>; operationName?: string | null }): GraphQLError | undefined {
+  let cost: number;
+  try {
+    cost = getComplexity({ schema: args.schema, query: args.document, variables: args.variables ?? {}, operationName: args.operationName ?? undefined, estimators: [listAwareEstimator] });
+  } catch {
+    return undefined; // variables that do not fit the operation: the executor answers that with its own error
+  }
+  if (cost <= limits.maxCost) return undefined;
+  return refused(`This query could produce about ${cost} objects; at most ${limits.maxCost} are served. Ask for fewer items (first) or fewer nested lists.`, "COST_ESTIMATED_TOO_EXPENSIVE", { cost, maxCost: limits.maxCost });
+}
+
 export function demandControlPlugin<TContext extends BaseContext>(limits: DemandLimits): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ schema, document, request, operationName }) {
-          let cost: number;
-          try {
-            cost = getComplexity({ schema, query: document, variables: request.variables ?? {}, operationName: operationName ?? undefined, estimators: [listAwareEstimator] });
-          } catch {
-            return; // variables that do not fit the operation: the executor answers that with its own 400
-          }
-          if (cost > limits.maxCost) {
-            throw refused(`This query could produce about ${cost} objects; at most ${limits.maxCost} are served. Ask for fewer items (first) or fewer nested lists.`, "COST_ESTIMATED_TOO_EXPENSIVE", { cost, maxCost: limits.maxCost });
-          }
+          const refusal = costRefusal(limits, { schema, document, variables: request.variables, operationName });
+          if (refusal) throw refusal;
         },
       };
     },

@@ -37,6 +37,9 @@ export const gatewayStaticEnv = {
   LOGIN_LIMIT_PER_CLIENT: env.integer({ min: 1, max: 1_000_000 }).default(60).describe("login requests per client address per minute"),
   REGISTER_LIMIT_PER_CLIENT: env.integer({ min: 1, max: 1_000_000 }).default(20).describe("register requests per client address per minute"),
   REFRESH_LIMIT_PER_CLIENT: env.integer({ min: 1, max: 1_000_000 }).default(300).describe("refreshToken requests per client address per minute"),
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: env.integer({ min: 1, max: 10_000 }).default(20).describe("subscriptions one WebSocket may run at once; more: TOO_MANY_REQUESTS"),
+  MAX_WEBSOCKET_CONNECTIONS: env.integer({ min: 1, max: 1_000_000 }).default(10_000)
+    .describe("WebSocket connections one gateway process holds at most; more are closed with 1013 (try again later, e.g. on another replica)"),
   REDIS_URL: env.text().optional().describe("where rate-limit counts are shared between replicas (`redis://host:6379`); unset: counted in this process"),
   GATEWAY_SIGNING_KEY: env.json(privateJwk, "a private Ed25519 JWK with a kid").optional()
     .describe("signs identity assertions; unset: generated per start (set it when gateway replicas must share one)"),

@@ -3,17 +3,19 @@ import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOp
 import type { FetcherResponse } from "@apollo/utils.fetcher";
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
 import { fastifyApolloHandler } from "@as-integrations/fastify";
-import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from "@apollo/server/plugin/landingPage/default";
 import {
   IDENTITY_ASSERTION_HEADER, REQUEST_ID_HEADER, UpstreamError, createEdge, createMetrics, createRateLimitStore, errorBody, graphqlMetricsPlugin, createIdentityAssertionSigner, createKeyStore, createUpstream,
-  currentLog, dependencyError, drainDeadline, generateSigningKey, maskUnexpectedErrors, publicKeySet, requestShapePlugin, retryAfterPlugin,
+  currentLog, dependencyError, drainDeadline, enableWebSockets, generateSigningKey, maskUnexpectedErrors, publicKeySet, requestShapePlugin, retryAfterPlugin,
   setSubscriptionsHint, type CorsOrigins, type Logger, type SigningKey, type Upstream, type UpstreamSettings, type Viewer,
 } from "@pooya/platform";
 import { request as httpRequest } from "undici";
 import { createAccessTokenVerifier, type AccessTokenPolicy } from "./access-tokens.ts";
 import { subgraphsOf } from "./supergraph.ts";
+import { createSubscriptionGateway } from "./subscriptions.ts";
 import { demandControlPlugin, maxAliasLengthRule, type DemandLimits } from "./demand-control.ts";
 import { clientLimitsPlugin, tooManyRequestsStatusPlugin } from "./client-limits.ts";
 
@@ -51,6 +53,8 @@ export interface GatewaySettings {
   clientLimits: Record<string, number>;
   /** Who may read GET /metrics. */
   metricsAllowFrom: string[];
+  /** WebSocket limits: subscriptions per connection, connections per process. */
+  subscriptions: { maxPerConnection: number; maxConnections: number };
 }
 
 /** Longest query the gateway parses, in tokens: refused as GRAPHQL_PARSE_FAILED before any work. */
@@ -164,12 +168,12 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
   const signIdentityAssertion = createIdentityAssertionSigner(signingKey);
   const accessTokenKeys = createKeyStore({ name: "access-token", url: settings.accessTokens.jwksUrl, log, refreshAfterMs: settings.keysRefreshMs });
   await accessTokenKeys.load(); // if this fails, readiness says so and tokens are checked once the keys can be fetched
-  const viewerFromAuthorization = createAccessTokenVerifier(settings.accessTokens, accessTokenKeys);
+  const accessTokens = createAccessTokenVerifier(settings.accessTokens, accessTokenKeys);
   const subgraphRequests = new SubgraphRequestCounter();
   const metrics = createMetrics("gateway");
   const rateLimits = createRateLimitStore({ redisUrl: settings.redisUrl, prefix: "pooya:gateway", log });
   const clientLimits = Object.fromEntries(Object.entries(settings.clientLimits).map(([field, perMinute]) => [field, rateLimits.limit(`client-${field}`, { points: perMinute, windowSeconds: 60 })]));
-  setSubscriptionsHint("Subscriptions are not served over HTTP POST or GET; this API has none yet.");
+  setSubscriptionsHint("Subscriptions are served over WebSocket at this same URL (protocol graphql-transport-ws, access token in connection_init), not over HTTP POST or GET.");
 
   // @apollo/gateway otherwise probes cloud metadata endpoints (AWS, GCP, Azure, Alibaba) and
   // exports usage metrics to Apollo. This gateway talks to its subgraphs and nothing else.
@@ -185,6 +189,10 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     buildService: ({ name, url }) =>
       new SubgraphDataSource(name, settings.subgraphUrls[name] ?? url ?? "", upstreams.get(name)!, subgraphRequests, log, settings.limits.maxSubgraphRequestBytes),
   });
+  let apiSchema: GraphQLSchema | undefined;
+  gateway.onSchemaLoadOrUpdate((loaded) => {
+    apiSchema = loaded.apiSchema;
+  });
   // Public endpoint: refuse queries built to exhaust the servers before they are planned. The
   // token limit is Apollo Server's own (parseOptions), which answers 400 like any syntax error.
   const armor = new ApolloArmor({
@@ -195,12 +203,14 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     maxAliases: { n: 30 },
     blockFieldSuggestion: { enabled: settings.production },
   }).protect();
+  const validationRules = [...armor.validationRules, maxAliasLengthRule(settings.limits.maxAliasLength)];
+  const formatError = maskUnexpectedErrors({ log, production: settings.production, loggedElsewhere: fromSubgraph });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     logger: log,
     parseOptions: { maxTokens: MAX_QUERY_TOKENS },
-    validationRules: [...armor.validationRules, maxAliasLengthRule(settings.limits.maxAliasLength)],
-    formatError: maskUnexpectedErrors({ log, production: settings.production, loggedElsewhere: fromSubgraph }),
+    validationRules,
+    formatError,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: settings.production,
     stopOnTerminationSignals: false, // the process owns shutdown, in order
@@ -224,24 +234,39 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
   const edge = await createEdge({ log, cors: settings.corsOrigins, trustProxy: settings.trustedProxies, metrics, metricsAllowFrom: settings.metricsAllowFrom });
   const graphql = fastifyApolloHandler<GatewayContext>(apollo, {
     context: async (request) => {
-      const viewer = await viewerFromAuthorization(request.headers.authorization);
+      const viewer = await accessTokens.viewerFromAuthorization(request.headers.authorization);
       let assertion: Promise<string> | undefined;
       return { viewer, requestId: request.id, clientIp: request.ip, identityAssertion: () => (assertion ??= signIdentityAssertion(viewer, request.ip)) };
     },
   });
-  edge.app.route({
-    method: ["GET", "POST"],
-    url: "/graphql",
-    async handler(request, reply) {
-      const payload = await graphql.call(this, request as Parameters<typeof graphql>[0], reply as Parameters<typeof graphql>[1]);
-      // The last line of demand control: an answer too large to serve is refused, not sent.
-      if (typeof payload === "string" && Buffer.byteLength(payload) > settings.limits.maxResponseBytes) {
-        void reply.code(400);
-        return JSON.stringify(errorBody(`The answer is larger than ${settings.limits.maxResponseBytes} bytes; ask for fewer items (paginate).`, "RESPONSE_TOO_LARGE", { maxBytes: settings.limits.maxResponseBytes }));
-      }
-      return payload;
-    },
+  async function graphqlOverHttp(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
+    const payload = await graphql.call(this, request as Parameters<typeof graphql>[0], reply as Parameters<typeof graphql>[1]);
+    // The last line of demand control: an answer too large to serve is refused, not sent.
+    if (typeof payload === "string" && Buffer.byteLength(payload) > settings.limits.maxResponseBytes) {
+      void reply.code(400);
+      return JSON.stringify(errorBody(`The answer is larger than ${settings.limits.maxResponseBytes} bytes; ask for fewer items (paginate).`, "RESPONSE_TOO_LARGE", { maxBytes: settings.limits.maxResponseBytes }));
+    }
+    return payload;
+  }
+  const subscriptions = createSubscriptionGateway({
+    supergraphSdl: settings.supergraphSdl,
+    schema: () => apiSchema!,
+    validationRules,
+    limits: settings.limits,
+    accessTokens,
+    signAssertion: (viewer, clientIp, sessionExpiresAt) => signIdentityAssertion(viewer, clientIp, sessionExpiresAt),
+    subgraphUrl: (name) => settings.subgraphUrls[name] ?? upstreams.get(name)!.baseUrl,
+    maxSubscriptionsPerConnection: settings.subscriptions.maxPerConnection,
+    maxConnections: settings.subscriptions.maxConnections,
+    connectTimeoutMs: Math.max(...[...upstreams.values()].map((u) => u.timeoutMs)),
+    formatError,
+    log,
+    metrics,
   });
+  await enableWebSockets(edge);
+  edge.app.post("/graphql", graphqlOverHttp);
+  // GET: a query over HTTP, or the WebSocket upgrade for subscriptions (same URL).
+  edge.app.route({ method: "GET", url: "/graphql", handler: graphqlOverHttp, wsHandler: subscriptions.handler });
   edge.app.get("/.well-known/jwks.json", async () => publicKeySet([signingKey]));
   // Ready unless it cannot serve at all: apollo.start() above resolved only once the supergraph
   // loaded, so that leaves token keys never loaded. The subgraphs are reported, not required:

@@ -29,6 +29,7 @@ export const gatewayService = defineService({
         maxSubgraphRequestBytes: vars.MAX_SUBGRAPH_REQUEST_BYTES,
         maxResponseBytes: vars.MAX_RESPONSE_BYTES,
       },
+      subscriptions: { maxPerConnection: vars.MAX_SUBSCRIPTIONS_PER_CONNECTION, maxConnections: vars.MAX_WEBSOCKET_CONNECTIONS },
       accessTokens: { jwksUrl: vars.ACCESS_TOKEN_JWKS_URL, issuer: vars.TOKEN_ISSUER, audience: vars.TOKEN_AUDIENCE },
       signingKey: vars.GATEWAY_SIGNING_KEY ? await signingKeyFromJwk(vars.GATEWAY_SIGNING_KEY) : undefined,
       production: vars.NODE_ENV === "production",

@@ -131,6 +131,8 @@ export interface Edge {
   listen(port: number, host: string): Promise<{ url: string; port: number }>;
   /** Stops accepting, lets in-flight requests finish, closes idle keep-alive sockets at once and busy ones after their response; after `deadlineMs` closes whatever is left. */
   close(deadlineMs: number): Promise<void>;
+  /** Runs as the drain starts (e.g. WebSockets are told to reconnect elsewhere). */
+  onDrain(hook: () => void): void;
 }
 
 export async function createEdge(options: EdgeOptions): Promise<Edge> {
@@ -148,6 +150,7 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
   });
 
   let draining = false;
+  const drainHooks: (() => void)[] = [];
   let readiness: ReadinessCheck = async () => ({ ready: false, starting: true });
   const connections = trackConnections(app.server);
 
@@ -248,9 +251,13 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
       const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
       return { url: `http://${shownHost}:${address.port}`, port: address.port };
     },
+    onDrain(hook) {
+      drainHooks.push(hook);
+    },
     async close(deadlineMs) {
       draining = true;
       const deadline = Date.now() + deadlineMs;
+      for (const hook of drainHooks) hook();
       // Stop accepting connections but leave the open ones alone: a busy one ends with its next
       // answer (Connection: close, above); an idle one is closed once it has stayed idle a moment.
       if (app.server.listening) NetServer.prototype.close.call(app.server);

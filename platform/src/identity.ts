@@ -62,12 +62,14 @@ export interface Caller {
   viewer: Viewer;
   /** The client's address as the gateway saw it (behind trusted proxies: the forwarded one). */
   clientIp: string | null;
+  /** For a long-lived connection (a WebSocket): when the user's access token expires, in epoch seconds. */
+  sessionExpiresAt?: number;
 }
 
 /** Gateway side: sign the verified viewer (and the client's address) for one subgraph request. */
 export function createIdentityAssertionSigner(key: SigningKey) {
-  return async function signIdentityAssertion(viewer: Viewer, clientIp?: string): Promise<string> {
-    const claims = { ...(viewer ? { role: viewer.role } : { anonymous: true }), ...(clientIp ? { cip: clientIp } : {}) };
+  return async function signIdentityAssertion(viewer: Viewer, clientIp?: string, sessionExpiresAt?: number): Promise<string> {
+    const claims = { ...(viewer ? { role: viewer.role } : { anonymous: true }), ...(clientIp ? { cip: clientIp } : {}), ...(sessionExpiresAt ? { sxp: sessionExpiresAt } : {}) };
     const jwt = new SignJWT(claims)
       .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: key.kid, typ: "identity+jwt" })
       .setIssuer(IDENTITY_ASSERTION_ISSUER)
@@ -96,7 +98,8 @@ export function createIdentityAssertionVerifier(getKey: JWTVerifyGetKey) {
       if (typeof payload.sub !== "string" || !ROLES.includes(payload.role as Role)) {
         throw invalidToken("The gateway credential names no valid identity.");
       }
-      return { viewer: { userId: payload.sub, role: payload.role as Role }, clientIp };
+      const sessionExpiresAt = typeof payload.sxp === "number" ? payload.sxp : undefined;
+      return { viewer: { userId: payload.sub, role: payload.role as Role }, clientIp, ...(sessionExpiresAt ? { sessionExpiresAt } : {}) };
     } catch (error) {
       if (error instanceof KeysUnavailableError) throw unavailableRequest("The gateway's keys cannot be fetched right now; try again shortly.", error.retryAfterSeconds);
       if (error instanceof joseErrors.JOSEError) throw invalidToken("The gateway credential is not valid.");

@@ -19,3 +19,4 @@ export * from "./loaders.ts";
 export * from "./subgraph.ts";
 export * from "./validation.ts";
 export * from "./events/index.ts";
+export * from "./websocket.ts";

@@ -17,6 +17,7 @@ import { tracingEnabled } from "./tracing.ts";
 import { graphqlMetricsPlugin, type Metrics } from "./metrics.ts";
 import { storableTextPlugin } from "./input-text.ts";
 import { drainDeadline } from "./service.ts";
+import { SESSION_EXPIRED, enableWebSockets, graphqlOverWebSocket, prepareOperation } from "./websocket.ts";
 import type { SqlStatementCounter } from "./database.ts";
 import type { Logger } from "./logging.ts";
 
@@ -77,15 +78,21 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
   /** The service's own HTTP routes (JWKS, internal endpoints). */
   routes?: (app: FastifyInstance) => void;
   beforeStop?: () => Promise<void>;
+  /** Serves subscriptions over WebSocket (graphql-transport-ws) on /graphql, for the gateway's relay. */
+  subscriptions?: boolean;
+  /** More readiness details (reported, not required). */
+  readinessDetails?: () => Record<string, unknown>;
   /** After the drain, before the database closes (e.g. connections to other services). */
   afterStop?: () => Promise<void>;
 }) {
   const { settings, db, log } = options;
   const gatewayKeys = createKeyStore({ name: "gateway assertion", url: settings.gatewayJwksUrl, log, refreshAfterMs: settings.keysRefreshMs });
   const verifyIdentityAssertion = createIdentityAssertionVerifier(gatewayKeys.getKey);
+  const schema = buildSubgraphSchema([{ typeDefs: loadSchemaFile(options.schema), resolvers: options.resolvers as GraphQLResolverMap<unknown> }]);
+  const formatError = maskUnexpectedErrors({ log, production: settings.production });
   const apollo = new ApolloServer<TContext>({
-    schema: buildSubgraphSchema([{ typeDefs: loadSchemaFile(options.schema), resolvers: options.resolvers as GraphQLResolverMap<unknown> }]),
-    formatError: maskUnexpectedErrors({ log, production: settings.production }),
+    schema,
+    formatError,
     logger: log,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: settings.production,
@@ -108,21 +115,53 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
     set({ state: "waiting" }, db.pool.waitingCount);
   });
   const edge = await createEdge({ log, metrics: options.metrics, metricsAllowFrom: settings.metricsAllowFrom });
+  if (options.subscriptions) await enableWebSockets(edge);
+  const graphqlHandler = fastifyApolloHandler<TContext>(apollo, {
+    context: async (request) => {
+      const header = request.headers[IDENTITY_ASSERTION_HEADER];
+      const caller = await verifyIdentityAssertion(Array.isArray(header) ? header[0] : header);
+      return options.createContext(caller.viewer, caller);
+    },
+  });
+  edge.app.post("/graphql", graphqlHandler);
   edge.app.route({
-    method: ["GET", "POST"],
+    method: "GET",
     url: "/graphql",
-    handler: fastifyApolloHandler<TContext>(apollo, {
-      context: async (request) => {
-        const header = request.headers[IDENTITY_ASSERTION_HEADER];
-        const caller = await verifyIdentityAssertion(Array.isArray(header) ? header[0] : header);
-        return options.createContext(caller.viewer, caller);
-      },
-    }),
+    handler: graphqlHandler,
+    // The gateway relays subscriptions here: it opens a socket per client connection with a
+    // signed identity in connection_init; the socket ends when the user's access token does.
+    ...(options.subscriptions
+      ? {
+          wsHandler: graphqlOverWebSocket<{ caller: Caller }>(
+            {
+              async onConnect(ctx) {
+                const assertion = ctx.connectionParams?.identityAssertion;
+                const caller = await verifyIdentityAssertion(typeof assertion === "string" ? assertion : undefined).catch(() => undefined);
+                if (!caller?.viewer) return false; // 4403
+                ctx.extra.caller = caller;
+                if (caller.sessionExpiresAt) {
+                  const socket = ctx.extra.socket;
+                  const timer = setTimeout(() => socket.close(SESSION_EXPIRED.code, SESSION_EXPIRED.reason), caller.sessionExpiresAt * 1000 - Date.now());
+                  socket.once("close", () => clearTimeout(timer));
+                }
+                return true;
+              },
+              onSubscribe(ctx, _id, payload) {
+                const prepared = prepareOperation(schema, payload);
+                if (Array.isArray(prepared)) return prepared;
+                const caller = ctx.extra.caller!;
+                return { ...prepared.args, contextValue: options.createContext(caller.viewer, caller) };
+              },
+            },
+            { log, formatError },
+          ),
+        }
+      : {}),
   });
   options.routes?.(edge.app);
   edge.setReadiness(async () => {
     const database = await db.ping();
-    return { ready: database, database };
+    return { ready: database, database, ...options.readinessDetails?.() };
   });
   const { url } = await edge.listen(settings.port, settings.host);
 

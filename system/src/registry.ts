@@ -9,12 +9,14 @@ import { usersService } from "@pooya/users";
 import { coursesService } from "@pooya/courses";
 import { attendanceService } from "@pooya/attendance";
 import { foodService } from "@pooya/food";
+import { notificationsService } from "@pooya/notifications";
 
 export const SUBGRAPHS = [
   usersService,
   coursesService,
   attendanceService,
   foodService,
+  notificationsService,
 ] as const;
 
 export const GATEWAY = gatewayService;

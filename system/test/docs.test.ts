@@ -7,7 +7,7 @@ import { PROJECT_ROOT, withConfigTables } from "../src/index.ts";
 test("docs/operations.md's configuration tables are what the services' schemas say (npm run docs:config)", async () => {
   const document = await readFile(join(PROJECT_ROOT, "docs/operations.md"), "utf8");
   expect(document).toBe(withConfigTables(document));
-  for (const name of ["USERS_DATABASE_URL", "ACCESS_TOKEN_JWKS_URL", "SHUTDOWN_TIMEOUT_MS", "ENROLLMENT_POLL_INTERVAL_MS", "COURSES_PORT", "POOYA_SEED"]) {
+  for (const name of ["USERS_DATABASE_URL", "ACCESS_TOKEN_JWKS_URL", "SHUTDOWN_TIMEOUT_MS", "EVENTS_POLL_INTERVAL_MS", "NATS_URL", "SMTP_URL", "COURSES_PORT", "POOYA_SEED"]) {
     expect(document).toContain("| `" + name + "` |");
   }
 });
