@@ -68,7 +68,8 @@ const CODE_BY_STATUS: Record<number, string> = {
   408: "REQUEST_TIMEOUT", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 429: "TOO_MANY_REQUESTS",
 };
 
-const QUIET_ROUTES = new Set(["/healthz", "/readyz", "/metrics"]);
+// Probes, scrapes and event-feed reads (held open, one per consumer and source, all day) at debug.
+const QUIET_ROUTES = new Set(["/healthz", "/readyz", "/metrics", "/internal/events"]);
 
 /** One access-log line (and one duration observation) per request, when it completes (probes at debug); errors are logged where they are handled. */
 class AccessLog extends LogController {

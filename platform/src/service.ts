@@ -5,6 +5,7 @@ import closeWithGrace from "close-with-grace";
 import { ConfigError, readEnv, type EnvShape, type EnvValues } from "./config.ts";
 import { createLogger, errorFields, type Logger } from "./logging.ts";
 import type { Tracing } from "./tracing.ts";
+import type { EventCatalog } from "./events/catalog.ts";
 
 export interface RunningService {
   name: string;
@@ -28,8 +29,8 @@ export interface ServiceDescriptor<S extends EnvShape = EnvShape, R extends Runn
   env: S | ((env: NodeJS.ProcessEnv) => S);
   /** Problems that involve several variables (each "NAME: what is wrong"). */
   check?: (vars: EnvValues<S>) => string[];
-  /** Paths other services (and the system wiring) need to know, e.g. where token keys are published. */
-  publishes?: { accessTokenKeys?: string };
+  /** What others rely on: where token keys are published; the domain events it publishes (its catalogue, docs/events.md). */
+  publishes?: { accessTokenKeys?: string; events?: EventCatalog };
   start(vars: EnvValues<S>, runtime: ServiceRuntime): Promise<R>;
 }
 

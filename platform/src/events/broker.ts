@@ -5,7 +5,7 @@
 // (no persistence) carries live fan-out between replicas, e.g. new notifications to the
 // replica that holds the recipient's WebSocket.
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { AckPolicy, DeliverPolicy, StorageType, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, StorageType, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "../logging.ts";
 import type { EventEnvelope } from "./envelope.ts";
 
@@ -18,6 +18,8 @@ export const STREAM_MAX_AGE_MS = 7 * 24 * 3_600_000;
 /** An event not acknowledged in this time is delivered again (the consumer died or hung). */
 const ACK_WAIT_MS = 30_000;
 const PUBLISH_TIMEOUT_MS = 5_000;
+/** Most events a consumer applies in one transaction. */
+const CONSUME_BATCH = 100;
 
 /** The stream of a subject prefix: pooya → POOYA_EVENTS. */
 export const streamName = (prefix: string) => `${prefix.toUpperCase().replace(/[^A-Z0-9_-]/g, "_")}_EVENTS`;
@@ -162,10 +164,12 @@ export function connectBroker(options: BrokerOptions) {
 
     /**
      * Reads `filterSubject` through the durable consumer `durable` for as long as the service
-     * runs, one message at a time: `handle` applies it (and commits); the message is then
-     * acknowledged. A failed `handle` gets the message delivered again after `retryMs`.
+     * runs. Messages that have arrived are handed to `handle` together (up to BATCH, in stream
+     * order; one at a time when traffic is light, so nothing waits for a batch to fill); once
+     * `handle` resolved (its transaction committed) they are acknowledged. A failed `handle`
+     * gets them delivered again after `retryMs`.
      */
-    consume(durable: string, filterSubject: string, handle: (event: EventEnvelope, delivery: BrokerDelivery) => Promise<void>, retryMs = 1_000) {
+    consume(durable: string, filterSubject: string, handle: (events: EventEnvelope[], delivery: BrokerDelivery) => Promise<void>, retryMs = 1_000) {
       let messages: ConsumerMessages | undefined;
       let halted = false;
       const consumerConfig = {
@@ -176,6 +180,41 @@ export function connectBroker(options: BrokerOptions) {
         ack_wait: nanos(ACK_WAIT_MS),
         max_ack_pending: 1_000,
       };
+      const queue: JsMsg[] = [];
+      let working: Promise<void> | undefined;
+
+      async function work() {
+        while (queue.length > 0 && !halted) {
+          const batch = queue.splice(0, CONSUME_BATCH);
+          const events: EventEnvelope[] = [];
+          const accepted: JsMsg[] = [];
+          for (const message of batch) {
+            try {
+              events.push(message.json<EventEnvelope>());
+              accepted.push(message);
+            } catch {
+              log.error({ subject: message.subject, streamSequence: message.seq }, "not an event envelope; dropped");
+              message.term("not an event envelope");
+            }
+          }
+          if (events.length === 0) continue;
+          const last = accepted.at(-1)!;
+          try {
+            await handle(events, { pending: last.info.pending + queue.length, redeliveries: Math.max(...accepted.map((m) => m.info.deliveryCount)) - 1 });
+            for (const message of accepted) message.ack();
+          } catch (error) {
+            log.warn({ durable, events: events.length, firstEventId: events[0]!.id, reason: (error as Error).message }, "events not applied; delivered again later");
+            for (const message of accepted) message.nak(retryMs);
+          }
+        }
+      }
+      const kick = () => {
+        working ??= work().finally(() => {
+          working = undefined;
+          if (queue.length > 0 && !halted) kick();
+        });
+      };
+
       const done = (async () => {
         while (!stopped && !halted) {
           const nc = await whenConnected();
@@ -185,7 +224,7 @@ export function connectBroker(options: BrokerOptions) {
             await ensureStream(nc);
             await jsm.consumers.add(stream, consumerConfig);
             const consumer = await jetstream(nc).consumers.get(stream, durable);
-            messages = await consumer.consume({ max_messages: 100 });
+            messages = await consumer.consume({ max_messages: 200 });
             void (async () => {
               for await (const status of messages.status()) {
                 if (status.type === "consumer_not_found" || status.type === "stream_not_found" || status.type === "consumer_deleted") {
@@ -195,22 +234,10 @@ export function connectBroker(options: BrokerOptions) {
                 }
               }
             })().catch(() => undefined);
+            // Reading never waits for the work: what arrives meanwhile forms the next batch.
             for await (const message of messages) {
-              let event: EventEnvelope;
-              try {
-                event = message.json<EventEnvelope>();
-              } catch {
-                log.error({ subject: message.subject, streamSequence: message.seq }, "not an event envelope; dropped");
-                message.term("not an event envelope");
-                continue;
-              }
-              try {
-                await handle(event, { pending: message.info.pending, redeliveries: message.info.deliveryCount - 1 });
-                message.ack();
-              } catch (error) {
-                log.warn({ eventId: event.id, type: event.type, reason: (error as Error).message }, "event not applied; delivered again later");
-                message.nak(retryMs);
-              }
+              queue.push(message);
+              kick();
             }
           } catch (error) {
             if (stopped || halted) return;
@@ -224,6 +251,9 @@ export function connectBroker(options: BrokerOptions) {
           halted = true;
           await messages?.close().catch(() => undefined);
           await done;
+          await working;
+          // Received but not applied: back to the stream at once, for whoever consumes next.
+          for (const message of queue.splice(0)) message.nak();
         },
       };
     },

@@ -126,9 +126,9 @@ export function createEventConsumer<Tx extends SqlRunner>(options: EventConsumer
     if (unsubscribe) return;
     for (const [source, feed] of feeds) {
       brokerConsumers.push(
-        broker.consume(`${options.name}-${source}`, `${broker.subjectPrefix}.${source}.>`, async (event, delivery) => {
-          await apply([event]);
-          feed.noteApplied(BigInt(event.sequence), delivery.pending);
+        broker.consume(`${options.name}-${source}`, `${broker.subjectPrefix}.${source}.>`, async (events, delivery) => {
+          await apply(events);
+          feed.noteApplied(events.reduce((max, e) => (BigInt(e.sequence) > max ? BigInt(e.sequence) : max), 0n), delivery.pending);
         }),
       );
     }

@@ -10,7 +10,7 @@ import { connectBroker, type Broker } from "./broker.ts";
 import type { SqlRunner } from "./envelope.ts";
 import { registerEventFeed } from "./feed.ts";
 import type { Outbox } from "./outbox.ts";
-import { startRelay } from "./relay.ts";
+import { relayMetrics, startRelay } from "./relay.ts";
 
 export * from "./envelope.ts";
 export * from "./signal.ts";
@@ -65,14 +65,17 @@ export function startEventProducer(options: {
 }) {
   const verifyServiceToken = createServiceTokenVerifier(options.serviceSecret, options.service);
   let feed: { close(): void } | undefined;
+  const metrics = options.metrics ? relayMetrics(options.metrics) : undefined;
   const relay = options.broker
-    ? startRelay({ outbox: options.outbox, pool: options.pool, broker: options.broker, pollIntervalMs: options.settings.pollIntervalMs, log: options.log, metrics: options.metrics })
+    ? startRelay({ outbox: options.outbox, pool: options.pool, broker: options.broker, pollIntervalMs: options.settings.pollIntervalMs, log: options.log, metrics })
     : undefined;
   return {
     routes(app: FastifyInstance) {
       feed = registerEventFeed(app, { outbox: options.outbox, verifyServiceToken, pollIntervalMs: options.settings.pollIntervalMs });
     },
     closeFeed: () => feed?.close(),
+    /** For /readyz (reported, not required: events wait in the outbox while the broker is away). */
+    status: () => (options.broker ? { transport: "jetstream", broker: options.broker.status() } : { transport: "feed" }),
     async stop() {
       await relay?.stop();
     },

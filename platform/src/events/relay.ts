@@ -16,6 +16,18 @@ const RELAY_LOCK = 4_207_302;
 const BATCH = 200;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
+/** What the relay reports (registered whether or not a broker is configured: zero without one). */
+export function relayMetrics(metrics: Metrics) {
+  let backlog = 0;
+  metrics.gauge("outbox_unpublished_events", "Events the outbox relay found waiting for the broker in its last round (a lower bound while it publishes in batches; 0 without NATS_URL)", [] as const, (set) => set({}, backlog));
+  return {
+    published: metrics.counter("events_published_total", "Events the outbox relay stored in the broker, by type (duplicate: the broker had it already)", ["type", "duplicate"] as const),
+    setBacklog: (count: number) => {
+      backlog = count;
+    },
+  };
+}
+
 export interface RelayOptions {
   outbox: Outbox<SqlRunner>;
   pool: pg.Pool;
@@ -23,15 +35,13 @@ export interface RelayOptions {
   /** How often to look for events committed by other replicas (commits here wake it at once). */
   pollIntervalMs: number;
   log: Logger;
-  metrics?: Metrics;
+  metrics?: ReturnType<typeof relayMetrics>;
 }
 
 export function startRelay(options: RelayOptions) {
   const { outbox, pool, broker, log } = options;
-  const published = options.metrics?.counter("events_published_total", "Events the outbox relay stored in the broker, by type (duplicate: the broker had it already)", ["type", "duplicate"] as const);
+  const published = options.metrics?.published;
   let stopped = false;
-  let backlog = 0;
-  options.metrics?.gauge("outbox_unpublished_events", "Events the relay found waiting in its last round (a lower bound while it publishes in batches)", [] as const, (set) => set({}, backlog));
 
   /** One round: under the lock, publish up to BATCH events in order; returns how many (-1: another replica holds the outbox). */
   async function round(): Promise<number> {
@@ -49,7 +59,7 @@ export function startRelay(options: RelayOptions) {
         "SELECT sequence, id, type, version, payload, occurred_at FROM outbox_events WHERE published_at IS NULL ORDER BY sequence LIMIT $1",
         [BATCH],
       );
-      backlog = rows.length;
+      options.metrics?.setBacklog(rows.length);
       const done: string[] = [];
       for (const row of rows) {
         const event = rowToEnvelope(outbox.source, row);
@@ -66,7 +76,7 @@ export function startRelay(options: RelayOptions) {
       if (done.length) await client.query("UPDATE outbox_events SET published_at = now() WHERE sequence = ANY($1::bigint[])", [done]);
       await client.query("COMMIT");
       count = done.length;
-      backlog -= count;
+      options.metrics?.setBacklog(rows.length - count);
     } catch (error) {
       await client.query("ROLLBACK").catch(() => undefined);
       throw error;

@@ -45,6 +45,7 @@ export async function startAttendanceService(vars: EnvValues<AttendanceEnv>, log
     db,
     createContext: (viewer) => ({ viewer, db, attendance, replicaPosition: replica.position(), loaders: createLoaders(db) }),
     routes: (app) => producer.routes(app),
+    readinessDetails: () => ({ events: { ...producer.status(), consuming: replica.transport() } }),
     async beforeStop() {
       producer.closeFeed();
       await replica.stop();

@@ -37,6 +37,7 @@ export async function startCoursesService(vars: EnvValues<CoursesEnv>, log: Logg
     resolvers,
     db,
     createContext: (viewer) => ({ viewer, db, catalogue, enrollment, loaders: createLoaders(db) }),
+    readinessDetails: () => ({ events: producer.status() }),
     beforeStop: async () => producer.closeFeed(),
     async afterStop() {
       await producer.stop();

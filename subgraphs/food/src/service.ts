@@ -34,6 +34,7 @@ export async function startFoodService(vars: EnvValues<FoodEnv>, log: Logger) {
     db,
     createContext: (viewer) => ({ viewer, db, canteen, loaders: createLoaders(db) }),
     routes: (app) => producer.routes(app),
+    readinessDetails: () => ({ events: producer.status() }),
     beforeStop: async () => producer.closeFeed(),
     async afterStop() {
       await producer.stop();

@@ -73,7 +73,7 @@ export async function startNotificationsService(vars: EnvValues<NotificationsEnv
     db,
     subscriptions: true,
     createContext: (viewer) => ({ viewer, db, notifications, live }),
-    readinessDetails: () => ({ events: consumer.transport(), mail: mailer.sending ? "smtp" : "log" }),
+    readinessDetails: () => ({ events: { consuming: consumer.transport(), ...(broker ? { broker: broker.status() } : {}) }, mail: mailer.sending ? "smtp" : "log" }),
     async beforeStop() {
       await consumer.stop();
     },

@@ -46,6 +46,7 @@ export async function startUsersService(vars: EnvValues<UsersEnv>, log: Logger) 
     resolvers,
     db,
     createContext: (viewer, caller) => ({ viewer, clientIp: caller.clientIp, db, accounts, loaders: createLoaders(db) }),
+    readinessDetails: () => ({ events: producer.status() }),
     beforeStop: async () => producer.closeFeed(),
     async afterStop() {
       await producer.stop();
