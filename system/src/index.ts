@@ -11,3 +11,4 @@ export * from "./schema-checks.ts";
 export * from "./sandbox-guide.ts";
 export * from "./config-docs.ts";
 export * from "./test-databases.ts";
+export * from "./event-docs.ts";

@@ -3,10 +3,10 @@ import { defineEvents, eventFields } from "@pooya/platform";
 import { z } from "zod";
 
 const enrollment = z.object({
-  courseId: eventFields.id(),
-  studentId: eventFields.id(),
-  code: z.string().optional().describe("The course's code (absent in events written before 2026-11-28)"),
-  title: z.string().optional().describe("The course's title (absent in events written before 2026-11-28)"),
+  courseId: eventFields.id().describe("The course"),
+  studentId: eventFields.id().describe("The student (a User id)"),
+  code: z.string().optional().describe("The course's code (absent in events written before it was added)"),
+  title: z.string().optional().describe("The course's title (absent in events written before it was added)"),
 });
 
 export const courseEvents = defineEvents("courses", {
@@ -14,11 +14,11 @@ export const courseEvents = defineEvents("courses", {
     version: 1,
     description: "A course was added to the catalogue.",
     payload: z.object({
-      courseId: eventFields.id(),
-      teacherId: eventFields.id(),
-      code: z.string(),
-      title: z.string().optional().describe("Absent in events written before 2026-11-28"),
-      capacity: z.number().int().optional().describe("Absent in events written before 2026-11-28"),
+      courseId: eventFields.id().describe("The new course"),
+      teacherId: eventFields.id().describe("Who teaches it (a User id); it never changes"),
+      code: z.string().describe("Its catalogue code, upper-case, unique"),
+      title: z.string().optional().describe("Absent in events written before it was added"),
+      capacity: z.number().int().optional().describe("Absent in events written before it was added"),
     }),
   },
   StudentEnrolled: {

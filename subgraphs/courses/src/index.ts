@@ -1,5 +1,6 @@
 // The courses service as the rest of the system sees it: its descriptor (package entry).
 import { defineService } from "@pooya/platform";
+import { courseEvents } from "./events.ts";
 import { coursesEnv } from "./env.ts";
 
 export const coursesService = defineService({
@@ -7,6 +8,7 @@ export const coursesService = defineService({
   defaultPort: 4002,
   calls: ["users"],
   env: coursesEnv,
+  publishes: { events: courseEvents },
   async start(vars, { log }) {
     const { startCoursesService } = await import("./service.ts");
     return startCoursesService(vars, log);

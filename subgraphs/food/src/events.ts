@@ -4,10 +4,10 @@ import { defineEvents, eventFields } from "@pooya/platform";
 import { z } from "zod";
 
 const meal = {
-  mealId: eventFields.id(),
-  mealName: z.string(),
-  mealType: z.enum(["BREAKFAST", "LUNCH", "DINNER"]),
-  servingDate: eventFields.day(),
+  mealId: eventFields.id().describe("The meal (a Meal entity id)"),
+  mealName: z.string().describe("The meal's name when ordered"),
+  mealType: z.enum(["BREAKFAST", "LUNCH", "DINNER"]).describe("Which meal of the day"),
+  servingDate: eventFields.day().describe("The day it is served"),
 };
 
 export const foodEvents = defineEvents("food", {
@@ -15,12 +15,12 @@ export const foodEvents = defineEvents("food", {
     version: 1,
     description: "A student bought servings of a meal: stock taken, wallet charged (an idempotent replay writes no second event).",
     payload: z.object({
-      orderId: eventFields.id(),
-      userId: eventFields.id(),
+      orderId: eventFields.id().describe("The order (a FoodOrder id)"),
+      userId: eventFields.id().describe("The buyer"),
       ...meal,
-      quantity: z.number().int(),
-      unitPrice: eventFields.money(),
-      totalPrice: eventFields.money(),
+      quantity: z.number().int().describe("Servings, 1 to 10"),
+      unitPrice: eventFields.money().describe("The meal's price when ordered"),
+      totalPrice: eventFields.money().describe("What the wallet was charged"),
       balanceAfter: eventFields.money().describe("The wallet's balance once charged"),
     }),
   },
@@ -28,11 +28,11 @@ export const foodEvents = defineEvents("food", {
     version: 1,
     description: "The buyer cancelled an order before its serving date: refunded and restocked.",
     payload: z.object({
-      orderId: eventFields.id(),
-      userId: eventFields.id(),
+      orderId: eventFields.id().describe("The order (a FoodOrder id)"),
+      userId: eventFields.id().describe("The buyer"),
       ...meal,
-      quantity: z.number().int(),
-      refund: eventFields.money(),
+      quantity: z.number().int().describe("Servings returned to stock"),
+      refund: eventFields.money().describe("What went back to the wallet"),
       balanceAfter: eventFields.money().describe("The wallet's balance once refunded"),
     }),
   },
@@ -40,10 +40,10 @@ export const foodEvents = defineEvents("food", {
     version: 1,
     description: "Staff added money to a user's wallet.",
     payload: z.object({
-      userId: eventFields.id(),
-      amount: eventFields.money(),
-      balanceAfter: eventFields.money(),
-      toppedUpBy: eventFields.id(),
+      userId: eventFields.id().describe("Whose wallet"),
+      amount: eventFields.money().describe("What was added"),
+      balanceAfter: eventFields.money().describe("The wallet's balance once credited"),
+      toppedUpBy: eventFields.id().describe("The STAFF member (a User id)"),
     }),
   },
 });

@@ -1,5 +1,6 @@
 // The food service as the rest of the system sees it: its descriptor (package entry).
 import { defineService } from "@pooya/platform";
+import { foodEvents } from "./events.ts";
 import { foodEnv } from "./env.ts";
 
 export const foodService = defineService({
@@ -7,6 +8,7 @@ export const foodService = defineService({
   defaultPort: 4004,
   calls: ["users"],
   env: foodEnv,
+  publishes: { events: foodEvents },
   async start(vars, { log }) {
     const { startFoodService } = await import("./service.ts");
     return startFoodService(vars, log);

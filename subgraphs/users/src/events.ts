@@ -4,7 +4,12 @@ import { defineEvents, eventFields } from "@pooya/platform";
 import { z } from "zod";
 
 const role = z.enum(["STUDENT", "TEACHER", "STAFF"]);
-const account = { userId: eventFields.id(), email: z.string(), name: z.string(), role };
+const account = {
+  userId: eventFields.id().describe("The account's id (the User entity's id)"),
+  email: z.string().describe("Where mail for the account goes (lower-case)"),
+  name: z.string().describe("The name the account was created with"),
+  role: role.describe("What the account may do"),
+};
 
 export const userEvents = defineEvents("users", {
   UserRegistered: {
