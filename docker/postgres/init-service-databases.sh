@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs once, when the Postgres container initialises its data directory.
 set -eu
-for service in users courses attendance food; do
+for service in users courses attendance food notifications; do
   password_var="$(echo "$service" | tr '[:lower:]' '[:upper:]')_DB_PASSWORD"
   eval "password=\${$password_var:?$password_var is not set}"
   psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
