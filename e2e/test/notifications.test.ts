@@ -3,6 +3,7 @@
 // list and its privacy, and nothing lost while the notifications service or the mail server is down.
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { SignJWT } from "jose";
+import { createIdentityAssertionSigner } from "@pooya/platform";
 import { errorCodes, startFederation, type Federation } from "../src/harness.ts";
 import { OPS, addMeal, createCourse, day, enroll, topUp } from "../src/fixtures.ts";
 import { startSmtpServer, type SmtpServer } from "../src/smtp.ts";
@@ -230,6 +231,52 @@ describe("live over WebSocket", () => {
     expect(errorOf("s20")).toBe("TOO_MANY_REQUESTS");
     socket.close();
     await closeOf(socket).catch(() => undefined);
+  });
+});
+
+describe("hostile and forged", () => {
+  test("the notifications subgraph's own socket takes only a gateway-signed identity, and ends at the session's expiry", async () => {
+    const student = await fed.createUser("STUDENT");
+    const url = fed.services.notifications.graphqlUrl;
+    expect(await connectRaw(url, undefined)).toMatchObject({ acknowledged: false, code: 4403 });
+    expect(await connectRaw(url, { identityAssertion: "forged.jwt.value" })).toMatchObject({ acknowledged: false, code: 4403 });
+    // An access token is not an identity assertion.
+    expect(await connectRaw(url, { identityAssertion: student.token })).toMatchObject({ acknowledged: false, code: 4403 });
+    const sign = createIdentityAssertionSigner(fed.gatewayKey);
+    const anonymous = await sign(null);
+    expect(await connectRaw(url, { identityAssertion: anonymous })).toMatchObject({ acknowledged: false, code: 4403 });
+    const expiresSoon = await sign({ userId: student.id, role: "STUDENT" }, "127.0.0.1", Math.floor(Date.now() / 1000) + 1);
+    const session = await connectRaw(url, { identityAssertion: expiresSoon });
+    expect(session.acknowledged).toBe(true);
+    expect(await closeOf(session.socket)).toMatchObject({ code: 4403 });
+  });
+
+  test("garbage frames close only that socket (4400); an oversized one too (1009); the gateway serves on", async () => {
+    const student = await fed.createUser("STUDENT");
+    const garbage = await connectRaw(fed.gateway.graphqlUrl, { authorization: `Bearer ${student.token}` });
+    const closedGarbage = closeOf(garbage.socket);
+    garbage.socket.send("{not json");
+    expect((await closedGarbage).code).toBe(4400);
+    const big = await connectRaw(fed.gateway.graphqlUrl, { authorization: `Bearer ${student.token}` });
+    const closedBig = closeOf(big.socket);
+    big.socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: `subscription { notificationAdded { id } } # ${"x".repeat(100_000)}` } }));
+    expect((await closedBig).code).toBe(1009);
+    const me = await fed.execute({ query: `{ me { id } }`, token: student.token });
+    expect(me.data?.me.id).toBe(student.id);
+  });
+
+  test("an event whose payload breaks its schema is skipped and logged, and does not hold up the ones after it", async () => {
+    const student = await fed.createUser("STUDENT");
+    await fed.eventsSettled();
+    const { rows } = await fed.db.food.query(
+      `INSERT INTO outbox_events (id, type, payload) VALUES (gen_random_uuid(), 'FoodOrderConfirmed', '{"orderId": "not-a-uuid"}') RETURNING id::text`,
+    );
+    await topUp(fed, student.id, 42);
+    await vi.waitFor(async () => expect(await kindsOf(student.token)).toContain("WALLET_TOPPED_UP"), { timeout: 5_000, interval: 50 });
+    const inbox = await fed.db.notifications.query("SELECT count(*)::int AS n FROM inbox_events WHERE event_id = $1", [rows[0].id]);
+    expect(inbox.rows[0].n).toBe(1); // seen, skipped
+    const made = await fed.db.notifications.query("SELECT count(*)::int AS n FROM notifications WHERE source_event_id = $1", [rows[0].id]);
+    expect(made.rows[0].n).toBe(0);
   });
 });
 

@@ -127,7 +127,8 @@ export function createSubscriptionGateway(options: SubscriptionGatewayOptions) {
       // The subgraph restarting: reconnect and resubscribe, for about 10 s.
       retryAttempts: 6,
       retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(4_000, 250 * 2 ** retries))),
-      shouldRetry: () => true,
+      // …but not when the subgraph refused the identity or the session ended (the client's socket ends too).
+      shouldRetry: (event) => ![CloseCode.Unauthorized, CloseCode.Forbidden].includes((event as { code?: number })?.code as never),
       on: {
         error: (error) => log.debug({ subgraph, reason: (error as Error)?.message }, "subscription relay socket error"),
       },

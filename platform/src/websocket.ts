@@ -24,6 +24,17 @@ export const GOING_AWAY = { code: 1001, reason: "Server shutting down; reconnect
 export async function enableWebSockets(edge: Edge, options: { maxPayloadBytes?: number } = {}) {
   await edge.app.register(fastifyWebsocket, {
     options: { maxPayload: options.maxPayloadBytes ?? WEBSOCKET_MAX_PAYLOAD_BYTES, handleProtocols: (protocols) => handleProtocols(protocols) },
+    errorHandler(error, socket, request) {
+      const code = (error as { code?: string }).code;
+      // A client that breaks the WebSocket protocol (a frame over the limit, bad masking, bad
+      // UTF-8): ws closes it with the matching code (1009, 1002, 1007); it is not our fault.
+      if (code?.startsWith("WS_ERR_")) {
+        request.log.info({ code, reason: error.message }, "websocket closed: the client broke the protocol");
+        return;
+      }
+      request.log.error({ err: errorFields(error) }, "websocket handler failed");
+      socket.terminate();
+    },
   });
   edge.onDrain(() => {
     for (const client of edge.app.websocketServer.clients) client.close(GOING_AWAY.code, GOING_AWAY.reason);
@@ -75,10 +86,6 @@ export function graphqlOverWebSocket<E extends Record<PropertyKey, unknown>>(
     },
   });
   return function handler(socket: WebSocket, request: FastifyRequest) {
-    socket.once("error", (error) => {
-      log.warn({ err: errorFields(error) }, "websocket error");
-      socket.close(CloseCode.InternalServerError, "Internal server error");
-    });
     // Ping the peer; one that does not answer within the interval is gone (e.g. a laptop closed).
     let pongWait: NodeJS.Timeout | undefined;
     const ping = setInterval(() => {
