@@ -55,8 +55,11 @@ async function liveLatency(fed: Federation) {
     await fed.execute({ query: OPS.mark, variables: { i: { courseId: course.id, studentId: a.id, date: day(0), status: "ABSENT" } }, token: teacher.token });
     const got = await liveA.waitFor((n) => n.kind === "ATTENDANCE_MARKED", 1_000);
     expect(got.at - started).toBeLessThan(1_000);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(got.notification.title).toBe(`Marked ABSENT in ${course.code}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
     expect(liveB.received).toEqual([]);
+    expect(liveA.received).toHaveLength(1);
+    expect(liveA.errors).toEqual([]);
   } finally {
     await liveA.close();
     await liveB.close();

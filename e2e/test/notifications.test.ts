@@ -153,33 +153,8 @@ describe("the list", () => {
   });
 });
 
+// Delivery within a second on both transports: events.test.ts.
 describe("live over WebSocket", () => {
-  test("a teacher marks a student ABSENT: that student's subscription receives it within 1 s; another student's does not", async () => {
-    const teacher = await fed.createUser("TEACHER");
-    const [a, b] = [await fed.createUser("STUDENT"), await fed.createUser("STUDENT")];
-    const course = await createCourse(fed, teacher);
-    await enroll(fed, a.token, course.id);
-    await enroll(fed, b.token, course.id);
-    await fed.eventsSettled();
-    const liveA = await subscribeNotifications(fed.gateway.graphqlUrl, a.token);
-    const liveB = await subscribeNotifications(fed.gateway.graphqlUrl, b.token);
-    try {
-      const started = Date.now();
-      const r = await fed.execute({ query: OPS.mark, variables: { i: { courseId: course.id, studentId: a.id, date: day(0), status: "ABSENT" } }, token: teacher.token });
-      expect(r.errors).toBeUndefined();
-      const got = await liveA.waitFor((n) => n.kind === "ATTENDANCE_MARKED", 1_000);
-      expect(got.notification.title).toBe(`Marked ABSENT in ${course.code}`);
-      expect(got.at - started).toBeLessThan(1_000);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(liveB.received).toEqual([]);
-      expect(liveA.received).toHaveLength(1);
-      expect(liveA.errors).toEqual([]);
-    } finally {
-      await liveA.close();
-      await liveB.close();
-    }
-  });
-
   const token = (viewer: { id: string }, exp: number | string, key = fed.usersKey) =>
     new SignJWT({ role: "STUDENT" })
       .setProtectedHeader({ alg: "EdDSA", kid: key.kid, typ: "at+jwt" })

@@ -82,6 +82,18 @@ function variable<T>(parse: (raw: string) => T, options: { secret?: boolean } = 
 
 const problem = (message: string) => new Error(message);
 
+/** `raw` when it is a URL of one of `protocols` naming a host; else "must be `expected`". */
+function serverUrl(raw: string, protocols: string[], expected: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    // reported below
+  }
+  if (!url || !protocols.includes(url.protocol) || !url.hostname) throw problem(`must be ${expected}`);
+  return raw;
+}
+
 export const env = {
   integer: ({ min, max }: { min: number; max: number }) =>
     variable((raw) => {
@@ -114,17 +126,10 @@ export const env = {
   natsUrls: () =>
     variable(
       (raw) => {
+        const expected = "one or more nats:// URLs such as nats://host:4222, comma-separated";
         const urls = raw.split(",").map((s) => s.trim()).filter(Boolean);
-        if (urls.length === 0) throw problem("must be one or more nats:// URLs, comma-separated");
-        for (const candidate of urls) {
-          let url: URL;
-          try {
-            url = new URL(candidate);
-          } catch {
-            throw problem("must be one or more nats:// URLs such as nats://host:4222, comma-separated");
-          }
-          if (!["nats:", "tls:", "ws:", "wss:"].includes(url.protocol) || !url.hostname) throw problem("must be one or more nats:// URLs such as nats://host:4222, comma-separated");
-        }
+        if (urls.length === 0) throw problem(`must be ${expected}`);
+        for (const url of urls) serverUrl(url, ["nats:", "tls:", "ws:", "wss:"], expected);
         return urls.join(",");
       },
       { secret: true },
@@ -132,19 +137,7 @@ export const env = {
 
   /** An SMTP server URL (smtp:// or smtps://); it may hold a password, so its value is never echoed. */
   smtpUrl: () =>
-    variable(
-      (raw) => {
-        let url: URL;
-        try {
-          url = new URL(raw.trim());
-        } catch {
-          throw problem("must be an smtp:// or smtps:// URL such as smtp://user:password@host:587 (URL-encode special characters)");
-        }
-        if ((url.protocol !== "smtp:" && url.protocol !== "smtps:") || !url.hostname) throw problem("must be an smtp:// or smtps:// URL such as smtp://user:password@host:587");
-        return raw.trim();
-      },
-      { secret: true },
-    ),
+    variable((raw) => serverUrl(raw.trim(), ["smtp:", "smtps:"], "an smtp:// or smtps:// URL such as smtp://user:password@host:587 (URL-encode special characters)"), { secret: true }),
 
   /** A Postgres connection URL; it may hold a password, so its value is never echoed. */
   postgresUrl: () =>

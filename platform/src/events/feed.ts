@@ -198,9 +198,6 @@ export function createFeedConsumer(options: FeedConsumerOptions) {
       pollAbort?.abort();
       await polling;
     },
-    get polling() {
-      return polling !== undefined;
-    },
     async stop() {
       pollAbort?.abort();
       shutdown.abort();
