@@ -30,9 +30,9 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
-/** Spawns `node <entry>` with exactly `env` (plus PATH), capturing its output. */
-export function spawnService(name: ProcessName, entry: string, env: NodeJS.ProcessEnv, port: number): ServiceProcess {
-  const child = spawn(process.execPath, [entry], { cwd: repoRoot, env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+/** Spawns `node [nodeArgs] <entry>` in `cwd` (the repository by default) with exactly `env` (plus PATH), capturing its output. */
+export function spawnService(name: ProcessName, entry: string, env: NodeJS.ProcessEnv, port: number, options: { cwd?: string; nodeArgs?: string[] } = {}): ServiceProcess {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry], { cwd: options.cwd ?? repoRoot, env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const service: ServiceProcess = {
     name,
     port,
@@ -71,8 +71,12 @@ export async function stopProcess(service: ServiceProcess, signal: NodeJS.Signal
   return service.exited;
 }
 
-/** The whole federation as separate processes on fresh databases. `env` is added to every process. */
-export async function startProcesses(options: { env?: NodeJS.ProcessEnv } = {}) {
+/**
+ * The whole federation as separate processes on fresh databases. `env` is added to every
+ * process. With `built`, each runs from the production build (`npm run build`'s folder per
+ * service: `node --enable-source-maps <its dist entry>` inside it, as its image does).
+ */
+export async function startProcesses(options: { env?: NodeJS.ProcessEnv; built?: { dir: string } } = {}) {
   const databases = await createDatabases(SUBGRAPH_NAMES);
   const dataDir = await mkdtemp(join(tmpdir(), "pooya-processes-"));
   const ports = { gateway: await freePort() } as Record<ProcessName, number>;
@@ -109,11 +113,13 @@ export async function startProcesses(options: { env?: NodeJS.ProcessEnv } = {}) 
       ...Object.fromEntries(descriptor.calls.map((callee) => [serviceUrlVariable(callee), url(callee as ProcessName)])),
     };
   };
-  const entryOf = (name: ProcessName) => (name === "gateway" ? "gateway/src/main.ts" : `subgraphs/${name}/src/main.ts`);
+  const sourceOf = (name: ProcessName) => (name === "gateway" ? "gateway" : `subgraphs/${name}`);
+  const entryOf = (name: ProcessName) => `${sourceOf(name)}/${options.built ? "dist/main.mjs" : "src/main.ts"}`;
   const processes = {} as Record<ProcessName, ServiceProcess>;
 
   async function start(name: ProcessName, extraEnv: NodeJS.ProcessEnv = {}) {
-    processes[name] = spawnService(name, entryOf(name), { ...envOf(name), ...extraEnv }, ports[name]);
+    const built = options.built ? { cwd: join(options.built.dir, name), nodeArgs: ["--enable-source-maps"] } : {};
+    processes[name] = spawnService(name, entryOf(name), { ...envOf(name), ...extraEnv }, ports[name], built);
     await waitUntilReady(processes[name]);
     return processes[name];
   }

@@ -6,10 +6,14 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { PG_ADMIN_URL, databaseUrl } from "@pooya/system";
+import { spawnService, stopProcess, waitUntilReady } from "../src/processes.ts";
+import { freePort } from "../src/free-port.ts";
 
 const script = fileURLToPath(new URL("../../docker/postgres/service-database.sql.inc", import.meta.url));
 const tag = `t${randomBytes(3).toString("hex")}`;
-const services = ["users", "courses"].map((s) => ({ role: `${s}_service_${tag}`, database: `${s}_${tag}` }));
+const services = ["users", "courses", "food"].map((s) => ({ role: `${s}_service_${tag}`, database: `${s}_${tag}` }));
+// What `openssl rand -base64` and password managers produce: characters a URL cannot carry as they are.
+const HOSTILE_PASSWORD = "ab/cd+ef==#x@y:z%20?&";
 
 function urlAs(role: string, database: string): string {
   const url = new URL(databaseUrl(database));
@@ -32,8 +36,9 @@ async function tryQuery(url: string, sql: string): Promise<string> {
 }
 
 beforeAll(() => {
-  for (const s of services) {
-    execFileSync("psql", [PG_ADMIN_URL, "-q", "-v", "ON_ERROR_STOP=1", "-v", `role=${s.role}`, "-v", "password=role-password", "-v", `database=${s.database}`, "-f", script], { stdio: "pipe" });
+  for (const [i, s] of services.entries()) {
+    const password = i === 2 ? HOSTILE_PASSWORD : "role-password";
+    execFileSync("psql", [PG_ADMIN_URL, "-q", "-v", "ON_ERROR_STOP=1", "-v", `role=${s.role}`, "-v", `password=${password}`, "-v", `database=${s.database}`, "-f", script], { stdio: "pipe" });
   }
 });
 
@@ -58,4 +63,36 @@ test("another service's role is refused by that database", async () => {
   const refused = await tryQuery(urlAs(courses!.role, users!.database), `SELECT * FROM users`);
   expect(refused).toMatch(/permission denied for database/);
   expect(await tryQuery(urlAs(users!.role, courses!.database), `SELECT 1`)).toMatch(/permission denied for database/);
+});
+
+test("a service started with PGHOST/PGDATABASE/PGUSER/PGPASSWORD (no URL) connects with a password a URL cannot carry as it is, and migrates", async () => {
+  const food = services[2]!;
+  const admin = new URL(PG_ADMIN_URL);
+  const port = await freePort();
+  const service = spawnService("food", "subgraphs/food/src/main.ts", {
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    PGHOST: admin.hostname,
+    PGPORT: admin.port || "5432",
+    PGDATABASE: food.database,
+    PGUSER: food.role,
+    PGPASSWORD: HOSTILE_PASSWORD,
+    USERS_URL: "http://127.0.0.1:9",
+    GATEWAY_JWKS_URL: "http://127.0.0.1:9/.well-known/jwks.json",
+    POOYA_SERVICE_SECRET: randomBytes(32).toString("hex"),
+  }, port);
+  try {
+    await waitUntilReady(service);
+    expect(service.output).toContain("migration applied");
+    expect(service.output).not.toContain(HOSTILE_PASSWORD);
+  } finally {
+    await stopProcess(service);
+  }
+});
+
+test("with neither a URL nor the PG* variables, the service says which to set", async () => {
+  const port = await freePort();
+  const service = spawnService("courses", "subgraphs/courses/src/main.ts", { PORT: String(port), GATEWAY_JWKS_URL: "http://127.0.0.1:9/x", POOYA_SERVICE_SECRET: "x".repeat(32), USERS_URL: "http://127.0.0.1:9" }, port);
+  expect(await service.exited).toBe(1);
+  expect(service.output).toMatch(/COURSES_DATABASE_URL: set it, or PGHOST, PGDATABASE and PGUSER/);
 });

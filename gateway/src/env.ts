@@ -20,6 +20,8 @@ const supergraphPath = () =>
 
 export const gatewayStaticEnv = {
   ...processVariables(4000),
+  EXPLORER: env.boolean().optional()
+    .describe("`on`: Apollo Sandbox on `GET /graphql` and introspection, `off`: neither; default: on, but off with `NODE_ENV=production`"),
   CORS_ORIGINS: env.list().default(["*"]).describe("comma-separated browser origins allowed to call the API, or `*`"),
   SUPERGRAPH_PATH: supergraphPath(),
   ACCESS_TOKEN_JWKS_URL: env.httpUrl().describe("where the access-token keys are published (`/.well-known/jwks.json` of the service that issues them)"),

@@ -41,6 +41,8 @@ export interface GatewaySettings {
   /** Signs identity assertions; generated per process when not given (assertions live 60 s). */
   signingKey?: SigningKey;
   production: boolean;
+  /** Apollo Sandbox on GET /graphql and introspection (default: on outside production). */
+  explorer: boolean;
   /** Browser origins allowed to call the API (the API takes bearer tokens, not cookies). */
   corsOrigins: CorsOrigins;
   shutdownTimeoutMs: number;
@@ -214,7 +216,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: settings.production,
     stopOnTerminationSignals: false, // the process owns shutdown, in order
-    introspection: !settings.production,
+    introspection: settings.explorer,
     plugins: [
       requestShapePlugin<GatewayContext>(),
       demandControlPlugin<GatewayContext>(settings.limits),
@@ -224,7 +226,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
       graphqlMetricsPlugin<GatewayContext>(metrics),
       // graphql-armor is typed against Apollo's CommonJS declarations; the plugins are the same.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
-      settings.production
+      !settings.explorer
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
         : ApolloServerPluginLandingPageLocalDefault({ embed: { runTelemetry: false }, footer: false }),
     ],

@@ -33,6 +33,7 @@ export const gatewayService = defineService({
       accessTokens: { jwksUrl: vars.ACCESS_TOKEN_JWKS_URL, issuer: vars.TOKEN_ISSUER, audience: vars.TOKEN_AUDIENCE },
       signingKey: vars.GATEWAY_SIGNING_KEY ? await signingKeyFromJwk(vars.GATEWAY_SIGNING_KEY) : undefined,
       production: vars.NODE_ENV === "production",
+      explorer: vars.EXPLORER ?? vars.NODE_ENV !== "production",
       corsOrigins: vars.CORS_ORIGINS.includes("*") ? "*" : vars.CORS_ORIGINS,
       shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
       trustedProxies: vars.TRUSTED_PROXIES,

@@ -263,21 +263,56 @@ export function callSettings(vars: Record<string, unknown>, callee: string, base
   };
 }
 
-/** What every subgraph reads besides the process variables. */
-export function subgraphVariables<const N extends string>(name: N, defaultPort: number) {
+/**
+ * Where a subgraph's database is: `<NAME>_DATABASE_URL`, or — when that is unset — libpq's own
+ * PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, taken as they are (a password with `/`, `#`,
+ * `+` or `@` needs no URL-encoding there). Containers use the latter; `npm start`, which runs
+ * every service in one process, the former.
+ */
+export function databaseVariables<const N extends string>(name: N) {
   const databaseUrl = `${name.toUpperCase() as Uppercase<N>}_DATABASE_URL` as const;
   return {
+    [databaseUrl]: env.postgresUrl().optional().describe("the service's own Postgres database (`postgres://user:password@host:5432/database`); unset: the PG* variables"),
+    PGHOST: env.text({ max: 255 }).optional().describe("with no `<NAME>_DATABASE_URL`: the database server's host"),
+    PGPORT: env.port().default(5432).describe("with no `<NAME>_DATABASE_URL`: its port"),
+    PGDATABASE: env.text({ max: 63 }).optional().describe("with no `<NAME>_DATABASE_URL`: the database"),
+    PGUSER: env.text({ max: 63 }).optional().describe("with no `<NAME>_DATABASE_URL`: the role"),
+    PGPASSWORD: env.secret({ min: 1 }).optional().describe("with no `<NAME>_DATABASE_URL`: the role's password, any characters, as it is"),
+  } as {
+    [K in `${Uppercase<N>}_DATABASE_URL`]: z.ZodOptional<ReturnType<typeof env.postgresUrl>>;
+  } & {
+    PGHOST: z.ZodOptional<ReturnType<typeof env.text>>;
+    PGPORT: z.ZodDefault<ReturnType<typeof env.port>>;
+    PGDATABASE: z.ZodOptional<ReturnType<typeof env.text>>;
+    PGUSER: z.ZodOptional<ReturnType<typeof env.text>>;
+    PGPASSWORD: z.ZodOptional<ReturnType<typeof env.secret>>;
+  };
+}
+
+/** The database URL of `name`'s variables: its `<NAME>_DATABASE_URL`, or one built from the PG* parts (each part encoded). */
+export function databaseUrlOf(name: string, vars: Record<string, unknown>): string | undefined {
+  const url = vars[`${name.toUpperCase()}_DATABASE_URL`] as string | undefined;
+  if (url) return url;
+  const { PGHOST: host, PGPORT: port, PGDATABASE: database, PGUSER: user, PGPASSWORD: password } = vars as Record<string, string | number | undefined>;
+  if (!host || !database || !user) return undefined;
+  const credentials = `${encodeURIComponent(String(user))}${password ? `:${encodeURIComponent(String(password))}` : ""}`;
+  return `postgres://${credentials}@${host}:${port ?? 5432}/${encodeURIComponent(String(database))}`;
+}
+
+/** The problem when neither way of naming the database is complete. */
+export function checkDatabaseVariables(name: string) {
+  return (vars: Record<string, unknown>): string[] =>
+    databaseUrlOf(name, vars) ? [] : [`${name.toUpperCase()}_DATABASE_URL: set it, or PGHOST, PGDATABASE and PGUSER (and PGPASSWORD, PGPORT) instead`];
+}
+
+/** What every subgraph reads besides the process variables. */
+export function subgraphVariables<const N extends string>(name: N, defaultPort: number) {
+  return {
     ...processVariables(defaultPort),
-    [databaseUrl]: env.postgresUrl().describe("the service's own Postgres database"),
+    ...databaseVariables(name),
     DATABASE_POOL_SIZE: env.integer({ min: 1, max: 1000 }).default(10).describe("connections in the service's database pool"),
     GATEWAY_JWKS_URL: env.httpUrl().describe("the gateway's `/.well-known/jwks.json` (keys of the identity assertions subgraphs accept)"),
     POOYA_SERVICE_SECRET: env.secret({ min: 32 }).describe("signs service-to-service tokens; the same value in every service"),
-  } as ReturnType<typeof processVariables> & {
-    [K in `${Uppercase<N>}_DATABASE_URL`]: ReturnType<typeof env.postgresUrl>;
-  } & {
-    DATABASE_POOL_SIZE: z.ZodDefault<ReturnType<typeof env.integer>>;
-    GATEWAY_JWKS_URL: ReturnType<typeof env.httpUrl>;
-    POOYA_SERVICE_SECRET: ReturnType<typeof env.secret>;
   };
 }
 

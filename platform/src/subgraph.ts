@@ -9,6 +9,7 @@ import type { FastifyInstance } from "fastify";
 import { readFileSync } from "node:fs";
 import { gql } from "graphql-tag";
 import { maskUnexpectedErrors } from "./errors.ts";
+import { databaseUrlOf } from "./config.ts";
 import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionVerifier, type Caller, type Viewer } from "./identity.ts";
 import { createEdge } from "./edge.ts";
 import { createKeyStore } from "./key-store.ts";
@@ -45,7 +46,7 @@ export function subgraphSettings(name: string, vars: Record<string, unknown>): S
   return {
     port: vars.PORT as number,
     host: vars.HOST as string,
-    databaseUrl: vars[`${name.toUpperCase()}_DATABASE_URL`] as string,
+    databaseUrl: databaseUrlOf(name, vars)!, // the descriptor's check made sure there is one
     databasePoolSize: vars.DATABASE_POOL_SIZE as number,
     gatewayJwksUrl: vars.GATEWAY_JWKS_URL as string,
     serviceSecret: vars.POOYA_SERVICE_SECRET as string,

@@ -12,3 +12,4 @@ export * from "./sandbox-guide.ts";
 export * from "./config-docs.ts";
 export * from "./test-databases.ts";
 export * from "./event-docs.ts";
+export * from "./production-build.ts";

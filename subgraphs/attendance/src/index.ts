@@ -1,5 +1,5 @@
 // The attendance service as the rest of the system sees it: its descriptor (package entry).
-import { defineService } from "@pooya/platform";
+import { checkDatabaseVariables, defineService } from "@pooya/platform";
 import { attendanceEvents } from "./events.ts";
 import { attendanceEnv } from "./env.ts";
 
@@ -8,6 +8,7 @@ export const attendanceService = defineService({
   defaultPort: 4003,
   calls: ["courses"],
   env: attendanceEnv,
+  check: checkDatabaseVariables("attendance"),
   publishes: { events: attendanceEvents },
   async start(vars, { log }) {
     const { startAttendanceService } = await import("./service.ts");

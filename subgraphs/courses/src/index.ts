@@ -1,5 +1,5 @@
 // The courses service as the rest of the system sees it: its descriptor (package entry).
-import { defineService } from "@pooya/platform";
+import { checkDatabaseVariables, defineService } from "@pooya/platform";
 import { courseEvents } from "./events.ts";
 import { coursesEnv } from "./env.ts";
 
@@ -8,6 +8,7 @@ export const coursesService = defineService({
   defaultPort: 4002,
   calls: ["users"],
   env: coursesEnv,
+  check: checkDatabaseVariables("courses"),
   publishes: { events: courseEvents },
   async start(vars, { log }) {
     const { startCoursesService } = await import("./service.ts");

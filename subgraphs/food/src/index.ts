@@ -1,5 +1,5 @@
 // The food service as the rest of the system sees it: its descriptor (package entry).
-import { defineService } from "@pooya/platform";
+import { checkDatabaseVariables, defineService } from "@pooya/platform";
 import { foodEvents } from "./events.ts";
 import { foodEnv } from "./env.ts";
 
@@ -8,6 +8,7 @@ export const foodService = defineService({
   defaultPort: 4004,
   calls: ["users"],
   env: foodEnv,
+  check: checkDatabaseVariables("food"),
   publishes: { events: foodEvents },
   async start(vars, { log }) {
     const { startFoodService } = await import("./service.ts");

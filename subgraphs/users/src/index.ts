@@ -1,5 +1,5 @@
 // The users service as the rest of the system sees it: its descriptor (package entry).
-import { defineService } from "@pooya/platform";
+import { checkDatabaseVariables, defineService } from "@pooya/platform";
 import { userEvents } from "./events.ts";
 import { checkUsersEnv, usersEnv } from "./env.ts";
 import { ACCESS_TOKEN_KEYS_PATH } from "./directory-client.ts";
@@ -9,7 +9,7 @@ export const usersService = defineService({
   defaultPort: 4001,
   calls: [],
   env: usersEnv,
-  check: checkUsersEnv,
+  check: (vars) => [...checkDatabaseVariables("users")(vars), ...checkUsersEnv(vars)],
   publishes: { accessTokenKeys: ACCESS_TOKEN_KEYS_PATH, events: userEvents },
   async start(vars, { log }) {
     const { startUsersService } = await import("./service.ts");
