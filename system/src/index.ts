@@ -13,3 +13,4 @@ export * from "./config-docs.ts";
 export * from "./test-databases.ts";
 export * from "./event-docs.ts";
 export * from "./production-build.ts";
+export * from "./k8s.ts";
