@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join, relative } from "node:path";
-import { buildSchema, parse, validate, type GraphQLSchema } from "graphql";
+import { Kind, buildSchema, lexicographicSortSchema, parse, printSchema, validate, type GraphQLSchema } from "graphql";
 import { diff, CriticalityLevel, type Change } from "@graphql-inspector/core";
 import pg from "pg";
 import { composeSupergraph } from "@pooya/gateway";
@@ -21,6 +21,10 @@ export interface CheckResult {
 export const BASELINE_FILE = "gateway/api-baseline.graphql";
 export const ACKNOWLEDGED_FILE = "gateway/acknowledged-changes.json";
 export const SUPERGRAPH_FILE = "gateway/supergraph.graphql";
+/** The public API schema for frontend tooling (npm run schema:print). */
+export const PUBLIC_SCHEMA_FILE = "schema.graphql";
+/** Where client operations live: the examples and scripts' operations, and the web client's. */
+export const CLIENT_OPERATION_DIRS = ["operations", "web/src"];
 
 function compose(root: string) {
   return composeSupergraph(readSubgraphSchemas(root));
@@ -98,6 +102,11 @@ export function apiSchemaOf(root: string): GraphQLSchema {
   return result.apiSchema;
 }
 
+/** The public API schema as schema:print writes it. */
+export function printApiSchema(root: string): string {
+  return printSchema(lexicographicSortSchema(apiSchemaOf(root))) + "\n";
+}
+
 export async function apiChanges(root: string): Promise<Change[]> {
   const baseline = buildSchema(readFileSync(join(root, BASELINE_FILE), "utf8"));
   return diff(baseline, apiSchemaOf(root));
@@ -120,12 +129,12 @@ export async function checkBreakingChanges(root: string): Promise<CheckResult> {
   return { name: "breaking changes", ok: problems.length === 0, problems };
 }
 
-/** 5. Every operation in operations/ validates against the supergraph's API schema. */
+/** 5. Every client operation (operations/, web/src/) validates against the supergraph's API schema. */
 export function checkOperations(root: string): CheckResult {
   const result = compose(root);
   if (!result.ok) return { name: "client operations", ok: false, problems: ["the subgraphs do not compose (see composition)"] };
   const problems: string[] = [];
-  const files = operationFiles(join(root, "operations"));
+  const files = CLIENT_OPERATION_DIRS.filter((dir) => existsSync(join(root, dir))).flatMap((dir) => operationFiles(join(root, dir)));
   for (const file of files) {
     let document;
     try {
@@ -134,12 +143,27 @@ export function checkOperations(root: string): CheckResult {
       problems.push(`${relative(root, file)}: does not parse: ${(error as Error).message}`);
       continue;
     }
+    // Each error names the operation it breaks, so a schema change tells who it breaks.
+    const operations = document.definitions.flatMap((d) => (d.kind === Kind.OPERATION_DEFINITION && d.loc ? [{ name: d.name?.value ?? "(anonymous)", start: d.loc.start, end: d.loc.end }] : []));
     for (const error of validate(result.apiSchema, document)) {
       const line = error.locations?.[0]?.line;
-      problems.push(`${relative(root, file)}${line ? `:${line}` : ""}: ${error.message}`);
+      const at = error.nodes?.[0]?.loc?.start;
+      const operation = at === undefined ? undefined : operations.find((o) => at >= o.start && at < o.end);
+      problems.push(`${relative(root, file)}${line ? `:${line}` : ""}${operation ? ` (operation ${operation.name})` : ""}: ${error.message}`);
     }
   }
   return { name: "client operations", ok: problems.length === 0, problems, notes: [`${files.length} files checked`] };
+}
+
+/** 6. The committed schema.graphql is the API schema the gateway serves. */
+export function checkPublicSchemaFile(root: string): CheckResult {
+  const name = "public schema file";
+  if (!compose(root).ok) return { name, ok: false, problems: ["the subgraphs do not compose (see composition)"] };
+  const path = join(root, PUBLIC_SCHEMA_FILE);
+  const current = existsSync(path) ? readFileSync(path, "utf8") : "";
+  return current === printApiSchema(root)
+    ? { name, ok: true, problems: [] }
+    : { name, ok: false, problems: [`${PUBLIC_SCHEMA_FILE} is not the API schema the subgraphs compose to; run \`npm run schema:print\` and commit it`] };
 }
 
 /** Every check runs, whatever another one does: one that cannot run (no Postgres) fails alone. */
@@ -150,6 +174,7 @@ export async function runAllChecks(root: string, { adminUrl = PG_ADMIN_URL } = {
     ["prisma schema vs migrations", () => checkPrismaMigrations(root, adminUrl)],
     ["breaking changes", () => checkBreakingChanges(root)],
     ["client operations", () => checkOperations(root)],
+    ["public schema file", () => checkPublicSchemaFile(root)],
   ];
   const results: CheckResult[] = [];
   for (const [name, check] of checks) {

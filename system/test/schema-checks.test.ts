@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  checkBreakingChanges, checkComposition, checkOperations, checkPrismaMigrations, checkSupergraphDrift, runAllChecks,
+  checkBreakingChanges, checkComposition, checkOperations, checkPrismaMigrations, checkPublicSchemaFile, checkSupergraphDrift, runAllChecks,
 } from "../src/schema-checks.ts";
 import { SUBGRAPH_NAMES } from "../src/registry.ts";
 
@@ -16,7 +16,7 @@ let root: string;
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), "pooya-schema-"));
-  for (const path of [...SUBGRAPH_FILES, "gateway/supergraph.graphql", "gateway/api-baseline.graphql", "gateway/acknowledged-changes.json", "prisma", "operations"]) {
+  for (const path of [...SUBGRAPH_FILES, "gateway/supergraph.graphql", "gateway/api-baseline.graphql", "gateway/acknowledged-changes.json", "prisma", "operations", "schema.graphql", "web/src/operations"]) {
     await cp(join(repo, path), join(root, path), { recursive: true });
   }
   await symlink(join(repo, "node_modules"), join(root, "node_modules"));
@@ -31,7 +31,7 @@ async function edit(path: string, change: (text: string) => string) {
   await writeFile(file, after);
 }
 
-test("the clean tree passes all five checks", async () => {
+test("the clean tree passes all six checks", async () => {
   const results = await runAllChecks(root);
   expect(results.map((r) => [r.name, r.ok, r.problems])).toEqual([
     ["composition", true, []],
@@ -39,10 +39,11 @@ test("the clean tree passes all five checks", async () => {
     ["prisma schema vs migrations", true, []],
     ["breaking changes", true, []],
     ["client operations", true, []],
+    ["public schema file", true, []],
   ]);
 }, 60_000);
 
-test("without a reachable Postgres only the Prisma check fails, saying why; the other four still run", async () => {
+test("without a reachable Postgres only the Prisma check fails, saying why; the others still run", async () => {
   const results = await runAllChecks(root, { adminUrl: "postgres://postgres@127.0.0.1:1/postgres" });
   expect(results.map((r) => [r.name, r.ok])).toEqual([
     ["composition", true],
@@ -50,6 +51,7 @@ test("without a reachable Postgres only the Prisma check fails, saying why; the 
     ["prisma schema vs migrations", false],
     ["breaking changes", true],
     ["client operations", true],
+    ["public schema file", true],
   ]);
   expect(results[2]!.problems.join("\n")).toMatch(/could not run: .*ECONNREFUSED/);
 });
@@ -104,7 +106,21 @@ describe("planted defects", () => {
     await writeFile(join(root, "operations/sandbox/broken.graphql"), `query Broken { courses { edges { node { code lecturer { name } } } } }\n`);
     const result = checkOperations(root);
     expect(result.ok).toBe(false);
-    expect(result.problems.join("\n")).toMatch(/operations\/sandbox\/broken\.graphql:1: Cannot query field "lecturer" on type "Course"/);
+    expect(result.problems.join("\n")).toMatch(/operations\/sandbox\/broken\.graphql:1 \(operation Broken\): Cannot query field "lecturer" on type "Course"/);
+  });
+
+  test("a schema change that breaks one of the web client's operations fails, naming the operation", async () => {
+    await edit("subgraphs/food/schema.graphql", (s) => s.replace("  description: String\n  mealType: MealType!", "  mealType: MealType!"));
+    const result = checkOperations(root);
+    expect(result.ok).toBe(false);
+    expect(result.problems.join("\n")).toMatch(/web\/src\/operations\/student\.graphql:\d+ \(operation WeekMeals\): Cannot query field "description" on type "Meal"/);
+  });
+
+  test("an API change without `npm run schema:print` fails the public schema check", async () => {
+    await edit("subgraphs/food/schema.graphql", (s) => s.replace("type Wallet {", "type Wallet {\n  currency: String"));
+    const result = checkPublicSchemaFile(root);
+    expect(result.ok).toBe(false);
+    expect(result.problems.join("\n")).toMatch(/schema\.graphql is not the API schema .*npm run schema:print/);
   });
 });
 
