@@ -14,3 +14,4 @@ export * from "./test-databases.ts";
 export * from "./event-docs.ts";
 export * from "./production-build.ts";
 export * from "./k8s.ts";
+export * from "./web-client.ts";
