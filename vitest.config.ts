@@ -11,6 +11,7 @@ export default defineConfig({
     include: ["e2e/test/**/*.test.ts", "system/test/**/*.test.ts", "platform/test/**/*.test.ts", "gateway/test/**/*.test.ts", "subgraphs/*/test/**/*.test.ts"],
     // Each end-to-end file boots its own federation on its own databases.
     pool: "forks",
+    globalSetup: ["e2e/src/global-setup.ts"],
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -5,7 +5,10 @@ import { startTracing } from "@pooya/platform/tracing";
 
 const tracing = await startTracing("pooya");
 const { ConfigError, describeStartupFailure } = await import("@pooya/platform");
-const { DEMO_ADMIN, DEMO_PASSWORDS, SEED_SIZE, seedDemoTerm, startSystem } = await import("@pooya/system");
+const { DEMO_ADMIN, DEMO_PASSWORDS, SEED_SIZE, ensureWebBuilt, seedDemoTerm, startSystem } = await import("@pooya/system");
+
+// The web client is built on first start and whenever its sources changed (web/dist).
+await ensureWebBuilt({ log: (line) => console.log(line) }).catch((error) => console.error(`the web client could not be built (${(error as Error).message}); the API runs without it`));
 
 let system: Awaited<ReturnType<typeof startSystem>>;
 try {
@@ -28,8 +31,10 @@ process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
 
 console.log(`\nPooya Federation is up (ready in ${(system.readyInMs / 1000).toFixed(1)} s)`);
+console.log(`  Web panel:        ${system.gateway.url}/  (open in a browser)`);
 console.log(`  GraphQL endpoint: ${system.gateway.graphqlUrl}`);
-console.log(`  Apollo Sandbox:   ${system.gateway.graphqlUrl}  (open in a browser)`);
+console.log(`  Apollo Sandbox:   ${system.gateway.graphqlUrl}  (open in a browser; needs Apollo's CDN)`);
+console.log(`  GraphiQL:         ${system.gateway.url}/graphiql  (works offline)`);
 console.log(`  Subscriptions:    ${system.gateway.graphqlUrl.replace(/^http/, "ws")}  (graphql-transport-ws)`);
 console.log(`  Events:           ${process.env.NATS_URL ? `NATS JetStream at ${process.env.NATS_URL}` : "each service's event feed (set NATS_URL for NATS JetStream)"}`);
 console.log(`  Mail:             ${process.env.SMTP_URL ? "sent through SMTP_URL" : "written to the log (set SMTP_URL to send)"}`);

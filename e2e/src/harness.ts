@@ -6,10 +6,10 @@ import pg from "pg";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import {
-  IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, streamName, createLogger, exportPrivateJwk, generateSigningKey, logDestination,
+  IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, readServiceEnv, serviceUrlVariable, streamName, createLogger, exportPrivateJwk, generateSigningKey, logDestination,
   type SigningKey, type Viewer,
 } from "@pooya/platform";
-import { SUBGRAPH_NAMES, createDatabases, startFederation as startRunningFederation, subgraph, type Federation as RunningFederation, type SubgraphName } from "@pooya/system";
+import { GATEWAY, SUBGRAPH_NAMES, accessTokenIssuer, createDatabases, startFederation as startRunningFederation, subgraph, type Federation as RunningFederation, type SubgraphName } from "@pooya/system";
 import { freePort } from "./free-port.ts";
 
 export { SUBGRAPH_NAMES as SERVICE_NAMES, type SubgraphName as ServiceName };
@@ -71,9 +71,10 @@ export async function startFederation(options: HarnessOptions = {}) {
   const destination = logDestination("json");
   const level = process.env.TEST_LOG_LEVEL ?? "warn";
   let federation: RunningFederation;
+  let baseEnv: NodeJS.ProcessEnv;
   try {
     federation = await startRunningFederation({
-      env: {
+      env: baseEnv = {
         PATH: process.env.PATH,
         HOST: "127.0.0.1",
         POOYA_SERVICE_SECRET: serviceSecret,
@@ -99,6 +100,7 @@ export async function startFederation(options: HarnessOptions = {}) {
     throw error;
   }
   const { gateway, services } = federation;
+  const extraGateways: RunningFederation["gateway"][] = [];
 
   // The tests' own connections, for fixtures and for checking what was (not) written.
   const pools = Object.fromEntries(SUBGRAPH_NAMES.map((n) => {
@@ -176,6 +178,24 @@ export async function startFederation(options: HarnessOptions = {}) {
     execute,
     login,
     createUser,
+    /**
+     * One more gateway on the same subgraphs, with the same signing key (subgraphs accept its
+     * identity assertions) and `env` on top: to try gateway settings (e.g. TRUSTED_DOCUMENTS)
+     * without a second federation. Stopped by close().
+     */
+    async startGateway(env: NodeJS.ProcessEnv) {
+      const issuer = accessTokenIssuer();
+      const vars = readServiceEnv(GATEWAY, {
+        ...baseEnv,
+        ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [serviceUrlVariable(name), services[name].url])),
+        ACCESS_TOKEN_JWKS_URL: `${services[issuer.name as SubgraphName].url}${issuer.keysPath}`,
+        PORT: "0",
+        ...env,
+      });
+      const extra = (await GATEWAY.start(vars as never, { log: createLogger({ service: "gateway", level, destination }) })) as RunningFederation["gateway"];
+      extraGateways.push(extra);
+      return extra;
+    },
     stopService: federation.stopService,
     startService: federation.startService,
     eventsPrefix,
@@ -190,6 +210,7 @@ export async function startFederation(options: HarnessOptions = {}) {
       }
     },
     async close() {
+      for (const extra of extraGateways) await extra.stop().catch(() => undefined);
       await federation.stop();
       await Promise.all(Object.values(pools).map((p) => p.end()));
       await databases.drop();

@@ -7,3 +7,4 @@ export * from "./load.ts";
 export * from "./smtp.ts";
 export * from "./live.ts";
 export * from "./nats.ts";
+export * from "./browser.ts";

@@ -40,6 +40,15 @@ test("each service's build holds its bundle, its assets and production packages 
   const users = built.find((s) => s.name === "users")!;
   expect(existsSync(join(users.dir, "prisma/users/migrations"))).toBe(true);
   expect(existsSync(join(users.dir, "subgraphs/users/schema.graphql"))).toBe(true);
+  const gateway = built.find((s) => s.name === "gateway")!;
+  expect(existsSync(join(gateway.dir, "web/dist/index.html"))).toBe(true);
+  expect(existsSync(join(gateway.dir, "gateway/trusted-documents.json"))).toBe(true);
+});
+
+test("the built gateway serves the built web client at /", async () => {
+  const page = await fetch(system.gatewayUrl.replace(/\/graphql$/, "/"));
+  expect(page.status).toBe(200);
+  expect(await page.text()).toContain('<div id="root">');
 });
 
 test("started from the build with env only, the federation answers a query across every subgraph", async () => {

@@ -3,6 +3,8 @@
 import { z } from "zod";
 import { ACCESS_TOKEN_DEFAULTS, callVariables, env, processVariables, serviceUrlVariable } from "@pooya/platform";
 import { SUPERGRAPH_PATH, readSupergraph } from "./supergraph.ts";
+import { TRUSTED_DOCUMENTS_PATH } from "./trusted-documents.ts";
+import { WEB_ROOT } from "./web.ts";
 
 const privateJwk = z.object({ kid: z.string().min(1), d: z.string().min(1), kty: z.literal("OKP"), crv: z.literal("Ed25519"), x: z.string() }).loose();
 
@@ -21,7 +23,13 @@ const supergraphPath = () =>
 export const gatewayStaticEnv = {
   ...processVariables(4000),
   EXPLORER: env.boolean().optional()
-    .describe("`on`: Apollo Sandbox on `GET /graphql` and introspection, `off`: neither; default: on, but off with `NODE_ENV=production`"),
+    .describe("`on`: Apollo Sandbox on `GET /graphql`, GraphiQL on `/graphiql` and introspection, `off`: none of them; default: on, but off with `NODE_ENV=production` (and always off with `TRUSTED_DOCUMENTS=enforce`)"),
+  TRUSTED_DOCUMENTS: z.enum(["off", "log", "enforce"]).default("off")
+    .describe("`off`: any operation runs; `log`: unlisted operations are logged; `enforce`: only the trusted documents (the web client's and `operations/`) run, others get 400 PERSISTED_QUERY_NOT_LISTED, and the explorer is off"),
+  TRUSTED_DOCUMENTS_PATH: env.text({ max: 4096 }).default(TRUSTED_DOCUMENTS_PATH).meta({ defaultText: "`gateway/trusted-documents.json` (written by `npm run generate`)" })
+    .describe("the trusted-documents manifest (SHA-256 → operation), read when `TRUSTED_DOCUMENTS` is `log` or `enforce`"),
+  WEB_ROOT: env.text({ max: 4096 }).default(WEB_ROOT).meta({ defaultText: "`web/dist` (written by `npm run build`; `npm start` builds it)" })
+    .describe("the built web client served at `/` (and GraphiQL at `/graphiql` when the explorer is on); missing: `/` answers 404"),
   CORS_ORIGINS: env.list().default(["*"]).describe("comma-separated browser origins allowed to call the API, or `*`"),
   SUPERGRAPH_PATH: supergraphPath(),
   ACCESS_TOKEN_JWKS_URL: env.httpUrl().describe("where the access-token keys are published (`/.well-known/jwks.json` of the service that issues them)"),

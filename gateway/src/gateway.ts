@@ -6,7 +6,9 @@ import { fastifyApolloHandler } from "@as-integrations/fastify";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
-import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from "@apollo/server/plugin/landingPage/default";
+import { ApolloServerPluginLandingPageProductionDefault } from "@apollo/server/plugin/landingPage/default";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import {
   IDENTITY_ASSERTION_HEADER, REQUEST_ID_HEADER, UpstreamError, createEdge, createMetrics, createRateLimitStore, errorBody, graphqlMetricsPlugin, createIdentityAssertionSigner, createKeyStore, createUpstream,
   currentLog, dependencyError, drainDeadline, enableWebSockets, generateSigningKey, maskUnexpectedErrors, publicKeySet, requestShapePlugin, retryAfterPlugin,
@@ -18,6 +20,9 @@ import { subgraphsOf } from "./supergraph.ts";
 import { createSubscriptionGateway } from "./subscriptions.ts";
 import { demandControlPlugin, maxAliasLengthRule, type DemandLimits } from "./demand-control.ts";
 import { clientLimitsPlugin, tooManyRequestsStatusPlugin } from "./client-limits.ts";
+import { sandboxLandingPagePlugin } from "./landing-page.ts";
+import { serveWebClient } from "./web.ts";
+import { NOT_LISTED_MESSAGE, documentListed, trustedDocumentsHandler, type TrustedDocumentsMode } from "./trusted-documents.ts";
 
 export interface GatewayContext extends BaseContext {
   viewer: Viewer;
@@ -41,8 +46,12 @@ export interface GatewaySettings {
   /** Signs identity assertions; generated per process when not given (assertions live 60 s). */
   signingKey?: SigningKey;
   production: boolean;
-  /** Apollo Sandbox on GET /graphql and introspection (default: on outside production). */
+  /** Apollo Sandbox on GET /graphql, GraphiQL on /graphiql and introspection (default: on outside production; off when trusted documents are enforced). */
   explorer: boolean;
+  /** The built web client (web/dist), served at / (and its explorer at /graphiql). */
+  webRoot?: string;
+  /** Which operations run: any (off), any but unlisted ones logged (log), only listed ones (enforce). */
+  trustedDocuments: { mode: TrustedDocumentsMode; manifest: Map<string, string> };
   /** Browser origins allowed to call the API (the API takes bearer tokens, not cookies). */
   corsOrigins: CorsOrigins;
   shutdownTimeoutMs: number;
@@ -206,6 +215,11 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     blockFieldSuggestion: { enabled: settings.production },
   }).protect();
   const validationRules = [...armor.validationRules, maxAliasLengthRule(settings.limits.maxAliasLength)];
+  const trusted = settings.trustedDocuments;
+  // Enforced trusted documents and an explorer that runs any operation do not go together.
+  const explorer = settings.explorer && trusted.mode !== "enforce";
+  if (settings.explorer && !explorer) log.info("explorer off: TRUSTED_DOCUMENTS=enforce runs listed operations only");
+  const graphiqlAvailable = explorer && !!settings.webRoot && existsSync(join(settings.webRoot, "graphiql.html"));
   const formatError = maskUnexpectedErrors({ log, production: settings.production, loggedElsewhere: fromSubgraph });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -216,7 +230,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: settings.production,
     stopOnTerminationSignals: false, // the process owns shutdown, in order
-    introspection: settings.explorer,
+    introspection: explorer,
     plugins: [
       requestShapePlugin<GatewayContext>(),
       demandControlPlugin<GatewayContext>(settings.limits),
@@ -226,9 +240,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
       graphqlMetricsPlugin<GatewayContext>(metrics),
       // graphql-armor is typed against Apollo's CommonJS declarations; the plugins are the same.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
-      !settings.explorer
-        ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
-        : ApolloServerPluginLandingPageLocalDefault({ embed: { runTelemetry: false }, footer: false }),
+      !explorer ? ApolloServerPluginLandingPageProductionDefault({ footer: false }) : sandboxLandingPagePlugin<GatewayContext>({ graphiqlAvailable }),
     ],
   });
   await apollo.start();
@@ -264,11 +276,15 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     formatError,
     log,
     metrics,
+    refuseDocument: trusted.mode === "enforce" ? (query) => (documentListed(trusted.manifest, query) ? undefined : new GraphQLError(NOT_LISTED_MESSAGE, { extensions: { code: "PERSISTED_QUERY_NOT_LISTED" } })) : undefined,
   });
+  const trustedOutcomes = metrics.counter("gateway_trusted_documents_total", "GraphQL requests over HTTP by trusted-documents outcome: listed, unlisted (refused with TRUSTED_DOCUMENTS=enforce), none (no operation)", ["outcome"] as const);
+  const preHandler = trustedDocumentsHandler(trusted.mode, trusted.manifest, (outcome) => trustedOutcomes.inc({ outcome }));
   await enableWebSockets(edge);
-  edge.app.post("/graphql", graphqlOverHttp);
+  edge.app.post("/graphql", { preHandler }, graphqlOverHttp);
   // GET: a query over HTTP, or the WebSocket upgrade for subscriptions (same URL).
-  edge.app.route({ method: "GET", url: "/graphql", handler: graphqlOverHttp, wsHandler: subscriptions.handler });
+  edge.app.route({ method: "GET", url: "/graphql", preHandler, handler: graphqlOverHttp, wsHandler: subscriptions.handler });
+  if (settings.webRoot) await serveWebClient(edge.app, { root: settings.webRoot, explorer: graphiqlAvailable, log });
   edge.app.get("/.well-known/jwks.json", async () => publicKeySet([signingKey]));
   // Ready unless it cannot serve at all: apollo.start() above resolved only once the supergraph
   // loaded, so that leaves token keys never loaded. The subgraphs are reported, not required:

@@ -2,6 +2,8 @@
 import { callSettings, defineService, serviceUrlVariable, signingKeyFromJwk } from "@pooya/platform";
 import { gatewayEnv } from "./env.ts";
 import { readSupergraph } from "./supergraph.ts";
+import { existsSync } from "node:fs";
+import { loadTrustedDocuments } from "./trusted-documents.ts";
 
 export const gatewayService = defineService({
   name: "gateway",
@@ -34,6 +36,11 @@ export const gatewayService = defineService({
       signingKey: vars.GATEWAY_SIGNING_KEY ? await signingKeyFromJwk(vars.GATEWAY_SIGNING_KEY) : undefined,
       production: vars.NODE_ENV === "production",
       explorer: vars.EXPLORER ?? vars.NODE_ENV !== "production",
+      webRoot: vars.WEB_ROOT,
+      trustedDocuments: {
+        mode: vars.TRUSTED_DOCUMENTS,
+        manifest: vars.TRUSTED_DOCUMENTS === "off" && !existsSync(vars.TRUSTED_DOCUMENTS_PATH) ? new Map() : loadTrustedDocuments(vars.TRUSTED_DOCUMENTS_PATH),
+      },
       corsOrigins: vars.CORS_ORIGINS.includes("*") ? "*" : vars.CORS_ORIGINS,
       shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
       trustedProxies: vars.TRUSTED_PROXIES,

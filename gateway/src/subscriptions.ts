@@ -82,6 +82,8 @@ export interface SubscriptionGatewayOptions {
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   log: Logger;
   metrics: Metrics;
+  /** An error when this document may not run (trusted documents enforced), else undefined. */
+  refuseDocument?: ((query: string) => GraphQLError | undefined) | undefined;
 }
 
 /** One client connection: who it is, its subgraph sockets, its subscriptions. */
@@ -189,6 +191,8 @@ export function createSubscriptionGateway(options: SubscriptionGatewayOptions) {
       },
       onSubscribe(ctx, _id, payload) {
         const session = ctx.extra.session!;
+        const refused = options.refuseDocument?.(payload.query);
+        if (refused) return [refused];
         const prepared = prepareOperation(options.schema(), payload, options.validationRules);
         if (Array.isArray(prepared)) return prepared;
         const { document, args } = prepared;

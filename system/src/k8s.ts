@@ -282,7 +282,12 @@ function ingress(): Ingress {
       ingressClassName: "nginx",
       rules: [{
         host: "pooya.local",
-        http: { paths: [{ path: "/graphql", pathType: "Exact", backend: { service: { name: "gateway", port: { name: "http" } } } }] },
+        // The API, the web client and its assets, the explorer (where on); health and metrics stay inside.
+        http: {
+          paths: ([["/graphql", "Exact"], ["/", "Exact"], ["/assets", "Prefix"], ["/graphiql", "Exact"]] as const).map(([path, pathType]) => ({
+            path, pathType, backend: { service: { name: "gateway", port: { name: "http" } } },
+          })),
+        },
       }],
     },
   });

@@ -9,6 +9,7 @@ import { nodeFileTrace } from "@vercel/nft";
 import { cp, mkdir, readdir, rm, stat } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { SUBGRAPHS } from "./registry.ts";
+import { ensureWebBuilt } from "./web-client.ts";
 import { PROJECT_ROOT } from "./prisma-cli.ts";
 
 export interface BuildTarget {
@@ -25,7 +26,8 @@ export const BUILD_DIR = join(PROJECT_ROOT, "build");
 export function buildTargets(): BuildTarget[] {
   return [
     ...SUBGRAPHS.map((s) => ({ name: s.name, dir: `subgraphs/${s.name}`, assets: [`subgraphs/${s.name}/schema.graphql`, `prisma/${s.name}/migrations`] })),
-    { name: "gateway", dir: "gateway", assets: ["gateway/supergraph.graphql"] },
+    // The gateway also serves the web client (web/dist) and checks operations against the trusted documents.
+    { name: "gateway", dir: "gateway", assets: ["gateway/supergraph.graphql", "gateway/trusted-documents.json", "web/dist"] },
   ];
 }
 
@@ -101,6 +103,7 @@ export async function buildService(target: BuildTarget, outDir = BUILD_DIR): Pro
 
 export async function buildAll(options: { names?: string[]; outDir?: string } = {}): Promise<BuiltService[]> {
   const targets = buildTargets().filter((t) => !options.names?.length || options.names.includes(t.name));
+  if (targets.some((t) => t.name === "gateway")) await ensureWebBuilt();
   const built: BuiltService[] = [];
   for (const target of targets) built.push(await buildService(target, options.outDir));
   return built;

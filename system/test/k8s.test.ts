@@ -108,7 +108,7 @@ describe.each(["dev", "production"])("overlay %s", (overlay) => {
     }
   });
 
-  test("autoscalers and disruption budgets target Deployments that exist; the Ingress routes /graphql only, to the gateway", () => {
+  test("autoscalers and disruption budgets target Deployments that exist; the Ingress routes the API, the web client and the explorer (not health or metrics) to the gateway", () => {
     const names = new Set(deployments.map((d) => d.metadata.name));
     for (const hpa of ofKind("HorizontalPodAutoscaler")) expect(names.has(hpa.spec.scaleTargetRef.name), hpa.metadata.name).toBe(true);
     for (const pdb of ofKind("PodDisruptionBudget")) {
@@ -116,7 +116,7 @@ describe.each(["dev", "production"])("overlay %s", (overlay) => {
     }
     const [ingress] = ofKind("Ingress");
     const paths = ingress.spec.rules.flatMap((r: any) => r.http.paths.map((p: any) => [p.path, p.backend.service.name]));
-    expect(paths).toEqual([["/graphql", "gateway"]]);
+    expect(paths).toEqual([["/graphql", "gateway"], ["/", "gateway"], ["/assets", "gateway"], ["/graphiql", "gateway"]]);
   });
 
   test.runIf(overlay === "production")("production: two replicas or more of the gateway and every subgraph, budgets that keep one up, pinned images, TLS", () => {

@@ -1,0 +1,284 @@
+// The web client in a real browser (Debian's Chromium, playwright-core) against the real gateway
+// and subgraphs on real Postgres. The panel runs on a gateway with TRUSTED_DOCUMENTS=enforce, so
+// every operation it sends must be one of its trusted documents; GraphiQL runs on the harness's
+// own gateway (explorer on). Screenshots of every page land in .ci/artifacts/screenshots/.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { ADMIN, OPS, createCourse, launchBrowser, screenshotPath, startFederation, topUp, uniqueCode, type Federation } from "@pooya/e2e";
+
+let fed: Federation;
+let panelUrl: string;
+let browser: Browser;
+let student: Awaited<ReturnType<Federation["createUser"]>>;
+let teacher: Awaited<ReturnType<Federation["createUser"]>>;
+let course: { id: string; code: string };
+const mealName = `Ash reshteh ${uniqueCode("")}`;
+const startingBalance = 50_000;
+const price = 2_700;
+
+/** Waits (up to 20 s) until the value passes the assertion that follows. */
+const eventually = <T,>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 20_000, interval: 100 });
+
+const localDate = (offset = 0) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+
+async function newPage(options: { width?: number } = {}): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: 900 }, timezoneId: "UTC" });
+  const page = await context.newPage();
+  // What the page itself reports goes into the test's output (a failure then says why).
+  page.on("pageerror", (error) => console.error(`[browser] ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") console.error(`[browser console] ${message.text()}`);
+  });
+  return { context, page };
+}
+
+async function signIn(page: Page, email: string, password: string, base = panelUrl) {
+  await page.goto(`${base}/`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** A page of the panel, by its name in the navigation. */
+const goTo = (page: Page, name: string) => page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name, exact: true }).click();
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: screenshotPath(name), fullPage: true });
+}
+
+beforeAll(async () => {
+  fed = await startFederation();
+  const enforcing = await fed.startGateway({ TRUSTED_DOCUMENTS: "enforce" });
+  panelUrl = enforcing.url;
+  [student, teacher] = await Promise.all([fed.createUser("STUDENT", "Sara Student"), fed.createUser("TEACHER", "Tara Teacher")]);
+  course = await createCourse(fed, teacher, { code: uniqueCode("WEB"), title: "Web things" });
+  await topUp(fed, student.id, startingBalance);
+  browser = await launchBrowser();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await fed?.close();
+});
+
+describe("the web client", () => {
+  it("is served at / with cached, compressed assets", async () => {
+    const page = await fetch(`${panelUrl}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("cache-control")).toBe("no-cache");
+    const html = await page.text();
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    const asset = await fetch(`${panelUrl}${script}`, { headers: { "accept-encoding": "br" } });
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get("content-encoding")).toBe("br");
+    expect(asset.headers.get("cache-control")).toContain("immutable");
+  });
+
+  it("shows a wrong password next to the form, in words", async () => {
+    const { context, page } = await newPage();
+    await signIn(page, student.email, "not the password");
+    await eventually(() => page.getByRole("alert").textContent()).toContain("Email or password is wrong");
+    await shot(page, "01-sign-in-wrong-password");
+    await context.close();
+  });
+
+  it("lets staff add a meal that a student then sees", async () => {
+    const { context, page } = await newPage();
+    await signIn(page, ADMIN.email, ADMIN.password);
+    await page.getByRole("button", { name: "Sign out" }).waitFor();
+    await shot(page, "20-staff-people");
+    await goTo(page, "Meals");
+    const form = page.getByRole("form", { name: "Add a meal" });
+    await form.getByLabel("Name").fill(mealName);
+    await form.getByLabel("Serving date").fill(localDate(0));
+    await form.getByLabel("Price").fill(String(price));
+    await form.getByLabel("Stock").fill("40");
+    await form.getByRole("button", { name: "Add meal" }).click();
+    await eventually(() => page.getByRole("status").textContent()).toMatch(`${mealName} is on the menu`);
+    await shot(page, "22-staff-meals");
+    // A refused input is shown at its field (extensions.field), not as a bare error.
+    await form.getByLabel("Name").fill("Free lunch");
+    await form.getByLabel("Price").fill("2000000000");
+    await form.getByRole("button", { name: "Add meal" }).click();
+    await eventually(() => form.locator(".field-error").textContent()).toMatch(/price/i);
+    await goTo(page, "Courses");
+    await page.getByRole("form", { name: "Create a course" }).waitFor();
+    await shot(page, "21-staff-courses");
+    await goTo(page, "Wallets");
+    await page.getByRole("form", { name: "Top up a wallet" }).waitFor();
+    await shot(page, "23-staff-wallets");
+    await context.close();
+
+    const r = await fed.execute({ query: `query($d: Date!) { meals(from: $d, to: $d) { name } }`, variables: { d: localDate(0) }, token: student.token });
+    expect(r.data?.meals.map((m: { name: string }) => m.name)).toContain(mealName);
+  });
+
+  it("lets a student enroll, buy a meal with a double click charged once, and see the order", async () => {
+    const { context, page } = await newPage();
+    await signIn(page, student.email, student.password);
+    await eventually(() => page.getByTestId("user-name").textContent()).toBe("Sara Student");
+    await shot(page, "10-student-courses-empty");
+
+    await goTo(page, "Course catalogue");
+    await page.getByLabel("Search by code or title").fill(course.code);
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("button", { name: `Enroll in ${course.code}` }).click();
+    await eventually(() => page.getByRole("status").textContent()).toMatch(`enrolled in ${course.code}`);
+    await shot(page, "11-student-catalogue");
+    await goTo(page, "My courses");
+    await page.getByRole("row").filter({ hasText: course.code }).waitFor();
+
+    await goTo(page, "Meals this week");
+    const card = page.getByRole("listitem", { name: new RegExp(mealName) });
+    await card.getByRole("button", { name: `Buy ${mealName}` }).dblclick();
+    await eventually(() => card.getByRole("status").textContent()).toMatch(`Ordered 1 × ${mealName}`);
+    await shot(page, "12-student-meals");
+
+    await goTo(page, "Orders and wallet");
+    await eventually(() => page.getByTestId("wallet-balance").textContent()).toBe((startingBalance - price).toLocaleString("en-US"));
+    await eventually(() => page.getByTestId("order").filter({ hasText: mealName }).count()).toBe(1);
+    await shot(page, "13-student-orders");
+    await context.close();
+
+    // What the double click did, as the API sees it: one order, one charge.
+    const r = await fed.execute({ query: `{ me { wallet { balance } } myOrders { meal { name } quantity } }`, token: student.token });
+    expect(r.data?.me.wallet.balance).toBe(startingBalance - price);
+    expect(r.data?.myOrders.filter((o: { meal: { name: string } }) => o.meal.name === mealName)).toHaveLength(1);
+  });
+
+  it("lets a teacher take a roll call and see the attendance rate change", async () => {
+    const { context, page } = await newPage();
+    await signIn(page, teacher.email, teacher.password);
+    await eventually(() => page.getByTestId(`rate-${course.code}`).textContent()).toBe("no marks yet");
+    await shot(page, "30-teacher-courses");
+
+    await goTo(page, "Roll call");
+    await page.getByLabel("Sara Student: absent").check();
+    await page.getByRole("button", { name: "Submit roll call" }).click();
+    await eventually(() => page.getByRole("status").textContent()).toMatch("Saved 1 marks");
+    await shot(page, "31-teacher-roll-call");
+    await goTo(page, "My courses");
+    await eventually(() => page.getByTestId(`rate-${course.code}`).textContent()).toBe("0%");
+
+    // Marked again the same day, PRESENT: the record is updated and the rate follows.
+    await goTo(page, "Roll call");
+    await page.getByLabel("Sara Student: present").check();
+    await page.getByRole("button", { name: "Submit roll call" }).click();
+    await eventually(() => page.getByRole("status").textContent()).toMatch("Saved 1 marks");
+    await goTo(page, "Course report");
+    await eventually(() => page.getByTestId("report-rate").textContent()).toBe("100%");
+    await shot(page, "32-teacher-report");
+    await context.close();
+  });
+
+  it("fits a phone's width", async () => {
+    const { context, page } = await newPage({ width: 390 });
+    await signIn(page, student.email, student.password);
+    await goTo(page, "Meals this week");
+    await page.getByRole("listitem", { name: new RegExp(mealName) }).waitFor();
+    const overflow = await page.evaluate(() => { const browser = globalThis as any; return browser.document.documentElement.scrollWidth - browser.innerWidth; });
+    expect(overflow).toBeLessThanOrEqual(0);
+    await shot(page, "14-student-meals-phone");
+    await context.close();
+  });
+
+  it("refreshes the access token before it expires, rotating the refresh token", async () => {
+    const { context, page } = await newPage();
+    await signIn(page, student.email, student.password);
+    await page.getByTestId("user-name").waitFor();
+    const before = await page.evaluate(() => JSON.parse(localStorage.getItem("pooya.session")!));
+    // The token is about to expire: the next request refreshes first.
+    await page.evaluate((s) => localStorage.setItem("pooya.session", JSON.stringify({ ...s, expiresAt: Date.now() + 5_000 })), before);
+    await page.reload();
+    await goTo(page, "Orders and wallet");
+    await page.getByTestId("wallet-balance").waitFor();
+    await eventually(async () => (await page.evaluate(() => JSON.parse(localStorage.getItem("pooya.session")!))).refreshToken).not.toBe(before.refreshToken);
+    // The spent refresh token no longer works: rotation happened on the server.
+    const spent = await fed.execute({ query: `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }`, variables: { t: before.refreshToken } });
+    expect(spent.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    await context.close();
+  });
+
+  it("signs out cleanly on a refused token, and with the Sign out button", async () => {
+    const { context, page } = await newPage();
+    await signIn(page, student.email, student.password);
+    await page.getByTestId("user-name").waitFor();
+    await page.evaluate(() => {
+      const s = JSON.parse(localStorage.getItem("pooya.session")!);
+      localStorage.setItem("pooya.session", JSON.stringify({ ...s, accessToken: "not-a-token" }));
+    });
+    await page.reload();
+    await page.getByRole("button", { name: "Sign in" }).waitFor();
+    await eventually(() => page.getByRole("status").textContent()).toMatch("session has ended");
+    expect(await page.evaluate(() => localStorage.getItem("pooya.session"))).toBeNull();
+
+    await signIn(page, student.email, student.password);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign in" }).waitFor();
+    await shot(page, "00-sign-in");
+    await context.close();
+  });
+});
+
+describe("GraphiQL at /graphiql", () => {
+  it("runs { me { name } } with no request leaving 127.0.0.1", async () => {
+    const { context, page } = await newPage();
+    const hosts = new Set<string>();
+    page.on("request", (request) => {
+      const url = new URL(request.url());
+      if (url.protocol.startsWith("http") || url.protocol.startsWith("ws")) hosts.add(url.hostname);
+    });
+    // Signed in on the panel of the same origin, GraphiQL starts with that token in its headers.
+    await signIn(page, student.email, student.password, fed.gateway.url);
+    await page.getByTestId("user-name").waitFor();
+    await page.goto(`${fed.gateway.url}/graphiql?query=${encodeURIComponent("{ me { name } }")}`);
+    await page.getByRole("button", { name: /execute query/i }).click();
+    // Monaco renders the answer as lines of spans with non-breaking spaces.
+    await eventually(async () => (await page.evaluate(() => (globalThis as any).document.body.innerText as string)).replace(/\u00a0/g, " ")).toMatch(/"name": "Sara Student"/);
+    await shot(page, "40-graphiql");
+    await context.close();
+    expect([...hosts]).toEqual(["127.0.0.1"]);
+  });
+
+  it("is linked from Apollo Sandbox, which opens on an example operation", async () => {
+    const page = await fetch(`${fed.gateway.url}/graphql`, { headers: { accept: "text/html" } });
+    const html = await page.text();
+    expect(page.status).toBe(200);
+    expect(html).toContain("mutation SignIn");
+    expect(html).toContain('href="/graphiql"');
+  });
+
+  it("is off, like Sandbox, where trusted documents are enforced", async () => {
+    expect((await fetch(`${panelUrl}/graphiql`)).status).toBe(404);
+  });
+});
+
+describe("trusted documents (enforce)", () => {
+  it("refuses an operation that is not listed with 400 PERSISTED_QUERY_NOT_LISTED, and runs listed ones by hash", async () => {
+    const refused = await fetch(`${panelUrl}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as any).errors[0].extensions.code).toBe("PERSISTED_QUERY_NOT_LISTED");
+    const unknownHash = await fetch(`${panelUrl}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } }),
+    });
+    expect(unknownHash.status).toBe(400);
+    const { trustedDocuments, sha256 } = await import("@pooya/system");
+    const manifest = trustedDocuments();
+    const [hash] = Object.entries(manifest).find(([, doc]) => doc.includes("query Viewer"))!;
+    const listed = await fetch(`${panelUrl}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${student.token}` },
+      body: JSON.stringify({ documentId: `sha256:${hash}` }),
+    });
+    expect(listed.status).toBe(200);
+    expect(((await listed.json()) as any).data.me.name).toBe("Sara Student");
+    // The same text as a query runs too: it is listed.
+    const asText = await fed.execute({ query: manifest[hash]!, token: student.token });
+    expect(sha256(manifest[hash]!)).toBe(hash);
+    expect(asText.data?.me.name).toBe("Sara Student");
+    void OPS;
+  });
+});

@@ -1,0 +1,99 @@
+// Trusted documents: the operations this repository's clients send (the web client's and
+// operations/), by SHA-256, generated at build time into gateway/trusted-documents.json.
+//   off      any operation runs; a hash the manifest knows is served from it (else APQ as usual)
+//   log      as off, and an operation the manifest does not hold is logged (name and hash)
+//   enforce  only the manifest's operations run; anything else: 400 PERSISTED_QUERY_NOT_LISTED
+// A client sends { extensions: { persistedQuery: { version: 1, sha256Hash } } } (Apollo Client's
+// persisted-query link, GraphQL over HTTP's APQ convention) or { documentId: "sha256:<hash>" }
+// (the GraphQL over HTTP draft's persisted documents), over POST or GET.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { errorBody } from "@pooya/platform";
+
+export type TrustedDocumentsMode = "off" | "log" | "enforce";
+export const TRUSTED_DOCUMENTS_PATH = fileURLToPath(new URL("../trusted-documents.json", import.meta.url));
+
+export function loadTrustedDocuments(path: string): Map<string, string> {
+  if (!existsSync(path)) throw new Error(`${path} is missing: npm run generate writes it`);
+  const manifest = JSON.parse(readFileSync(path, "utf8")) as Record<string, string>;
+  return new Map(Object.entries(manifest));
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+interface GraphQLParams {
+  query?: unknown;
+  operationName?: unknown;
+  documentId?: unknown;
+  extensions?: unknown;
+}
+
+/** The hash a request names, from either convention. */
+function requestedHash(params: GraphQLParams): string | undefined {
+  let extensions = params.extensions;
+  if (typeof extensions === "string") {
+    try {
+      extensions = JSON.parse(extensions);
+    } catch {
+      return undefined; // Apollo answers the malformed parameter
+    }
+  }
+  const persisted = (extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery?.sha256Hash;
+  if (typeof persisted === "string") return persisted.toLowerCase();
+  if (typeof params.documentId === "string") return params.documentId.replace(/^sha256:/i, "").toLowerCase();
+  return undefined;
+}
+
+function withoutPersistedQuery(extensions: unknown): unknown {
+  if (typeof extensions === "string") {
+    try {
+      return withoutPersistedQuery(JSON.parse(extensions));
+    } catch {
+      return extensions;
+    }
+  }
+  if (!extensions || typeof extensions !== "object") return extensions;
+  const { persistedQuery: _, ...rest } = extensions as Record<string, unknown>;
+  return rest;
+}
+
+export const NOT_LISTED_MESSAGE = "This operation is not one of this API's trusted documents. Send a listed operation by its hash; new operations are added to the manifest at build time (docs/web.md).";
+
+/**
+ * A preHandler for /graphql that resolves listed hashes to their document and applies the mode.
+ * `onOutcome` counts what happened (listed, unlisted, none).
+ */
+export function trustedDocumentsHandler(mode: TrustedDocumentsMode, manifest: Map<string, string>, onOutcome: (outcome: "listed" | "unlisted" | "none") => void) {
+  return async function trustedDocuments(request: FastifyRequest, reply: FastifyReply) {
+    const params = (request.method === "GET" ? request.query : request.body) as GraphQLParams | undefined;
+    if (!params || typeof params !== "object" || Array.isArray(params)) return; // Apollo refuses it
+    const hash = requestedHash(params);
+    const query = typeof params.query === "string" ? params.query : undefined;
+    if (hash === undefined && query === undefined) {
+      onOutcome("none");
+      return; // the explorer's page, or a request Apollo answers as malformed
+    }
+    const document = hash !== undefined ? manifest.get(hash) : manifest.get(sha256(query!)) !== undefined ? query : undefined;
+    if (document !== undefined) {
+      onOutcome("listed");
+      // The document is ours: it runs as a plain query, whatever APQ's cache holds.
+      params.query = document;
+      delete params.documentId;
+      if (params.extensions !== undefined) params.extensions = withoutPersistedQuery(params.extensions);
+      return;
+    }
+    onOutcome("unlisted");
+    if (mode === "enforce") {
+      return reply.code(400).type("application/json").send(errorBody(NOT_LISTED_MESSAGE, "PERSISTED_QUERY_NOT_LISTED"));
+    }
+    if (mode === "log") {
+      request.log.warn({ operationName: typeof params.operationName === "string" ? params.operationName.slice(0, 100) : undefined, hash: hash ?? sha256(query!) }, "operation not in the trusted documents");
+    }
+    // off/log: a hash we do not list goes on to APQ (PERSISTED_QUERY_NOT_FOUND, then the client sends the text).
+  };
+}
+
+/** Whether a WebSocket subscription's document may run (enforce: only listed ones). */
+export const documentListed = (manifest: Map<string, string>, query: string) => manifest.has(sha256(query));
