@@ -56,3 +56,4 @@ export type { RunningGateway, SubgraphRequestCounter } from "./gateway.ts";
 export { composeSupergraph, type CompositionResult, type SubgraphSource } from "./composition.ts";
 export { SUPERGRAPH_PATH, subgraphsOf } from "./supergraph.ts";
 export { MAX_QUERY_TOKENS } from "./gateway.ts";
+export { serveWebClient, WEB_ROOT } from "./web.ts";

@@ -96,7 +96,16 @@ export async function ensureWebBuilt({ force = false, log = (line: string) => co
   if (!force && !webBuildIsStale()) return false;
   log("building the web client (web/dist) …");
   const { build } = await import("vite");
-  await build({ root: WEB_DIR, configFile: join(WEB_DIR, "vite.config.ts"), logLevel: "warn" });
+  // React's production build whatever NODE_ENV the caller runs under (vitest sets "test"; Vite
+  // would then bundle React's development runtime).
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = "production";
+  try {
+    await build({ root: WEB_DIR, configFile: join(WEB_DIR, "vite.config.ts"), mode: "production", logLevel: "warn" });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
   precompress(join(WEB_DIST, "assets"));
   mkdirSync(WEB_DIST, { recursive: true });
   writeFileSync(BUILD_STAMP, new Date().toISOString() + "\n");
