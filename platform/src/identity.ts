@@ -25,7 +25,7 @@ export const IDENTITY_ASSERTION_HEADER = "x-identity-assertion";
 export const IDENTITY_ASSERTION_ISSUER = "pooya-gateway";
 export const IDENTITY_ASSERTION_AUDIENCE = "pooya-subgraphs";
 const SIGNING_ALGORITHM = "EdDSA";
-const ASSERTION_LIFETIME_SECONDS = 60;
+export const ASSERTION_LIFETIME_SECONDS = 60;
 
 export interface SigningKey {
   kid: string;

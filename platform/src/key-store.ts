@@ -97,6 +97,10 @@ export function createKeyStore(options: KeyStoreOptions) {
     getKey,
     /** Fetches now (at start); failures are kept for status() and retried on demand. */
     load: refresh,
+    /** What getKey does on every use: refresh old keys in the background (for callers that remember verified tokens). */
+    refreshIfDue() {
+      if (keys && Date.now() - lastAttemptAt > refreshAfterMs) void refresh();
+    },
     status(): KeyStoreStatus {
       return {
         loaded: Boolean(keys),
