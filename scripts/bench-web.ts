@@ -6,7 +6,7 @@
 //   BENCH_RUNS=10 npm run bench:web
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { createEdge, createLogger } from "@pooya/platform";
+import { createEdge, createLogger, drainDeadline } from "@pooya/platform";
 import { serveWebClient, WEB_ROOT } from "@pooya/gateway";
 import { ensureWebBuilt } from "@pooya/system";
 import { launchBrowser } from "@pooya/e2e";
@@ -42,7 +42,7 @@ for (let i = 0; i < runs; i++) {
   await page.goto(`${url}/`, { waitUntil: "commit" });
   await page.getByRole("button", { name: "Sign in" }).waitFor({ state: "visible" });
   const ready = performance.now() - started;
-  const timing = await page.evaluate(() => JSON.stringify(performance.getEntriesByType("navigation")[0]));
+  const timing = await page.evaluate(() => JSON.stringify((globalThis as any).performance.getEntriesByType("navigation")[0]));
   const navigation = JSON.parse(timing) as { domContentLoadedEventEnd: number; loadEventEnd: number };
   if (i > 0) { // the first run warms the browser process itself
     interactive.push(ready);
@@ -52,7 +52,7 @@ for (let i = 0; i < runs; i++) {
   await context.close();
 }
 await browser.close();
-await edge.close();
+await edge.close(drainDeadline(2_000));
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 console.log(`time to interactive (navigation → "Sign in" button shown), median of ${interactive.length} cold loads: ${median(interactive).toFixed(0)} ms (min ${Math.min(...interactive).toFixed(0)}, max ${Math.max(...interactive).toFixed(0)})`);
 console.log(`DOMContentLoaded ${median(contentLoaded).toFixed(0)} ms, load ${median(loaded).toFixed(0)} ms (browser's navigation timing, median)`);
