@@ -25,6 +25,19 @@ step() { printf '\n==> %s\n' "$*"; }
 compose_files=(-f docker-compose.yml)
 [ "$local_base" = 1 ] && compose_files+=(-f docker/compose.local.yml)
 compose() { docker-compose -p "$project" --env-file "$work/verify.env" "${compose_files[@]}" "$@"; }
+# Host networking publishes nothing: Debian's docker-compose (1.29) refuses `ports` with
+# network_mode host, and an override file cannot remove them; so the merged configuration is
+# written once without them and used from then on.
+host_network_config() {
+  docker-compose -p "$project" --env-file "$work/verify.env" -f docker-compose.yml -f docker/compose.local.yml config > "$work/compose.merged.yml"
+  python3 -c 'import sys, yaml
+config = yaml.safe_load(open(sys.argv[1]))
+for service in config.get("services", {}).values():
+    service.pop("ports", None)
+yaml.safe_dump(config, open(sys.argv[2], "w"), sort_keys=False)' "$work/compose.merged.yml" "$work/compose.verify.yml"
+  chmod 600 "$work/compose.merged.yml" "$work/compose.verify.yml" # they hold the generated passwords
+  compose_files=(-f "$work/compose.verify.yml")
+}
 
 step "Docker engine"
 if ! docker info >/dev/null 2>&1; then
@@ -88,6 +101,7 @@ password() { node -e 'console.log(require("crypto").randomBytes(18).toString("ba
   echo "POOYA_ADMIN_PASSWORD=verify-admin-password"
 } > "$work/verify.env"
 chmod 600 "$work/verify.env"
+[ "$local_base" = 1 ] && host_network_config
 
 cleanup() {
   if [ "${VERIFY_KEEP:-0}" != 1 ]; then
