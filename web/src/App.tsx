@@ -20,7 +20,7 @@ export interface Page {
 const PAGES: Record<Role, Page[]> = {
   STUDENT: [
     { path: "courses", title: "My courses", render: (s) => <MyCourses session={s} /> },
-    { path: "catalogue", title: "Course catalogue", render: (s) => <Catalogue session={s} /> },
+    { path: "catalogue", title: "Course catalogue", render: () => <Catalogue /> },
     { path: "meals", title: "Meals this week", render: () => <Meals /> },
     { path: "orders", title: "Orders and wallet", render: () => <MyFood /> },
   ],

@@ -51,7 +51,7 @@ export function MyCourses({ session }: { session: Session }) {
   );
 }
 
-export function Catalogue({ session: _session }: { session: Session }) {
+export function Catalogue() {
   const [search, setSearch] = useState("");
   const [applied, setApplied] = useState("");
   // Cursors of the pages before this one (Relay connections page forward; back is a stack).
