@@ -11,7 +11,8 @@
 # every container on the host network. With a registry, VERIFY_LOCAL_BASE=0 uses the official images.
 #
 #   bash scripts/verify-containers.sh        (as root; takes 10–20 minutes the first time)
-# Environment: VERIFY_WORKDIR (default /var/tmp/pooya-containers), VERIFY_KEEP=1 leaves the stack up.
+# Environment: VERIFY_WORKDIR (default /var/tmp/pooya-containers), VERIFY_KEEP=1 leaves the stack up,
+# VERIFY_REUSE_IMAGES=1 uses the images an earlier run built instead of building them again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -115,6 +116,10 @@ compose down -v --remove-orphans >/dev/null 2>&1 || true
 step "Build the images"
 build_started=$(date +%s)
 for target in users courses attendance food notifications gateway; do
+  if [ "${VERIFY_REUSE_IMAGES:-0}" = 1 ] && docker image inspect "${project}_${target}" >/dev/null 2>&1; then
+    echo "reusing ${project}_${target} ($(docker image inspect -f '{{.Created}}' "${project}_${target}"))"
+    continue
+  fi
   # No registry here means no Prisma CDN either: generate needs no engine, so the CLI is told not to fetch one.
   [ "$local_base" = 1 ] && wrap_network=(--network host --build-arg PRISMA_SCHEMA_ENGINE_BINARY=/usr/bin/false) || wrap_network=()
   docker build -q "${wrap_network[@]}" -f docker/Dockerfile --target "$target" \
@@ -156,7 +161,8 @@ sleep 10
 for s in users courses attendance food notifications gateway; do
   id=$(compose ps -q "$s")
   started=$(docker inspect -f '{{.State.StartedAt}}' "$id")
-  ready=$(docker logs "$id" 2>&1 | grep -m1 '"msg":"'"$s"' ready"' | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).time)}catch{console.log("")}})')
+  # The whole log is read (grep -m1 would close the pipe early: SIGPIPE under pipefail).
+  ready=$( { docker logs "$id" 2>&1 | grep '"msg":"'"$s"' ready"' || true; } | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s.split("\n")[0]).time)}catch{console.log("")}})')
   memory=$(docker stats --no-stream --format '{{.MemUsage}}' "$id" | cut -d/ -f1)
   if [ -n "$ready" ]; then
     took=$(node -e "console.log(Date.parse('$ready') - Date.parse('$started'))")
