@@ -1,59 +1,202 @@
-// npm run bench: throughput and latency of the real gateway and subgraphs on real Postgres.
-// Prints numbers; asserts nothing. BENCH_SECONDS (default 10) per scenario, BENCH_CONNECTIONS (10).
-import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner } from "@pooya/platform";
-import { OPS, createCourse, day, insertStudents, startFederation, topUp } from "@pooya/e2e";
-import { runLoad } from "./lib/load.ts";
+// npm run bench: our gateway side by side with stock Apollo Gateway and Hive Gateway (JS query
+// planner, and its Rust router runtime), on the same subgraphs (separate processes, real
+// Postgres) and the same data, interleaved (A B C D, A B C D, …). Gateways and subgraphs run on
+// core 0, the load (autocannon, its own process) on core 1. Prints req/s, p50/p99, gateway and
+// subgraph CPU milliseconds per request (from /proc), and ratios against ours; checks first that
+// every candidate answers each query with the same JSON (a faster wrong answer does not count).
+// The peers are benchmark-only: bench/package.json, installed here on first use.
+//   BENCH_SECONDS (10) per run, BENCH_CONNECTIONS (10), BENCH_ROUNDS (3), BENCH_SIZES (20,200,1000),
+//   BENCH_CANDIDATES (ours,apollo,hive,hive-router), BENCH_SMOKE=1: 2 s, one round, 20 and 200.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createIdentityAssertionSigner, signingKeyFromJwk } from "@pooya/platform";
+import { PROCESS_ADMIN, freePort, insertStudents, postGraphQL, startProcesses, stopProcess, type ServiceProcess } from "@pooya/e2e";
+import { SUPERGRAPH_PATH } from "@pooya/gateway";
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const root = fileURLToPath(new URL("../", import.meta.url));
+const benchDir = join(root, "bench");
+const smoke = process.env.BENCH_SMOKE === "1";
+const seconds = Number(process.env.BENCH_SECONDS ?? (smoke ? 2 : 10));
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const rounds = Number(process.env.BENCH_ROUNDS ?? (smoke ? 1 : 3));
+const sizes = (process.env.BENCH_SIZES ?? (smoke ? "20,200" : "20,200,1000")).split(",").map(Number);
+const wanted = (process.env.BENCH_CANDIDATES ?? "ours,apollo,hive,hive-router").split(",");
 
-const fed = await startFederation();
+if (!existsSync(join(benchDir, "node_modules", "@graphql-hive", "gateway"))) {
+  console.log("installing the benchmark's peers (bench/package.json) …");
+  execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: benchDir, stdio: "inherit" });
+}
+
+const pin = (pid: number, core: number) => spawnSync("taskset", ["-cp", String(core), String(pid)], { stdio: "ignore" });
+/** CPU time a process has used so far, in ms (utime + stime from /proc/<pid>/stat). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+}
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+console.log("starting the subgraphs and our gateway as separate processes on real Postgres …");
+const system = await startProcesses({ env: { LOG_LEVEL: "warn" } });
+const peers: ServiceProcess[] = [];
 try {
-  const teacher = await fed.createUser("TEACHER");
-  const course = await createCourse(fed, teacher, { capacity: 200 });
-  const students = await insertStudents(fed, 200);
-  for (let i = 0; i < students.length; i += 20) {
-    await Promise.all(students.slice(i, i + 20).map((s) => fed.execute({ query: OPS.enroll, variables: { c: course.id, s }, token: teacher.token })));
+  const subgraphPids = Object.entries(system.processes).filter(([name]) => name !== "gateway").map(([, p]) => p.child.pid!);
+  for (const p of Object.values(system.processes)) pin(p.child.pid!, 0);
+
+  // Data: a teacher's courses of each size, every student enrolled, ten days of roll calls,
+  // a wallet and two meal orders each.
+  const gatewayUrl = system.gatewayUrl;
+  const call = async (query: string, variables: Record<string, unknown>, token?: string) => {
+    const r = await postGraphQL(gatewayUrl, { query, variables, ...(token ? { token } : {}) });
+    if (r.errors) throw new Error(JSON.stringify(r.errors));
+    return r.data!;
+  };
+  const staff = (await call(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }`, { e: PROCESS_ADMIN.email, p: PROCESS_ADMIN.password })).login as { accessToken: string; user: { id: string } };
+  const teacher = (await call(`mutation { createUser(input: { email: "bench.teacher@uni.example", password: "bench password 1", name: "Bench Teacher", role: TEACHER }) { id } }`, {}, staff.accessToken)).createUser as { id: string };
+  const usersDb = { query: async (sql: string, params: unknown[]) => { const pg = (await import("pg")).default; const c = new pg.Client({ connectionString: system.databaseUrls.users }); await c.connect(); try { return await c.query(sql, params); } finally { await c.end(); } } };
+  // The gateway's key: peers get assertions signed with it, and students buy their meals with one.
+  const signingKey = await signingKeyFromJwk(JSON.parse(system.envOf("gateway").GATEWAY_SIGNING_KEY!));
+  const signAssertion = createIdentityAssertionSigner(signingKey);
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  const meal = (await call(`mutation($d: Date!) { addMeal(input: { name: "Bench stew", mealType: LUNCH, servingDate: $d, price: 700, stock: 100000 }) { id } }`, { d: tomorrow }, staff.accessToken)).addMeal as { id: string };
+  // Students made in bulk have no password; each buys as itself through the food subgraph.
+  const buy = async (studentId: string, key: string) => {
+    const response = await fetch(`${system.processes.food.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-identity-assertion": await signAssertion({ userId: studentId, role: "STUDENT" }, "127.0.0.1") },
+      body: JSON.stringify({ query: `mutation($i: BuyMealInput!) { buyMeal(input: $i) { id } }`, variables: { i: { mealId: meal.id, quantity: 1, idempotencyKey: key } } }),
+    });
+    const body = (await response.json()) as { errors?: unknown };
+    if (body.errors) throw new Error(JSON.stringify(body.errors));
+  };
+  const courses: Record<number, string> = {};
+  for (const size of sizes) {
+    const course = (await call(`mutation($t: ID!, $c: String!, $n: Int!) { createCourse(input: { code: $c, title: "Bench", capacity: $n, teacherId: $t }) { id } }`, { t: teacher.id, c: `B${size}`, n: size }, staff.accessToken)).createCourse as { id: string };
+    courses[size] = course.id;
+    const students = await insertStudents({ db: { users: usersDb } } as never, size);
+    for (let i = 0; i < students.length; i += 25) {
+      await Promise.all(students.slice(i, i + 25).map(async (s) => {
+        await call(`mutation($c: ID!, $s: ID) { enroll(courseId: $c, studentId: $s) { id } }`, { c: course.id, s }, staff.accessToken);
+        await call(`mutation($u: ID!) { topUpWallet(userId: $u, amount: 5000) { balance } }`, { u: s }, staff.accessToken);
+        await buy(s, `bench-${s}-1`);
+        await buy(s, `bench-${s}-2`);
+      }));
+    }
+    for (let day = 1; day <= 10; day++) {
+      const date = new Date(Date.now() - day * 86_400_000).toISOString().slice(0, 10);
+      const statuses = ["PRESENT", "PRESENT", "PRESENT", "LATE", "ABSENT"];
+      for (let i = 0; i < students.length; i += 500) {
+        const marks = students.slice(i, i + 500).map((studentId, j) => ({ studentId, status: statuses[(i + j + day) % statuses.length] }));
+        await call(`mutation($i: MarkCourseAttendanceInput!) { markCourseAttendance(input: $i) { id } }`, { i: { courseId: course.id, date, marks } }, staff.accessToken);
+      }
+    }
+    console.log(`  course of ${size}: enrolled, topped up, two meal orders each, 10 roll calls`);
   }
-  for (const s of students.slice(0, 50)) {
-    await fed.execute({ query: OPS.mark, variables: { i: { courseId: course.id, studentId: s, date: day(-1), status: "PRESENT" } }, token: teacher.token });
-    await topUp(fed, s, 1000);
-  }
-  const assertion = await createIdentityAssertionSigner(fed.gatewayKey)({ userId: fed.admin.userId, role: "STAFF" });
+
+  // The peers: the same supergraph with the subgraphs' real addresses.
+  const work = await mkdtemp(join(tmpdir(), "pooya-bench-"));
+  const supergraphPath = join(work, "supergraph.graphql");
+  writeFileSync(supergraphPath, readFileSync(SUPERGRAPH_PATH, "utf8").replace(/@join__graph\(name: "(\w+)", url: "[^"]+"\)/g, (_m, name: string) => `@join__graph(name: "${name}", url: "${system.processes[name as keyof typeof system.processes].url}/graphql")`));
+  const candidates: { name: string; url: string; pid: number; headers: (kind: "staff") => Promise<Record<string, string>> }[] = [];
   const json = { "content-type": "application/json" };
-  const scenarios = [
-    {
-      name: "users subgraph direct: user(id)",
-      url: fed.services.users.graphqlUrl,
-      headers: { ...json, [IDENTITY_ASSERTION_HEADER]: assertion },
-      body: { query: `query($id: ID!) { user(id: $id) { id name email } }`, variables: { id: fed.admin.userId } },
-    },
-    {
-      name: "gateway, one subgraph: me",
-      url: fed.gateway.graphqlUrl,
-      headers: { ...json, authorization: `Bearer ${fed.admin.token}` },
-      body: { query: `{ me { id name email role } }` },
-    },
-    {
-      name: "gateway, four subgraphs: course with 200 students, attendance, wallets",
-      url: fed.gateway.graphqlUrl,
-      headers: { ...json, authorization: `Bearer ${fed.admin.token}` },
-      body: {
-        query: `query($id: ID!) { course(id: $id) { code attendanceRate teacher { name } students { id name attendance(courseId: $id) { status } wallet { balance } } } }`,
-        variables: { id: course.id },
-      },
-    },
+  // Peers pass on an assertion the load generator carries, signed fresh for each run (they live 60 s).
+  const peerHeaders = async () => ({ ...json, "x-identity-assertion": await signAssertion({ userId: staff.user.id, role: "STAFF" }, "127.0.0.1") });
+  if (wanted.includes("ours")) candidates.push({ name: "ours", url: gatewayUrl, pid: system.processes.gateway.child.pid!, headers: async () => ({ ...json, authorization: `Bearer ${staff.accessToken}` }) });
+  const spawnPeer = async (name: string, entry: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const port = await freePort();
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, [entry, ...args.map((a) => a.replace("$PORT", String(port)))], { cwd: benchDir, env: { PATH: process.env.PATH, ...env, PORT: String(port), SUPERGRAPH_PATH: supergraphPath }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (c) => (output += c));
+    child.stderr.on("data", (c) => (output += c));
+    const url = `http://127.0.0.1:${port}/graphql`;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const ok = await fetch(url, { method: "POST", headers: json, body: JSON.stringify({ query: "{ __typename }" }) }).then((r) => r.ok, () => false);
+      if (ok) break;
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${name} did not start:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    pin(child.pid!, 0);
+    peers.push({ child, exited: new Promise((resolve) => child.once("exit", resolve)) } as unknown as ServiceProcess);
+    candidates.push({ name, url, pid: child.pid!, headers: peerHeaders });
+  };
+  const hiveBin = join(benchDir, "node_modules/@graphql-hive/gateway/dist/bin.js");
+  if (wanted.includes("apollo")) await spawnPeer("apollo", join(benchDir, "stock-apollo-gateway.mjs"), []);
+  if (wanted.includes("hive")) await spawnPeer("hive", hiveBin, ["supergraph", supergraphPath, "--port", "$PORT", "--host", "127.0.0.1", "-c", join(benchDir, "hive-gateway.config.mjs")]);
+  if (wanted.includes("hive-router")) await spawnPeer("hive-router", hiveBin, ["supergraph", supergraphPath, "--port", "$PORT", "--host", "127.0.0.1", "-c", join(benchDir, "hive-gateway.config.mjs"), "--hive-router-runtime"]);
+
+  const queries = [
+    { name: "Q1 me { id name role }", body: { query: `{ me { id name role } }` } },
+    ...sizes.map((size) => ({ name: `Q2 course of ${size}: students' name, email`, body: { query: `query($id: ID!) { course(id: $id) { code students { name email } } }`, variables: { id: courses[size] } } })),
+    ...sizes.map((size) => ({
+      name: `Q3 dashboard, ${size} students: attendance, wallet, orders`,
+      body: { query: `query($id: ID!) { course(id: $id) { code attendanceRate students { name attendance(courseId: $id) { date status } wallet { balance } foodOrders { totalPrice status } } } }`, variables: { id: courses[size] } },
+    })),
   ];
-  console.log(`warming up, then ${seconds} s per scenario with ${connections} connections (loopback)\n`);
-  const rows = [];
-  for (const s of scenarios) {
-    const spec = { url: s.url, headers: s.headers, body: JSON.stringify(s.body), connections };
-    await runLoad({ ...spec, seconds: Math.min(3, seconds) }); // warm-up: JIT, pools, JWKS caches
-    const result = await runLoad({ ...spec, seconds });
-    rows.push({ scenario: s.name, ...result });
-    console.log(`${s.name}\n  ${result.rps} req/s · p50 ${result.p50} ms · p95 ${result.p95} ms · p99 ${result.p99} ms · ${result.requests} requests, ${result.errors} errors`);
+
+  // Same answer from every candidate, or the numbers mean nothing.
+  let wrong = 0;
+  for (const q of queries) {
+    const answers = await Promise.all(candidates.map(async (c) => {
+      const response = await fetch(c.url, { method: "POST", headers: await c.headers("staff"), body: JSON.stringify(q.body) });
+      return JSON.stringify(await response.json());
+    }));
+    for (const [i, c] of candidates.entries()) {
+      if (answers[i] !== answers[0]) {
+        wrong += 1;
+        console.log(`DIFFERENT ANSWER: ${c.name} on ${q.name}:\n  ${answers[i]!.slice(0, 300)}\n  ours: ${answers[0]!.slice(0, 300)}`);
+      }
+    }
   }
-  console.log("\n" + JSON.stringify(rows));
+  console.log(`answers: ${wrong === 0 ? `identical across ${candidates.map((c) => c.name).join(", ")} for all ${queries.length} queries` : `${wrong} differ`}`);
+
+  const results = new Map<string, { rps: number[]; p50: number[]; p99: number[]; gatewayCpu: number[]; subgraphCpu: number[]; errors: number }>();
+  const load = (spec: object) => {
+    const run = spawnSync("taskset", ["-c", "1", process.execPath, join(benchDir, "load.mjs"), JSON.stringify(spec)], { encoding: "utf8" });
+    if (run.status !== 0) throw new Error(`load failed: ${run.stderr}`);
+    return JSON.parse(run.stdout.trim().split("\n").pop()!) as { requests: number; rps: number; p50: number; p99: number; errors: number };
+  };
+  const loadAverage = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  console.log(`\n${rounds} round(s), ${seconds} s per run, ${connections} connections; load average before: ${loadAverage}`);
+  for (let round = 1; round <= rounds; round++) {
+    for (const q of queries) {
+      for (const c of candidates) {
+        const spec = { url: c.url, headers: await c.headers("staff"), body: JSON.stringify(q.body), connections };
+        load({ ...spec, seconds: 1 }); // warm-up: JIT, pools, caches
+        const gatewayBefore = cpuMs(c.pid);
+        const subgraphsBefore = subgraphPids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+        const r = load({ ...spec, seconds });
+        const key = `${q.name}\u0000${c.name}`;
+        const entry = results.get(key) ?? { rps: [], p50: [], p99: [], gatewayCpu: [], subgraphCpu: [], errors: 0 };
+        entry.rps.push(r.rps);
+        entry.p50.push(r.p50);
+        entry.p99.push(r.p99);
+        entry.gatewayCpu.push((cpuMs(c.pid) - gatewayBefore) / Math.max(1, r.requests));
+        entry.subgraphCpu.push((subgraphPids.reduce((sum, pid) => sum + cpuMs(pid), 0) - subgraphsBefore) / Math.max(1, r.requests));
+        entry.errors += r.errors;
+        results.set(key, entry);
+      }
+    }
+    console.log(`  round ${round} done`);
+  }
+
+  console.log(`\n${"query".padEnd(52)} ${"gateway".padEnd(12)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"gw CPU ms/req".padStart(14)} ${"subgraphs CPU".padStart(14)}  vs ours`);
+  for (const q of queries) {
+    const ours = results.get(`${q.name}\u0000ours`);
+    for (const c of candidates) {
+      const r = results.get(`${q.name}\u0000${c.name}`)!;
+      const rps = median(r.rps);
+      const ratio = ours ? (rps / median(ours.rps)).toFixed(2) + "×" : "";
+      console.log(`${q.name.padEnd(52)} ${c.name.padEnd(12)} ${rps.toFixed(0).padStart(7)} ${median(r.p50).toFixed(1).padStart(7)} ${median(r.p99).toFixed(1).padStart(7)} ${median(r.gatewayCpu).toFixed(2).padStart(14)} ${median(r.subgraphCpu).toFixed(2).padStart(14)}  ${ratio}${r.errors ? `  (${r.errors} errors)` : ""}`);
+    }
+  }
+  console.log(`\nload average after: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+  if (wrong) process.exitCode = 1;
 } finally {
-  await fed.close();
+  for (const peer of peers) await stopProcess(peer, "SIGTERM").catch(() => undefined);
+  await system.close();
 }

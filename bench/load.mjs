@@ -1,0 +1,21 @@
+// One load run with autocannon, in its own process (pinned to its own core by the caller):
+// node load.mjs '<json: url, headers, body, connections, seconds>' → prints the result as JSON.
+import autocannon from "autocannon";
+
+const spec = JSON.parse(process.argv[2]);
+const result = await autocannon({
+  url: spec.url,
+  method: "POST",
+  headers: spec.headers,
+  body: spec.body,
+  connections: spec.connections,
+  duration: spec.seconds,
+  pipelining: 1,
+});
+console.log(JSON.stringify({
+  requests: result.requests.total,
+  rps: result.requests.average,
+  p50: result.latency.p50,
+  p99: result.latency.p99,
+  errors: result.errors + result.timeouts + result.non2xx,
+}));
