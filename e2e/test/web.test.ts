@@ -4,7 +4,7 @@
 // own gateway (explorer on). Screenshots of every page land in .ci/artifacts/screenshots/.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { ADMIN, OPS, createCourse, launchBrowser, screenshotPath, startFederation, topUp, uniqueCode, type Federation } from "@pooya/e2e";
+import { ADMIN, createCourse, launchBrowser, screenshotPath, startFederation, topUp, uniqueCode, type Federation } from "@pooya/e2e";
 
 let fed: Federation;
 let panelUrl: string;
@@ -279,6 +279,5 @@ describe("trusted documents (enforce)", () => {
     const asText = await fed.execute({ query: manifest[hash]!, token: student.token });
     expect(sha256(manifest[hash]!)).toBe(hash);
     expect(asText.data?.me.name).toBe("Sara Student");
-    void OPS;
   });
 });
