@@ -13,6 +13,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import pg from "pg";
 import { createIdentityAssertionSigner, signingKeyFromJwk } from "@pooya/platform";
 import { PROCESS_ADMIN, freePort, insertStudents, postGraphQL, startProcesses, stopProcess, type ServiceProcess } from "@pooya/e2e";
 import { SUPERGRAPH_PATH } from "@pooya/gateway";
@@ -56,7 +57,7 @@ try {
   };
   const staff = (await call(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }`, { e: PROCESS_ADMIN.email, p: PROCESS_ADMIN.password })).login as { accessToken: string; user: { id: string } };
   const teacher = (await call(`mutation { createUser(input: { email: "bench.teacher@uni.example", password: "bench password 1", name: "Bench Teacher", role: TEACHER }) { id } }`, {}, staff.accessToken)).createUser as { id: string };
-  const usersDb = { query: async (sql: string, params: unknown[]) => { const pg = (await import("pg")).default; const c = new pg.Client({ connectionString: system.databaseUrls.users }); await c.connect(); try { return await c.query(sql, params); } finally { await c.end(); } } };
+  const usersDb = new pg.Pool({ connectionString: system.databaseUrls.users, max: 1 });
   // The gateway's key: peers get assertions signed with it, and students buy their meals with one.
   const signingKey = await signingKeyFromJwk(JSON.parse(system.envOf("gateway").GATEWAY_SIGNING_KEY!));
   const signAssertion = createIdentityAssertionSigner(signingKey);
@@ -76,7 +77,7 @@ try {
   for (const size of sizes) {
     const course = (await call(`mutation($t: ID!, $c: String!, $n: Int!) { createCourse(input: { code: $c, title: "Bench", capacity: $n, teacherId: $t }) { id } }`, { t: teacher.id, c: `B${size}`, n: size }, staff.accessToken)).createCourse as { id: string };
     courses[size] = course.id;
-    const students = await insertStudents({ db: { users: usersDb } } as never, size);
+    const students = await insertStudents({ db: { users: usersDb } }, size);
     for (let i = 0; i < students.length; i += 25) {
       await Promise.all(students.slice(i, i + 25).map(async (s) => {
         await call(`mutation($c: ID!, $s: ID) { enroll(courseId: $c, studentId: $s) { id } }`, { c: course.id, s }, staff.accessToken);
@@ -95,6 +96,8 @@ try {
     }
     console.log(`  course of ${size}: enrolled, topped up, two meal orders each, 10 roll calls`);
   }
+
+  await usersDb.end();
 
   // The peers: the same supergraph with the subgraphs' real addresses.
   const work = await mkdtemp(join(tmpdir(), "pooya-bench-"));

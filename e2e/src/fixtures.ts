@@ -52,7 +52,7 @@ export async function topUp(fed: Federation, userId: string, amount: number) {
 }
 
 /** Bulk students straight into the users database (argon2 at 50 ms each is the slow part of the API path). */
-export async function insertStudents(fed: Federation, count: number): Promise<string[]> {
+export async function insertStudents(fed: { db: Pick<Federation["db"], "users"> }, count: number): Promise<string[]> {
   const { rows } = await fed.db.users.query(
     `INSERT INTO users (id, email, name, role, password_hash)
      SELECT gen_random_uuid(), 'bulk-' || $2 || '-' || i || '@uni.example', 'Student ' || i, 'STUDENT', 'no-login' FROM generate_series(1, $1::int) i
