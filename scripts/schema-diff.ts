@@ -2,13 +2,12 @@
 //   npm run schema:diff -- --release   writes the current API schema as the new baseline
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { lexicographicSortSchema, printSchema } from "graphql";
 import { CriticalityLevel } from "@graphql-inspector/core";
-import { BASELINE_FILE, PROJECT_ROOT, apiChanges, apiSchemaOf } from "@pooya/system";
+import { BASELINE_FILE, PROJECT_ROOT, apiChanges, printApiSchema } from "@pooya/system";
 
 const root = PROJECT_ROOT;
 if (process.argv.includes("--release")) {
-  writeFileSync(join(root, BASELINE_FILE), printSchema(lexicographicSortSchema(apiSchemaOf(root))) + "\n");
+  writeFileSync(join(root, BASELINE_FILE), printApiSchema(root));
   console.log(`wrote ${BASELINE_FILE}: this is now the released API every later change is compared with`);
   process.exit(0);
 }
