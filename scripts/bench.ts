@@ -103,7 +103,7 @@ try {
   const work = await mkdtemp(join(tmpdir(), "pooya-bench-"));
   const supergraphPath = join(work, "supergraph.graphql");
   writeFileSync(supergraphPath, readFileSync(SUPERGRAPH_PATH, "utf8").replace(/@join__graph\(name: "(\w+)", url: "[^"]+"\)/g, (_m, name: string) => `@join__graph(name: "${name}", url: "${system.processes[name as keyof typeof system.processes].url}/graphql")`));
-  const candidates: { name: string; url: string; pid: number; headers: (kind: "staff") => Promise<Record<string, string>> }[] = [];
+  const candidates: { name: string; url: string; pid: number; headers: () => Promise<Record<string, string>> }[] = [];
   const json = { "content-type": "application/json" };
   // Peers pass on an assertion the load generator carries, signed fresh for each run (they live 60 s).
   const peerHeaders = async () => ({ ...json, "x-identity-assertion": await signAssertion({ userId: staff.user.id, role: "STAFF" }, "127.0.0.1") });
@@ -145,7 +145,7 @@ try {
   let wrong = 0;
   for (const q of queries) {
     const answers = await Promise.all(candidates.map(async (c) => {
-      const response = await fetch(c.url, { method: "POST", headers: await c.headers("staff"), body: JSON.stringify(q.body) });
+      const response = await fetch(c.url, { method: "POST", headers: await c.headers(), body: JSON.stringify(q.body) });
       return JSON.stringify(await response.json());
     }));
     for (const [i, c] of candidates.entries()) {
@@ -168,7 +168,7 @@ try {
   for (let round = 1; round <= rounds; round++) {
     for (const q of queries) {
       for (const c of candidates) {
-        const spec = { url: c.url, headers: await c.headers("staff"), body: JSON.stringify(q.body), connections };
+        const spec = { url: c.url, headers: await c.headers(), body: JSON.stringify(q.body), connections };
         load({ ...spec, seconds: 1 }); // warm-up: JIT, pools, caches
         const gatewayBefore = cpuMs(c.pid);
         const subgraphsBefore = subgraphPids.reduce((sum, pid) => sum + cpuMs(pid), 0);

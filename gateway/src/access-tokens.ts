@@ -41,18 +41,18 @@ export function createAccessTokenVerifier(policy: AccessTokenPolicy, keys: KeySt
   // was checked against: when the keys are fetched again (rotation, a withdrawn key) every token
   // is checked again, and the keys are refreshed on the same schedule as when every token was
   // verified (so a withdrawn key stops working as soon as it did before). Refusals are not remembered.
-  const verified = new LRUCache<string, VerifiedAccessToken & { keysFetchedAt: string | null }>({ max: VERIFIED_TOKENS_CACHED });
+  const verified = new LRUCache<string, VerifiedAccessToken & { keysFetchedAt: number }>({ max: VERIFIED_TOKENS_CACHED });
 
   async function verify(token: string): Promise<VerifiedAccessToken> {
     const known = verified.get(token);
     keys.refreshIfDue();
-    if (known && known.keysFetchedAt === keys.status().fetchedAt) {
+    if (known && known.keysFetchedAt === keys.fetchedAtMs()) {
       if (known.expiresAt * 1000 > Date.now()) return known;
       verified.delete(token);
       throw new AccessTokenError("expired", "The access token has expired: refresh it.");
     }
     const result = await verifySignature(token);
-    verified.set(token, { ...result, keysFetchedAt: keys.status().fetchedAt });
+    verified.set(token, { ...result, keysFetchedAt: keys.fetchedAtMs() });
     return result;
   }
 

@@ -97,6 +97,8 @@ export function createKeyStore(options: KeyStoreOptions) {
     getKey,
     /** Fetches now (at start); failures are kept for status() and retried on demand. */
     load: refresh,
+    /** When the current keys were fetched (ms; 0: never): changes whenever a new set arrives. */
+    fetchedAtMs: () => fetchedAt,
     /** What getKey does on every use: refresh old keys in the background (for callers that remember verified tokens). */
     refreshIfDue() {
       if (keys && Date.now() - lastAttemptAt > refreshAfterMs) void refresh();
