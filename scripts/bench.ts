@@ -6,7 +6,8 @@
 // every candidate answers each query with the same JSON (a faster wrong answer does not count).
 // The peers are benchmark-only: bench/package.json, installed here on first use.
 //   BENCH_SECONDS (10) per run, BENCH_CONNECTIONS (10), BENCH_ROUNDS (3), BENCH_SIZES (20,200,1000),
-//   BENCH_CANDIDATES (ours,apollo,hive,hive-router), BENCH_SMOKE=1: 2 s, one round, 20 and 200.
+//   BENCH_CANDIDATES (ours,apollo,hive,hive-router), BENCH_QUERIES (Q1,Q2,Q3), BENCH_SMOKE=1: 2 s,
+//   one round, 20 and 200. BENCH_PROFILE_DIR: every service writes a V8 CPU profile there on exit.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
@@ -26,6 +27,8 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const rounds = Number(process.env.BENCH_ROUNDS ?? (smoke ? 1 : 3));
 const sizes = (process.env.BENCH_SIZES ?? (smoke ? "20,200" : "20,200,1000")).split(",").map(Number);
 const wanted = (process.env.BENCH_CANDIDATES ?? "ours,apollo,hive,hive-router").split(",");
+const queryKinds = (process.env.BENCH_QUERIES ?? "Q1,Q2,Q3").split(",");
+const profileDir = process.env.BENCH_PROFILE_DIR;
 
 if (!existsSync(join(benchDir, "node_modules", "@graphql-hive", "gateway"))) {
   console.log("installing the benchmark's peers (bench/package.json) …");
@@ -41,10 +44,10 @@ function cpuMs(pid: number): number {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 console.log("starting the subgraphs and our gateway as separate processes on real Postgres …");
-const system = await startProcesses({ env: { LOG_LEVEL: "warn" } });
+const system = await startProcesses({ env: { LOG_LEVEL: "warn", ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}) } });
 const peers: ServiceProcess[] = [];
 try {
-  const subgraphPids = Object.entries(system.processes).filter(([name]) => name !== "gateway").map(([, p]) => p.child.pid!);
+  const subgraphs = Object.entries(system.processes).filter(([name]) => name !== "gateway").map(([name, p]) => ({ name, pid: p.child.pid! }));
   for (const p of Object.values(system.processes)) pin(p.child.pid!, 0);
 
   // Data: a teacher's courses of each size, every student enrolled, ten days of roll calls,
@@ -132,7 +135,7 @@ try {
   if (wanted.includes("hive")) await spawnPeer("hive", hiveBin, ["supergraph", supergraphPath, "--port", "$PORT", "--host", "127.0.0.1", "-c", join(benchDir, "hive-gateway.config.mjs")]);
   if (wanted.includes("hive-router")) await spawnPeer("hive-router", hiveBin, ["supergraph", supergraphPath, "--port", "$PORT", "--host", "127.0.0.1", "-c", join(benchDir, "hive-gateway.config.mjs"), "--hive-router-runtime"]);
 
-  const queries = [
+  const allQueries = [
     { name: "Q1 me { id name role }", body: { query: `{ me { id name role } }` } },
     ...sizes.map((size) => ({ name: `Q2 course of ${size}: students' name, email`, body: { query: `query($id: ID!) { course(id: $id) { code students { name email } } }`, variables: { id: courses[size] } } })),
     ...sizes.map((size) => ({
@@ -140,6 +143,7 @@ try {
       body: { query: `query($id: ID!) { course(id: $id) { code attendanceRate students { name attendance(courseId: $id) { date status } wallet { balance } foodOrders { totalPrice status } } } }`, variables: { id: courses[size] } },
     })),
   ];
+  const queries = allQueries.filter((q) => queryKinds.some((kind) => q.name.startsWith(`${kind} `)));
 
   // Same answer from every candidate, or the numbers mean nothing.
   let wrong = 0;
@@ -157,12 +161,57 @@ try {
   }
   console.log(`answers: ${wrong === 0 ? `identical across ${candidates.map((c) => c.name).join(", ")} for all ${queries.length} queries` : `${wrong} differ`}`);
 
-  const results = new Map<string, { rps: number[]; p50: number[]; p99: number[]; gatewayCpu: number[]; subgraphCpu: number[]; errors: number }>();
+  const results = new Map<string, { rps: number[]; p50: number[]; p99: number[]; gatewayCpu: number[]; subgraphCpu: number[]; perSubgraph: Record<string, number[]>; errors: number }>();
   const load = (spec: object) => {
     const run = spawnSync("taskset", ["-c", "1", process.execPath, join(benchDir, "load.mjs"), JSON.stringify(spec)], { encoding: "utf8" });
     if (run.status !== 0) throw new Error(`load failed: ${run.stderr}`);
     return JSON.parse(run.stdout.trim().split("\n").pop()!) as { requests: number; rps: number; p50: number; p99: number; errors: number };
   };
+  // The seed's events (enrollments, wallets, orders, roll calls) are still being consumed for a
+  // while (notifications above all): measure only once the subgraphs are quiet.
+  const quietSince = Date.now();
+  for (let busy = Infinity; busy > 250 && Date.now() - quietSince < 180_000; ) {
+    const before = subgraphs.map((s) => cpuMs(s.pid));
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const each = subgraphs.map((s, i) => cpuMs(s.pid) - before[i]!);
+    busy = each.reduce((a, b) => a + b, 0);
+    if (process.env.BENCH_DEBUG) console.log(subgraphs.map((s, i) => `${s.name} ${each[i]}`).join(" "));
+  }
+  console.log(`subgraphs quiet after ${((Date.now() - quietSince) / 1000).toFixed(0)} s`);
+  // Subgraph direct: each fetch of Q3's query plan sent straight to its subgraph, one at a time
+  // (no gateway, no concurrency), and the subgraph's CPU per call. Steadier than CPU under load,
+  // and shows how each subgraph's cost grows with the class.
+  if (queryKinds.includes("Q3")) {
+    const calls = Number(process.env.BENCH_DIRECT_CALLS ?? (smoke ? 5 : 60));
+    const assertion = await signAssertion({ userId: staff.user.id, role: "STAFF" }, "127.0.0.1");
+    const studentsOf = async (courseId: string) => ((await call(`query($id: ID!) { course(id: $id) { students { id } } }`, { id: courseId }, staff.accessToken)).course as { students: { id: string }[] }).students;
+    console.log(`\nsubgraph direct (Q3's fetches, ${calls} sequential calls each): CPU ms per call`);
+    for (const size of sizes) {
+      const users = (await studentsOf(courses[size]!)).map((s) => ({ __typename: "User", id: s.id }));
+      const fetches = [
+        { subgraph: "courses", query: `query($id: ID!) { course(id: $id) { code students { __typename id } } }`, variables: { id: courses[size] } },
+        { subgraph: "users", query: `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { name } } }`, variables: { representations: users } },
+        { subgraph: "attendance", query: `query($representations: [_Any!]!, $id: ID) { _entities(representations: $representations) { ... on User { attendance(courseId: $id) { date status } } } }`, variables: { representations: users, id: courses[size] } },
+        { subgraph: "attendance", query: `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Course { attendanceRate } } }`, variables: { representations: [{ __typename: "Course", id: courses[size] }] } },
+        { subgraph: "food", query: `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { wallet { balance } foodOrders { totalPrice status } } } }`, variables: { representations: users } },
+      ];
+      const perSubgraph = new Map<string, number>();
+      for (const f of fetches) {
+        const target = system.processes[f.subgraph as keyof typeof system.processes];
+        const send = async () => {
+          const response = await fetch(`${target.url}/graphql`, { method: "POST", headers: { ...json, "accept-encoding": "identity", "x-identity-assertion": assertion }, body: JSON.stringify({ query: f.query, variables: f.variables }) });
+          const body = (await response.json()) as { errors?: unknown };
+          if (body.errors) throw new Error(`${f.subgraph}: ${JSON.stringify(body.errors)}`);
+        };
+        for (let i = 0; i < 5; i++) await send(); // compiled, warm
+        const before = cpuMs(target.child.pid!);
+        for (let i = 0; i < calls; i++) await send();
+        perSubgraph.set(f.subgraph, (perSubgraph.get(f.subgraph) ?? 0) + (cpuMs(target.child.pid!) - before) / calls);
+      }
+      console.log(`  course of ${String(size).padEnd(5)} ${[...perSubgraph].map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(", ")}`);
+    }
+  }
+
   const loadAverage = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   console.log(`\n${rounds} round(s), ${seconds} s per run, ${connections} connections; load average before: ${loadAverage}`);
   for (let round = 1; round <= rounds; round++) {
@@ -171,15 +220,17 @@ try {
         const spec = { url: c.url, headers: await c.headers(), body: JSON.stringify(q.body), connections };
         load({ ...spec, seconds: 1 }); // warm-up: JIT, pools, caches
         const gatewayBefore = cpuMs(c.pid);
-        const subgraphsBefore = subgraphPids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+        const eachBefore = subgraphs.map((s) => cpuMs(s.pid));
         const r = load({ ...spec, seconds });
+        const each = subgraphs.map((s, i) => (cpuMs(s.pid) - eachBefore[i]!) / Math.max(1, r.requests));
         const key = `${q.name}\u0000${c.name}`;
-        const entry = results.get(key) ?? { rps: [], p50: [], p99: [], gatewayCpu: [], subgraphCpu: [], errors: 0 };
+        const entry = results.get(key) ?? { rps: [], p50: [], p99: [], gatewayCpu: [], subgraphCpu: [], perSubgraph: {}, errors: 0 };
         entry.rps.push(r.rps);
         entry.p50.push(r.p50);
         entry.p99.push(r.p99);
         entry.gatewayCpu.push((cpuMs(c.pid) - gatewayBefore) / Math.max(1, r.requests));
-        entry.subgraphCpu.push((subgraphPids.reduce((sum, pid) => sum + cpuMs(pid), 0) - subgraphsBefore) / Math.max(1, r.requests));
+        entry.subgraphCpu.push(each.reduce((a, b) => a + b, 0));
+        for (const [i, s] of subgraphs.entries()) (entry.perSubgraph[s.name] ??= []).push(each[i]!);
         entry.errors += r.errors;
         results.set(key, entry);
       }
@@ -197,9 +248,16 @@ try {
       console.log(`${q.name.padEnd(52)} ${c.name.padEnd(12)} ${rps.toFixed(0).padStart(7)} ${median(r.p50).toFixed(1).padStart(7)} ${median(r.p99).toFixed(1).padStart(7)} ${median(r.gatewayCpu).toFixed(2).padStart(14)} ${median(r.subgraphCpu).toFixed(2).padStart(14)}  ${ratio}${r.errors ? `  (${r.errors} errors)` : ""}`);
     }
   }
+  console.log(`\nsubgraph CPU ms per request, each (median over rounds; the same subgraphs serve every gateway):`);
+  for (const q of queries) {
+    const r = results.get(`${q.name}\u0000${candidates[0]!.name}`)!;
+    console.log(`  ${q.name.padEnd(52)} ${subgraphs.map((s) => `${s.name} ${median(r.perSubgraph[s.name]!).toFixed(2)}`).join(", ")}`);
+  }
   console.log(`\nload average after: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
   if (wrong) process.exitCode = 1;
 } finally {
   for (const peer of peers) await stopProcess(peer, "SIGTERM").catch(() => undefined);
+  // A drain ends in a normal exit, which is when V8 writes the CPU profiles.
+  if (profileDir) await Promise.all(Object.values(system.processes).map((p) => stopProcess(p, "SIGTERM")));
   await system.close();
 }
