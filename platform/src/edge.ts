@@ -7,7 +7,7 @@ import type { Server as HttpServer } from "node:http";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyError } from "fastify";
 import { fastifyCors } from "@fastify/cors";
 import { fastifyCompress } from "@fastify/compress";
-import { fastifyHelmet } from "@fastify/helmet";
+import helmet from "helmet";
 import { fastifyRequestContext } from "@fastify/request-context";
 import type { Logger } from "./logging.ts";
 import { errorFields } from "./logging.ts";
@@ -156,7 +156,8 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
   const connections = trackConnections(app.server);
 
   await app.register(fastifyRequestContext, { defaultStoreValues: (request) => ({ log: request.log as Logger, requestId: request.id }) });
-  await app.register(fastifyHelmet, {
+  // Helmet's middleware, built once (the Fastify plugin builds it again on every request).
+  const securityHeaders = helmet({
     // The API answers JSON; the Sandbox page (gateway, development) needs Apollo's CDN and an iframe.
     contentSecurityPolicy: {
       useDefaults: false,
@@ -177,6 +178,7 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
     },
     crossOriginEmbedderPolicy: false,
   });
+  app.addHook("onRequest", (request, reply, done) => securityHeaders(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined)));
   await app.register(fastifyCompress, { global: true, threshold: 1024, encodings: ["br", "gzip", "deflate"] });
   if (options.cors) {
     const origins = options.cors;

@@ -3,6 +3,7 @@
 // against the gateway's published keys.
 import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify, errors as joseErrors, type JSONWebKeySet, type JWK, type JWTVerifyGetKey, type CryptoKey } from "jose";
 import { randomUUID } from "node:crypto";
+import { LRUCache } from "lru-cache";
 import { invalidToken, unauthenticated, unavailableRequest } from "./errors.ts";
 import { KeysUnavailableError } from "./key-store.ts";
 
@@ -82,9 +83,31 @@ export function createIdentityAssertionSigner(key: SigningKey) {
 }
 
 /** Subgraph side: a request without a valid assertion never reaches a resolver. `getKey`: the gateway's keys (a KeyStore). */
-export function createIdentityAssertionVerifier(getKey: JWTVerifyGetKey) {
+/** Assertions verified once and remembered while valid (bounded: the least recently used go first). */
+export const VERIFIED_ASSERTIONS_CACHED = 10_000;
+
+/**
+ * `keys`: the key store behind `getKey`. With it, an assertion is verified once and remembered
+ * until it expires (the gateway reuses one per viewer for half its lifetime, so a subgraph sees
+ * the same one many times); an entry counts only for the key set it was checked against, as the
+ * gateway's access-token cache does. Refusals are never remembered.
+ */
+export function createIdentityAssertionVerifier(getKey: JWTVerifyGetKey, keys?: { fetchedAtMs(): number; refreshIfDue(): void }) {
+  const verified = new LRUCache<string, { caller: Caller; validUntilMs: number; keysFetchedAt: number }>({ max: VERIFIED_ASSERTIONS_CACHED });
   return async function verifyIdentityAssertion(token: string | undefined): Promise<Caller> {
     if (!token) throw invalidToken("This service only answers requests forwarded by the gateway.");
+    if (keys) {
+      keys.refreshIfDue();
+      const known = verified.get(token);
+      if (known && known.keysFetchedAt === keys.fetchedAtMs() && known.validUntilMs > Date.now()) return known.caller;
+      if (known) verified.delete(token);
+    }
+    const { caller, validUntilMs } = await verifySignature(token);
+    if (keys) verified.set(token, { caller, validUntilMs, keysFetchedAt: keys.fetchedAtMs() });
+    return caller;
+  };
+
+  async function verifySignature(token: string): Promise<{ caller: Caller; validUntilMs: number }> {
     try {
       const { payload } = await jwtVerify(token, getKey, {
         algorithms: [SIGNING_ALGORITHM],
@@ -93,19 +116,21 @@ export function createIdentityAssertionVerifier(getKey: JWTVerifyGetKey) {
         typ: "identity+jwt",
         maxTokenAge: `${ASSERTION_LIFETIME_SECONDS + 5}s`,
       });
+      // Valid until its exp, and no longer than the age verification allows.
+      const validUntilMs = Math.min(typeof payload.exp === "number" ? payload.exp * 1000 : Infinity, ((payload.iat ?? 0) + ASSERTION_LIFETIME_SECONDS + 5) * 1000);
       const clientIp = typeof payload.cip === "string" ? payload.cip : null;
-      if (payload.anonymous === true) return { viewer: null, clientIp };
+      if (payload.anonymous === true) return { caller: { viewer: null, clientIp }, validUntilMs };
       if (typeof payload.sub !== "string" || !ROLES.includes(payload.role as Role)) {
         throw invalidToken("The gateway credential names no valid identity.");
       }
       const sessionExpiresAt = typeof payload.sxp === "number" ? payload.sxp : undefined;
-      return { viewer: { userId: payload.sub, role: payload.role as Role }, clientIp, ...(sessionExpiresAt ? { sessionExpiresAt } : {}) };
+      return { caller: { viewer: { userId: payload.sub, role: payload.role as Role }, clientIp, ...(sessionExpiresAt ? { sessionExpiresAt } : {}) }, validUntilMs };
     } catch (error) {
       if (error instanceof KeysUnavailableError) throw unavailableRequest("The gateway's keys cannot be fetched right now; try again shortly.", error.retryAfterSeconds);
       if (error instanceof joseErrors.JOSEError) throw invalidToken("The gateway credential is not valid.");
       throw error;
     }
-  };
+  }
 }
 
 /** An entity another subgraph owns, as this subgraph knows it: just its key. */

@@ -16,6 +16,8 @@ export * from "./database.ts";
 export * from "./pagination.ts";
 export * from "./scalars.ts";
 export * from "./loaders.ts";
+export * from "./selection.ts";
+export * from "./executor.ts";
 export * from "./subgraph.ts";
 export * from "./validation.ts";
 export * from "./events/index.ts";

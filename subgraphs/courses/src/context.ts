@@ -15,8 +15,9 @@ export interface CoursesContext {
 export function createLoaders(db: CoursesDb) {
   return {
     course: rowLoader<string, Course>((ids) => db.prisma.course.findMany({ where: { id: { in: [...ids] } } }), (c) => c.id),
-    enrollmentsOfCourse: groupLoader<string, Enrollment>(
-      (ids) => db.prisma.enrollment.findMany({ where: { courseId: { in: [...ids] } }, orderBy: [{ enrolledAt: "asc" }, { studentId: "asc" }] }),
+    /** Each course's students in enrollment order: two columns straight from the pool (a class can be large). */
+    studentsOfCourse: groupLoader<string, Pick<Enrollment, "courseId" | "studentId">>(
+      (ids) => db.read(`SELECT course_id AS "courseId", student_id AS "studentId" FROM enrollments WHERE course_id = ANY($1::uuid[]) ORDER BY enrolled_at ASC, student_id ASC`, [ids]),
       (e) => e.courseId,
     ),
     coursesOfTeacher: groupLoader<string, Course>(

@@ -21,7 +21,7 @@ export const resolvers: Resolvers = {
   AttendanceRecord: {
     course: (r) => ref(r.courseId),
     student: (r) => ref(r.studentId),
-    markedBy: (r) => ref(r.markedById),
+    markedBy: (r) => ref(r.markedById!), // selected whenever markedBy is
   },
 
   Course: {
@@ -39,18 +39,15 @@ export const resolvers: Resolvers = {
 
   User: {
     __resolveReference: ({ id }) => ({ id }),
-    attendance: async ({ id }, { courseId }, { viewer, loaders }) => {
+    attendance: async ({ id }, { courseId }, { viewer, loaders }, info) => {
       const me = requireViewer(viewer);
       if (me.role === "STUDENT" && me.userId !== id) throw forbidden("Students can only see their own attendance.");
-      if (!isUuid(id)) return [];
-      let records = await loaders.recordsOfStudent.load(id);
-      if (courseId) records = records.filter((r) => r.courseId === courseId);
-      if (me.role === "TEACHER" && me.userId !== id) {
-        // Teachers see a student's attendance in the courses they teach.
-        const taught = new Set((await loaders.coursesTaughtBy.load(me.userId)).map((c) => c.courseId));
-        records = records.filter((r) => taught.has(r.courseId));
-      }
-      return records;
+      if (!isUuid(id) || (courseId != null && !isUuid(courseId))) return [];
+      // Teachers see a student's attendance in the courses they teach.
+      const taught = me.role === "TEACHER" && me.userId !== id ? new Set((await loaders.coursesTaughtBy.load(me.userId)).map((c) => c.courseId)) : null;
+      if (taught && courseId && !taught.has(courseId)) return [];
+      const records = await loaders.recordsOfStudents(info, courseId ?? null).load(id);
+      return taught && !courseId ? records.filter((r) => taught.has(r.courseId)) : records;
     },
   },
 };

@@ -32,7 +32,7 @@ export const resolvers: Resolvers = {
     students: async (course, _, { viewer, loaders }) => {
       const me = requireViewer(viewer);
       if (me.role !== "STAFF" && me.userId !== course.teacherId) throw forbidden("Only the course's teacher and staff can see its students.");
-      return (await loaders.enrollmentsOfCourse.load(course.id)).map((e) => userRef(e.studentId));
+      return (await loaders.studentsOfCourse.load(course.id)).map((e) => userRef(e.studentId));
     },
     seatsLeft: (course) => course.capacity - course.enrollmentCount,
   },
@@ -51,5 +51,11 @@ export const resolvers: Resolvers = {
       // A teacher sees the student's enrollments in the courses they teach, nothing more.
       return me.role === "TEACHER" && me.userId !== id ? courses.filter((c) => c.teacherId === me.userId) : courses;
     },
+  },
+
+  // Counted only when asked for. A compiled executor reads a field without a resolver as a plain
+  // property (graphql-js would call a function there), so the count has a resolver of its own.
+  CourseConnection: {
+    totalCount: (page) => page.totalCount(),
   },
 };

@@ -20,7 +20,7 @@ export const resolvers: Resolvers = {
       requireViewer(viewer);
       return isUuid(id) ? loaders.meal.load(id) : null;
     },
-    myOrders: (_, __, { viewer, loaders }) => loaders.ordersOfUser.load(requireViewer(viewer).userId),
+    myOrders: (_, __, { viewer, loaders }, info) => loaders.ordersOfUsers(info).load(requireViewer(viewer).userId),
   },
 
   Mutation: {
@@ -38,7 +38,7 @@ export const resolvers: Resolvers = {
   },
 
   FoodOrder: {
-    meal: async (order, _, { loaders }) => (await loaders.meal.load(order.mealId))!,
+    meal: async (order, _, { loaders }) => (await loaders.meal.load(order.mealId!))!, // selected whenever meal is
     buyer: (order) => ({ id: order.userId }),
   },
 
@@ -48,9 +48,9 @@ export const resolvers: Resolvers = {
       selfOrStaff(viewer, id);
       return isUuid(id) ? loaders.wallet.load(id) : null;
     },
-    foodOrders: ({ id }, _, { viewer, loaders }) => {
+    foodOrders: ({ id }, _, { viewer, loaders }, info) => {
       selfOrStaff(viewer, id);
-      return isUuid(id) ? loaders.ordersOfUser.load(id) : [];
+      return isUuid(id) ? loaders.ordersOfUsers(info).load(id) : [];
     },
   },
 };

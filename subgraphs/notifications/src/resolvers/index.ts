@@ -26,4 +26,10 @@ export const resolvers: Resolvers = {
   Notification: {
     read: (notification) => notification.readAt !== null,
   },
+
+  // Counted only when asked for. A compiled executor reads a field without a resolver as a plain
+  // property (graphql-js would call a function there), so the count has a resolver of its own.
+  NotificationConnection: {
+    totalCount: (page) => page.totalCount(),
+  },
 };

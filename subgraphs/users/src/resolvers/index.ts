@@ -11,12 +11,12 @@ export const resolvers: Resolvers = {
   DateTime: DateTimeScalar,
 
   Query: {
-    me: (_, __, { viewer, loaders }) => loaders.user.load(requireViewer(viewer).userId),
+    me: (_, __, { viewer, loaders }, info) => loaders.users(info).load(requireViewer(viewer).userId),
 
-    user: (_, { id }, { viewer, loaders }) => {
+    user: (_, { id }, { viewer, loaders }, info) => {
       const me = requireViewer(viewer);
       if (me.role !== "STAFF" && me.userId !== id) throw forbidden("You can only look up your own account.");
-      return isUuid(id) ? loaders.user.load(id) : null;
+      return isUuid(id) ? loaders.users(info).load(id) : null;
     },
 
     users: async (_, args, { viewer, db }) => {
@@ -43,9 +43,15 @@ export const resolvers: Resolvers = {
   },
 
   User: {
-    __resolveReference: ({ id }, { viewer, loaders }) => {
+    __resolveReference: ({ id }, { viewer, loaders }, info) => {
       requireViewer(viewer);
-      return isUuid(id) ? loaders.user.load(id) : null;
+      return isUuid(id) ? loaders.users(info).load(id) : null;
     },
+  },
+
+  // Counted only when asked for. A compiled executor reads a field without a resolver as a plain
+  // property (graphql-js would call a function there), so the count has a resolver of its own.
+  UserConnection: {
+    totalCount: (page) => page.totalCount(),
   },
 };
