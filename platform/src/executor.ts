@@ -5,7 +5,7 @@
 // gateway interface, so that is what this implements; parsing, validation, plugins and error
 // formatting stay Apollo Server's.
 import { GraphQLError, execute, getVariableValues, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from "graphql";
-import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
+import type { CompiledQuery } from "graphql-jit";
 import { LRUCache } from "lru-cache";
 import type { GatewayGraphQLRequestContext, GatewayInterface } from "@apollo/server-gateway-interface";
 
@@ -22,6 +22,8 @@ export interface CompiledExecutor {
   gateway: GatewayInterface;
   /** Operations compiled so far (for tests and metrics). */
   compiledCount(): number;
+  /** Resolves once the compiler has loaded (it loads with the first request otherwise). */
+  ready(): Promise<void>;
 }
 
 /**
@@ -53,13 +55,25 @@ export function compiledExecutor(schema: GraphQLSchema, options: CompiledExecuto
   const compileAfterUses = options.compileAfterUses ?? 2;
   const operations = new LRUCache<string, Entry>({ max: options.maxOperations ?? 500 });
   let compiled = 0;
+  // The compiler (and the JSON-schema tooling it brings) loads with the first request, not at
+  // start: a restarting subgraph is ready as fast as before, and until it has loaded, graphql-js runs.
+  let jit: typeof import("graphql-jit") | undefined;
+  let loading: Promise<unknown> | undefined;
+
+  function loadCompiler(): Promise<unknown> {
+    // Should it fail to load, everything keeps running on graphql-js.
+    loading ??= import("graphql-jit").then((module) => (jit = module), () => undefined);
+    return loading;
+  }
 
   function compiledFor(key: string, document: DocumentNode, operationName: string | null): CompiledQuery | null {
+    void loadCompiler();
     let entry = operations.get(key);
     if (!entry) operations.set(key, (entry = { uses: 0 }));
     if (entry.compiled !== undefined) return entry.compiled;
     entry.uses += 1;
-    if (entry.uses < compileAfterUses) return null;
+    if (entry.uses < compileAfterUses || !jit) return null;
+    const { compileQuery, isCompiledQuery } = jit;
     const result = compileQuery(schema, document, operationName ?? undefined);
     entry.compiled = isCompiledQuery(result) ? result : null;
     if (entry.compiled) compiled += 1;
@@ -94,5 +108,5 @@ export function compiledExecutor(schema: GraphQLSchema, options: CompiledExecuto
       operations.clear();
     },
   };
-  return { gateway, compiledCount: () => compiled };
+  return { gateway, compiledCount: () => compiled, ready: async () => void (await loadCompiler()) };
 }

@@ -82,12 +82,12 @@ export function createIdentityAssertionSigner(key: SigningKey) {
   };
 }
 
-/** Subgraph side: a request without a valid assertion never reaches a resolver. `getKey`: the gateway's keys (a KeyStore). */
 /** Assertions verified once and remembered while valid (bounded: the least recently used go first). */
 export const VERIFIED_ASSERTIONS_CACHED = 10_000;
 
 /**
- * `keys`: the key store behind `getKey`. With it, an assertion is verified once and remembered
+ * Subgraph side: a request without a valid assertion never reaches a resolver. `getKey`: the
+ * gateway's keys; `keys`: the key store behind it. With it, an assertion is verified once and remembered
  * until it expires (the gateway reuses one per viewer for half its lifetime, so a subgraph sees
  * the same one many times); an entry counts only for the key set it was checked against, as the
  * gateway's access-token cache does. Refusals are never remembered.

@@ -59,7 +59,7 @@ async function servers() {
   const common = { plugins: [ApolloServerPluginCacheControlDisabled()], includeStacktraceInErrorResponses: false };
   const interpreted = new ApolloServer<Context>({ schema: schema(), ...common });
   const jit = new ApolloServer<Context>({ gateway: compiled.gateway, ...common });
-  await Promise.all([interpreted.start(), jit.start()]);
+  await Promise.all([interpreted.start(), jit.start(), compiled.ready()]);
   return { interpreted, jit, compiled };
 }
 
