@@ -147,10 +147,20 @@ export async function startProcesses(options: { env?: NodeJS.ProcessEnv; built?:
       processes[name].child.kill(signal);
     },
     /** A graceful restart: SIGTERM, wait for the exit, start again on the same port. */
+    /**
+     * A graceful restart as a supervisor does it: SIGTERM, and the new process starts as soon as
+     * the old one has stopped listening (it finishes its drain meanwhile). The old exit code.
+     */
     async restart(name: ProcessName) {
-      const code = await stopProcess(processes[name], "SIGTERM");
+      const old = processes[name];
+      const exited = stopProcess(old, "SIGTERM");
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline && old.child.exitCode === null; ) {
+        const listening = await fetch(`${old.url}/healthz`).then(() => true, () => false);
+        if (!listening) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       await start(name);
-      return code;
+      return exited;
     },
     async close() {
       await Promise.all(Object.values(processes).map((p) => stopProcess(p, "SIGKILL")));
