@@ -91,7 +91,8 @@ export function compiledExecutor(schema: GraphQLSchema, options: CompiledExecuto
       const operation = requestContext.operation as OperationDefinitionNode;
       const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
       if (coerced.errors) return { errors: coerced.errors };
-      return executeWithGraphqlJs(schema, document, operationName, context, variables);
+      // Anything else: a query is run again by graphql-js; a mutation never is (no second write).
+      if (operation.operation === "query") return executeWithGraphqlJs(schema, document, operationName, context, variables);
     }
     return result.errors?.length ? { ...result, errors: result.errors.map(asGraphqlJsError) } : result;
   }
