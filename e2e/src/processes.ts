@@ -3,7 +3,7 @@
 // that need real signals, real process deaths or separate logs use this harness.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -66,6 +66,34 @@ export async function waitUntilReady(service: ServiceProcess, timeoutMs = 30_000
   throw new Error(`${service.name} not ready within ${timeoutMs} ms:\n${service.output}`);
 }
 
+/**
+ * Waits until the process itself holds a listening socket on its port (Linux: its descriptors
+ * against /proc/net/tcp*). /readyz cannot tell: with SO_REUSEPORT another process on the same
+ * port may answer it. A service listens only once it is ready to serve.
+ */
+export async function waitUntilListening(service: ServiceProcess, timeoutMs = 30_000): Promise<void> {
+  const portHex = service.port.toString(16).toUpperCase().padStart(4, "0");
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (service.child.exitCode !== null) throw new Error(`${service.name} exited with ${service.child.exitCode}:\n${service.output}`);
+    const listening = new Set<string>();
+    for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+      const lines = (await readFile(table, "utf8").catch(() => "")).split("\n").slice(1);
+      for (const line of lines) {
+        const [, local, , state, , , , , , inode] = line.trim().split(/\s+/);
+        if (state === "0A" && local?.endsWith(`:${portHex}`)) listening.add(`socket:[${inode}]`); // 0A: LISTEN
+      }
+    }
+    const fdDir = `/proc/${service.child.pid}/fd`;
+    const descriptors = await readdir(fdDir).catch(() => [] as string[]);
+    for (const fd of descriptors) {
+      if (listening.has(await readlink(join(fdDir, fd)).catch(() => ""))) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${service.name} not listening within ${timeoutMs} ms:\n${service.output}`);
+}
+
 export async function stopProcess(service: ServiceProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
   if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill(signal);
   return service.exited;
@@ -117,9 +145,10 @@ export async function startProcesses(options: { env?: NodeJS.ProcessEnv; built?:
   const entryOf = (name: ProcessName) => `${sourceOf(name)}/${options.built ? "dist/main.mjs" : "src/main.ts"}`;
   const processes = {} as Record<ProcessName, ServiceProcess>;
 
+  const builtOptions = (name: ProcessName) => (options.built ? { cwd: join(options.built.dir, name), nodeArgs: ["--enable-source-maps"] } : {});
+
   async function start(name: ProcessName, extraEnv: NodeJS.ProcessEnv = {}) {
-    const built = options.built ? { cwd: join(options.built.dir, name), nodeArgs: ["--enable-source-maps"] } : {};
-    processes[name] = spawnService(name, entryOf(name), { ...envOf(name), ...extraEnv }, ports[name], built);
+    processes[name] = spawnService(name, entryOf(name), { ...envOf(name), ...extraEnv }, ports[name], builtOptions(name));
     await waitUntilReady(processes[name]);
     return processes[name];
   }
@@ -146,20 +175,27 @@ export async function startProcesses(options: { env?: NodeJS.ProcessEnv; built?:
     signal(name: ProcessName, signal: NodeJS.Signals) {
       processes[name].child.kill(signal);
     },
-    /** A graceful restart: SIGTERM, wait for the exit, start again on the same port. */
     /**
-     * A graceful restart as a supervisor does it: SIGTERM, and the new process starts as soon as
-     * the old one has stopped listening (it finishes its drain meanwhile). The old exit code.
+     * A graceful restart as a supervisor does it. With REUSE_PORT (both processes on the port at
+     * once): the new process starts, and once it listens (it listens only when ready) the old one
+     * gets SIGTERM and drains, so there is no moment when nothing listens. Without it: SIGTERM,
+     * and the new process starts once the old one has stopped listening. The old exit code.
      */
-    async restart(name: ProcessName) {
+    async restart(name: ProcessName, extraEnv: NodeJS.ProcessEnv = {}) {
       const old = processes[name];
+      if (old.env.REUSE_PORT === "true") {
+        const next = spawnService(name, entryOf(name), { ...envOf(name), ...extraEnv }, ports[name], builtOptions(name));
+        await waitUntilListening(next);
+        processes[name] = next;
+        return stopProcess(old, "SIGTERM");
+      }
       const exited = stopProcess(old, "SIGTERM");
       for (const deadline = Date.now() + 30_000; Date.now() < deadline && old.child.exitCode === null; ) {
         const listening = await fetch(`${old.url}/healthz`).then(() => true, () => false);
         if (!listening) break;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      await start(name);
+      await start(name, extraEnv);
       return exited;
     },
     async close() {

@@ -79,3 +79,28 @@ test("non-GraphQL failures answer the GraphQL error shape with a code", async ()
   expect(boom.body.toString()).not.toContain("secret internals");
   expect(JSON.parse(boom.body.toString()).errors[0].extensions.code).toBe("INTERNAL_SERVER_ERROR");
 });
+
+test("REUSE_PORT: a second edge shares the port only when both ask; once the first drains, the second answers every new connection", async () => {
+  const log = createLogger({ service: "edge-test", level: "silent" });
+  const named = async (name: string) => {
+    const e = await createEdge({ log });
+    e.app.get("/who", async () => ({ name }));
+    return e;
+  };
+  const first = await named("first");
+  edge = first;
+  const { port } = await first.listen(0, "127.0.0.1", { reusePort: true });
+  const refused = await named("refused");
+  await expect(refused.listen(port, "127.0.0.1")).rejects.toMatchObject({ code: "EADDRINUSE" }); // the default
+  await refused.close(100);
+
+  const second = await named("second");
+  try {
+    await second.listen(port, "127.0.0.1", { reusePort: true });
+    await first.close(1_000);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => rawRequest(`http://127.0.0.1:${port}/who`)));
+    expect(answers.map((a) => JSON.parse(a.body.toString()).name)).toEqual(Array(10).fill("second"));
+  } finally {
+    await second.close(100);
+  }
+});

@@ -36,6 +36,8 @@ export interface GatewayContext extends BaseContext {
 export interface GatewaySettings {
   port: number;
   host: string;
+  /** Listen with SO_REUSEPORT (REUSE_PORT). */
+  reusePort?: boolean;
   supergraphSdl: string;
   /** Subgraph URLs by name; names not given keep the URL composed into the supergraph. */
   subgraphUrls: Partial<Record<string, string>>;
@@ -306,7 +308,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     })));
     return { ready: keys.loaded, supergraph: true, accessTokenKeys: keys, subgraphs };
   });
-  const { url } = await edge.listen(settings.port, settings.host);
+  const { url } = await edge.listen(settings.port, settings.host, { reusePort: settings.reusePort });
 
   return {
     name: "gateway",

@@ -22,6 +22,7 @@ export const gatewayService = defineService({
     return startGateway({
       port: vars.PORT,
       host: vars.HOST,
+      reusePort: vars.REUSE_PORT,
       supergraphSdl: supergraph.sdl,
       subgraphUrls,
       calls: (name, url) => ({ ...callSettings(vars, name, url), maxResponseBytes: vars.MAX_RESPONSE_BYTES }),

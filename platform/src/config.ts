@@ -220,6 +220,8 @@ export function processVariables(defaultPort: number) {
   return {
     PORT: env.port().default(defaultPort).describe("listening port"),
     HOST: env.text().default("0.0.0.0").describe("listening address"),
+    REUSE_PORT: env.boolean().default(false)
+      .describe("`true`: listen with SO_REUSEPORT (Linux), so a supervisor can start the new process on the port, wait for its /readyz, then stop the old one: a restart without a moment when nothing listens. Off by default: a second copy started by mistake fails with EADDRINUSE instead of sharing the port"),
     NODE_ENV: env.oneOf(NODE_ENVIRONMENTS).default("development").describe("`production`: JSON logs by default, no Sandbox, no introspection, no suggestions in errors"),
     LOG_LEVEL: env.oneOf(LOG_LEVELS).default("info").describe("least severe log level written"),
     LOG_FORMAT: env.oneOf(["json", "pretty"] as const).optional().describe("`json` (one object per line) or `pretty` (for a terminal); default: json, pretty under `npm start`"),

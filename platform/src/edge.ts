@@ -129,7 +129,8 @@ export interface Edge {
   /** Set by the service once it can serve; /readyz answers with it (503 while draining). */
   setReadiness(check: ReadinessCheck): void;
   readonly draining: boolean;
-  listen(port: number, host: string): Promise<{ url: string; port: number }>;
+  /** `reusePort`: others may listen on the same port too (SO_REUSEPORT), for a restart without a gap. */
+  listen(port: number, host: string, options?: { reusePort?: boolean }): Promise<{ url: string; port: number }>;
   /** Stops accepting, lets in-flight requests finish, closes idle keep-alive sockets at once and busy ones after their response; after `deadlineMs` closes whatever is left. */
   close(deadlineMs: number): Promise<void>;
   /** Runs as the drain starts (e.g. WebSockets are told to reconnect elsewhere). */
@@ -248,8 +249,8 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
     get draining() {
       return draining;
     },
-    async listen(port, host) {
-      await app.listen({ port, host });
+    async listen(port, host, options = {}) {
+      await app.listen({ port, host, ...(options.reusePort ? { reusePort: true } : {}) });
       const address = app.server.address() as AddressInfo;
       const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
       return { url: `http://${shownHost}:${address.port}`, port: address.port };

@@ -31,6 +31,8 @@ export function loadSchemaFile(url: URL): DocumentNode {
 export interface SubgraphSettings {
   port: number;
   host: string;
+  /** Listen with SO_REUSEPORT (REUSE_PORT). */
+  reusePort: boolean;
   databaseUrl: string;
   databasePoolSize: number;
   /** Where the gateway publishes the keys that sign identity assertions. */
@@ -49,6 +51,7 @@ export function subgraphSettings(name: string, vars: Record<string, unknown>): S
   return {
     port: vars.PORT as number,
     host: vars.HOST as string,
+    reusePort: vars.REUSE_PORT === true,
     databaseUrl: databaseUrlOf(name, vars)!, // the descriptor's check made sure there is one
     databasePoolSize: vars.DATABASE_POOL_SIZE as number,
     gatewayJwksUrl: vars.GATEWAY_JWKS_URL as string,
@@ -172,7 +175,7 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
     const database = await db.ping();
     return { ready: database, database, ...options.readinessDetails?.() };
   });
-  const { url } = await edge.listen(settings.port, settings.host);
+  const { url } = await edge.listen(settings.port, settings.host, { reusePort: settings.reusePort });
 
   return {
     name: options.name,
