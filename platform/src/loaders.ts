@@ -31,3 +31,19 @@ export function groupLoader<K, V>(fetch: (keys: readonly K[]) => Promise<V[]>, k
     { maxBatchSize: 1000, ...(options.cacheKeyFn ? { cacheKeyFn: options.cacheKeyFn } : {}) },
   );
 }
+
+/**
+ * Loaders made on first use, one per key, for a request: e.g. one per select list, so fields
+ * that ask for the same columns share one batch and different selections get their own.
+ */
+export function loaderPerKey<L>(): (key: string, create: () => L) => L {
+  const loaders = new Map<string, L>();
+  return (key, create) => {
+    let loader = loaders.get(key);
+    if (loader === undefined) {
+      loader = create();
+      loaders.set(key, loader);
+    }
+    return loader;
+  };
+}

@@ -1,6 +1,6 @@
 import DataLoader from "dataloader";
 import type { GraphQLResolveInfo } from "graphql";
-import { groupLoader, rowLoader, selectColumns, type Viewer } from "@pooya/platform";
+import { groupLoader, loaderPerKey, rowLoader, selectColumns, type Viewer } from "@pooya/platform";
 import type { AttendanceDb } from "./db.ts";
 import type { Attendance } from "./attendance.ts";
 import type { AttendanceRecord, CourseReplica } from "./generated/prisma/client.ts";
@@ -36,7 +36,7 @@ export interface AttendanceRate {
 }
 
 export function createLoaders(db: AttendanceDb) {
-  const recordLoaders = new Map<string, DataLoader<string, AttendanceRecordRow[], unknown>>();
+  const recordLoaders = loaderPerKey<DataLoader<string, AttendanceRecordRow[], unknown>>();
   return {
     course: rowLoader<string, CourseReplica>((ids) => db.prisma.courseReplica.findMany({ where: { courseId: { in: [...ids] } } }), (c) => c.courseId),
     coursesTaughtBy: groupLoader<string, CourseReplica>(
@@ -49,19 +49,14 @@ export function createLoaders(db: AttendanceDb) {
      */
     recordsOfStudents: (info: GraphQLResolveInfo, courseId: string | null) => {
       const columns = selectColumns(info, RECORD_COLUMNS, RECORD_KEYS);
-      const key = `${courseId}\u0000${columns}`;
-      let loader = recordLoaders.get(key);
-      if (!loader) {
-        loader = groupLoader<string, AttendanceRecordRow>(
+      return recordLoaders(`${courseId}\u0000${columns}`, () =>
+        groupLoader<string, AttendanceRecordRow>(
           (ids) =>
             courseId
               ? db.read(`SELECT ${columns} FROM attendance_records WHERE course_id = $1::uuid AND student_id = ANY($2::uuid[]) ORDER BY date DESC`, [courseId, ids])
               : db.read(`SELECT ${columns} FROM attendance_records WHERE student_id = ANY($1::uuid[]) ORDER BY date DESC, course_id ASC`, [ids]),
           (r) => r.studentId,
-        );
-        recordLoaders.set(key, loader);
-      }
-      return loader;
+        ));
     },
     attendanceRate: new DataLoader<string, number | null>(async (courseIds) => {
       const rows = await db.prisma.attendanceRecord.groupBy({

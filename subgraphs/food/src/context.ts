@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from "graphql";
 import type DataLoader from "dataloader";
-import { groupLoader, rowLoader, selectColumns, type Viewer } from "@pooya/platform";
+import { groupLoader, loaderPerKey, rowLoader, selectColumns, type Viewer } from "@pooya/platform";
 import type { FoodDb } from "./db.ts";
 import type { Canteen } from "./canteen.ts";
 import type { FoodOrder, Meal, Wallet } from "./generated/prisma/client.ts";
@@ -29,7 +29,7 @@ const ORDER_COLUMNS = {
 const ORDER_KEYS = [`user_id AS "userId"`];
 
 export function createLoaders(db: FoodDb) {
-  const orderLoaders = new Map<string, DataLoader<string, FoodOrderRow[], unknown>>();
+  const orderLoaders = loaderPerKey<DataLoader<string, FoodOrderRow[], unknown>>();
   return {
     meal: rowLoader<string, Meal>((ids) => db.prisma.meal.findMany({ where: { id: { in: [...ids] } } }), (m) => m.id),
     // Entity batches (a course's students) read straight from the pool: one SELECT, no ORM per row.
@@ -37,15 +37,11 @@ export function createLoaders(db: FoodDb) {
     /** Users' orders, newest first, with only the columns the selection asks for. */
     ordersOfUsers: (info: GraphQLResolveInfo) => {
       const columns = selectColumns(info, ORDER_COLUMNS, ORDER_KEYS);
-      let loader = orderLoaders.get(columns);
-      if (!loader) {
-        loader = groupLoader<string, FoodOrderRow>(
+      return orderLoaders(columns, () =>
+        groupLoader<string, FoodOrderRow>(
           (ids) => db.read(`SELECT ${columns} FROM food_orders WHERE user_id = ANY($1::uuid[]) ORDER BY created_at DESC, id DESC`, [ids]),
           (o) => o.userId,
-        );
-        orderLoaders.set(columns, loader);
-      }
-      return loader;
+        ));
     },
   };
 }

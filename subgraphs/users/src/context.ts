@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from "graphql";
 import type DataLoader from "dataloader";
-import { rowLoader, selectColumns, type Connection, type Viewer } from "@pooya/platform";
+import { loaderPerKey, rowLoader, selectColumns, type Connection, type Viewer } from "@pooya/platform";
 import type { UsersDb } from "./db.ts";
 import type { Accounts } from "./accounts.ts";
 import type { User } from "./generated/prisma/client.ts";
@@ -24,7 +24,7 @@ export type UserPage = Connection<User>;
 const USER_COLUMNS = { email: "email", name: "name", role: "role", createdAt: `created_at AS "createdAt"` } as const;
 
 export function createLoaders(db: UsersDb) {
-  const userLoaders = new Map<string, DataLoader<string, UserRow | null>>();
+  const userLoaders = loaderPerKey<DataLoader<string, UserRow | null>>();
   return {
     /**
      * Every User reference in a request (from any subgraph) becomes one SELECT of the columns
@@ -32,12 +32,7 @@ export function createLoaders(db: UsersDb) {
      */
     users: (info: Pick<GraphQLResolveInfo, "fieldNodes" | "fragments">) => {
       const columns = selectColumns(info, USER_COLUMNS, ["id"]);
-      let loader = userLoaders.get(columns);
-      if (!loader) {
-        loader = rowLoader<string, UserRow>((ids) => db.read(`SELECT ${columns} FROM users WHERE id = ANY($1::uuid[])`, [ids]), (u) => u.id);
-        userLoaders.set(columns, loader);
-      }
-      return loader;
+      return userLoaders(columns, () => rowLoader<string, UserRow>((ids) => db.read(`SELECT ${columns} FROM users WHERE id = ANY($1::uuid[])`, [ids]), (u) => u.id));
     },
   };
 }
