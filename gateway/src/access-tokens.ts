@@ -3,8 +3,7 @@
 // cannot be fetched while a token needs them = HTTP 503 (an outage of the key publisher signs
 // nobody out). Over WebSocket the same checks decide how the connection is closed.
 import { errors as joseErrors, jwtVerify } from "jose";
-import { LRUCache } from "lru-cache";
-import { ACCESS_TOKEN_DEFAULTS, KeysUnavailableError, ROLES, invalidToken, unavailableRequest, type KeyStore, type Role, type Viewer } from "@pooya/platform";
+import { ACCESS_TOKEN_DEFAULTS, KeysUnavailableError, ROLES, TOKEN_EXPIRED, createVerifiedTokenCache, invalidToken, unavailableRequest, type KeyStore, type Role, type Viewer } from "@pooya/platform";
 
 export interface AccessTokenPolicy {
   jwksUrl: string;
@@ -38,21 +37,18 @@ export const VERIFIED_TOKENS_CACHED = 10_000;
 export function createAccessTokenVerifier(policy: AccessTokenPolicy, keys: KeyStore) {
   // A token's signature and claims are checked once; until its `exp` the answer is the same, so
   // a client's next requests skip the EdDSA verification. An entry counts only for the key set it
-  // was checked against: when the keys are fetched again (rotation, a withdrawn key) every token
-  // is checked again, and the keys are refreshed on the same schedule as when every token was
-  // verified (so a withdrawn key stops working as soon as it did before). Refusals are not remembered.
-  const verified = new LRUCache<string, VerifiedAccessToken & { keysFetchedAt: number }>({ max: VERIFIED_TOKENS_CACHED });
+  // was checked against (createVerifiedTokenCache), and the keys are refreshed on the same
+  // schedule as when every token was verified (so a withdrawn key stops working as soon as it did
+  // before). Refusals are not remembered.
+  const verified = createVerifiedTokenCache<VerifiedAccessToken>(keys, VERIFIED_TOKENS_CACHED);
 
   async function verify(token: string): Promise<VerifiedAccessToken> {
-    const known = verified.get(token);
     keys.refreshIfDue();
-    if (known && known.keysFetchedAt === keys.fetchedAtMs()) {
-      if (known.expiresAt * 1000 > Date.now()) return known;
-      verified.delete(token);
-      throw new AccessTokenError("expired", "The access token has expired: refresh it.");
-    }
+    const known = verified.get(token);
+    if (known === TOKEN_EXPIRED) throw new AccessTokenError("expired", "The access token has expired: refresh it.");
+    if (known) return known;
     const result = await verifySignature(token);
-    verified.set(token, { ...result, keysFetchedAt: keys.fetchedAtMs() });
+    verified.set(token, result, result.expiresAt * 1000);
     return result;
   }
 

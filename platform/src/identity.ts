@@ -3,9 +3,8 @@
 // against the gateway's published keys.
 import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify, errors as joseErrors, type JSONWebKeySet, type JWK, type JWTVerifyGetKey, type CryptoKey } from "jose";
 import { randomUUID } from "node:crypto";
-import { LRUCache } from "lru-cache";
 import { invalidToken, unauthenticated, unavailableRequest } from "./errors.ts";
-import { KeysUnavailableError } from "./key-store.ts";
+import { KeysUnavailableError, TOKEN_EXPIRED, createVerifiedTokenCache } from "./key-store.ts";
 
 export const ROLES = ["STUDENT", "TEACHER", "STAFF"] as const;
 export type Role = (typeof ROLES)[number];
@@ -93,17 +92,17 @@ export const VERIFIED_ASSERTIONS_CACHED = 10_000;
  * gateway's access-token cache does. Refusals are never remembered.
  */
 export function createIdentityAssertionVerifier(getKey: JWTVerifyGetKey, keys?: { fetchedAtMs(): number; refreshIfDue(): void }) {
-  const verified = new LRUCache<string, { caller: Caller; validUntilMs: number; keysFetchedAt: number }>({ max: VERIFIED_ASSERTIONS_CACHED });
+  const verified = keys ? createVerifiedTokenCache<Caller>(keys, VERIFIED_ASSERTIONS_CACHED) : undefined;
   return async function verifyIdentityAssertion(token: string | undefined): Promise<Caller> {
     if (!token) throw invalidToken("This service only answers requests forwarded by the gateway.");
-    if (keys) {
-      keys.refreshIfDue();
+    if (verified) {
+      keys!.refreshIfDue();
       const known = verified.get(token);
-      if (known && known.keysFetchedAt === keys.fetchedAtMs() && known.validUntilMs > Date.now()) return known.caller;
-      if (known) verified.delete(token);
+      if (known && known !== TOKEN_EXPIRED) return known;
     }
+    // Unknown, or expired: the signature check gives the refusal its exact reason.
     const { caller, validUntilMs } = await verifySignature(token);
-    if (keys) verified.set(token, { caller, validUntilMs, keysFetchedAt: keys.fetchedAtMs() });
+    verified?.set(token, caller, validUntilMs);
     return caller;
   };
 

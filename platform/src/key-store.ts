@@ -4,6 +4,7 @@
 // Refreshed in the background after `refreshAfterMs`, and at once (at most every
 // `cooldownMs`) when a token names a key id it does not know.
 import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
+import { LRUCache } from "lru-cache";
 import { request } from "undici";
 import { errorFields, type Logger } from "./logging.ts";
 
@@ -115,3 +116,29 @@ export function createKeyStore(options: KeyStoreOptions) {
 }
 
 export type KeyStore = ReturnType<typeof createKeyStore>;
+
+/** What a token cache answers for a token it remembers but whose validity has ended. */
+export const TOKEN_EXPIRED = Symbol("token expired");
+
+/**
+ * Tokens whose signature and claims were verified, remembered until they stop being valid, so a
+ * client's next requests skip the signature check (bounded: the least recently used go first).
+ * An entry counts only for the key set it was checked against: once the keys are fetched again
+ * (a rotation, a withdrawn key) every token is checked again. Only successes are remembered.
+ */
+export function createVerifiedTokenCache<T extends object>(keys: { fetchedAtMs(): number }, max: number) {
+  const entries = new LRUCache<string, { value: T; validUntilMs: number; keysFetchedAt: number }>({ max });
+  return {
+    /** The remembered answer; undefined when unknown or checked against other keys; TOKEN_EXPIRED once past its validity (and forgotten). */
+    get(token: string): T | typeof TOKEN_EXPIRED | undefined {
+      const known = entries.get(token);
+      if (!known || known.keysFetchedAt !== keys.fetchedAtMs()) return undefined;
+      if (known.validUntilMs > Date.now()) return known.value;
+      entries.delete(token);
+      return TOKEN_EXPIRED;
+    },
+    set(token: string, value: T, validUntilMs: number) {
+      entries.set(token, { value, validUntilMs, keysFetchedAt: keys.fetchedAtMs() });
+    },
+  };
+}
