@@ -1,4 +1,4 @@
-// npm start: the whole system, zero setup. Embedded Postgres per service unless
+// npm start (through scripts/start.ts): the whole system, zero setup. Embedded Postgres per service unless
 // *_DATABASE_URL are set; demo term seeded on first start; Ctrl-C stops everything.
 // Tracing first: it instruments node:http as the rest loads (see platform/src/tracing.ts).
 import { startTracing } from "@pooya/platform/tracing";
