@@ -3,7 +3,8 @@
 // and its events to be done and the process to go quiet, then prints its resident memory and
 // how it splits (mapped files, the V8 heap, the rest: WebAssembly memories of PGlite and
 // Prisma's query compilers, and what malloc holds). Then it loads the gateway with a student's
-// dashboard for BENCH_MEMORY_SECONDS, samples every BENCH_MEMORY_SAMPLE_SECONDS, and prints
+// dashboard for BENCH_MEMORY_SECONDS, samples every BENCH_MEMORY_SAMPLE_SECONDS (RSS, the V8
+// heap, and what is in use after a forced full collection: a leak grows that one), and prints
 // the growth over the second half of the run (where warm-up is over).
 //   BENCH_MEMORY_SECONDS=600 npm run bench:memory      (0: the idle figures only)
 //   BENCH_MALLOC=default                              (glibc's malloc defaults, to compare)
@@ -28,7 +29,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 // The process npm start runs the system in, with npm start's malloc settings (BENCH_MALLOC=tuned)
 // or glibc's defaults (BENCH_MALLOC=default) to compare.
 const malloc = process.env.BENCH_MALLOC ?? "tuned";
-const child = spawn(process.execPath, ["scripts/start-system.ts"], {
+// With the inspector on (loopback, a port of its own), the bench can force a full collection
+// before it reads the heap: what is still in use then is what the process holds, not garbage
+// V8 has not collected yet.
+const child = spawn(process.execPath, ["--inspect=127.0.0.1:0", "scripts/start-system.ts"], {
   cwd: repoRoot,
   env: { ...process.env, POOYA_DATA_DIR: dataDir, LOG_LEVEL: "warn", ...(malloc === "tuned" ? MALLOC_SETTINGS : {}) },
   stdio: ["ignore", "pipe", "pipe"],
@@ -65,6 +69,37 @@ async function lowestOverAMinute(): Promise<[ReturnType<typeof rss>, Awaited<Ret
   return [lowest, lowestV8];
 }
 
+/** Heap in use after a full collection (over the inspector's protocol), in MB. */
+async function liveHeap(): Promise<number> {
+  const inspector = /Debugger listening on (ws:\/\/\S+)/.exec(output)?.[1];
+  if (!inspector) return NaN;
+  const socket = new WebSocket(inspector);
+  await new Promise((resolve, reject) => {
+    socket.addEventListener("open", resolve, { once: true });
+    socket.addEventListener("error", reject, { once: true });
+  });
+  let id = 0;
+  const call = (method: string) =>
+    new Promise<Record<string, number>>((resolve) => {
+      const mine = ++id;
+      const onMessage = (event: MessageEvent) => {
+        const message = JSON.parse(String(event.data)) as { id?: number; result: Record<string, number> };
+        if (message.id !== mine) return;
+        socket.removeEventListener("message", onMessage);
+        resolve(message.result);
+      };
+      socket.addEventListener("message", onMessage);
+      socket.send(JSON.stringify({ id: mine, method }));
+    });
+  try {
+    await call("HeapProfiler.collectGarbage");
+    await call("HeapProfiler.collectGarbage");
+    return (await call("Runtime.getHeapUsage")).usedSize! / MB;
+  } finally {
+    socket.close();
+  }
+}
+
 /** The process's V8 figures, from the gateway's /metrics (prom-client's default metrics are per process). */
 async function v8(metricsUrl: string) {
   const text = await (await fetch(metricsUrl)).text();
@@ -98,6 +133,8 @@ try {
   console.log(`  file-backed (code, mapped files)                          ${idle.file.toFixed(0).padStart(5)} MB`);
   console.log(`  V8 heap (${idleV8.heapUsed.toFixed(0)} MB of it in use)                          ${idleV8.heapTotal.toFixed(0).padStart(5)} MB`);
   console.log(`  the rest: WebAssembly memories (PGlite, Prisma), malloc  ${(idle.anon - idleV8.heapTotal).toFixed(0).padStart(5)} MB`);
+  const idleLive = await liveHeap();
+  console.log(`  (heap in use after a full collection: ${idleLive.toFixed(0)} MB)`);
 
   if (seconds > 0) {
     const login = await fetch(gatewayUrl, {
@@ -109,25 +146,26 @@ try {
     if (!token) throw new Error(`could not sign in as student1: ${JSON.stringify(login)}`);
     const query = `{ me { name enrolledCourses { code title teacher { name } } attendance { date status course { code } } wallet { balance } foodOrders { id status meal { name } } } meals { id name price } }`;
     console.log(`\nload: ${connections} connections, a student's dashboard, ${seconds} s, a sample every ${sampleSeconds} s`);
-    console.log("  second  RSS MB  V8 heap MB (in use)  req/s  errors");
-    const samples: { at: number; rss: number }[] = [];
+    console.log("  second  RSS MB  V8 heap MB (in use)  in use after a full GC MB  req/s  errors");
+    const samples: { at: number; rss: number; live: number }[] = [];
     for (let at = sampleSeconds; at <= seconds; at += sampleSeconds) {
       const result = await runLoad({ url: gatewayUrl, body: JSON.stringify({ query }), headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, connections, seconds: sampleSeconds });
       const now = rss(child.pid!);
       const heap = await v8(metricsUrl);
-      samples.push({ at, rss: now.rss });
-      console.log(`  ${String(at).padStart(6)}  ${now.rss.toFixed(0).padStart(6)}  ${`${heap.heapTotal.toFixed(0)} (${heap.heapUsed.toFixed(0)})`.padStart(19)}  ${result.rps.toFixed(0).padStart(5)}  ${String(result.errors).padStart(6)}`);
+      const live = await liveHeap();
+      samples.push({ at, rss: now.rss, live });
+      console.log(`  ${String(at).padStart(6)}  ${now.rss.toFixed(0).padStart(6)}  ${`${heap.heapTotal.toFixed(0)} (${heap.heapUsed.toFixed(0)})`.padStart(19)}  ${live.toFixed(0).padStart(26)}  ${result.rps.toFixed(0).padStart(5)}  ${String(result.errors).padStart(6)}`);
     }
     const secondHalf = samples.filter((s) => s.at > seconds / 2);
     if (secondHalf.length >= 2) {
       const first = secondHalf[0]!, last = secondHalf.at(-1)!;
       const perMinute = ((last.rss - first.rss) / (last.at - first.at)) * 60;
+      const livePerMinute = ((last.live - first.live) / (last.at - first.at)) * 60;
       console.log(`RSS over the second half: ${first.rss.toFixed(0)} → ${last.rss.toFixed(0)} MB (${perMinute >= 0 ? "+" : ""}${perMinute.toFixed(1)} MB/min), max ${Math.max(...samples.map((s) => s.rss)).toFixed(0)} MB`);
+      console.log(`heap in use after a full GC over the second half: ${first.live.toFixed(0)} → ${last.live.toFixed(0)} MB (${livePerMinute >= 0 ? "+" : ""}${livePerMinute.toFixed(1)} MB/min)`);
     }
-    // Under load V8 lets its heap grow before it collects the old generation; what is still held
-    // once it has collected (idle, a minute later) tells a leak from a lazy collector.
     const [after, afterV8] = await lowestOverAMinute();
-    console.log(`a minute idle after the load: RSS ${after.rss.toFixed(0)} MB, V8 heap ${afterV8.heapTotal.toFixed(0)} MB (${afterV8.heapUsed.toFixed(0)} in use; ${idleV8.heapUsed.toFixed(0)} before the load)`);
+    console.log(`a minute idle after the load: RSS ${after.rss.toFixed(0)} MB, V8 heap ${afterV8.heapTotal.toFixed(0)} MB, in use after a full GC ${(await liveHeap()).toFixed(0)} MB (${idleLive.toFixed(0)} before the load)`);
   }
 } finally {
   await stop();

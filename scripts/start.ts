@@ -1,11 +1,11 @@
 // npm start: runs scripts/start-system.ts (the whole system in one process, zero setup), on
 // Linux with glibc's malloc told to give memory back. The first start's demo seed drives the
-// process to ≈ 1.2–1.3 GB; glibc keeps most of what was freed then as fragments of its heaps
-// and arenas, so the idle process stayed at 640–780 MB, of which malloc_trim could return
-// ≈ 190 MB. With two arenas and every block of 128 KiB or more mapped on its own (so freeing it
-// returns it), the idle process settles at ≈ 570–600 MB (`npm run bench:memory`,
-// docs/operations.md#memory). glibc reads these settings only when a process starts, hence this
-// one extra process; malloc settings of your own (MALLOC_*, GLIBC_TUNABLES) are used as they are.
+// process to ≈ 1.2–1.3 GB; glibc kept much of what was freed then as fragments of its heaps and
+// arenas (malloc_trim could return ≈ 190 MB of an idle process). With two arenas and every
+// block of 128 KiB or more mapped on its own (so freeing it returns it), the idle process
+// settles lower (`npm run bench:memory`; docs/operations.md#memory-of-npm-start). glibc reads
+// these settings only when a process starts, hence this one extra process; malloc settings of
+// your own (MALLOC_*, GLIBC_TUNABLES) are used as they are.
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { MALLOC_SETTINGS, mallocChosen } from "./lib/malloc.ts";
