@@ -8,3 +8,4 @@ export * from "./smtp.ts";
 export * from "./live.ts";
 export * from "./nats.ts";
 export * from "./browser.ts";
+export * from "./jwks-server.ts";

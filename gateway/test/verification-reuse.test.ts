@@ -2,26 +2,22 @@
 // access token still expires at its `exp`, a withdrawn signing key still stops its tokens at the
 // next key refresh, a forged token is never remembered; an identity assertion is reused only for
 // the same viewer and client address, and only for half its lifetime.
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { startJwksServer } from "@pooya/e2e";
 import { SignJWT } from "jose";
-import { ACCESS_TOKEN_DEFAULTS, createKeyStore, createLogger, generateSigningKey, publicKeySet, type SigningKey } from "@pooya/platform";
+import { ACCESS_TOKEN_DEFAULTS, createKeyStore, createLogger, generateSigningKey, type SigningKey } from "@pooya/platform";
 import { createAccessTokenVerifier } from "../src/access-tokens.ts";
 import { reusingAssertionSigner } from "../src/identity-assertions.ts";
 
-let published: SigningKey[];
-let server: Server;
+let jwks: Awaited<ReturnType<typeof startJwksServer>>;
 let jwksUrl: string;
 const log = createLogger({ service: "test", level: "silent" });
 
 beforeAll(async () => {
-  published = [await generateSigningKey()];
-  server = createServer((_request, response) => response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(publicKeySet(published))));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
+  jwks = await startJwksServer([await generateSigningKey()]);
+  jwksUrl = jwks.url;
 });
-afterAll(() => new Promise((resolve) => server.close(resolve)));
+afterAll(() => jwks.close());
 
 const sign = (key: SigningKey, expiresInSeconds: number) =>
   new SignJWT({ role: "STUDENT" })
@@ -39,7 +35,7 @@ test("a remembered access token is refused once its exp has passed", async () =>
   const keys = createKeyStore({ name: "access-token", url: jwksUrl, log });
   await keys.load();
   const verifier = createAccessTokenVerifier(policy(), keys);
-  const token = await sign(published[0]!, 2);
+  const token = await sign(jwks.keys[0]!, 2);
   expect((await verifier.verify(token)).viewer.role).toBe("STUDENT");
   expect((await verifier.verify(token)).viewer.role).toBe("STUDENT"); // remembered
   await new Promise((resolve) => setTimeout(resolve, 2_100));
@@ -50,10 +46,10 @@ test("a remembered token signed with a withdrawn key is refused after the next k
   const keys = createKeyStore({ name: "access-token", url: jwksUrl, log, refreshAfterMs: 100 });
   await keys.load();
   const verifier = createAccessTokenVerifier(policy(), keys);
-  const withdrawn = published[0]!;
+  const withdrawn = jwks.keys[0]!;
   const token = await sign(withdrawn, 600);
   await verifier.verify(token);
-  published = [await generateSigningKey()]; // the publisher rotates and withdraws the old key
+  jwks.publish([await generateSigningKey()]); // the publisher rotates and withdraws the old key
   await new Promise((resolve) => setTimeout(resolve, 150));
   // The refresh this triggers runs in the background (as it did before tokens were remembered);
   // once it has the new set, the withdrawn key's token is checked again and refused.
@@ -64,7 +60,7 @@ test("a forged token is never remembered as valid", async () => {
   const keys = createKeyStore({ name: "access-token", url: jwksUrl, log });
   await keys.load();
   const verifier = createAccessTokenVerifier(policy(), keys);
-  const good = await sign(published[0]!, 600);
+  const good = await sign(jwks.keys[0]!, 600);
   const [header, payload] = good.split(".");
   const forged = `${header}.${payload}.${"A".repeat(86)}`;
   for (let i = 0; i < 2; i++) await expect(verifier.verify(forged)).rejects.toMatchObject({ reason: "invalid" });
