@@ -1,6 +1,6 @@
 // The gateway: a static supergraph, user tokens verified here, identity passed on signed.
-import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
-import type { FetcherResponse } from "@apollo/utils.fetcher";
+import { ApolloGateway, type GraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
+import type { GatewayGraphQLResponse } from "@apollo/server-gateway-interface";
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
 import { fastifyApolloHandler } from "@as-integrations/fastify";
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
@@ -97,42 +97,51 @@ function errorsOf(body: unknown): { message?: string; extensions?: { code?: stri
 /**
  * One subgraph, called over its Upstream (keep-alive pool, timeouts, retries where safe,
  * circuit breaker), with the caller's identity signed and the request id forwarded.
+ *
+ * Apollo's RemoteGraphQLDataSource is not used: it builds node-fetch Headers and a node-fetch
+ * Request for every call, and wants a WHATWG Response back, none of which this gateway needs
+ * (about 15 % of its CPU on `me`). Its contract is the same: post {query, variables,
+ * operationName}, parse the JSON answer, throw for an answer that is not 2xx.
  */
-class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly subgraphName: string;
+  private readonly path: string;
+  private readonly upstream: Upstream;
   private readonly counter: SubgraphRequestCounter;
   private readonly log: Logger;
+  private readonly maxRequestBytes: number;
 
   constructor(subgraphName: string, url: string, upstream: Upstream, counter: SubgraphRequestCounter, log: Logger, maxRequestBytes: number) {
-    super({
-      url,
-      // The HTTP exchange goes over the Upstream instead of Apollo's default fetcher.
-      fetcher: async (target, init) => {
-        const body = String(init?.body ?? "");
-        if (Buffer.byteLength(body) > maxRequestBytes) {
-          throw new GraphQLError(`This query expands to more than ${maxRequestBytes} bytes for one subgraph; ask for fewer fields.`, { extensions: { code: "REQUEST_TOO_LARGE", maxBytes: maxRequestBytes } });
-        }
-        const answer = await upstream.send(String(target), {
-          method: "POST",
-          headers: init?.headers as Record<string, string>,
-          body,
-          // A query is safe to send again when the connection breaks before an answer; a mutation is not.
-          idempotent: !isMutationBody(body),
-        });
-        return new Response(answer.body, { status: answer.status, headers: Object.entries(answer.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]])) });
-      },
-    });
     this.subgraphName = subgraphName;
+    this.path = url;
+    this.upstream = upstream;
     this.counter = counter;
     this.log = log;
+    this.maxRequestBytes = maxRequestBytes;
   }
 
-  override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
+  private async send(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
     this.counter.record(this.subgraphName);
+    const { request, context } = options;
+    if (!request.query) throw new Error("Missing query");
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    // Headers the planner adds (none unless federated tracing is on), then ours.
+    for (const [name, value] of request.http?.headers ?? []) headers[name.toLowerCase()] = value;
     // Requests the gateway makes on its own (no incoming request) go as anonymous.
     const assertion = "identityAssertion" in context && context.identityAssertion ? await context.identityAssertion() : undefined;
-    if (assertion) request.http?.headers.set(IDENTITY_ASSERTION_HEADER, assertion);
-    if ("requestId" in context && context.requestId) request.http?.headers.set(REQUEST_ID_HEADER, context.requestId);
+    if (assertion) headers[IDENTITY_ASSERTION_HEADER] = assertion;
+    if ("requestId" in context && context.requestId) headers[REQUEST_ID_HEADER] = context.requestId;
+    // The query first: isMutationBody reads it there.
+    const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
+    if (body.length > this.maxRequestBytes / 3 && Buffer.byteLength(body) > this.maxRequestBytes) {
+      throw new GraphQLError(`This query expands to more than ${this.maxRequestBytes} bytes for one subgraph; ask for fewer fields.`, { extensions: { code: "REQUEST_TOO_LARGE", maxBytes: this.maxRequestBytes } });
+    }
+    // A query is safe to send again when the connection breaks before an answer; a mutation is not.
+    const answer = await this.upstream.send(this.path, { method: "POST", headers, body, idempotent: !isMutationBody(body) });
+    const parsed = isJson(answer.headers["content-type"]) ? (JSON.parse(answer.body) as unknown) : answer.body;
+    if (answer.status < 200 || answer.status > 299) throw this.errorFromResponse(answer.status, parsed);
+    if (typeof parsed !== "object" || parsed === null) throw new Error(`Expected JSON response body, but received: ${String(parsed).slice(0, 100)}`);
+    return parsed as GatewayGraphQLResponse;
   }
 
   // A subgraph answers HTTP 400 for values it refuses before running anything: text it cannot
@@ -140,25 +149,25 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   // (GRAPHQL_VALIDATION_FAILED: the gateway validated the operation, so only a scalar's own
   // check can fail there). Both are the client's BAD_USER_INPUT, literal or variable alike. A
   // subgraph that cannot serve right now (503) is SERVICE_UNAVAILABLE. Anything else is our
-  // fault and gets masked, without the subgraph's URL or body that Apollo's default error carries.
-  override async errorFromResponse(response: FetcherResponse) {
-    const [first] = errorsOf(await this.parseBody(response).catch(() => undefined));
+  // fault and gets masked, without the subgraph's URL or body.
+  private errorFromResponse(status: number, body: unknown) {
+    const [first] = errorsOf(body);
     const code = first?.extensions?.code;
-    if (response.status === 400 && (code === "BAD_USER_INPUT" || code === "GRAPHQL_VALIDATION_FAILED") && first?.message) {
+    if (status === 400 && (code === "BAD_USER_INPUT" || code === "GRAPHQL_VALIDATION_FAILED") && first?.message) {
       const field = first.extensions?.field;
       return new GraphQLError(first.message, { extensions: { code: "BAD_USER_INPUT", ...(field ? { field } : {}) } });
     }
-    if (response.status === 503) {
+    if (status === 503) {
       return dependencyError(new UpstreamError(this.subgraphName, "unavailable", first?.extensions?.retryAfterSeconds ?? 1, "HTTP 503"), this.subgraphName);
     }
-    return new GraphQLError(`subgraph ${this.subgraphName} answered HTTP ${response.status}`);
+    return new GraphQLError(`subgraph ${this.subgraphName} answered HTTP ${status}`);
   }
 
   // A subgraph that cannot be reached, is too slow or whose breaker is open is a typed,
   // retryable error for the fields it owns; the rest of the query is still answered.
-  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+  async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
     try {
-      return await super.process(options);
+      return await this.send(options);
     } catch (error) {
       if (error instanceof GraphQLError && !(error.originalError instanceof UpstreamError)) throw error;
       const cause = error instanceof GraphQLError ? error.originalError : error;
@@ -173,6 +182,9 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     }
   }
 }
+
+const isJson = (contentType: string | string[] | undefined) =>
+  typeof contentType === "string" && (contentType.startsWith("application/json") || contentType.startsWith("application/graphql-response+json"));
 
 /** A subgraph's unexpected error reaches the gateway already masked and logged by that subgraph. */
 const fromSubgraph = (formatted: GraphQLFormattedError) => typeof formatted.extensions?.serviceName === "string";

@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { LRUCache } from "lru-cache";
 import { errorBody } from "@pooya/platform";
 
 export type TrustedDocumentsMode = "off" | "log" | "enforce";
@@ -21,7 +22,16 @@ export function loadTrustedDocuments(path: string): Map<string, string> {
   return new Map(Object.entries(manifest));
 }
 
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+const digest = (text: string) => createHash("sha256").update(text).digest("hex");
+// Clients send the same few operations over and over: their hashes are remembered (by text,
+// up to 4 MB of it) instead of computed for every request.
+const knownHashes = new LRUCache<string, string>({ maxSize: 4_000_000, sizeCalculation: (_hash, text) => text.length + 64 });
+function sha256(text: string): string {
+  if (text.length > 20_000) return digest(text);
+  let hash = knownHashes.get(text);
+  if (hash === undefined) knownHashes.set(text, (hash = digest(text)));
+  return hash;
+}
 
 interface GraphQLParams {
   query?: unknown;

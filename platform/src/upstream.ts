@@ -134,13 +134,17 @@ export function createUpstream(settings: UpstreamSettings) {
     for (;;) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw failure("unavailable", `cannot connect within ${settings.timeoutMs} ms`);
+      // The deadline's timer is cleared once the answer is read (AbortSignal.timeout's would fire
+      // later for every call, each time building an exception nobody reads).
+      const deadlineReached = new AbortController();
+      const timer = setTimeout(() => deadlineReached.abort(new DOMException(`no answer within ${remaining} ms`, "TimeoutError")), remaining);
       try {
         const response = await request(new URL(path, settings.baseUrl), {
           dispatcher: agent,
           method: init.method ?? "POST",
           headers: init.headers,
           body: init.body,
-          signal: init.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(remaining)]) : AbortSignal.timeout(remaining),
+          signal: init.signal ? AbortSignal.any([init.signal, deadlineReached.signal]) : deadlineReached.signal,
           headersTimeout: remaining,
           bodyTimeout: remaining,
         });
@@ -169,6 +173,8 @@ export function createUpstream(settings: UpstreamSettings) {
           continue;
         }
         throw failure("unavailable", `${code ?? "request failed"}: ${(error as Error).message}`);
+      } finally {
+        clearTimeout(timer);
       }
     }
   }
