@@ -32,6 +32,15 @@ describe("markAttendance", () => {
     expect(second.data?.markAttendance).toMatchObject({ id: first.data?.markAttendance.id, status: "LATE", markedBy: { id: fed.admin.userId } });
     const { rows } = await fed.db.attendance.query("SELECT count(*) FROM attendance_records WHERE course_id = $1 AND student_id = $2", [course.id, student.id]);
     expect(Number(rows[0].count)).toBe(1);
+    // Read back through the student (entity batches aggregate records in SQL): every field as the write answered it.
+    const fields = "id date status markedAt markedBy { id } course { id } student { id }";
+    const written = (await fed.execute({ query: `mutation($i: MarkAttendanceInput!) { markAttendance(input: $i) { ${fields} } }`, variables: { i: { courseId: course.id, studentId: student.id, date: day(0), status: "LATE" } }, token: fed.admin.token })).data?.markAttendance;
+    expect(written?.markedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    for (const courseId of [course.id, null]) {
+      const read = await fed.execute({ query: `query($c: ID) { me { attendance(courseId: $c) { ${fields} } } }`, variables: { c: courseId }, token: student.token });
+      expect(read.errors).toBeUndefined();
+      expect(read.data?.me.attendance).toEqual([written]);
+    }
   });
 
   test("unknown course NOT_FOUND; not enrolled NOT_ENROLLED; another teacher or a student FORBIDDEN", async () => {

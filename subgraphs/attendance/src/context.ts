@@ -11,15 +11,23 @@ import type { AttendanceRecord, CourseReplica } from "./generated/prisma/client.
  */
 export type AttendanceRecordRow = Pick<AttendanceRecord, "studentId" | "courseId"> & Partial<Omit<AttendanceRecord, "date">> & { date?: Date | string };
 
-/** The column behind each AttendanceRecord field, named as its resolver reads it. */
-const RECORD_COLUMNS = {
-  id: "id",
-  date: "to_char(date, 'YYYY-MM-DD') AS date",
-  status: "status",
-  markedAt: `marked_at AS "markedAt"`,
-  markedBy: `marked_by_id AS "markedById"`,
+/**
+ * The value behind each AttendanceRecord field, as a key and value of json_build_object, named
+ * as its resolver reads it (markedAt formatted as Date#toISOString would).
+ */
+const RECORD_JSON = {
+  id: `'id', id`,
+  date: `'date', to_char(date, 'YYYY-MM-DD')`,
+  status: `'status', status`,
+  markedAt: `'markedAt', to_char(marked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
+  markedBy: `'markedById', marked_by_id`,
 } as const;
-const RECORD_KEYS = [`student_id AS "studentId"`, `course_id AS "courseId"`];
+
+/** One student's records, aggregated by Postgres into one JSON array. */
+interface StudentRecords {
+  studentId: string;
+  records: AttendanceRecordRow[];
+}
 
 export interface AttendanceContext {
   viewer: Viewer;
@@ -45,18 +53,28 @@ export function createLoaders(db: AttendanceDb) {
     ),
     /**
      * Students' records, newest first, in one course or all: one SELECT per request for all the
-     * students of an entity batch, with only the columns the selection asks for.
+     * students of an entity batch, with only the fields the selection asks for. Postgres returns
+     * one row per student holding that student's records as a JSON array: 200 rows and one
+     * JSON.parse each for a class of 200, not 2 000 rows of separately decoded columns (the
+     * largest cost of the attendance subgraph on a teacher's course report).
      */
     recordsOfStudents: (info: GraphQLResolveInfo, courseId: string | null) => {
-      const columns = selectColumns(info, RECORD_COLUMNS, RECORD_KEYS);
-      return recordLoaders(`${courseId}\u0000${columns}`, () =>
-        groupLoader<string, AttendanceRecordRow>(
-          (ids) =>
-            courseId
-              ? db.read(`SELECT ${columns} FROM attendance_records WHERE course_id = $1::uuid AND student_id = ANY($2::uuid[]) ORDER BY date DESC`, [courseId, ids])
-              : db.read(`SELECT ${columns} FROM attendance_records WHERE student_id = ANY($1::uuid[]) ORDER BY date DESC, course_id ASC`, [ids]),
-          (r) => r.studentId,
-        ));
+      const fields = selectColumns(info, RECORD_JSON, courseId ? [] : [`'courseId', course_id`]);
+      return recordLoaders(`${courseId}\u0000${fields}`, () =>
+        new DataLoader<string, AttendanceRecordRow[]>(async (ids) => {
+          const rows = courseId
+            ? await db.read<StudentRecords>(`SELECT student_id AS "studentId", json_agg(json_build_object(${fields}) ORDER BY date DESC) AS records FROM attendance_records WHERE course_id = $1::uuid AND student_id = ANY($2::uuid[]) GROUP BY student_id`, [courseId, ids])
+            : await db.read<StudentRecords>(`SELECT student_id AS "studentId", json_agg(json_build_object(${fields}) ORDER BY date DESC, course_id ASC) AS records FROM attendance_records WHERE student_id = ANY($1::uuid[]) GROUP BY student_id`, [ids]);
+          const byStudent = new Map<string, AttendanceRecordRow[]>();
+          for (const { studentId, records } of rows) {
+            for (const record of records) {
+              record.studentId = studentId;
+              if (courseId) record.courseId = courseId;
+            }
+            byStudent.set(studentId, records);
+          }
+          return ids.map((id) => byStudent.get(id) ?? []);
+        }, { maxBatchSize: 1000 }));
     },
     attendanceRate: new DataLoader<string, number | null>(async (courseIds) => {
       const rows = await db.prisma.attendanceRecord.groupBy({
