@@ -76,17 +76,17 @@ export function createLoaders(db: AttendanceDb) {
           return ids.map((id) => byStudent.get(id) ?? []);
         }, { maxBatchSize: 1000 }));
     },
+    /** Share of a course's records that are PRESENT or LATE (null before its first roll call): counted by Postgres, one row per course. */
     attendanceRate: new DataLoader<string, number | null>(async (courseIds) => {
-      const rows = await db.prisma.attendanceRecord.groupBy({
-        by: ["courseId", "status"],
-        where: { courseId: { in: [...courseIds] } },
-        _count: { _all: true },
-      });
+      const rows = await db.read<{ courseId: string; total: number; attended: number }>(
+        `SELECT course_id AS "courseId", count(*)::int AS total, (count(*) FILTER (WHERE status IN ('PRESENT', 'LATE')))::int AS attended
+         FROM attendance_records WHERE course_id = ANY($1::uuid[]) GROUP BY course_id`,
+        [courseIds],
+      );
+      const byCourse = new Map(rows.map((r) => [r.courseId, r]));
       return courseIds.map((id) => {
-        const mine = rows.filter((r) => r.courseId === id);
-        const total = mine.reduce((n, r) => n + r._count._all, 0);
-        const attended = mine.filter((r) => r.status === "PRESENT" || r.status === "LATE").reduce((n, r) => n + r._count._all, 0);
-        return total === 0 ? null : attended / total;
+        const counts = byCourse.get(id);
+        return counts && counts.total > 0 ? counts.attended / counts.total : null;
       });
     }),
   };
