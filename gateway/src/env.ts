@@ -51,6 +51,8 @@ export const gatewayStaticEnv = {
   MAX_WEBSOCKET_CONNECTIONS: env.integer({ min: 1, max: 1_000_000 }).default(10_000)
     .describe("WebSocket connections one gateway process holds at most; more are closed with 1013 (try again later, e.g. on another replica)"),
   REDIS_URL: env.text().optional().describe("where rate-limit counts are shared between replicas (`redis://host:6379`); unset: counted in this process"),
+  RESULT_SHAPING: z.enum(["fast", "apollo"]).default("fast")
+    .describe("`fast`: the gateway's own result shaping (each selection set read once per answer; held to Apollo's answers by a test); `apollo`: Apollo Gateway's own, slower on long lists"),
   GATEWAY_SIGNING_KEY: env.json(privateJwk, "a private Ed25519 JWK with a kid").optional()
     .describe("signs identity assertions; unset: generated per start (set it when gateway replicas must share one)"),
 };

@@ -22,7 +22,7 @@ import { demandControlPlugin, maxAliasLengthRule, type DemandLimits } from "./de
 import { clientLimitsPlugin, tooManyRequestsStatusPlugin } from "./client-limits.ts";
 import { sandboxLandingPagePlugin } from "./landing-page.ts";
 import { reusingAssertionSigner } from "./identity-assertions.ts";
-import { SHAPED_LIKE_APOLLO_GATEWAY, installFastResultShaping } from "./result-shaping.ts";
+import { SHAPED_LIKE_APOLLO_GATEWAY, installFastResultShaping, useApolloResultShaping } from "./result-shaping.ts";
 import { serveWebClient } from "./web.ts";
 import { NOT_LISTED_MESSAGE, documentListed, trustedDocumentsHandler, type TrustedDocumentsMode } from "./trusted-documents.ts";
 
@@ -66,6 +66,8 @@ export interface GatewaySettings {
   redisUrl?: string;
   /** Requests per client address per minute, by root field (login, register, refreshToken). */
   clientLimits: Record<string, number>;
+  /** Whose result shaping runs (RESULT_SHAPING; default: the gateway's own). */
+  resultShaping?: "fast" | "apollo";
   /** Who may read GET /metrics. */
   metricsAllowFrom: string[];
   /** WebSocket limits: subscriptions per connection, connections per process. */
@@ -211,7 +213,8 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     const target = settings.subgraphUrls[name] ?? url;
     upstreams.set(name, createUpstream({ ...settings.calls(name, target), log, metrics }));
   }
-  if (!installFastResultShaping()) log.warn({ expected: SHAPED_LIKE_APOLLO_GATEWAY }, "@apollo/gateway is not the version gateway/src/result-shaping.ts was written against: Apollo's own (slower) result shaping is used");
+  if (settings.resultShaping === "apollo") useApolloResultShaping();
+  else if (!installFastResultShaping()) log.warn({ expected: SHAPED_LIKE_APOLLO_GATEWAY }, "@apollo/gateway is not the version gateway/src/result-shaping.ts was written against: Apollo's own (slower) result shaping is used");
   const gateway = new ApolloGateway({
     supergraphSdl: settings.supergraphSdl,
     logger: log,

@@ -49,6 +49,7 @@ export const gatewayService = defineService({
       redisUrl: vars.REDIS_URL,
       clientLimits: { login: vars.LOGIN_LIMIT_PER_CLIENT, register: vars.REGISTER_LIMIT_PER_CLIENT, refreshToken: vars.REFRESH_LIMIT_PER_CLIENT },
       keysRefreshMs: vars.KEYS_REFRESH_MS,
+      resultShaping: vars.RESULT_SHAPING,
     }, log);
   },
 });

@@ -12,6 +12,7 @@
 // Apollo's function, which executeQueryPlan calls through the module's exports object; a test
 // runs both on the same inputs and requires identical answers and errors
 // (gateway/test/result-shaping.test.ts), and it checks the version it was written against.
+// RESULT_SHAPING=apollo keeps Apollo's.
 import { createRequire } from "node:module";
 import {
   ERRORS, Variable, isCompositeType, isCustomScalarType, isObjectType, isSubtype, isValidLeafValue, typenameFieldName,
@@ -253,4 +254,9 @@ export function installFastResultShaping(): boolean {
   if (version !== SHAPED_LIKE_APOLLO_GATEWAY) return false;
   (require("@apollo/gateway/dist/resultShaping.js") as { computeResponse: ComputeResponse }).computeResponse = computeResponse;
   return true;
+}
+
+/** Puts Apollo's own function back (RESULT_SHAPING=apollo). */
+export function useApolloResultShaping(): void {
+  (require("@apollo/gateway/dist/resultShaping.js") as { computeResponse: ComputeResponse }).computeResponse = apolloComputeResponse;
 }

@@ -4,11 +4,12 @@
 // hand-written edge cases, a few thousand random corruptions of valid answers, and the real
 // supergraph's course report.
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { expect, test } from "vitest";
 import { parse } from "graphql";
 import { Supergraph, buildSchema, operationFromDocument, type FieldSelection, type Schema } from "@apollo/federation-internals";
 import { SUPERGRAPH_PATH } from "../src/supergraph.ts";
-import { apolloComputeResponse, computeResponse, installFastResultShaping, type ComputeResponseArgs } from "../src/result-shaping.ts";
+import { apolloComputeResponse, computeResponse, installFastResultShaping, useApolloResultShaping, type ComputeResponseArgs } from "../src/result-shaping.ts";
 
 const schema = buildSchema(`
   scalar Date
@@ -132,5 +133,10 @@ test("the real supergraph's course report (200 students) answers as Apollo's, an
   }));
   const answer = same(api, query, { id: "c1" }, { course: { __typename: "Course", id: "c1", code: "B200", attendanceRate: 0.8, students } });
   expect(JSON.parse(answer).data.course.students).toHaveLength(200);
+  // What executeQueryPlan calls is the module's export: ours once installed, Apollo's again with RESULT_SHAPING=apollo.
+  const apolloModule = createRequire(import.meta.url)("@apollo/gateway/dist/resultShaping.js") as { computeResponse: unknown };
   expect(installFastResultShaping()).toBe(true);
+  expect(apolloModule.computeResponse).toBe(computeResponse);
+  useApolloResultShaping();
+  expect(apolloModule.computeResponse).toBe(apolloComputeResponse);
 });
