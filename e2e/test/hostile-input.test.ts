@@ -154,6 +154,17 @@ describe("demand control", () => {
     expect(dashboard.errors).toBeUndefined();
   });
 
+  test("the same query text is costed again for each page size, and again for each @include (the gateway remembers costs only for queries whose variables cannot change them)", async () => {
+    const paged = `query($n: Int) { users(first: $n) { edges { node { enrolledCourses { students { id } } } } } }`;
+    const withFlag = `query($all: Boolean!) { users(first: 100) { edges { node { id enrolledCourses @include(if: $all) { students { attendance { id } enrolledCourses { code } } } } } } }`;
+    for (let round = 0; round < 2; round++) {
+      expect((await fed.execute({ query: paged, variables: { n: 1 }, token: fed.admin.token })).errors).toBeUndefined();
+      expectRefused(await fed.execute({ query: paged, variables: { n: 100 }, token: fed.admin.token }), "COST_ESTIMATED_TOO_EXPENSIVE");
+      expect((await fed.execute({ query: withFlag, variables: { all: false }, token: fed.admin.token })).errors).toBeUndefined();
+      expectRefused(await fed.execute({ query: withFlag, variables: { all: true }, token: fed.admin.token }), "COST_ESTIMATED_TOO_EXPENSIVE");
+    }
+  });
+
   test("an answer larger than MAX_RESPONSE_BYTES (64 KiB here) is refused, not sent", async () => {
     const crowded = await createCourse(fed, teacher, { capacity: 1000 });
     const ids = await insertStudents(fed, 500);

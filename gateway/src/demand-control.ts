@@ -75,9 +75,8 @@ function costDependsOnVariables(document: DocumentNode): boolean {
   visit(document, {
     Argument: { enter: (node) => void (node.name.value === "first" && inside++), leave: (node) => void (node.name.value === "first" && inside--) },
     Directive: { enter: () => void inside++, leave: () => void inside-- },
-    Variable: (node) => {
+    Variable: () => {
       if (inside > 0) depends = true;
-      return node;
     },
   });
   return depends;

@@ -65,11 +65,12 @@ export function createLoaders(db: AttendanceDb) {
           const rows = courseId
             ? await db.read<StudentRecords>(`SELECT student_id AS "studentId", json_agg(json_build_object(${fields}) ORDER BY date DESC) AS records FROM attendance_records WHERE course_id = $1::uuid AND student_id = ANY($2::uuid[]) GROUP BY student_id`, [courseId, ids])
             : await db.read<StudentRecords>(`SELECT student_id AS "studentId", json_agg(json_build_object(${fields}) ORDER BY date DESC, course_id ASC) AS records FROM attendance_records WHERE student_id = ANY($1::uuid[]) GROUP BY student_id`, [ids]);
+          const course = courseId?.toLowerCase(); // as Postgres writes a uuid
           const byStudent = new Map<string, AttendanceRecordRow[]>();
           for (const { studentId, records } of rows) {
             for (const record of records) {
               record.studentId = studentId;
-              if (courseId) record.courseId = courseId;
+              if (course) record.courseId = course;
             }
             byStudent.set(studentId, records);
           }
