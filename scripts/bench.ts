@@ -9,6 +9,7 @@
 //   BENCH_CANDIDATES (ours,apollo,hive,hive-router), BENCH_QUERIES (Q1,Q2,Q3), BENCH_SMOKE=1: 2 s,
 //   one round, 20 and 200. BENCH_PROFILE_DIR: every service writes a V8 CPU profile there on exit.
 //   BENCH_QUIET_MS (100, smoke 250): subgraph CPU per 2 s below which the seed's events count as consumed.
+//   BENCH_NODE_OPTIONS: Node flags for our gateway and subgraphs (e.g. V8 heap settings to compare).
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
@@ -45,7 +46,8 @@ function cpuMs(pid: number): number {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 console.log("starting the subgraphs and our gateway as separate processes on real Postgres …");
-const system = await startProcesses({ env: { LOG_LEVEL: "warn", ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}) } });
+const nodeOptions = [profileDir ? `--cpu-prof --cpu-prof-dir=${profileDir}` : "", process.env.BENCH_NODE_OPTIONS ?? ""].join(" ").trim();
+const system = await startProcesses({ env: { LOG_LEVEL: "warn", ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) } });
 const peers: ServiceProcess[] = [];
 try {
   const subgraphs = Object.entries(system.processes).filter(([name]) => name !== "gateway").map(([name, p]) => ({ name, pid: p.child.pid! }));
