@@ -242,8 +242,11 @@ export const computeResponse: ComputeResponse = ({ operation, variables, input, 
 
 const require = createRequire(import.meta.url);
 
+/** The module executeQueryPlan calls `computeResponse` through. */
+const apolloShaping = require("@apollo/gateway/dist/resultShaping.js") as { computeResponse: ComputeResponse };
+
 /** Apollo's own function (for the test that compares the two). */
-export const apolloComputeResponse = (require("@apollo/gateway/dist/resultShaping.js") as { computeResponse: ComputeResponse }).computeResponse;
+export const apolloComputeResponse = apolloShaping.computeResponse;
 
 /**
  * Puts `computeResponse` in place of Apollo Gateway's. Returns false (and changes nothing) when
@@ -252,11 +255,11 @@ export const apolloComputeResponse = (require("@apollo/gateway/dist/resultShapin
 export function installFastResultShaping(): boolean {
   const version = (require("@apollo/gateway/package.json") as { version: string }).version;
   if (version !== SHAPED_LIKE_APOLLO_GATEWAY) return false;
-  (require("@apollo/gateway/dist/resultShaping.js") as { computeResponse: ComputeResponse }).computeResponse = computeResponse;
+  apolloShaping.computeResponse = computeResponse;
   return true;
 }
 
 /** Puts Apollo's own function back (RESULT_SHAPING=apollo). */
 export function useApolloResultShaping(): void {
-  (require("@apollo/gateway/dist/resultShaping.js") as { computeResponse: ComputeResponse }).computeResponse = apolloComputeResponse;
+  apolloShaping.computeResponse = apolloComputeResponse;
 }
