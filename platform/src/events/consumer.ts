@@ -37,43 +37,70 @@ export interface EventConsumerOptions<Tx extends SqlRunner> {
   metrics?: Metrics;
 }
 
+/**
+ * How long one of a consumer's transactions keeps applying events before it commits and the
+ * next begins. A transaction holds one of the service's database connections (embedded Postgres
+ * has one only) that its requests wait for, and a stop waits for it: a page of 500 events in
+ * one transaction took 1–9 s on embedded Postgres, and the service's queries timed out meanwhile.
+ */
+export const TRANSACTION_BUDGET_MS = 100;
+
 export function createEventConsumer<Tx extends SqlRunner>(options: EventConsumerOptions<Tx>) {
   const { log, broker } = options;
   const consumed = options.metrics?.counter("events_consumed_total", "Events received, by source and outcome: applied, duplicate (seen before), rejected (unprocessable, skipped)", ["source", "outcome"] as const);
 
-  /** Applies events of one source in one transaction (resolves with how many were new); a batch with an unprocessable event is retried one by one. */
+  /** Applies events of one source in order (resolves with how many were new), in as many transactions as the budget asks. */
   async function apply(events: EventEnvelope[]): Promise<number> {
+    let fresh = 0;
+    for (let start = 0; start < events.length; ) {
+      const done = await applyInOneTransaction(start === 0 ? events : events.slice(start));
+      fresh += done.fresh;
+      start += done.count;
+    }
+    return fresh;
+  }
+
+  /**
+   * Applies the first of `events` in one transaction: as many as it gets through in
+   * TRANSACTION_BUDGET_MS (one at least). Resolves with how many it took and how many were new.
+   * When an event cannot be applied, the events up to it are applied one by one.
+   */
+  async function applyInOneTransaction(events: EventEnvelope[]): Promise<{ count: number; fresh: number }> {
     let after: (() => void)[] = [];
     let fresh = 0;
+    let count = 0;
     try {
       await options.transaction(async (tx) => {
         after = [];
         fresh = 0;
+        count = 0;
+        const began = performance.now();
         for (const event of events) {
+          if (count > 0 && performance.now() - began >= TRANSACTION_BUDGET_MS) break;
           const queued: (() => void)[] = [];
           if (await applyOnce(tx, event, () => options.handle(tx, event, (fn) => queued.push(fn)))) {
             fresh += 1;
             after.push(...queued);
           }
+          count += 1;
         }
       });
     } catch (error) {
       if (!(error instanceof UnprocessableEvent)) throw error;
-      if (events.length > 1) {
+      if (count > 0) {
+        // events[count] is the one that failed; the ones before it were rolled back with it.
         let applied = 0;
-        for (const event of events) applied += await apply([event]);
-        return applied;
+        for (const event of events.slice(0, count + 1)) applied += (await applyInOneTransaction([event])).fresh;
+        return { count: count + 1, fresh: applied };
       }
-      const [event] = events as [EventEnvelope];
+      const event = events[0]!;
       log.error({ eventId: event.id, source: event.source, type: event.type, version: event.version, reason: error.message }, "unprocessable event skipped");
       await options.transaction((tx) => applyOnce(tx, event, async () => undefined));
       consumed?.inc({ source: event.source, outcome: "rejected" });
-      return 0;
+      return { count: 1, fresh: 0 };
     }
-    if (events[0]) {
-      consumed?.inc({ source: events[0].source, outcome: "applied" }, fresh);
-      if (events.length > fresh) consumed?.inc({ source: events[0].source, outcome: "duplicate" }, events.length - fresh);
-    }
+    consumed?.inc({ source: events[0]!.source, outcome: "applied" }, fresh);
+    if (count > fresh) consumed?.inc({ source: events[0]!.source, outcome: "duplicate" }, count - fresh);
     for (const fn of after) {
       try {
         fn();
@@ -81,7 +108,7 @@ export function createEventConsumer<Tx extends SqlRunner>(options: EventConsumer
         log.warn({ reason: (error as Error).message }, "after-commit action failed");
       }
     }
-    return fresh;
+    return { count, fresh };
   }
 
   const feeds = new Map<string, FeedConsumer>();
