@@ -4,6 +4,7 @@
 // commit. With a broker it is the catch-up path: a request that must see everything committed
 // before it started (read-your-writes) reads the feed on demand, and the feed carries events
 // while the broker is unreachable.
+import { setTimeout as delay } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
 import { HttpError } from "../edge.ts";
 import { createServiceClient, requireServiceToken } from "../service-auth.ts";
@@ -64,7 +65,8 @@ export interface FeedConsumerOptions {
   log: Logger;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+/** Waits `ms`, or less when `signal` aborts: stopping never waits out a backoff. */
+const sleep = (ms: number, signal: AbortSignal) => delay(ms, undefined, { signal, ref: false }).catch(() => undefined);
 
 /** One consumer of one source's feed: on demand (numbered catch-ups) and, when running, a long poll. */
 export function createFeedConsumer(options: FeedConsumerOptions) {
@@ -149,13 +151,13 @@ export function createFeedConsumer(options: FeedConsumerOptions) {
         const applied = await pull(longPollMs);
         if (failures > 0) options.log.info({ source: options.source, failedReads: failures, applied }, "event feed readable again");
         failures = 0;
-        if (longPollMs <= 0 && applied === 0) await sleep(options.pollIntervalMs);
+        if (longPollMs <= 0 && applied === 0) await sleep(options.pollIntervalMs, signal);
       } catch (error) {
         if (signal.aborted) break;
         // The source is down or slow: its events wait in its outbox. Logged once per outage.
         if (failures === 0) options.log.warn({ source: options.source, reason: (error as Error).message }, "cannot read the event feed; retrying with backoff");
         failures += 1;
-        await sleep(Math.min(30_000, options.pollIntervalMs * 2 ** Math.min(failures, 10)));
+        await sleep(Math.min(30_000, options.pollIntervalMs * 2 ** Math.min(failures, 10)), signal);
       }
     }
   }

@@ -4,6 +4,7 @@
 // drops inside its duplicate window (Nats-Msg-Id = event id) and consumers' inboxes drop
 // after it. Any number of replicas may run a relay; one at a time holds the outbox (a
 // transaction-scoped advisory lock), so events reach the stream in commit order.
+import { setTimeout as delay } from "node:timers/promises";
 import type pg from "pg";
 import type { Logger } from "../logging.ts";
 import type { Metrics } from "../metrics.ts";
@@ -14,7 +15,6 @@ import type { SqlRunner } from "./envelope.ts";
 
 const RELAY_LOCK = 4_207_302;
 const BATCH = 200;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /** What the relay reports (registered whether or not a broker is configured: zero without one). */
 export function relayMetrics(metrics: Metrics) {
@@ -42,6 +42,9 @@ export function startRelay(options: RelayOptions) {
   const { outbox, pool, broker, log } = options;
   const published = options.metrics?.published;
   let stopped = false;
+  // Stopping cuts a pause short (a backoff after failures is up to 10 s).
+  const halt = new AbortController();
+  const sleep = (ms: number) => delay(ms, undefined, { signal: halt.signal, ref: false }).catch(() => undefined);
 
   /** One round: under the lock, publish up to BATCH events in order; returns how many (-1: another replica holds the outbox). */
   async function round(): Promise<number> {
@@ -118,6 +121,7 @@ export function startRelay(options: RelayOptions) {
     /** Stops after the current round (events not published yet stay in the outbox). */
     async stop() {
       stopped = true;
+      halt.abort();
       outbox.committed.notify();
       await running;
     },
