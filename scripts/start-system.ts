@@ -18,13 +18,22 @@ try {
   else console.error(`npm start could not start: ${describeStartupFailure(error).message}`);
   process.exit(1);
 }
+// Ctrl-C stops in order (requests in flight are answered, events not applied stay in their
+// outboxes) within SHUTDOWN_TIMEOUT_MS. One Ctrl-C can arrive more than once (from the
+// terminal, from npm, from scripts/start.ts): only the first counts.
 let stopping = false;
 const stop = async () => {
   if (stopping) return;
   stopping = true;
+  const since = Date.now();
   console.log("stopping…");
+  setTimeout(() => {
+    console.error(`not stopped within SHUTDOWN_TIMEOUT_MS (${system.shutdownTimeoutMs} ms): exiting while ${system.stopping() ?? "tracing"} was still stopping`);
+    process.exit(1);
+  }, system.shutdownTimeoutMs);
   await system.stop();
   await tracing?.shutdown();
+  console.log(`stopped (${((Date.now() - since) / 1000).toFixed(1)} s)`);
   process.exit(0);
 };
 process.on("SIGINT", stop);

@@ -344,6 +344,8 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     subgraphs: subgraphsOf(settings.supergraphSdl).map((s) => s.name),
     subgraphRequests,
     metrics,
+    /** SHUTDOWN_TIMEOUT_MS: stop() drains clients for up to this less a second. */
+    shutdownTimeoutMs: settings.shutdownTimeoutMs,
     /** Breaker state of each subgraph. */
     breakers: () => Object.fromEntries([...upstreams].map(([name, upstream]) => [name, upstream.status()])),
     async stop() {

@@ -77,17 +77,24 @@ export async function startFederation(options: FederationOptions) {
       PORT: String(gatewayPort),
     };
     const gateway = (await GATEWAY.start(readServiceEnv(GATEWAY, gatewayEnv), { log: options.logFor("gateway") })) as RunningGateway;
+    let stopping: string | undefined;
     return {
       gateway,
       services,
       startService,
       stopService: (name: SubgraphName) => services[name].stop(),
+      /** The gateway, then each subgraph after those that consume its events. */
       async stop() {
+        stopping = "gateway";
         await gateway.stop().catch((error) => options.logFor("gateway").error({ err: error }, "stopping failed"));
         for (const name of [...startOrder()].reverse()) {
+          stopping = name;
           await services[name].stop().catch((error) => options.logFor(name).error({ err: error }, "stopping failed"));
         }
+        stopping = undefined;
       },
+      /** The service stop() is waiting for (for a shutdown that overruns its deadline). */
+      stopping: () => stopping,
     };
   } catch (error) {
     for (const name of started.reverse()) await services[name].stop().catch(() => undefined);

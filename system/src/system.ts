@@ -118,6 +118,7 @@ export async function startSystem({ env: environment = process.env, print = cons
       stopDatabases.push(pg.stop);
       databaseUrls[name] = pg.url;
     }
+    let stoppingDatabases = false;
     if (embedded.length) print(`embedded Postgres (PGlite) for ${embedded.join(", ")} in ${join(dataDir, "pglite")}`);
     const federation = await startFederation({ env: shared, subgraphs: perService(databaseUrls), gateway, logFor });
     return {
@@ -127,10 +128,15 @@ export async function startSystem({ env: environment = process.env, print = cons
       seed,
       embedded,
       readyInMs: Date.now() - started,
+      /** How long stop() may take: the services' SHUTDOWN_TIMEOUT_MS. */
+      shutdownTimeoutMs: federation.gateway.shutdownTimeoutMs,
       async stop() {
         await federation.stop();
+        stoppingDatabases = true;
         await stopAllDatabases();
       },
+      /** What stop() is waiting for. */
+      stopping: () => federation.stopping() ?? (stoppingDatabases ? "embedded Postgres" : undefined),
     };
   } catch (error) {
     await stopAllDatabases();
