@@ -47,7 +47,7 @@ export function createServiceTokenVerifier(secret: string, callee: string) {
 export function createServiceClient(options: { secret: string; caller: string; upstream: Upstream }) {
   const sign = createServiceTokenSigner(options.secret, options.caller);
   const { upstream } = options;
-  return async function callService<T>(path: string, init: { method?: "GET" | "POST"; body?: unknown; idempotent: boolean; signal?: AbortSignal }): Promise<T> {
+  return async function callService<T>(path: string, init: { method?: "GET" | "POST"; body?: unknown; idempotent: boolean; signal?: AbortSignal; timeoutMs?: number }): Promise<T> {
     const requestId = currentRequestId();
     const response = await upstream.send(path, {
       method: init.method ?? "GET",
@@ -59,6 +59,7 @@ export function createServiceClient(options: { secret: string; caller: string; u
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
       idempotent: init.idempotent,
       signal: init.signal,
+      ...(init.timeoutMs ? { timeoutMs: init.timeoutMs } : {}),
     });
     if (response.status < 200 || response.status >= 300) throw new Error(`${upstream.name} ${path} answered HTTP ${response.status}`);
     return JSON.parse(response.body) as T;

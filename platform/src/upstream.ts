@@ -58,6 +58,8 @@ export interface UpstreamRequest {
   idempotent: boolean;
   /** Cancels the call (the caller stops waiting, e.g. at shutdown). */
   signal?: AbortSignal;
+  /** This call's deadline instead of the service's `timeoutMs` (a read the service holds open: how long it may hold it plus the usual deadline). */
+  timeoutMs?: number;
 }
 
 export interface BreakerStatus {
@@ -128,12 +130,13 @@ export function createUpstream(settings: UpstreamSettings) {
 
   /** One call with its retries, all inside the deadline. */
   async function attempt(path: string, init: UpstreamRequest): Promise<UpstreamResponse> {
-    const deadline = Date.now() + settings.timeoutMs;
+    const timeoutMs = init.timeoutMs ?? settings.timeoutMs;
+    const deadline = Date.now() + timeoutMs;
     let retriedBrokenConnection = false;
     let backoff = 25;
     for (;;) {
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw failure("unavailable", `cannot connect within ${settings.timeoutMs} ms`);
+      if (remaining <= 0) throw failure("unavailable", `cannot connect within ${timeoutMs} ms`);
       // The deadline's timer is cleared once the answer is read (AbortSignal.timeout's would fire
       // later for every call, each time building an exception nobody reads).
       const deadlineReached = new AbortController();
@@ -156,7 +159,7 @@ export function createUpstream(settings: UpstreamSettings) {
         const code = codeOf(error);
         if (code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") throw new UpstreamError(name, "too-large", 0, `answered more than ${settings.maxResponseBytes} bytes`);
         if (code === "TIMEOUT" || (code && TIMED_OUT.has(code))) {
-          throw failure("timeout", `no answer within ${settings.timeoutMs} ms`, Math.ceil(settings.breakerOpenMs / 1000));
+          throw failure("timeout", `no answer within ${timeoutMs} ms`, Math.ceil(settings.breakerOpenMs / 1000));
         }
         if (code && NOTHING_SENT.has(code)) {
           // Nothing reached the service (it is restarting, or down): safe to try again for any call.

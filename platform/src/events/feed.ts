@@ -71,7 +71,9 @@ const sleep = (ms: number, signal: AbortSignal) => delay(ms, undefined, { signal
 /** One consumer of one source's feed: on demand (numbered catch-ups) and, when running, a long poll. */
 export function createFeedConsumer(options: FeedConsumerOptions) {
   const call = createServiceClient({ secret: options.serviceSecret, caller: options.caller, upstream: options.upstream });
-  // A held-open read must answer before the call's deadline opens the breaker.
+  // How long the source may hold a read open. The read's deadline is that plus the usual call
+  // deadline: an answer a loaded source sends a little late is not a timeout (a timeout opens
+  // the breaker at once, and the reads would then back off for seconds).
   const longPollMs = Math.min(MAX_FEED_WAIT_MS, options.upstream.timeoutMs - 500);
   // On-demand pulls are numbered as they start. A request that needs fresh data remembers the
   // number at its start; any pull that started later has seen everything committed before it.
@@ -97,7 +99,11 @@ export function createFeedConsumer(options: FeedConsumerOptions) {
     let wait = waitMs > 0 ? waitMs : 0;
     try {
       for (;;) {
-        const page = await call<EventPage>(`${EVENT_FEED_PATH}?after=${after}&limit=${MAX_EVENT_PAGE}&wait=${wait}`, { idempotent: true, signal: shutdown.signal });
+        const page = await call<EventPage>(`${EVENT_FEED_PATH}?after=${after}&limit=${MAX_EVENT_PAGE}&wait=${wait}`, {
+          idempotent: true,
+          signal: shutdown.signal,
+          ...(wait > 0 ? { timeoutMs: wait + options.upstream.timeoutMs } : {}),
+        });
         wait = 0;
         if (page.head && BigInt(page.head) > sourceHead) sourceHead = BigInt(page.head);
         if (page.events.length === 0) break;
