@@ -1,6 +1,7 @@
 // Notifications without a broker (the zero-setup transport: each service's event feed over
 // HTTP): welcome mails at a real SMTP server, live updates over WebSocket at the gateway, the
 // list and its privacy, and nothing lost while the notifications service or the mail server is down.
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { SignJWT } from "jose";
 import { createIdentityAssertionSigner } from "@pooya/platform";
@@ -72,6 +73,33 @@ describe("welcome", () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(smtp.mailsTo(user.email)).toHaveLength(1);
   }, 30_000);
+
+  test("a mail whose recipient is not known yet waits for the account's event, and looks again less often the longer it has waited", async () => {
+    const stranger = randomUUID(); // no UserRegistered for this id has arrived (nor will)
+    const insert = (age: string) => fed.db.notifications.query(
+      `INSERT INTO outgoing_mails (id, user_id, template, data, source_event_id, created_at, next_attempt_at)
+       VALUES (gen_random_uuid(), $1, 'ORDER_RECEIPT', '{}', gen_random_uuid(), now() - $2::interval, now()) RETURNING id`,
+      [stranger, age],
+    ).then((r) => r.rows[0].id as string);
+    const fresh = await insert("0 s");
+    const waiting = await insert("2 hours");
+    const untilNextLook = async (id: string) => (await fed.db.notifications.query(
+      "SELECT status, attempts, extract(epoch FROM next_attempt_at - now())::float AS seconds FROM outgoing_mails WHERE id = $1", [id],
+    )).rows[0] as { status: string; attempts: number; seconds: number };
+    // Both were due; the mailer found no address, so neither counts as an attempt (while it holds
+    // a mail, attempts is 1 and the next look 120 s away), neither is given up.
+    const looked = async (id: string) => {
+      const mail = await untilNextLook(id);
+      return mail.attempts === 0 && mail.seconds > 0 ? mail : undefined;
+    };
+    const waited = await vi.waitFor(async () => (await looked(waiting)) ?? Promise.reject(new Error("not looked at yet")), { timeout: 10_000, interval: 100 });
+    const justCreated = await vi.waitFor(async () => (await looked(fresh)) ?? Promise.reject(new Error("not looked at yet")), { timeout: 10_000, interval: 100 });
+    expect(waited.status).toBe("PENDING");
+    expect(waited.seconds).toBeGreaterThan(590); // 10 minutes, not 5 s
+    expect(justCreated.status).toBe("PENDING");
+    expect(justCreated.seconds).toBeLessThanOrEqual(5); // the account's event usually follows within seconds
+    await fed.db.notifications.query("DELETE FROM outgoing_mails WHERE user_id = $1", [stranger]);
+  });
 });
 
 describe("the list", () => {

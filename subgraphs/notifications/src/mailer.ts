@@ -24,8 +24,13 @@ const BATCH = 20;
 /** A claimed mail belongs to its sender this long; then it is due again. */
 const LEASE_SECONDS = 120;
 /** A mail whose recipient is not known yet (their account's event has not arrived) waits, and after this is given up. */
-const UNKNOWN_RECIPIENT_RETRY_SECONDS = 5;
 const UNKNOWN_RECIPIENT_GIVE_UP_MS = 24 * 3600_000;
+/**
+ * How long such a mail waits before it looks again: half its age, from 5 s to 10 minutes. The
+ * account's event usually follows within seconds; a mail still waiting after an hour is looked
+ * at every 10 minutes, not every 5 s (thousands of them kept the mailer and its database busy).
+ */
+export const unknownRecipientWaitSeconds = (ageMs: number) => Math.round(Math.min(600, Math.max(5, ageMs / 2_000)));
 
 interface ClaimedMail {
   id: string;
@@ -80,7 +85,7 @@ export function createMailer(options: MailerOptions) {
         return;
       }
       // Not an attempt: the account's event has not arrived yet.
-      await pool.query(`UPDATE outgoing_mails SET attempts = attempts - 1, next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1`, [mail.id, UNKNOWN_RECIPIENT_RETRY_SECONDS]);
+      await pool.query(`UPDATE outgoing_mails SET attempts = attempts - 1, next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1`, [mail.id, unknownRecipientWaitSeconds(Date.now() - mail.created_at.getTime())]);
       return;
     }
     const rendered = renderMail(mail.template, mail.data, recipient);
