@@ -38,7 +38,8 @@ if (!existsSync(join(benchDir, "node_modules", "@graphql-hive", "gateway"))) {
   execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: benchDir, stdio: "inherit" });
 }
 
-const pin = (pid: number, core: number) => spawnSync("taskset", ["-cp", String(core), String(pid)], { stdio: "ignore" });
+/** Pins every thread of a process (V8's GC and compiler threads, libuv's pool), not only its main one. */
+const pin = (pid: number, core: number) => spawnSync("taskset", ["-a", "-cp", String(core), String(pid)], { stdio: "ignore" });
 /** CPU time a process has used so far, in ms (utime + stime from /proc/<pid>/stat). */
 function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
