@@ -245,7 +245,8 @@ try {
   const longestSettle = { ms: 0, after: "" };
   // Idle: every process of the run, nothing asked of them (steady polling, a profiler's sampling),
   // over 2 s, per 250 ms; with a margin of 10 ms (the clock ticks are 10 ms).
-  const idleMs = (await cpuUsedIn([...candidates.map((c) => c.pid), ...subgraphs.map((s) => s.pid)], 2_000)) / 8 + 10;
+  const everyPid = [...candidates.map((c) => c.pid), ...subgraphs.map((s) => s.pid)];
+  const idleMs = (await cpuUsedIn(everyPid, 2_000)) / 8 + 10;
   for (let round = 1; round <= rounds; round++) {
     for (const q of queries) {
       for (const c of candidates) {
@@ -265,7 +266,7 @@ try {
         for (const [i, s] of subgraphs.entries()) (entry.perSubgraph[s.name] ??= []).push(each[i]!);
         entry.errors += r.errors;
         results.set(key, entry);
-        const waited = await settle([...candidates.map((c) => c.pid), ...subgraphs.map((s) => s.pid)], idleMs);
+        const waited = await settle(everyPid, idleMs);
         if (waited > longestSettle.ms) Object.assign(longestSettle, { ms: waited, after: `${c.name} on ${q.name}` });
       }
     }
