@@ -2,7 +2,7 @@
 // processes, export OTLP/HTTP JSON to a receiver this test runs, and one query that touches
 // users, courses, attendance and food (with the client's own traceparent) comes back as spans
 // from all five under the client's trace id, with their parent links intact.
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { createServer, type Server } from "node:http";
 import { randomBytes } from "node:crypto";
 import { trace } from "@opentelemetry/api";
@@ -69,37 +69,41 @@ describe("with OTEL_EXPORTER_OTLP_ENDPOINT", () => {
     );
     expect(r.errors).toBeUndefined();
 
-    let spans: OtlpSpan[] = [];
-    for (let i = 0; i < 50; i += 1) {
-      spans = received.filter((s) => s.traceId === traceId);
-      if (["gateway", "users", "courses", "attendance", "food"].every((name) => spans.some((s) => s.service === name && s.kind === 2))) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    const services = new Set(spans.map((s) => s.service));
-    expect([...services].sort()).toEqual(["attendance", "courses", "food", "gateway", "users"]);
+    // Spans arrive in batches from five processes, the gateway's server span last (it ends
+    // last), so the checks are retried until they all hold or 10 s pass; a timeout reports the
+    // last check that failed.
+    await vi.waitFor(
+      () => {
+        const spans = received.filter((s) => s.traceId === traceId);
+        const services = new Set(spans.map((s) => s.service));
+        expect([...services].sort()).toEqual(["attendance", "courses", "food", "gateway", "users"]);
 
-    const byId = new Map(spans.map((s) => [s.spanId, s]));
-    // The gateway's server span continues the client's trace.
-    const gatewayServer = spans.find((s) => s.service === "gateway" && s.kind === 2 && s.parentSpanId === clientSpanId);
-    expect(gatewayServer?.name).toBe("POST /graphql");
-    // Apollo Gateway's own planning and fetch spans hang under it.
-    expect(spans.some((s) => s.service === "gateway" && s.name === "gateway.plan")).toBe(true);
-    expect(spans.some((s) => s.service === "gateway" && s.name === "gateway.fetch")).toBe(true);
-    for (const name of ["users", "courses", "attendance", "food"]) {
-      const server = spans.find((s) => s.service === name && s.kind === 2 && s.name === "POST /graphql")!;
-      const parent = byId.get(server.parentSpanId!);
-      expect(parent?.service, `${name}'s server span hangs under a gateway client span`).toBe("gateway");
-      expect(parent?.kind).toBe(3); // CLIENT
-      // Every span of a subgraph leads up to the gateway's server span.
-      let node: OtlpSpan | undefined = server;
-      for (let hops = 0; node && node !== gatewayServer && hops < 20; hops += 1) node = byId.get(node.parentSpanId ?? "");
-      expect(spans.filter((s) => s.service === name).every((s) => byId.has(s.parentSpanId ?? "") || s.parentSpanId === clientSpanId)).toBe(true);
-      expect(node).toBe(gatewayServer);
-      // Its resolvers and its database work are traced too.
-      expect(spans.some((s) => s.service === name && s.name.startsWith("graphql.resolve ")), `${name} has resolver spans`).toBe(true);
-      // Prisma's statements, or a batch read straight on the pool (`SELECT <table>`).
-      expect(spans.some((s) => s.service === name && (s.name.startsWith("prisma:") || s.name.startsWith("SELECT "))), `${name} has SQL spans`).toBe(true);
-    }
+        const byId = new Map(spans.map((s) => [s.spanId, s]));
+        // The gateway's server span continues the client's trace.
+        const gatewayServer = spans.find((s) => s.service === "gateway" && s.kind === 2 && s.parentSpanId === clientSpanId);
+        expect(gatewayServer?.name).toBe("POST /graphql");
+        // Apollo Gateway's own planning and fetch spans hang under it.
+        expect(spans.some((s) => s.service === "gateway" && s.name === "gateway.plan")).toBe(true);
+        expect(spans.some((s) => s.service === "gateway" && s.name === "gateway.fetch")).toBe(true);
+        for (const name of ["users", "courses", "attendance", "food"]) {
+          const server = spans.find((s) => s.service === name && s.kind === 2 && s.name === "POST /graphql");
+          expect(server, `${name} has a server span`).toBeDefined();
+          const parent = byId.get(server!.parentSpanId!);
+          expect(parent?.service, `${name}'s server span hangs under a gateway client span`).toBe("gateway");
+          expect(parent?.kind).toBe(3); // CLIENT
+          // Every span of a subgraph leads up to the gateway's server span.
+          let node: OtlpSpan | undefined = server;
+          for (let hops = 0; node && node !== gatewayServer && hops < 20; hops += 1) node = byId.get(node.parentSpanId ?? "");
+          expect(spans.filter((s) => s.service === name).every((s) => byId.has(s.parentSpanId ?? "") || s.parentSpanId === clientSpanId)).toBe(true);
+          expect(node).toBe(gatewayServer);
+          // Its resolvers and its database work are traced too.
+          expect(spans.some((s) => s.service === name && s.name.startsWith("graphql.resolve ")), `${name} has resolver spans`).toBe(true);
+          // Prisma's statements, or a batch read straight on the pool (`SELECT <table>`).
+          expect(spans.some((s) => s.service === name && (s.name.startsWith("prisma:") || s.name.startsWith("SELECT "))), `${name} has SQL spans`).toBe(true);
+        }
+      },
+      { timeout: 10_000, interval: 100 },
+    );
     // Every log line of the request carries the trace it belongs to.
     const gatewayLine = system.processes.gateway.logLines().find((l) => l.reqId === requestId && l.msg === "request");
     expect(gatewayLine?.trace_id).toBe(traceId);
