@@ -14,7 +14,15 @@ export interface CoursesContext {
 
 export function createLoaders(db: CoursesDb) {
   return {
-    course: rowLoader<string, Course>((ids) => db.prisma.course.findMany({ where: { id: { in: [...ids] } } }), (c) => c.id),
+    /**
+     * Courses by id, every column, straight from the pool: the first fetch of every course page
+     * and report. Through Prisma this one-row read cost more CPU than the rest of the fetch
+     * (its query compiler and result mapping, 16 % of this subgraph's CPU on the dashboard).
+     */
+    course: rowLoader<string, Course>(
+      (ids) => db.read(`SELECT id, code, title, description, capacity, teacher_id AS "teacherId", enrollment_count AS "enrollmentCount", created_at AS "createdAt" FROM courses WHERE id = ANY($1::uuid[])`, [ids]),
+      (c) => c.id,
+    ),
     /** Each course's students in enrollment order: two columns straight from the pool (a class can be large). */
     studentsOfCourse: groupLoader<string, Pick<Enrollment, "courseId" | "studentId">>(
       (ids) => db.read(`SELECT course_id AS "courseId", student_id AS "studentId" FROM enrollments WHERE course_id = ANY($1::uuid[]) ORDER BY enrolled_at ASC, student_id ASC`, [ids]),
