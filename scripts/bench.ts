@@ -10,6 +10,8 @@
 //   one round, 20 and 200. BENCH_PROFILE_DIR: every service writes a V8 CPU profile there on exit.
 //   BENCH_QUIET_MS (100, smoke 250): subgraph CPU per 2 s below which the seed's events count as consumed.
 //   BENCH_NODE_OPTIONS: Node flags for our gateway and subgraphs (e.g. V8 heap settings to compare).
+//   BENCH_VARIANT_NODE_OPTIONS: adds "ours-variant", a second gateway of ours started with these
+//   Node options (instead of its own flags), in the same run as the others.
 // Each run starts once core 0 is idle again (what the previous candidate still had in flight is done).
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -19,7 +21,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { createIdentityAssertionSigner, signingKeyFromJwk } from "@pooya/platform";
-import { PROCESS_ADMIN, freePort, insertStudents, postGraphQL, startProcesses, stopProcess, type ServiceProcess } from "@pooya/e2e";
+import { PROCESS_ADMIN, freePort, insertStudents, postGraphQL, spawnService, startProcesses, stopProcess, waitUntilReady, type ServiceProcess } from "@pooya/e2e";
 import { SUPERGRAPH_PATH } from "@pooya/gateway";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -134,6 +136,17 @@ try {
   // Peers pass on an assertion the load generator carries, signed fresh for each run (they live 60 s).
   const peerHeaders = async () => ({ ...json, "x-identity-assertion": await signAssertion({ userId: staff.user.id, role: "STAFF" }, "127.0.0.1") });
   if (wanted.includes("ours")) candidates.push({ name: "ours", url: gatewayUrl, pid: system.processes.gateway.child.pid!, headers: async () => ({ ...json, authorization: `Bearer ${staff.accessToken}` }) });
+  // A second gateway of ours with other Node flags, measured in the same run (interleaved, same
+  // subgraphs): how a flag is judged when runs differ by ±30 % from one to the next.
+  const variantOptions = process.env.BENCH_VARIANT_NODE_OPTIONS;
+  if (variantOptions) {
+    const port = await freePort();
+    const variant = spawnService("gateway", "gateway/src/main.ts", { ...system.envOf("gateway"), PORT: String(port), NODE_OPTIONS: variantOptions }, port);
+    await waitUntilReady(variant);
+    pin(variant.child.pid!, 0);
+    peers.push(variant);
+    candidates.push({ name: "ours-variant", url: `http://127.0.0.1:${port}/graphql`, pid: variant.child.pid!, headers: async () => ({ ...json, authorization: `Bearer ${staff.accessToken}` }) });
+  }
   const spawnPeer = async (name: string, entry: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
     const port = await freePort();
     const { spawn } = await import("node:child_process");

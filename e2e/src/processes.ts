@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { exportPrivateJwk, generateSigningKey, serviceUrlVariable } from "@pooya/platform";
-import { SUBGRAPHS, SUBGRAPH_NAMES, accessTokenIssuer, createDatabases, type SubgraphName } from "@pooya/system";
+import { SUBGRAPHS, SUBGRAPH_NAMES, accessTokenIssuer, createDatabases, nodeFlagsOf, type SubgraphName } from "@pooya/system";
 import { freePort } from "./free-port.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -102,7 +102,8 @@ export async function stopProcess(service: ServiceProcess, signal: NodeJS.Signal
 /**
  * The whole federation as separate processes on fresh databases. `env` is added to every
  * process. With `built`, each runs from the production build (`npm run build`'s folder per
- * service: `node --enable-source-maps <its dist entry>` inside it, as its image does).
+ * service: `node --enable-source-maps <its dist entry>` inside it, as its image does). Each
+ * starts with the V8 flags its image has (`nodeFlagsOf`).
  */
 export async function startProcesses(options: { env?: NodeJS.ProcessEnv; built?: { dir: string } } = {}) {
   const databases = await createDatabases(SUBGRAPH_NAMES);
@@ -145,7 +146,8 @@ export async function startProcesses(options: { env?: NodeJS.ProcessEnv; built?:
   const entryOf = (name: ProcessName) => `${sourceOf(name)}/${options.built ? "dist/main.mjs" : "src/main.ts"}`;
   const processes = {} as Record<ProcessName, ServiceProcess>;
 
-  const builtOptions = (name: ProcessName) => (options.built ? { cwd: join(options.built.dir, name), nodeArgs: ["--enable-source-maps"] } : {});
+  // The V8 flags its image starts it with; from the build also with source maps, as images run.
+  const builtOptions = (name: ProcessName) => (options.built ? { cwd: join(options.built.dir, name), nodeArgs: ["--enable-source-maps", ...nodeFlagsOf(name)] } : { nodeArgs: nodeFlagsOf(name) });
 
   async function start(name: ProcessName, extraEnv: NodeJS.ProcessEnv = {}) {
     processes[name] = spawnService(name, entryOf(name), { ...envOf(name), ...extraEnv }, ports[name], builtOptions(name));

@@ -4,7 +4,7 @@ import { expect, test } from "vitest";
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { PROJECT_ROOT, SUBGRAPH_NAMES, buildTargets } from "../src/index.ts";
+import { PROJECT_ROOT, SUBGRAPH_NAMES, buildTargets, entryOf, nodeFlagsOf } from "../src/index.ts";
 
 const read = (file: string) => readFile(join(PROJECT_ROOT, file), "utf8");
 
@@ -23,7 +23,8 @@ test("the Dockerfile installs every workspace and has a runtime target per servi
   for (const dir of await workspaceDirs()) expect(dockerfile, dir).toContain(`COPY ${dir}/package.json ${dir}/`);
   for (const target of buildTargets()) {
     expect(dockerfile).toMatch(new RegExp(`FROM runtime AS ${target.name}\\nCOPY --from=build /src/build/${target.name} /app\\n`));
-    expect(dockerfile).toContain(`CMD ["node", "--enable-source-maps", "${target.dir}/dist/main.mjs"]`);
+    // What the process harness starts too (nodeFlagsOf): tests and the bench run what images run.
+    expect(dockerfile).toContain(`CMD ${JSON.stringify(["node", "--enable-source-maps", ...nodeFlagsOf(target.name), entryOf(target)]).replaceAll(",", ", ")}`);
   }
   const runtime = dockerfile.slice(dockerfile.indexOf("AS runtime"));
   expect(runtime).toMatch(/\nUSER node\n/);
