@@ -9,7 +9,8 @@
 //   BENCH_CANDIDATES (ours,apollo,hive,hive-router), BENCH_QUERIES (Q1,Q2,Q3), BENCH_SMOKE=1: 2 s,
 //   one round, 20 and 200. BENCH_PROFILE_DIR: every service writes a V8 CPU profile there on exit.
 //   BENCH_QUIET_MS (100, smoke 250): subgraph CPU per 2 s below which the seed's events count as consumed.
-//   BENCH_NODE_OPTIONS: Node flags for our gateway and subgraphs (e.g. V8 heap settings to compare).
+//   BENCH_NODE_OPTIONS: Node flags for our gateway and subgraphs, as NODE_OPTIONS (a flag a service
+//   already starts with, see nodeFlagsOf, keeps its own value).
 //   BENCH_VARIANT_NODE_OPTIONS: adds "ours-variant", a second gateway of ours started with these
 //   Node options (instead of its own flags), in the same run as the others.
 // Each run starts once core 0 is idle again (what the previous candidate still had in flight is done).
