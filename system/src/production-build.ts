@@ -38,8 +38,8 @@ export const entryOf = (target: BuildTarget) => `${target.dir}/dist/main.mjs`;
  * V8 flags a service's process starts with: its image's CMD has them, and the process harness
  * (tests, `npm run bench`) starts each service with them too. The gateway parses, merges and
  * writes large answers; with young-generation semi-spaces fixed at up to 32 MB it used about a
- * quarter less CPU per 200-student dashboard than with V8's own sizing, once it had served a
- * while (docs/operations.md, "Young generation of the gateway"). The subgraphs showed no gain
+ * quarter less CPU per 200-student dashboard than with V8's own sizing, once it had served some
+ * traffic (docs/operations.md, "Young generation of the gateway"). The subgraphs showed no gain
  * and keep V8's sizing.
  */
 export const nodeFlagsOf = (name: string): string[] => (name === "gateway" ? ["--max-semi-space-size=32"] : []);
