@@ -136,7 +136,8 @@ try {
   const json = { "content-type": "application/json" };
   // Peers pass on an assertion the load generator carries, signed fresh for each run (they live 60 s).
   const peerHeaders = async () => ({ ...json, "x-identity-assertion": await signAssertion({ userId: staff.user.id, role: "STAFF" }, "127.0.0.1") });
-  if (wanted.includes("ours")) candidates.push({ name: "ours", url: gatewayUrl, pid: system.processes.gateway.child.pid!, headers: async () => ({ ...json, authorization: `Bearer ${staff.accessToken}` }) });
+  const oursHeaders = async () => ({ ...json, authorization: `Bearer ${staff.accessToken}` });
+  if (wanted.includes("ours")) candidates.push({ name: "ours", url: gatewayUrl, pid: system.processes.gateway.child.pid!, headers: oursHeaders });
   // A second gateway of ours with other Node flags, measured in the same run (interleaved, same
   // subgraphs): how a flag is judged when runs differ by ±30 % from one to the next.
   const variantOptions = process.env.BENCH_VARIANT_NODE_OPTIONS;
@@ -146,7 +147,7 @@ try {
     await waitUntilReady(variant);
     pin(variant.child.pid!, 0);
     peers.push(variant);
-    candidates.push({ name: "ours-variant", url: `http://127.0.0.1:${port}/graphql`, pid: variant.child.pid!, headers: async () => ({ ...json, authorization: `Bearer ${staff.accessToken}` }) });
+    candidates.push({ name: "ours-variant", url: `http://127.0.0.1:${port}/graphql`, pid: variant.child.pid!, headers: oursHeaders });
   }
   const spawnPeer = async (name: string, entry: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
     const port = await freePort();
