@@ -68,6 +68,12 @@ const queries: { query: string; variables: Record<string, unknown>; valid: unkno
     variables: {},
     valid: { flag: true, me: { __typename: "Teacher", id: "t" } },
   },
+  // Response names that Object.prototype also has: answered from objects without a prototype.
+  {
+    query: `{ me { __proto__: id constructor: __typename ... on Student { toString: name marks { valueOf: status hasOwnProperty: date } } } people { ... on Teacher { __proto__: name } } }`,
+    variables: {},
+    valid: JSON.parse(`{ "me": { "__typename": "Student", "__proto__": "s1", "constructor": "Student", "toString": "Ada", "marks": [{ "valueOf": "LATE", "hasOwnProperty": "d" }] }, "people": [{ "__typename": "Teacher", "__proto__": "Bo" }] }`),
+  },
 ];
 
 test("hand-written edge cases answer as Apollo's: nulls bubbling, wrong values, unknown __typename, skip/include, missing input", () => {
@@ -84,6 +90,9 @@ test("hand-written edge cases answer as Apollo's: nulls bubbling, wrong values, 
     [3, { student: { id: "1", name: "Ada", tags: [], marks: {} }, grid: [], flag: null }],
   ];
   for (const [i, input] of cases) same(schema, queries[i]!.query, queries[i]!.variables, input);
+  // Those names reach the answer as the client's own keys, not as the prototype or its methods.
+  expect(JSON.parse(same(schema, queries[5]!.query, {}, queries[5]!.valid)).data).toEqual(JSON.parse(`{ "me": { "__proto__": "s1", "constructor": "Student", "toString": "Ada", "marks": [{ "valueOf": "LATE", "hasOwnProperty": "d" }] }, "people": [{ "__proto__": "Bo" }] }`));
+  expect(JSON.parse(same(schema, queries[5]!.query, {}, JSON.parse(`{ "me": { "__typename": "Student", "__proto__": null } }`))).data).toBeNull();
   expect(outcome(computeResponse, schema, queries[0]!.query, {}, null)).toBe(JSON.stringify({ data: null, errors: [] }));
   expect(() => same(schema, `query($s: Boolean!) { flag @skip(if: $s) }`, { s: "no" }, { flag: true })).not.toThrow();
 });
