@@ -10,12 +10,13 @@
 // answer (its @skip/@include decided and its fields' names and types looked up then) and no
 // per-value allocation besides the output. Its output objects are ordinary ones: Apollo's have no
 // prototype (Object.create(null)), which V8 keeps as hash tables, slower to fill, larger, and
-// written by JSON.stringify on its slow path (2.4× slower on the 200-student dashboard's
-// answer). An object without a prototype only matters for a response name that Object.prototype
-// also has (`__proto__`, `constructor`, `toString`, …); an operation with one gets Apollo's kind. `installFastResultShaping` puts it in place of
-// Apollo's function, which executeQueryPlan calls through the module's exports object; a test
-// runs both on the same inputs and requires identical answers and errors
-// (gateway/test/result-shaping.test.ts), and it checks the version it was written against.
+// written by JSON.stringify on its slow path (2.4× slower for an answer shaped like the
+// 200-student dashboard's). An object without a prototype only matters for a response name that
+// Object.prototype also has (`__proto__`, `constructor`, `toString`, …); an operation with one
+// gets Apollo's kind. `installFastResultShaping` puts it in place of Apollo's function, which
+// executeQueryPlan calls through the module's exports object; a test runs both on the same
+// inputs and requires identical answers and errors (gateway/test/result-shaping.test.ts), and it
+// checks the version it was written against.
 // RESULT_SHAPING=apollo keeps Apollo's.
 import { createRequire } from "node:module";
 import {
