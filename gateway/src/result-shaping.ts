@@ -48,8 +48,8 @@ interface Shaping {
   errors: GraphQLError[];
   introspectionHandling: Introspection;
   compiled: Map<SelectionSet, Compiled[]>;
-  /** Makes an output object: an ordinary one, or one without a prototype (see the top of this file). */
-  newObject: () => Record<string, unknown>;
+  /** Output objects without a prototype, as Apollo's (see the top of this file). */
+  withoutPrototype: boolean;
 }
 
 const OK = 0;
@@ -214,7 +214,7 @@ function updateOutputValue(outputValue: unknown, type: Type, inputValue: unknown
       }
       objType = typenameType;
     }
-    const outputObject = (outputValue === undefined ? p.newObject() : outputValue) as Record<string, unknown>;
+    const outputObject = (outputValue === undefined ? newObject(p) : outputValue) as Record<string, unknown>;
     const bubbled = applySelectionSet(inputValue as Record<string, unknown>, selectionSet, outputObject, p, path, objType) === NULL_BUBBLE_UP;
     isInvalid = false;
     hasErrors = bubbled;
@@ -240,8 +240,7 @@ function namesObjectPrototype(selectionSet: SelectionSet): boolean {
   }
   return false;
 }
-const ordinaryObject = () => ({});
-const objectWithoutPrototype = () => Object.create(null) as Record<string, unknown>;
+const newObject = (p: Shaping): Record<string, unknown> => (p.withoutPrototype ? Object.create(null) : {});
 
 export const computeResponse: ComputeResponse = ({ operation, variables, input, introspectionHandling }) => {
   if (!input) return { data: input, errors: [] };
@@ -252,9 +251,9 @@ export const computeResponse: ComputeResponse = ({ operation, variables, input, 
     errors: [],
     introspectionHandling,
     compiled: new Map(),
-    newObject: namesObjectPrototype(operation.selectionSet) ? objectWithoutPrototype : ordinaryObject,
+    withoutPrototype: namesObjectPrototype(operation.selectionSet),
   };
-  const data = p.newObject();
+  const data = newObject(p);
   const result = applySelectionSet(input, operation.selectionSet, data, p, [], schema.schemaDefinition.rootType(operation.rootKind)!);
   return { data: result === NULL_BUBBLE_UP ? null : data, errors: p.errors };
 };
