@@ -40,7 +40,10 @@ test("a held-open read answered after its wait, within the call deadline, is a r
 
   const held = reads.filter((r) => r.wait > 0);
   expect(held.length).toBeGreaterThanOrEqual(2);
-  expect(held.every((r) => r.wait === 1_500 && r.answeredAfterMs >= 2_700)).toBe(true);
+  // Answered 2.7 s into the read, past the old deadline (wait + 0.5 s). A timer counts from the
+  // event loop's clock as of its last turn, which a busy loop reads a few ms before the handler
+  // runs: measured from the handler, the answer may come a little before 2.7 s.
+  expect(held.every((r) => r.wait === 1_500 && r.answeredAfterMs >= 2_600)).toBe(true);
   expect(lines.map((l) => l.msg)).not.toContain("cannot read the event feed; retrying with backoff");
   expect(lines.map((l) => l.msg)).not.toContain("circuit breaker opened");
   expect(upstream.status().state).toBe("closed");
