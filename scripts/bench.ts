@@ -13,6 +13,10 @@
 //   already starts with, see nodeFlagsOf, keeps its own value).
 //   BENCH_VARIANT_NODE_OPTIONS: adds "ours-variant", a second gateway of ours started with these
 //   Node options (instead of its own flags), in the same run as the others.
+//   BENCH_MEMORY_LIMIT_MB: every gateway runs under a memory limit of its own, as in a container
+//   (a memory cgroup it joins before Node starts, so V8 sizes its heap from the limit; Linux, as
+//   root); ours is then a fresh gateway started in it. "gw RSS MB" is each gateway's peak
+//   resident size during its timed runs, limited or not.
 // Each run starts once core 0 is idle again (what the previous candidate still had in flight is done).
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -22,6 +26,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { createIdentityAssertionSigner, signingKeyFromJwk } from "@pooya/platform";
+import { nodeFlagsOf } from "@pooya/system";
+import { createMemoryLimit, peakRssMb, resetPeakRss, type MemoryLimit } from "./lib/memory-limit.ts";
 import { PROCESS_ADMIN, freePort, insertStudents, postGraphQL, spawnService, startProcesses, stopProcess, waitUntilReady, type ServiceProcess } from "@pooya/e2e";
 import { SUPERGRAPH_PATH } from "@pooya/gateway";
 
@@ -35,6 +41,15 @@ const sizes = (process.env.BENCH_SIZES ?? (smoke ? "20,200" : "20,200,1000")).sp
 const wanted = (process.env.BENCH_CANDIDATES ?? "ours,apollo,hive,hive-router").split(",");
 const queryKinds = (process.env.BENCH_QUERIES ?? "Q1,Q2,Q3").split(",");
 const profileDir = process.env.BENCH_PROFILE_DIR;
+const memoryLimitMb = Number(process.env.BENCH_MEMORY_LIMIT_MB ?? 0);
+/** Each gateway's own memory limit (BENCH_MEMORY_LIMIT_MB), by candidate. */
+const memoryLimits = new Map<string, MemoryLimit>();
+const limitFor = (candidate: string): string[] => {
+  if (!memoryLimitMb) return [];
+  const limit = createMemoryLimit(`pooya-bench-${candidate}`, memoryLimitMb);
+  memoryLimits.set(candidate, limit);
+  return limit.prefix;
+};
 
 if (!existsSync(join(benchDir, "node_modules", "@graphql-hive", "gateway"))) {
   console.log("installing the benchmark's peers (bench/package.json) …");
@@ -48,8 +63,17 @@ function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
 }
+/** Whether a process still runs (it may be a zombie its parent has not reaped yet). */
+function running(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]![0] !== "Z";
+  } catch {
+    return false;
+  }
+}
 /** CPU ms that `pids` use together in `ms`. */
-async function cpuUsedIn(pids: number[], ms: number): Promise<number> {
+async function cpuUsedIn(all: number[], ms: number): Promise<number> {
+  const pids = all.filter(running);
   const before = pids.map(cpuMs);
   await new Promise((resolve) => setTimeout(resolve, ms));
   return pids.reduce((sum, pid, i) => sum + cpuMs(pid) - before[i]!, 0);
@@ -137,13 +161,23 @@ try {
   // Peers pass on an assertion the load generator carries, signed fresh for each run (they live 60 s).
   const peerHeaders = async () => ({ ...json, "x-identity-assertion": await signAssertion({ userId: staff.user.id, role: "STAFF" }, "127.0.0.1") });
   const oursHeaders = async () => ({ ...json, authorization: `Bearer ${staff.accessToken}` });
-  if (wanted.includes("ours")) candidates.push({ name: "ours", url: gatewayUrl, pid: system.processes.gateway.child.pid!, headers: oursHeaders });
+  if (wanted.includes("ours") && memoryLimitMb) {
+    // The gateway that served the seed was started without a limit: a fresh one, as its image starts it, in one.
+    const port = await freePort();
+    const limited = spawnService("gateway", "gateway/src/main.ts", { ...system.envOf("gateway"), PORT: String(port) }, port, { nodeArgs: nodeFlagsOf("gateway"), prefix: limitFor("ours") });
+    await waitUntilReady(limited);
+    pin(limited.child.pid!, 0);
+    peers.push(limited);
+    candidates.push({ name: "ours", url: `http://127.0.0.1:${port}/graphql`, pid: limited.child.pid!, headers: oursHeaders });
+  } else if (wanted.includes("ours")) {
+    candidates.push({ name: "ours", url: gatewayUrl, pid: system.processes.gateway.child.pid!, headers: oursHeaders });
+  }
   // A second gateway of ours with other Node flags, measured in the same run (interleaved, same
   // subgraphs): how a flag is judged when runs differ by ±30 % from one to the next.
   const variantOptions = process.env.BENCH_VARIANT_NODE_OPTIONS;
   if (variantOptions) {
     const port = await freePort();
-    const variant = spawnService("gateway", "gateway/src/main.ts", { ...system.envOf("gateway"), PORT: String(port), NODE_OPTIONS: variantOptions }, port);
+    const variant = spawnService("gateway", "gateway/src/main.ts", { ...system.envOf("gateway"), PORT: String(port), NODE_OPTIONS: variantOptions }, port, { prefix: limitFor("ours-variant") });
     await waitUntilReady(variant);
     pin(variant.child.pid!, 0);
     peers.push(variant);
@@ -152,7 +186,8 @@ try {
   const spawnPeer = async (name: string, entry: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
     const port = await freePort();
     const { spawn } = await import("node:child_process");
-    const child = spawn(process.execPath, [entry, ...args.map((a) => a.replace("$PORT", String(port)))], { cwd: benchDir, env: { PATH: process.env.PATH, ...env, PORT: String(port), SUPERGRAPH_PATH: supergraphPath }, stdio: ["ignore", "pipe", "pipe"] });
+    const [command, ...commandArgs] = [...limitFor(name), process.execPath, entry, ...args.map((a) => a.replace("$PORT", String(port)))];
+    const child = spawn(command!, commandArgs, { cwd: benchDir, env: { PATH: process.env.PATH, ...env, PORT: String(port), SUPERGRAPH_PATH: supergraphPath }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (c) => (output += c));
     child.stderr.on("data", (c) => (output += c));
@@ -199,7 +234,7 @@ try {
   }
   console.log(`answers: ${wrong === 0 ? `identical across ${candidates.map((c) => c.name).join(", ")} for all ${queries.length} queries` : `${wrong} differ`}`);
 
-  const results = new Map<string, { rps: number[]; p50: number[]; p99: number[]; gatewayCpu: number[]; subgraphCpu: number[]; perSubgraph: Record<string, number[]>; errors: number }>();
+  const results = new Map<string, { rps: number[]; p50: number[]; p99: number[]; gatewayCpu: number[]; subgraphCpu: number[]; perSubgraph: Record<string, number[]>; rssMb: number[]; errors: number }>();
   const load = (spec: object) => {
     const run = spawnSync("taskset", ["-c", "1", process.execPath, join(benchDir, "load.mjs"), JSON.stringify(spec)], { encoding: "utf8" });
     if (run.status !== 0) throw new Error(`load failed: ${run.stderr}`);
@@ -265,14 +300,21 @@ try {
   for (let round = 1; round <= rounds; round++) {
     for (const q of queries) {
       for (const c of candidates) {
+        if (!running(c.pid)) continue; // gone (killed for memory under BENCH_MEMORY_LIMIT_MB): the table says so
         const spec = { url: c.url, headers: await c.headers(), body: JSON.stringify(q.body), connections };
         load({ ...spec, seconds: 1 }); // warm-up: JIT, pools, caches
+        resetPeakRss(c.pid);
         const gatewayBefore = cpuMs(c.pid);
         const eachBefore = subgraphs.map((s) => cpuMs(s.pid));
         const r = load({ ...spec, seconds });
+        if (!running(c.pid)) {
+          console.log(`  ${c.name} exited during its run on ${q.name}`);
+          continue;
+        }
         const each = subgraphs.map((s, i) => (cpuMs(s.pid) - eachBefore[i]!) / Math.max(1, r.requests));
         const key = `${q.name}\u0000${c.name}`;
-        const entry = results.get(key) ?? { rps: [], p50: [], p99: [], gatewayCpu: [], subgraphCpu: [], perSubgraph: {}, errors: 0 };
+        const entry = results.get(key) ?? { rps: [], p50: [], p99: [], gatewayCpu: [], subgraphCpu: [], perSubgraph: {}, rssMb: [], errors: 0 };
+        entry.rssMb.push(peakRssMb(c.pid));
         entry.rps.push(r.rps);
         entry.p50.push(r.p50);
         entry.p99.push(r.p99);
@@ -289,20 +331,28 @@ try {
   }
   console.log(`after each run, the next waited for core 0 to be idle (≤ ${idleMs.toFixed(0)} ms of CPU per 250 ms): longest wait ${(longestSettle.ms / 1000).toFixed(1)} s (after ${longestSettle.after})`);
 
-  console.log(`\n${"query".padEnd(52)} ${"gateway".padEnd(12)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"gw CPU ms/req".padStart(14)} ${"subgraphs CPU".padStart(14)}  vs ours`);
+  console.log(`\n${"query".padEnd(52)} ${"gateway".padEnd(12)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"gw CPU ms/req".padStart(14)} ${"subgraphs CPU".padStart(14)} ${"gw RSS MB".padStart(10)}  vs ours`);
   for (const q of queries) {
     const ours = results.get(`${q.name}\u0000ours`);
     for (const c of candidates) {
-      const r = results.get(`${q.name}\u0000${c.name}`)!;
+      const r = results.get(`${q.name}\u0000${c.name}`);
+      if (!r) {
+        console.log(`${q.name.padEnd(52)} ${c.name.padEnd(12)} exited before this query's runs were done`);
+        continue;
+      }
       const rps = median(r.rps);
       const ratio = ours ? (rps / median(ours.rps)).toFixed(2) + "×" : "";
-      console.log(`${q.name.padEnd(52)} ${c.name.padEnd(12)} ${rps.toFixed(0).padStart(7)} ${median(r.p50).toFixed(1).padStart(7)} ${median(r.p99).toFixed(1).padStart(7)} ${median(r.gatewayCpu).toFixed(2).padStart(14)} ${median(r.subgraphCpu).toFixed(2).padStart(14)}  ${ratio}${r.errors ? `  (${r.errors} errors)` : ""}`);
+      console.log(`${q.name.padEnd(52)} ${c.name.padEnd(12)} ${rps.toFixed(0).padStart(7)} ${median(r.p50).toFixed(1).padStart(7)} ${median(r.p99).toFixed(1).padStart(7)} ${median(r.gatewayCpu).toFixed(2).padStart(14)} ${median(r.subgraphCpu).toFixed(2).padStart(14)} ${Math.max(...r.rssMb).toFixed(0).padStart(10)}  ${ratio}${r.errors ? `  (${r.errors} errors)` : ""}`);
     }
   }
   console.log(`\nsubgraph CPU ms per request, each (median over rounds; the same subgraphs serve every gateway):`);
   for (const q of queries) {
-    const r = results.get(`${q.name}\u0000${candidates[0]!.name}`)!;
+    const r = candidates.map((c) => results.get(`${q.name}\u0000${c.name}`)).find((found) => found !== undefined);
+    if (!r) continue;
     console.log(`  ${q.name.padEnd(52)} ${subgraphs.map((s) => `${s.name} ${median(r.perSubgraph[s.name]!).toFixed(2)}`).join(", ")}`);
+  }
+  if (memoryLimitMb) {
+    console.log(`\neach gateway under a memory limit of ${memoryLimitMb} MiB: ${candidates.map((c) => `${c.name} ${memoryLimits.get(c.name)!.oomKills()} killed for memory`).join(", ")}`);
   }
   console.log(`\nload average after: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
   if (wrong) process.exitCode = 1;
@@ -311,4 +361,5 @@ try {
   // A drain ends in a normal exit, which is when V8 writes the CPU profiles.
   if (profileDir) await Promise.all(Object.values(system.processes).map((p) => stopProcess(p, "SIGTERM")));
   await system.close();
+  for (const limit of memoryLimits.values()) limit.remove();
 }

@@ -30,9 +30,14 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
-/** Spawns `node [nodeArgs] <entry>` in `cwd` (the repository by default) with exactly `env` (plus PATH), capturing its output. */
-export function spawnService(name: ProcessName, entry: string, env: NodeJS.ProcessEnv, port: number, options: { cwd?: string; nodeArgs?: string[] } = {}): ServiceProcess {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry], { cwd: options.cwd ?? repoRoot, env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * Spawns `node [nodeArgs] <entry>` in `cwd` (the repository by default) with exactly `env` (plus
+ * PATH), capturing its output. `prefix`: a command that runs it (and becomes it, keeping the pid),
+ * e.g. one that joins a cgroup first.
+ */
+export function spawnService(name: ProcessName, entry: string, env: NodeJS.ProcessEnv, port: number, options: { cwd?: string; nodeArgs?: string[]; prefix?: string[] } = {}): ServiceProcess {
+  const [command, ...args] = [...(options.prefix ?? []), process.execPath, ...(options.nodeArgs ?? []), entry];
+  const child = spawn(command!, args, { cwd: options.cwd ?? repoRoot, env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const service: ServiceProcess = {
     name,
     port,
