@@ -36,13 +36,15 @@ export const entryOf = (target: BuildTarget) => `${target.dir}/dist/main.mjs`;
 
 /**
  * V8 flags a service's process starts with: its image's CMD has them, and the process harness
- * (tests, `npm run bench`) starts each service with them too. The gateway parses, merges and
- * writes large answers; with young-generation semi-spaces fixed at up to 32 MB it used about a
- * quarter less CPU per 200-student dashboard than with V8's own sizing, once it had served some
- * traffic (docs/operations.md, "Young generation of the gateway"). The subgraphs showed no gain
- * and keep V8's sizing.
+ * (tests, `npm run bench`) starts each service with them too. Young-generation semi-spaces of up
+ * to 32 MB, for every service. V8 sizes them from the memory it sees: on a large machine it
+ * already allows 64 MB, but under a container's 512 MiB limit (deploy/k8s/base) only about
+ * 5 MB. There the subgraphs used about twice the CPU per 200-student dashboard and served half as
+ * many (docs/operations.md, "The services under their pods' memory limits"). The gateway, even
+ * without a limit, used about a quarter less CPU per dashboard with the flag once it had served
+ * some traffic ("Young generation of the gateway").
  */
-export const nodeFlagsOf = (name: string): string[] => (name === "gateway" ? ["--max-semi-space-size=32"] : []);
+export const nodeFlagsOf = (_name: string): string[] => ["--max-semi-space-size=32"];
 
 /** npm packages stay imports (resolved from the traced node_modules); our workspace packages are bundled. */
 const packagesStayExternal: Plugin = {
