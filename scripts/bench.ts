@@ -15,7 +15,7 @@
 //   Node options (instead of its own flags), in the same run as the others.
 //   BENCH_MEMORY_LIMIT_MB: every gateway runs under a memory limit of its own, as in a container
 //   (a memory cgroup it joins before Node starts, so V8 sizes its heap from the limit; Linux, as
-//   root); ours is then a fresh gateway started in it. "gw RSS MB" is each gateway's peak
+//   root); ours is then a fresh gateway started in it. "gw RSS MiB" is each gateway's peak
 //   resident size during its timed runs, limited or not.
 // Each run starts once core 0 is idle again (what the previous candidate still had in flight is done).
 import { execFileSync, spawnSync } from "node:child_process";
@@ -331,7 +331,7 @@ try {
   }
   console.log(`after each run, the next waited for core 0 to be idle (≤ ${idleMs.toFixed(0)} ms of CPU per 250 ms): longest wait ${(longestSettle.ms / 1000).toFixed(1)} s (after ${longestSettle.after})`);
 
-  console.log(`\n${"query".padEnd(52)} ${"gateway".padEnd(12)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"gw CPU ms/req".padStart(14)} ${"subgraphs CPU".padStart(14)} ${"gw RSS MB".padStart(10)}  vs ours`);
+  console.log(`\n${"query".padEnd(52)} ${"gateway".padEnd(12)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"gw CPU ms/req".padStart(14)} ${"subgraphs CPU".padStart(14)} ${"gw RSS MiB".padStart(10)}  vs ours`);
   for (const q of queries) {
     const ours = results.get(`${q.name}\u0000ours`);
     for (const c of candidates) {
