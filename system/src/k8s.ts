@@ -104,7 +104,9 @@ function container(service: ServiceSpec): IContainer {
     startupProbe: httpProbe("/readyz", 2, 60),
     readinessProbe: httpProbe("/readyz", 5, 2),
     livenessProbe: httpProbe("/healthz", 10, 3),
-    resources: { requests: { cpu: "100m", memory: "192Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+    // Memory: the gateway holds 209–218 MiB idle and up to 287 under load, a subgraph up to 229
+    // (docs/operations.md, "The services under their pods' memory limits").
+    resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } },
     // Endpoints take a moment to drop a terminating pod: keep serving meanwhile, then drain.
     lifecycle: { preStop: { exec: { command: ["sleep", String(PRE_STOP_SECONDS)] } } },
     securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
