@@ -10,7 +10,7 @@ import { join } from "node:path";
 export interface MemoryLimit {
   /** Runs `command` inside the cgroup: the shell joins it, then becomes the command (same pid). */
   prefix: string[];
-  /** Processes the kernel has killed in it for going over the limit. */
+  /** Processes the kernel has killed in it for going over the limit, since it was set up. */
   oomKills(): number;
   remove(): void;
 }
@@ -40,16 +40,28 @@ export function createMemoryLimit(name: string, mb: number): MemoryLimit {
   } else if (existsSync(join(V1_ROOT, "memory.limit_in_bytes"))) {
     dir = join(V1_ROOT, name);
     if (!existsSync(dir)) mkdirSync(dir);
+    // Swap counts against the limit, as in a pod (kubelet runs without swap by default). The
+    // kernel wants memory ≤ memory+swap at every step: for a cgroup reused with a higher limit,
+    // memory+swap must go up first; with a lower one, memory must come down first.
+    const memsw = join(dir, "memory.memsw.limit_in_bytes");
+    if (existsSync(memsw)) {
+      try {
+        writeFileSync(memsw, bytes);
+      } catch {
+        // lower than the current memory limit: set after it, below
+      }
+    }
     writeFileSync(join(dir, "memory.limit_in_bytes"), bytes);
-    // Swap counts against the limit, as in a pod (kubelet runs without swap by default).
-    if (existsSync(join(dir, "memory.memsw.limit_in_bytes"))) writeFileSync(join(dir, "memory.memsw.limit_in_bytes"), bytes);
+    if (existsSync(memsw)) writeFileSync(memsw, bytes);
     events = () => readFileSync(join(dir, "memory.oom_control"), "utf8");
   } else {
     throw new Error("a memory limit needs a writable memory cgroup controller (Linux, as root): none found under /sys/fs/cgroup");
   }
+  const killed = () => Number(/oom_kill (\d+)/.exec(events())?.[1] ?? 0);
+  const killedBefore = killed(); // a cgroup left by an earlier run keeps its count
   return {
     prefix: ["sh", "-c", 'echo $$ > "$0" && exec "$@"', join(dir, "cgroup.procs")],
-    oomKills: () => Number(/oom_kill (\d+)/.exec(events())?.[1] ?? 0),
+    oomKills: () => killed() - killedBefore,
     remove: () => {
       try {
         rmdirSync(dir);
