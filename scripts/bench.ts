@@ -13,10 +13,10 @@
 //   already starts with, see nodeFlagsOf, keeps its own value).
 //   BENCH_VARIANT_NODE_OPTIONS: adds "ours-variant", a second gateway of ours started with these
 //   Node options (instead of its own flags), in the same run as the others.
-//   BENCH_MEMORY_LIMIT_MB: every gateway runs under a memory limit of its own, as in a container
-//   (a memory cgroup it joins before Node starts, so V8 sizes its heap from the limit; Linux, as
-//   root); ours is then a fresh gateway started in it. "gw RSS MiB" is each gateway's peak
-//   resident size during its timed runs, limited or not.
+//   BENCH_MEMORY_LIMIT_MB: every gateway and subgraph runs under a memory limit of its own, as in
+//   a container (a memory cgroup it joins before Node starts, so V8 sizes its heap and young
+//   generation from the limit; Linux, as root). "gw RSS MiB" is each gateway's peak resident
+//   size during its timed runs, limited or not; the subgraphs' peaks are printed after the table.
 // Each run starts once core 0 is idle again (what the previous candidate still had in flight is done).
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -26,7 +26,6 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { createIdentityAssertionSigner, signingKeyFromJwk } from "@pooya/platform";
-import { nodeFlagsOf } from "@pooya/system";
 import { createMemoryLimit, peakRssMb, resetPeakRss, type MemoryLimit } from "./lib/memory-limit.ts";
 import { PROCESS_ADMIN, freePort, insertStudents, postGraphQL, spawnService, startProcesses, stopProcess, waitUntilReady, type ServiceProcess } from "@pooya/e2e";
 import { SUPERGRAPH_PATH } from "@pooya/gateway";
@@ -42,12 +41,12 @@ const wanted = (process.env.BENCH_CANDIDATES ?? "ours,apollo,hive,hive-router").
 const queryKinds = (process.env.BENCH_QUERIES ?? "Q1,Q2,Q3").split(",");
 const profileDir = process.env.BENCH_PROFILE_DIR;
 const memoryLimitMb = Number(process.env.BENCH_MEMORY_LIMIT_MB ?? 0);
-/** Each gateway's own memory limit (BENCH_MEMORY_LIMIT_MB), by candidate. */
+/** Each process's own memory limit (BENCH_MEMORY_LIMIT_MB), by gateway candidate or subgraph. */
 const memoryLimits = new Map<string, MemoryLimit>();
-const limitFor = (candidate: string): string[] => {
+const limitFor = (name: string): string[] => {
   if (!memoryLimitMb) return [];
-  const limit = createMemoryLimit(`pooya-bench-${candidate}`, memoryLimitMb);
-  memoryLimits.set(candidate, limit);
+  const limit = createMemoryLimit(`pooya-bench-${name}`, memoryLimitMb);
+  memoryLimits.set(name, limit);
   return limit.prefix;
 };
 
@@ -94,7 +93,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 console.log("starting the subgraphs and our gateway as separate processes on real Postgres …");
 const nodeOptions = [profileDir ? `--cpu-prof --cpu-prof-dir=${profileDir}` : "", process.env.BENCH_NODE_OPTIONS ?? ""].join(" ").trim();
-const system = await startProcesses({ env: { LOG_LEVEL: "warn", ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) } });
+const system = await startProcesses({ env: { LOG_LEVEL: "warn", ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) }, prefixOf: (name) => limitFor(name === "gateway" ? "ours" : name) });
 const peers: ServiceProcess[] = [];
 try {
   const subgraphs = Object.entries(system.processes).filter(([name]) => name !== "gateway").map(([name, p]) => ({ name, pid: p.child.pid! }));
@@ -161,17 +160,7 @@ try {
   // Peers pass on an assertion the load generator carries, signed fresh for each run (they live 60 s).
   const peerHeaders = async () => ({ ...json, "x-identity-assertion": await signAssertion({ userId: staff.user.id, role: "STAFF" }, "127.0.0.1") });
   const oursHeaders = async () => ({ ...json, authorization: `Bearer ${staff.accessToken}` });
-  if (wanted.includes("ours") && memoryLimitMb) {
-    // The gateway that served the seed was started without a limit: a fresh one, as its image starts it, in one.
-    const port = await freePort();
-    const limited = spawnService("gateway", "gateway/src/main.ts", { ...system.envOf("gateway"), PORT: String(port) }, port, { nodeArgs: nodeFlagsOf("gateway"), prefix: limitFor("ours") });
-    await waitUntilReady(limited);
-    pin(limited.child.pid!, 0);
-    peers.push(limited);
-    candidates.push({ name: "ours", url: `http://127.0.0.1:${port}/graphql`, pid: limited.child.pid!, headers: oursHeaders });
-  } else if (wanted.includes("ours")) {
-    candidates.push({ name: "ours", url: gatewayUrl, pid: system.processes.gateway.child.pid!, headers: oursHeaders });
-  }
+  if (wanted.includes("ours")) candidates.push({ name: "ours", url: gatewayUrl, pid: system.processes.gateway.child.pid!, headers: oursHeaders });
   // A second gateway of ours with other Node flags, measured in the same run (interleaved, same
   // subgraphs): how a flag is judged when runs differ by ±30 % from one to the next.
   const variantOptions = process.env.BENCH_VARIANT_NODE_OPTIONS;
@@ -351,8 +340,9 @@ try {
     if (!r) continue;
     console.log(`  ${q.name.padEnd(52)} ${subgraphs.map((s) => `${s.name} ${median(r.perSubgraph[s.name]!).toFixed(2)}`).join(", ")}`);
   }
+  console.log(`\nsubgraphs' peak RSS since they started (the seed included), MiB: ${subgraphs.map((s) => `${s.name} ${peakRssMb(s.pid).toFixed(0)}`).join(", ")}`);
   if (memoryLimitMb) {
-    console.log(`\neach gateway under a memory limit of ${memoryLimitMb} MiB: ${candidates.map((c) => `${c.name} ${memoryLimits.get(c.name)!.oomKills()} killed for memory`).join(", ")}`);
+    console.log(`processes killed for memory, each under a limit of ${memoryLimitMb} MiB: ${[...memoryLimits].map(([name, limit]) => `${name} ${limit.oomKills()}`).join(", ")}`);
   }
   console.log(`\nload average after: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
   if (wrong) process.exitCode = 1;

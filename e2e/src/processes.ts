@@ -108,9 +108,10 @@ export async function stopProcess(service: ServiceProcess, signal: NodeJS.Signal
  * The whole federation as separate processes on fresh databases. `env` is added to every
  * process. With `built`, each runs from the production build (`npm run build`'s folder per
  * service: `node --enable-source-maps <its dist entry>` inside it, as its image does). Each
- * starts with the V8 flags its image has (`nodeFlagsOf`).
+ * starts with the V8 flags its image has (`nodeFlagsOf`). `prefixOf`: a command each process
+ * runs under (spawnService's `prefix`), e.g. one that puts it in a memory cgroup of its own.
  */
-export async function startProcesses(options: { env?: NodeJS.ProcessEnv; built?: { dir: string } } = {}) {
+export async function startProcesses(options: { env?: NodeJS.ProcessEnv; built?: { dir: string }; prefixOf?: (name: ProcessName) => string[] } = {}) {
   const databases = await createDatabases(SUBGRAPH_NAMES);
   const dataDir = await mkdtemp(join(tmpdir(), "pooya-processes-"));
   const ports = { gateway: await freePort() } as Record<ProcessName, number>;
@@ -152,7 +153,10 @@ export async function startProcesses(options: { env?: NodeJS.ProcessEnv; built?:
   const processes = {} as Record<ProcessName, ServiceProcess>;
 
   // The V8 flags its image starts it with; from the build also with source maps, as images run.
-  const builtOptions = (name: ProcessName) => (options.built ? { cwd: join(options.built.dir, name), nodeArgs: ["--enable-source-maps", ...nodeFlagsOf(name)] } : { nodeArgs: nodeFlagsOf(name) });
+  const builtOptions = (name: ProcessName) => ({
+    ...(options.built ? { cwd: join(options.built.dir, name), nodeArgs: ["--enable-source-maps", ...nodeFlagsOf(name)] } : { nodeArgs: nodeFlagsOf(name) }),
+    prefix: options.prefixOf?.(name) ?? [],
+  });
 
   async function start(name: ProcessName, extraEnv: NodeJS.ProcessEnv = {}) {
     processes[name] = spawnService(name, entryOf(name), { ...envOf(name), ...extraEnv }, ports[name], builtOptions(name));
