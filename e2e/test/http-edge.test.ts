@@ -167,3 +167,12 @@ describe("production answers carry no suggestions", () => {
     expect(json(r).errors[0].extensions.code).toBe("GRAPHQL_VALIDATION_FAILED");
   });
 });
+
+describe("listening", () => {
+  // The test harness starts its federation again on another port when this happens (its gateway's
+  // port is picked before the gateway listens): it relies on the error keeping its code.
+  test("a second gateway on a port that is taken fails with EADDRINUSE, and the first keeps serving", async () => {
+    await expect(fed.startGateway({ PORT: gatewayUrl.port })).rejects.toMatchObject({ code: "EADDRINUSE" });
+    expect((await post({ query: "{ __typename }" })).status).toBe(200);
+  });
+});
