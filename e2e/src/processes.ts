@@ -111,7 +111,26 @@ export async function stopProcess(service: ServiceProcess, signal: NodeJS.Signal
  * starts with the V8 flags its image has (`nodeFlagsOf`). `prefixOf`: a command each process
  * runs under (spawnService's `prefix`), e.g. one that puts it in a memory cgroup of its own.
  */
-export async function startProcesses(options: { env?: NodeJS.ProcessEnv; built?: { dir: string }; prefixOf?: (name: ProcessName) => string[] } = {}) {
+export async function startProcesses(options: ProcessesOptions = {}) {
+  // Every port is picked before its process listens (each must know the others' addresses
+  // first), so another process can take one in between: then all start again on new ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startProcessesOnce(options);
+    } catch (error) {
+      if (attempt < 3 && /EADDRINUSE/.test(String(error))) continue;
+      throw error;
+    }
+  }
+}
+
+interface ProcessesOptions {
+  env?: NodeJS.ProcessEnv;
+  built?: { dir: string };
+  prefixOf?: (name: ProcessName) => string[];
+}
+
+async function startProcessesOnce(options: ProcessesOptions) {
   const databases = await createDatabases(SUBGRAPH_NAMES);
   const dataDir = await mkdtemp(join(tmpdir(), "pooya-processes-"));
   const ports = { gateway: await freePort() } as Record<ProcessName, number>;
