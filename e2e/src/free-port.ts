@@ -12,3 +12,19 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Runs `start` again, up to `attempts` times in all, while it fails because a port it was given
+ * got taken between freePort() and its listen (EADDRINUSE, as an error code or in a child
+ * process's output). `start` must pick its ports itself and clean up after a failure.
+ */
+export async function retryWhilePortTaken<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      const taken = (error as NodeJS.ErrnoException).code === "EADDRINUSE" || /EADDRINUSE/.test(String(error));
+      if (!taken || attempt >= attempts) throw error;
+    }
+  }
+}

@@ -10,7 +10,7 @@ import {
   type SigningKey, type Viewer,
 } from "@pooya/platform";
 import { GATEWAY, SUBGRAPH_NAMES, accessTokenIssuer, createDatabases, startFederation as startRunningFederation, subgraph, type Federation as RunningFederation, type SubgraphName } from "@pooya/system";
-import { freePort } from "./free-port.ts";
+import { freePort, retryWhilePortTaken } from "./free-port.ts";
 
 export { SUBGRAPH_NAMES as SERVICE_NAMES, type SubgraphName as ServiceName };
 
@@ -72,38 +72,34 @@ export async function startFederation(options: HarnessOptions = {}) {
   const level = process.env.TEST_LOG_LEVEL ?? "warn";
   let federation: RunningFederation;
   let baseEnv: NodeJS.ProcessEnv;
-  // The gateway's port is picked before it listens (the subgraphs must know its address first),
-  // so another process can take it in between: then the federation starts again on a new one.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      federation = await startRunningFederation({
-        env: baseEnv = {
-          PATH: process.env.PATH,
-          HOST: "127.0.0.1",
-          POOYA_SERVICE_SECRET: serviceSecret,
-          USERS_SIGNING_KEYS: usersSigningKeys,
-          POOYA_ADMIN_EMAIL: ADMIN.email,
-          POOYA_ADMIN_PASSWORD: ADMIN.password,
-          EVENTS_SUBJECT_PREFIX: eventsPrefix,
-          GATEWAY_SIGNING_KEY: JSON.stringify(await exportPrivateJwk(gatewayKey)),
-          LOG_LEVEL: level,
-          // Every test client is 127.0.0.1: per-client limits would throttle the suite itself.
-          // (login-abuse.test.ts sets its own.)
-          LOGIN_LIMIT_PER_CLIENT: "1000000",
-          REGISTER_LIMIT_PER_CLIENT: "1000000",
-          REFRESH_LIMIT_PER_CLIENT: "1000000",
-          ...options.env,
-        },
-        subgraphs: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, { PORT: "0", [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name]! }])) as unknown as Record<SubgraphName, NodeJS.ProcessEnv>,
-        gateway: { PORT: String(await freePort()) },
-        logFor: (service) => createLogger({ service, level, destination }),
-      });
-      break;
-    } catch (error) {
-      if (attempt < 3 && (error as NodeJS.ErrnoException).code === "EADDRINUSE") continue;
-      await databases.drop();
-      throw error;
-    }
+  try {
+    // The gateway's port is picked before it listens (the subgraphs must know its address first),
+    // so another process can take it in between: then the federation starts again on a new one.
+    federation = await retryWhilePortTaken(async () => startRunningFederation({
+      env: baseEnv = {
+        PATH: process.env.PATH,
+        HOST: "127.0.0.1",
+        POOYA_SERVICE_SECRET: serviceSecret,
+        USERS_SIGNING_KEYS: usersSigningKeys,
+        POOYA_ADMIN_EMAIL: ADMIN.email,
+        POOYA_ADMIN_PASSWORD: ADMIN.password,
+        EVENTS_SUBJECT_PREFIX: eventsPrefix,
+        GATEWAY_SIGNING_KEY: JSON.stringify(await exportPrivateJwk(gatewayKey)),
+        LOG_LEVEL: level,
+        // Every test client is 127.0.0.1: per-client limits would throttle the suite itself.
+        // (login-abuse.test.ts sets its own.)
+        LOGIN_LIMIT_PER_CLIENT: "1000000",
+        REGISTER_LIMIT_PER_CLIENT: "1000000",
+        REFRESH_LIMIT_PER_CLIENT: "1000000",
+        ...options.env,
+      },
+      subgraphs: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, { PORT: "0", [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name]! }])) as unknown as Record<SubgraphName, NodeJS.ProcessEnv>,
+      gateway: { PORT: String(await freePort()) },
+      logFor: (service) => createLogger({ service, level, destination }),
+    }));
+  } catch (error) {
+    await databases.drop();
+    throw error;
   }
   const { gateway, services } = federation;
   const extraGateways: RunningFederation["gateway"][] = [];

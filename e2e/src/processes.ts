@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { exportPrivateJwk, generateSigningKey, serviceUrlVariable } from "@pooya/platform";
 import { SUBGRAPHS, SUBGRAPH_NAMES, accessTokenIssuer, createDatabases, nodeFlagsOf, type SubgraphName } from "@pooya/system";
-import { freePort } from "./free-port.ts";
+import { freePort, retryWhilePortTaken } from "./free-port.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 export const PROCESS_ADMIN = { email: "root@uni.example", password: "root password 1" };
@@ -114,14 +114,7 @@ export async function stopProcess(service: ServiceProcess, signal: NodeJS.Signal
 export async function startProcesses(options: ProcessesOptions = {}) {
   // Every port is picked before its process listens (each must know the others' addresses
   // first), so another process can take one in between: then all start again on new ones.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startProcessesOnce(options);
-    } catch (error) {
-      if (attempt < 3 && /EADDRINUSE/.test(String(error))) continue;
-      throw error;
-    }
-  }
+  return retryWhilePortTaken(() => startProcessesOnce(options));
 }
 
 interface ProcessesOptions {
