@@ -2,7 +2,8 @@
 // planner, and its Rust router runtime), on the same subgraphs (separate processes, real
 // Postgres) and the same data, interleaved (A B C D, A B C D, …). Gateways and subgraphs run on
 // core 0, the load (autocannon, its own process) on core 1. Prints req/s, p50/p99, gateway and
-// subgraph CPU milliseconds per request (from /proc), and ratios against ours; checks first that
+// subgraph CPU milliseconds per request (from /proc), Postgres's too (every backend of the
+// machine's server, on either core), and ratios against ours; checks first that
 // every candidate answers each query with the same JSON (a faster wrong answer does not count).
 // The peers are benchmark-only: bench/package.json, installed here on first use.
 //   BENCH_SECONDS (10) per run, BENCH_CONNECTIONS (10), BENCH_ROUNDS (3), BENCH_SIZES (20,200,1000),
@@ -19,7 +20,7 @@
 //   size during its timed runs, limited or not; the subgraphs' peaks are printed after the table.
 // Each run starts once core 0 is idle again (what the previous candidate still had in flight is done).
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -70,6 +71,31 @@ function running(pid: number): boolean {
     return false;
   }
 }
+/**
+ * The machine's Postgres processes (its backends serve every subgraph's pool). Their CPU is the
+ * database's share of a request: a subgraph that moves work into SQL (json_agg, say) moves it
+ * out of its own column, not out of the machine's. Not pinned: Postgres runs on either core.
+ */
+function postgresPids(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() === "postgres") pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+/** CPU ms used so far by those of `pids` still running (a backend may end between two reads). */
+const cpuMsOf = (pids: number[]) => pids.reduce((sum, pid) => {
+  try {
+    return sum + cpuMs(pid);
+  } catch {
+    return sum;
+  }
+}, 0);
 /** CPU ms that `pids` use together in `ms`. */
 async function cpuUsedIn(all: number[], ms: number): Promise<number> {
   const pids = all.filter(running);
@@ -223,7 +249,7 @@ try {
   }
   console.log(`answers: ${wrong === 0 ? `identical across ${candidates.map((c) => c.name).join(", ")} for all ${queries.length} queries` : `${wrong} differ`}`);
 
-  const results = new Map<string, { rps: number[]; p50: number[]; p99: number[]; gatewayCpu: number[]; subgraphCpu: number[]; perSubgraph: Record<string, number[]>; rssMb: number[]; errors: number }>();
+  const results = new Map<string, { rps: number[]; p50: number[]; p99: number[]; gatewayCpu: number[]; subgraphCpu: number[]; databaseCpu: number[]; perSubgraph: Record<string, number[]>; rssMb: number[]; errors: number }>();
   const load = (spec: object) => {
     const run = spawnSync("taskset", ["-c", "1", process.execPath, join(benchDir, "load.mjs"), JSON.stringify(spec)], { encoding: "utf8" });
     if (run.status !== 0) throw new Error(`load failed: ${run.stderr}`);
@@ -295,20 +321,24 @@ try {
         resetPeakRss(c.pid);
         const gatewayBefore = cpuMs(c.pid);
         const eachBefore = subgraphs.map((s) => cpuMs(s.pid));
+        const databasePids = postgresPids();
+        const databaseBefore = cpuMsOf(databasePids);
         const r = load({ ...spec, seconds });
+        const databaseMs = cpuMsOf(databasePids) - databaseBefore;
         if (!running(c.pid)) {
           console.log(`  ${c.name} exited during its run on ${q.name}`);
           continue;
         }
         const each = subgraphs.map((s, i) => (cpuMs(s.pid) - eachBefore[i]!) / Math.max(1, r.requests));
         const key = `${q.name}\u0000${c.name}`;
-        const entry = results.get(key) ?? { rps: [], p50: [], p99: [], gatewayCpu: [], subgraphCpu: [], perSubgraph: {}, rssMb: [], errors: 0 };
+        const entry = results.get(key) ?? { rps: [], p50: [], p99: [], gatewayCpu: [], subgraphCpu: [], databaseCpu: [], perSubgraph: {}, rssMb: [], errors: 0 };
         entry.rssMb.push(peakRssMb(c.pid));
         entry.rps.push(r.rps);
         entry.p50.push(r.p50);
         entry.p99.push(r.p99);
         entry.gatewayCpu.push((cpuMs(c.pid) - gatewayBefore) / Math.max(1, r.requests));
         entry.subgraphCpu.push(each.reduce((a, b) => a + b, 0));
+        entry.databaseCpu.push(databaseMs / Math.max(1, r.requests));
         for (const [i, s] of subgraphs.entries()) (entry.perSubgraph[s.name] ??= []).push(each[i]!);
         entry.errors += r.errors;
         results.set(key, entry);
@@ -320,7 +350,7 @@ try {
   }
   console.log(`after each run, the next waited for core 0 to be idle (≤ ${idleMs.toFixed(0)} ms of CPU per 250 ms): longest wait ${(longestSettle.ms / 1000).toFixed(1)} s (after ${longestSettle.after})`);
 
-  console.log(`\n${"query".padEnd(52)} ${"gateway".padEnd(12)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"gw CPU ms/req".padStart(14)} ${"subgraphs CPU".padStart(14)} ${"gw RSS MiB".padStart(10)}  vs ours`);
+  console.log(`\n${"query".padEnd(52)} ${"gateway".padEnd(12)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"gw CPU ms/req".padStart(14)} ${"subgraphs CPU".padStart(14)} ${"Postgres CPU".padStart(13)} ${"gw RSS MiB".padStart(10)}  vs ours`);
   for (const q of queries) {
     const ours = results.get(`${q.name}\u0000ours`);
     for (const c of candidates) {
@@ -331,7 +361,7 @@ try {
       }
       const rps = median(r.rps);
       const ratio = ours ? (rps / median(ours.rps)).toFixed(2) + "×" : "";
-      console.log(`${q.name.padEnd(52)} ${c.name.padEnd(12)} ${rps.toFixed(0).padStart(7)} ${median(r.p50).toFixed(1).padStart(7)} ${median(r.p99).toFixed(1).padStart(7)} ${median(r.gatewayCpu).toFixed(2).padStart(14)} ${median(r.subgraphCpu).toFixed(2).padStart(14)} ${Math.max(...r.rssMb).toFixed(0).padStart(10)}  ${ratio}${r.errors ? `  (${r.errors} errors)` : ""}`);
+      console.log(`${q.name.padEnd(52)} ${c.name.padEnd(12)} ${rps.toFixed(0).padStart(7)} ${median(r.p50).toFixed(1).padStart(7)} ${median(r.p99).toFixed(1).padStart(7)} ${median(r.gatewayCpu).toFixed(2).padStart(14)} ${median(r.subgraphCpu).toFixed(2).padStart(14)} ${median(r.databaseCpu).toFixed(2).padStart(13)} ${Math.max(...r.rssMb).toFixed(0).padStart(10)}  ${ratio}${r.errors ? `  (${r.errors} errors)` : ""}`);
     }
   }
   console.log(`\nsubgraph CPU ms per request, each (median over rounds; the same subgraphs serve every gateway):`);
