@@ -72,30 +72,33 @@ function running(pid: number): boolean {
   }
 }
 /**
- * The machine's Postgres processes (its backends serve every subgraph's pool). Their CPU is the
- * database's share of a request: a subgraph that moves work into SQL (json_agg, say) moves it
- * out of its own column, not out of the machine's. Not pinned: Postgres runs on either core.
+ * CPU ms the machine's Postgres has used so far: its postmaster, its live backends, and the
+ * backends that have ended (the postmaster reaped them, so their time is its children's time).
+ * The difference over a run is Postgres's share of that run's requests, whichever backends came
+ * and went: a subgraph that moves work into SQL (json_agg, say) moves it out of its own column,
+ * not out of the machine's. Not pinned: Postgres runs on either core.
  */
-function postgresPids(): number[] {
-  const pids: number[] = [];
+function postgresCpuMs(): number {
+  const processes: { pid: number; ppid: number; fields: string[] }[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() === "postgres") pids.push(Number(entry));
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (!stat.includes(" (postgres) ")) continue;
+      const fields = stat.split(") ")[1]!.split(" ");
+      processes.push({ pid: Number(entry), ppid: Number(fields[1]), fields });
     } catch {
-      // gone meanwhile
+      // ended meanwhile: counted with its parent's children from now on
     }
   }
-  return pids;
-}
-/** CPU ms used so far by those of `pids` still running (a backend may end between two reads). */
-const cpuMsOf = (pids: number[]) => pids.reduce((sum, pid) => {
-  try {
-    return sum + cpuMs(pid);
-  } catch {
-    return sum;
+  const pids = new Set(processes.map((p) => p.pid));
+  let ticks = 0;
+  for (const { ppid, fields } of processes) {
+    ticks += Number(fields[11]) + Number(fields[12]); // its own utime + stime
+    if (!pids.has(ppid)) ticks += Number(fields[13]) + Number(fields[14]); // a postmaster: + its reaped children's
   }
-}, 0);
+  return (ticks * 1000) / 100; // clock ticks of 10 ms
+}
 /** CPU ms that `pids` use together in `ms`. */
 async function cpuUsedIn(all: number[], ms: number): Promise<number> {
   const pids = all.filter(running);
@@ -321,10 +324,9 @@ try {
         resetPeakRss(c.pid);
         const gatewayBefore = cpuMs(c.pid);
         const eachBefore = subgraphs.map((s) => cpuMs(s.pid));
-        const databasePids = postgresPids();
-        const databaseBefore = cpuMsOf(databasePids);
+        const databaseBefore = postgresCpuMs();
         const r = load({ ...spec, seconds });
-        const databaseMs = cpuMsOf(databasePids) - databaseBefore;
+        const databaseMs = postgresCpuMs() - databaseBefore;
         if (!running(c.pid)) {
           console.log(`  ${c.name} exited during its run on ${q.name}`);
           continue;
