@@ -29,7 +29,7 @@ export function boundedNames(max: number) {
 }
 
 /** How often the event-loop delay is sampled (nodejs_eventloop_lag_*), in ms. */
-export const EVENT_LOOP_SAMPLE_MS = 100;
+const EVENT_LOOP_SAMPLE_MS = 100;
 
 export function createMetrics(service: string) {
   const registry = new Registry();
