@@ -20,7 +20,7 @@
 //   size during its timed runs, limited or not; the subgraphs' peaks are printed after the table.
 // Each run starts once core 0 is idle again (what the previous candidate still had in flight is done).
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +28,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { createIdentityAssertionSigner, signingKeyFromJwk } from "@pooya/platform";
 import { createMemoryLimit, peakRssMb, resetPeakRss, type MemoryLimit } from "./lib/memory-limit.ts";
+import { cpuMs, postgresCpuMs } from "./lib/process-cpu.ts";
 import { PROCESS_ADMIN, freePort, insertStudents, postGraphQL, spawnService, startProcesses, stopProcess, waitUntilReady, type ServiceProcess } from "@pooya/e2e";
 import { SUPERGRAPH_PATH } from "@pooya/gateway";
 
@@ -58,11 +59,6 @@ if (!existsSync(join(benchDir, "node_modules", "@graphql-hive", "gateway"))) {
 
 /** Pins every thread of a process (V8's GC and compiler threads, libuv's pool), not only its main one. */
 const pin = (pid: number, core: number) => spawnSync("taskset", ["-a", "-cp", String(core), String(pid)], { stdio: "ignore" });
-/** CPU time a process has used so far, in ms (utime + stime from /proc/<pid>/stat). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
-}
 /** Whether a process still runs (it may be a zombie its parent has not reaped yet). */
 function running(pid: number): boolean {
   try {
@@ -70,34 +66,6 @@ function running(pid: number): boolean {
   } catch {
     return false;
   }
-}
-/**
- * CPU ms the machine's Postgres has used so far: its postmaster, its live backends, and the
- * backends that have ended (the postmaster reaped them, so their time is its children's time).
- * The difference over a run is Postgres's share of that run's requests, whichever backends came
- * and went: a subgraph that moves work into SQL (json_agg, say) moves it out of its own column,
- * not out of the machine's. Not pinned: Postgres runs on either core.
- */
-function postgresCpuMs(): number {
-  const processes: { pid: number; ppid: number; fields: string[] }[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (!stat.includes(" (postgres) ")) continue;
-      const fields = stat.split(") ")[1]!.split(" ");
-      processes.push({ pid: Number(entry), ppid: Number(fields[1]), fields });
-    } catch {
-      // ended meanwhile: counted with its parent's children from now on
-    }
-  }
-  const pids = new Set(processes.map((p) => p.pid));
-  let ticks = 0;
-  for (const { ppid, fields } of processes) {
-    ticks += Number(fields[11]) + Number(fields[12]); // its own utime + stime
-    if (!pids.has(ppid)) ticks += Number(fields[13]) + Number(fields[14]); // a postmaster: + its reaped children's
-  }
-  return (ticks * 1000) / 100; // clock ticks of 10 ms
 }
 /** CPU ms that `pids` use together in `ms`. */
 async function cpuUsedIn(all: number[], ms: number): Promise<number> {
