@@ -1,10 +1,11 @@
 // npm run bench: our gateway side by side with stock Apollo Gateway and Hive Gateway (JS query
 // planner, and its Rust router runtime), on the same subgraphs (separate processes, real
 // Postgres) and the same data, interleaved (A B C D, A B C D, …). Gateways and subgraphs run on
-// core 0, the load (autocannon, its own process) on core 1. Prints req/s, p50/p99, gateway and
-// subgraph CPU milliseconds per request (from /proc), Postgres's too (every backend of the
-// machine's server, on either core), and ratios against ours; checks first that
-// every candidate answers each query with the same JSON (a faster wrong answer does not count).
+// core 0, the load (autocannon, its own process) on core 1 (BENCH_CORES moves that line). Prints
+// req/s, p50/p99, gateway and subgraph CPU milliseconds per request (from /proc), Postgres's
+// too (every backend of the machine's server, on any core), and ratios against ours; checks
+// first that every candidate answers each query with the same JSON (a faster wrong answer does
+// not count).
 // The peers are benchmark-only: bench/package.json, installed here on first use.
 //   BENCH_SECONDS (10) per run, BENCH_CONNECTIONS (10), BENCH_ROUNDS (3), BENCH_SIZES (20,200,1000),
 //   BENCH_CANDIDATES (ours,apollo,hive,hive-router), BENCH_QUERIES (Q1,Q2,Q3), BENCH_SMOKE=1: 2 s,
@@ -14,15 +15,21 @@
 //   already starts with, see nodeFlagsOf, keeps its own value).
 //   BENCH_VARIANT_NODE_OPTIONS: adds "ours-variant", a second gateway of ours started with these
 //   Node options (instead of its own flags), in the same run as the others.
+//   BENCH_CORES (1): the gateways and subgraphs run on cores 0 … N-1, the load on core N (on all
+//   of them when N is every core). BENCH_GATEWAY_PROCESSES (1): each gateway runs as N processes
+//   on one port, as replicas on one machine would: ours and stock Apollo with SO_REUSEPORT (ours:
+//   REUSE_PORT), Hive with its own `--fork N` (node:cluster); a candidate's CPU and RSS are its
+//   processes' together. With both, throughput per core count: how the system scales across cores.
 //   BENCH_MEMORY_LIMIT_MB: every gateway and subgraph runs under a memory limit of its own, as in
 //   a container (a memory cgroup it joins before Node starts, so V8 sizes its heap and young
 //   generation from the limit; Linux, as root). "gw RSS MiB" is each gateway's peak resident
 //   size during its timed runs, limited or not; the subgraphs' peaks are printed after the table.
-// Each run starts once core 0 is idle again (what the previous candidate still had in flight is done).
+// Each run starts once the system's cores are idle again (what the previous candidate still had
+// in flight is done).
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -31,6 +38,7 @@ import { createMemoryLimit, peakRssMb, resetPeakRss, type MemoryLimit } from "./
 import { cpuMs, postgresCpuMs } from "./lib/process-cpu.ts";
 import { PROCESS_ADMIN, freePort, insertStudents, postGraphQL, spawnService, startProcesses, stopProcess, waitUntilReady, type ServiceProcess } from "@pooya/e2e";
 import { SUPERGRAPH_PATH } from "@pooya/gateway";
+import { nodeFlagsOf } from "@pooya/system";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const benchDir = join(root, "bench");
@@ -43,6 +51,13 @@ const wanted = (process.env.BENCH_CANDIDATES ?? "ours,apollo,hive,hive-router").
 const queryKinds = (process.env.BENCH_QUERIES ?? "Q1,Q2,Q3").split(",");
 const profileDir = process.env.BENCH_PROFILE_DIR;
 const memoryLimitMb = Number(process.env.BENCH_MEMORY_LIMIT_MB ?? 0);
+const cores = Number(process.env.BENCH_CORES ?? 1);
+const gatewayProcesses = Number(process.env.BENCH_GATEWAY_PROCESSES ?? 1);
+if (!(Number.isInteger(cores) && cores >= 1 && cores <= availableParallelism())) throw new Error(`BENCH_CORES: 1 … ${availableParallelism()} (this machine's cores)`);
+if (!(Number.isInteger(gatewayProcesses) && gatewayProcesses >= 1)) throw new Error("BENCH_GATEWAY_PROCESSES: 1 or more");
+/** Where gateways and subgraphs run, and where the load generator does (a core of its own while one is left). */
+const systemCores = cores === 1 ? "0" : `0-${cores - 1}`;
+const loadCores = cores < availableParallelism() ? String(cores) : systemCores;
 /** Each process's own memory limit (BENCH_MEMORY_LIMIT_MB), by gateway candidate or subgraph. */
 const memoryLimits = new Map<string, MemoryLimit>();
 const limitFor = (name: string): string[] => {
@@ -57,8 +72,22 @@ if (!existsSync(join(benchDir, "node_modules", "@graphql-hive", "gateway"))) {
   execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: benchDir, stdio: "inherit" });
 }
 
-/** Pins every thread of a process (V8's GC and compiler threads, libuv's pool), not only its main one. */
-const pin = (pid: number, core: number) => spawnSync("taskset", ["-a", "-cp", String(core), String(pid)], { stdio: "ignore" });
+/** Pins every thread of a process (V8's GC and compiler threads, libuv's pool), not only its main one, to the system's cores. */
+const pin = (pid: number) => spawnSync("taskset", ["-a", "-cp", systemCores, String(pid)], { stdio: "ignore" });
+/** A process and the processes it started (a node:cluster primary's workers). */
+function withChildren(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) children.push(Number(entry));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return [pid, ...children];
+}
 /** Whether a process still runs (it may be a zombie its parent has not reaped yet). */
 function running(pid: number): boolean {
   try {
@@ -78,8 +107,8 @@ async function cpuUsedIn(all: number[], ms: number): Promise<number> {
  * Waits until `pids` together use no more CPU per 250 ms than `idleMs` (what they use when
  * nothing is asked of them, measured before the runs), for up to 60 s. A gateway still has up
  * to BENCH_CONNECTIONS requests in flight when its load ends, and a slow one computes them for
- * seconds (Hive's JS planner: 0.6 s each on Q3-1000): that work must not run on core 0 while
- * the next candidate is measured. Resolves with the wait.
+ * seconds (Hive's JS planner: 0.6 s each on Q3-1000): that work must not run on the system's
+ * cores while the next candidate is measured. Resolves with the wait.
  */
 async function settle(pids: number[], idleMs: number): Promise<number> {
   const started = Date.now();
@@ -90,11 +119,14 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 console.log("starting the subgraphs and our gateway as separate processes on real Postgres …");
 const nodeOptions = [profileDir ? `--cpu-prof --cpu-prof-dir=${profileDir}` : "", process.env.BENCH_NODE_OPTIONS ?? ""].join(" ").trim();
-const system = await startProcesses({ env: { LOG_LEVEL: "warn", ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) }, prefixOf: (name) => limitFor(name === "gateway" ? "ours" : name) });
+// Several gateway processes share one port: ours listens with SO_REUSEPORT then (every service
+// gets the variable; only the gateway has a second process).
+const reusePort = gatewayProcesses > 1 ? { REUSE_PORT: "true" } : {};
+const system = await startProcesses({ env: { LOG_LEVEL: "warn", ...reusePort, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) }, prefixOf: (name) => limitFor(name === "gateway" ? "ours" : name) });
 const peers: ServiceProcess[] = [];
 try {
   const subgraphs = Object.entries(system.processes).filter(([name]) => name !== "gateway").map(([name, p]) => ({ name, pid: p.child.pid! }));
-  for (const p of Object.values(system.processes)) pin(p.child.pid!, 0);
+  for (const p of Object.values(system.processes)) pin(p.child.pid!);
 
   // Data: a teacher's courses of each size, every student enrolled, ten days of roll calls,
   // a wallet and two meal orders each.
@@ -152,12 +184,24 @@ try {
   const work = await mkdtemp(join(tmpdir(), "pooya-bench-"));
   const supergraphPath = join(work, "supergraph.graphql");
   writeFileSync(supergraphPath, readFileSync(SUPERGRAPH_PATH, "utf8").replace(/@join__graph\(name: "(\w+)", url: "[^"]+"\)/g, (_m, name: string) => `@join__graph(name: "${name}", url: "${system.processes[name as keyof typeof system.processes].url}/graphql")`));
-  const candidates: { name: string; url: string; pid: number; headers: () => Promise<Record<string, string>> }[] = [];
+  /** `pids`: the candidate's processes now (a Hive primary's workers are found as they run). */
+  const candidates: { name: string; url: string; pids: () => number[]; headers: () => Promise<Record<string, string>> }[] = [];
   const json = { "content-type": "application/json" };
   // Peers pass on an assertion the load generator carries, signed fresh for each run (they live 60 s).
   const peerHeaders = async () => ({ ...json, "x-identity-assertion": await signAssertion({ userId: staff.user.id, role: "STAFF" }, "127.0.0.1") });
   const oursHeaders = async () => ({ ...json, authorization: `Bearer ${staff.accessToken}` });
-  if (wanted.includes("ours")) candidates.push({ name: "ours", url: gatewayUrl, pid: system.processes.gateway.child.pid!, headers: oursHeaders });
+  if (wanted.includes("ours")) {
+    // More processes of our gateway on its port, started as the first was (its variables, its Node flags).
+    const ourPids = [system.processes.gateway.child.pid!];
+    for (let i = 2; i <= gatewayProcesses; i++) {
+      const replica = spawnService("gateway", "gateway/src/main.ts", system.envOf("gateway"), system.ports.gateway, { nodeArgs: nodeFlagsOf("gateway"), prefix: limitFor(`ours-${i}`) });
+      await waitUntilReady(replica);
+      pin(replica.child.pid!);
+      peers.push(replica);
+      ourPids.push(replica.child.pid!);
+    }
+    candidates.push({ name: "ours", url: gatewayUrl, pids: () => ourPids, headers: oursHeaders });
+  }
   // A second gateway of ours with other Node flags, measured in the same run (interleaved, same
   // subgraphs): how a flag is judged when runs differ by ±30 % from one to the next.
   const variantOptions = process.env.BENCH_VARIANT_NODE_OPTIONS;
@@ -165,34 +209,51 @@ try {
     const port = await freePort();
     const variant = spawnService("gateway", "gateway/src/main.ts", { ...system.envOf("gateway"), PORT: String(port), NODE_OPTIONS: variantOptions }, port, { prefix: limitFor("ours-variant") });
     await waitUntilReady(variant);
-    pin(variant.child.pid!, 0);
+    pin(variant.child.pid!);
     peers.push(variant);
-    candidates.push({ name: "ours-variant", url: `http://127.0.0.1:${port}/graphql`, pid: variant.child.pid!, headers: oursHeaders });
+    candidates.push({ name: "ours-variant", url: `http://127.0.0.1:${port}/graphql`, pids: () => [variant.child.pid!], headers: oursHeaders });
   }
-  const spawnPeer = async (name: string, entry: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
+  /**
+   * Starts a peer on a port of its own: as BENCH_GATEWAY_PROCESSES processes, each listening with
+   * SO_REUSEPORT (REUSE_PORT), or, with `forks`, as one process that starts its own workers
+   * (they are found as its children). Ready once every process has said so (`readyLine`) or,
+   * with one, once it answers.
+   */
+  const spawnPeer = async (name: string, entry: string, args: string[], options: { readyLine?: string; forks?: boolean } = {}) => {
     const port = await freePort();
     const { spawn } = await import("node:child_process");
-    const [command, ...commandArgs] = [...limitFor(name), process.execPath, entry, ...args.map((a) => a.replace("$PORT", String(port)))];
-    const child = spawn(command!, commandArgs, { cwd: benchDir, env: { PATH: process.env.PATH, ...env, PORT: String(port), SUPERGRAPH_PATH: supergraphPath }, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (c) => (output += c));
-    child.stderr.on("data", (c) => (output += c));
+    const count = options.forks ? 1 : gatewayProcesses;
     const url = `http://127.0.0.1:${port}/graphql`;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const ok = await fetch(url, { method: "POST", headers: json, body: JSON.stringify({ query: "{ __typename }" }) }).then((r) => r.ok, () => false);
-      if (ok) break;
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${name} did not start:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+    const pids: number[] = [];
+    for (let i = 1; i <= count; i++) {
+      const [command, ...commandArgs] = [...limitFor(i === 1 ? name : `${name}-${i}`), process.execPath, entry, ...args.map((a) => a.replace("$PORT", String(port)))];
+      const env = { PATH: process.env.PATH, PORT: String(port), SUPERGRAPH_PATH: supergraphPath, ...(count > 1 ? { REUSE_PORT: "true" } : {}) };
+      const child = spawn(command!, commandArgs, { cwd: benchDir, env, stdio: ["ignore", "pipe", "pipe"] });
+      let output = "";
+      child.stdout.on("data", (c) => (output += c));
+      child.stderr.on("data", (c) => (output += c));
+      peers.push({ child, exited: new Promise((resolve) => child.once("exit", resolve)) } as unknown as ServiceProcess);
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const ok = count > 1 && options.readyLine
+          ? output.includes(options.readyLine)
+          : await fetch(url, { method: "POST", headers: json, body: JSON.stringify({ query: "{ __typename }" }) }).then((r) => r.ok, () => false);
+        if (ok) break;
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${name} did not start:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      pids.push(child.pid!);
     }
-    pin(child.pid!, 0);
-    peers.push({ child, exited: new Promise((resolve) => child.once("exit", resolve)) } as unknown as ServiceProcess);
-    candidates.push({ name, url, pid: child.pid!, headers: peerHeaders });
+    const processes = () => (options.forks ? withChildren(pids[0]!) : pids);
+    for (const pid of processes()) pin(pid);
+    candidates.push({ name, url, pids: processes, headers: peerHeaders });
   };
   const hiveBin = join(benchDir, "node_modules/@graphql-hive/gateway/dist/bin.js");
-  if (wanted.includes("apollo")) await spawnPeer("apollo", join(benchDir, "stock-apollo-gateway.mjs"), []);
-  if (wanted.includes("hive")) await spawnPeer("hive", hiveBin, ["supergraph", supergraphPath, "--port", "$PORT", "--host", "127.0.0.1", "-c", join(benchDir, "hive-gateway.config.mjs")]);
-  if (wanted.includes("hive-router")) await spawnPeer("hive-router", hiveBin, ["supergraph", supergraphPath, "--port", "$PORT", "--host", "127.0.0.1", "-c", join(benchDir, "hive-gateway.config.mjs"), "--hive-router-runtime"]);
+  // Hive Gateway runs several processes as node:cluster workers of one primary (its --fork).
+  const hiveArgs = ["supergraph", supergraphPath, "--port", "$PORT", "--host", "127.0.0.1", "-c", join(benchDir, "hive-gateway.config.mjs"), ...(gatewayProcesses > 1 ? ["--fork", String(gatewayProcesses)] : [])];
+  if (wanted.includes("apollo")) await spawnPeer("apollo", join(benchDir, "stock-apollo-gateway.mjs"), [], { readyLine: "stock Apollo Gateway ready" });
+  if (wanted.includes("hive")) await spawnPeer("hive", hiveBin, hiveArgs, { forks: true });
+  if (wanted.includes("hive-router")) await spawnPeer("hive-router", hiveBin, [...hiveArgs, "--hive-router-runtime"], { forks: true });
 
   const allQueries = [
     { name: "Q1 me { id name role }", body: { query: `{ me { id name role } }` } },
@@ -222,14 +283,14 @@ try {
 
   const results = new Map<string, { rps: number[]; p50: number[]; p99: number[]; gatewayCpu: number[]; subgraphCpu: number[]; databaseCpu: number[]; perSubgraph: Record<string, number[]>; rssMb: number[]; errors: number }>();
   const load = (spec: object) => {
-    const run = spawnSync("taskset", ["-c", "1", process.execPath, join(benchDir, "load.mjs"), JSON.stringify(spec)], { encoding: "utf8" });
+    const run = spawnSync("taskset", ["-c", loadCores, process.execPath, join(benchDir, "load.mjs"), JSON.stringify(spec)], { encoding: "utf8" });
     if (run.status !== 0) throw new Error(`load failed: ${run.stderr}`);
     return JSON.parse(run.stdout.trim().split("\n").pop()!) as { requests: number; rps: number; p50: number; p99: number; errors: number };
   };
   // The seed's events (enrollments, wallets, orders, roll calls) are still being consumed for a
   // while (notifications above all): measure only once the subgraphs are quiet.
   // Quiet: the five together under BENCH_QUIET_MS (100) of CPU per 2 s, i.e. 5 % of a core (their
-  // steady polling is ≈ 35); a backlog left running would take its share of core 0 from whichever
+  // steady polling is ≈ 35); a backlog left running would take its share of the system's cores from whichever
   // candidate is measured at the time.
   // The smoke run only checks answers: 250, and at most 3 minutes of waiting.
   const quietMs = Number(process.env.BENCH_QUIET_MS ?? (smoke ? 250 : 100));
@@ -278,35 +339,37 @@ try {
 
   const loadAverage = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   console.log(`\n${rounds} round(s), ${seconds} s per run, ${connections} connections; load average before: ${loadAverage}`);
+  console.log(`gateways and subgraphs on core${cores > 1 ? "s" : ""} ${systemCores}, the load on ${loadCores === systemCores ? "the same cores" : `core ${loadCores}`}; each gateway as ${gatewayProcesses} process${gatewayProcesses > 1 ? "es" : ""}`);
   const longestSettle = { ms: 0, after: "" };
   // Idle: every process of the run, nothing asked of them (steady polling, a profiler's sampling),
   // over 2 s, per 250 ms; with a margin of 10 ms (the clock ticks are 10 ms).
-  const everyPid = [...candidates.map((c) => c.pid), ...subgraphs.map((s) => s.pid)];
+  const everyPid = [...candidates.flatMap((c) => c.pids()), ...subgraphs.map((s) => s.pid)];
   const idleMs = (await cpuUsedIn(everyPid, 2_000)) / 8 + 10;
   for (let round = 1; round <= rounds; round++) {
     for (const q of queries) {
       for (const c of candidates) {
-        if (!running(c.pid)) continue; // gone (killed for memory under BENCH_MEMORY_LIMIT_MB): the table says so
+        if (!c.pids().every(running)) continue; // gone (killed for memory under BENCH_MEMORY_LIMIT_MB): the table says so
         const spec = { url: c.url, headers: await c.headers(), body: JSON.stringify(q.body), connections };
         load({ ...spec, seconds: 1 }); // warm-up: JIT, pools, caches
-        resetPeakRss(c.pid);
-        const gatewayBefore = cpuMs(c.pid);
+        const pids = c.pids();
+        for (const pid of pids) resetPeakRss(pid);
+        const gatewayBefore = pids.map(cpuMs);
         const eachBefore = subgraphs.map((s) => cpuMs(s.pid));
         const databaseBefore = postgresCpuMs();
         const r = load({ ...spec, seconds });
         const databaseMs = postgresCpuMs() - databaseBefore;
-        if (!running(c.pid)) {
+        if (!pids.every(running)) {
           console.log(`  ${c.name} exited during its run on ${q.name}`);
           continue;
         }
         const each = subgraphs.map((s, i) => (cpuMs(s.pid) - eachBefore[i]!) / Math.max(1, r.requests));
         const key = `${q.name}\u0000${c.name}`;
         const entry = results.get(key) ?? { rps: [], p50: [], p99: [], gatewayCpu: [], subgraphCpu: [], databaseCpu: [], perSubgraph: {}, rssMb: [], errors: 0 };
-        entry.rssMb.push(peakRssMb(c.pid));
+        entry.rssMb.push(pids.reduce((sum, pid) => sum + peakRssMb(pid), 0));
         entry.rps.push(r.rps);
         entry.p50.push(r.p50);
         entry.p99.push(r.p99);
-        entry.gatewayCpu.push((cpuMs(c.pid) - gatewayBefore) / Math.max(1, r.requests));
+        entry.gatewayCpu.push(pids.reduce((sum, pid, i) => sum + cpuMs(pid) - gatewayBefore[i]!, 0) / Math.max(1, r.requests));
         entry.subgraphCpu.push(each.reduce((a, b) => a + b, 0));
         entry.databaseCpu.push(databaseMs / Math.max(1, r.requests));
         for (const [i, s] of subgraphs.entries()) (entry.perSubgraph[s.name] ??= []).push(each[i]!);
@@ -318,7 +381,7 @@ try {
     }
     console.log(`  round ${round} done`);
   }
-  console.log(`after each run, the next waited for core 0 to be idle (≤ ${idleMs.toFixed(0)} ms of CPU per 250 ms): longest wait ${(longestSettle.ms / 1000).toFixed(1)} s (after ${longestSettle.after})`);
+  console.log(`after each run, the next waited for the system's cores to be idle (≤ ${idleMs.toFixed(0)} ms of CPU per 250 ms): longest wait ${(longestSettle.ms / 1000).toFixed(1)} s (after ${longestSettle.after})`);
 
   console.log(`\n${"query".padEnd(52)} ${"gateway".padEnd(12)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"gw CPU ms/req".padStart(14)} ${"subgraphs CPU".padStart(14)} ${"Postgres CPU".padStart(13)} ${"gw RSS MiB".padStart(10)}  vs ours`);
   for (const q of queries) {
@@ -347,7 +410,24 @@ try {
   console.log(`\nload average after: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
   if (wrong) process.exitCode = 1;
 } finally {
-  for (const peer of peers) await stopProcess(peer, "SIGTERM").catch(() => undefined);
+  // A peer still running 10 s after SIGTERM is killed, and so is every process it started (Hive's
+  // node:cluster workers under --fork do not all exit on their primary's SIGTERM).
+  for (const peer of peers) {
+    const pids = withChildren(peer.child.pid!);
+    const kill = () => {
+      for (const pid of pids.filter(running)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // it ended meanwhile
+        }
+      }
+    };
+    const deadline = setTimeout(kill, 10_000);
+    await stopProcess(peer, "SIGTERM").catch(() => undefined);
+    clearTimeout(deadline);
+    kill();
+  }
   // A drain ends in a normal exit, which is when V8 writes the CPU profiles.
   if (profileDir) await Promise.all(Object.values(system.processes).map((p) => stopProcess(p, "SIGTERM")));
   await system.close();
