@@ -1,6 +1,7 @@
 // The HTTP edge as clients meet it on the real gateway: body limit, CORS for browser clients,
-// compression, security headers, request ids, and a typed 4xx for every malformed request —
-// in production mode, where no answer names parts of the schema it was not asked about.
+// compression, security headers (and a subgraph's), request ids, and a typed 4xx for every
+// malformed request — in production mode, where no answer names parts of the schema it was not
+// asked about.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { connect } from "node:net";
 import { createHash } from "node:crypto";
@@ -71,6 +72,15 @@ describe("browser clients", () => {
     expect(r.headers["content-security-policy"]).toContain("default-src 'self'");
     expect(r.headers["strict-transport-security"]).toBeDefined();
     expect(r.headers["x-frame-options"]).toBeDefined();
+  });
+
+  test("a subgraph, which only services call, sends a JSON API's two security headers and no page policy", async () => {
+    const r = await rawRequest(fed.services.users.graphqlUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
+    expect(r.headers["x-content-type-options"]).toBe("nosniff");
+    expect(r.headers["content-security-policy"]).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(r.headers["strict-transport-security"]).toBeUndefined();
+    expect(r.headers["x-frame-options"]).toBeUndefined();
+    expect(r.headers["x-request-id"]).toBeDefined();
   });
 });
 

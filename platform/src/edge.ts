@@ -1,5 +1,5 @@
 // The HTTP edge every service stands on: Fastify with CORS (gateway), compression, security
-// headers, a body limit that closes the connection, request ids, one access-log line per
+// headers (helmet's for what browsers read, two for an internal API), a body limit that closes the connection, request ids, one access-log line per
 // request, typed error bodies, health and readiness, and a drain that always ends.
 import { randomUUID } from "node:crypto";
 import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
@@ -28,8 +28,25 @@ export const CORS_ALLOWED_HEADERS = [
 /** Which browser origins may call: "*" (bearer tokens, no cookies, so no CSRF exposure) or a list. */
 export type CorsOrigins = "*" | string[];
 
+/**
+ * Who reads a service's answers. "browsers": the gateway (its page, the Sandbox, browser
+ * clients) sends helmet's full set of security headers. "services": a subgraph answers only the
+ * gateway and other services, in JSON, so it sends the two headers that matter for a JSON API
+ * (no sniffing it into something else, no rendering or framing it), and not 1 KB of page policy
+ * that every internal call would write and the gateway parse.
+ */
+export type EdgeAudience = "browsers" | "services";
+
+/** A subgraph's security headers (audience "services"). */
+export const SERVICE_SECURITY_HEADERS = {
+  "x-content-type-options": "nosniff",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+} as const;
+
 export interface EdgeOptions {
   log: Logger;
+  /** Default "browsers". */
+  audience?: EdgeAudience;
   /** Only the gateway faces browsers; subgraphs send no CORS headers. */
   cors?: CorsOrigins;
   bodyLimit?: number;
@@ -158,7 +175,7 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
 
   await app.register(fastifyRequestContext, { defaultStoreValues: (request) => ({ log: request.log as Logger, requestId: request.id }) });
   // Helmet's middleware, built once (the Fastify plugin builds it again on every request).
-  const securityHeaders = helmet({
+  const pageSecurityHeaders = helmet({
     // The API answers JSON; the Sandbox page (gateway, development) needs Apollo's CDN and an iframe.
     contentSecurityPolicy: {
       useDefaults: false,
@@ -179,7 +196,14 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
     },
     crossOriginEmbedderPolicy: false,
   });
-  app.addHook("onRequest", (request, reply, done) => securityHeaders(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined)));
+  if (options.audience === "services") {
+    app.addHook("onRequest", (_request, reply, done) => {
+      for (const [name, value] of Object.entries(SERVICE_SECURITY_HEADERS)) reply.raw.setHeader(name, value);
+      done();
+    });
+  } else {
+    app.addHook("onRequest", (request, reply, done) => pageSecurityHeaders(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined)));
+  }
   await app.register(fastifyCompress, { global: true, threshold: 1024, encodings: ["br", "gzip", "deflate"] });
   if (options.cors) {
     const origins = options.cors;

@@ -126,7 +126,7 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
     set({ state: "idle" }, db.pool.idleCount);
     set({ state: "waiting" }, db.pool.waitingCount);
   });
-  const edge = await createEdge({ log, metrics: options.metrics, metricsAllowFrom: settings.metricsAllowFrom });
+  const edge = await createEdge({ log, audience: "services", metrics: options.metrics, metricsAllowFrom: settings.metricsAllowFrom });
   if (options.subscriptions) await enableWebSockets(edge);
   const graphqlHandler = fastifyApolloHandler<TContext>(apollo, {
     context: async (request) => {
