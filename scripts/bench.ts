@@ -290,8 +290,8 @@ try {
   // The seed's events (enrollments, wallets, orders, roll calls) are still being consumed for a
   // while (notifications above all): measure only once the subgraphs are quiet.
   // Quiet: the five together under BENCH_QUIET_MS (100) of CPU per 2 s, i.e. 5 % of a core (their
-  // steady polling is ≈ 35); a backlog left running would take its share of the system's cores from whichever
-  // candidate is measured at the time.
+  // steady polling is ≈ 35); a backlog left running would take its share of the system's cores
+  // from whichever candidate is measured at the time.
   // The smoke run only checks answers: 250, and at most 3 minutes of waiting.
   const quietMs = Number(process.env.BENCH_QUIET_MS ?? (smoke ? 250 : 100));
   const quietSince = Date.now();

@@ -1,6 +1,7 @@
 // The HTTP edge every service stands on: Fastify with CORS (gateway), compression, security
-// headers (helmet's for what browsers read, two for an internal API), a body limit that closes the connection, request ids, one access-log line per
-// request, typed error bodies, health and readiness, and a drain that always ends.
+// headers (helmet's for what browsers read, two for an internal API), a body limit that closes
+// the connection, request ids, one access-log line per request, typed error bodies, health and
+// readiness, and a drain that always ends.
 import { randomUUID } from "node:crypto";
 import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
 import type { Server as HttpServer } from "node:http";
