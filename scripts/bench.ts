@@ -27,7 +27,7 @@
 // Each run starts once the system's cores are idle again (what the previous candidate still had
 // in flight is done).
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,7 +35,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { createIdentityAssertionSigner, signingKeyFromJwk } from "@pooya/platform";
 import { createMemoryLimit, peakRssMb, resetPeakRss, type MemoryLimit } from "./lib/memory-limit.ts";
-import { cpuMs, postgresCpuMs } from "./lib/process-cpu.ts";
+import { cpuMs, postgresCpuMs, running, withChildren } from "./lib/process-cpu.ts";
 import { PROCESS_ADMIN, freePort, insertStudents, postGraphQL, spawnService, startProcesses, stopProcess, waitUntilReady, type ServiceProcess } from "@pooya/e2e";
 import { SUPERGRAPH_PATH } from "@pooya/gateway";
 import { nodeFlagsOf } from "@pooya/system";
@@ -74,28 +74,6 @@ if (!existsSync(join(benchDir, "node_modules", "@graphql-hive", "gateway"))) {
 
 /** Pins every thread of a process (V8's GC and compiler threads, libuv's pool), not only its main one, to the system's cores. */
 const pin = (pid: number) => spawnSync("taskset", ["-a", "-cp", systemCores, String(pid)], { stdio: "ignore" });
-/** A process and the processes it started (a node:cluster primary's workers). */
-function withChildren(pid: number): number[] {
-  const children: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) children.push(Number(entry));
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return [pid, ...children];
-}
-/** Whether a process still runs (it may be a zombie its parent has not reaped yet). */
-function running(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]![0] !== "Z";
-  } catch {
-    return false;
-  }
-}
 /** CPU ms that `pids` use together in `ms`. */
 async function cpuUsedIn(all: number[], ms: number): Promise<number> {
   const pids = all.filter(running);

@@ -198,8 +198,9 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
     crossOriginEmbedderPolicy: false,
   });
   if (options.audience === "services") {
+    const headers = Object.entries(SERVICE_SECURITY_HEADERS);
     app.addHook("onRequest", (_request, reply, done) => {
-      for (const [name, value] of Object.entries(SERVICE_SECURITY_HEADERS)) reply.raw.setHeader(name, value);
+      for (const [name, value] of headers) reply.raw.setHeader(name, value);
       done();
     });
   } else {

@@ -1,4 +1,5 @@
 // CPU time processes have used, from /proc/<pid>/stat (Linux): utime + stime, in milliseconds.
+// Also what else the benchmarks read there: whether a process still runs, and its children.
 import { readFileSync, readdirSync } from "node:fs";
 
 const TICKS_PER_SECOND = 100; // CLK_TCK on Linux
@@ -9,6 +10,35 @@ function stat(pid: number | string): { name: string; fields: string[] } {
   const text = readFileSync(`/proc/${pid}/stat`, "utf8");
   const end = text.lastIndexOf(")");
   return { name: text.slice(text.indexOf("(") + 1, end), fields: text.slice(end + 2).split(" ") };
+}
+
+/** Every process now, with its stat (one that ends while being read is left out). */
+function allProcesses(): { pid: number; name: string; ppid: number; fields: string[] }[] {
+  const processes = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const { name, fields } = stat(entry);
+      processes.push({ pid: Number(entry), name, ppid: Number(fields[1]), fields });
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return processes;
+}
+
+/** Whether a process still runs (not a zombie its parent has yet to reap). */
+export function running(pid: number): boolean {
+  try {
+    return stat(pid).fields[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** A process and the processes it started (a node:cluster primary's workers). */
+export function withChildren(pid: number): number[] {
+  return [pid, ...allProcesses().filter((p) => p.ppid === pid).map((p) => p.pid)];
 }
 
 export function cpuMs(pid: number): number {
@@ -22,16 +52,8 @@ export function cpuMs(pid: number): number {
  * The difference over a run is Postgres's share of it, whichever backends came and went.
  */
 export function postgresCpuMs(): number {
-  const processes: { pid: number; ppid: number; fields: string[] }[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const { name, fields } = stat(entry);
-      if (name === "postgres") processes.push({ pid: Number(entry), ppid: Number(fields[1]), fields });
-    } catch {
-      // ended meanwhile: counted with its parent's children from now on
-    }
-  }
+  // A backend that ends meanwhile is counted with its parent's children from now on.
+  const processes = allProcesses().filter((p) => p.name === "postgres");
   const pids = new Set(processes.map((p) => p.pid));
   let ticks = 0;
   for (const { ppid, fields } of processes) {
