@@ -326,10 +326,10 @@ try {
   for (let round = 1; round <= rounds; round++) {
     for (const q of queries) {
       for (const c of candidates) {
-        if (!c.pids().every(running)) continue; // gone (killed for memory under BENCH_MEMORY_LIMIT_MB): the table says so
+        const pids = c.pids();
+        if (!pids.every(running)) continue; // gone (killed for memory under BENCH_MEMORY_LIMIT_MB): the table says so
         const spec = { url: c.url, headers: await c.headers(), body: JSON.stringify(q.body), connections };
         load({ ...spec, seconds: 1 }); // warm-up: JIT, pools, caches
-        const pids = c.pids();
         for (const pid of pids) resetPeakRss(pid);
         const gatewayBefore = pids.map(cpuMs);
         const eachBefore = subgraphs.map((s) => cpuMs(s.pid));
