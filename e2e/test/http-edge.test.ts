@@ -7,7 +7,8 @@ import { connect } from "node:net";
 import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { startFederation, type Federation } from "../src/harness.ts";
-import { json, rawRequest } from "../src/raw-http.ts";
+import { json, rawRequest, uploadWholeBody } from "../src/raw-http.ts";
+import { LINGER } from "@pooya/platform";
 
 const APP_ORIGIN = "https://app.pooya.example";
 let fed: Federation;
@@ -40,6 +41,39 @@ describe("body limit", () => {
     const next = await post({ query: "{ __typename }" });
     expect(next.status).toBe(200);
     expect(json(next).data).toEqual({ __typename: "Query" });
+  });
+
+  // The server answers before the body has arrived, then keeps reading (and dropping) it for a
+  // while: a client that writes all of it still reads the answer (no EPIPE or reset first).
+  const MiB = 1024 * 1024;
+  const where = { gateway: () => gatewayUrl.href, users: () => fed.services.users.graphqlUrl };
+  test.each([
+    ["gateway", 1.5, "Content-Length"],
+    ["gateway", 1.5, "chunked"],
+    ["gateway", 16, "Content-Length"],
+    ["gateway", 16, "chunked"],
+    ["users", 1.5, "Content-Length"],
+    ["users", 16, "chunked"],
+  ] as const)("%s: a client that writes a whole %s MiB body (%s) reads its 413", async (service, mib, framing) => {
+    const r = await uploadWholeBody(where[service](), { size: mib * MiB, chunked: framing === "chunked" });
+    expect(r).toMatchObject({ bodyWritten: true, status: 413 });
+    expect(r.headers.connection).toBe("close");
+    expect(JSON.parse(r.body)).toEqual({ errors: [{ message: expect.any(String), extensions: { code: "PAYLOAD_TOO_LARGE" } }] });
+  });
+
+  test("a refusal before the body is read (415; 401 on an internal route) is read whole too, and the connection closes", async () => {
+    const form = await uploadWholeBody(gatewayUrl.href, { size: 4 * MiB, contentType: "application/x-www-form-urlencoded" });
+    expect(form).toMatchObject({ bodyWritten: true, status: 415, headers: { connection: "close" } });
+    const lookup = await uploadWholeBody(new URL("/internal/users/lookup", fed.services.users.url).href, { size: 4 * MiB });
+    expect(lookup).toMatchObject({ bodyWritten: true, status: 401, headers: { connection: "close" } });
+  });
+
+  test(`a client that keeps sending is cut once ${LINGER.bytes / MiB} MiB more have been dropped, after its 413`, async () => {
+    const r = await uploadWholeBody(gatewayUrl.href, { size: LINGER.bytes * 4 });
+    expect(r.status).toBe(413);
+    expect(r.bodyWritten).toBe(false);
+    expect(r.bytesWritten).toBeGreaterThanOrEqual(LINGER.bytes);
+    expect(r.bytesWritten).toBeLessThan(LINGER.bytes * 2);
   });
 });
 

@@ -1,7 +1,7 @@
 // The HTTP edge every service stands on: Fastify with CORS (gateway), compression, security
-// headers (helmet's for what browsers read, two for an internal API), a body limit that closes
-// the connection, request ids, one access-log line per request, typed error bodies, health and
-// readiness, and a drain that always ends.
+// headers (helmet's for what browsers read, two for an internal API), a body limit whose 413
+// (like every early refusal) the client reads before the connection closes, request ids, one
+// access-log line per request, typed error bodies, health and readiness, and a drain that always ends.
 import { randomUUID } from "node:crypto";
 import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
 import type { Server as HttpServer } from "node:http";
@@ -104,6 +104,38 @@ class AccessLog extends LogController {
     if (QUIET_ROUTES.has(request.routeOptions.url ?? "")) request.log.debug(line, "request");
     else request.log.info(line, "request");
   }
+}
+
+/**
+ * How long and how much a refused request's connection is still read (and dropped) after its
+ * answer, as nginx's lingering_close does: closing a socket with unread data in its receive
+ * buffer makes the kernel send a reset, and a client still writing its body loses the answer.
+ */
+export const LINGER = { totalMs: 5_000, idleMs: 2_000, bytes: 32 * 1024 * 1024 } as const;
+
+/**
+ * Instead of Node's close after the last answer (`destroySoon`: end, then destroy as soon as the
+ * answer is flushed): half-close, then read and drop what the client still sends until it closes
+ * its side, falls silent for `idleMs`, or `totalMs` or `bytes` run out.
+ */
+function lingerAfterLastAnswer(socket: Socket) {
+  socket.destroySoon = () => {
+    let dropped = 0;
+    const close = () => socket.destroy();
+    const drop = (chunk: Buffer) => {
+      dropped += chunk.length;
+      if (dropped > LINGER.bytes) close();
+    };
+    // The HTTP parser stops reading: nothing more on this connection is a request.
+    socket.removeAllListeners("data");
+    socket.on("data", drop);
+    socket.once("end", close);
+    socket.setTimeout(LINGER.idleMs, close);
+    const deadline = setTimeout(close, LINGER.totalMs).unref();
+    socket.once("close", () => clearTimeout(deadline));
+    socket.end();
+    socket.resume();
+  };
 }
 
 /** How long a keep-alive connection must have been idle before the drain closes it: a client
@@ -227,14 +259,17 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
   });
   // While draining, every response ends its connection, including those of requests that
   // arrived before the signal: the client then opens a new connection (to another instance).
-  app.addHook("onSend", async (_request, reply) => {
-    if (draining) void reply.header("connection", "close");
+  app.addHook("onSend", async (request, reply) => {
+    // Answered before the whole body arrived (413, 415, 404, 401…): the rest cannot be read as
+    // the next request, so the connection ends, and lingers so the client reads this answer.
+    if (!request.raw.complete) {
+      void reply.header("connection", "close");
+      lingerAfterLastAnswer(request.raw.socket);
+    } else if (draining) void reply.header("connection", "close");
   });
 
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    // The rest of an oversized body would be read as the next request: end the connection.
-    if (status === 413) void reply.header("connection", "close");
     if (status === 500) {
       request.log.error({ err: errorFields(error) }, "request failed");
       return reply.code(500).send(errorBody("Internal server error", "INTERNAL_SERVER_ERROR"));
