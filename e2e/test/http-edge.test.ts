@@ -1,14 +1,14 @@
-// The HTTP edge as clients meet it on the real gateway: body limit, CORS for browser clients,
-// compression, security headers (and a subgraph's), request ids, and a typed 4xx for every
-// malformed request — in production mode, where no answer names parts of the schema it was not
-// asked about.
+// The HTTP edge as clients meet it on the real gateway: body limit (a 413 the client reads),
+// CORS for browser clients, compression, security headers (and a subgraph's), request ids, a
+// typed 4xx for every malformed request in the media type the client negotiated, 405 with Allow
+// — in production mode, where no answer names parts of the schema it was not asked about.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { connect } from "node:net";
 import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { startFederation, type Federation } from "../src/harness.ts";
 import { json, rawRequest, uploadWholeBody } from "../src/raw-http.ts";
-import { LINGER } from "@pooya/platform";
+import { GRAPHQL_RESPONSE_JSON as GRAPHQL_RESPONSE, LINGER } from "@pooya/platform";
 
 const APP_ORIGIN = "https://app.pooya.example";
 let fed: Federation;
@@ -185,6 +185,66 @@ describe("every malformed request is a 4xx with a code", () => {
     const r = await rawRequest(url.href, { headers: { "apollo-require-preflight": "true" } });
     expect(r.status).toBe(405);
     expect(json(r).errors[0].extensions.code).toBe("BAD_REQUEST");
+  });
+});
+
+describe("GraphQL over HTTP", () => {
+  const failures = [
+    { name: "body is not JSON", path: "/graphql", method: "POST", body: "{ not json", status: 400, code: "BAD_REQUEST" },
+    { name: "no body", path: "/graphql", method: "POST", body: "", status: 400, code: "BAD_REQUEST" },
+    { name: "a form post", path: "/graphql", method: "POST", body: "query=x", contentType: "application/x-www-form-urlencoded", status: 415, code: "UNSUPPORTED_MEDIA_TYPE" },
+    { name: "a body over 1 MiB", path: "/graphql", method: "POST", body: "x".repeat(1024 * 1024 + 1), status: 413, code: "PAYLOAD_TOO_LARGE" },
+    { name: "an unknown route", path: "/nope", method: "GET", status: 404, code: "NOT_FOUND" },
+    { name: "PUT on /graphql", path: "/graphql", method: "PUT", body: "{}", status: 405, code: "METHOD_NOT_ALLOWED" },
+  ];
+  test.each(failures.flatMap((f) => [GRAPHQL_RESPONSE, "application/json"].map((accept) => ({ ...f, accept }))))(
+    "$name → $status $code, in the media type the client accepts ($accept)", async ({ path, method, body, contentType, accept, status, code }) => {
+      const r = await rawRequest(new URL(path, gatewayUrl).href, { method, body, headers: { accept, ...(body === undefined ? {} : { "content-type": contentType ?? "application/json" }) } });
+      expect(r.status).toBe(status);
+      expect(r.headers["content-type"]).toBe(`${accept}; charset=utf-8`);
+      expect(json(r)).toEqual({ errors: [{ message: expect.any(String), extensions: { code } }] });
+    });
+
+  test("without an Accept header, and when it allows both, errors are application/json (as Apollo answers)", async () => {
+    for (const accept of [undefined, "*/*", `application/json, ${GRAPHQL_RESPONSE}`]) {
+      const r = await rawRequest(new URL("/nope", gatewayUrl).href, { headers: accept ? { accept } : {} });
+      expect(r.headers["content-type"]).toBe("application/json; charset=utf-8");
+    }
+    // Apollo Client's Accept prefers GraphQL over HTTP's type.
+    const apollo = await rawRequest(new URL("/nope", gatewayUrl).href, { headers: { accept: `${GRAPHQL_RESPONSE},application/json;q=0.9` } });
+    expect(apollo.headers["content-type"]).toBe(`${GRAPHQL_RESPONSE}; charset=utf-8`);
+  });
+
+  test("a method a route does not answer is 405 with Allow, on the gateway (CORS: OPTIONS too) and a subgraph", async () => {
+    for (const method of ["PUT", "DELETE", "PATCH"]) {
+      // Node's client frames a DELETE's body only when told its length.
+      const r = await rawRequest(gatewayUrl.href, { method, headers: { "content-type": "application/json", "content-length": "2" }, body: "{}" });
+      expect(r.status).toBe(405);
+      expect(r.headers.allow).toBe("GET, POST, OPTIONS");
+      expect(json(r).errors[0].extensions.code).toBe("METHOD_NOT_ALLOWED");
+    }
+    const health = await rawRequest(new URL("/healthz", gatewayUrl).href, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect([health.status, health.headers.allow]).toEqual([405, "GET, HEAD, OPTIONS"]);
+    const subgraph = await rawRequest(fed.services.users.graphqlUrl, { method: "PUT", headers: { "content-type": "application/json" }, body: "{}" });
+    expect([subgraph.status, subgraph.headers.allow]).toEqual([405, "GET, POST"]);
+    const head = await rawRequest(gatewayUrl.href, { method: "HEAD" });
+    expect([head.status, head.headers.allow]).toEqual([405, "GET, POST, OPTIONS"]);
+    // /metrics stays unknown to whoever may not read it.
+    expect((await rawRequest(new URL("/metrics", gatewayUrl).href, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(404);
+  });
+
+  test("a request Node's HTTP parser refuses gets the same error shape, and the connection closes", async () => {
+    const socket = connect(Number(gatewayUrl.port), gatewayUrl.hostname);
+    let received = "";
+    socket.on("data", (chunk) => (received += chunk.toString("latin1")));
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.on("error", () => undefined);
+    socket.write("POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n");
+    await closed;
+    const [head, body] = received.split("\r\n\r\n");
+    expect(head).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(head!.toLowerCase()).toContain("connection: close");
+    expect(JSON.parse(body!)).toEqual({ errors: [{ message: "Malformed HTTP request.", extensions: { code: "BAD_REQUEST" } }] });
   });
 });
 
