@@ -76,6 +76,14 @@ export function replyError(request: FastifyRequest, reply: FastifyReply, status:
   return reply.code(status).type(`${graphqlMediaType(request.headers.accept)}; charset=utf-8`).send(body);
 }
 
+/** RFC 6750's challenge for a 401: a token that was sent and refused is `invalid_token`. */
+export function bearerChallenge(error?: "invalid_token" | "invalid_request", description?: string): string {
+  if (!error) return "Bearer";
+  // error_description may hold printable ASCII but `"` and `\`.
+  const safe = description?.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, "");
+  return `Bearer error="${error}"${safe ? `, error_description="${safe}"` : ""}`;
+}
+
 /** An error a route throws on purpose: its status and message reach the client. */
 export class HttpError extends Error {
   readonly statusCode: number;
@@ -308,6 +316,10 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
       void reply.header("connection", "close");
       lingerAfterLastAnswer(request.raw.socket);
     } else if (draining) void reply.header("connection", "close");
+    // Every 401 names its scheme (RFC 9110); the gateway's own say why a token was refused.
+    if (reply.statusCode === 401 && !reply.hasHeader("www-authenticate")) {
+      void reply.header("www-authenticate", bearerChallenge(request.headers.authorization ? "invalid_token" : undefined));
+    }
   });
 
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
