@@ -4,11 +4,13 @@
 // — in production mode, where no answer names parts of the schema it was not asked about.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { connect } from "node:net";
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { startFederation, type Federation } from "../src/harness.ts";
 import { json, rawRequest, uploadWholeBody } from "../src/raw-http.ts";
 import { GRAPHQL_RESPONSE_JSON as GRAPHQL_RESPONSE, LINGER } from "@pooya/platform";
+import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from "@apollo/client";
+import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
 
 const APP_ORIGIN = "https://app.pooya.example";
 let fed: Federation;
@@ -155,6 +157,8 @@ describe("every malformed request is a 4xx with a code", () => {
     { name: "a subscription over HTTP", body: { query: "subscription { notificationAdded { id } }" }, status: 400, code: "BAD_REQUEST" },
     // Not a mistake but the first step of automatic persisted queries: clients resend with the query.
     { name: "persisted query: unknown hash", body: { extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } }, status: 200, code: "PERSISTED_QUERY_NOT_FOUND" },
+    // In GraphQL over HTTP's own media type an answer without data is a request error: 4xx.
+    { name: "persisted query: unknown hash, graphql-response+json", body: { extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } }, headers: { accept: GRAPHQL_RESPONSE }, status: 404, code: "PERSISTED_QUERY_NOT_FOUND" },
     { name: "persisted query: hash does not match", body: { query: "{ __typename }", extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } }, status: 400, code: "PERSISTED_QUERY_HASH_MISMATCH" },
     { name: "persisted query: unknown version", body: { query: "{ __typename }", extensions: { persistedQuery: { version: 2, sha256Hash: createHash("sha256").update("{ __typename }").digest("hex") } } }, status: 400, code: "BAD_REQUEST" },
     { name: "body is not JSON", body: "{ not json", status: 400, code: "BAD_REQUEST" },
@@ -245,6 +249,33 @@ describe("GraphQL over HTTP", () => {
     expect(head).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     expect(head!.toLowerCase()).toContain("connection: close");
     expect(JSON.parse(body!)).toEqual({ errors: [{ message: "Malformed HTTP request.", extensions: { code: "BAD_REQUEST" } }] });
+  });
+
+  test("Apollo Client's persisted-query link, told 404 PERSISTED_QUERY_NOT_FOUND, sends the full query and gets its data", async () => {
+    const wire: { hashOnly: boolean; status: number }[] = [];
+    const recordingFetch: typeof fetch = async (input, init) => {
+      const sent = JSON.parse(String(init?.body)) as { query?: string };
+      const response = await fetch(input, init);
+      wire.push({ hashOnly: sent.query === undefined, status: response.status });
+      return response;
+    };
+    const client = new ApolloClient({
+      link: ApolloLink.from([
+        new PersistedQueryLink({ sha256: (text: string) => createHash("sha256").update(text).digest("hex") }),
+        new HttpLink({ uri: gatewayUrl.href, fetch: recordingFetch }),
+      ]),
+      cache: new InMemoryCache(),
+    });
+    // A query text this gateway has not seen, so its hash is unknown.
+    const alias = `probe_${randomUUID().replaceAll("-", "")}`;
+    const query = gql(`query PersistedLinkProbe { ${alias}: __typename }`);
+    const first = await client.query({ query, fetchPolicy: "network-only" });
+    expect(first.data).toEqual({ [alias]: "Query" });
+    expect(wire).toEqual([{ hashOnly: true, status: 404 }, { hashOnly: false, status: 200 }]);
+    // Now registered: the hash alone is enough.
+    await client.query({ query, fetchPolicy: "network-only" });
+    expect(wire.slice(2)).toEqual([{ hashOnly: true, status: 200 }]);
+    client.stop();
   });
 });
 

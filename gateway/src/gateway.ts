@@ -20,6 +20,7 @@ import { subgraphsOf } from "./supergraph.ts";
 import { createSubscriptionGateway } from "./subscriptions.ts";
 import { demandControlPlugin, maxAliasLengthRule, type DemandLimits } from "./demand-control.ts";
 import { clientLimitsPlugin, tooManyRequestsStatusPlugin } from "./client-limits.ts";
+import { graphqlResponseStatusPlugin } from "./graphql-response-status.ts";
 import { sandboxLandingPagePlugin } from "./landing-page.ts";
 import { reusingAssertionSigner } from "./identity-assertions.ts";
 import { SHAPED_LIKE_APOLLO_GATEWAY, installFastResultShaping, useApolloResultShaping } from "./result-shaping.ts";
@@ -269,6 +270,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
       clientLimitsPlugin<GatewayContext>(clientLimits),
       retryAfterPlugin<GatewayContext>(),
       tooManyRequestsStatusPlugin<GatewayContext>(),
+      graphqlResponseStatusPlugin<GatewayContext>(),
       graphqlMetricsPlugin<GatewayContext>(metrics),
       // graphql-armor is typed against Apollo's CommonJS declarations; the plugins are the same.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
