@@ -1,7 +1,8 @@
 // The HTTP edge as clients meet it on the real gateway: body limit (a 413 the client reads),
 // CORS for browser clients, compression, security headers (and a subgraph's), request ids, a
-// typed 4xx for every malformed request in the media type the client negotiated, 405 with Allow
-// — in production mode, where no answer names parts of the schema it was not asked about.
+// typed 4xx for every malformed request in the media type the client negotiated, 405 with Allow,
+// GraphQL over HTTP's own audit — in production mode, where no answer names parts of the schema
+// it was not asked about.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { connect } from "node:net";
 import { createHash, randomUUID } from "node:crypto";
@@ -9,6 +10,7 @@ import { gunzipSync } from "node:zlib";
 import { startFederation, type Federation } from "../src/harness.ts";
 import { json, rawRequest, uploadWholeBody } from "../src/raw-http.ts";
 import { GRAPHQL_RESPONSE_JSON as GRAPHQL_RESPONSE, LINGER } from "@pooya/platform";
+import { auditServer } from "graphql-http";
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from "@apollo/client";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
 
@@ -193,6 +195,22 @@ describe("every malformed request is a 4xx with a code", () => {
 });
 
 describe("GraphQL over HTTP", () => {
+  test("graphql-http's audit of the gateway finds no MUST failure; the three SHOULDs it warns about are deliberate", async () => {
+    // Its queries use introspection, which production turns off: a gateway with the explorer on.
+    const audited = await fed.startGateway({ EXPLORER: "on" });
+    // Apollo's CSRF prevention: a GET (a "simple" request) must carry a header only a preflight allows.
+    const fetchFn = (input: RequestInfo | URL, init: RequestInit = {}) => {
+      const headers = new Headers(init.headers);
+      headers.set("apollo-require-preflight", "true");
+      return fetch(input, { ...init, headers });
+    };
+    const results = await auditServer({ url: audited.graphqlUrl, fetchFn });
+    expect(results.filter((r) => r.status === "error").map((r) => `${r.id} ${r.name}: ${r.reason}`)).toEqual([]);
+    // Parse, validation and variable-coercion failures are 400 under application/json too.
+    expect(results.filter((r) => r.status === "warn").map((r) => r.id).sort()).toEqual(["572B", "7B9B", "FDE2"]);
+    expect(results.filter((r) => r.status === "ok").length).toBe(results.length - 3);
+  });
+
   const failures = [
     { name: "body is not JSON", path: "/graphql", method: "POST", body: "{ not json", status: 400, code: "BAD_REQUEST" },
     { name: "no body", path: "/graphql", method: "POST", body: "", status: 400, code: "BAD_REQUEST" },
