@@ -72,6 +72,28 @@ describe("body limit", () => {
     expect(lookup).toMatchObject({ bodyWritten: true, status: 401, headers: { connection: "close" } });
   });
 
+  test("a client that asks first (Expect: 100-continue) is refused before it sends an oversized body; a small one is let in", async () => {
+    const ask = async (size: number) => {
+      const socket = connect(Number(gatewayUrl.port), gatewayUrl.hostname);
+      let received = "";
+      socket.on("data", (chunk) => (received += chunk.toString("latin1")));
+      socket.write(`POST /graphql HTTP/1.1\r\nHost: ${gatewayUrl.host}\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\nExpect: 100-continue\r\n\r\n`);
+      await new Promise<void>((resolve) => socket.on("data", () => received.includes("\r\n\r\n") && resolve()));
+      return { socket, received: () => received };
+    };
+    const big = await ask(16 * MiB);
+    expect(big.received()).toMatch(/^HTTP\/1\.1 413 /);
+    await new Promise((resolve) => big.socket.end(resolve));
+    const body = JSON.stringify({ query: "{ __typename }" });
+    const small = await ask(Buffer.byteLength(body));
+    expect(small.received()).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\n$/);
+    const answered = new Promise<void>((resolve) => small.socket.on("data", () => small.received().includes('"Query"') && resolve()));
+    small.socket.write(body);
+    await answered;
+    expect(small.received()).toMatch(/HTTP\/1\.1 200 OK/);
+    small.socket.destroy();
+  });
+
   test(`a client that keeps sending is cut once ${LINGER.bytes / MiB} MiB more have been dropped, after its 413`, async () => {
     const r = await uploadWholeBody(gatewayUrl.href, { size: LINGER.bytes * 4 });
     expect(r.status).toBe(413);

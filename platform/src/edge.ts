@@ -255,6 +255,13 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
   const drainHooks: (() => void)[] = [];
   let readiness: ReadinessCheck = async () => ({ ready: false, starting: true });
   const connections = trackConnections(app.server);
+  // A client that asks before sending its body (Expect: 100-continue; curl does for large ones)
+  // is told 413 at once when the body it announces is over the limit, and sends none of it.
+  const bodyLimit = options.bodyLimit ?? MAX_BODY_BYTES;
+  app.server.on("checkContinue", (request, response) => {
+    if (!(Number(request.headers["content-length"]) > bodyLimit)) response.writeContinue();
+    app.server.emit("request", request, response);
+  });
 
   await app.register(fastifyRequestContext, { defaultStoreValues: (request) => ({ log: request.log as Logger, requestId: request.id }) });
   // Helmet's middleware, built once (the Fastify plugin builds it again on every request).
