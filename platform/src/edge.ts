@@ -162,7 +162,8 @@ function lingeringClose(socket: Socket, lastWords?: string) {
   socket.setTimeout(LINGER.idleMs, close);
   const deadline = setTimeout(close, LINGER.totalMs).unref();
   socket.once("close", () => clearTimeout(deadline));
-  socket.end(lastWords);
+  if (lastWords) socket.end(lastWords);
+  else socket.end();
   socket.resume();
 }
 
