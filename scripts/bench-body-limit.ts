@@ -15,7 +15,8 @@ const sizes = (process.env.BENCH_SIZES_MIB ?? "1.5,16,24,32,34,36,40,48,64").spl
 const edge = await createEdge({ log: createLogger({ service: "bench-body-limit", level: "warn" }) });
 edge.app.post("/graphql", async () => ({ data: null }));
 const { url } = await edge.listen(0, "127.0.0.1");
-console.log(`body limit ${MAX_BODY_BYTES / MiB} MiB; lingering close: ${LINGER.totalMs / 1000} s in all, ${LINGER.idleMs / 1000} s idle, ${LINGER.bytes / MiB} MiB`);
+const bounds = `${LINGER.totalMs / 1000} s in all, ${LINGER.idleMs / 1000} s idle, ${LINGER.bytes / MiB} MiB`;
+console.log(`body limit ${MAX_BODY_BYTES / MiB} MiB; lingering close: ${bounds}`);
 console.log("size MiB  framing         413 read, body written whole");
 for (const size of sizes) {
   for (const chunked of [false, true]) {

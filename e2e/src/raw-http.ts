@@ -41,7 +41,10 @@ export interface UploadOutcome {
  * the server answers meanwhile, as naive clients do, reading as it goes; then ends its side and
  * waits for the server to close. Half-open: the server's FIN does not stop it writing.
  */
-export async function uploadWholeBody(url: string, options: { size: number; chunked?: boolean; contentType?: string; headers?: Record<string, string> }): Promise<UploadOutcome> {
+export async function uploadWholeBody(
+  url: string,
+  options: { size: number; chunked?: boolean; contentType?: string; headers?: Record<string, string> },
+): Promise<UploadOutcome> {
   const target = new URL(url);
   const socket = connect({ port: Number(target.port), host: target.hostname, allowHalfOpen: true });
   const chunks: Buffer[] = [];
@@ -52,14 +55,17 @@ export async function uploadWholeBody(url: string, options: { size: number; chun
   await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
   const framing = options.chunked ? "Transfer-Encoding: chunked" : `Content-Length: ${options.size}`;
   const extra = Object.entries(options.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join("");
-  socket.write(`POST ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\nContent-Type: ${options.contentType ?? "application/json"}\r\n${extra}${framing}\r\n\r\n`);
+  const contentType = `Content-Type: ${options.contentType ?? "application/json"}\r\n`;
+  socket.write(`POST ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\n${contentType}${extra}${framing}\r\n\r\n`);
   const piece = Buffer.alloc(64 * 1024, "a");
   const write = (data: Buffer) => new Promise<boolean>((resolve) => socket.write(data, (e) => resolve(!e)));
   let bytesWritten = 0;
   let bodyWritten = true;
   while (bytesWritten < options.size) {
     const part = piece.subarray(0, Math.min(piece.length, options.size - bytesWritten));
-    const framed = options.chunked ? Buffer.concat([Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from("\r\n")]) : part;
+    const framed = options.chunked
+      ? Buffer.concat([Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from("\r\n")])
+      : part;
     if (!(await write(framed))) {
       bodyWritten = false;
       break;
@@ -72,6 +78,10 @@ export async function uploadWholeBody(url: string, options: { size: number; chun
   const text = Buffer.concat(chunks).toString("latin1");
   const [head = "", ...rest] = text.split("\r\n\r\n");
   const [statusLine = "", ...headerLines] = head.split("\r\n");
-  const headers = Object.fromEntries(headerLines.map((line) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]));
-  return { bodyWritten, bytesWritten, status: Number(statusLine.split(" ")[1] ?? 0), headers, body: rest.join("\r\n\r\n"), ...(error ? { error } : {}) };
+  const headers = Object.fromEntries(headerLines.map((line) => {
+    const colon = line.indexOf(":");
+    return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()];
+  }));
+  const status = Number(statusLine.split(" ")[1] ?? 0);
+  return { bodyWritten, bytesWritten, status, headers, body: rest.join("\r\n\r\n"), ...(error ? { error } : {}) };
 }

@@ -77,7 +77,8 @@ describe("body limit", () => {
       const socket = connect(Number(gatewayUrl.port), gatewayUrl.hostname);
       let received = "";
       socket.on("data", (chunk) => (received += chunk.toString("latin1")));
-      socket.write(`POST /graphql HTTP/1.1\r\nHost: ${gatewayUrl.host}\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\nExpect: 100-continue\r\n\r\n`);
+      const headers = `Content-Type: application/json\r\nContent-Length: ${size}\r\nExpect: 100-continue\r\n`;
+      socket.write(`POST /graphql HTTP/1.1\r\nHost: ${gatewayUrl.host}\r\n${headers}\r\n`);
       await new Promise<void>((resolve) => socket.on("data", () => received.includes("\r\n\r\n") && resolve()));
       return { socket, received: () => received };
     };
@@ -182,7 +183,13 @@ describe("every malformed request is a 4xx with a code", () => {
     // Not a mistake but the first step of automatic persisted queries: clients resend with the query.
     { name: "persisted query: unknown hash", body: { extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } }, status: 200, code: "PERSISTED_QUERY_NOT_FOUND" },
     // In GraphQL over HTTP's own media type an answer without data is a request error: 4xx.
-    { name: "persisted query: unknown hash, graphql-response+json", body: { extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } }, headers: { accept: GRAPHQL_RESPONSE }, status: 404, code: "PERSISTED_QUERY_NOT_FOUND" },
+    {
+      name: "persisted query: unknown hash, graphql-response+json",
+      body: { extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } },
+      headers: { accept: GRAPHQL_RESPONSE },
+      status: 404,
+      code: "PERSISTED_QUERY_NOT_FOUND",
+    },
     { name: "persisted query: hash does not match", body: { query: "{ __typename }", extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } }, status: 400, code: "PERSISTED_QUERY_HASH_MISMATCH" },
     { name: "persisted query: unknown version", body: { query: "{ __typename }", extensions: { persistedQuery: { version: 2, sha256Hash: createHash("sha256").update("{ __typename }").digest("hex") } } }, status: 400, code: "BAD_REQUEST" },
     { name: "body is not JSON", body: "{ not json", status: 400, code: "BAD_REQUEST" },
@@ -236,14 +243,18 @@ describe("GraphQL over HTTP", () => {
   const failures = [
     { name: "body is not JSON", path: "/graphql", method: "POST", body: "{ not json", status: 400, code: "BAD_REQUEST" },
     { name: "no body", path: "/graphql", method: "POST", body: "", status: 400, code: "BAD_REQUEST" },
-    { name: "a form post", path: "/graphql", method: "POST", body: "query=x", contentType: "application/x-www-form-urlencoded", status: 415, code: "UNSUPPORTED_MEDIA_TYPE" },
+    {
+      name: "a form post", path: "/graphql", method: "POST", body: "query=x", contentType: "application/x-www-form-urlencoded",
+      status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
+    },
     { name: "a body over 1 MiB", path: "/graphql", method: "POST", body: "x".repeat(1024 * 1024 + 1), status: 413, code: "PAYLOAD_TOO_LARGE" },
     { name: "an unknown route", path: "/nope", method: "GET", status: 404, code: "NOT_FOUND" },
     { name: "PUT on /graphql", path: "/graphql", method: "PUT", body: "{}", status: 405, code: "METHOD_NOT_ALLOWED" },
   ];
   test.each(failures.flatMap((f) => [GRAPHQL_RESPONSE, "application/json"].map((accept) => ({ ...f, accept }))))(
     "$name → $status $code, in the media type the client accepts ($accept)", async ({ path, method, body, contentType, accept, status, code }) => {
-      const r = await rawRequest(new URL(path, gatewayUrl).href, { method, body, headers: { accept, ...(body === undefined ? {} : { "content-type": contentType ?? "application/json" }) } });
+      const headers = { accept, ...(body === undefined ? {} : { "content-type": contentType ?? "application/json" }) };
+      const r = await rawRequest(new URL(path, gatewayUrl).href, { method, body, headers });
       expect(r.status).toBe(status);
       expect(r.headers["content-type"]).toBe(`${accept}; charset=utf-8`);
       expect(json(r)).toEqual({ errors: [{ message: expect.any(String), extensions: { code } }] });
@@ -260,21 +271,22 @@ describe("GraphQL over HTTP", () => {
   });
 
   test("a method a route does not answer is 405 with Allow, on the gateway (CORS: OPTIONS too) and a subgraph", async () => {
+    const withBody = (method: string) => ({ method, headers: { "content-type": "application/json" }, body: "{}" });
     for (const method of ["PUT", "DELETE", "PATCH"]) {
       // Node's client frames a DELETE's body only when told its length.
-      const r = await rawRequest(gatewayUrl.href, { method, headers: { "content-type": "application/json", "content-length": "2" }, body: "{}" });
+      const r = await rawRequest(gatewayUrl.href, { ...withBody(method), headers: { "content-type": "application/json", "content-length": "2" } });
       expect(r.status).toBe(405);
       expect(r.headers.allow).toBe("GET, POST, OPTIONS");
       expect(json(r).errors[0].extensions.code).toBe("METHOD_NOT_ALLOWED");
     }
-    const health = await rawRequest(new URL("/healthz", gatewayUrl).href, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    const health = await rawRequest(new URL("/healthz", gatewayUrl).href, withBody("POST"));
     expect([health.status, health.headers.allow]).toEqual([405, "GET, HEAD, OPTIONS"]);
-    const subgraph = await rawRequest(fed.services.users.graphqlUrl, { method: "PUT", headers: { "content-type": "application/json" }, body: "{}" });
+    const subgraph = await rawRequest(fed.services.users.graphqlUrl, withBody("PUT"));
     expect([subgraph.status, subgraph.headers.allow]).toEqual([405, "GET, POST"]);
     const head = await rawRequest(gatewayUrl.href, { method: "HEAD" });
     expect([head.status, head.headers.allow]).toEqual([405, "GET, POST, OPTIONS"]);
     // /metrics stays unknown to whoever may not read it.
-    expect((await rawRequest(new URL("/metrics", gatewayUrl).href, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(404);
+    expect((await rawRequest(new URL("/metrics", gatewayUrl).href, withBody("POST"))).status).toBe(404);
   });
 
   test("a request Node's HTTP parser refuses gets the same error shape, and the connection closes", async () => {

@@ -79,7 +79,10 @@ export function createAccessTokenVerifier(policy: AccessTokenPolicy, keys: KeySt
       if (authorization === undefined || authorization.trim() === "") return null;
       const token = bearerToken(authorization);
       // RFC 6750: a malformed Bearer header is invalid_request; another scheme gets the bare challenge.
-      if (!token) throw invalidToken("Authorization must be `Bearer <accessToken>`.", bearerChallenge(/^bearer\b/i.test(authorization.trim()) ? "invalid_request" : undefined));
+      if (!token) {
+        const challenge = bearerChallenge(/^bearer\b/i.test(authorization.trim()) ? "invalid_request" : undefined);
+        throw invalidToken("Authorization must be `Bearer <accessToken>`.", challenge);
+      }
       try {
         return (await verify(token)).viewer;
       } catch (error) {

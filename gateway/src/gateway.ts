@@ -318,7 +318,9 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
   edge.app.post("/graphql", { preHandler }, graphqlOverHttp);
   // GET: a query over HTTP, or the WebSocket upgrade for subscriptions (same URL). No HEAD:
   // Apollo answers only GET and POST.
-  edge.app.route({ method: "GET", url: "/graphql", exposeHeadRoute: false, preHandler, handler: graphqlOverHttp, wsHandler: subscriptions.handler });
+  edge.app.route({
+    method: "GET", url: "/graphql", exposeHeadRoute: false, preHandler, handler: graphqlOverHttp, wsHandler: subscriptions.handler,
+  });
   if (settings.webRoot) await serveWebClient(edge.app, { root: settings.webRoot, explorer: graphiqlAvailable, log });
   edge.app.get("/.well-known/jwks.json", async () => publicKeySet([signingKey]));
   // Ready unless it cannot serve at all: apollo.start() above resolved only once the supergraph

@@ -71,8 +71,10 @@ export function errorBody(message: string, code: string, extra: Record<string, u
   return { errors: [{ message, extensions: { code, ...extra } }] };
 }
 
+type ErrorBody = ReturnType<typeof errorBody>;
+
 /** An error answer outside GraphQL, in the media type the client negotiated for GraphQL answers. */
-export function replyError(request: FastifyRequest, reply: FastifyReply, status: number, body: ReturnType<typeof errorBody>) {
+export function replyError(request: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody) {
   return reply.code(status).type(`${graphqlMediaType(request.headers.accept)}; charset=utf-8`).send(body);
 }
 
@@ -108,7 +110,9 @@ const METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 function clientErrorAnswer(error: NodeJS.ErrnoException): { status: number; message: string } {
   if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") return { status: 408, message: "The request did not arrive in time." };
   if (error.code === "HPE_HEADER_OVERFLOW") return { status: 431, message: "The request's headers are too large." };
-  if (error.code === "HPE_CHUNK_EXTENSIONS_OVERFLOW") return { status: 413, message: "The request's chunk extensions are too large." };
+  if (error.code === "HPE_CHUNK_EXTENSIONS_OVERFLOW") {
+    return { status: 413, message: "The request's chunk extensions are too large." };
+  }
   return { status: 400, message: "Malformed HTTP request." };
 }
 
@@ -236,8 +240,8 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
       if (!socket.writable || answering) return void socket.destroy();
       const { status, message } = clientErrorAnswer(error);
       const body = JSON.stringify(errorBody(message, CODE_BY_STATUS[status] ?? "BAD_REQUEST"));
-      lingeringClose(socket, `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
-        + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      const head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`;
+      lingeringClose(socket, `${head}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     },
     ...(options.trustProxy?.length ? { trustProxy: options.trustProxy } : {}),
   });
@@ -326,7 +330,8 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
     } else if (draining) void reply.header("connection", "close");
     // Every 401 names its scheme (RFC 9110); the gateway's own say why a token was refused.
     if (reply.statusCode === 401 && !reply.hasHeader("www-authenticate")) {
-      void reply.header("www-authenticate", bearerChallenge(request.headers.authorization ? "invalid_token" : undefined));
+      const challenge = bearerChallenge(request.headers.authorization ? "invalid_token" : undefined);
+      void reply.header("www-authenticate", challenge);
     }
   });
 
@@ -345,7 +350,8 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
     if (!methods) return replyError(request, reply, 404, errorBody(`No route ${request.method} ${path}.`, "NOT_FOUND"));
     const allowed = METHOD_ORDER.filter((method) => methods.has(method));
     void reply.header("allow", allowed.join(", "));
-    return replyError(request, reply, 405, errorBody(`${path} answers ${allowed.join(", ")}, not ${request.method}.`, "METHOD_NOT_ALLOWED"));
+    const message = `${path} answers ${allowed.join(", ")}, not ${request.method}.`;
+    return replyError(request, reply, 405, errorBody(message, "METHOD_NOT_ALLOWED"));
   });
 
   app.get("/healthz", async () => ({ status: "ok" }));

@@ -59,7 +59,8 @@ export function unavailableRequest(message: string, retryAfterSeconds: number): 
  */
 export function invalidToken(message: string, challenge?: string): GraphQLError {
   const headers = challenge ? new HeaderMap([["www-authenticate", challenge]]) : undefined;
-  return new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401, ...(headers ? { headers } : {}) } } });
+  const http = { status: 401, ...(headers ? { headers } : {}) };
+  return new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http } });
 }
 
 const CLIENT_CODES = new Set<string>([

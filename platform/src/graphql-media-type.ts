@@ -6,7 +6,11 @@ export const GRAPHQL_RESPONSE_JSON = "application/graphql-response+json";
 export const APPLICATION_JSON = "application/json";
 export type GraphQLMediaType = typeof GRAPHQL_RESPONSE_JSON | typeof APPLICATION_JSON;
 
-const APOLLO_OFFERS = [`${APPLICATION_JSON}; charset=utf-8`, `${GRAPHQL_RESPONSE_JSON}; charset=utf-8`, `${APPLICATION_JSON}; callbackSpec=1.0; charset=utf-8`];
+const APOLLO_OFFERS = [
+  `${APPLICATION_JSON}; charset=utf-8`,
+  `${GRAPHQL_RESPONSE_JSON}; charset=utf-8`,
+  `${APPLICATION_JSON}; callbackSpec=1.0; charset=utf-8`,
+];
 
 /** The media type the client prefers (no Accept: application/json, as Apollo answers). */
 export function graphqlMediaType(accept: string | string[] | undefined): GraphQLMediaType {
