@@ -62,11 +62,17 @@ describe("gateway: bad tokens are HTTP 401 UNAUTHENTICATED", () => {
     expect(r.status).toBe(401);
     expect(errorCodes(r)).toEqual(["UNAUTHENTICATED"]);
     expect(JSON.stringify(r)).not.toMatch(/at .*\.ts|stack/i);
+    // RFC 6750: the challenge says the token was refused, and why.
+    expect(r.headers?.get("www-authenticate")).toBe(`Bearer error="invalid_token", error_description="${r.errors?.[0]?.message}"`);
   });
 
-  test("an Authorization header that is not a bearer token is 401", async () => {
+  test("an Authorization header that is not a bearer token is 401 with the bare challenge; a malformed bearer one is invalid_request", async () => {
     const r = await fed.execute({ query: ME, headers: { authorization: "Basic YWRtaW46YWRtaW4=" } });
     expect(r.status).toBe(401);
+    expect(r.headers?.get("www-authenticate")).toBe("Bearer");
+    const malformed = await fed.execute({ query: ME, headers: { authorization: "Bearer two tokens" } });
+    expect(malformed.status).toBe(401);
+    expect(malformed.headers?.get("www-authenticate")).toMatch(/^Bearer error="invalid_request"/);
   });
 
   test("the valid token of a real login works", async () => {
@@ -87,6 +93,7 @@ describe("subgraphs refuse requests without a valid gateway credential", () => {
       const r = await postGraphQL(fed.services[name].graphqlUrl, { query });
       expect(r.status).toBe(401);
       expect(errorCodes(r)).toEqual(["UNAUTHENTICATED"]);
+      expect(r.headers?.get("www-authenticate")).toBe("Bearer");
     });
   }
 

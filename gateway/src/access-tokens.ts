@@ -3,7 +3,7 @@
 // cannot be fetched while a token needs them = HTTP 503 (an outage of the key publisher signs
 // nobody out). Over WebSocket the same checks decide how the connection is closed.
 import { errors as joseErrors, jwtVerify } from "jose";
-import { ACCESS_TOKEN_DEFAULTS, KeysUnavailableError, ROLES, TOKEN_EXPIRED, createVerifiedTokenCache, invalidToken, unavailableRequest, type KeyStore, type Role, type Viewer } from "@pooya/platform";
+import { ACCESS_TOKEN_DEFAULTS, KeysUnavailableError, ROLES, TOKEN_EXPIRED, bearerChallenge, createVerifiedTokenCache, invalidToken, unavailableRequest, type KeyStore, type Role, type Viewer } from "@pooya/platform";
 
 export interface AccessTokenPolicy {
   jwksUrl: string;
@@ -78,13 +78,17 @@ export function createAccessTokenVerifier(policy: AccessTokenPolicy, keys: KeySt
     async viewerFromAuthorization(authorization: string | undefined): Promise<Viewer> {
       if (authorization === undefined || authorization.trim() === "") return null;
       const token = bearerToken(authorization);
-      if (!token) throw invalidToken("Authorization must be `Bearer <accessToken>`.");
+      // RFC 6750: a malformed Bearer header is invalid_request; another scheme gets the bare challenge.
+      if (!token) {
+        const challenge = bearerChallenge(/^bearer\b/i.test(authorization.trim()) ? "invalid_request" : undefined);
+        throw invalidToken("Authorization must be `Bearer <accessToken>`.", challenge);
+      }
       try {
         return (await verify(token)).viewer;
       } catch (error) {
         if (!(error instanceof AccessTokenError)) throw error;
         if (error.reason === "keys-unavailable") throw unavailableRequest(error.message, error.retryAfterSeconds);
-        throw invalidToken(error.message);
+        throw invalidToken(error.message, bearerChallenge("invalid_token", error.message));
       }
     },
   };

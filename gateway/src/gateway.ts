@@ -20,6 +20,7 @@ import { subgraphsOf } from "./supergraph.ts";
 import { createSubscriptionGateway } from "./subscriptions.ts";
 import { demandControlPlugin, maxAliasLengthRule, type DemandLimits } from "./demand-control.ts";
 import { clientLimitsPlugin, tooManyRequestsStatusPlugin } from "./client-limits.ts";
+import { graphqlResponseStatusPlugin } from "./graphql-response-status.ts";
 import { sandboxLandingPagePlugin } from "./landing-page.ts";
 import { reusingAssertionSigner } from "./identity-assertions.ts";
 import { SHAPED_LIKE_APOLLO_GATEWAY, installFastResultShaping, useApolloResultShaping } from "./result-shaping.ts";
@@ -269,6 +270,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
       clientLimitsPlugin<GatewayContext>(clientLimits),
       retryAfterPlugin<GatewayContext>(),
       tooManyRequestsStatusPlugin<GatewayContext>(),
+      graphqlResponseStatusPlugin<GatewayContext>(),
       graphqlMetricsPlugin<GatewayContext>(metrics),
       // graphql-armor is typed against Apollo's CommonJS declarations; the plugins are the same.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
@@ -314,8 +316,11 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
   const preHandler = trustedDocumentsHandler(trusted.mode, trusted.manifest, (outcome) => trustedOutcomes.inc({ outcome }));
   await enableWebSockets(edge);
   edge.app.post("/graphql", { preHandler }, graphqlOverHttp);
-  // GET: a query over HTTP, or the WebSocket upgrade for subscriptions (same URL).
-  edge.app.route({ method: "GET", url: "/graphql", preHandler, handler: graphqlOverHttp, wsHandler: subscriptions.handler });
+  // GET: a query over HTTP, or the WebSocket upgrade for subscriptions (same URL). No HEAD:
+  // Apollo answers only GET and POST.
+  edge.app.route({
+    method: "GET", url: "/graphql", exposeHeadRoute: false, preHandler, handler: graphqlOverHttp, wsHandler: subscriptions.handler,
+  });
   if (settings.webRoot) await serveWebClient(edge.app, { root: settings.webRoot, explorer: graphiqlAvailable, log });
   edge.app.get("/.well-known/jwks.json", async () => publicKeySet([signingKey]));
   // Ready unless it cannot serve at all: apollo.start() above resolved only once the supergraph

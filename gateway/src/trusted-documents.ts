@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { LRUCache } from "lru-cache";
-import { errorBody } from "@pooya/platform";
+import { errorBody, replyError } from "@pooya/platform";
 
 export type TrustedDocumentsMode = "off" | "log" | "enforce";
 export const TRUSTED_DOCUMENTS_PATH = fileURLToPath(new URL("../trusted-documents.json", import.meta.url));
@@ -96,7 +96,7 @@ export function trustedDocumentsHandler(mode: TrustedDocumentsMode, manifest: Ma
     }
     onOutcome("unlisted");
     if (mode === "enforce") {
-      return reply.code(400).type("application/json").send(errorBody(NOT_LISTED_MESSAGE, "PERSISTED_QUERY_NOT_LISTED"));
+      return replyError(request, reply, 400, errorBody(NOT_LISTED_MESSAGE, "PERSISTED_QUERY_NOT_LISTED"));
     }
     if (mode === "log") {
       request.log.warn({ operationName: typeof params.operationName === "string" ? params.operationName.slice(0, 100) : undefined, hash: hash ?? sha256(query!) }, "operation not in the trusted documents");

@@ -1,10 +1,10 @@
 // The HTTP edge every service stands on: Fastify with CORS (gateway), compression, security
-// headers (helmet's for what browsers read, two for an internal API), a body limit that closes
-// the connection, request ids, one access-log line per request, typed error bodies, health and
-// readiness, and a drain that always ends.
+// headers (helmet's for what browsers read, two for an internal API), a body limit whose 413
+// (like every early refusal) the client reads before the connection closes, request ids, one
+// access-log line per request, typed error bodies, health and readiness, and a drain that always ends.
 import { randomUUID } from "node:crypto";
 import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
-import type { Server as HttpServer } from "node:http";
+import { STATUS_CODES, type Server as HttpServer } from "node:http";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyError } from "fastify";
 import { fastifyCors } from "@fastify/cors";
 import { fastifyCompress } from "@fastify/compress";
@@ -15,6 +15,7 @@ import { errorFields } from "./logging.ts";
 import { trace } from "@opentelemetry/api";
 import { tracingEnabled } from "./tracing.ts";
 import { metricsAccess, type Metrics } from "./metrics.ts";
+import { graphqlMediaType } from "./graphql-media-type.ts";
 
 export const REQUEST_ID_HEADER = "x-request-id";
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -70,6 +71,21 @@ export function errorBody(message: string, code: string, extra: Record<string, u
   return { errors: [{ message, extensions: { code, ...extra } }] };
 }
 
+type ErrorBody = ReturnType<typeof errorBody>;
+
+/** An error answer outside GraphQL, in the media type the client negotiated for GraphQL answers. */
+export function replyError(request: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody) {
+  return reply.code(status).type(`${graphqlMediaType(request.headers.accept)}; charset=utf-8`).send(body);
+}
+
+/** RFC 6750's challenge for a 401: a token that was sent and refused is `invalid_token`. */
+export function bearerChallenge(error?: "invalid_token" | "invalid_request", description?: string): string {
+  if (!error) return "Bearer";
+  // error_description may hold printable ASCII but `"` and `\`.
+  const safe = description?.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, "");
+  return `Bearer error="${error}"${safe ? `, error_description="${safe}"` : ""}`;
+}
+
 /** An error a route throws on purpose: its status and message reach the client. */
 export class HttpError extends Error {
   readonly statusCode: number;
@@ -84,7 +100,21 @@ export class HttpError extends Error {
 const CODE_BY_STATUS: Record<number, string> = {
   400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
   408: "REQUEST_TIMEOUT", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 429: "TOO_MANY_REQUESTS",
+  431: "REQUEST_HEADER_FIELDS_TOO_LARGE",
 };
+
+/** Methods in the order an Allow header lists them. */
+const METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/** What a request Node's HTTP parser refused gets (Fastify's default answers another shape). */
+function clientErrorAnswer(error: NodeJS.ErrnoException): { status: number; message: string } {
+  if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") return { status: 408, message: "The request did not arrive in time." };
+  if (error.code === "HPE_HEADER_OVERFLOW") return { status: 431, message: "The request's headers are too large." };
+  if (error.code === "HPE_CHUNK_EXTENSIONS_OVERFLOW") {
+    return { status: 413, message: "The request's chunk extensions are too large." };
+  }
+  return { status: 400, message: "Malformed HTTP request." };
+}
 
 // Probes, scrapes and event-feed reads (held open, one per consumer and source, all day) at debug.
 const QUIET_ROUTES = new Set(["/healthz", "/readyz", "/metrics", "/internal/events"]);
@@ -104,6 +134,41 @@ class AccessLog extends LogController {
     if (QUIET_ROUTES.has(request.routeOptions.url ?? "")) request.log.debug(line, "request");
     else request.log.info(line, "request");
   }
+}
+
+/**
+ * How long and how much a refused request's connection is still read (and dropped) after its
+ * answer, as nginx's lingering_close does: closing a socket with unread data in its receive
+ * buffer makes the kernel send a reset, and a client still writing its body loses the answer.
+ */
+export const LINGER = { totalMs: 5_000, idleMs: 2_000, bytes: 32 * 1024 * 1024 } as const;
+
+/**
+ * Instead of Node's close after the last answer (`destroySoon`: end, then destroy as soon as the
+ * answer is flushed): half-close, then read and drop what the client still sends until it closes
+ * its side, falls silent for `idleMs`, or `totalMs` or `bytes` run out.
+ */
+function lingerAfterLastAnswer(socket: Socket) {
+  socket.destroySoon = () => lingeringClose(socket);
+}
+
+function lingeringClose(socket: Socket, lastWords?: string) {
+  let dropped = 0;
+  const close = () => socket.destroy();
+  const drop = (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > LINGER.bytes) close();
+  };
+  // The HTTP parser stops reading: nothing more on this connection is a request.
+  socket.removeAllListeners("data");
+  socket.on("data", drop);
+  socket.once("end", close);
+  socket.setTimeout(LINGER.idleMs, close);
+  const deadline = setTimeout(close, LINGER.totalMs).unref();
+  socket.once("close", () => clearTimeout(deadline));
+  if (lastWords) socket.end(lastWords);
+  else socket.end();
+  socket.resume();
 }
 
 /** How long a keep-alive connection must have been idle before the drain closes it: a client
@@ -166,13 +231,42 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
     // `Connection: close` (Fastify adds it) instead of being refused: the caller already sent them.
     return503OnClosing: false,
     requestTimeout: 30_000,
+    // A request Node's parser refuses (malformed, headers too large, too slow) gets the error
+    // shape every other failure has, and the same lingering close.
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket: Socket) => {
+      if (error.code === "ECONNRESET" || socket.destroyed) return;
+      // As Node's own handler: no answer once another one has started on this socket.
+      const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+      if (!socket.writable || answering) return void socket.destroy();
+      const { status, message } = clientErrorAnswer(error);
+      const body = JSON.stringify(errorBody(message, CODE_BY_STATUS[status] ?? "BAD_REQUEST"));
+      const head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`;
+      lingeringClose(socket, `${head}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    },
     ...(options.trustProxy?.length ? { trustProxy: options.trustProxy } : {}),
+  });
+  // The methods each fixed path answers, for the Allow header of a 405.
+  const methodsByPath = new Map<string, Set<string>>();
+  app.addHook("onRoute", (route) => {
+    // Patterns are left to the 404; so is /metrics, which outsiders are told does not exist.
+    if (/[:*(]/.test(route.url) || route.url === "/metrics") return;
+    const methods = methodsByPath.get(route.url) ?? new Set<string>();
+    for (const method of [route.method].flat()) methods.add(method);
+    if (options.cors) methods.add("OPTIONS"); // preflights, answered by the CORS plugin
+    methodsByPath.set(route.url, methods);
   });
 
   let draining = false;
   const drainHooks: (() => void)[] = [];
   let readiness: ReadinessCheck = async () => ({ ready: false, starting: true });
   const connections = trackConnections(app.server);
+  // A client that asks before sending its body (Expect: 100-continue; curl does for large ones)
+  // is told 413 at once when the body it announces is over the limit, and sends none of it.
+  const bodyLimit = options.bodyLimit ?? MAX_BODY_BYTES;
+  app.server.on("checkContinue", (request, response) => {
+    if (!(Number(request.headers["content-length"]) > bodyLimit)) response.writeContinue();
+    app.server.emit("request", request, response);
+  });
 
   await app.register(fastifyRequestContext, { defaultStoreValues: (request) => ({ log: request.log as Logger, requestId: request.id }) });
   // Helmet's middleware, built once (the Fastify plugin builds it again on every request).
@@ -227,22 +321,38 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
   });
   // While draining, every response ends its connection, including those of requests that
   // arrived before the signal: the client then opens a new connection (to another instance).
-  app.addHook("onSend", async (_request, reply) => {
-    if (draining) void reply.header("connection", "close");
+  app.addHook("onSend", async (request, reply) => {
+    // Answered before the whole body arrived (413, 415, 404, 401…): the rest cannot be read as
+    // the next request, so the connection ends, and lingers so the client reads this answer.
+    if (!request.raw.complete) {
+      void reply.header("connection", "close");
+      lingerAfterLastAnswer(request.raw.socket);
+    } else if (draining) void reply.header("connection", "close");
+    // Every 401 names its scheme (RFC 9110); the gateway's own say why a token was refused.
+    if (reply.statusCode === 401 && !reply.hasHeader("www-authenticate")) {
+      const challenge = bearerChallenge(request.headers.authorization ? "invalid_token" : undefined);
+      void reply.header("www-authenticate", challenge);
+    }
   });
 
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    // The rest of an oversized body would be read as the next request: end the connection.
-    if (status === 413) void reply.header("connection", "close");
     if (status === 500) {
       request.log.error({ err: errorFields(error) }, "request failed");
-      return reply.code(500).send(errorBody("Internal server error", "INTERNAL_SERVER_ERROR"));
+      return replyError(request, reply, 500, errorBody("Internal server error", "INTERNAL_SERVER_ERROR"));
     }
     const code = error instanceof HttpError ? error.code : (CODE_BY_STATUS[status] ?? "BAD_REQUEST");
-    return reply.code(status).send(errorBody(error.message, code));
+    return replyError(request, reply, status, errorBody(error.message, code));
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(`No route ${request.method} ${request.url.split("?")[0]}.`, "NOT_FOUND")));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0]!;
+    const methods = methodsByPath.get(path);
+    if (!methods) return replyError(request, reply, 404, errorBody(`No route ${request.method} ${path}.`, "NOT_FOUND"));
+    const allowed = METHOD_ORDER.filter((method) => methods.has(method));
+    void reply.header("allow", allowed.join(", "));
+    const message = `${path} answers ${allowed.join(", ")}, not ${request.method}.`;
+    return replyError(request, reply, 405, errorBody(message, "METHOD_NOT_ALLOWED"));
+  });
 
   app.get("/healthz", async () => ({ status: "ok" }));
   if (options.metrics) {
@@ -250,7 +360,7 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
     const allowed = metricsAccess(options.metricsAllowFrom ?? ["loopback", "uniquelocal"]);
     app.get("/metrics", async (request, reply) => {
       // Outsiders are told nothing exists here.
-      if (!allowed(request.ip)) return reply.code(404).send(errorBody(`No route GET /metrics.`, "NOT_FOUND"));
+      if (!allowed(request.ip)) return replyError(request, reply, 404, errorBody(`No route GET /metrics.`, "NOT_FOUND"));
       void reply.header("content-type", registry.contentType);
       return registry.metrics();
     });

@@ -53,9 +53,14 @@ export function unavailableRequest(message: string, retryAfterSeconds: number): 
   });
 }
 
-/** An error for a token that is present but unusable: HTTP 401 as well as the code. */
-export function invalidToken(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
+/**
+ * An error for a token that is present but unusable: HTTP 401 as well as the code, with the
+ * WWW-Authenticate `challenge` when given (else the edge adds a plain one).
+ */
+export function invalidToken(message: string, challenge?: string): GraphQLError {
+  const headers = challenge ? new HeaderMap([["www-authenticate", challenge]]) : undefined;
+  const http = { status: 401, ...(headers ? { headers } : {}) };
+  return new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http } });
 }
 
 const CLIENT_CODES = new Set<string>([

@@ -1,6 +1,7 @@
 export * from "./config.ts";
 export * from "./logging.ts";
 export * from "./edge.ts";
+export * from "./graphql-media-type.ts";
 export * from "./service.ts";
 export * from "./errors.ts";
 export * from "./graphql-requests.ts";

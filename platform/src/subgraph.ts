@@ -139,6 +139,7 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
   edge.app.route({
     method: "GET",
     url: "/graphql",
+    exposeHeadRoute: false, // Apollo answers only GET and POST
     handler: graphqlHandler,
     // The gateway relays subscriptions here: it opens a socket per client connection with a
     // signed identity in connection_init; the socket ends when the user's access token does.
