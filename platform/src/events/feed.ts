@@ -72,8 +72,8 @@ const sleep = (ms: number, signal: AbortSignal) => delay(ms, undefined, { signal
 export function createFeedConsumer(options: FeedConsumerOptions) {
   const call = createServiceClient({ secret: options.serviceSecret, caller: options.caller, upstream: options.upstream });
   // How long the source may hold a read open. The read's deadline is that plus the usual call
-  // deadline: an answer a loaded source sends a little late is not a timeout (a timeout opens
-  // the breaker at once, and the reads would then back off for seconds).
+  // deadline: an answer a loaded source sends a little late is not a timeout (timeouts count
+  // towards opening the breaker, and the reads would then back off for seconds).
   const longPollMs = Math.min(MAX_FEED_WAIT_MS, options.upstream.timeoutMs - 500);
   // On-demand pulls are numbered as they start. A request that needs fresh data remembers the
   // number at its start; any pull that started later has seen everything committed before it.
@@ -163,7 +163,11 @@ export function createFeedConsumer(options: FeedConsumerOptions) {
         // The source is down or slow: its events wait in its outbox. Logged once per outage.
         if (failures === 0) options.log.warn({ source: options.source, reason: (error as Error).message }, "cannot read the event feed; retrying with backoff");
         failures += 1;
-        await sleep(Math.min(30_000, options.pollIntervalMs * 2 ** Math.min(failures, 10)), signal);
+        // The backoff ends early when the source is back (its breaker closed on a ready /readyz).
+        const recovered = new AbortController();
+        const stopWaiting = options.upstream.onRecovered(() => recovered.abort());
+        await sleep(Math.min(30_000, options.pollIntervalMs * 2 ** Math.min(failures, 10)), AbortSignal.any([signal, recovered.signal]));
+        stopWaiting();
       }
     }
   }
