@@ -65,6 +65,9 @@ export interface FeedConsumerOptions {
   log: Logger;
 }
 
+/** How a bounded catch-up ended (see tryCatchUp). */
+export type CatchUpOutcome = "fresh" | "behind" | "unreachable";
+
 /** Waits `ms`, or less when `signal` aborts: stopping never waits out a backoff. */
 const sleep = (ms: number, signal: AbortSignal) => delay(ms, undefined, { signal, ref: false }).catch(() => undefined);
 
@@ -90,6 +93,8 @@ export function createFeedConsumer(options: FeedConsumerOptions) {
   let appliedUpTo = 0n;
   let inSyncSince: number | null = null;
   let behindSince = Date.now();
+  // When the source last answered a read: tells a source that is slow to catch up with from one that is not answering.
+  let lastAnswerAt = 0;
 
   /** Reads the feed to its end and applies what is new (resolves with how many were new); the first read may be held open `waitMs`. */
   async function pull(waitMs: number): Promise<number> {
@@ -105,6 +110,7 @@ export function createFeedConsumer(options: FeedConsumerOptions) {
           ...(wait > 0 ? { timeoutMs: wait + options.upstream.timeoutMs } : {}),
         });
         wait = 0;
+        lastAnswerAt = Date.now();
         if (page.head && BigInt(page.head) > sourceHead) sourceHead = BigInt(page.head);
         if (page.events.length === 0) break;
         applied += await options.apply(page.events);
@@ -179,14 +185,19 @@ export function createFeedConsumer(options: FeedConsumerOptions) {
     position: () => pullsStarted,
     /**
      * Catch up with everything committed before the request started (at `since`) within
-     * `deadlineMs`, however many pages that takes. False when the deadline passed or the source
-     * did not answer; the pull goes on in the background either way.
+     * `deadlineMs`, however many pages that takes: `fresh` when it did; `behind` when the source
+     * answered but there was more than the deadline allowed; `unreachable` when it did not
+     * answer (an error, its breaker open, or no page by the deadline). The pull goes on in the
+     * background either way.
      */
-    async tryCatchUp(since: number, deadlineMs: number): Promise<boolean> {
+    async tryCatchUp(since: number, deadlineMs: number): Promise<CatchUpOutcome> {
+      const started = Date.now();
       let deadline: NodeJS.Timeout | undefined;
-      const expired = new Promise<false>((resolve) => (deadline = setTimeout(() => resolve(false), deadlineMs)));
+      const expired = new Promise<CatchUpOutcome>((resolve) => {
+        deadline = setTimeout(() => resolve(lastAnswerAt >= started ? "behind" : "unreachable"), deadlineMs);
+      });
       try {
-        return await Promise.race([catchUpSince(since).then(() => true, () => false), expired]);
+        return await Promise.race([catchUpSince(since).then((): CatchUpOutcome => "fresh", (): CatchUpOutcome => "unreachable"), expired]);
       } finally {
         clearTimeout(deadline);
       }

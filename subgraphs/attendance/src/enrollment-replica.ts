@@ -65,12 +65,23 @@ export function createEnrollmentReplica(db: AttendanceDb, options: ReplicaOption
     position: feed.position,
     /**
      * Catch up with everything committed before the request started (at `since`) within the
-     * request's deadline. False when the deadline passed or courses did not answer.
+     * catch-up deadline: `fresh`, `behind` (courses answers, but there was more than the
+     * deadline allowed) or `unreachable` (courses did not answer).
      */
     tryCatchUp: (since: number) => feed.tryCatchUp(since, options.catchUpDeadlineMs),
-    /** The truth about a course and some students, asked of courses directly (for when the replica is behind). */
+    /**
+     * The truth about a course and some students, asked of courses directly (for when the
+     * replica is far behind), within the catch-up deadline again: a mark waits at most twice it.
+     */
     checkWithCourses: (courseId: string, studentIds: string[]) =>
-      feed.call<EnrollmentCheck>(ENROLLMENT_CHECK_PATH, { method: "POST", body: { courseId, studentIds }, idempotent: true }),
+      feed.call<EnrollmentCheck>(ENROLLMENT_CHECK_PATH, {
+        method: "POST",
+        body: { courseId, studentIds },
+        idempotent: true,
+        timeoutMs: Math.min(options.courses.timeoutMs, options.catchUpDeadlineMs),
+      }),
+    /** When to ask again about what courses could not confirm: when its breaker may let calls through. */
+    retryAfterSeconds: () => options.courses.status().retryAfterSeconds ?? 1,
     start: consumer.start,
     /** Stops receiving in the background (on-demand catch-ups still work); start() resumes. */
     pause: consumer.pause,
