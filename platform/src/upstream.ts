@@ -5,13 +5,13 @@
 // `open` (the breaker answers for it without calling).
 //
 // The breaker follows the failure, not the first hiccup (docs/operations.md, "When another
-// service fails"): it opens when more than a share of the calls in a window failed (cockatiel's
-// SamplingBreaker), or when several calls in a row could not reach the service at all. While
-// open it asks the service's /readyz every probe interval and closes as soon as it answers
-// ready; a trial call after a backoff (1 s doubling up to `maxOpenMs`) covers a service whose
-// /readyz says nothing about these calls.
+// service fails"): it opens when more than a share of the calls in a sliding window failed, or
+// when several calls in a row could not reach the service at all. While open it asks the
+// service's /readyz every probe interval and closes as soon as it answers ready; a trial call
+// after a backoff (1 s doubling up to `maxOpenMs`) covers a service that answers /readyz "not
+// ready" although these calls might work (none goes to a service that does not answer at all).
 import { Agent, request } from "undici";
-import { CircuitState, ExponentialBackoff, SamplingBreaker, circuitBreaker, handleWhen, noJitterGenerator, type IBreaker } from "cockatiel";
+import { CircuitState, ExponentialBackoff, circuitBreaker, handleWhen, noJitterGenerator, type IBreaker } from "cockatiel";
 import { errorFields, type Logger } from "./logging.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -103,48 +103,69 @@ export const DEFAULT_BREAKER_POLICY: BreakerPolicy = {
 type OpenReason = "failure rate" | "unreachable" | "trial call failed";
 
 /**
- * Opens on a failure rate over a window (cockatiel's SamplingBreaker), or once
+ * Calls and failures over the last `windowMs`, in buckets of a tenth of it; a bucket is dropped
+ * as soon as it is older than the window. (Not cockatiel's SamplingBreaker: it drops at most one
+ * bucket per call, so after a quiet spell successes from minutes before outvoted a new outage.)
+ */
+class SlidingFailureRate {
+  private buckets: { start: number; failures: number; calls: number }[] = [];
+  private readonly windowMs: number;
+  constructor(windowMs: number) {
+    this.windowMs = windowMs;
+  }
+  record(failed: boolean, now = Date.now()): void {
+    const width = this.windowMs / 10;
+    const start = now - (now % width);
+    this.expire(now);
+    let bucket = this.buckets.at(-1);
+    if (bucket?.start !== start) this.buckets.push((bucket = { start, failures: 0, calls: 0 }));
+    bucket.calls += 1;
+    if (failed) bucket.failures += 1;
+  }
+  totals(now = Date.now()): { calls: number; failures: number } {
+    this.expire(now);
+    return this.buckets.reduce((sum, b) => ({ calls: sum.calls + b.calls, failures: sum.failures + b.failures }), { calls: 0, failures: 0 });
+  }
+  private expire(now: number): void {
+    while (this.buckets.length && this.buckets[0]!.start <= now - this.windowMs) this.buckets.shift();
+  }
+}
+
+/**
+ * Opens on a failure rate over a sliding window, once it holds enough calls, or once
  * `connectionFailures` calls in a row reached nothing. The caller keeps `unreachableInARow`
  * (a call that got any answer, even a timeout after connecting, resets it).
  */
 class RateOrUnreachableBreaker implements IBreaker {
   unreachableInARow = 0;
   reason: OpenReason | undefined;
-  private sampling: SamplingBreaker;
+  private rate: SlidingFailureRate;
   private readonly policy: BreakerPolicy;
   constructor(policy: BreakerPolicy) {
     this.policy = policy;
-    this.sampling = this.freshSampling();
+    this.rate = new SlidingFailureRate(policy.windowMs);
   }
-  // minimumRps is how cockatiel states the smallest sample: just under minimumCalls per window.
-  private freshSampling() {
-    const { failureRate, windowMs, minimumCalls } = this.policy;
-    return new SamplingBreaker({ threshold: failureRate, duration: windowMs, minimumRps: (minimumCalls - 0.5) / (windowMs / 1000) });
-  }
-  get state(): unknown {
-    return { sampling: this.sampling.state, unreachableInARow: this.unreachableInARow };
-  }
-  set state(value: unknown) {
-    const saved = value as { sampling: unknown; unreachableInARow: number };
-    this.sampling.state = saved.sampling;
-    this.unreachableInARow = saved.unreachableInARow;
-  }
+  // cockatiel reads and writes `state` only to serialise a breaker, which this service never does.
+  state: unknown = null;
   success(state: CircuitState): void {
-    this.sampling.success(state);
+    if (state === CircuitState.HalfOpen) this.reset();
+    else this.rate.record(false);
   }
   failure(state: CircuitState): boolean {
     if (state !== CircuitState.Closed) {
       this.reason = "trial call failed";
       return true;
     }
-    const rate = this.sampling.failure(state);
+    this.rate.record(true);
+    const { calls, failures } = this.rate.totals();
+    const rate = calls >= this.policy.minimumCalls && failures > this.policy.failureRate * calls;
     const unreachable = this.unreachableInARow >= this.policy.connectionFailures;
     if (rate || unreachable) this.reason = unreachable ? "unreachable" : "failure rate";
     return rate || unreachable;
   }
   /** Forgets every failure (the service was found ready again). */
   reset(): void {
-    this.sampling = this.freshSampling();
+    this.rate = new SlidingFailureRate(this.policy.windowMs);
     this.unreachableInARow = 0;
   }
 }
@@ -196,6 +217,8 @@ export function createUpstream(settings: UpstreamSettings) {
   // While open: ask /readyz every probe interval; a ready answer closes the breaker at once.
   let probeTimer: NodeJS.Timeout | undefined;
   let probeRunning = false;
+  // Whether the last probe got any answer: a trial call is sent only then (it would only hang or be refused otherwise).
+  let probeAnswered = false;
   let nextProbeAt = 0;
   let closedBy: string | undefined;
   const isOpen = () => policy.state === CircuitState.Open || policy.state === CircuitState.HalfOpen;
@@ -210,14 +233,16 @@ export function createUpstream(settings: UpstreamSettings) {
     if (stopped || !isOpen()) return;
     probeRunning = true;
     const started = Date.now();
-    const ready = await request(new URL(settings.readinessPath ?? "/readyz", settings.baseUrl), {
+    const answer = await request(new URL(settings.readinessPath ?? "/readyz", settings.baseUrl), {
       dispatcher: probeAgent,
       method: "GET",
       signal: AbortSignal.timeout(settings.timeoutMs),
     }).then(async (response) => {
       await response.body.dump();
-      return response.statusCode === 200;
-    }, () => false);
+      return response.statusCode;
+    }, () => undefined);
+    const ready = answer === 200;
+    probeAnswered = answer !== undefined;
     probeRunning = false;
     if (stopped || !isOpen()) return;
     if (ready) {
@@ -231,11 +256,13 @@ export function createUpstream(settings: UpstreamSettings) {
   }
 
   const recoveryListeners = new Set<() => void>();
+  let reported: BreakerStatus["state"] = "closed";
   policy.onStateChange((state) => {
     const entered = STATE_NAMES[state];
     if (!entered) return; // Isolated: only the step through which a probe closes it
     metrics?.breakerTransitions.inc({ upstream: name, state: entered });
     if (entered === "open") {
+      if (reported === "closed") probeAnswered = false; // nothing known about the service yet
       openedAt = Date.now();
       log.warn({ upstream: name, reason: breaker.reason, lastFailure }, "circuit breaker opened");
       scheduleProbe(breakerPolicy.probeIntervalMs);
@@ -246,6 +273,7 @@ export function createUpstream(settings: UpstreamSettings) {
       closedBy = undefined;
       for (const listener of recoveryListeners) listener();
     }
+    reported = entered;
   });
 
   /** Seconds until the breaker may let calls through again: the next probe (or trial) at the latest. */
@@ -314,8 +342,10 @@ export function createUpstream(settings: UpstreamSettings) {
   }
 
   async function send(path: string, init: UpstreamRequest): Promise<UpstreamResponse> {
-    // While its trial call runs, others are answered at once (cockatiel would make them wait).
+    // While its trial call runs, others are answered at once (cockatiel would make them wait);
+    // and no trial goes to a service that does not even answer its /readyz (hung or down).
     if (policy.state === CircuitState.HalfOpen) throw new UpstreamError(name, "open", retryAfter(), "circuit breaker open (trying the service)");
+    if (policy.state === CircuitState.Open && !probeAnswered) throw new UpstreamError(name, "open", retryAfter(), "circuit breaker open");
     try {
       return await policy.execute(() => attempt(path, init));
     } catch (error) {

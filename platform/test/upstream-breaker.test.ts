@@ -7,8 +7,8 @@ import { createServer, type Server } from "node:http";
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import { UpstreamError, createLogger, createMetrics, createUpstream, type BreakerPolicy } from "@pooya/platform";
 
-/** What the server does: `/work` answers ok, 500 or never; `/readyz` 200 or 503. */
-const behaviour = { work: "ok" as "ok" | "fail" | "hang", ready: true, probes: 0 };
+/** What the server does: `/work` answers ok, 500 or never; `/readyz` 200, 503 or never. */
+const behaviour = { work: "ok" as "ok" | "fail" | "hang", ready: true as boolean | "hang", probes: 0 };
 let server: Server | undefined;
 let port: number;
 
@@ -16,6 +16,7 @@ function listen(): Promise<void> {
   server = createServer((request, response) => {
     if (request.url === "/readyz") {
       behaviour.probes += 1;
+      if (behaviour.ready === "hang") return;
       return void response.writeHead(behaviour.ready ? 200 : 503).end();
     }
     if (behaviour.work === "hang") return; // the client's deadline ends it
@@ -87,6 +88,16 @@ test("a failure rate over the window opens it; it stays open while /readyz says 
   await upstream.close();
 });
 
+test("after a quiet spell, successes older than the window do not outvote a new outage", async () => {
+  const { upstream, call } = upstreamWith({ minimumCalls: 10, windowMs: 1_000, probeIntervalMs: 100 });
+  for (let i = 0; i < 30; i += 1) expect(await call()).toBe("HTTP 200");
+  await new Promise((resolve) => setTimeout(resolve, 1_100)); // the window's length passes without a call
+  Object.assign(behaviour, { work: "fail", ready: false });
+  for (let i = 0; i < 10; i += 1) expect(await call()).toBe("HTTP 500");
+  expect(upstream.status().state).toBe("open");
+  await upstream.close();
+});
+
 test("calls that cannot connect, several in a row, open it; it closes when the service listens and is ready again", async () => {
   const { upstream, call, transitions, lines } = upstreamWith({ connectionFailures: 3, probeIntervalMs: 100 });
   let recovered = 0;
@@ -135,5 +146,24 @@ test("with /readyz never ready, a trial call after the open period decides", asy
   expect(upstream.status().state).toBe("closed");
   expect(await transitions()).toEqual({ open: 1, "half-open": 1, closed: 1 });
   expect(lines.find((l) => l.msg === "circuit breaker closed")).toMatchObject({ closedBy: "a trial call succeeded" });
+  await upstream.close();
+});
+
+test("a service that answers nothing, not even /readyz, gets no trial call: every caller is answered at once until it is ready", async () => {
+  const { upstream, call } = upstreamWith({ minimumCalls: 5, windowMs: 5_000, probeIntervalMs: 100, maxOpenMs: 60_000 });
+  Object.assign(behaviour, { work: "hang", ready: "hang" });
+  expect(await Promise.all(Array.from({ length: 5 }, call))).toEqual(Array(5).fill("timeout"));
+  expect(upstream.status().state).toBe("open");
+  // Past the first open period (1 s): still answered by the breaker, in far less than a call's deadline.
+  const until = Date.now() + 1_500;
+  while (Date.now() < until) {
+    const started = performance.now();
+    expect(await call()).toBe("open");
+    expect(performance.now() - started).toBeLessThan(250);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  Object.assign(behaviour, { work: "ok", ready: true });
+  await vi.waitFor(() => expect(upstream.status().state).toBe("closed"), { timeout: 2_000, interval: 10 });
+  expect(await call()).toBe("HTTP 200");
   await upstream.close();
 });
