@@ -71,7 +71,7 @@ export function createServiceClient(options: { secret: string; caller: string; u
  * (a failure included) still reaches the request's caller before that one gives up — a users
  * outage is food's typed SERVICE_UNAVAILABLE, not the gateway's GATEWAY_TIMEOUT for food.
  */
-export function withinCallerDeadline(timeoutMs: number, marginMs = 300): number {
+export function withinCallerDeadline(timeoutMs: number, marginMs = 500): number {
   const left = callerTimeLeft();
   return left === undefined ? timeoutMs : Math.max(50, Math.min(timeoutMs, left - marginMs));
 }

@@ -384,6 +384,8 @@ export function createUpstream(settings: UpstreamSettings) {
         }
       : send,
     status,
+    /** Whether the last call that ended reached nothing (refused, unreachable, reset): the service looks down. */
+    lastCallReachedNothing: () => breaker.unreachableInARow > 0,
     /** Calls `listener` each time the breaker closes (the service is back); returns how to stop. */
     onRecovered(listener: () => void): () => void {
       recoveryListeners.add(listener);

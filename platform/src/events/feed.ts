@@ -93,8 +93,6 @@ export function createFeedConsumer(options: FeedConsumerOptions) {
   let appliedUpTo = 0n;
   let inSyncSince: number | null = null;
   let behindSince = Date.now();
-  // When the source last answered a read: tells a source that is slow to catch up with from one that is not answering.
-  let lastAnswerAt = 0;
 
   /** Reads the feed to its end and applies what is new (resolves with how many were new); the first read may be held open `waitMs`. */
   async function pull(waitMs: number): Promise<number> {
@@ -110,7 +108,6 @@ export function createFeedConsumer(options: FeedConsumerOptions) {
           ...(wait > 0 ? { timeoutMs: wait + options.upstream.timeoutMs } : {}),
         });
         wait = 0;
-        lastAnswerAt = Date.now();
         if (page.head && BigInt(page.head) > sourceHead) sourceHead = BigInt(page.head);
         if (page.events.length === 0) break;
         applied += await options.apply(page.events);
@@ -185,16 +182,16 @@ export function createFeedConsumer(options: FeedConsumerOptions) {
     position: () => pullsStarted,
     /**
      * Catch up with everything committed before the request started (at `since`) within
-     * `deadlineMs`, however many pages that takes: `fresh` when it did; `behind` when the source
-     * answered but there was more than the deadline allowed; `unreachable` when it did not
-     * answer (an error, its breaker open, or no page by the deadline). The pull goes on in the
-     * background either way.
+     * `deadlineMs`, however many pages that takes: `fresh` when it did; `behind` when the
+     * deadline passed first (the source is slow, or far ahead); `unreachable` when the pull
+     * failed, the source's breaker is open or its last call reached nothing. The pull goes on
+     * in the background either way.
      */
     async tryCatchUp(since: number, deadlineMs: number): Promise<CatchUpOutcome> {
-      const started = Date.now();
       let deadline: NodeJS.Timeout | undefined;
       const expired = new Promise<CatchUpOutcome>((resolve) => {
-        deadline = setTimeout(() => resolve(lastAnswerAt >= started ? "behind" : "unreachable"), deadlineMs);
+        const { upstream } = options;
+        deadline = setTimeout(() => resolve(upstream.status().state === "closed" && !upstream.lastCallReachedNothing() ? "behind" : "unreachable"), deadlineMs);
       });
       try {
         return await Promise.race([catchUpSince(since).then((): CatchUpOutcome => "fresh", (): CatchUpOutcome => "unreachable"), expired]);

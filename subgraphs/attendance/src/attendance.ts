@@ -83,8 +83,8 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
    * without asking courses. Only what it cannot know yet — a course or enrollment newer than its
    * cursor, or a re-enrollment after a drop it holds — sends the request to courses: a catch-up
    * with everything committed before the request started (`since`) within the deadline, or
-   * courses' direct answer when courses answers but the replica is far behind. When courses
-   * cannot be asked, the replica's answer stands where it has one; the rest stays unknown.
+   * courses' direct answer when the catch-up ran out of time. When courses cannot be asked
+   * (down, or its breaker open), the replica's answer stands where it has one; the rest stays unknown.
    */
   async function facts(courseId: string, studentIds: string[], since: number): Promise<Facts> {
     if (!isUuid(courseId)) return certain(null, []);

@@ -65,13 +65,13 @@ export function createEnrollmentReplica(db: AttendanceDb, options: ReplicaOption
     position: feed.position,
     /**
      * Catch up with everything committed before the request started (at `since`) within the
-     * catch-up deadline (less if the request's caller waits less): `fresh`, `behind` (courses
-     * answers, but there was more than the deadline allowed) or `unreachable` (it did not answer).
+     * catch-up deadline (less if the request's caller waits less): `fresh`, `behind` (the
+     * deadline passed first) or `unreachable` (the pull failed, or courses' breaker is open).
      */
     tryCatchUp: (since: number) => feed.tryCatchUp(since, withinCallerDeadline(options.catchUpDeadlineMs)),
     /**
      * The truth about a course and some students, asked of courses directly (for when the
-     * replica is far behind), within the catch-up deadline again: a mark waits at most twice it.
+     * catch-up ran out of time), within the catch-up deadline again, and before the caller gives up.
      */
     checkWithCourses: (courseId: string, studentIds: string[]) =>
       feed.call<EnrollmentCheck>(ENROLLMENT_CHECK_PATH, {
