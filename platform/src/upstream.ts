@@ -278,10 +278,11 @@ export function createUpstream(settings: UpstreamSettings) {
 
   /** Seconds until the breaker may let calls through again: the next probe (or trial) at the latest. */
   const retryAfter = () => Math.max(1, Math.ceil((nextProbeAt - Date.now()) / 1000));
-  const failure = (kind: UpstreamFailure, detail: string, { unreachable = false, retryAfterSeconds = 1 } = {}) => {
+  // Retry after a second: a failed call does not mean the breaker opened.
+  const failure = (kind: UpstreamFailure, detail: string, { unreachable = false } = {}) => {
     lastFailure = `${kind}: ${detail}`;
     breaker.unreachableInARow = unreachable ? breaker.unreachableInARow + 1 : 0;
-    return new UpstreamError(name, kind, retryAfterSeconds, detail);
+    return new UpstreamError(name, kind, 1, detail);
   };
 
   /** One call with its retries, all inside the deadline. */
