@@ -43,7 +43,7 @@ export function createMetrics(service: string) {
   const BREAKER_STATES: Record<string, number> = { closed: 0, "half-open": 1, open: 2 };
   new Gauge({
     name: "upstream_breaker_state",
-    help: "Circuit breaker of each called service: 0 closed, 1 half-open (probing), 2 open",
+    help: "Circuit breaker of each called service: 0 closed, 1 half-open (a trial call), 2 open",
     labelNames: ["upstream"] as const,
     registers: [registry],
     collect() {
