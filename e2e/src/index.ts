@@ -4,6 +4,7 @@ export * from "./free-port.ts";
 export * from "./raw-http.ts";
 export * from "./processes.ts";
 export * from "./load.ts";
+export * from "./metrics.ts";
 export * from "./smtp.ts";
 export * from "./live.ts";
 export * from "./nats.ts";

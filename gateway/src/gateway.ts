@@ -10,7 +10,7 @@ import { ApolloServerPluginLandingPageProductionDefault } from "@apollo/server/p
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import {
-  IDENTITY_ASSERTION_HEADER, REQUEST_ID_HEADER, UpstreamError, createEdge, createMetrics, createRateLimitStore, errorBody, graphqlMetricsPlugin, createIdentityAssertionSigner, createKeyStore, createUpstream,
+  CALLER_TIMEOUT_HEADER, IDENTITY_ASSERTION_HEADER, REQUEST_ID_HEADER, UpstreamError, createEdge, createMetrics, createRateLimitStore, errorBody, graphqlMetricsPlugin, createIdentityAssertionSigner, createKeyStore, createUpstream,
   currentLog, dependencyError, drainDeadline, enableWebSockets, generateSigningKey, maskUnexpectedErrors, publicKeySet, requestShapePlugin, retryAfterPlugin,
   setSubscriptionsHint, type CorsOrigins, type Logger, type SigningKey, type Upstream, type UpstreamSettings, type Viewer,
 } from "@pooya/platform";
@@ -135,6 +135,7 @@ class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const assertion = "identityAssertion" in context && context.identityAssertion ? await context.identityAssertion() : undefined;
     if (assertion) headers[IDENTITY_ASSERTION_HEADER] = assertion;
     if ("requestId" in context && context.requestId) headers[REQUEST_ID_HEADER] = context.requestId;
+    headers[CALLER_TIMEOUT_HEADER] = String(this.upstream.timeoutMs); // the subgraph's own calls end within it
     // The query first: isMutationBody reads it there.
     const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
     if (body.length > this.maxRequestBytes / 3 && Buffer.byteLength(body) > this.maxRequestBytes) {

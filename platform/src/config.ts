@@ -245,8 +245,16 @@ export function callVariables(callees: readonly string[]) {
     CALL_CONNECT_TIMEOUT_MS: env.integer({ min: 10, max: 60_000 }).default(1_000).describe("time to connect to a called service"),
     CALL_TIMEOUT_MS: env.integer({ min: 50, max: 300_000 }).default(3_000).describe("time for a whole call to another service, retries included; then its fields answer GATEWAY_TIMEOUT"),
     CALL_MAX_SOCKETS: env.integer({ min: 1, max: 10_000 }).default(64).describe("keep-alive connections kept to each called service at most"),
-    BREAKER_FAILURES: env.integer({ min: 1, max: 1_000 }).default(5).describe("consecutive failed calls that open a called service's circuit breaker (a timeout opens it at once)"),
-    BREAKER_OPEN_MS: env.integer({ min: 100, max: 3_600_000 }).default(60_000).describe("how long an open breaker answers SERVICE_UNAVAILABLE without calling; then one probe call decides"),
+    BREAKER_FAILURE_PERCENT: env.integer({ min: 1, max: 99 }).default(50)
+      .describe("a called service's circuit breaker opens when more than this share (%) of the calls in `BREAKER_WINDOW_MS` failed (errors, timeouts, 5xx), once there were `BREAKER_MIN_CALLS`"),
+    BREAKER_MIN_CALLS: env.integer({ min: 1, max: 100_000 }).default(20).describe("fewest calls in the window before the failure share can open the breaker (a few slow calls open nothing)"),
+    BREAKER_WINDOW_MS: env.integer({ min: 1_000, max: 600_000 }).default(10_000).describe("the sliding window over which the failure share is counted"),
+    BREAKER_CONNECTION_FAILURES: env.integer({ min: 1, max: 1_000 }).default(5)
+      .describe("calls in a row that cannot reach the called service at all (connection refused, unreachable, reset) that open its breaker"),
+    BREAKER_PROBE_INTERVAL_MS: env.integer({ min: 100, max: 60_000 }).default(1_000)
+      .describe("while a breaker is open, how often the called service's `/readyz` is asked; a ready answer closes the breaker at once"),
+    BREAKER_OPEN_MS: env.integer({ min: 100, max: 3_600_000 }).default(60_000)
+      .describe("while a breaker is open, the longest wait before one call goes through to try the service (1 s, doubling up to this), whatever `/readyz` says"),
     ...perCallee,
   };
 }
@@ -260,8 +268,14 @@ export function callSettings(vars: Record<string, unknown>, callee: string, base
     connectTimeoutMs: (vars[`${prefix}_CONNECT_TIMEOUT_MS`] ?? vars.CALL_CONNECT_TIMEOUT_MS) as number,
     timeoutMs: (vars[`${prefix}_TIMEOUT_MS`] ?? vars.CALL_TIMEOUT_MS) as number,
     maxSockets: vars.CALL_MAX_SOCKETS as number,
-    breakerFailures: vars.BREAKER_FAILURES as number,
-    breakerOpenMs: vars.BREAKER_OPEN_MS as number,
+    breaker: {
+      failureRate: (vars.BREAKER_FAILURE_PERCENT as number) / 100,
+      minimumCalls: vars.BREAKER_MIN_CALLS as number,
+      windowMs: vars.BREAKER_WINDOW_MS as number,
+      connectionFailures: vars.BREAKER_CONNECTION_FAILURES as number,
+      probeIntervalMs: vars.BREAKER_PROBE_INTERVAL_MS as number,
+      maxOpenMs: vars.BREAKER_OPEN_MS as number,
+    },
   };
 }
 

@@ -18,6 +18,8 @@ import { metricsAccess, type Metrics } from "./metrics.ts";
 import { graphqlMediaType } from "./graphql-media-type.ts";
 
 export const REQUEST_ID_HEADER = "x-request-id";
+/** How long (ms) the caller waits for this answer: calls the request makes to other services end in time for it. */
+export const CALLER_TIMEOUT_HEADER = "x-caller-timeout-ms";
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Headers browser clients send with GraphQL requests (Apollo Client, tracing, error reporting). */
@@ -64,6 +66,12 @@ export interface EdgeOptions {
 function requestIdOf(request: { headers: Record<string, string | string[] | undefined> }): string {
   const given = request.headers[REQUEST_ID_HEADER];
   return typeof given === "string" && /^[\w.:@-]{1,128}$/.test(given) ? given : randomUUID();
+}
+
+/** When the caller stops waiting, if it said (CALLER_TIMEOUT_HEADER: 1 to 999 999 ms). */
+function callerDeadlineOf(request: { headers: Record<string, string | string[] | undefined> }): number | undefined {
+  const given = request.headers[CALLER_TIMEOUT_HEADER];
+  return typeof given === "string" && /^\d{1,6}$/.test(given) && +given > 0 ? Date.now() + +given : undefined;
 }
 
 /** The error body every non-GraphQL failure gets: the same shape GraphQL clients already read. */
@@ -268,7 +276,7 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
     app.server.emit("request", request, response);
   });
 
-  await app.register(fastifyRequestContext, { defaultStoreValues: (request) => ({ log: request.log as Logger, requestId: request.id }) });
+  await app.register(fastifyRequestContext, { defaultStoreValues: (request) => ({ log: request.log as Logger, requestId: request.id, callerDeadline: callerDeadlineOf(request) }) });
   // Helmet's middleware, built once (the Fastify plugin builds it again on every request).
   const pageSecurityHeaders = helmet({
     // The API answers JSON; the Sandbox page (gateway, development) needs Apollo's CDN and an iframe.

@@ -47,6 +47,8 @@ declare module "@fastify/request-context" {
   interface RequestContextData {
     log: Logger;
     requestId: string;
+    /** When the caller of this request stops waiting (epoch ms), if it said. */
+    callerDeadline: number | undefined;
   }
 }
 
@@ -58,6 +60,12 @@ export function currentLog(fallback: Logger): Logger {
 /** The id of the request being served, forwarded on calls to other services. */
 export function currentRequestId(): string | undefined {
   return requestContext.get("requestId");
+}
+
+/** How long (ms) the caller of the request being served still waits for its answer; undefined when it did not say, or outside a request. */
+export function callerTimeLeft(): number | undefined {
+  const deadline = requestContext.get("callerDeadline");
+  return deadline === undefined ? undefined : deadline - Date.now();
 }
 
 /** An error as a log field: message, code and stack, never the objects it references. */

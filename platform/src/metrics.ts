@@ -43,7 +43,7 @@ export function createMetrics(service: string) {
   const BREAKER_STATES: Record<string, number> = { closed: 0, "half-open": 1, open: 2 };
   new Gauge({
     name: "upstream_breaker_state",
-    help: "Circuit breaker of each called service: 0 closed, 1 half-open (probing), 2 open",
+    help: "Circuit breaker of each called service: 0 closed, 1 half-open (a trial call), 2 open",
     labelNames: ["upstream"] as const,
     registers: [registry],
     collect() {
@@ -57,6 +57,12 @@ export function createMetrics(service: string) {
     trackBreaker(upstream: string, status: () => { state: string }) {
       breakers.set(upstream, status);
     },
+    breakerTransitions: new Counter({
+      name: "upstream_breaker_transitions_total",
+      help: "Circuit breaker state changes of each called service, by the state entered: open, half-open (a trial call), closed",
+      labelNames: ["upstream", "state"] as const,
+      registers: [registry],
+    }),
     httpDuration: new Histogram({
       name: "http_server_request_duration_seconds",
       help: "HTTP requests served, by method, route pattern and status",

@@ -6,7 +6,7 @@ import { SignJWT, jwtVerify } from "jose";
 import type { FastifyRequest } from "fastify";
 import { invalidToken } from "./errors.ts";
 import { HttpError, REQUEST_ID_HEADER } from "./edge.ts";
-import { currentRequestId } from "./logging.ts";
+import { callerTimeLeft, currentRequestId } from "./logging.ts";
 import type { Upstream } from "./upstream.ts";
 
 const ALGORITHM = "HS256";
@@ -64,6 +64,16 @@ export function createServiceClient(options: { secret: string; caller: string; u
     if (response.status < 200 || response.status >= 300) throw new Error(`${upstream.name} ${path} answered HTTP ${response.status}`);
     return JSON.parse(response.body) as T;
   };
+}
+
+/**
+ * A deadline for a call made while serving a request: `timeoutMs`, or less, so that its outcome
+ * (a failure included) still reaches the request's caller before that one gives up — a users
+ * outage is food's typed SERVICE_UNAVAILABLE, not the gateway's GATEWAY_TIMEOUT for food.
+ */
+export function withinCallerDeadline(timeoutMs: number, marginMs = 500): number {
+  const left = callerTimeLeft();
+  return left === undefined ? timeoutMs : Math.max(50, Math.min(timeoutMs, left - marginMs));
 }
 
 /** A Fastify onRequest hook: internal routes answer only callers with a valid service token (HTTP 401 otherwise). */

@@ -3,8 +3,15 @@
 // safe, and a circuit breaker (cockatiel) per called service. Every call has a defined outcome:
 // an answer, `timeout` (the service is slow or hung), `unavailable` (it cannot be reached) or
 // `open` (the breaker answers for it without calling).
+//
+// The breaker follows the failure, not the first hiccup (docs/operations.md, "When another
+// service fails"): it opens when more than a share of the calls in a sliding window failed, or
+// when several calls in a row could not reach the service at all. While open it asks the
+// service's /readyz every probe interval and closes as soon as it answers ready; a trial call
+// after a backoff (1 s doubling up to `maxOpenMs`) covers a service that answers /readyz "not
+// ready" although these calls might work (none goes to a service that does not answer at all).
 import { Agent, request } from "undici";
-import { CircuitState, circuitBreaker, handleWhen, type IBreaker } from "cockatiel";
+import { CircuitState, ExponentialBackoff, circuitBreaker, handleWhen, noJitterGenerator, type IBreaker } from "cockatiel";
 import { errorFields, type Logger } from "./logging.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -18,10 +25,10 @@ export interface UpstreamSettings {
   timeoutMs: number;
   /** Sockets kept to this service at most. */
   maxSockets: number;
-  /** Consecutive failures that open the breaker (a timeout opens it at once). */
-  breakerFailures: number;
-  /** How long the breaker stays open before one probe call goes through. */
-  breakerOpenMs: number;
+  /** When the breaker opens and how it closes again (defaults: DEFAULT_BREAKER_POLICY). */
+  breaker?: Partial<BreakerPolicy>;
+  /** The service's readiness endpoint, asked while the breaker is open. */
+  readinessPath?: string;
   /** Largest answer read from the service. */
   maxResponseBytes?: number;
   log: Logger;
@@ -68,23 +75,107 @@ export interface BreakerStatus {
   lastFailure?: string;
 }
 
-/** Opens after N consecutive failures, or at once when the failure was a timeout (a hung service). */
-class TimeoutOrConsecutiveBreaker implements IBreaker {
-  state = 0;
-  timedOut = false;
-  private readonly threshold: number;
-  constructor(threshold: number) {
-    this.threshold = threshold;
+export interface BreakerPolicy {
+  /** Opens when more than this share (0..1) of the calls in the window failed… */
+  failureRate: number;
+  /** …once the window holds at least this many calls (a few slow calls under load open nothing). */
+  minimumCalls: number;
+  /** The sliding window the rate is counted over. */
+  windowMs: number;
+  /** Or when this many calls in a row could not reach the service at all (refused, unreachable, reset). */
+  connectionFailures: number;
+  /** While open: how often the service's /readyz is asked (a ready answer closes the breaker). */
+  probeIntervalMs: number;
+  /** While open: the longest wait before one call goes through to try (1 s, doubling up to this). */
+  maxOpenMs: number;
+}
+
+export const DEFAULT_BREAKER_POLICY: BreakerPolicy = {
+  failureRate: 0.5,
+  minimumCalls: 20,
+  windowMs: 10_000,
+  connectionFailures: 5,
+  probeIntervalMs: 1_000,
+  maxOpenMs: 60_000,
+};
+
+/** Why a breaker opened, for the log and /readyz. */
+type OpenReason = "failure rate" | "unreachable" | "trial call failed";
+
+/**
+ * Calls and failures over the last `windowMs`, in buckets of a tenth of it; a bucket is dropped
+ * as soon as it is older than the window. (Not cockatiel's SamplingBreaker: it drops at most one
+ * bucket per call, so after a quiet spell successes from minutes before outvoted a new outage.)
+ */
+class SlidingFailureRate {
+  private buckets: { start: number; failures: number; calls: number }[] = [];
+  private readonly windowMs: number;
+  constructor(windowMs: number) {
+    this.windowMs = windowMs;
   }
-  success(): void {
-    this.state = 0;
+  record(failed: boolean, now = Date.now()): void {
+    const width = this.windowMs / 10;
+    const start = now - (now % width);
+    this.expire(now);
+    let bucket = this.buckets.at(-1);
+    if (bucket?.start !== start) this.buckets.push((bucket = { start, failures: 0, calls: 0 }));
+    bucket.calls += 1;
+    if (failed) bucket.failures += 1;
   }
-  failure(): boolean {
-    const open = this.timedOut || ++this.state >= this.threshold;
-    this.timedOut = false;
-    return open;
+  totals(now = Date.now()): { calls: number; failures: number } {
+    this.expire(now);
+    return this.buckets.reduce((sum, b) => ({ calls: sum.calls + b.calls, failures: sum.failures + b.failures }), { calls: 0, failures: 0 });
+  }
+  private expire(now: number): void {
+    while (this.buckets.length && this.buckets[0]!.start <= now - this.windowMs) this.buckets.shift();
   }
 }
+
+/**
+ * Opens on a failure rate over a sliding window, once it holds enough calls, or once
+ * `connectionFailures` calls in a row reached nothing. The caller keeps `unreachableInARow`
+ * (a call that got any answer, even a timeout after connecting, resets it).
+ */
+class RateOrUnreachableBreaker implements IBreaker {
+  unreachableInARow = 0;
+  reason: OpenReason | undefined;
+  private rate: SlidingFailureRate;
+  private readonly policy: BreakerPolicy;
+  constructor(policy: BreakerPolicy) {
+    this.policy = policy;
+    this.rate = new SlidingFailureRate(policy.windowMs);
+  }
+  // cockatiel reads and writes `state` only to serialise a breaker, which this service never does.
+  state: unknown = null;
+  success(state: CircuitState): void {
+    if (state === CircuitState.HalfOpen) this.reset();
+    else this.rate.record(false);
+  }
+  failure(state: CircuitState): boolean {
+    if (state !== CircuitState.Closed) {
+      this.reason = "trial call failed";
+      return true;
+    }
+    this.rate.record(true);
+    const { calls, failures } = this.rate.totals();
+    const rate = calls >= this.policy.minimumCalls && failures > this.policy.failureRate * calls;
+    const unreachable = this.unreachableInARow >= this.policy.connectionFailures;
+    if (rate || unreachable) this.reason = unreachable ? "unreachable" : "failure rate";
+    return rate || unreachable;
+  }
+  /** Forgets every failure (the service was found ready again). */
+  reset(): void {
+    this.rate = new SlidingFailureRate(this.policy.windowMs);
+    this.unreachableInARow = 0;
+  }
+}
+
+/** Breaker states as they are reported (metrics labels, /readyz). */
+const STATE_NAMES: Partial<Record<CircuitState, BreakerStatus["state"]>> = {
+  [CircuitState.Closed]: "closed",
+  [CircuitState.HalfOpen]: "half-open",
+  [CircuitState.Open]: "open",
+};
 
 const NOTHING_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
 const CONNECTION_BROKE = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
@@ -99,7 +190,8 @@ function codeOf(error: unknown): string | undefined {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function createUpstream(settings: UpstreamSettings) {
-  const { name, log } = settings;
+  const { name, log, metrics } = settings;
+  const breakerPolicy: BreakerPolicy = { ...DEFAULT_BREAKER_POLICY, ...settings.breaker };
   const agent = new Agent({
     connections: settings.maxSockets,
     connect: { timeout: settings.connectTimeoutMs },
@@ -108,24 +200,89 @@ export function createUpstream(settings: UpstreamSettings) {
     bodyTimeout: settings.timeoutMs,
     ...(settings.maxResponseBytes ? { maxResponseSize: settings.maxResponseBytes } : {}),
   });
-  const breaker = new TimeoutOrConsecutiveBreaker(settings.breakerFailures);
+  // Probes get a connection of their own: the pool may still hold calls to a hung service.
+  const probeAgent = new Agent({ connections: 1, connect: { timeout: settings.connectTimeoutMs }, keepAliveTimeout: 2_000 });
+  const breaker = new RateOrUnreachableBreaker(breakerPolicy);
   const policy = circuitBreaker(
     handleWhen((error) => error instanceof UpstreamError && error.failure !== "too-large").orWhenResult((result) => (result as UpstreamResponse).status >= 500),
-    { halfOpenAfter: settings.breakerOpenMs, breaker },
+    {
+      halfOpenAfter: new ExponentialBackoff({ initialDelay: Math.min(1_000, breakerPolicy.maxOpenMs), maxDelay: breakerPolicy.maxOpenMs, generator: noJitterGenerator }),
+      breaker,
+    },
   );
   let openedAt = 0;
   let lastFailure: string | undefined;
-  policy.onBreak(() => {
-    openedAt = Date.now();
-    log.warn({ upstream: name, reason: lastFailure, openForMs: settings.breakerOpenMs }, "circuit breaker opened");
-  });
-  policy.onReset(() => log.info({ upstream: name }, "circuit breaker closed"));
+  let stopped = false;
 
-  const retryAfter = () => Math.max(1, Math.ceil((openedAt + settings.breakerOpenMs - Date.now()) / 1000));
-  const failure = (kind: UpstreamFailure, detail: string, retryAfterSeconds = 1) => {
+  // While open: ask /readyz every probe interval; a ready answer closes the breaker at once.
+  let probeTimer: NodeJS.Timeout | undefined;
+  let probeRunning = false;
+  // Whether the last probe got any answer: a trial call is sent only then (it would only hang or be refused otherwise).
+  let probeAnswered = false;
+  let nextProbeAt = 0;
+  let closedBy: string | undefined;
+  const isOpen = () => policy.state === CircuitState.Open || policy.state === CircuitState.HalfOpen;
+  function scheduleProbe(delayMs: number) {
+    if (stopped || probeTimer || probeRunning) return;
+    nextProbeAt = Date.now() + delayMs;
+    probeTimer = setTimeout(() => void probe(), delayMs);
+    probeTimer.unref();
+  }
+  async function probe() {
+    probeTimer = undefined;
+    if (stopped || !isOpen()) return;
+    probeRunning = true;
+    const started = Date.now();
+    const answer = await request(new URL(settings.readinessPath ?? "/readyz", settings.baseUrl), {
+      dispatcher: probeAgent,
+      method: "GET",
+      signal: AbortSignal.timeout(settings.timeoutMs),
+    }).then(async (response) => {
+      await response.body.dump();
+      return response.statusCode;
+    }, () => undefined);
+    const ready = answer === 200;
+    probeAnswered = answer !== undefined;
+    probeRunning = false;
+    if (stopped || !isOpen()) return;
+    if (ready) {
+      // cockatiel closes a breaker only after a trial call; isolating and releasing it closes it now.
+      closedBy = "its /readyz answered ready";
+      breaker.reset();
+      policy.isolate().dispose();
+      return;
+    }
+    scheduleProbe(Math.max(0, started + breakerPolicy.probeIntervalMs - Date.now()));
+  }
+
+  const recoveryListeners = new Set<() => void>();
+  let reported: BreakerStatus["state"] = "closed";
+  policy.onStateChange((state) => {
+    const entered = STATE_NAMES[state];
+    if (!entered) return; // Isolated: only the step through which a probe closes it
+    metrics?.breakerTransitions.inc({ upstream: name, state: entered });
+    if (entered === "open") {
+      if (reported === "closed") probeAnswered = false; // nothing known about the service yet
+      openedAt = Date.now();
+      log.warn({ upstream: name, reason: breaker.reason, lastFailure }, "circuit breaker opened");
+      scheduleProbe(breakerPolicy.probeIntervalMs);
+    } else if (entered === "closed") {
+      clearTimeout(probeTimer);
+      probeTimer = undefined;
+      log.info({ upstream: name, closedBy: closedBy ?? "a trial call succeeded", openForMs: Date.now() - openedAt }, "circuit breaker closed");
+      closedBy = undefined;
+      for (const listener of recoveryListeners) listener();
+    }
+    reported = entered;
+  });
+
+  /** Seconds until the breaker may let calls through again: the next probe (or trial) at the latest. */
+  const retryAfter = () => Math.max(1, Math.ceil((nextProbeAt - Date.now()) / 1000));
+  // Retry after a second: a failed call does not mean the breaker opened.
+  const failure = (kind: UpstreamFailure, detail: string, { unreachable = false } = {}) => {
     lastFailure = `${kind}: ${detail}`;
-    if (kind === "timeout") breaker.timedOut = true;
-    return new UpstreamError(name, kind, retryAfterSeconds, detail);
+    breaker.unreachableInARow = unreachable ? breaker.unreachableInARow + 1 : 0;
+    return new UpstreamError(name, kind, 1, detail);
   };
 
   /** One call with its retries, all inside the deadline. */
@@ -134,9 +291,10 @@ export function createUpstream(settings: UpstreamSettings) {
     const deadline = Date.now() + timeoutMs;
     let retriedBrokenConnection = false;
     let backoff = 25;
+    let refusedWith: string | undefined;
     for (;;) {
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw failure("unavailable", `cannot connect within ${timeoutMs} ms`);
+      if (remaining <= 0) throw failure("unavailable", `cannot connect within ${timeoutMs} ms${refusedWith ? ` (${refusedWith})` : ""}`, { unreachable: true });
       // The deadline's timer is cleared once the answer is read (AbortSignal.timeout's would fire
       // later for every call, each time building an exception nobody reads).
       const deadlineReached = new AbortController();
@@ -152,19 +310,21 @@ export function createUpstream(settings: UpstreamSettings) {
           bodyTimeout: remaining,
         });
         const answer = { status: response.statusCode, headers: response.headers, body: await response.body.text() };
+        breaker.unreachableInARow = 0;
         if (answer.status >= 500) lastFailure = `HTTP ${answer.status}`;
         return answer;
       } catch (error) {
         if (init.signal?.aborted) throw new UpstreamError(name, "unavailable", 1, "call cancelled by the caller");
         const code = codeOf(error);
         if (code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") throw new UpstreamError(name, "too-large", 0, `answered more than ${settings.maxResponseBytes} bytes`);
-        if (code === "TIMEOUT" || (code && TIMED_OUT.has(code))) {
-          throw failure("timeout", `no answer within ${timeoutMs} ms`, Math.ceil(settings.breakerOpenMs / 1000));
-        }
+        // Slow is not down: a timeout counts towards the failure rate, not as unreachable.
+        if (code === "TIMEOUT" || (code && TIMED_OUT.has(code))) throw failure("timeout", `no answer within ${timeoutMs} ms`);
         if (code && NOTHING_SENT.has(code)) {
-          // Nothing reached the service (it is restarting, or down): safe to try again for any call.
+          // Nothing reached the service (it is restarting, or down): safe to try again for any
+          // call, until the deadline — or until the breaker has opened meanwhile.
+          refusedWith = code;
           const wait = Math.min(backoff, deadline - Date.now());
-          if (wait <= 0) throw failure("unavailable", `cannot connect (${code})`);
+          if (wait <= 0 || policy.state !== CircuitState.Closed) throw failure("unavailable", `cannot connect (${code})`, { unreachable: true });
           await sleep(wait);
           backoff = Math.min(backoff * 2, 400);
           continue;
@@ -175,7 +335,7 @@ export function createUpstream(settings: UpstreamSettings) {
           retriedBrokenConnection = true;
           continue;
         }
-        throw failure("unavailable", `${code ?? "request failed"}: ${(error as Error).message}`);
+        throw failure("unavailable", `${code ?? "request failed"}: ${(error as Error).message}`, { unreachable: !!code && CONNECTION_BROKE.has(code) });
       } finally {
         clearTimeout(timer);
       }
@@ -183,11 +343,10 @@ export function createUpstream(settings: UpstreamSettings) {
   }
 
   async function send(path: string, init: UpstreamRequest): Promise<UpstreamResponse> {
-    // While open, and while the one probe of the half-open state runs, answer at once.
-    if (policy.state === CircuitState.Open && Date.now() - openedAt < settings.breakerOpenMs) {
-      throw new UpstreamError(name, "open", retryAfter(), "circuit breaker open");
-    }
-    if (policy.state === CircuitState.HalfOpen) throw new UpstreamError(name, "open", 1, "circuit breaker probing");
+    // While its trial call runs, others are answered at once (cockatiel would make them wait);
+    // and no trial goes to a service that does not even answer its /readyz (hung or down).
+    if (policy.state === CircuitState.HalfOpen) throw new UpstreamError(name, "open", retryAfter(), "circuit breaker open (trying the service)");
+    if (policy.state === CircuitState.Open && !probeAnswered) throw new UpstreamError(name, "open", retryAfter(), "circuit breaker open");
     try {
       return await policy.execute(() => attempt(path, init));
     } catch (error) {
@@ -198,12 +357,10 @@ export function createUpstream(settings: UpstreamSettings) {
     }
   }
 
-  const { metrics } = settings;
   const status = (): BreakerStatus => {
-    const state = policy.state;
-    if (state === CircuitState.Closed) return { state: "closed", ...(lastFailure ? { lastFailure } : {}) };
-    if (state === CircuitState.HalfOpen) return { state: "half-open", retryAfterSeconds: 1, lastFailure };
-    return { state: "open", retryAfterSeconds: retryAfter(), lastFailure };
+    const state = STATE_NAMES[policy.state] ?? "open";
+    if (state === "closed") return { state, ...(lastFailure ? { lastFailure } : {}) };
+    return { state, retryAfterSeconds: retryAfter(), lastFailure };
   };
   metrics?.trackBreaker(name, status);
 
@@ -228,8 +385,17 @@ export function createUpstream(settings: UpstreamSettings) {
         }
       : send,
     status,
+    /** Whether the last call that ended reached nothing (refused, unreachable, reset): the service looks down. */
+    lastCallReachedNothing: () => breaker.unreachableInARow > 0,
+    /** Calls `listener` each time the breaker closes (the service is back); returns how to stop. */
+    onRecovered(listener: () => void): () => void {
+      recoveryListeners.add(listener);
+      return () => recoveryListeners.delete(listener);
+    },
     close: async () => {
-      if (!agent.destroyed && !agent.closed) await agent.close();
+      stopped = true;
+      clearTimeout(probeTimer);
+      await Promise.all([agent, probeAgent].map((a) => (a.destroyed || a.closed ? undefined : a.close())));
     },
   };
 }

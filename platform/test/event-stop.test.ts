@@ -28,7 +28,7 @@ const timed = async (work: () => Promise<unknown>) => {
 
 test("a feed consumer backing off from a source that is down stops at once", async () => {
   const { log, lines } = recordingLogger();
-  const upstream = createUpstream({ name: "source", baseUrl: `http://${nobody}`, connectTimeoutMs: 500, timeoutMs: 2_000, maxSockets: 2, breakerFailures: 100, breakerOpenMs: 1_000, log });
+  const upstream = createUpstream({ name: "source", baseUrl: `http://${nobody}`, connectTimeoutMs: 500, timeoutMs: 2_000, maxSockets: 2, breaker: { connectionFailures: 100 }, log });
   const consumer = createFeedConsumer({
     source: "source", upstream, caller: "test", serviceSecret: "s".repeat(32), log,
     readCursor: async () => 0n,
@@ -44,7 +44,7 @@ test("a feed consumer backing off from a source that is down stops at once", asy
 
 test("stopPolling also ends the backoff; polling can start again afterwards", async () => {
   const { log, lines } = recordingLogger();
-  const upstream = createUpstream({ name: "source", baseUrl: `http://${nobody}`, connectTimeoutMs: 500, timeoutMs: 2_000, maxSockets: 2, breakerFailures: 100, breakerOpenMs: 1_000, log });
+  const upstream = createUpstream({ name: "source", baseUrl: `http://${nobody}`, connectTimeoutMs: 500, timeoutMs: 2_000, maxSockets: 2, breaker: { connectionFailures: 100 }, log });
   let cursorReads = 0;
   const consumer = createFeedConsumer({
     source: "source", upstream, caller: "test", serviceSecret: "s".repeat(32), log,

@@ -65,6 +65,9 @@ export interface FeedConsumerOptions {
   log: Logger;
 }
 
+/** How a bounded catch-up ended (see tryCatchUp). */
+export type CatchUpOutcome = "fresh" | "behind" | "unreachable";
+
 /** Waits `ms`, or less when `signal` aborts: stopping never waits out a backoff. */
 const sleep = (ms: number, signal: AbortSignal) => delay(ms, undefined, { signal, ref: false }).catch(() => undefined);
 
@@ -72,8 +75,8 @@ const sleep = (ms: number, signal: AbortSignal) => delay(ms, undefined, { signal
 export function createFeedConsumer(options: FeedConsumerOptions) {
   const call = createServiceClient({ secret: options.serviceSecret, caller: options.caller, upstream: options.upstream });
   // How long the source may hold a read open. The read's deadline is that plus the usual call
-  // deadline: an answer a loaded source sends a little late is not a timeout (a timeout opens
-  // the breaker at once, and the reads would then back off for seconds).
+  // deadline: an answer a loaded source sends a little late is not a timeout (timeouts count
+  // towards opening the breaker, and the reads would then back off for seconds).
   const longPollMs = Math.min(MAX_FEED_WAIT_MS, options.upstream.timeoutMs - 500);
   // On-demand pulls are numbered as they start. A request that needs fresh data remembers the
   // number at its start; any pull that started later has seen everything committed before it.
@@ -163,7 +166,11 @@ export function createFeedConsumer(options: FeedConsumerOptions) {
         // The source is down or slow: its events wait in its outbox. Logged once per outage.
         if (failures === 0) options.log.warn({ source: options.source, reason: (error as Error).message }, "cannot read the event feed; retrying with backoff");
         failures += 1;
-        await sleep(Math.min(30_000, options.pollIntervalMs * 2 ** Math.min(failures, 10)), signal);
+        // The backoff ends early when the source is back (its breaker closed on a ready /readyz).
+        const recovered = new AbortController();
+        const stopWaiting = options.upstream.onRecovered(() => recovered.abort());
+        await sleep(Math.min(30_000, options.pollIntervalMs * 2 ** Math.min(failures, 10)), AbortSignal.any([signal, recovered.signal]));
+        stopWaiting();
       }
     }
   }
@@ -175,14 +182,19 @@ export function createFeedConsumer(options: FeedConsumerOptions) {
     position: () => pullsStarted,
     /**
      * Catch up with everything committed before the request started (at `since`) within
-     * `deadlineMs`, however many pages that takes. False when the deadline passed or the source
-     * did not answer; the pull goes on in the background either way.
+     * `deadlineMs`, however many pages that takes: `fresh` when it did; `behind` when the
+     * deadline passed first (the source is slow, or far ahead); `unreachable` when the pull
+     * failed, the source's breaker is open or its last call reached nothing. The pull goes on
+     * in the background either way.
      */
-    async tryCatchUp(since: number, deadlineMs: number): Promise<boolean> {
+    async tryCatchUp(since: number, deadlineMs: number): Promise<CatchUpOutcome> {
       let deadline: NodeJS.Timeout | undefined;
-      const expired = new Promise<false>((resolve) => (deadline = setTimeout(() => resolve(false), deadlineMs)));
+      const expired = new Promise<CatchUpOutcome>((resolve) => {
+        const { upstream } = options;
+        deadline = setTimeout(() => resolve(upstream.status().state === "closed" && !upstream.lastCallReachedNothing() ? "behind" : "unreachable"), deadlineMs);
+      });
       try {
-        return await Promise.race([catchUpSince(since).then(() => true, () => false), expired]);
+        return await Promise.race([catchUpSince(since).then((): CatchUpOutcome => "fresh", (): CatchUpOutcome => "unreachable"), expired]);
       } finally {
         clearTimeout(deadline);
       }

@@ -32,6 +32,16 @@ function refuseFutureDay(date: Date) {
 /** A course as a decision needs it: who teaches it (and its code, for the events). */
 type CourseFacts = Pick<CourseReplica, "courseId" | "teacherId" | "code">;
 
+/** What a decision rests on: the course and who is enrolled, and what could not be confirmed (courses unreachable). */
+interface Facts {
+  course: CourseFacts | null;
+  enrolled: Set<string>;
+  /** The course is not in the replica and courses could not be asked: neither NOT_FOUND nor found. */
+  courseUnknown: boolean;
+  /** Students with no enrollment row in the replica, and courses could not be asked. */
+  unknownStudents: string[];
+}
+
 export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, replica: EnrollmentReplica) {
   const findCourse = (courseId: string): Promise<CourseFacts | null> =>
     isUuid(courseId) ? db.prisma.courseReplica.findUnique({ where: { courseId }, select: { courseId: true, teacherId: true, code: true } }) : Promise.resolve(null);
@@ -51,27 +61,67 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
       }),
     );
 
-  async function enrolledInReplica(courseId: string, studentIds: string[]): Promise<Set<string>> {
-    const rows = await db.prisma.enrollmentReplica.findMany({
-      where: { courseId, studentId: { in: studentIds.filter(isUuid) }, enrolled: true },
-      select: { studentId: true },
-    });
-    return new Set(rows.map((r) => r.studentId));
+  /** What the replica holds: the course (null: unknown to it) and, of these students, who is enrolled and who dropped. */
+  async function fromReplica(courseId: string, studentIds: string[]): Promise<Facts> {
+    const course = await findCourse(courseId);
+    const rows = studentIds.length
+      ? await db.prisma.enrollmentReplica.findMany({ where: { courseId, studentId: { in: studentIds.filter(isUuid) } }, select: { studentId: true, enrolled: true } })
+      : [];
+    const enrolled = new Set(rows.filter((r) => r.enrolled).map((r) => r.studentId));
+    const known = new Set(rows.map((r) => r.studentId));
+    // A malformed id can never be enrolled: the replica knows that much.
+    const unknown = studentIds.filter((id) => isUuid(id) && !known.has(id));
+    return { course, enrolled, courseUnknown: !course, unknownStudents: unknown };
   }
 
+  /** Facts that are the truth as of the request (after a catch-up, or courses' own answer): nothing left unknown. */
+  const certain = (course: CourseFacts | null, enrolled: Iterable<string>): Facts => ({ course, enrolled: new Set(enrolled), courseUnknown: false, unknownStudents: [] });
+
   /**
-   * What a request decides on (see docs/enrollment-sync.md): the replica, once it has caught up
-   * with everything committed before the request started (`since`); if it cannot within the
-   * deadline, courses' own answer; if courses does not answer either, the replica as it is.
+   * What a request decides on (see docs/enrollment-sync.md). Replica first: a course it holds
+   * (its teacher never changes) and students it holds as enrolled are trusted as they are,
+   * without asking courses. Only what it cannot know yet — a course or enrollment newer than its
+   * cursor, or a re-enrollment after a drop it holds — sends the request to courses: a catch-up
+   * with everything committed before the request started (`since`) within the deadline, or
+   * courses' direct answer when the catch-up ran out of time. When courses cannot be asked
+   * (down, or its breaker open), the replica's answer stands where it has one; the rest stays unknown.
    */
-  async function facts(courseId: string, studentIds: string[], since: number): Promise<{ course: CourseFacts | null; enrolled: Set<string> }> {
-    if (!isUuid(courseId)) return { course: null, enrolled: new Set() };
-    if (!(await replica.tryCatchUp(since))) {
-      const fresh = await replica.checkWithCourses(courseId, studentIds.filter(isUuid)).catch(() => null);
-      if (fresh) return { course: fresh.course, enrolled: new Set(fresh.enrolledStudentIds) };
+  async function facts(courseId: string, studentIds: string[], since: number): Promise<Facts> {
+    if (!isUuid(courseId)) return certain(null, []);
+    const local = await fromReplica(courseId, studentIds);
+    if (local.course && studentIds.every((id) => local.enrolled.has(id))) return local;
+    const outcome = await replica.tryCatchUp(since);
+    if (outcome === "fresh") {
+      const caughtUp = await fromReplica(courseId, studentIds);
+      return certain(caughtUp.course, caughtUp.enrolled);
     }
-    const course = await findCourse(courseId);
-    return { course, enrolled: course ? await enrolledInReplica(courseId, studentIds) : new Set() };
+    if (outcome === "behind") {
+      const direct = await replica.checkWithCourses(courseId, studentIds.filter(isUuid)).catch(() => null);
+      if (direct) return certain(direct.course, direct.enrolledStudentIds);
+    }
+    return local;
+  }
+
+  /** Courses could not be asked about what the replica does not know: retryable, never a guess. */
+  const cannotTellYet = (what: string, extensions: Record<string, unknown> = {}) =>
+    domainError("SERVICE_UNAVAILABLE", `${what} The courses service cannot be reached to confirm it; try again shortly.`, {
+      ...extensions,
+      retryAfterSeconds: replica.retryAfterSeconds(),
+    });
+
+  /** Throws the typed error when any of `studentIds` may not be marked (or cannot be confirmed now). */
+  function requireEnrolled(studentIds: string[], facts: Facts): void {
+    // What the replica knows is said first: a known drop is NOT_ENROLLED even while others are unknown.
+    const unknown = new Set(facts.unknownStudents);
+    const notEnrolled = studentIds.filter((id) => !facts.enrolled.has(id) && !unknown.has(id));
+    if (notEnrolled.length) {
+      if (studentIds.length === 1) throw domainError("NOT_ENROLLED", "This student is not enrolled in the course.");
+      throw domainError("NOT_ENROLLED", `${notEnrolled.length} of these students are not enrolled in the course.`, { studentIds: notEnrolled });
+    }
+    if (unknown.size) {
+      if (studentIds.length === 1) throw cannotTellYet("This student's enrollment is newer than attendance's copy of it.");
+      throw cannotTellYet(`${unknown.size} of these students' enrollments are newer than attendance's copy of them.`, { studentIds: [...unknown] });
+    }
   }
 
   function mayManage(viewer: NonNullable<Viewer>, course: CourseFacts): boolean {
@@ -82,7 +132,8 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
     if (viewer.role === "STUDENT") throw forbidden("Only the course's teacher or staff can do this.");
   }
 
-  function requireManagedCourse(viewer: NonNullable<Viewer>, courseId: string, course: CourseFacts | null): CourseFacts {
+  function requireManagedCourse(viewer: NonNullable<Viewer>, courseId: string, { course, courseUnknown }: Pick<Facts, "course" | "courseUnknown">): CourseFacts {
+    if (!course && courseUnknown) throw cannotTellYet("This course is newer than attendance's copy of the catalogue.");
     if (!course) throw notFound("Course", courseId);
     if (!mayManage(viewer, course)) throw forbidden("Only the course's teacher or staff can do this.");
     return course;
@@ -92,10 +143,10 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
     /** `since`: the replica position when the request started (read-your-writes, see docs/enrollment-sync.md). */
     async mark(viewer: NonNullable<Viewer>, input: MarkAttendanceInput, since: number) {
       requireManager(viewer);
-      const { course: found, enrolled } = await facts(input.courseId, [input.studentId], since);
-      const course = requireManagedCourse(viewer, input.courseId, found);
+      const known = await facts(input.courseId, [input.studentId], since);
+      const course = requireManagedCourse(viewer, input.courseId, known);
       refuseFutureDay(input.date);
-      if (!enrolled.has(input.studentId)) throw domainError("NOT_ENROLLED", "This student is not enrolled in the course.");
+      requireEnrolled([input.studentId], known);
       return outbox.transaction(async (tx, emit) => {
         const key = { courseId_studentId_date: { courseId: course.courseId, studentId: input.studentId, date: input.date } };
         const previous = await tx.attendanceRecord.findUnique({ where: key, select: { status: true } });
@@ -115,13 +166,10 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
       if (marks.length < 1 || marks.length > MAX_ROLL_CALL) throw badUserInput(`marks must hold 1 to ${MAX_ROLL_CALL} entries.`, "marks");
       const studentIds = marks.map((m) => m.studentId);
       if (new Set(studentIds).size !== studentIds.length) throw badUserInput("Each student can be marked once per roll call.", "marks");
-      const { course: found, enrolled } = await facts(input.courseId, studentIds, since);
-      const course = requireManagedCourse(viewer, input.courseId, found);
+      const known = await facts(input.courseId, studentIds, since);
+      const course = requireManagedCourse(viewer, input.courseId, known);
       refuseFutureDay(input.date);
-      const missing = studentIds.filter((id) => !enrolled.has(id));
-      if (missing.length) {
-        throw domainError("NOT_ENROLLED", `${missing.length} of these students are not enrolled in the course.`, { studentIds: missing });
-      }
+      requireEnrolled(studentIds, known);
       return outbox.transaction(async (tx, emit) => {
         // The day's marks there already (locked: a concurrent roll call waits), then one
         // statement for the whole class: insert, or update them.
@@ -147,8 +195,7 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
     async ofCourseOnDay(viewer: NonNullable<Viewer>, courseId: string, date: Date, since: number) {
       requireManager(viewer);
       // A course's teacher never changes: only a course the replica does not know yet needs fresh facts.
-      const known = await findCourse(courseId);
-      const course = requireManagedCourse(viewer, courseId, known ?? (await facts(courseId, [], since)).course);
+      const course = requireManagedCourse(viewer, courseId, await facts(courseId, [], since));
       return db.prisma.attendanceRecord.findMany({ where: { courseId: course.courseId, date }, orderBy: [{ markedAt: "asc" }, { id: "asc" }] });
     },
   };

@@ -2,7 +2,7 @@
 // JetStream with NATS_URL: the same apply code either way). Each event is applied once (the
 // inbox) and never over a newer one (each replica row remembers the sequence of the event that
 // last wrote it).
-import { TRANSACTION_OPTIONS, createEventConsumer, type Broker, type EventEnvelope, type Logger, type Metrics, type Upstream } from "@pooya/platform";
+import { TRANSACTION_OPTIONS, createEventConsumer, withinCallerDeadline, type Broker, type EventEnvelope, type Logger, type Metrics, type Upstream } from "@pooya/platform";
 import { ENROLLMENT_CHECK_PATH, type EnrollmentCheck } from "@pooya/courses/internal-api";
 import { courseEvents } from "@pooya/courses/events";
 import type { AttendanceDb, AttendanceTransaction } from "./db.ts";
@@ -65,12 +65,23 @@ export function createEnrollmentReplica(db: AttendanceDb, options: ReplicaOption
     position: feed.position,
     /**
      * Catch up with everything committed before the request started (at `since`) within the
-     * request's deadline. False when the deadline passed or courses did not answer.
+     * catch-up deadline (less if the request's caller waits less): `fresh`, `behind` (the
+     * deadline passed first) or `unreachable` (the pull failed, or courses' breaker is open).
      */
-    tryCatchUp: (since: number) => feed.tryCatchUp(since, options.catchUpDeadlineMs),
-    /** The truth about a course and some students, asked of courses directly (for when the replica is behind). */
+    tryCatchUp: (since: number) => feed.tryCatchUp(since, withinCallerDeadline(options.catchUpDeadlineMs)),
+    /**
+     * The truth about a course and some students, asked of courses directly (for when the
+     * catch-up ran out of time), within the catch-up deadline again, and before the caller gives up.
+     */
     checkWithCourses: (courseId: string, studentIds: string[]) =>
-      feed.call<EnrollmentCheck>(ENROLLMENT_CHECK_PATH, { method: "POST", body: { courseId, studentIds }, idempotent: true }),
+      feed.call<EnrollmentCheck>(ENROLLMENT_CHECK_PATH, {
+        method: "POST",
+        body: { courseId, studentIds },
+        idempotent: true,
+        timeoutMs: withinCallerDeadline(Math.min(options.courses.timeoutMs, options.catchUpDeadlineMs)),
+      }),
+    /** When to ask again about what courses could not confirm: when its breaker may let calls through. */
+    retryAfterSeconds: () => options.courses.status().retryAfterSeconds ?? 1,
     start: consumer.start,
     /** Stops receiving in the background (on-demand catch-ups still work); start() resumes. */
     pause: consumer.pause,

@@ -6,7 +6,7 @@ export const attendanceEnv = {
   ...subgraphVariables("attendance", 4003),
   COURSES_URL: env.httpUrl().describe("base URL of the courses service (its event feed and enrollment checks)"),
   ENROLLMENT_CATCH_UP_DEADLINE_MS: env.integer({ min: 50, max: 60_000 }).default(1_500)
-    .describe("how long a request waits in all for the replica to catch up before it asks courses directly (or, if courses does not answer, uses the replica as it is)"),
+    .describe("how long a mark about something the replica does not hold yet (a new course or enrollment) waits in all for it to catch up; then courses is asked directly if it answers, else the mark is SERVICE_UNAVAILABLE (retryable)"),
   ...callVariables(["courses"]),
   ...eventVariables(),
 };

@@ -1,6 +1,6 @@
 // Who a user is (exists? which role?), asked of the users service by the services that need it:
 // they keep no copy of users. The users service owns this endpoint, so it owns its client too.
-import { createServiceClient, dependencyError, type Role, type Upstream } from "@pooya/platform";
+import { createServiceClient, dependencyError, withinCallerDeadline, type Role, type Upstream } from "@pooya/platform";
 
 export const USERS_LOOKUP_PATH = "/internal/users/lookup";
 export const ACCESS_TOKEN_KEYS_PATH = "/.well-known/jwks.json";
@@ -18,7 +18,12 @@ export function createUsersDirectory(options: { upstream: Upstream; secret: stri
       let answer: { users: DirectoryUser[] };
       try {
         // A lookup changes nothing: safe to send again if the connection breaks.
-        answer = await call<{ users: DirectoryUser[] }>(USERS_LOOKUP_PATH, { method: "POST", body: { ids: [id] }, idempotent: true });
+        answer = await call<{ users: DirectoryUser[] }>(USERS_LOOKUP_PATH, {
+          method: "POST",
+          body: { ids: [id] },
+          idempotent: true,
+          timeoutMs: withinCallerDeadline(options.upstream.timeoutMs),
+        });
       } catch (error) {
         throw dependencyError(error, "users");
       }
