@@ -1,12 +1,13 @@
 // Wires the attendance subgraph together; its descriptor (index.ts) starts it from checked variables.
 import { fileURLToPath } from "node:url";
-import { applyMigrations, brokerFor, callSettings, createMetrics, createUpstream, eventSettings, serveSubgraph, startEventProducer, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
+import { applyMigrations, brokerFor, callSettings, callerUrls, createMetrics, createUpstream, eventSettings, loadServiceIdentity, serveSubgraph, startEventProducer, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
 import { connectAttendanceDb } from "./db.ts";
 import { createEnrollmentReplica } from "./enrollment-replica.ts";
 import { createAttendance } from "./attendance.ts";
 import { createAttendanceOutbox } from "./outbox.ts";
 import { createLoaders, type AttendanceContext } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
+import { attendanceInternalRoutes } from "./internal-routes.ts";
 import type { AttendanceEnv } from "./env.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../prisma/attendance/migrations", import.meta.url));
@@ -16,15 +17,16 @@ export async function startAttendanceService(vars: EnvValues<AttendanceEnv>, log
   await applyMigrations(settings.databaseUrl, MIGRATIONS_DIR, log);
   const db = connectAttendanceDb(settings.databaseUrl, { poolSize: settings.databasePoolSize, log });
   const metrics = createMetrics("attendance");
+  const identity = await loadServiceIdentity("attendance", vars);
   const courses = createUpstream({ ...callSettings(vars, "courses", vars.COURSES_URL), log, metrics });
   const events = eventSettings(vars);
   const broker = brokerFor("attendance", events, log);
   const outbox = createAttendanceOutbox(db);
-  const producer = startEventProducer({ service: "attendance", outbox, pool: db.pool, broker, serviceSecret: settings.serviceSecret, settings: events, log, metrics });
+  const producer = startEventProducer({ service: "attendance", outbox, pool: db.pool, broker, settings: events, log, metrics });
   const replica = createEnrollmentReplica(db, {
     courses,
     broker,
-    serviceSecret: settings.serviceSecret,
+    identity,
     pollIntervalMs: events.pollIntervalMs,
     catchUpDeadlineMs: vars.ENROLLMENT_CATCH_UP_DEADLINE_MS,
     log,
@@ -43,6 +45,9 @@ export async function startAttendanceService(vars: EnvValues<AttendanceEnv>, log
     schema: new URL("../schema.graphql", import.meta.url),
     resolvers,
     db,
+    identity,
+    internalRoutes: attendanceInternalRoutes,
+    callerUrls: callerUrls(attendanceInternalRoutes, vars),
     createContext: (viewer) => ({ viewer, db, attendance, replicaPosition: replica.position(), loaders: createLoaders(db) }),
     routes: (app) => producer.routes(app),
     readinessDetails: () => ({ events: { ...producer.status(), consuming: replica.transport() } }),

@@ -1,7 +1,7 @@
 // Wires the notifications subgraph together; its descriptor (index.ts) starts it from checked variables.
 import { fileURLToPath } from "node:url";
 import {
-  TRANSACTION_OPTIONS, applyMigrations, brokerFor, callSettings, createEventConsumer, createMetrics, createUpstream, eventSettings, serveSubgraph, subgraphSettings,
+  TRANSACTION_OPTIONS, applyMigrations, brokerFor, callSettings, createEventConsumer, createMetrics, createUpstream, eventSettings, loadServiceIdentity, serveSubgraph, subgraphSettings,
   type EnvValues, type Logger,
 } from "@pooya/platform";
 import { connectNotificationsDb, type NotificationsTransaction } from "./db.ts";
@@ -20,6 +20,7 @@ export async function startNotificationsService(vars: EnvValues<NotificationsEnv
   await applyMigrations(settings.databaseUrl, MIGRATIONS_DIR, log);
   const db = connectNotificationsDb(settings.databaseUrl, { poolSize: settings.databasePoolSize, log });
   const metrics = createMetrics("notifications");
+  const identity = await loadServiceIdentity("notifications", vars);
   const events = eventSettings(vars);
   const broker = brokerFor("notifications", events, log);
   const urls = { users: vars.USERS_URL, courses: vars.COURSES_URL, attendance: vars.ATTENDANCE_URL, food: vars.FOOD_URL };
@@ -52,7 +53,7 @@ export async function startNotificationsService(vars: EnvValues<NotificationsEnv
     transaction: (work) => db.prisma.$transaction(work, TRANSACTION_OPTIONS),
     handle: notifier.handle,
     broker,
-    serviceSecret: settings.serviceSecret,
+    identity,
     pollIntervalMs: events.pollIntervalMs,
     log,
     metrics,
@@ -71,6 +72,7 @@ export async function startNotificationsService(vars: EnvValues<NotificationsEnv
     schema: new URL("../schema.graphql", import.meta.url),
     resolvers,
     db,
+    identity,
     subscriptions: true,
     createContext: (viewer) => ({ viewer, db, notifications, live }),
     readinessDetails: () => ({ events: { consuming: consumer.transport(), ...(broker ? { broker: broker.status() } : {}) }, mail: mailer.sending ? "smtp" : "log" }),
