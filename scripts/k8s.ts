@@ -24,7 +24,11 @@ if (command === "generate") {
     secret("pooya-secrets", {
       "gateway-signing-key": JSON.stringify(await exportPrivateJwk(await generateSigningKey())),
       "users-signing-keys": JSON.stringify([await exportPrivateJwk(await generateSigningKey())]),
-      ...Object.fromEntries(await Promise.all(serviceTokenSigners().map(async (name) => [`${name}-service-signing-keys`, JSON.stringify([await exportPrivateJwk(await generateSigningKey())])]))),
+      // Each calling service's service-token keys (a JSON array, newest first, like users').
+      ...Object.fromEntries(await Promise.all(serviceTokenSigners().map(async (name) => [
+        `${name}-service-signing-keys`,
+        JSON.stringify([await exportPrivateJwk(await generateSigningKey())]),
+      ]))),
       ...(adminEmail ? { "admin-email": adminEmail, "admin-password": random() } : {}),
     }),
     ...SUBGRAPH_NAMES.map((name) => secret(`${name}-postgres`, { password: random() })),

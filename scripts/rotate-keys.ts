@@ -10,7 +10,9 @@ import { serviceTokenSigners } from "@pooya/system";
 
 const keySets: Record<string, (dataDir: string) => string> = {
   "access-tokens": signingKeysFile,
-  ...Object.fromEntries(serviceTokenSigners().map((name) => [name, (dataDir: string) => serviceSigningKeysFile(dataDir, name)])),
+  ...Object.fromEntries(
+    serviceTokenSigners().map((name) => [name, (dataDir: string) => serviceSigningKeysFile(dataDir, name)]),
+  ),
 };
 
 try {
@@ -24,7 +26,14 @@ try {
   for (const name of wanted.length ? wanted : Object.keys(keySets)) {
     const file = keySets[name]!(POOYA_DATA_DIR);
     const keys = await rotateSigningKeys(file);
-    console.log(`${name}: ${file}: signing with ${keys[0]!.kid}; still published: ${keys.slice(1).map((k) => k.kid).join(", ") || "none"}`);
+    console.log(
+      `${name}: ${file}: signing with ${keys[0]!.kid}; still published: ${
+        keys
+          .slice(1)
+          .map((k) => k.kid)
+          .join(", ") || "none"
+      }`,
+    );
   }
 } catch (error) {
   console.error(error instanceof ConfigError ? error.message : `keys:rotate failed: ${(error as Error).message}`);

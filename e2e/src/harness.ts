@@ -6,8 +6,8 @@ import pg from "pg";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import {
-  IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, readServiceEnv, serviceSigningKeysVariable, serviceUrlVariable, streamName, createLogger, exportPrivateJwk, generateSigningKey,
-  logDestination, type SigningKey, type Viewer,
+  IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, readServiceEnv, serviceSigningKeysVariable, serviceUrlVariable,
+  streamName, createLogger, exportPrivateJwk, generateSigningKey, logDestination, type SigningKey, type Viewer,
 } from "@pooya/platform";
 import { GATEWAY, SUBGRAPH_NAMES, accessTokenIssuer, createDatabases, startFederation as startRunningFederation, subgraph, type Federation as RunningFederation, type SubgraphName } from "@pooya/system";
 import { freePort, retryWhilePortTaken } from "./free-port.ts";
@@ -65,8 +65,9 @@ export async function startFederation(options: HarnessOptions = {}) {
   const eventsPrefix = options.env?.EVENTS_SUBJECT_PREFIX ?? `t${randomBytes(5).toString("hex")}`;
   const gatewayKey = await generateSigningKey();
   // Each service that calls others signs with a key the tests know, so they can sign as it (or forge).
-  const serviceKeys = Object.fromEntries(await Promise.all(SUBGRAPH_NAMES.filter((name) => subgraph(name).calls.length > 0)
-    .map(async (name) => [name, await generateSigningKey()] as const))) as Partial<Record<SubgraphName, SigningKey>>;
+  const callers = SUBGRAPH_NAMES.filter((name) => subgraph(name).calls.length > 0);
+  const serviceKeys: Partial<Record<SubgraphName, SigningKey>> = {};
+  for (const name of callers) serviceKeys[name] = await generateSigningKey();
   const serviceKeysEnv = Object.fromEntries(await Promise.all(Object.entries(serviceKeys)
     .map(async ([name, key]) => [serviceSigningKeysVariable(name), JSON.stringify([await exportPrivateJwk(key)])])));
   // The users service signs with a key the tests know, so they can forge expired or foreign tokens.
@@ -98,7 +99,10 @@ export async function startFederation(options: HarnessOptions = {}) {
         REFRESH_LIMIT_PER_CLIENT: "1000000",
         ...options.env,
       },
-      subgraphs: Object.fromEntries(await Promise.all(SUBGRAPH_NAMES.map(async (name) => [name, { PORT: String(await freePort()), [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name]! }]))) as unknown as Record<SubgraphName, NodeJS.ProcessEnv>,
+      subgraphs: Object.fromEntries(await Promise.all(SUBGRAPH_NAMES.map(async (name) => [
+        name,
+        { PORT: String(await freePort()), [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name]! },
+      ]))) as unknown as Record<SubgraphName, NodeJS.ProcessEnv>,
       gateway: { PORT: String(await freePort()) },
       logFor: (service) => createLogger({ service, level, destination }),
     }));

@@ -157,7 +157,8 @@ async function startProcessesOnce(options: ProcessesOptions) {
       PORT: String(ports[name]),
       [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name]!,
       // The services it calls, and those that call it (it reads their keys).
-      ...Object.fromEntries([...descriptor.calls, ...callersOf(descriptor.internalRoutes ?? [])].map((peer) => [serviceUrlVariable(peer), url(peer as ProcessName)])),
+      ...Object.fromEntries([...descriptor.calls, ...callersOf(descriptor.internalRoutes ?? [])]
+        .map((peer) => [serviceUrlVariable(peer), url(peer as ProcessName)])),
     };
   };
   const sourceOf = (name: ProcessName) => (name === "gateway" ? "gateway" : `subgraphs/${name}`);

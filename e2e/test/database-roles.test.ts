@@ -95,7 +95,8 @@ test("a service started with PGHOST/PGDATABASE/PGUSER/PGPASSWORD (no URL) connec
 test("with neither a URL nor the PG* variables, the service says which to set", async () => {
   const port = await freePort();
   const service = spawnService("courses", "subgraphs/courses/src/main.ts", {
-    PORT: String(port), GATEWAY_JWKS_URL: "http://127.0.0.1:9/x", USERS_URL: "http://127.0.0.1:9", ATTENDANCE_URL: "http://127.0.0.1:9", NOTIFICATIONS_URL: "http://127.0.0.1:9",
+    PORT: String(port), GATEWAY_JWKS_URL: "http://127.0.0.1:9/x",
+    USERS_URL: "http://127.0.0.1:9", ATTENDANCE_URL: "http://127.0.0.1:9", NOTIFICATIONS_URL: "http://127.0.0.1:9",
   }, port);
   expect(await service.exited).toBe(1);
   expect(service.output).toMatch(/COURSES_DATABASE_URL: set it, or PGHOST, PGDATABASE and PGUSER/);

@@ -3,7 +3,13 @@
 // caller's published keys and answers only the callers its descriptor declares for the route.
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { SignJWT } from "jose";
-import { SERVICE_KEYS_PATH, SERVICE_TOKEN_HEADER, createServiceIdentity, generateSigningKey, type SigningKey } from "@pooya/platform";
+import {
+  SERVICE_KEYS_PATH,
+  SERVICE_TOKEN_HEADER,
+  createServiceIdentity,
+  generateSigningKey,
+  type SigningKey,
+} from "@pooya/platform";
 import { GATEWAY, SUBGRAPHS } from "@pooya/system";
 import { startFederation, type Federation, type ServiceName } from "../src/harness.ts";
 import { createCourse } from "../src/fixtures.ts";
@@ -19,7 +25,10 @@ afterAll(() => fed?.close());
 const keyOf = (name: ServiceName): SigningKey => fed.serviceKeys[name]!;
 
 /** A service token as a caller signs it, with any claim or header changed. */
-function serviceToken(key: SigningKey, claims: { iss: string; aud: string; kid?: string; iat?: number; exp?: number | string; typ?: string }) {
+function serviceToken(
+  key: SigningKey,
+  claims: { iss: string; aud: string; kid?: string; iat?: number; exp?: number | string; typ?: string },
+) {
   return new SignJWT({})
     .setProtectedHeader({ alg: "EdDSA", kid: claims.kid ?? key.kid, typ: claims.typ ?? "service+jwt" })
     .setIssuer(claims.iss)
@@ -31,14 +40,26 @@ function serviceToken(key: SigningKey, claims: { iss: string; aud: string; kid?:
 
 /** A request to an internal route of `service` with `token` (a valid body for each route). */
 async function callInternal(service: ServiceName, route: { method: string; path: string }, token?: string) {
-  const body = route.path === "/internal/users/lookup" ? { ids: [student.id] } : route.path === "/internal/enrollments/check" ? { courseId: student.id, studentIds: [] } : undefined;
+  const body =
+    route.path === "/internal/users/lookup"
+      ? { ids: [student.id] }
+      : route.path === "/internal/enrollments/check"
+        ? { courseId: student.id, studentIds: [] }
+        : undefined;
   const response = await fetch(`${fed.services[service].url}${route.path}${route.method === "GET" ? "?after=0" : ""}`, {
     method: route.method,
-    headers: { ...(token ? { [SERVICE_TOKEN_HEADER]: token } : {}), ...(body ? { "content-type": "application/json" } : {}) },
+    headers: {
+      ...(token ? { [SERVICE_TOKEN_HEADER]: token } : {}),
+      ...(body ? { "content-type": "application/json" } : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, json: text ? (JSON.parse(text) as Record<string, any>) : {} };
+  return {
+    status: response.status,
+    headers: response.headers,
+    json: text ? (JSON.parse(text) as Record<string, any>) : {},
+  };
 }
 
 const FEED = { method: "GET", path: "/internal/events" };
@@ -51,13 +72,18 @@ describe("each calling service publishes its own public keys", () => {
       const response = await fetch(`${fed.services[name].url}${SERVICE_KEYS_PATH}`);
       expect(response.status, name).toBe(200);
       const jwks = (await response.json()) as { keys: Record<string, unknown>[] };
-      expect(jwks.keys.map((k) => k.kid), name).toEqual([keyOf(name).kid]);
+      expect(
+        jwks.keys.map((k) => k.kid),
+        name,
+      ).toEqual([keyOf(name).kid]);
       expect(jwks.keys[0], name).toMatchObject({ kty: "OKP", crv: "Ed25519", alg: "EdDSA", use: "sig" });
       expect(jwks.keys[0], name).not.toHaveProperty("d");
     }
     expect((await fetch(`${fed.services.users.url}${SERVICE_KEYS_PATH}`)).status).toBe(404);
     // Every calling service's key is its own.
-    expect(new Set((["courses", "attendance", "food", "notifications"] as const).map((name) => keyOf(name).kid)).size).toBe(4);
+    expect(
+      new Set((["courses", "attendance", "food", "notifications"] as const).map((name) => keyOf(name).kid)).size,
+    ).toBe(4);
   });
 });
 
@@ -83,13 +109,25 @@ describe("the callers the registry declares, and no one else", () => {
   });
 
   test("the declared caller gets the answer: courses looks a user up, attendance reads courses' feed and checks an enrollment", async () => {
-    const lookup = await callInternal("users", LOOKUP, await createServiceIdentity("courses", [keyOf("courses")]).tokenFor("users"));
+    const lookup = await callInternal(
+      "users",
+      LOOKUP,
+      await createServiceIdentity("courses", [keyOf("courses")]).tokenFor("users"),
+    );
     expect(lookup.status).toBe(200);
     expect(lookup.json.users).toEqual([{ id: student.id, role: "STUDENT", name: expect.any(String) }]);
-    const feed = await callInternal("courses", FEED, await createServiceIdentity("attendance", [keyOf("attendance")]).tokenFor("courses"));
+    const feed = await callInternal(
+      "courses",
+      FEED,
+      await createServiceIdentity("attendance", [keyOf("attendance")]).tokenFor("courses"),
+    );
     expect(feed.status).toBe(200);
     expect(Array.isArray(feed.json.events)).toBe(true);
-    const check = await callInternal("courses", CHECK, await createServiceIdentity("attendance", [keyOf("attendance")]).tokenFor("courses"));
+    const check = await callInternal(
+      "courses",
+      CHECK,
+      await createServiceIdentity("attendance", [keyOf("attendance")]).tokenFor("courses"),
+    );
     expect(check.json).toEqual({ course: null, enrolledStudentIds: [] });
   });
 
@@ -112,24 +150,43 @@ describe("the callers the registry declares, and no one else", () => {
 describe("a declared caller's name is not enough: 401 unless its own key signed a token for this service, now", () => {
   test("the right caller name signed with another service's key is refused (with that key's kid, or the caller's)", async () => {
     const withFoodsKid = await serviceToken(keyOf("food"), { iss: "attendance", aud: "courses" });
-    const withAttendancesKid = await serviceToken(keyOf("food"), { iss: "attendance", aud: "courses", kid: keyOf("attendance").kid });
+    const withAttendancesKid = await serviceToken(keyOf("food"), {
+      iss: "attendance",
+      aud: "courses",
+      kid: keyOf("attendance").kid,
+    });
     for (const token of [withFoodsKid, withAttendancesKid]) {
       const { status, json } = await callInternal("courses", FEED, token);
       expect(status).toBe(401);
       expect(json).toMatchObject({ errors: [{ extensions: { code: "UNAUTHENTICATED" } }] });
     }
     // The same claims signed with attendance's own key pass: only the key differed.
-    expect((await callInternal("courses", FEED, await serviceToken(keyOf("attendance"), { iss: "attendance", aud: "courses" }))).status).toBe(200);
+    expect(
+      (
+        await callInternal(
+          "courses",
+          FEED,
+          await serviceToken(keyOf("attendance"), { iss: "attendance", aud: "courses" }),
+        )
+      ).status,
+    ).toBe(200);
   });
 
   test("a key nobody publishes is refused", async () => {
     const stranger = await generateSigningKey();
-    expect((await callInternal("users", LOOKUP, await serviceToken(stranger, { iss: "food", aud: "users" }))).status).toBe(401);
+    expect(
+      (await callInternal("users", LOOKUP, await serviceToken(stranger, { iss: "food", aud: "users" }))).status,
+    ).toBe(401);
   });
 
   test("an expired token is refused", async () => {
     const now = Math.floor(Date.now() / 1000);
-    const expired = await serviceToken(keyOf("courses"), { iss: "courses", aud: "users", iat: now - 600, exp: now - 300 });
+    const expired = await serviceToken(keyOf("courses"), {
+      iss: "courses",
+      aud: "users",
+      iat: now - 600,
+      exp: now - 300,
+    });
     const { status, json } = await callInternal("users", LOOKUP, expired);
     expect(status).toBe(401);
     expect(json.errors[0].message).toMatch(/expired/);
@@ -137,7 +194,12 @@ describe("a declared caller's name is not enough: 401 unless its own key signed 
 
   test("a token older than its 60 s lifetime is refused even when its exp says otherwise", async () => {
     const now = Math.floor(Date.now() / 1000);
-    const longLived = await serviceToken(keyOf("courses"), { iss: "courses", aud: "users", iat: now - 3600, exp: now + 3600 });
+    const longLived = await serviceToken(keyOf("courses"), {
+      iss: "courses",
+      aud: "users",
+      iat: now - 3600,
+      exp: now + 3600,
+    });
     expect((await callInternal("users", LOOKUP, longLived)).status).toBe(401);
   });
 
@@ -151,7 +213,11 @@ describe("a declared caller's name is not enough: 401 unless its own key signed 
   test("no token, a token that is not a JWT, an identity assertion or a token without typ service+jwt: 401", async () => {
     expect((await callInternal("courses", FEED)).status).toBe(401);
     expect((await callInternal("courses", FEED, "not-a-jwt")).status).toBe(401);
-    const assertionTyped = await serviceToken(keyOf("attendance"), { iss: "attendance", aud: "courses", typ: "identity+jwt" });
+    const assertionTyped = await serviceToken(keyOf("attendance"), {
+      iss: "attendance",
+      aud: "courses",
+      typ: "identity+jwt",
+    });
     expect((await callInternal("courses", FEED, assertionTyped)).status).toBe(401);
     // HEAD is served by the same guard as GET.
     expect((await fetch(`${fed.services.courses.url}/internal/events?after=0`, { method: "HEAD" })).status).toBe(401);
@@ -169,11 +235,14 @@ describe("when a caller's keys cannot be fetched", () => {
       // As if attendance had rotated while unreachable. Within 5 s of courses' last fetch of its
       // keys that fetch is the answer (401); after, courses tries again, cannot reach it: 503.
       const rotated = await serviceToken(await generateSigningKey(), { iss: "attendance", aud: "courses" });
-      const unknown = await vi.waitFor(async () => {
-        const answer = await callInternal("courses", FEED, rotated);
-        expect(answer.status).toBe(503);
-        return answer;
-      }, { timeout: 15_000, interval: 250 });
+      const unknown = await vi.waitFor(
+        async () => {
+          const answer = await callInternal("courses", FEED, rotated);
+          expect(answer.status).toBe(503);
+          return answer;
+        },
+        { timeout: 15_000, interval: 250 },
+      );
       expect(Number(unknown.headers.get("retry-after"))).toBeGreaterThan(0);
       expect(unknown.json).toMatchObject({ errors: [{ extensions: { code: "SERVICE_UNAVAILABLE" } }] });
     } finally {

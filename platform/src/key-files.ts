@@ -16,7 +16,8 @@ export async function loadSigningKeys(source: { jwks: JWK[] } | { file: string }
     const stored = JSON.parse(await readFile(source.file, "utf8")) as { keys: JWK[] };
     return await Promise.all(stored.keys.map(signingKeyFromJwk));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`the key file ${source.file} cannot be read: ${(error as Error).message}`);
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT")
+      throw new Error(`the key file ${source.file} cannot be read: ${(error as Error).message}`);
     const key = await generateSigningKey();
     await saveSigningKeys(source.file, [key]);
     return [key];

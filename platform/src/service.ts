@@ -26,7 +26,7 @@ export interface ServiceDescriptor<S extends EnvShape = EnvShape, R extends Runn
   defaultPort: number;
   /** Services it calls over HTTP; each one's base URL comes from `<NAME>_URL`. */
   calls: readonly string[];
-  /** The internal routes it serves to other services, and which services may call each (each of those lists it in `calls`). */
+  /** The internal routes it serves to other services, and which services may call each (those list it in `calls`). */
   internalRoutes?: readonly InternalRoute[];
   /** Its variables; a function when they depend on other variables (the gateway's subgraph URLs). */
   env: S | ((env: NodeJS.ProcessEnv) => S);

@@ -13,7 +13,9 @@ import { databaseUrlOf } from "./config.ts";
 import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionVerifier, type Caller, type Viewer } from "./identity.ts";
 import { createEdge } from "./edge.ts";
 import { createKeyStore } from "./key-store.ts";
-import { SERVICE_KEYS_PATH, callersOf, createServiceTokenVerifier, guardInternalRoutes, type InternalRoute, type ServiceIdentity } from "./service-auth.ts";
+import {
+  SERVICE_KEYS_PATH, callersOf, createServiceTokenVerifier, guardInternalRoutes, type InternalRoute, type ServiceIdentity,
+} from "./service-auth.ts";
 import { requestShapePlugin, rootFieldSpansPlugin } from "./graphql-requests.ts";
 import { tracingEnabled } from "./tracing.ts";
 import { graphqlMetricsPlugin, type Metrics } from "./metrics.ts";
@@ -84,7 +86,7 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
   createContext: (viewer: Viewer, caller: Caller) => TContext;
   /** The service's own HTTP routes (JWKS, internal endpoints). */
   routes?: (app: FastifyInstance) => void;
-  /** The internal routes it serves and who may call each (its descriptor's), with where each caller publishes its keys. */
+  /** The internal routes it serves and who may call each (its descriptor's); where each caller publishes its keys. */
   internalRoutes?: readonly InternalRoute[];
   callerUrls?: Record<string, string>;
   /** A service that calls others: its keys, published at SERVICE_KEYS_PATH for the services it calls. */
@@ -182,14 +184,20 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
     });
   }
   const missing = callersOf(options.internalRoutes ?? []).filter((caller) => !options.callerUrls?.[caller]);
-  if (missing.length) throw new Error(`${options.name} has no address for its callers ${missing.join(", ")} (their keys are read there)`);
-  const callers = createServiceTokenVerifier({ service: options.name, callers: options.callerUrls ?? {}, log, refreshAfterMs: settings.keysRefreshMs });
-  guardInternalRoutes(edge.app, { routes: options.internalRoutes ?? [], verifier: callers, log });
+  if (missing.length) throw new Error(`${options.name} has no address for its callers ${missing.join(", ")} (their keys)`);
+  const callers = createServiceTokenVerifier({
+    service: options.name,
+    callers: options.callerUrls ?? {},
+    log,
+    refreshAfterMs: settings.keysRefreshMs,
+  });
+  guardInternalRoutes(edge.app, { routes: options.internalRoutes ?? [], verifier: callers });
   options.routes?.(edge.app);
   edge.setReadiness(async () => {
     const database = await db.ping();
     const callerKeys = callers.status();
-    return { ready: database, database, ...(Object.keys(callerKeys).length ? { callerKeys } : {}), ...options.readinessDetails?.() };
+    const keys = Object.keys(callerKeys).length ? { callerKeys } : {};
+    return { ready: database, database, ...keys, ...options.readinessDetails?.() };
   });
   const { url } = await edge.listen(settings.port, settings.host, { reusePort: settings.reusePort });
 

@@ -3,7 +3,9 @@
 // `npm start` and the test harness both start it, so the tests exercise the wiring people run.
 import { ConfigError, callersOf, readAll, readServiceEnv, serviceUrlVariable, type Logger } from "@pooya/platform";
 import type { RunningGateway } from "@pooya/gateway";
-import { GATEWAY, SUBGRAPH_NAMES, accessTokenIssuer, checkInternalRoutes, startOrder, subgraph, type Subgraph, type SubgraphName } from "./registry.ts";
+import {
+  GATEWAY, SUBGRAPH_NAMES, accessTokenIssuer, checkInternalRoutes, startOrder, subgraph, type Subgraph, type SubgraphName,
+} from "./registry.ts";
 
 type Running<N extends SubgraphName> = Awaited<ReturnType<Extract<Subgraph, { name: N }>["start"]>>;
 export type RunningServices = { [N in SubgraphName]: Running<N> };
@@ -11,7 +13,8 @@ export type RunningServices = { [N in SubgraphName]: Running<N> };
 export interface FederationOptions {
   /** What every service reads (secrets, NODE_ENV, LOG_LEVEL, HOST, …). */
   env: NodeJS.ProcessEnv;
-  /** Each subgraph's own variables on top: its database URL, its PORT (known up front when it calls others: they fetch its keys). */
+  /** Each subgraph's own variables on top: its database URL, its PORT (0: any free port; fixed for a service that calls
+   * others, whose keys they fetch from it). */
   subgraphs: Record<SubgraphName, NodeJS.ProcessEnv>;
   /** The gateway's own variables on top; its PORT must be known up front (subgraphs fetch its JWKS). */
   gateway: NodeJS.ProcessEnv;
@@ -53,9 +56,12 @@ export async function startFederation(options: FederationOptions) {
   const ports = {} as Record<SubgraphName, number>;
   // A caller's address must be known before the services it calls start (they fetch its keys from it).
   const fixedPort = (name: SubgraphName) => Number(options.subgraphs[name]?.PORT ?? 0);
-  const callers = new Set(SUBGRAPH_NAMES.flatMap((name) => callersOf(subgraph(name).internalRoutes ?? [])) as SubgraphName[]);
-  const unknown = [...callers].filter((name) => !fixedPort(name));
-  if (unknown.length) throw new ConfigError(unknown.map((name) => `${name}: PORT must be known before the services it calls start (they fetch its keys)`));
+  const callers = new Set(SUBGRAPH_NAMES.flatMap((name) => callersOf(subgraph(name).internalRoutes ?? [])));
+  const unknown = [...callers].filter((name) => !fixedPort(name as SubgraphName));
+  if (unknown.length) {
+    const problem = (name: string) => `${name}: PORT must be known before the services it calls start (they fetch its keys)`;
+    throw new ConfigError(unknown.map(problem));
+  }
   const urlOf = (name: SubgraphName) => services[name]?.url ?? `http://${host}:${fixedPort(name)}`;
 
   async function startService<N extends SubgraphName>(name: N): Promise<Running<N>> {

@@ -36,7 +36,7 @@ interface ServiceSpec {
   calls: readonly string[];
 }
 
-/** The subgraphs that call others: each signs its calls with keys of its own (a Secret key `<name>-service-signing-keys`). */
+/** The subgraphs that call others: each signs its calls with its own keys (Secret key `<name>-service-signing-keys`). */
 export const serviceTokenSigners = (): string[] => SUBGRAPHS.filter((s) => s.calls.length > 0).map((s) => s.name);
 
 export function k8sServices(): ServiceSpec[] {
@@ -91,7 +91,8 @@ function container(service: ServiceSpec): IContainer {
   }
   if (service.kind === "subgraph" && serviceTokenSigners().includes(service.name)) {
     // Replicas must sign their calls with the same keys: the services they call fetch them from any of them.
-    env.push(secretEnv(serviceSigningKeysVariable(service.name), "pooya-secrets", `${service.name}-service-signing-keys`));
+    const keys = `${service.name}-service-signing-keys`;
+    env.push(secretEnv(serviceSigningKeysVariable(service.name), "pooya-secrets", keys));
   }
   if (service.name === accessTokenIssuer().name) {
     // Replicas must sign access tokens with the same keys: the gateway fetches them from any of them.
@@ -264,7 +265,10 @@ function networkPolicies(): NetworkPolicy[] {
         spec: {
           podSelector: { matchLabels: selectorOf(s.name) },
           policyTypes: ["Ingress"],
-          ingress: [{ from: [...podsNamed("gateway", ...callers, ...keyReaders), monitoring], ports: [{ port: "http" }] }],
+          ingress: [{
+            from: [...podsNamed("gateway", ...callers, ...keyReaders), monitoring],
+            ports: [{ port: "http" }],
+          }],
         },
       });
     }),

@@ -65,8 +65,11 @@ export function checkInternalRoutes(subgraphs: readonly AnyServiceDescriptor[] =
     for (const route of callee.internalRoutes ?? []) {
       for (const caller of route.callers) {
         const descriptor = byName.get(caller);
-        if (!descriptor) problems.push(`${callee.name} ${route.method} ${route.path}: its caller ${caller} is not a subgraph of the registry`);
-        else if (!descriptor.calls.includes(callee.name)) problems.push(`${callee.name} ${route.method} ${route.path}: its caller ${caller} does not list ${callee.name} in its calls`);
+        const where = `${callee.name} ${route.method} ${route.path}`;
+        if (!descriptor) problems.push(`${where}: its caller ${caller} is not a subgraph of the registry`);
+        else if (!descriptor.calls.includes(callee.name)) {
+          problems.push(`${where}: its caller ${caller} does not list ${callee.name} in its calls`);
+        }
       }
     }
   }
@@ -75,7 +78,7 @@ export function checkInternalRoutes(subgraphs: readonly AnyServiceDescriptor[] =
       const callee = byName.get(calleeName);
       if (!callee) problems.push(`${caller.name} calls ${calleeName}, which is not a subgraph of the registry`);
       else if (!(callee.internalRoutes ?? []).some((route) => route.callers.includes(caller.name))) {
-        problems.push(`${caller.name} calls ${calleeName}, but no internal route of ${calleeName} declares ${caller.name} as a caller`);
+        problems.push(`${caller.name} calls ${calleeName}, but no internal route of ${calleeName} declares it as a caller`);
       }
     }
   }
@@ -84,6 +87,7 @@ export function checkInternalRoutes(subgraphs: readonly AnyServiceDescriptor[] =
 
 /** Who may call which internal route, as the Markdown table docs/token-flow.md shows (a test compares them). */
 export function internalRouteTable(subgraphs: readonly AnyServiceDescriptor[] = SUBGRAPHS): string {
-  const rows = subgraphs.flatMap((callee) => (callee.internalRoutes ?? []).map((route) => `| ${callee.name} | \`${route.method} ${route.path}\` | ${route.callers.join(", ")} |`));
+  const rows = subgraphs.flatMap((callee) => (callee.internalRoutes ?? []).map((route) =>
+    `| ${callee.name} | \`${route.method} ${route.path}\` | ${route.callers.join(", ")} |`));
   return ["| service | internal route | callers allowed |", "|---|---|---|", ...rows].join("\n");
 }

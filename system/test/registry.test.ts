@@ -19,7 +19,14 @@ test("every declared caller calls the route's service, and every call has a rout
 });
 
 const service = (name: string, calls: string[], internalRoutes: InternalRoute[] = []) =>
-  defineService({ name, defaultPort: 1, calls, internalRoutes, env: {}, start: async () => ({ name, url: "", graphqlUrl: "", stop: async () => undefined }) });
+  defineService({
+    name,
+    defaultPort: 1,
+    calls,
+    internalRoutes,
+    env: {},
+    start: async () => ({ name, url: "", graphqlUrl: "", stop: async () => undefined }),
+  });
 
 test("the check names a caller that does not call the service, a call no route allows, and an unknown service", () => {
   const problems = checkInternalRoutes([
@@ -31,7 +38,7 @@ test("the check names a caller that does not call the service, a call no route a
   expect(problems).toEqual([
     "source GET /internal/events: its caller stranger does not list source in its calls",
     "source GET /internal/events: its caller ghost is not a subgraph of the registry",
-    "caller calls source, but no internal route of source declares caller as a caller",
+    "caller calls source, but no internal route of source declares it as a caller",
   ]);
 });
 

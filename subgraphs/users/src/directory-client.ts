@@ -10,7 +10,8 @@ export interface DirectoryUser {
   role: Role;
 }
 
-/** `upstream`: the caller's connection to the users service (its timeouts and breaker); `identity`: the caller's, which signs each lookup. */
+/** `upstream`: the caller's connection to the users service (its timeouts and breaker); `identity`: the caller's, which
+ * signs each lookup. */
 export function createUsersDirectory(options: { upstream: Upstream; identity: ServiceIdentity }) {
   const call = createServiceClient({ identity: options.identity, upstream: options.upstream });
   return {
