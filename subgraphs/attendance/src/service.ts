@@ -35,7 +35,6 @@ export async function startAttendanceService(vars: EnvValues<AttendanceEnv>, log
   const attendance = createAttendance(db, outbox, replica);
   metrics.gauge("enrollment_replica_lag_events", "Enrollment events in courses' outbox not yet applied by attendance (as of the last answer from courses or the broker)", [] as const, (set) => set({}, replica.lag().events));
   metrics.gauge("enrollment_replica_lag_seconds", "Seconds since the enrollment replica last held every event (0 while it does)", [] as const, (set) => set({}, replica.lag().seconds));
-  replica.start();
 
   const service = await serveSubgraph<AttendanceContext>({
     name: "attendance",
@@ -60,6 +59,8 @@ export async function startAttendanceService(vars: EnvValues<AttendanceEnv>, log
       await Promise.all([courses.close(), broker?.close()]);
     },
   });
+  // Once it listens: the sources verify its reads with the keys it publishes there.
+  replica.start();
   return { ...service, replica };
 }
 

@@ -61,7 +61,6 @@ export async function startNotificationsService(vars: EnvValues<NotificationsEnv
   metrics.gauge("event_consumer_lag_events", "Events of each source not yet applied here (as of the last answer from the source or the broker)", ["source"] as const, (set) => {
     for (const source of EVENT_SOURCES) set({ source }, consumer.lag(source).events);
   });
-  consumer.start();
   const notifications = createNotificationList(db);
 
   const service = await serveSubgraph<NotificationsContext>({
@@ -85,6 +84,8 @@ export async function startNotificationsService(vars: EnvValues<NotificationsEnv
       await Promise.all([...Object.values(sources).map((upstream) => upstream.close()), broker?.close()]);
     },
   });
+  // Once it listens: the sources verify its reads with the keys it publishes there.
+  consumer.start();
   return { ...service, consumer, mailer };
 }
 
