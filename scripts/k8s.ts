@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { stringify } from "yaml";
 import { exportPrivateJwk, generateSigningKey } from "@pooya/platform";
-import { SUBGRAPH_NAMES, overlays, renderOverlay, writeBase } from "@pooya/system";
+import { SUBGRAPH_NAMES, overlays, renderOverlay, serviceTokenSigners, writeBase } from "@pooya/system";
 
 const [command, overlay] = process.argv.slice(2);
 if (command === "generate") {
@@ -22,9 +22,13 @@ if (command === "generate") {
   const secret = (name: string, data: Record<string, string>) => ({ apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: { name, namespace }, stringData: data });
   const objects = [
     secret("pooya-secrets", {
-      "service-secret": randomBytes(32).toString("hex"),
       "gateway-signing-key": JSON.stringify(await exportPrivateJwk(await generateSigningKey())),
       "users-signing-keys": JSON.stringify([await exportPrivateJwk(await generateSigningKey())]),
+      // Each calling service's service-token keys (a JSON array, newest first, like users').
+      ...Object.fromEntries(await Promise.all(serviceTokenSigners().map(async (name) => [
+        `${name}-service-signing-keys`,
+        JSON.stringify([await exportPrivateJwk(await generateSigningKey())]),
+      ]))),
       ...(adminEmail ? { "admin-email": adminEmail, "admin-password": random() } : {}),
     }),
     ...SUBGRAPH_NAMES.map((name) => secret(`${name}-postgres`, { password: random() })),

@@ -95,7 +95,6 @@ fi
 step "Configuration (generated passwords, full of characters a URL cannot carry)"
 password() { node -e 'console.log(require("crypto").randomBytes(18).toString("base64") + "/#@:%+")'; }
 {
-  echo "POOYA_SERVICE_SECRET=$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')"
   echo "POSTGRES_PASSWORD=$(password)"
   for s in USERS COURSES ATTENDANCE FOOD NOTIFICATIONS; do echo "${s}_DB_PASSWORD=$(password)"; done
   echo "POOYA_ADMIN_EMAIL=admin@verify.example"

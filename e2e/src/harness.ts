@@ -6,8 +6,8 @@ import pg from "pg";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import {
-  IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, readServiceEnv, serviceUrlVariable, streamName, createLogger, exportPrivateJwk, generateSigningKey, logDestination,
-  type SigningKey, type Viewer,
+  IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, readServiceEnv, serviceSigningKeysVariable, serviceUrlVariable,
+  streamName, createLogger, exportPrivateJwk, generateSigningKey, logDestination, type SigningKey, type Viewer,
 } from "@pooya/platform";
 import { GATEWAY, SUBGRAPH_NAMES, accessTokenIssuer, createDatabases, startFederation as startRunningFederation, subgraph, type Federation as RunningFederation, type SubgraphName } from "@pooya/system";
 import { freePort, retryWhilePortTaken } from "./free-port.ts";
@@ -63,8 +63,13 @@ export async function startFederation(options: HarnessOptions = {}) {
   const databases = await createDatabases(SUBGRAPH_NAMES);
   // Each federation on a broker gets its own subjects and stream: runs never see each other's events.
   const eventsPrefix = options.env?.EVENTS_SUBJECT_PREFIX ?? `t${randomBytes(5).toString("hex")}`;
-  const serviceSecret = randomBytes(32).toString("base64url");
   const gatewayKey = await generateSigningKey();
+  // Each service that calls others signs with a key the tests know, so they can sign as it (or forge).
+  const callers = SUBGRAPH_NAMES.filter((name) => subgraph(name).calls.length > 0);
+  const serviceKeys: Partial<Record<SubgraphName, SigningKey>> = {};
+  for (const name of callers) serviceKeys[name] = await generateSigningKey();
+  const serviceKeysEnv = Object.fromEntries(await Promise.all(Object.entries(serviceKeys)
+    .map(async ([name, key]) => [serviceSigningKeysVariable(name), JSON.stringify([await exportPrivateJwk(key)])])));
   // The users service signs with a key the tests know, so they can forge expired or foreign tokens.
   const usersKey = await generateSigningKey();
   const usersSigningKeys = JSON.stringify(await Promise.all([usersKey, ...(options.previousUsersKeys ?? [])].map(exportPrivateJwk)));
@@ -73,13 +78,14 @@ export async function startFederation(options: HarnessOptions = {}) {
   let federation: RunningFederation;
   let baseEnv: NodeJS.ProcessEnv;
   try {
-    // The gateway's port is picked before it listens (the subgraphs must know its address first),
-    // so another process can take it in between: then the federation starts again on a new one.
+    // The ports are picked before anything listens (the subgraphs must know the gateway's address,
+    // and the services they call must know theirs), so another process can take one in between:
+    // then the federation starts again on new ones.
     federation = await retryWhilePortTaken(async () => startRunningFederation({
       env: baseEnv = {
         PATH: process.env.PATH,
         HOST: "127.0.0.1",
-        POOYA_SERVICE_SECRET: serviceSecret,
+        ...serviceKeysEnv,
         USERS_SIGNING_KEYS: usersSigningKeys,
         POOYA_ADMIN_EMAIL: ADMIN.email,
         POOYA_ADMIN_PASSWORD: ADMIN.password,
@@ -93,7 +99,10 @@ export async function startFederation(options: HarnessOptions = {}) {
         REFRESH_LIMIT_PER_CLIENT: "1000000",
         ...options.env,
       },
-      subgraphs: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, { PORT: "0", [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name]! }])) as unknown as Record<SubgraphName, NodeJS.ProcessEnv>,
+      subgraphs: Object.fromEntries(await Promise.all(SUBGRAPH_NAMES.map(async (name) => [
+        name,
+        { PORT: String(await freePort()), [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name]! },
+      ]))) as unknown as Record<SubgraphName, NodeJS.ProcessEnv>,
       gateway: { PORT: String(await freePort()) },
       logFor: (service) => createLogger({ service, level, destination }),
     }));
@@ -172,7 +181,8 @@ export async function startFederation(options: HarnessOptions = {}) {
     services,
     databaseUrls: databases.urls as Record<SubgraphName, string>,
     db: pools,
-    serviceSecret,
+    /** The keys each calling service signs its service tokens with. */
+    serviceKeys,
     gatewayKey,
     usersKey,
     callSubgraph,

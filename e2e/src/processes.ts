@@ -2,12 +2,11 @@
 // started from its main.ts with environment variables only — what each container runs. Tests
 // that need real signals, real process deaths or separate logs use this harness.
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { exportPrivateJwk, generateSigningKey, serviceUrlVariable } from "@pooya/platform";
+import { callersOf, exportPrivateJwk, generateSigningKey, serviceUrlVariable } from "@pooya/platform";
 import { SUBGRAPHS, SUBGRAPH_NAMES, accessTokenIssuer, createDatabases, nodeFlagsOf, type SubgraphName } from "@pooya/system";
 import { freePort, retryWhilePortTaken } from "./free-port.ts";
 
@@ -133,8 +132,8 @@ async function startProcessesOnce(options: ProcessesOptions) {
     HOST: "127.0.0.1",
     NODE_ENV: "production",
     LOG_LEVEL: "info",
-    POOYA_SERVICE_SECRET: randomBytes(32).toString("hex"),
     GATEWAY_JWKS_URL: `${url("gateway")}/.well-known/jwks.json`,
+    // Each service's generated keys (its service-token keys, users' token keys) in a folder of this run.
     POOYA_DATA_DIR: dataDir,
     POOYA_ADMIN_EMAIL: PROCESS_ADMIN.email,
     POOYA_ADMIN_PASSWORD: PROCESS_ADMIN.password,
@@ -157,7 +156,9 @@ async function startProcessesOnce(options: ProcessesOptions) {
       ...shared,
       PORT: String(ports[name]),
       [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name]!,
-      ...Object.fromEntries(descriptor.calls.map((callee) => [serviceUrlVariable(callee), url(callee as ProcessName)])),
+      // The services it calls, and those that call it (it reads their keys).
+      ...Object.fromEntries([...descriptor.calls, ...callersOf(descriptor.internalRoutes ?? [])]
+        .map((peer) => [serviceUrlVariable(peer), url(peer as ProcessName)])),
     };
   };
   const sourceOf = (name: ProcessName) => (name === "gateway" ? "gateway" : `subgraphs/${name}`);

@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { exportPrivateJwk, generateSigningKey } from "@pooya/platform";
 import { PG_ADMIN_URL, databaseUrl } from "@pooya/system";
 import { spawnService, stopProcess, waitUntilReady } from "../src/processes.ts";
 import { freePort } from "../src/free-port.ts";
@@ -78,8 +79,9 @@ test("a service started with PGHOST/PGDATABASE/PGUSER/PGPASSWORD (no URL) connec
     PGUSER: food.role,
     PGPASSWORD: HOSTILE_PASSWORD,
     USERS_URL: "http://127.0.0.1:9",
+    NOTIFICATIONS_URL: "http://127.0.0.1:9",
     GATEWAY_JWKS_URL: "http://127.0.0.1:9/.well-known/jwks.json",
-    POOYA_SERVICE_SECRET: randomBytes(32).toString("hex"),
+    FOOD_SERVICE_SIGNING_KEYS: JSON.stringify([await exportPrivateJwk(await generateSigningKey())]),
   }, port);
   try {
     await waitUntilReady(service);
@@ -92,7 +94,10 @@ test("a service started with PGHOST/PGDATABASE/PGUSER/PGPASSWORD (no URL) connec
 
 test("with neither a URL nor the PG* variables, the service says which to set", async () => {
   const port = await freePort();
-  const service = spawnService("courses", "subgraphs/courses/src/main.ts", { PORT: String(port), GATEWAY_JWKS_URL: "http://127.0.0.1:9/x", POOYA_SERVICE_SECRET: "x".repeat(32), USERS_URL: "http://127.0.0.1:9" }, port);
+  const service = spawnService("courses", "subgraphs/courses/src/main.ts", {
+    PORT: String(port), GATEWAY_JWKS_URL: "http://127.0.0.1:9/x",
+    USERS_URL: "http://127.0.0.1:9", ATTENDANCE_URL: "http://127.0.0.1:9", NOTIFICATIONS_URL: "http://127.0.0.1:9",
+  }, port);
   expect(await service.exited).toBe(1);
   expect(service.output).toMatch(/COURSES_DATABASE_URL: set it, or PGHOST, PGDATABASE and PGUSER/);
 });

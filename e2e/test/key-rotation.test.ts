@@ -38,8 +38,9 @@ test("after a rotation both keys are published, new tokens carry the new kid, ol
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
 /** `npm run keys:rotate` as an operator runs it, on a data folder of its own. */
-async function rotate(dataDir: string): Promise<string> {
-  const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "keys:rotate"], { cwd: repoRoot, env: { ...process.env, POOYA_DATA_DIR: dataDir } });
+async function rotate(dataDir: string, keySets: string[] = []): Promise<string> {
+  const args = ["run", "--silent", "keys:rotate", ...(keySets.length ? ["--", ...keySets] : [])];
+  const { stdout } = await promisify(execFile)("npm", args, { cwd: repoRoot, env: { ...process.env, POOYA_DATA_DIR: dataDir } });
   return stdout;
 }
 
@@ -62,6 +63,31 @@ test("keys:rotate puts a new key first, keeps one previous key, and writes the f
     expect(printed).toContain(`signing with ${afterTwo[0]}`);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect(await readFile(file, "utf8")).toContain('"d"'); // private material, hence 0600 and .gitignore
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("keys:rotate also rotates each calling service's service-token keys, all of them or the ones named", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "pooya-keys-"));
+  try {
+    const fileOf = (name: string) => join(dir, "keys", `${name}-service-signing-keys.json`);
+    await rotate(dir);
+    for (const name of ["courses", "attendance", "food", "notifications"]) {
+      expect(await storedKids(fileOf(name)), name).toHaveLength(2);
+      expect((await stat(fileOf(name))).mode & 0o777, name).toBe(0o600);
+    }
+    const usersFile = join(dir, "keys", "users-signing-keys.json");
+    const before = { courses: await storedKids(fileOf("courses")), food: await storedKids(fileOf("food")) };
+    const usersBefore = await storedKids(usersFile);
+    const printed = await rotate(dir, ["courses"]);
+    const courses = await storedKids(fileOf("courses"));
+    expect(courses[1]).toBe(before.courses[0]);
+    expect(printed).toContain(`courses: ${fileOf("courses")}: signing with ${courses[0]}`);
+    expect(await storedKids(fileOf("food"))).toEqual(before.food); // not named: untouched
+    expect(await storedKids(usersFile)).toEqual(usersBefore);
+    const unknownSet = expect.stringMatching(/no key set gateway; the key sets are access-tokens, courses/);
+    await expect(rotate(dir, ["gateway"])).rejects.toMatchObject({ stderr: unknownSet });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -21,7 +21,7 @@ let gatewayUrl: string;
 async function spawnStart(extraEnv: Record<string, string>, dir: string) {
   const env: NodeJS.ProcessEnv = { ...process.env, POOYA_DATA_DIR: dir, NODE_ENV: "development", ...extraEnv };
   for (const name of SERVICE_NAMES.map((s) => s.toUpperCase())) if (!extraEnv[`${name}_DATABASE_URL`]) delete env[`${name}_DATABASE_URL`];
-  for (const name of ["POOYA_ADMIN_EMAIL", "POOYA_ADMIN_PASSWORD", "POOYA_SERVICE_SECRET", "POOYA_SEED", "NATS_URL", "SMTP_URL"]) if (!extraEnv[name]) delete env[name];
+  for (const name of ["POOYA_ADMIN_EMAIL", "POOYA_ADMIN_PASSWORD", "POOYA_SEED", "NATS_URL", "SMTP_URL"]) if (!extraEnv[name]) delete env[name];
   // Free ports, so the test runs beside a developer's own `npm start`.
   env.PORT = String(await freePort());
   for (const name of SERVICE_NAMES) env[`${name.toUpperCase()}_PORT`] = String(await freePort());

@@ -65,14 +65,14 @@ describe("configuration", () => {
       PORT: "0",
       DATABASE_POOL_SIZE: "abc",
       USERS_URL: "users:4001",
-      POOYA_SERVICE_SECRET: "too-short",
+      COURSES_SERVICE_SIGNING_KEYS: '[{"kid":"k1","kty":"OKP","crv":"Ed25519","x":"x","d":"too-short"}', // not JSON: cut short
     };
     const courses = spawnService("courses", "subgraphs/courses/src/main.ts", env, 0);
     expect(await courses.exited).toBe(1);
     expect(courses.output).toMatch(/courses cannot start: 3 configuration problems/);
     expect(courses.output).toMatch(/DATABASE_POOL_SIZE: must be a whole number from 1 to 1000 \(got "abc"\)/);
     expect(courses.output).toMatch(/USERS_URL: must be an http:\/\/ or https:\/\/ URL/);
-    expect(courses.output).toMatch(/POOYA_SERVICE_SECRET: must be at least 32 characters/);
+    expect(courses.output).toMatch(/COURSES_SERVICE_SIGNING_KEYS: must be JSON: a JSON array of private Ed25519 JWKs with a kid/);
     expect(courses.output).not.toContain("too-short"); // a secret's value is never echoed
     expect(courses.output).not.toMatch(/\n\s+at /);
   });

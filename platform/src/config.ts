@@ -329,7 +329,6 @@ export function subgraphVariables<const N extends string>(name: N, defaultPort: 
     DATABASE_POOL_SIZE: env.integer({ min: 1, max: 1000 }).default(10).describe("connections in the service's database pool"),
     GRAPHQL_EXECUTOR: env.oneOf(["compiled", "graphql-js"] as const).default("compiled").describe("`compiled`: an operation used twice is compiled by graphql-jit (the gateway's fetches repeat; entity batches run several times faster); `graphql-js`: every operation interpreted"),
     GATEWAY_JWKS_URL: env.httpUrl().describe("the gateway's `/.well-known/jwks.json` (keys of the identity assertions subgraphs accept)"),
-    POOYA_SERVICE_SECRET: env.secret({ min: 32 }).describe("signs service-to-service tokens; the same value in every service"),
   };
 }
 

@@ -10,6 +10,7 @@ export * from "./identity.ts";
 export * from "./service-auth.ts";
 export * from "./upstream.ts";
 export * from "./key-store.ts";
+export * from "./key-files.ts";
 export * from "./rate-limits.ts";
 export * from "./metrics.ts";
 export * from "./migrations.ts";

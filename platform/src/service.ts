@@ -6,6 +6,7 @@ import { ConfigError, readEnv, type EnvShape, type EnvValues } from "./config.ts
 import { createLogger, errorFields, type Logger } from "./logging.ts";
 import type { Tracing } from "./tracing.ts";
 import type { EventCatalog } from "./events/catalog.ts";
+import type { InternalRoute } from "./service-auth.ts";
 
 export interface RunningService {
   name: string;
@@ -25,6 +26,8 @@ export interface ServiceDescriptor<S extends EnvShape = EnvShape, R extends Runn
   defaultPort: number;
   /** Services it calls over HTTP; each one's base URL comes from `<NAME>_URL`. */
   calls: readonly string[];
+  /** The internal routes it serves to other services, and which services may call each (those list it in `calls`). */
+  internalRoutes?: readonly InternalRoute[];
   /** Its variables; a function when they depend on other variables (the gateway's subgraph URLs). */
   env: S | ((env: NodeJS.ProcessEnv) => S);
   /** Problems that involve several variables (each "NAME: what is wrong"). */

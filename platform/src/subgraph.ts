@@ -13,6 +13,9 @@ import { databaseUrlOf } from "./config.ts";
 import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionVerifier, type Caller, type Viewer } from "./identity.ts";
 import { createEdge } from "./edge.ts";
 import { createKeyStore } from "./key-store.ts";
+import {
+  SERVICE_KEYS_PATH, callersOf, createServiceTokenVerifier, guardInternalRoutes, type InternalRoute, type ServiceIdentity,
+} from "./service-auth.ts";
 import { requestShapePlugin, rootFieldSpansPlugin } from "./graphql-requests.ts";
 import { tracingEnabled } from "./tracing.ts";
 import { graphqlMetricsPlugin, type Metrics } from "./metrics.ts";
@@ -37,7 +40,6 @@ export interface SubgraphSettings {
   databasePoolSize: number;
   /** Where the gateway publishes the keys that sign identity assertions. */
   gatewayJwksUrl: string;
-  serviceSecret: string;
   production: boolean;
   shutdownTimeoutMs: number;
   keysRefreshMs: number;
@@ -55,7 +57,6 @@ export function subgraphSettings(name: string, vars: Record<string, unknown>): S
     databaseUrl: databaseUrlOf(name, vars)!, // the descriptor's check made sure there is one
     databasePoolSize: vars.DATABASE_POOL_SIZE as number,
     gatewayJwksUrl: vars.GATEWAY_JWKS_URL as string,
-    serviceSecret: vars.POOYA_SERVICE_SECRET as string,
     production: vars.NODE_ENV === "production",
     shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS as number,
     keysRefreshMs: vars.KEYS_REFRESH_MS as number,
@@ -85,6 +86,11 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
   createContext: (viewer: Viewer, caller: Caller) => TContext;
   /** The service's own HTTP routes (JWKS, internal endpoints). */
   routes?: (app: FastifyInstance) => void;
+  /** The internal routes it serves and who may call each (its descriptor's); where each caller publishes its keys. */
+  internalRoutes?: readonly InternalRoute[];
+  callerUrls?: Record<string, string>;
+  /** A service that calls others: its keys, published at SERVICE_KEYS_PATH for the services it calls. */
+  identity?: ServiceIdentity;
   beforeStop?: () => Promise<void>;
   /** Serves subscriptions over WebSocket (graphql-transport-ws) on /graphql, for the gateway's relay. */
   subscriptions?: boolean;
@@ -171,10 +177,28 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
         }
       : {}),
   });
+  if (options.identity) {
+    const { jwks } = options.identity;
+    edge.app.get(SERVICE_KEYS_PATH, async (_request, reply) => {
+      void reply.header("cache-control", "public, max-age=300");
+      return jwks;
+    });
+  }
+  const missing = callersOf(options.internalRoutes ?? []).filter((caller) => !options.callerUrls?.[caller]);
+  if (missing.length) throw new Error(`${options.name} has no address for its callers ${missing.join(", ")} (their keys)`);
+  const callers = createServiceTokenVerifier({
+    service: options.name,
+    callers: options.callerUrls ?? {},
+    log,
+    refreshAfterMs: settings.keysRefreshMs,
+  });
+  guardInternalRoutes(edge.app, { routes: options.internalRoutes ?? [], verifier: callers });
   options.routes?.(edge.app);
   edge.setReadiness(async () => {
     const database = await db.ping();
-    return { ready: database, database, ...options.readinessDetails?.() };
+    const callerKeys = callers.status();
+    const keys = Object.keys(callerKeys).length ? { callerKeys } : {};
+    return { ready: database, database, ...keys, ...options.readinessDetails?.() };
   });
   const { url } = await edge.listen(settings.port, settings.host, { reusePort: settings.reusePort });
 

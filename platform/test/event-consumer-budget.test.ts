@@ -8,7 +8,9 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import pg from "pg";
 import { createDatabases } from "@pooya/system";
-import { TRANSACTION_BUDGET_MS, UnprocessableEvent, createEventConsumer, createLogger, type EventEnvelope, type SqlRunner } from "@pooya/platform";
+import { TRANSACTION_BUDGET_MS, UnprocessableEvent, createEventConsumer, createLogger, createServiceIdentity, generateSigningKey, type EventEnvelope, type SqlRunner } from "@pooya/platform";
+
+const identity = createServiceIdentity("test", [await generateSigningKey()]);
 
 const MIGRATION = new URL("../../prisma/notifications/migrations/20261127222019_init/migration.sql", import.meta.url);
 let databases: Awaited<ReturnType<typeof createDatabases>>;
@@ -56,7 +58,7 @@ function consumerOver(handle: (tx: SqlRunner, event: EventEnvelope) => Promise<v
       }
     },
     handle,
-    serviceSecret: "s".repeat(32),
+    identity,
     pollIntervalMs: 1_000,
     log: createLogger({ service: "test", level: "silent" }),
   });

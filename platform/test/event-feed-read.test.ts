@@ -6,7 +6,7 @@
 // 1.2 s after its wait, as a busy event loop would.
 import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { createFeedConsumer, createLogger, createUpstream } from "@pooya/platform";
+import { createFeedConsumer, createLogger, createServiceIdentity, createUpstream, generateSigningKey } from "@pooya/platform";
 
 let server: Server;
 let base: string;
@@ -32,7 +32,7 @@ test("a held-open read answered after its wait, within the call deadline, is a r
   const log = createLogger({ service: "test", level: "info", destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
   // Call deadline 2 s: the source may hold a read 1.5 s; it answers at 2.7 s.
   const upstream = createUpstream({ name: "source", baseUrl: base, connectTimeoutMs: 500, timeoutMs: 2_000, maxSockets: 2, breaker: { connectionFailures: 3 }, log });
-  const consumer = createFeedConsumer({ source: "source", upstream, caller: "test", serviceSecret: "s".repeat(32), log, readCursor: async () => 0n, apply: async () => 0, pollIntervalMs: 1_000 });
+  const consumer = createFeedConsumer({ source: "source", upstream, identity: createServiceIdentity("test", [await generateSigningKey()]), log, readCursor: async () => 0n, apply: async () => 0, pollIntervalMs: 1_000 });
   consumer.startPolling();
   await new Promise((resolve) => setTimeout(resolve, 6_000));
   await consumer.stop();

@@ -5,7 +5,9 @@
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import pg from "pg";
 import { MACHINE_NATS_URL, freePort } from "@pooya/e2e";
-import { connectBroker, createFeedConsumer, createLogger, createOutbox, createUpstream, startRelay } from "@pooya/platform";
+import { connectBroker, createFeedConsumer, createLogger, createOutbox, createServiceIdentity, createUpstream, generateSigningKey, startRelay } from "@pooya/platform";
+
+const identity = createServiceIdentity("test", [await generateSigningKey()]);
 
 /** A logger whose lines the test reads. */
 function recordingLogger() {
@@ -30,7 +32,7 @@ test("a feed consumer backing off from a source that is down stops at once", asy
   const { log, lines } = recordingLogger();
   const upstream = createUpstream({ name: "source", baseUrl: `http://${nobody}`, connectTimeoutMs: 500, timeoutMs: 2_000, maxSockets: 2, breaker: { connectionFailures: 100 }, log });
   const consumer = createFeedConsumer({
-    source: "source", upstream, caller: "test", serviceSecret: "s".repeat(32), log,
+    source: "source", upstream, identity, log,
     readCursor: async () => 0n,
     apply: async () => 0,
     pollIntervalMs: 5_000, // the first failure is followed by 10 s of backoff
@@ -47,7 +49,7 @@ test("stopPolling also ends the backoff; polling can start again afterwards", as
   const upstream = createUpstream({ name: "source", baseUrl: `http://${nobody}`, connectTimeoutMs: 500, timeoutMs: 2_000, maxSockets: 2, breaker: { connectionFailures: 100 }, log });
   let cursorReads = 0;
   const consumer = createFeedConsumer({
-    source: "source", upstream, caller: "test", serviceSecret: "s".repeat(32), log,
+    source: "source", upstream, identity, log,
     readCursor: async () => {
       cursorReads += 1;
       return 0n;

@@ -1,9 +1,11 @@
 // The whole federation in one process: every subgraph of the registry and the gateway, each
 // configured through its own variables (the same schema its main.ts reads), talking over HTTP.
 // `npm start` and the test harness both start it, so the tests exercise the wiring people run.
-import { ConfigError, readAll, readServiceEnv, serviceUrlVariable, type Logger } from "@pooya/platform";
+import { ConfigError, callersOf, readAll, readServiceEnv, serviceUrlVariable, type Logger } from "@pooya/platform";
 import type { RunningGateway } from "@pooya/gateway";
-import { GATEWAY, SUBGRAPH_NAMES, accessTokenIssuer, startOrder, subgraph, type Subgraph, type SubgraphName } from "./registry.ts";
+import {
+  GATEWAY, SUBGRAPH_NAMES, accessTokenIssuer, checkInternalRoutes, startOrder, subgraph, type Subgraph, type SubgraphName,
+} from "./registry.ts";
 
 type Running<N extends SubgraphName> = Awaited<ReturnType<Extract<Subgraph, { name: N }>["start"]>>;
 export type RunningServices = { [N in SubgraphName]: Running<N> };
@@ -11,7 +13,8 @@ export type RunningServices = { [N in SubgraphName]: Running<N> };
 export interface FederationOptions {
   /** What every service reads (secrets, NODE_ENV, LOG_LEVEL, HOST, …). */
   env: NodeJS.ProcessEnv;
-  /** Each subgraph's own variables on top: its database URL, its PORT (0: any free port). */
+  /** Each subgraph's own variables on top: its database URL, its PORT (0: any free port; fixed for a service that calls
+   * others, whose keys they fetch from it). */
   subgraphs: Record<SubgraphName, NodeJS.ProcessEnv>;
   /** The gateway's own variables on top; its PORT must be known up front (subgraphs fetch its JWKS). */
   gateway: NodeJS.ProcessEnv;
@@ -23,12 +26,20 @@ const PLACEHOLDER_URL = "http://127.0.0.1:1";
 
 const reachable = (host: string | undefined) => (!host || host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host);
 
+/** The services `name` calls and the services that call it: each one's `<NAME>_URL` is set for it. */
+const peersOf = (name: SubgraphName): SubgraphName[] => {
+  const descriptor = subgraph(name);
+  return [...new Set([...descriptor.calls, ...callersOf(descriptor.internalRoutes ?? [])])] as SubgraphName[];
+};
+
 /** Every service's variables checked before anything starts; all problems at once. */
 export function checkFederationEnv(options: Omit<FederationOptions, "logFor">): void {
+  const problems = checkInternalRoutes();
+  if (problems.length) throw new ConfigError(problems);
   const readers: Record<string, () => unknown> = {};
   for (const name of SUBGRAPH_NAMES) {
     const descriptor = subgraph(name);
-    const peers = Object.fromEntries(descriptor.calls.map((callee) => [serviceUrlVariable(callee), PLACEHOLDER_URL]));
+    const peers = Object.fromEntries(peersOf(name).map((peer) => [serviceUrlVariable(peer), PLACEHOLDER_URL]));
     readers[name] = () => readServiceEnv(descriptor, { ...options.env, GATEWAY_JWKS_URL: PLACEHOLDER_URL, ...peers, ...options.subgraphs[name] });
   }
   readers.gateway = () => readServiceEnv(GATEWAY, { ...options.env, ACCESS_TOKEN_JWKS_URL: PLACEHOLDER_URL, ...options.gateway });
@@ -43,10 +54,19 @@ export async function startFederation(options: FederationOptions) {
   const gatewayJwksUrl = `http://${host}:${gatewayPort}/.well-known/jwks.json`;
   const services = {} as RunningServices;
   const ports = {} as Record<SubgraphName, number>;
+  // A caller's address must be known before the services it calls start (they fetch its keys from it).
+  const fixedPort = (name: SubgraphName) => Number(options.subgraphs[name]?.PORT ?? 0);
+  const callers = new Set(SUBGRAPH_NAMES.flatMap((name) => callersOf(subgraph(name).internalRoutes ?? [])));
+  const unknown = [...callers].filter((name) => !fixedPort(name as SubgraphName));
+  if (unknown.length) {
+    const problem = (name: string) => `${name}: PORT must be known before the services it calls start (they fetch its keys)`;
+    throw new ConfigError(unknown.map(problem));
+  }
+  const urlOf = (name: SubgraphName) => services[name]?.url ?? `http://${host}:${fixedPort(name)}`;
 
   async function startService<N extends SubgraphName>(name: N): Promise<Running<N>> {
     const descriptor = subgraph(name);
-    const peers = Object.fromEntries(descriptor.calls.map((callee) => [serviceUrlVariable(callee), services[callee as SubgraphName].url]));
+    const peers = Object.fromEntries(peersOf(name).map((peer) => [serviceUrlVariable(peer), urlOf(peer)]));
     const env = {
       ...options.env,
       GATEWAY_JWKS_URL: gatewayJwksUrl,

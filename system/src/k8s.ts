@@ -13,6 +13,7 @@ import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { Ingress, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import type { IContainer, IEnvVar, IProbe } from "kubernetes-models/v1";
+import { serviceSigningKeysVariable } from "@pooya/platform";
 import { GATEWAY, SUBGRAPHS, accessTokenIssuer } from "./registry.ts";
 import { PROJECT_ROOT } from "./prisma-cli.ts";
 
@@ -34,6 +35,9 @@ interface ServiceSpec {
   kind: "gateway" | "subgraph";
   calls: readonly string[];
 }
+
+/** The subgraphs that call others: each signs its calls with its own keys (Secret key `<name>-service-signing-keys`). */
+export const serviceTokenSigners = (): string[] => SUBGRAPHS.filter((s) => s.calls.length > 0).map((s) => s.name);
 
 export function k8sServices(): ServiceSpec[] {
   return [
@@ -73,10 +77,7 @@ function sharedConfig(): ConfigMap {
 }
 
 function container(service: ServiceSpec): IContainer {
-  const env: IEnvVar[] = [
-    { name: "PORT", value: String(service.port) },
-    secretEnv("POOYA_SERVICE_SECRET", "pooya-secrets", "service-secret", service.kind === "gateway"),
-  ];
+  const env: IEnvVar[] = [{ name: "PORT", value: String(service.port) }];
   if (service.kind === "gateway") {
     // Replicas must sign identity assertions with one key: subgraphs fetch it from any of them.
     env.push(secretEnv("GATEWAY_SIGNING_KEY", "pooya-secrets", "gateway-signing-key"));
@@ -87,6 +88,11 @@ function container(service: ServiceSpec): IContainer {
       { name: "PGUSER", value: `${service.name}_service` },
       secretEnv("PGPASSWORD", `${service.name}-postgres`, "password"),
     );
+  }
+  if (service.kind === "subgraph" && serviceTokenSigners().includes(service.name)) {
+    // Replicas must sign their calls with the same keys: the services they call fetch them from any of them.
+    const keys = `${service.name}-service-signing-keys`;
+    env.push(secretEnv(serviceSigningKeysVariable(service.name), "pooya-secrets", keys));
   }
   if (service.name === accessTokenIssuer().name) {
     // Replicas must sign access tokens with the same keys: the gateway fetches them from any of them.
@@ -236,8 +242,9 @@ const podsNamed = (...names: string[]) => names.map((name) => ({ podSelector: { 
 
 /**
  * Ingress is denied unless a policy allows it: the gateway from anywhere (the Ingress controller);
- * a subgraph's port from the gateway and from the services that call its internal endpoints
- * (they share the port; /graphql still answers only a gateway-signed identity), and from the
+ * a subgraph's port from the gateway, from the services that call its internal endpoints, from
+ * the services it calls (they fetch its service-token keys, GET /.well-known/service-jwks.json)
+ * — all share the port; /graphql still answers only a gateway-signed identity — and from the
  * monitoring namespace (/metrics); each database from its own service only; NATS from the services.
  */
 function networkPolicies(): NetworkPolicy[] {
@@ -252,12 +259,16 @@ function networkPolicies(): NetworkPolicy[] {
     }),
     ...subgraphs.map((s) => {
       const callers = services.filter((other) => other.kind === "subgraph" && other.calls.includes(s.name)).map((other) => other.name);
+      const keyReaders = s.calls.filter((callee) => !callers.includes(callee));
       return new NetworkPolicy({
         metadata: { name: s.name, labels: labelsOf(s.name, "subgraph") },
         spec: {
           podSelector: { matchLabels: selectorOf(s.name) },
           policyTypes: ["Ingress"],
-          ingress: [{ from: [...podsNamed("gateway", ...callers), monitoring], ports: [{ port: "http" }] }],
+          ingress: [{
+            from: [...podsNamed("gateway", ...callers, ...keyReaders), monitoring],
+            ports: [{ port: "http" }],
+          }],
         },
       });
     }),

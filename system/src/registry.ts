@@ -52,3 +52,42 @@ export function accessTokenIssuer(): { name: SubgraphName; keysPath: string } {
   if (!issuer || !("publishes" in issuer) || !issuer.publishes?.accessTokenKeys) throw new Error("no service in the registry publishes access-token keys");
   return { name: issuer.name, keysPath: issuer.publishes.accessTokenKeys };
 }
+
+/**
+ * The declared internal routes against the callers' `calls`, as "problem" lines (none: they
+ * agree): every declared caller is a subgraph that lists the route's service in its `calls`, and
+ * every service a subgraph calls declares it as a caller of at least one of its internal routes.
+ */
+export function checkInternalRoutes(subgraphs: readonly AnyServiceDescriptor[] = SUBGRAPHS): string[] {
+  const problems: string[] = [];
+  const byName = new Map(subgraphs.map((s) => [s.name, s]));
+  for (const callee of subgraphs) {
+    for (const route of callee.internalRoutes ?? []) {
+      for (const caller of route.callers) {
+        const descriptor = byName.get(caller);
+        const where = `${callee.name} ${route.method} ${route.path}`;
+        if (!descriptor) problems.push(`${where}: its caller ${caller} is not a subgraph of the registry`);
+        else if (!descriptor.calls.includes(callee.name)) {
+          problems.push(`${where}: its caller ${caller} does not list ${callee.name} in its calls`);
+        }
+      }
+    }
+  }
+  for (const caller of subgraphs) {
+    for (const calleeName of caller.calls) {
+      const callee = byName.get(calleeName);
+      if (!callee) problems.push(`${caller.name} calls ${calleeName}, which is not a subgraph of the registry`);
+      else if (!(callee.internalRoutes ?? []).some((route) => route.callers.includes(caller.name))) {
+        problems.push(`${caller.name} calls ${calleeName}, but no internal route of ${calleeName} declares it as a caller`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Who may call which internal route, as the Markdown table docs/token-flow.md shows (a test compares them). */
+export function internalRouteTable(subgraphs: readonly AnyServiceDescriptor[] = SUBGRAPHS): string {
+  const rows = subgraphs.flatMap((callee) => (callee.internalRoutes ?? []).map((route) =>
+    `| ${callee.name} | \`${route.method} ${route.path}\` | ${route.callers.join(", ")} |`));
+  return ["| service | internal route | callers allowed |", "|---|---|---|", ...rows].join("\n");
+}

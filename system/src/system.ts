@@ -1,8 +1,6 @@
 // `npm start`'s system: the federation on embedded Postgres unless *_DATABASE_URL point at real
-// servers, every service configured through its own variables, secrets kept in the data folder.
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+// servers, every service configured through its own variables, generated keys kept in the data folder.
+import { join } from "node:path";
 import {
   ConfigError, createLogger, env, logDestination, projectDataDir, readEnv, LOG_LEVELS, NODE_ENVIRONMENTS, type EnvShape,
 } from "@pooya/platform";
@@ -26,26 +24,14 @@ export function systemEnv(): EnvShape {
       [databaseVariable(s.name), env.postgresUrl().optional().describe(`\`npm start\`: the ${s.name} service's database; unset: embedded Postgres in \`$POOYA_DATA_DIR/pglite/${s.name}\``)],
     ])),
     POOYA_DATA_DIR: env.text().default(projectDataDir()).meta({ defaultText: "`.data` in the project root" })
-      .describe("`npm start`: embedded databases, the generated service secret and key file"),
+      .describe("`npm start`: embedded databases and the generated key files"),
     POOYA_SEED: env.boolean().optional().describe("`npm start`: seed the demo term when the users database is empty; default: true on embedded Postgres, else false"),
-    POOYA_SERVICE_SECRET: env.secret({ min: 32 }).optional().describe("`npm start`: unset: generated into `$POOYA_DATA_DIR/service-secret`"),
     POOYA_ADMIN_EMAIL: env.text().optional().describe("`npm start`: unset on embedded Postgres: the demo admin `admin@pooya.local`"),
     POOYA_ADMIN_PASSWORD: env.secret({ min: 8 }).optional().describe("`npm start`: unset on embedded Postgres: `pooya-admin-demo`"),
     NODE_ENV: env.oneOf(NODE_ENVIRONMENTS).default("development").describe("see the services"),
     LOG_LEVEL: env.oneOf(LOG_LEVELS).default("warn").describe("`npm start`: warnings and errors only by default; `info` adds a line per request and per migration"),
     LOG_FORMAT: env.oneOf(["json", "pretty"] as const).default("pretty").describe("`npm start`: pretty unless set to json"),
   };
-}
-
-async function loadOrCreateSecret(file: string): Promise<string> {
-  try {
-    return (await readFile(file, "utf8")).trim();
-  } catch {
-    const secret = randomBytes(32).toString("base64url");
-    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    await writeFile(file, secret + "\n", { mode: 0o600 });
-    return secret;
-  }
 }
 
 export interface SystemOptions {
@@ -98,12 +84,10 @@ export async function startSystem({ env: environment = process.env, print = cons
     }])) as unknown as Record<SubgraphName, NodeJS.ProcessEnv>;
   const gateway = { PORT: String(settings.PORT) };
 
-  // Every service's variables are checked before any database starts or any secret is written.
+  // Every service's variables are checked before any database starts or any key file is written.
   const placeholders = Object.fromEntries(embedded.map((name) => [name, "postgres://embedded@127.0.0.1:1/embedded"]));
-  const secretPlaceholder = settings.POOYA_SERVICE_SECRET ? {} : { POOYA_SERVICE_SECRET: "generated-at-first-start".padEnd(32, ".") };
-  collect(() => checkFederationEnv({ env: { ...shared, ...secretPlaceholder }, subgraphs: perService(placeholders), gateway }));
+  collect(() => checkFederationEnv({ env: shared, subgraphs: perService(placeholders), gateway }));
   if (problems.length) throw new ConfigError(problems);
-  shared.POOYA_SERVICE_SECRET = (settings.POOYA_SERVICE_SECRET as string | undefined) ?? (await loadOrCreateSecret(join(dataDir, "service-secret")));
 
   const destination = logDestination(settings.LOG_FORMAT);
   const logFor = (service: string) => createLogger({ service, level: settings.LOG_LEVEL, destination });

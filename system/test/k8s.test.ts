@@ -96,13 +96,13 @@ describe.each(["dev", "production"])("overlay %s", (overlay) => {
     }
   });
 
-  test("network policies: ingress denied by default; each subgraph reachable from the gateway and its callers only; each database from its own service only", () => {
+  test("network policies: ingress denied by default; each subgraph reachable from the gateway, its callers and the services it calls (they read its keys) only; each database from its own service only", () => {
     const policies = Object.fromEntries(ofKind("NetworkPolicy").map((p) => [p.metadata.name, p]));
     expect(policies["default-deny-ingress"].spec.podSelector).toEqual({});
     for (const service of k8sServices().filter((s) => s.kind === "subgraph")) {
       const allowed = policies[service.name].spec.ingress[0].from.flatMap((f: any) => (f.podSelector ? [f.podSelector.matchLabels["app.kubernetes.io/name"]] : []));
       const callers = k8sServices().filter((s) => s.kind === "subgraph" && s.calls.includes(service.name)).map((s) => s.name);
-      expect(allowed.sort()).toEqual(["gateway", ...callers].sort());
+      expect(allowed.sort()).toEqual([...new Set(["gateway", ...callers, ...service.calls])].sort());
       const database = policies[`${service.name}-postgres`].spec.ingress[0].from.map((f: any) => f.podSelector.matchLabels["app.kubernetes.io/name"]);
       expect(database).toEqual([service.name]);
     }

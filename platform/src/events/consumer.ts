@@ -7,6 +7,7 @@
 import type { Logger } from "../logging.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Upstream } from "../upstream.ts";
+import type { ServiceIdentity } from "../service-auth.ts";
 import type { Broker } from "./broker.ts";
 import type { EventEnvelope, SqlRunner } from "./envelope.ts";
 import { createFeedConsumer, type FeedConsumer } from "./feed.ts";
@@ -21,7 +22,7 @@ export class UnprocessableEvent extends Error {}
 export type AfterCommit = (fn: () => void) => void;
 
 export interface EventConsumerOptions<Tx extends SqlRunner> {
-  /** The consuming service (durable consumer names, service tokens). */
+  /** The consuming service (durable consumer names). */
   name: string;
   /** Each source it reads, and the connection to that source's feed. */
   sources: Record<string, Upstream>;
@@ -31,7 +32,8 @@ export interface EventConsumerOptions<Tx extends SqlRunner> {
   /** Applies one event inside the consumer's transaction. Unknown types: do nothing. */
   handle: (tx: Tx, event: EventEnvelope, afterCommit: AfterCommit) => Promise<void>;
   broker?: Broker;
-  serviceSecret: string;
+  /** The consuming service's identity: it signs its feed reads. */
+  identity: ServiceIdentity;
   pollIntervalMs: number;
   log: Logger;
   metrics?: Metrics;
@@ -116,8 +118,7 @@ export function createEventConsumer<Tx extends SqlRunner>(options: EventConsumer
     feeds.set(source, createFeedConsumer({
       source,
       upstream,
-      caller: options.name,
-      serviceSecret: options.serviceSecret,
+      identity: options.identity,
       readCursor: () => readCursor(options.pool, source),
       apply,
       pollIntervalMs: options.pollIntervalMs,

@@ -7,7 +7,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
 import { HttpError } from "../edge.ts";
-import { createServiceClient, requireServiceToken } from "../service-auth.ts";
+import { createServiceClient, type ServiceIdentity } from "../service-auth.ts";
 import type { Logger } from "../logging.ts";
 import type { Upstream } from "../upstream.ts";
 import type { EventEnvelope, EventPage, SqlRunner } from "./envelope.ts";
@@ -18,11 +18,14 @@ export const MAX_EVENT_PAGE = 500;
 /** The longest a feed request is held open waiting for events. */
 export const MAX_FEED_WAIT_MS = 25_000;
 
-/** Serves the service's outbox to other services (service token required). close() answers held-open reads at once (shutdown). */
-export function registerEventFeed(app: FastifyInstance, options: { outbox: Outbox<SqlRunner>; verifyServiceToken: (token: string | undefined) => Promise<string>; pollIntervalMs: number }) {
+/**
+ * Serves the service's outbox to other services. close() answers held-open reads at once
+ * (shutdown). An internal route: the service's guard lets only its declared readers in.
+ */
+export function registerEventFeed(app: FastifyInstance, options: { outbox: Outbox<SqlRunner>; pollIntervalMs: number }) {
   const { outbox } = options;
   let closing = false;
-  app.get(EVENT_FEED_PATH, { onRequest: requireServiceToken(options.verifyServiceToken) }, async (request): Promise<EventPage> => {
+  app.get(EVENT_FEED_PATH, async (request): Promise<EventPage> => {
     const query = request.query as { after?: string; limit?: string; wait?: string };
     const after = query.after ?? "0";
     const limit = Number(query.limit ?? MAX_EVENT_PAGE);
@@ -54,8 +57,8 @@ export interface FeedConsumerOptions {
   /** The source service; its feed is read through `upstream`. */
   source: string;
   upstream: Upstream;
-  caller: string;
-  serviceSecret: string;
+  /** The reading service: it signs each read. */
+  identity: ServiceIdentity;
   /** Where this consumer stands in the source's outbox. */
   readCursor: () => Promise<bigint>;
   /** Applies a page of events (each once) and moves the cursor past it; resolves with how many were new. */
@@ -73,7 +76,7 @@ const sleep = (ms: number, signal: AbortSignal) => delay(ms, undefined, { signal
 
 /** One consumer of one source's feed: on demand (numbered catch-ups) and, when running, a long poll. */
 export function createFeedConsumer(options: FeedConsumerOptions) {
-  const call = createServiceClient({ secret: options.serviceSecret, caller: options.caller, upstream: options.upstream });
+  const call = createServiceClient({ identity: options.identity, upstream: options.upstream });
   // How long the source may hold a read open. The read's deadline is that plus the usual call
   // deadline: an answer a loaded source sends a little late is not a timeout (timeouts count
   // towards opening the breaker, and the reads would then back off for seconds).

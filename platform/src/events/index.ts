@@ -5,7 +5,6 @@ import type pg from "pg";
 import { env } from "../config.ts";
 import type { Logger } from "../logging.ts";
 import type { Metrics } from "../metrics.ts";
-import { createServiceTokenVerifier } from "../service-auth.ts";
 import { connectBroker, type Broker } from "./broker.ts";
 import type { SqlRunner } from "./envelope.ts";
 import { registerEventFeed } from "./feed.ts";
@@ -58,12 +57,10 @@ export function startEventProducer(options: {
   outbox: Outbox<SqlRunner>;
   pool: pg.Pool;
   broker?: Broker;
-  serviceSecret: string;
   settings: EventSettings;
   log: Logger;
   metrics?: Metrics;
 }) {
-  const verifyServiceToken = createServiceTokenVerifier(options.serviceSecret, options.service);
   let feed: { close(): void } | undefined;
   const metrics = options.metrics ? relayMetrics(options.metrics) : undefined;
   const relay = options.broker
@@ -71,7 +68,7 @@ export function startEventProducer(options: {
     : undefined;
   return {
     routes(app: FastifyInstance) {
-      feed = registerEventFeed(app, { outbox: options.outbox, verifyServiceToken, pollIntervalMs: options.settings.pollIntervalMs });
+      feed = registerEventFeed(app, { outbox: options.outbox, pollIntervalMs: options.settings.pollIntervalMs });
     },
     closeFeed: () => feed?.close(),
     /** For /readyz (reported, not required: events wait in the outbox while the broker is away). */

@@ -2,7 +2,7 @@
 // JetStream with NATS_URL: the same apply code either way). Each event is applied once (the
 // inbox) and never over a newer one (each replica row remembers the sequence of the event that
 // last wrote it).
-import { TRANSACTION_OPTIONS, createEventConsumer, withinCallerDeadline, type Broker, type EventEnvelope, type Logger, type Metrics, type Upstream } from "@pooya/platform";
+import { TRANSACTION_OPTIONS, createEventConsumer, withinCallerDeadline, type Broker, type EventEnvelope, type Logger, type Metrics, type ServiceIdentity, type Upstream } from "@pooya/platform";
 import { ENROLLMENT_CHECK_PATH, type EnrollmentCheck } from "@pooya/courses/internal-api";
 import { courseEvents } from "@pooya/courses/events";
 import type { AttendanceDb, AttendanceTransaction } from "./db.ts";
@@ -13,7 +13,8 @@ export interface ReplicaOptions {
   /** The connection to courses (its timeouts and breaker). */
   courses: Upstream;
   broker?: Broker;
-  serviceSecret: string;
+  /** attendance's identity: it signs its calls to courses. */
+  identity: ServiceIdentity;
   /** How often a feed read that cannot be held open is repeated. */
   pollIntervalMs: number;
   /** How long a request waits in all for the replica to catch up (however many feed pages that takes). */
@@ -51,7 +52,7 @@ export function createEnrollmentReplica(db: AttendanceDb, options: ReplicaOption
     transaction: (work) => db.prisma.$transaction(work, TRANSACTION_OPTIONS),
     handle: applyCourseEvent,
     broker: options.broker,
-    serviceSecret: options.serviceSecret,
+    identity: options.identity,
     pollIntervalMs: options.pollIntervalMs,
     log: options.log,
     metrics: options.metrics,

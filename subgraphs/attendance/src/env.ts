@@ -1,6 +1,7 @@
 // The attendance service's variables: the subgraph's common ones, where courses is (its enrollment
 // events and direct checks) and how events travel.
-import { callVariables, env, eventVariables, subgraphVariables } from "@pooya/platform";
+import { callVariables, callerVariables, env, eventVariables, serviceIdentityVariables, subgraphVariables } from "@pooya/platform";
+import { attendanceInternalRoutes } from "./internal-routes.ts";
 
 export const attendanceEnv = {
   ...subgraphVariables("attendance", 4003),
@@ -8,6 +9,8 @@ export const attendanceEnv = {
   ENROLLMENT_CATCH_UP_DEADLINE_MS: env.integer({ min: 50, max: 60_000 }).default(1_500)
     .describe("how long a mark about something the replica does not hold yet (a new course or enrollment) waits in all for it to catch up; then courses is asked directly if it answers, else the mark is SERVICE_UNAVAILABLE (retryable)"),
   ...callVariables(["courses"]),
+  ...serviceIdentityVariables("attendance"),
+  ...callerVariables(attendanceInternalRoutes),
   ...eventVariables(),
 };
 

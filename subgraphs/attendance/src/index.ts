@@ -2,11 +2,13 @@
 import { checkDatabaseVariables, defineService } from "@pooya/platform";
 import { attendanceEvents } from "./events.ts";
 import { attendanceEnv } from "./env.ts";
+import { attendanceInternalRoutes } from "./internal-routes.ts";
 
 export const attendanceService = defineService({
   name: "attendance",
   defaultPort: 4003,
   calls: ["courses"],
+  internalRoutes: attendanceInternalRoutes,
   env: attendanceEnv,
   check: checkDatabaseVariables("attendance"),
   publishes: { events: attendanceEvents },

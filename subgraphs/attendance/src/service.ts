@@ -1,12 +1,13 @@
 // Wires the attendance subgraph together; its descriptor (index.ts) starts it from checked variables.
 import { fileURLToPath } from "node:url";
-import { applyMigrations, brokerFor, callSettings, createMetrics, createUpstream, eventSettings, serveSubgraph, startEventProducer, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
+import { applyMigrations, brokerFor, callSettings, callerUrls, createMetrics, createUpstream, eventSettings, loadServiceIdentity, serveSubgraph, startEventProducer, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
 import { connectAttendanceDb } from "./db.ts";
 import { createEnrollmentReplica } from "./enrollment-replica.ts";
 import { createAttendance } from "./attendance.ts";
 import { createAttendanceOutbox } from "./outbox.ts";
 import { createLoaders, type AttendanceContext } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
+import { attendanceInternalRoutes } from "./internal-routes.ts";
 import type { AttendanceEnv } from "./env.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../prisma/attendance/migrations", import.meta.url));
@@ -16,15 +17,16 @@ export async function startAttendanceService(vars: EnvValues<AttendanceEnv>, log
   await applyMigrations(settings.databaseUrl, MIGRATIONS_DIR, log);
   const db = connectAttendanceDb(settings.databaseUrl, { poolSize: settings.databasePoolSize, log });
   const metrics = createMetrics("attendance");
+  const identity = await loadServiceIdentity("attendance", vars);
   const courses = createUpstream({ ...callSettings(vars, "courses", vars.COURSES_URL), log, metrics });
   const events = eventSettings(vars);
   const broker = brokerFor("attendance", events, log);
   const outbox = createAttendanceOutbox(db);
-  const producer = startEventProducer({ service: "attendance", outbox, pool: db.pool, broker, serviceSecret: settings.serviceSecret, settings: events, log, metrics });
+  const producer = startEventProducer({ service: "attendance", outbox, pool: db.pool, broker, settings: events, log, metrics });
   const replica = createEnrollmentReplica(db, {
     courses,
     broker,
-    serviceSecret: settings.serviceSecret,
+    identity,
     pollIntervalMs: events.pollIntervalMs,
     catchUpDeadlineMs: vars.ENROLLMENT_CATCH_UP_DEADLINE_MS,
     log,
@@ -33,7 +35,6 @@ export async function startAttendanceService(vars: EnvValues<AttendanceEnv>, log
   const attendance = createAttendance(db, outbox, replica);
   metrics.gauge("enrollment_replica_lag_events", "Enrollment events in courses' outbox not yet applied by attendance (as of the last answer from courses or the broker)", [] as const, (set) => set({}, replica.lag().events));
   metrics.gauge("enrollment_replica_lag_seconds", "Seconds since the enrollment replica last held every event (0 while it does)", [] as const, (set) => set({}, replica.lag().seconds));
-  replica.start();
 
   const service = await serveSubgraph<AttendanceContext>({
     name: "attendance",
@@ -43,6 +44,9 @@ export async function startAttendanceService(vars: EnvValues<AttendanceEnv>, log
     schema: new URL("../schema.graphql", import.meta.url),
     resolvers,
     db,
+    identity,
+    internalRoutes: attendanceInternalRoutes,
+    callerUrls: callerUrls(attendanceInternalRoutes, vars),
     createContext: (viewer) => ({ viewer, db, attendance, replicaPosition: replica.position(), loaders: createLoaders(db) }),
     routes: (app) => producer.routes(app),
     readinessDetails: () => ({ events: { ...producer.status(), consuming: replica.transport() } }),
@@ -55,6 +59,8 @@ export async function startAttendanceService(vars: EnvValues<AttendanceEnv>, log
       await Promise.all([courses.close(), broker?.close()]);
     },
   });
+  // Once it listens: the sources verify its reads with the keys it publishes there.
+  replica.start();
   return { ...service, replica };
 }
 

@@ -2,11 +2,13 @@
 import { checkDatabaseVariables, defineService } from "@pooya/platform";
 import { courseEvents } from "./events.ts";
 import { coursesEnv } from "./env.ts";
+import { coursesInternalRoutes } from "./internal-routes.ts";
 
 export const coursesService = defineService({
   name: "courses",
   defaultPort: 4002,
   calls: ["users"],
+  internalRoutes: coursesInternalRoutes,
   env: coursesEnv,
   check: checkDatabaseVariables("courses"),
   publishes: { events: courseEvents },

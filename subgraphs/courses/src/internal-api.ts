@@ -1,5 +1,6 @@
-// The internal endpoints courses offers other services (service token required): what their
-// callers code against. Its events (and their feed, GET /internal/events) are in events.ts.
+// The internal endpoints courses offers other services (a service token from a caller declared in
+// internal-routes.ts): what their callers code against. Its events (and their feed, GET
+// /internal/events) are in events.ts.
 
 /** POST /internal/enrollments/check: the current truth about one course and some students, for a
  * replica that is behind ({ courseId, studentIds } → EnrollmentCheck). */

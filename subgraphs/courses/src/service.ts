@@ -1,6 +1,6 @@
 // Wires the courses subgraph together; its descriptor (index.ts) starts it from checked variables.
 import { fileURLToPath } from "node:url";
-import { brokerFor, callSettings, createMetrics, createUpstream, eventSettings, isUuid, HttpError, applyMigrations, createServiceTokenVerifier, requireServiceToken, serveSubgraph, startEventProducer, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
+import { brokerFor, callSettings, callerUrls, createMetrics, createUpstream, eventSettings, isUuid, HttpError, applyMigrations, loadServiceIdentity, serveSubgraph, startEventProducer, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
 import { createUsersDirectory } from "@pooya/users/directory";
 import { connectCoursesDb } from "./db.ts";
 import { createCatalogue } from "./catalogue.ts";
@@ -9,6 +9,7 @@ import { createLoaders, type CoursesContext } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
 import { createCoursesOutbox } from "./outbox.ts";
 import { ENROLLMENT_CHECK_PATH, MAX_CHECKED_STUDENTS, type EnrollmentCheck } from "./internal-api.ts";
+import { coursesInternalRoutes } from "./internal-routes.ts";
 import type { CoursesEnv } from "./env.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../prisma/courses/migrations", import.meta.url));
@@ -19,14 +20,14 @@ export async function startCoursesService(vars: EnvValues<CoursesEnv>, log: Logg
   const metrics = createMetrics("courses");
   const users = createUpstream({ ...callSettings(vars, "users", vars.USERS_URL), log, metrics });
   const db = connectCoursesDb(settings.databaseUrl, { poolSize: settings.databasePoolSize, log });
-  const directory = createUsersDirectory({ upstream: users, secret: settings.serviceSecret, caller: "courses" });
+  const identity = await loadServiceIdentity("courses", vars);
+  const directory = createUsersDirectory({ upstream: users, identity });
   const outbox = createCoursesOutbox(db);
   const catalogue = createCatalogue(db, outbox, directory);
   const enrollment = createEnrollment(db, outbox, directory);
-  const verifyServiceToken = createServiceTokenVerifier(settings.serviceSecret, "courses");
   const events = eventSettings(vars);
   const broker = brokerFor("courses", events, log);
-  const producer = startEventProducer({ service: "courses", outbox, pool: db.pool, broker, serviceSecret: settings.serviceSecret, settings: events, log, metrics });
+  const producer = startEventProducer({ service: "courses", outbox, pool: db.pool, broker, settings: events, log, metrics });
 
   return serveSubgraph<CoursesContext>({
     name: "courses",
@@ -36,6 +37,9 @@ export async function startCoursesService(vars: EnvValues<CoursesEnv>, log: Logg
     schema: new URL("../schema.graphql", import.meta.url),
     resolvers,
     db,
+    identity,
+    internalRoutes: coursesInternalRoutes,
+    callerUrls: callerUrls(coursesInternalRoutes, vars),
     createContext: (viewer) => ({ viewer, db, catalogue, enrollment, loaders: createLoaders(db) }),
     readinessDetails: () => ({ events: producer.status() }),
     beforeStop: async () => producer.closeFeed(),
@@ -45,7 +49,7 @@ export async function startCoursesService(vars: EnvValues<CoursesEnv>, log: Logg
     },
     routes(app) {
       producer.routes(app);
-      app.post(ENROLLMENT_CHECK_PATH, { onRequest: requireServiceToken(verifyServiceToken) }, async (request): Promise<EnrollmentCheck> => {
+      app.post(ENROLLMENT_CHECK_PATH, async (request): Promise<EnrollmentCheck> => {
         const { courseId, studentIds } = (request.body ?? {}) as { courseId?: unknown; studentIds?: unknown };
         if (typeof courseId !== "string" || !Array.isArray(studentIds) || studentIds.length > MAX_CHECKED_STUDENTS || !studentIds.every((id) => typeof id === "string")) {
           throw new HttpError(400, `courseId must be a string and studentIds an array of at most ${MAX_CHECKED_STUDENTS} strings`);

@@ -2,11 +2,13 @@
 import { checkDatabaseVariables, defineService } from "@pooya/platform";
 import { foodEvents } from "./events.ts";
 import { foodEnv } from "./env.ts";
+import { foodInternalRoutes } from "./internal-routes.ts";
 
 export const foodService = defineService({
   name: "food",
   defaultPort: 4004,
   calls: ["users"],
+  internalRoutes: foodInternalRoutes,
   env: foodEnv,
   check: checkDatabaseVariables("food"),
   publishes: { events: foodEvents },

@@ -1,6 +1,6 @@
 // The notifications service's variables: the subgraph's common ones, the services whose events
 // it reads, how events travel, and how mail goes out.
-import { callVariables, env, eventVariables, subgraphVariables } from "@pooya/platform";
+import { callVariables, env, eventVariables, serviceIdentityVariables, subgraphVariables } from "@pooya/platform";
 
 export const notificationsEnv = {
   ...subgraphVariables("notifications", 4005),
@@ -15,6 +15,7 @@ export const notificationsEnv = {
     .describe("sending attempts per mail (backing off from 2 s to 10 min between them) before it is marked FAILED"),
   MAIL_TIMEOUT_MS: env.integer({ min: 100, max: 120_000 }).default(10_000).describe("time to connect to the mail server, and for each of its answers"),
   ...callVariables(["users", "courses", "attendance", "food"]),
+  ...serviceIdentityVariables("notifications"),
   ...eventVariables(),
 };
 

@@ -1,7 +1,7 @@
 // Wires the notifications subgraph together; its descriptor (index.ts) starts it from checked variables.
 import { fileURLToPath } from "node:url";
 import {
-  TRANSACTION_OPTIONS, applyMigrations, brokerFor, callSettings, createEventConsumer, createMetrics, createUpstream, eventSettings, serveSubgraph, subgraphSettings,
+  TRANSACTION_OPTIONS, applyMigrations, brokerFor, callSettings, createEventConsumer, createMetrics, createUpstream, eventSettings, loadServiceIdentity, serveSubgraph, subgraphSettings,
   type EnvValues, type Logger,
 } from "@pooya/platform";
 import { connectNotificationsDb, type NotificationsTransaction } from "./db.ts";
@@ -20,6 +20,7 @@ export async function startNotificationsService(vars: EnvValues<NotificationsEnv
   await applyMigrations(settings.databaseUrl, MIGRATIONS_DIR, log);
   const db = connectNotificationsDb(settings.databaseUrl, { poolSize: settings.databasePoolSize, log });
   const metrics = createMetrics("notifications");
+  const identity = await loadServiceIdentity("notifications", vars);
   const events = eventSettings(vars);
   const broker = brokerFor("notifications", events, log);
   const urls = { users: vars.USERS_URL, courses: vars.COURSES_URL, attendance: vars.ATTENDANCE_URL, food: vars.FOOD_URL };
@@ -52,7 +53,7 @@ export async function startNotificationsService(vars: EnvValues<NotificationsEnv
     transaction: (work) => db.prisma.$transaction(work, TRANSACTION_OPTIONS),
     handle: notifier.handle,
     broker,
-    serviceSecret: settings.serviceSecret,
+    identity,
     pollIntervalMs: events.pollIntervalMs,
     log,
     metrics,
@@ -60,7 +61,6 @@ export async function startNotificationsService(vars: EnvValues<NotificationsEnv
   metrics.gauge("event_consumer_lag_events", "Events of each source not yet applied here (as of the last answer from the source or the broker)", ["source"] as const, (set) => {
     for (const source of EVENT_SOURCES) set({ source }, consumer.lag(source).events);
   });
-  consumer.start();
   const notifications = createNotificationList(db);
 
   const service = await serveSubgraph<NotificationsContext>({
@@ -71,6 +71,7 @@ export async function startNotificationsService(vars: EnvValues<NotificationsEnv
     schema: new URL("../schema.graphql", import.meta.url),
     resolvers,
     db,
+    identity,
     subscriptions: true,
     createContext: (viewer) => ({ viewer, db, notifications, live }),
     readinessDetails: () => ({ events: { consuming: consumer.transport(), ...(broker ? { broker: broker.status() } : {}) }, mail: mailer.sending ? "smtp" : "log" }),
@@ -83,6 +84,8 @@ export async function startNotificationsService(vars: EnvValues<NotificationsEnv
       await Promise.all([...Object.values(sources).map((upstream) => upstream.close()), broker?.close()]);
     },
   });
+  // Once it listens: the sources verify its reads with the keys it publishes there.
+  consumer.start();
   return { ...service, consumer, mailer };
 }
 

@@ -1,6 +1,6 @@
 // Who a user is (exists? which role?), asked of the users service by the services that need it:
 // they keep no copy of users. The users service owns this endpoint, so it owns its client too.
-import { createServiceClient, dependencyError, withinCallerDeadline, type Role, type Upstream } from "@pooya/platform";
+import { createServiceClient, dependencyError, withinCallerDeadline, type Role, type ServiceIdentity, type Upstream } from "@pooya/platform";
 
 export const USERS_LOOKUP_PATH = "/internal/users/lookup";
 export const ACCESS_TOKEN_KEYS_PATH = "/.well-known/jwks.json";
@@ -10,9 +10,10 @@ export interface DirectoryUser {
   role: Role;
 }
 
-/** `upstream`: the caller's connection to the users service (its timeouts and breaker). */
-export function createUsersDirectory(options: { upstream: Upstream; secret: string; caller: string }) {
-  const call = createServiceClient({ secret: options.secret, caller: options.caller, upstream: options.upstream });
+/** `upstream`: the caller's connection to the users service (its timeouts and breaker); `identity`: the caller's, which
+ * signs each lookup. */
+export function createUsersDirectory(options: { upstream: Upstream; identity: ServiceIdentity }) {
+  const call = createServiceClient({ identity: options.identity, upstream: options.upstream });
   return {
     async find(id: string): Promise<DirectoryUser | null> {
       let answer: { users: DirectoryUser[] };

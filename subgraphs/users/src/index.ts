@@ -2,12 +2,14 @@
 import { checkDatabaseVariables, defineService } from "@pooya/platform";
 import { userEvents } from "./events.ts";
 import { checkUsersEnv, usersEnv } from "./env.ts";
+import { usersInternalRoutes } from "./internal-routes.ts";
 import { ACCESS_TOKEN_KEYS_PATH } from "./directory-client.ts";
 
 export const usersService = defineService({
   name: "users",
   defaultPort: 4001,
   calls: [],
+  internalRoutes: usersInternalRoutes,
   env: usersEnv,
   check: (vars) => [...checkDatabaseVariables("users")(vars), ...checkUsersEnv(vars)],
   publishes: { accessTokenKeys: ACCESS_TOKEN_KEYS_PATH, events: userEvents },
@@ -18,3 +20,4 @@ export const usersService = defineService({
 });
 
 export type { UsersService } from "./service.ts";
+export { signingKeysFile } from "./auth/signing-keys.ts";

@@ -1,6 +1,6 @@
 // Wires the users subgraph together; its descriptor (index.ts) starts it from checked variables.
 import { fileURLToPath } from "node:url";
-import { HttpError, applyMigrations, brokerFor, createMetrics, eventSettings, startEventProducer, createRateLimitStore, createServiceTokenVerifier, isUuid, requireServiceToken, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
+import { HttpError, applyMigrations, brokerFor, callerUrls, createMetrics, eventSettings, startEventProducer, createRateLimitStore, isUuid, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
 import { connectUsersDb } from "./db.ts";
 import { createAccounts } from "./accounts.ts";
 import { createUsersOutbox } from "./outbox.ts";
@@ -9,6 +9,7 @@ import { resolvers } from "./resolvers/index.ts";
 import { loadSigningKeys, signingKeysFile } from "./auth/signing-keys.ts";
 import { createAccessTokenIssuer } from "./auth/tokens.ts";
 import { ACCESS_TOKEN_KEYS_PATH, USERS_LOOKUP_PATH } from "./directory-client.ts";
+import { usersInternalRoutes } from "./internal-routes.ts";
 import type { UsersEnv } from "./env.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../prisma/users/migrations", import.meta.url));
@@ -25,7 +26,7 @@ export async function startUsersService(vars: EnvValues<UsersEnv>, log: Logger) 
   const outbox = createUsersOutbox(db);
   const events = eventSettings(vars);
   const broker = brokerFor("users", events, log);
-  const producer = startEventProducer({ service: "users", outbox, pool: db.pool, broker, serviceSecret: settings.serviceSecret, settings: events, log, metrics });
+  const producer = startEventProducer({ service: "users", outbox, pool: db.pool, broker, settings: events, log, metrics });
   const accounts = createAccounts(db, outbox, accessTokens, {
     perAccountAndClient: rateLimits.limit("login-account-client", { points: vars.LOGIN_LIMIT_PER_ACCOUNT_AND_CLIENT, windowSeconds: 15 * 60 }),
     unknownAccount: rateLimits.limit("login-unknown-account", { points: vars.LOGIN_LIMIT_PER_ACCOUNT, windowSeconds: 60 * 60 }),
@@ -35,7 +36,6 @@ export async function startUsersService(vars: EnvValues<UsersEnv>, log: Logger) 
   if (vars.POOYA_ADMIN_EMAIL && vars.POOYA_ADMIN_PASSWORD) {
     if (await accounts.ensureAdmin(vars.POOYA_ADMIN_EMAIL, vars.POOYA_ADMIN_PASSWORD)) log.info({ email: vars.POOYA_ADMIN_EMAIL }, "first STAFF account created");
   }
-  const verifyServiceToken = createServiceTokenVerifier(settings.serviceSecret, "users");
 
   const service = await serveSubgraph<UsersContext>({
     name: "users",
@@ -45,6 +45,8 @@ export async function startUsersService(vars: EnvValues<UsersEnv>, log: Logger) 
     schema: new URL("../schema.graphql", import.meta.url),
     resolvers,
     db,
+    internalRoutes: usersInternalRoutes,
+    callerUrls: callerUrls(usersInternalRoutes, vars),
     createContext: (viewer, caller) => ({ viewer, clientIp: caller.clientIp, db, accounts, loaders: createLoaders(db) }),
     readinessDetails: () => ({ events: producer.status() }),
     beforeStop: async () => producer.closeFeed(),
@@ -59,7 +61,7 @@ export async function startUsersService(vars: EnvValues<UsersEnv>, log: Logger) 
         return accessTokens.jwks;
       });
       // Other services ask who a user is (exists? which role?) without reading this database.
-      app.post(USERS_LOOKUP_PATH, { onRequest: requireServiceToken(verifyServiceToken) }, async (request) => {
+      app.post(USERS_LOOKUP_PATH, async (request) => {
         const ids = (request.body as { ids?: unknown } | undefined)?.ids;
         if (!Array.isArray(ids) || ids.length > 1000) throw new HttpError(400, "ids must be an array of at most 1000");
         const users = await db.prisma.user.findMany({ where: { id: { in: ids.filter(isUuid) } }, select: { id: true, role: true, name: true } });

@@ -1,0 +1,8 @@
+// The internal routes attendance serves to other services, and which services may call each: its
+// descriptor declares them, serveSubgraph's guard enforces them (a service token signed by one
+// of these callers), and system/test/registry.test.ts holds them to the callers' `calls`.
+import { EVENT_FEED_PATH, type InternalRoute } from "@pooya/platform";
+
+export const attendanceInternalRoutes = [
+  { method: "GET", path: EVENT_FEED_PATH, callers: ["notifications"] },
+] as const satisfies readonly InternalRoute[];

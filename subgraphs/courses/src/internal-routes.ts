@@ -1,0 +1,10 @@
+// The internal routes courses serves to other services, and which services may call each: its
+// descriptor declares them, serveSubgraph's guard enforces them (a service token signed by one
+// of these callers), and system/test/registry.test.ts holds them to the callers' `calls`.
+import { EVENT_FEED_PATH, type InternalRoute } from "@pooya/platform";
+import { ENROLLMENT_CHECK_PATH } from "./internal-api.ts";
+
+export const coursesInternalRoutes = [
+  { method: "GET", path: EVENT_FEED_PATH, callers: ["attendance", "notifications"] },
+  { method: "POST", path: ENROLLMENT_CHECK_PATH, callers: ["attendance"] },
+] as const satisfies readonly InternalRoute[];

@@ -1,0 +1,48 @@
+// The registry's internal routes: who may call each is declared with the callee's descriptor, and
+// the declarations agree with the callers' own `calls` (checked again whenever the federation starts).
+import { expect, test } from "vitest";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { defineService, type InternalRoute } from "@pooya/platform";
+import { PROJECT_ROOT, SUBGRAPHS, checkInternalRoutes, internalRouteTable } from "../src/index.ts";
+
+test("every declared caller calls the route's service, and every call has a route that declares its caller", () => {
+  expect(checkInternalRoutes()).toEqual([]);
+  // Every internal route names at least one caller; the gateway calls none of them.
+  for (const subgraph of SUBGRAPHS) {
+    for (const route of subgraph.internalRoutes ?? []) {
+      expect(route.path.startsWith("/internal/"), route.path).toBe(true);
+      expect(route.callers.length, `${subgraph.name} ${route.path}`).toBeGreaterThan(0);
+      expect(route.callers, `${subgraph.name} ${route.path}`).not.toContain("gateway");
+    }
+  }
+});
+
+const service = (name: string, calls: string[], internalRoutes: InternalRoute[] = []) =>
+  defineService({
+    name,
+    defaultPort: 1,
+    calls,
+    internalRoutes,
+    env: {},
+    start: async () => ({ name, url: "", graphqlUrl: "", stop: async () => undefined }),
+  });
+
+test("the check names a caller that does not call the service, a call no route allows, and an unknown service", () => {
+  const problems = checkInternalRoutes([
+    service("source", [], [{ method: "GET", path: "/internal/events", callers: ["reader", "stranger", "ghost"] }]),
+    service("reader", ["source"]),
+    service("stranger", []),
+    service("caller", ["source"]),
+  ]);
+  expect(problems).toEqual([
+    "source GET /internal/events: its caller stranger does not list source in its calls",
+    "source GET /internal/events: its caller ghost is not a subgraph of the registry",
+    "caller calls source, but no internal route of source declares it as a caller",
+  ]);
+});
+
+test("docs/token-flow.md shows the caller table the descriptors declare", async () => {
+  const doc = await readFile(join(PROJECT_ROOT, "docs/token-flow.md"), "utf8");
+  expect(doc).toContain(internalRouteTable());
+});
