@@ -59,6 +59,20 @@ export interface EdgeOptions {
   metricsAllowFrom?: string[];
 }
 
+const LOOPBACK_HOST = /^(localhost|.+\.localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * Whether the page may be a secure context (https, or a loopback host). Browsers ignore
+ * Cross-Origin-Opener-Policy anywhere else and report it as a console error, so a panel opened
+ * over plain http on a LAN address or a development hostname is sent none. Any
+ * X-Forwarded-Proto naming https keeps it (a forged one only keeps a header that does no harm).
+ */
+function mayBeSecureContext(request: FastifyRequest): boolean {
+  if (request.protocol === "https" || LOOPBACK_HOST.test(request.hostname)) return true;
+  const forwarded = request.headers["x-forwarded-proto"];
+  return (Array.isArray(forwarded) ? forwarded.join(",") : (forwarded ?? "")).toLowerCase().includes("https");
+}
+
 /** A request id from the client is kept when it is a plain token, else one is made. */
 function requestIdOf(request: { headers: Record<string, string | string[] | undefined> }): string {
   const given = request.headers[REQUEST_ID_HEADER];
@@ -196,6 +210,7 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
       },
     },
     crossOriginEmbedderPolicy: false,
+    crossOriginOpenerPolicy: false, // per request: see mayBeSecureContext
   });
   if (options.audience === "services") {
     const headers = Object.entries(SERVICE_SECURITY_HEADERS);
@@ -204,7 +219,10 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
       done();
     });
   } else {
-    app.addHook("onRequest", (request, reply, done) => pageSecurityHeaders(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined)));
+    app.addHook("onRequest", (request, reply, done) => pageSecurityHeaders(request.raw, reply.raw, (error?: unknown) => {
+      if (!error && mayBeSecureContext(request)) reply.raw.setHeader("cross-origin-opener-policy", "same-origin");
+      done(error as Error | undefined);
+    }));
   }
   await app.register(fastifyCompress, { global: true, threshold: 1024, encodings: ["br", "gzip", "deflate"] });
   if (options.cors) {
