@@ -70,6 +70,8 @@ export interface GatewaySettings {
   resultShaping?: "fast" | "apollo";
   /** Who may read GET /metrics. */
   metricsAllowFrom: string[];
+  /** GET /metrics on a listener of its own at this port (METRICS_PORT); unset: on `port`. */
+  metricsPort?: number;
   /** WebSocket limits: subscriptions per connection, connections per process. */
   subscriptions: { maxPerConnection: number; maxConnections: number };
 }
@@ -277,7 +279,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
   });
   await apollo.start();
 
-  const edge = await createEdge({ log, cors: settings.corsOrigins, trustProxy: settings.trustedProxies, metrics, metricsAllowFrom: settings.metricsAllowFrom });
+  const edge = await createEdge({ log, cors: settings.corsOrigins, trustProxy: settings.trustedProxies, metrics, metricsAllowFrom: settings.metricsAllowFrom, metricsPort: settings.metricsPort });
   const graphql = fastifyApolloHandler<GatewayContext>(apollo, {
     context: async (request) => {
       const viewer = await accessTokens.viewerFromAuthorization(request.headers.authorization);
@@ -334,11 +336,13 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     })));
     return { ready: keys.loaded, supergraph: true, accessTokenKeys: keys, subgraphs };
   });
-  const { url } = await edge.listen(settings.port, settings.host, { reusePort: settings.reusePort });
+  const { url, metricsUrl } = await edge.listen(settings.port, settings.host, { reusePort: settings.reusePort });
 
   return {
     name: "gateway",
     url,
+    /** Where GET /metrics is served: `url`, or its own listener's (METRICS_PORT). */
+    metricsUrl: metricsUrl ?? url,
     graphqlUrl: `${url}/graphql`,
     jwksUrl: `${url}/.well-known/jwks.json`,
     subgraphs: subgraphsOf(settings.supergraphSdl).map((s) => s.name),

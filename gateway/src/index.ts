@@ -46,6 +46,7 @@ export const gatewayService = defineService({
       shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
       trustedProxies: vars.TRUSTED_PROXIES,
       metricsAllowFrom: vars.METRICS_ALLOW_FROM,
+      metricsPort: vars.METRICS_PORT,
       redisUrl: vars.REDIS_URL,
       clientLimits: { login: vars.LOGIN_LIMIT_PER_CLIENT, register: vars.REGISTER_LIMIT_PER_CLIENT, refreshToken: vars.REFRESH_LIMIT_PER_CLIENT },
       keysRefreshMs: vars.KEYS_REFRESH_MS,

@@ -14,7 +14,7 @@ import type { Logger } from "./logging.ts";
 import { errorFields } from "./logging.ts";
 import { trace } from "@opentelemetry/api";
 import { tracingEnabled } from "./tracing.ts";
-import { metricsAccess, type Metrics } from "./metrics.ts";
+import { createMetricsServer, metricsAccess, type Metrics } from "./metrics.ts";
 
 export const REQUEST_ID_HEADER = "x-request-id";
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -57,6 +57,8 @@ export interface EdgeOptions {
   metrics?: Metrics;
   /** Client addresses (or CIDRs, or proxy-addr's names) that may read GET /metrics. */
   metricsAllowFrom?: string[];
+  /** GET /metrics on a listener of its own at this port (METRICS_PORT), not on the service's port. */
+  metricsPort?: number;
 }
 
 const LOOPBACK_HOST = /^(localhost|.+\.localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
@@ -161,8 +163,8 @@ export interface Edge {
   /** Set by the service once it can serve; /readyz answers with it (503 while draining). */
   setReadiness(check: ReadinessCheck): void;
   readonly draining: boolean;
-  /** `reusePort`: others may listen on the same port too (SO_REUSEPORT), for a restart without a gap. */
-  listen(port: number, host: string, options?: { reusePort?: boolean }): Promise<{ url: string; port: number }>;
+  /** `reusePort`: others may listen on the same port too (SO_REUSEPORT), for a restart without a gap. `metricsUrl`: with `metricsPort`, its base URL. */
+  listen(port: number, host: string, options?: { reusePort?: boolean }): Promise<{ url: string; port: number; metricsUrl?: string }>;
   /** Stops accepting, lets in-flight requests finish, closes idle keep-alive sockets at once and busy ones after their response; after `deadlineMs` closes whatever is left. */
   close(deadlineMs: number): Promise<void>;
   /** Runs as the drain starts (e.g. WebSockets are told to reconnect elsewhere). */
@@ -263,9 +265,12 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
   app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(`No route ${request.method} ${request.url.split("?")[0]}.`, "NOT_FOUND")));
 
   app.get("/healthz", async () => ({ status: "ok" }));
-  if (options.metrics) {
+  const metricsAllowed = metricsAccess(options.metricsAllowFrom ?? ["loopback", "uniquelocal"]);
+  const { metricsPort } = options;
+  const metricsServer = options.metrics && metricsPort !== undefined ? createMetricsServer(options.metrics.registry, metricsAllowed) : undefined;
+  if (options.metrics && !metricsServer) {
     const { registry } = options.metrics;
-    const allowed = metricsAccess(options.metricsAllowFrom ?? ["loopback", "uniquelocal"]);
+    const allowed = metricsAllowed;
     app.get("/metrics", async (request, reply) => {
       // Outsiders are told nothing exists here.
       if (!allowed(request.ip)) return reply.code(404).send(errorBody(`No route GET /metrics.`, "NOT_FOUND"));
@@ -297,7 +302,19 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
       await app.listen({ port, host, ...(options.reusePort ? { reusePort: true } : {}) });
       const address = app.server.address() as AddressInfo;
       const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
-      return { url: `http://${shownHost}:${address.port}`, port: address.port };
+      if (!metricsServer) return { url: `http://${shownHost}:${address.port}`, port: address.port };
+      await new Promise<void>((resolve, reject) => {
+        metricsServer.once("error", reject);
+        metricsServer.listen({ port: metricsPort, host, ...(options.reusePort ? { reusePort: true } : {}) }, () => {
+          metricsServer.off("error", reject);
+          resolve();
+        });
+      }).catch(async (error: unknown) => {
+        await app.close(); // the service port is not left open without its metrics
+        throw error;
+      });
+      const metricsAddress = metricsServer.address() as AddressInfo;
+      return { url: `http://${shownHost}:${address.port}`, port: address.port, metricsUrl: `http://${shownHost}:${metricsAddress.port}` };
     },
     onDrain(hook) {
       drainHooks.push(hook);
@@ -315,6 +332,11 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
       }
       connections.closeIdle(0); // the deadline: whatever a client still holds open is cut
       await app.close();
+      // Metrics are served through the drain (it shows there), and end with it.
+      if (metricsServer?.listening) {
+        metricsServer.closeAllConnections();
+        await new Promise((resolve) => metricsServer.close(resolve));
+      }
     },
   };
 }
