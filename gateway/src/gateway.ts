@@ -20,6 +20,7 @@ import { subgraphsOf } from "./supergraph.ts";
 import { createSubscriptionGateway } from "./subscriptions.ts";
 import { demandControlPlugin, maxAliasLengthRule, type DemandLimits } from "./demand-control.ts";
 import { clientLimitsPlugin, tooManyRequestsStatusPlugin } from "./client-limits.ts";
+import { valueLimitsPlugin, type ValueLimits } from "./value-limits.ts";
 import { sandboxLandingPagePlugin } from "./landing-page.ts";
 import { reusingAssertionSigner } from "./identity-assertions.ts";
 import { SHAPED_LIKE_APOLLO_GATEWAY, installFastResultShaping, useApolloResultShaping } from "./result-shaping.ts";
@@ -42,8 +43,8 @@ export interface GatewaySettings {
   supergraphSdl: string;
   /** Subgraph URLs by name; names not given keep the URL composed into the supergraph. */
   subgraphUrls: Partial<Record<string, string>>;
-  /** What a query may ask for (demand control). */
-  limits: DemandLimits & { maxSubgraphRequestBytes: number; maxResponseBytes: number };
+  /** What a query may ask for (demand control) and how large one argument value may be. */
+  limits: DemandLimits & ValueLimits & { maxSubgraphRequestBytes: number; maxResponseBytes: number };
   /** Timeouts, pool and breaker of calls to each subgraph (by name). */
   calls: (name: string, url: string) => Omit<UpstreamSettings, "log">;
   accessTokens: AccessTokenPolicy;
@@ -139,7 +140,8 @@ class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     // The query first: isMutationBody reads it there.
     const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
     if (body.length > this.maxRequestBytes / 3 && Buffer.byteLength(body) > this.maxRequestBytes) {
-      throw new GraphQLError(`This query expands to more than ${this.maxRequestBytes} bytes for one subgraph; ask for fewer fields.`, { extensions: { code: "REQUEST_TOO_LARGE", maxBytes: this.maxRequestBytes } });
+      // One oversized value was refused before planning (value-limits.ts): this is the sum of many.
+      throw new GraphQLError(`This query expands to more than ${this.maxRequestBytes} bytes for one subgraph; ask for fewer fields or send smaller values.`, { extensions: { code: "REQUEST_TOO_LARGE", maxBytes: this.maxRequestBytes } });
     }
     // A query is safe to send again when the connection breaks before an answer; a mutation is not.
     const answer = await this.upstream.send(this.path, { method: "POST", headers, body, idempotent: !isMutationBody(body) });
@@ -267,6 +269,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     introspection: explorer,
     plugins: [
       requestShapePlugin<GatewayContext>(),
+      valueLimitsPlugin<GatewayContext>(settings.limits),
       demandControlPlugin<GatewayContext>(settings.limits),
       clientLimitsPlugin<GatewayContext>(clientLimits),
       retryAfterPlugin<GatewayContext>(),

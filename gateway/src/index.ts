@@ -29,6 +29,8 @@ export const gatewayService = defineService({
       limits: {
         maxCost: vars.MAX_QUERY_COST,
         maxAliasLength: vars.MAX_ALIAS_LENGTH,
+        maxTextLength: vars.MAX_TEXT_VALUE_LENGTH,
+        maxListItems: vars.MAX_LIST_VALUE_ITEMS,
         maxSubgraphRequestBytes: vars.MAX_SUBGRAPH_REQUEST_BYTES,
         maxResponseBytes: vars.MAX_RESPONSE_BYTES,
       },
