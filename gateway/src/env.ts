@@ -48,9 +48,9 @@ export const gatewayStaticEnv = {
     .describe("largest answer served (and read from a subgraph); above: 400 RESPONSE_TOO_LARGE"),
   TRUSTED_PROXIES: env.list().default([])
     .describe("addresses or CIDRs of the proxies in front of the gateway whose X-Forwarded-For is believed (the client's address decides rate limits); unset: none, the peer's address counts"),
-  LOGIN_LIMIT_PER_CLIENT: env.integer({ min: 1, max: 1_000_000 }).default(60).describe("login requests per client address per minute"),
-  REGISTER_LIMIT_PER_CLIENT: env.integer({ min: 1, max: 1_000_000 }).default(20).describe("register requests per client address per minute"),
-  REFRESH_LIMIT_PER_CLIENT: env.integer({ min: 1, max: 1_000_000 }).default(300).describe("refreshToken requests per client address per minute"),
+  LOGIN_LIMIT_PER_CLIENT: env.integer({ min: 1, max: 1_000_000 }).default(60).describe("login requests per client address (an IPv6 one: per /64) per minute"),
+  REGISTER_LIMIT_PER_CLIENT: env.integer({ min: 1, max: 1_000_000 }).default(20).describe("register requests per client address (an IPv6 one: per /64) per minute"),
+  REFRESH_LIMIT_PER_CLIENT: env.integer({ min: 1, max: 1_000_000 }).default(300).describe("refreshToken requests per client address (an IPv6 one: per /64) per minute"),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: env.integer({ min: 1, max: 10_000 }).default(20).describe("subscriptions one WebSocket may run at once; more: TOO_MANY_REQUESTS"),
   MAX_WEBSOCKET_CONNECTIONS: env.integer({ min: 1, max: 1_000_000 }).default(10_000)
     .describe("WebSocket connections one gateway process holds at most; more are closed with 1013 (try again later, e.g. on another replica)"),
