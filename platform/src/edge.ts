@@ -1,7 +1,8 @@
 // The HTTP edge every service stands on: Fastify with CORS (gateway), compression, security
 // headers (helmet's for what browsers read, two for an internal API), a body limit that closes
 // the connection, request ids, one access-log line per request, typed error bodies, health and
-// readiness, and a drain that always ends.
+// readiness, metrics (on the service's port, or with METRICS_PORT on a listener of their own),
+// and a drain that always ends.
 import { randomUUID } from "node:crypto";
 import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
 import type { Server as HttpServer } from "node:http";
@@ -270,10 +271,9 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
   const metricsServer = options.metrics && metricsPort !== undefined ? createMetricsServer(options.metrics.registry, metricsAllowed) : undefined;
   if (options.metrics && !metricsServer) {
     const { registry } = options.metrics;
-    const allowed = metricsAllowed;
     app.get("/metrics", async (request, reply) => {
       // Outsiders are told nothing exists here.
-      if (!allowed(request.ip)) return reply.code(404).send(errorBody(`No route GET /metrics.`, "NOT_FOUND"));
+      if (!metricsAllowed(request.ip)) return reply.code(404).send(errorBody(`No route GET /metrics.`, "NOT_FOUND"));
       void reply.header("content-type", registry.contentType);
       return registry.metrics();
     });
