@@ -112,7 +112,7 @@ describe.each(["dev", "production"])("overlay %s", (overlay) => {
       expected[service.name] = { podSelector: { matchLabels: { "app.kubernetes.io/name": service.name } }, policyTypes: ["Ingress"], ingress: sorted([{ from: pods("gateway", ...callers), ports: [{ port: "http" }] }, scrapes]) };
       expected[`${service.name}-postgres`] = { podSelector: { matchLabels: { "app.kubernetes.io/name": `${service.name}-postgres` } }, policyTypes: ["Ingress"], ingress: [{ from: pods(service.name), ports: [{ port: "postgres" }] }] };
     }
-    const actual = Object.fromEntries(Object.entries(policies).map(([name, policy]) => [name, { ...policy.spec, ...(policy.spec.ingress ? { ingress: sorted(policy.spec.ingress) } : {}) }]));
+    const actual = Object.fromEntries(Object.entries(policies).map(([name, policy]: [string, any]) => [name, { ...policy.spec, ...(policy.spec.ingress ? { ingress: sorted(policy.spec.ingress) } : {}) }]));
     expect(actual).toEqual(expected);
   });
 
