@@ -79,9 +79,8 @@ async function rowCounts({ settled }: { settled: boolean }) {
     await fed.services.attendance.replica.catchUp();
     await fed.eventsSettled();
   }
-  const counts: Record<string, unknown> = {};
-  for (const [service, sql] of Object.entries(fingerprintSql)) counts[service] = (await fed.db[service as keyof typeof fed.db].query(sql)).rows[0].counts;
-  return counts;
+  const entries = await Promise.all(Object.entries(fingerprintSql).map(async ([service, sql]) => [service, (await fed.db[service as keyof typeof fed.db].query(sql)).rows[0].counts] as const));
+  return Object.fromEntries(entries);
 }
 
 // ---- what to fuzz: every field with arguments, and how to reach it ---------------------------
@@ -384,6 +383,11 @@ describe("mutations", () => {
         const response = await send(target, c);
         expectTypedAnswer(response, target, c);
         if (response.data?.[target.field.name]) return;
+        // No `data` at all: a request error, refused before anything ran (so nothing could write).
+        if (!("data" in response)) {
+          unchangedSince = before;
+          return;
+        }
         const after = await rowCounts({ settled: false });
         expect(after, `a failed ${name} wrote rows: ${JSON.stringify(c).slice(0, 500)} → ${JSON.stringify(response)}`).toEqual(before);
         unchangedSince = after;
