@@ -112,6 +112,7 @@ export async function startFederation(options: HarnessOptions = {}) {
   }
   const { gateway, services } = federation;
   const extraGateways: RunningFederation["gateway"][] = [];
+  const extraServices: { stop(): Promise<void> }[] = [];
 
   // The tests' own connections, for fixtures and for checking what was (not) written.
   const pools = Object.fromEntries(SUBGRAPH_NAMES.map((n) => {
@@ -208,6 +209,25 @@ export async function startFederation(options: HarnessOptions = {}) {
       extraGateways.push(extra);
       return extra;
     },
+    /**
+     * One more instance of a subgraph on its database (a replica, as a second pod would be), with
+     * `env` on top: to try a subgraph's settings (e.g. METRICS_PORT) without a second federation.
+     * Stopped by close().
+     */
+    async startSubgraph<N extends SubgraphName>(name: N, env: NodeJS.ProcessEnv) {
+      const descriptor = subgraph(name);
+      const vars = readServiceEnv(descriptor, {
+        ...baseEnv,
+        GATEWAY_JWKS_URL: gateway.jwksUrl,
+        ...Object.fromEntries(descriptor.calls.map((callee) => [serviceUrlVariable(callee), services[callee as SubgraphName].url])),
+        [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name],
+        PORT: "0",
+        ...env,
+      });
+      const extra = (await descriptor.start(vars as never, { log: createLogger({ service: name, level, destination }) })) as RunningFederation["services"][N];
+      extraServices.push(extra);
+      return extra;
+    },
     stopService: federation.stopService,
     startService: federation.startService,
     eventsPrefix,
@@ -222,7 +242,7 @@ export async function startFederation(options: HarnessOptions = {}) {
       }
     },
     async close() {
-      for (const extra of extraGateways) await extra.stop().catch(() => undefined);
+      for (const extra of [...extraGateways, ...extraServices]) await extra.stop().catch(() => undefined);
       await federation.stop();
       await Promise.all(Object.values(pools).map((p) => p.end()));
       await databases.drop();

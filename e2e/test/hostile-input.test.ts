@@ -1,6 +1,6 @@
 // The hostile values found by outside testing, each now a typed 4xx with nothing written:
-// unstorable text, impossible dates, forged cursors, money past its ceiling, queries that
-// expand or answer beyond what is served. (Sign-in abuse: login-abuse.test.ts; generated
+// unstorable text, one oversized value, impossible dates, forged cursors, money past its ceiling,
+// queries that expand or answer beyond what is served. (Sign-in abuse: login-abuse.test.ts; generated
 // values for every argument: fuzz.test.ts.)
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { errorCodes, startFederation, type Federation, type GraphQLResponse } from "../src/harness.ts";
@@ -73,6 +73,49 @@ describe("text a database cannot store", () => {
     await bothForms({ op: "mutation", field: "addMeal(input: $VALUE)", argType: "AddMealInput!", value: { name: "x\ud800", mealType: "LUNCH", servingDate: "2030-01-01", price: 1, stock: 1 }, selection: "{ id }", variableOnly: true });
     const inline = await fed.execute({ query: `{ courses(search: "x\\ud800") { totalCount } }`, token: student.token });
     expectRefused(inline, "GRAPHQL_PARSE_FAILED");
+  });
+});
+
+describe("one oversized value: 400 BAD_USER_INPUT naming the argument and its limit, before any subgraph is called", () => {
+  const HUGE = "x".repeat(500_000);
+  test.each([
+    ["courses(search:)", "query", "courses(search: $VALUE)", "String", HUGE, "{ totalCount }", "search", "courses"],
+    ["login(email:)", "mutation", "login(email: $VALUE, password: \"password1\")", "String!", HUGE, "{ accessToken }", "email", "login"],
+    ["register(input: { name })", "mutation", "register(input: $VALUE)", "RegisterInput!", { email: "big@uni.example", password: "password1", name: HUGE }, "{ accessToken }", "input.name", "register"],
+    ["me { attendance(courseId:) } (nested)", "query", "me { attendance(courseId: $VALUE) { id } }", "ID", "a".repeat(10_001), "", "courseId", "attendance"],
+    ["500 KB of emoji (characters, not bytes, are counted)", "query", "courses(search: $VALUE)", "String", "😀".repeat(125_000), "{ totalCount }", "search", "courses"],
+  ] as const)("a text value: %s", async (_, op, field, argType, value, selection, path, owner) => {
+    const before = fed.gateway.subgraphRequests.snapshot();
+    const { asVariable, inline } = await bothForms({ op, field, argType, value, selection, expectedField: path });
+    for (const r of [asVariable, inline]) {
+      expect(r.status).toBe(400);
+      expect(r.errors?.[0]?.message).toMatch(new RegExp(`^Argument "${path.replace(".", "\\.")}" of ${owner} is \\d+ characters long; a text value may be at most 10000 characters\\.$`));
+      expect(r.errors?.[0]?.extensions?.maxLength).toBe(10_000);
+    }
+    expect(fed.gateway.subgraphRequests.snapshot()).toEqual(before);
+  });
+
+  test("a list value: markNotificationsRead(ids:) with 1 001 ids", async () => {
+    const ids = Array.from({ length: 1_001 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`);
+    const { asVariable } = await bothForms({ op: "mutation", field: "markNotificationsRead(ids: $VALUE)", argType: "[ID!]!", value: ids, selection: "{ id }", token: student.token, expectedField: "ids" });
+    expect(asVariable.errors?.[0]?.message).toBe('Argument "ids" of markNotificationsRead holds 1001 items; a list value may hold at most 1000.');
+    expect(asVariable.errors?.[0]?.extensions?.maxItems).toBe(1_000);
+  });
+
+  test("values at the limit pass on to the subgraph, which answers for itself", async () => {
+    const before = fed.gateway.subgraphRequests.snapshot().courses ?? 0;
+    const r = await fed.execute({ query: `query($s: String) { courses(search: $s) { totalCount } }`, variables: { s: "x".repeat(10_000) }, token: student.token });
+    expect(r.errors?.[0]?.extensions?.maxLength).toBeUndefined();
+    expect(fed.gateway.subgraphRequests.snapshot().courses).toBe(before + 1);
+  });
+
+  test("many values each under the limit that together exceed one subgraph request are REQUEST_TOO_LARGE, which says so", async () => {
+    // Written inline (a variable travels once, however often it is used).
+    const text = JSON.stringify("y".repeat(10_000));
+    const r = await fed.execute({ query: `{ ${Array.from({ length: 30 }, (_, i) => `c${i}: courses(search: ${text}) { totalCount }`).join(" ")} }`, token: student.token });
+    expect(r.status).toBeLessThan(500);
+    expect(errorCodes(r)).toContain("REQUEST_TOO_LARGE");
+    expect(r.errors?.[0]?.message).toMatch(/ask for fewer fields or send smaller values/);
   });
 });
 

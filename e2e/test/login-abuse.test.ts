@@ -9,6 +9,10 @@ import { errorCodes, startFederation, type Federation, type GraphQLResponse } fr
 
 const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`;
 const REGISTER = `mutation($i: RegisterInput!) { register(input: $i) { accessToken } }`;
+const hex16 = () => Math.floor(Math.random() * 0x10000).toString(16);
+/** A random /64 of the documentation range, and addresses in it (each as a client that rotates through its own prefix would use). */
+const randomPrefix64 = () => `2001:db8:${hex16()}:${hex16()}`;
+const inPrefix = (prefix: string) => `${prefix}:${hex16()}:${hex16()}:${hex16()}:${hex16()}`;
 const randomIp = () => `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
 
 let fed: Federation;
@@ -93,6 +97,25 @@ describe("one client", () => {
     expect(refused.errors?.[0]?.message).toMatch(/Too many login requests from your address/);
     // Another address is not affected.
     expect(errorCodes(await login("someone@uni.example", "password123", randomIp()))).toEqual(["UNAUTHENTICATED"]);
+  });
+
+  test("an IPv6 client is counted by its /64: a new address from the same prefix is the same client (per client, and per account and client)", async () => {
+    const prefix = randomPrefix64();
+    const owner = await account();
+    // Six wrong passwords, each from another address of one /64: the pair limit (5) holds.
+    const responses: GraphQLResponse[] = [];
+    for (let i = 0; i < 6; i++) responses.push(await login(owner.email, `guess ${i}`, inPrefix(prefix)));
+    expect(tally(responses)).toEqual({ checked: 5, throttled: 1 });
+    // The owner, from another /64 of the same provider, still gets in.
+    const fromHome = await login(owner.email, owner.password, inPrefix(randomPrefix64()));
+    expect(fromHome.data?.login.accessToken).toBeTruthy();
+    // The gateway's per-client count is one key for the whole prefix.
+    const redis = new Redis("redis://127.0.0.1:6379");
+    try {
+      expect(await redis.keys(`pooya:gateway:client-login:${prefix}*`)).toEqual([`pooya:gateway:client-login:${prefix}::/64`]);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   test("the counts live in Redis when REDIS_URL is set, shared by every replica", async () => {

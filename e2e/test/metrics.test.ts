@@ -1,8 +1,11 @@
-// Prometheus metrics on every service's own port: valid exposition text, and the counters that
-// should move after known operations do; labels stay bounded; outsiders get 404.
+// Prometheus metrics on every service's own port (or, with METRICS_PORT, on a port of their
+// own and not on the service's): valid exposition text, and the counters that should move after
+// known operations do; labels stay bounded; outsiders get 404.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { randomBytes } from "node:crypto";
+import { ConfigError, readServiceEnv } from "@pooya/platform";
+import { GATEWAY } from "@pooya/system";
 import { startFederation, type Federation } from "../src/harness.ts";
 import { OPS, addMeal, createCourse, enroll, topUp } from "../src/fixtures.ts";
 
@@ -65,6 +68,45 @@ describe("every service", () => {
     const outside = await fetch(`${fed.gateway.url}/metrics`, { headers: { "x-forwarded-for": "203.0.113.7" } });
     expect(outside.status).toBe(404);
     await scrape(fed.gateway.url, { "x-forwarded-for": "10.20.30.40" }); // a private address may
+  });
+});
+
+describe("with METRICS_PORT (as deployed on Kubernetes)", () => {
+  test("the gateway and a subgraph serve /metrics on that port and nowhere else: 404 on the service port, 200 there", async () => {
+    const gateway = await fed.startGateway({ METRICS_PORT: "0" });
+    const users = await fed.startSubgraph("users", { METRICS_PORT: "0" });
+    for (const [name, service] of [["gateway", gateway], ["users", users]] as const) {
+      expect(new URL(service.metricsUrl).port, name).not.toBe(new URL(service.url).port);
+      const onServicePort = await fetch(`${service.url}/metrics`);
+      expect(onServicePort.status, name).toBe(404);
+      expect(((await onServicePort.json()) as any).errors[0].extensions.code).toBe("NOT_FOUND");
+      const families = await scrape(service.metricsUrl);
+      expect(families.get("process_cpu_seconds_total")?.metrics[0]?.labels?.service).toBe(name);
+      expect(families.get("http_server_request_duration_seconds")?.type).toBe("HISTOGRAM");
+      // The metrics port serves the metrics only; the service port serves everything else.
+      for (const path of ["/graphql", "/healthz", "/readyz", "/metrics/", "/"]) expect((await fetch(`${service.metricsUrl}${path}`)).status, `${name} ${path}`).toBe(404);
+      expect((await fetch(`${service.metricsUrl}/metrics`, { method: "POST" })).status).toBe(404);
+      expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+    }
+    // The GraphQL requests the gateway serves on its port are counted on the metrics port.
+    const before = await scrape(gateway.metricsUrl);
+    const answer = await fetch(gateway.graphqlUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "query OnTheServicePort { __typename }" }) });
+    expect(answer.status).toBe(200);
+    const after = await scrape(gateway.metricsUrl);
+    expect(value(after, "graphql_operations_total", { operation_name: "OnTheServicePort" }) - value(before, "graphql_operations_total", { operation_name: "OnTheServicePort" })).toBe(1);
+  });
+
+  test("METRICS_ALLOW_FROM still applies there, to the scraper's own address (X-Forwarded-For counts for nothing)", async () => {
+    const gateway = await fed.startGateway({ METRICS_PORT: "0", METRICS_ALLOW_FROM: "10.0.0.0/8", TRUSTED_PROXIES: "127.0.0.1" });
+    expect((await fetch(`${gateway.metricsUrl}/metrics`)).status).toBe(404);
+    expect((await fetch(`${gateway.metricsUrl}/metrics`, { headers: { "x-forwarded-for": "10.1.2.3" } })).status).toBe(404);
+  });
+
+  test("a METRICS_PORT equal to PORT is refused at start, naming the variable", () => {
+    const env = { ACCESS_TOKEN_JWKS_URL: "http://127.0.0.1:1/jwks.json", PORT: "4000", METRICS_PORT: "4000" };
+    expect(() => readServiceEnv(GATEWAY, env)).toThrow(ConfigError);
+    expect(() => readServiceEnv(GATEWAY, env)).toThrow(/METRICS_PORT: must differ from PORT/);
+    expect(() => readServiceEnv(GATEWAY, { ...env, METRICS_PORT: "9464" })).not.toThrow();
   });
 });
 

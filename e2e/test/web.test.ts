@@ -4,7 +4,7 @@
 // own gateway (explorer on). Screenshots of every page land in .ci/artifacts/screenshots/.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { ADMIN, createCourse, launchBrowser, screenshotPath, startFederation, topUp, uniqueCode, type Federation } from "@pooya/e2e";
+import { ADMIN, INSECURE_TEST_HOST, addMeal, createCourse, launchBrowser, screenshotPath, startFederation, topUp, uniqueCode, type Federation } from "@pooya/e2e";
 
 let fed: Federation;
 let panelUrl: string;
@@ -48,7 +48,9 @@ async function shot(page: Page, name: string) {
 
 beforeAll(async () => {
   fed = await startFederation();
-  const enforcing = await fed.startGateway({ TRUSTED_DOCUMENTS: "enforce" });
+  // CORS_ORIGINS lists another origin: the panel calls its own origin, which needs no listing,
+  // whatever address or hostname it is opened at.
+  const enforcing = await fed.startGateway({ TRUSTED_DOCUMENTS: "enforce", CORS_ORIGINS: "https://pooya.example.edu" });
   panelUrl = enforcing.url;
   [student, teacher] = await Promise.all([fed.createUser("STUDENT", "Sara Student"), fed.createUser("TEACHER", "Tara Teacher")]);
   course = await createCourse(fed, teacher, { code: uniqueCode("WEB"), title: "Web things" });
@@ -218,6 +220,106 @@ describe("the web client", () => {
     await page.getByRole("button", { name: "Sign in" }).waitFor();
     await shot(page, "00-sign-in");
     await context.close();
+  });
+});
+
+/** What the page reports as going wrong: uncaught errors and console errors. */
+function pageProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console: ${message.text()}`);
+  });
+  return problems;
+}
+
+/** The same server under a hostname that is not loopback: plain http there is not a secure context. */
+const offLoopback = (url: string) => url.replace("//127.0.0.1:", `//${INSECURE_TEST_HOST}:`);
+
+describe(`the panel over plain http off loopback (http://${INSECURE_TEST_HOST}, not a secure context)`, () => {
+  it.each(["student", "teacher", "staff member"] as const)("walks every page of a %s with no page error", async (role) => {
+    const base = offLoopback(panelUrl);
+    // A student of its own (with a meal to buy today), so the other tests' balances stay as they expect.
+    const who: { email: string; password: string; id?: string; token?: string } =
+      role === "student" ? await fed.createUser("STUDENT", "Lan Student") : role === "teacher" ? teacher : ADMIN;
+    const meal = role === "student" ? `Kuku sabzi ${uniqueCode("")}` : undefined;
+    if (meal) {
+      await topUp(fed, who.id!, 10_000);
+      await addMeal(fed, { name: meal, servingDate: localDate(0), price: 800, stock: 10 });
+    }
+    const { context, page } = await newPage();
+    const problems = pageProblems(page);
+    const hosts = new Set<string>();
+    page.on("request", (request) => hosts.add(new URL(request.url()).host));
+    await signIn(page, who.email, who.password, base);
+    await page.getByRole("button", { name: "Sign out" }).waitFor();
+    expect(await page.evaluate(() => (globalThis as any).isSecureContext)).toBe(false);
+
+    // Every page the navigation offers, each until it has loaded its data.
+    const titles = await page.getByRole("navigation", { name: "Pages" }).getByRole("link").allTextContents();
+    expect(titles.length).toBeGreaterThanOrEqual(3);
+    for (const title of titles) {
+      await goTo(page, title);
+      await page.getByRole("region", { name: title, exact: true }).waitFor();
+      await eventually(() => page.getByText("Loading…").count()).toBe(0);
+    }
+    if (meal) {
+      // The page that made an idempotency key with crypto.randomUUID (secure contexts only).
+      await goTo(page, "Meals this week");
+      const card = page.getByRole("listitem", { name: new RegExp(meal) });
+      await card.getByRole("button", { name: `Buy ${meal}` }).dblclick();
+      await eventually(() => card.getByRole("status").textContent()).toMatch(`Ordered 1 × ${meal}`);
+      await shot(page, "15-student-meals-plain-http");
+      const r = await fed.execute({ query: `{ myOrders { meal { name } } }`, token: who.token });
+      expect(r.data?.myOrders.filter((o: { meal: { name: string } }) => o.meal.name === meal)).toHaveLength(1);
+    }
+    await context.close();
+    expect(problems).toEqual([]);
+    expect([...hosts]).toEqual([new URL(base).host]);
+  });
+
+  it("charges once when a purchase's answer is lost and the student clicks again (the same key is sent)", async () => {
+    const buyer = await fed.createUser("STUDENT", "Lost Answer");
+    const meal = `Dizi ${uniqueCode("")}`;
+    await topUp(fed, buyer.id, 10_000);
+    await addMeal(fed, { name: meal, servingDate: localDate(0), price: 900, stock: 10 });
+    const { context, page } = await newPage();
+    // The first BuyMeal reaches the server (the order is made), but its answer never reaches the page.
+    let lost = false;
+    await page.route("**/graphql", async (route) => {
+      if (!lost && route.request().postDataJSON()?.operationName === "BuyMeal") {
+        lost = true;
+        // (Sent from the test's side, which does not know the browser's host mapping.)
+        await route.fetch({ url: route.request().url().replace(`//${INSECURE_TEST_HOST}:`, "//127.0.0.1:") });
+        return route.abort("connectionreset");
+      }
+      return route.continue();
+    });
+    await signIn(page, buyer.email, buyer.password, offLoopback(panelUrl));
+    await goTo(page, "Meals this week");
+    const card = page.getByRole("listitem", { name: new RegExp(meal) });
+    await card.getByRole("button", { name: `Buy ${meal}` }).click();
+    await eventually(() => card.getByRole("alert").textContent()).toMatch("Cannot reach Pooya");
+    await card.getByRole("button", { name: `Buy ${meal}` }).click();
+    await eventually(() => card.getByRole("status").textContent()).toMatch(`Ordered 1 × ${meal}`);
+    await context.close();
+    const r = await fed.execute({ query: `{ me { wallet { balance } } myOrders { meal { name } } }`, token: buyer.token });
+    expect(r.data?.myOrders.filter((o: { meal: { name: string } }) => o.meal.name === meal)).toHaveLength(1);
+    expect(r.data?.me.wallet.balance).toBe(10_000 - 900);
+  });
+
+  it("serves GraphiQL there with no page error", async () => {
+    const { context, page } = await newPage();
+    const problems = pageProblems(page);
+    const response = await page.goto(`${offLoopback(fed.gateway.url)}/graphiql`);
+    await page.getByRole("button", { name: /execute query/i }).waitFor();
+    // Cross-Origin-Opener-Policy, which browsers ignore (with a console error) off secure contexts, is
+    // not sent there; on loopback it is.
+    expect(response?.headers()["cross-origin-opener-policy"]).toBeUndefined();
+    expect((await fetch(`${fed.gateway.url}/graphiql`)).headers.get("cross-origin-opener-policy")).toBe("same-origin");
+    expect(await page.evaluate(() => (globalThis as any).isSecureContext)).toBe(false);
+    await context.close();
+    expect(problems).toEqual([]);
   });
 });
 

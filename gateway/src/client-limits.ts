@@ -1,9 +1,9 @@
 // Per-client limits on the operations anyone may call without a token — each one costs a
-// password hash or a token exchange — counted by the client's address before any subgraph is
-// called. Over the limit: HTTP 429, Retry-After, TOO_MANY_REQUESTS.
+// password hash or a token exchange — counted by the client's address (an IPv6 one by its /64)
+// before any subgraph is called. Over the limit: HTTP 429, Retry-After, TOO_MANY_REQUESTS.
 import { GraphQLError, Kind, type DocumentNode, type SelectionSetNode } from "graphql";
 import { HeaderMap, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
-import type { RateLimit } from "@pooya/platform";
+import { clientAddressKey, type RateLimit } from "@pooya/platform";
 
 /** The root fields of the operation, one entry per occurrence (aliases count), fragments included. */
 function rootFields(selectionSet: SelectionSetNode, document: DocumentNode, seen = new Set<string>()): string[] {
@@ -33,7 +33,7 @@ export function clientLimitsPlugin<TContext extends BaseContext & { clientIp: st
           for (const field of rootFields(operation.selectionSet, document)) {
             const limit = limits[field];
             if (!limit) continue;
-            const decision = await limit.consume(contextValue.clientIp);
+            const decision = await limit.consume(clientAddressKey(contextValue.clientIp));
             if (!decision.allowed) {
               throw tooManyRequests(`Too many ${field} requests from your address; try again in ${decision.retryAfterSeconds} s.`, decision.retryAfterSeconds);
             }

@@ -38,15 +38,19 @@ export const gatewayStaticEnv = {
   MAX_QUERY_COST: env.integer({ min: 1, max: 10_000_000 }).default(20_000)
     .describe("most objects a query may produce, estimated before planning (lists count `first`, or an assumed size); above: 400 COST_ESTIMATED_TOO_EXPENSIVE"),
   MAX_ALIAS_LENGTH: env.integer({ min: 1, max: 10_000 }).default(64).describe("longest alias a query may use"),
+  MAX_TEXT_VALUE_LENGTH: env.integer({ min: 100, max: 1_000_000 }).default(10_000)
+    .describe("most characters in one text value of an argument (a String or ID, literal or variable, at any depth of an input); above: 400 BAD_USER_INPUT naming the argument, before planning (the longest text the API stores is 5 000 characters)"),
+  MAX_LIST_VALUE_ITEMS: env.integer({ min: 10, max: 1_000_000 }).default(1_000)
+    .describe("most items in one list value of an argument (literal or variable); above: 400 BAD_USER_INPUT naming the argument, before planning (the longest list the API takes is a roll call of 500)"),
   MAX_SUBGRAPH_REQUEST_BYTES: env.integer({ min: 1_024, max: 100_000_000 }).default(262_144)
-    .describe("largest request the gateway sends a subgraph once fragments are expanded; above: REQUEST_TOO_LARGE"),
+    .describe("largest request the gateway sends a subgraph once fragments are expanded (values included); above: REQUEST_TOO_LARGE"),
   MAX_RESPONSE_BYTES: env.integer({ min: 1_024, max: 1_000_000_000 }).default(2_097_152)
     .describe("largest answer served (and read from a subgraph); above: 400 RESPONSE_TOO_LARGE"),
   TRUSTED_PROXIES: env.list().default([])
     .describe("addresses or CIDRs of the proxies in front of the gateway whose X-Forwarded-For is believed (the client's address decides rate limits); unset: none, the peer's address counts"),
-  LOGIN_LIMIT_PER_CLIENT: env.integer({ min: 1, max: 1_000_000 }).default(60).describe("login requests per client address per minute"),
-  REGISTER_LIMIT_PER_CLIENT: env.integer({ min: 1, max: 1_000_000 }).default(20).describe("register requests per client address per minute"),
-  REFRESH_LIMIT_PER_CLIENT: env.integer({ min: 1, max: 1_000_000 }).default(300).describe("refreshToken requests per client address per minute"),
+  LOGIN_LIMIT_PER_CLIENT: env.integer({ min: 1, max: 1_000_000 }).default(60).describe("login requests per client address (an IPv6 one: per /64) per minute"),
+  REGISTER_LIMIT_PER_CLIENT: env.integer({ min: 1, max: 1_000_000 }).default(20).describe("register requests per client address (an IPv6 one: per /64) per minute"),
+  REFRESH_LIMIT_PER_CLIENT: env.integer({ min: 1, max: 1_000_000 }).default(300).describe("refreshToken requests per client address (an IPv6 one: per /64) per minute"),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: env.integer({ min: 1, max: 10_000 }).default(20).describe("subscriptions one WebSocket may run at once; more: TOO_MANY_REQUESTS"),
   MAX_WEBSOCKET_CONNECTIONS: env.integer({ min: 1, max: 1_000_000 }).default(10_000)
     .describe("WebSocket connections one gateway process holds at most; more are closed with 1013 (try again later, e.g. on another replica)"),

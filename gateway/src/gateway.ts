@@ -21,6 +21,7 @@ import { createSubscriptionGateway } from "./subscriptions.ts";
 import { demandControlPlugin, maxAliasLengthRule, type DemandLimits } from "./demand-control.ts";
 import { clientLimitsPlugin, tooManyRequestsStatusPlugin } from "./client-limits.ts";
 import { graphqlResponseStatusPlugin } from "./graphql-response-status.ts";
+import { valueLimitsPlugin, type ValueLimits } from "./value-limits.ts";
 import { sandboxLandingPagePlugin } from "./landing-page.ts";
 import { reusingAssertionSigner } from "./identity-assertions.ts";
 import { SHAPED_LIKE_APOLLO_GATEWAY, installFastResultShaping, useApolloResultShaping } from "./result-shaping.ts";
@@ -43,8 +44,8 @@ export interface GatewaySettings {
   supergraphSdl: string;
   /** Subgraph URLs by name; names not given keep the URL composed into the supergraph. */
   subgraphUrls: Partial<Record<string, string>>;
-  /** What a query may ask for (demand control). */
-  limits: DemandLimits & { maxSubgraphRequestBytes: number; maxResponseBytes: number };
+  /** What a query may ask for (demand control) and how large one argument value may be. */
+  limits: DemandLimits & ValueLimits & { maxSubgraphRequestBytes: number; maxResponseBytes: number };
   /** Timeouts, pool and breaker of calls to each subgraph (by name). */
   calls: (name: string, url: string) => Omit<UpstreamSettings, "log">;
   accessTokens: AccessTokenPolicy;
@@ -71,6 +72,8 @@ export interface GatewaySettings {
   resultShaping?: "fast" | "apollo";
   /** Who may read GET /metrics. */
   metricsAllowFrom: string[];
+  /** GET /metrics on a listener of its own at this port (METRICS_PORT); unset: on `port`. */
+  metricsPort?: number;
   /** WebSocket limits: subscriptions per connection, connections per process. */
   subscriptions: { maxPerConnection: number; maxConnections: number };
 }
@@ -139,7 +142,8 @@ class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     // The query first: isMutationBody reads it there.
     const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
     if (body.length > this.maxRequestBytes / 3 && Buffer.byteLength(body) > this.maxRequestBytes) {
-      throw new GraphQLError(`This query expands to more than ${this.maxRequestBytes} bytes for one subgraph; ask for fewer fields.`, { extensions: { code: "REQUEST_TOO_LARGE", maxBytes: this.maxRequestBytes } });
+      // One oversized value was refused before planning (value-limits.ts): this is the sum of many.
+      throw new GraphQLError(`This query expands to more than ${this.maxRequestBytes} bytes for one subgraph; ask for fewer fields or send smaller values.`, { extensions: { code: "REQUEST_TOO_LARGE", maxBytes: this.maxRequestBytes } });
     }
     // A query is safe to send again when the connection breaks before an answer; a mutation is not.
     const answer = await this.upstream.send(this.path, { method: "POST", headers, body, idempotent: !isMutationBody(body) });
@@ -267,6 +271,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     introspection: explorer,
     plugins: [
       requestShapePlugin<GatewayContext>(),
+      valueLimitsPlugin<GatewayContext>(settings.limits),
       demandControlPlugin<GatewayContext>(settings.limits),
       clientLimitsPlugin<GatewayContext>(clientLimits),
       retryAfterPlugin<GatewayContext>(),
@@ -280,7 +285,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
   });
   await apollo.start();
 
-  const edge = await createEdge({ log, cors: settings.corsOrigins, trustProxy: settings.trustedProxies, metrics, metricsAllowFrom: settings.metricsAllowFrom });
+  const edge = await createEdge({ log, cors: settings.corsOrigins, trustProxy: settings.trustedProxies, metrics, metricsAllowFrom: settings.metricsAllowFrom, metricsPort: settings.metricsPort });
   const graphql = fastifyApolloHandler<GatewayContext>(apollo, {
     context: async (request) => {
       const viewer = await accessTokens.viewerFromAuthorization(request.headers.authorization);
@@ -340,11 +345,13 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     })));
     return { ready: keys.loaded, supergraph: true, accessTokenKeys: keys, subgraphs };
   });
-  const { url } = await edge.listen(settings.port, settings.host, { reusePort: settings.reusePort });
+  const { url, metricsUrl } = await edge.listen(settings.port, settings.host, { reusePort: settings.reusePort });
 
   return {
     name: "gateway",
     url,
+    /** Where GET /metrics is served: `url`, or its own listener's (METRICS_PORT). */
+    metricsUrl: metricsUrl ?? url,
     graphqlUrl: `${url}/graphql`,
     jwksUrl: `${url}/.well-known/jwks.json`,
     subgraphs: subgraphsOf(settings.supergraphSdl).map((s) => s.name),

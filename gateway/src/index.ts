@@ -29,6 +29,8 @@ export const gatewayService = defineService({
       limits: {
         maxCost: vars.MAX_QUERY_COST,
         maxAliasLength: vars.MAX_ALIAS_LENGTH,
+        maxTextLength: vars.MAX_TEXT_VALUE_LENGTH,
+        maxListItems: vars.MAX_LIST_VALUE_ITEMS,
         maxSubgraphRequestBytes: vars.MAX_SUBGRAPH_REQUEST_BYTES,
         maxResponseBytes: vars.MAX_RESPONSE_BYTES,
       },
@@ -46,6 +48,7 @@ export const gatewayService = defineService({
       shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
       trustedProxies: vars.TRUSTED_PROXIES,
       metricsAllowFrom: vars.METRICS_ALLOW_FROM,
+      metricsPort: vars.METRICS_PORT,
       redisUrl: vars.REDIS_URL,
       clientLimits: { login: vars.LOGIN_LIMIT_PER_CLIENT, register: vars.REGISTER_LIMIT_PER_CLIENT, refreshToken: vars.REFRESH_LIMIT_PER_CLIENT },
       keysRefreshMs: vars.KEYS_REFRESH_MS,
@@ -56,6 +59,6 @@ export const gatewayService = defineService({
 
 export type { RunningGateway, SubgraphRequestCounter } from "./gateway.ts";
 export { composeSupergraph, type CompositionResult, type SubgraphSource } from "./composition.ts";
-export { SUPERGRAPH_PATH, subgraphsOf } from "./supergraph.ts";
+export { SUPERGRAPH_PATH, apiSchemaOfSupergraph, readSupergraph, subgraphsOf } from "./supergraph.ts";
 export { MAX_QUERY_TOKENS } from "./gateway.ts";
 export { serveWebClient, WEB_ROOT } from "./web.ts";

@@ -22,6 +22,7 @@ import {
 } from "@pooya/platform";
 import { AccessTokenError, bearerToken, type AccessTokenVerifier } from "./access-tokens.ts";
 import { costRefusal, type DemandLimits } from "./demand-control.ts";
+import { oversizedValue, type ValueLimits } from "./value-limits.ts";
 
 export const UNAUTHORIZED = { code: CloseCode.Unauthorized, reason: "Unauthorized: send { \"authorization\": \"Bearer <accessToken>\" } in connection_init" } as const;
 export const BAD_TOKEN = { code: CloseCode.Unauthorized, reason: "Unauthorized: the access token is not valid" } as const;
@@ -70,7 +71,7 @@ export interface SubscriptionGatewayOptions {
   /** The API schema once loaded (validation). */
   schema: () => GraphQLSchema;
   validationRules: readonly ValidationRule[];
-  limits: DemandLimits;
+  limits: DemandLimits & ValueLimits;
   accessTokens: AccessTokenVerifier;
   /** Signs the identity assertion for a subgraph socket (viewer, client address, token expiry). */
   signAssertion: (viewer: Viewer, clientIp: string, sessionExpiresAt: number) => Promise<string>;
@@ -205,7 +206,8 @@ export function createSubscriptionGateway(options: SubscriptionGatewayOptions) {
         if (session.active >= options.maxSubscriptionsPerConnection) {
           return [new GraphQLError(`At most ${options.maxSubscriptionsPerConnection} subscriptions run at once on one connection.`, { extensions: { code: "TOO_MANY_REQUESTS", retryAfterSeconds: 1 } })];
         }
-        const refusal = costRefusal(options.limits, { schema: args.schema, document, variables: payload.variables ?? undefined, operationName: payload.operationName });
+        const refusal = oversizedValue(options.limits, document, payload.variables)
+          ?? costRefusal(options.limits, { schema: args.schema, document, variables: payload.variables ?? undefined, operationName: payload.operationName });
         if (refusal) return [refusal];
         session.active += 1;
         return { ...args, contextValue: { session, owner } };

@@ -2,7 +2,8 @@
 // the gateway's subgraph list comes from the supergraph it was composed into, so the two never differ.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Kind, parse, type EnumTypeDefinitionNode } from "graphql";
+import { Kind, parse, type EnumTypeDefinitionNode, type GraphQLSchema } from "graphql";
+import { Supergraph } from "@apollo/federation-internals";
 
 export const SUPERGRAPH_PATH = fileURLToPath(new URL("../supergraph.graphql", import.meta.url));
 
@@ -29,4 +30,9 @@ export function subgraphsOf(supergraphSdl: string): SupergraphSubgraph[] {
 export function readSupergraph(path: string): { sdl: string; subgraphs: SupergraphSubgraph[] } {
   const sdl = readFileSync(path, "utf8");
   return { sdl, subgraphs: subgraphsOf(sdl) };
+}
+
+/** What clients see of a supergraph: its API schema (no join/link machinery, inaccessible parts removed). */
+export function apiSchemaOfSupergraph(supergraphSdl: string): GraphQLSchema {
+  return Supergraph.build(supergraphSdl).apiSchema().toGraphQLJSSchema();
 }

@@ -226,11 +226,21 @@ export function processVariables(defaultPort: number) {
     LOG_LEVEL: env.oneOf(LOG_LEVELS).default("info").describe("least severe log level written"),
     LOG_FORMAT: env.oneOf(["json", "pretty"] as const).optional().describe("`json` (one object per line) or `pretty` (for a terminal); default: json, pretty under `npm start`"),
     SHUTDOWN_TIMEOUT_MS: env.integer({ min: 100, max: 600_000 }).default(10_000).describe("after SIGTERM, the process exits within this time whatever its clients do"),
+    METRICS_PORT: env.port().optional()
+      .describe("serve GET /metrics on this port, on a listener of its own, and not on `PORT` (the Kubernetes manifests set it, so a NetworkPolicy can let monitoring reach the metrics and nothing else); unset: on `PORT`"),
     METRICS_ALLOW_FROM: env.list().default(["loopback", "uniquelocal"])
       .describe("client addresses or CIDRs that may read GET /metrics (`loopback`, `uniquelocal` = the private ranges, `linklocal` also accepted); others get 404"),
     KEYS_REFRESH_MS: env.integer({ min: 100, max: 86_400_000 }).default(600_000)
       .describe("how old fetched token keys may get before they are refreshed in the background (kept, whatever their age, while they cannot be fetched)"),
   };
+}
+
+/** Problems among the process variables (each "NAME: what is wrong"). */
+export function checkProcessVariables(vars: Record<string, unknown>): string[] {
+  const { PORT: port, METRICS_PORT: metricsPort } = vars;
+  // With SO_REUSEPORT the two listeners would even share one port, each taking some requests.
+  if (typeof metricsPort === "number" && metricsPort !== 0 && metricsPort === port) return ["METRICS_PORT: must differ from PORT (unset it to serve /metrics on PORT)"];
+  return [];
 }
 
 /** How a service calls others: timeouts, pool size, circuit breaker; `<NAME>_…` overrides per called service. */

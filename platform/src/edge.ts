@@ -1,7 +1,8 @@
 // The HTTP edge every service stands on: Fastify with CORS (gateway), compression, security
 // headers (helmet's for what browsers read, two for an internal API), a body limit whose 413
 // (like every early refusal) the client reads before the connection closes, request ids, one
-// access-log line per request, typed error bodies, health and readiness, and a drain that always ends.
+// access-log line per request, typed error bodies, health and readiness, metrics (on the
+// service's port, or with METRICS_PORT on a listener of their own), and a drain that always ends.
 import { randomUUID } from "node:crypto";
 import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
 import { STATUS_CODES, type Server as HttpServer } from "node:http";
@@ -14,7 +15,7 @@ import type { Logger } from "./logging.ts";
 import { errorFields } from "./logging.ts";
 import { trace } from "@opentelemetry/api";
 import { tracingEnabled } from "./tracing.ts";
-import { metricsAccess, type Metrics } from "./metrics.ts";
+import { createMetricsServer, metricsAccess, type Metrics } from "./metrics.ts";
 import { graphqlMediaType } from "./graphql-media-type.ts";
 
 export const REQUEST_ID_HEADER = "x-request-id";
@@ -60,6 +61,22 @@ export interface EdgeOptions {
   metrics?: Metrics;
   /** Client addresses (or CIDRs, or proxy-addr's names) that may read GET /metrics. */
   metricsAllowFrom?: string[];
+  /** GET /metrics on a listener of its own at this port (METRICS_PORT), not on the service's port. */
+  metricsPort?: number;
+}
+
+const LOOPBACK_HOST = /^(localhost|.+\.localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * Whether the page may be a secure context (https, or a loopback host). Browsers ignore
+ * Cross-Origin-Opener-Policy anywhere else and report it as a console error, so a panel opened
+ * over plain http on a LAN address or a development hostname is sent none. Any
+ * X-Forwarded-Proto naming https keeps it (a forged one only keeps a header that does no harm).
+ */
+function mayBeSecureContext(request: FastifyRequest): boolean {
+  if (request.protocol === "https" || LOOPBACK_HOST.test(request.hostname)) return true;
+  const forwarded = request.headers["x-forwarded-proto"];
+  return (Array.isArray(forwarded) ? forwarded.join(",") : (forwarded ?? "")).toLowerCase().includes("https");
 }
 
 /** A request id from the client is kept when it is a plain token, else one is made. */
@@ -220,8 +237,8 @@ export interface Edge {
   /** Set by the service once it can serve; /readyz answers with it (503 while draining). */
   setReadiness(check: ReadinessCheck): void;
   readonly draining: boolean;
-  /** `reusePort`: others may listen on the same port too (SO_REUSEPORT), for a restart without a gap. */
-  listen(port: number, host: string, options?: { reusePort?: boolean }): Promise<{ url: string; port: number }>;
+  /** `reusePort`: others may listen on the same port too (SO_REUSEPORT), for a restart without a gap. `metricsUrl`: with `metricsPort`, its base URL. */
+  listen(port: number, host: string, options?: { reusePort?: boolean }): Promise<{ url: string; port: number; metricsUrl?: string }>;
   /** Stops accepting, lets in-flight requests finish, closes idle keep-alive sockets at once and busy ones after their response; after `deadlineMs` closes whatever is left. */
   close(deadlineMs: number): Promise<void>;
   /** Runs as the drain starts (e.g. WebSockets are told to reconnect elsewhere). */
@@ -298,6 +315,7 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
       },
     },
     crossOriginEmbedderPolicy: false,
+    crossOriginOpenerPolicy: false, // per request: see mayBeSecureContext
   });
   if (options.audience === "services") {
     const headers = Object.entries(SERVICE_SECURITY_HEADERS);
@@ -306,7 +324,10 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
       done();
     });
   } else {
-    app.addHook("onRequest", (request, reply, done) => pageSecurityHeaders(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined)));
+    app.addHook("onRequest", (request, reply, done) => pageSecurityHeaders(request.raw, reply.raw, (error?: unknown) => {
+      if (!error && mayBeSecureContext(request)) reply.raw.setHeader("cross-origin-opener-policy", "same-origin");
+      done(error as Error | undefined);
+    }));
   }
   await app.register(fastifyCompress, { global: true, threshold: 1024, encodings: ["br", "gzip", "deflate"] });
   if (options.cors) {
@@ -363,12 +384,14 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
   });
 
   app.get("/healthz", async () => ({ status: "ok" }));
-  if (options.metrics) {
+  const metricsAllowed = metricsAccess(options.metricsAllowFrom ?? ["loopback", "uniquelocal"]);
+  const { metricsPort } = options;
+  const metricsServer = options.metrics && metricsPort !== undefined ? createMetricsServer(options.metrics.registry, metricsAllowed) : undefined;
+  if (options.metrics && !metricsServer) {
     const { registry } = options.metrics;
-    const allowed = metricsAccess(options.metricsAllowFrom ?? ["loopback", "uniquelocal"]);
     app.get("/metrics", async (request, reply) => {
       // Outsiders are told nothing exists here.
-      if (!allowed(request.ip)) return replyError(request, reply, 404, errorBody(`No route GET /metrics.`, "NOT_FOUND"));
+      if (!metricsAllowed(request.ip)) return replyError(request, reply, 404, errorBody(`No route GET /metrics.`, "NOT_FOUND"));
       void reply.header("content-type", registry.contentType);
       return registry.metrics();
     });
@@ -397,7 +420,19 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
       await app.listen({ port, host, ...(options.reusePort ? { reusePort: true } : {}) });
       const address = app.server.address() as AddressInfo;
       const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
-      return { url: `http://${shownHost}:${address.port}`, port: address.port };
+      if (!metricsServer) return { url: `http://${shownHost}:${address.port}`, port: address.port };
+      await new Promise<void>((resolve, reject) => {
+        metricsServer.once("error", reject);
+        metricsServer.listen({ port: metricsPort, host, ...(options.reusePort ? { reusePort: true } : {}) }, () => {
+          metricsServer.off("error", reject);
+          resolve();
+        });
+      }).catch(async (error: unknown) => {
+        await app.close(); // the service port is not left open without its metrics
+        throw error;
+      });
+      const metricsAddress = metricsServer.address() as AddressInfo;
+      return { url: `http://${shownHost}:${address.port}`, port: address.port, metricsUrl: `http://${shownHost}:${metricsAddress.port}` };
     },
     onDrain(hook) {
       drainHooks.push(hook);
@@ -415,6 +450,11 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
       }
       connections.closeIdle(0); // the deadline: whatever a client still holds open is cut
       await app.close();
+      // Metrics are served through the drain (it shows there), and end with it.
+      if (metricsServer?.listening) {
+        metricsServer.closeAllConnections();
+        await new Promise((resolve) => metricsServer.close(resolve));
+      }
     },
   };
 }

@@ -74,7 +74,7 @@ const CLIENT_CODES = new Set<string>([
 ]);
 
 /** Extension keys a client may rely on besides `code`: the input field at fault, the students a roll call refused, when to retry. */
-const CLIENT_DETAILS = ["field", "studentIds", "ids", "retryAfterSeconds", "cost", "maxCost", "maxBytes"] as const;
+const CLIENT_DETAILS = ["field", "studentIds", "ids", "retryAfterSeconds", "cost", "maxCost", "maxBytes", "maxLength", "maxItems"] as const;
 
 export interface ErrorMaskOptions {
   log: Logger;

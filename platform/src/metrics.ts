@@ -1,6 +1,9 @@
 // Prometheus metrics (prom-client), one registry per service (labelled with its name), served at
-// GET /metrics on the service's own port to the addresses in METRICS_ALLOW_FROM only. Label
-// values come from bounded sets: route patterns, codes, a capped list of operation names.
+// GET /metrics to the addresses in METRICS_ALLOW_FROM only: on the service's own port, or with
+// METRICS_PORT on a listener of their own (where a NetworkPolicy can let monitoring reach the
+// metrics and nothing else). Label values come from bounded sets: route patterns, codes, a
+// capped list of operation names.
+import { createServer, type Server } from "node:http";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import proxyaddr from "proxy-addr";
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
@@ -108,6 +111,27 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export function metricsAccess(allowFrom: string[]): (address: string) => boolean {
   const trusted = proxyaddr.compile(allowFrom);
   return (address) => trusted(address, 0);
+}
+
+/**
+ * GET /metrics alone on a small HTTP server of its own (METRICS_PORT): everything else, and
+ * any client outside `allowed` (by its socket address: scrapers come straight, not through a
+ * proxy), gets the 404 an unknown route gets.
+ */
+export function createMetricsServer(registry: Registry, allowed: (address: string) => boolean): Server {
+  const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, (request, response) => {
+    const path = (request.url ?? "/").split("?")[0];
+    if (request.method !== "GET" || path !== "/metrics" || !allowed(request.socket.remoteAddress ?? "")) {
+      const body = JSON.stringify({ errors: [{ message: `No route ${request.method} ${path}.`, extensions: { code: "NOT_FOUND" } }] });
+      response.writeHead(404, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) }).end(body);
+      return;
+    }
+    registry.metrics().then(
+      (text) => response.writeHead(200, { "content-type": registry.contentType, "content-length": Buffer.byteLength(text) }).end(text),
+      () => response.writeHead(500, { "content-type": "text/plain" }).end("metrics could not be collected\n"),
+    );
+  });
+  return server;
 }
 
 export function graphqlMetricsPlugin<TContext extends BaseContext>(metrics: Metrics, maxOperationNames = 100): ApolloServerPlugin<TContext> {

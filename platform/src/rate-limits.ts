@@ -2,9 +2,24 @@
 // replica), in memory otherwise (right for one process). While Redis cannot be reached, each
 // process counts in memory instead ("insurance"), so an outage of Redis neither blocks nor
 // unblocks everybody.
+import ipaddr from "ipaddr.js";
 import { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import type { Logger } from "./logging.ts";
+
+/**
+ * The client a per-client limit counts, from its address: an IPv4 address as it is; an IPv6
+ * address by its /64, the prefix one subscriber or host gets (it picks any of 2^64 addresses
+ * in it, and privacy extensions rotate them), so walking through its own prefix is one client;
+ * an IPv4-mapped IPv6 address (::ffff:192.0.2.1) as the IPv4 one. Anything else as it is.
+ */
+export function clientAddressKey(address: string): string {
+  if (!ipaddr.isValid(address)) return address;
+  const parsed = ipaddr.process(address); // unmaps ::ffff:a.b.c.d; drops an IPv6 zone
+  if (parsed.kind() === "ipv4") return parsed.toString();
+  const { parts } = parsed as ipaddr.IPv6;
+  return `${new ipaddr.IPv6([...parts.slice(0, 4), 0, 0, 0, 0]).toString()}/64`;
+}
 
 export interface LimitPolicy {
   /** Attempts allowed in the window. */

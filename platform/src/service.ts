@@ -2,7 +2,7 @@
 // how it runs as a process: configuration checked once, structured logs, a shutdown that always
 // ends within SHUTDOWN_TIMEOUT_MS.
 import closeWithGrace from "close-with-grace";
-import { ConfigError, readEnv, type EnvShape, type EnvValues } from "./config.ts";
+import { ConfigError, checkProcessVariables, readEnv, type EnvShape, type EnvValues } from "./config.ts";
 import { createLogger, errorFields, type Logger } from "./logging.ts";
 import type { Tracing } from "./tracing.ts";
 import type { EventCatalog } from "./events/catalog.ts";
@@ -51,7 +51,7 @@ export function envShapeOf(descriptor: { env: EnvShape | ((env: NodeJS.ProcessEn
 /** The service's variables read from `env` and checked, typed as its start() takes them. */
 export function readServiceEnv<D extends AnyServiceDescriptor>(descriptor: D, env: NodeJS.ProcessEnv = process.env): Parameters<D["start"]>[0] {
   const vars = readEnv(envShapeOf(descriptor, env), env);
-  const problems = descriptor.check?.(vars) ?? [];
+  const problems = [...checkProcessVariables(vars), ...(descriptor.check?.(vars) ?? [])];
   if (problems.length) throw new ConfigError(problems);
   return vars;
 }

@@ -44,6 +44,8 @@ export interface SubgraphSettings {
   shutdownTimeoutMs: number;
   keysRefreshMs: number;
   metricsAllowFrom: string[];
+  /** GET /metrics on a listener of its own (METRICS_PORT); unset: on `port`. */
+  metricsPort?: number;
   /** How operations run: compiled by graphql-jit once they repeat, or interpreted by graphql-js. */
   executor: "compiled" | "graphql-js";
 }
@@ -61,6 +63,7 @@ export function subgraphSettings(name: string, vars: Record<string, unknown>): S
     shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS as number,
     keysRefreshMs: vars.KEYS_REFRESH_MS as number,
     metricsAllowFrom: vars.METRICS_ALLOW_FROM as string[],
+    metricsPort: vars.METRICS_PORT as number | undefined,
     executor: (vars.GRAPHQL_EXECUTOR as SubgraphSettings["executor"] | undefined) ?? "compiled",
   };
 }
@@ -132,7 +135,7 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
     set({ state: "idle" }, db.pool.idleCount);
     set({ state: "waiting" }, db.pool.waitingCount);
   });
-  const edge = await createEdge({ log, audience: "services", metrics: options.metrics, metricsAllowFrom: settings.metricsAllowFrom });
+  const edge = await createEdge({ log, audience: "services", metrics: options.metrics, metricsAllowFrom: settings.metricsAllowFrom, metricsPort: settings.metricsPort });
   if (options.subscriptions) await enableWebSockets(edge);
   const graphqlHandler = fastifyApolloHandler<TContext>(apollo, {
     context: async (request) => {
@@ -200,11 +203,13 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
     const keys = Object.keys(callerKeys).length ? { callerKeys } : {};
     return { ready: database, database, ...keys, ...options.readinessDetails?.() };
   });
-  const { url } = await edge.listen(settings.port, settings.host, { reusePort: settings.reusePort });
+  const { url, metricsUrl } = await edge.listen(settings.port, settings.host, { reusePort: settings.reusePort });
 
   return {
     name: options.name,
     url,
+    /** Where GET /metrics is served: `url`, or its own listener's (METRICS_PORT). */
+    metricsUrl: metricsUrl ?? url,
     graphqlUrl: `${url}/graphql`,
     sqlStatements: db.sqlStatements,
     metrics: options.metrics,

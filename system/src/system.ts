@@ -62,6 +62,8 @@ export async function startSystem({ env: environment = process.env, print = cons
     ? { email: settings.POOYA_ADMIN_EMAIL as string, password: settings.POOYA_ADMIN_PASSWORD as string }
     : allEmbedded ? DEMO_ADMIN : undefined;
   const seed = (settings.POOYA_SEED as boolean | undefined) ?? allEmbedded;
+  // One process, every service: one METRICS_PORT would be taken by the first service to start.
+  if (environment.METRICS_PORT) problems.push("METRICS_PORT: not for npm start (every service runs in this one process, each serving /metrics on its own port); set it per service where each runs as its own process");
   if (seed && !admin) problems.push("POOYA_SEED: seeding needs POOYA_ADMIN_EMAIL and POOYA_ADMIN_PASSWORD (the seed signs in as that STAFF account)");
 
   const shared: NodeJS.ProcessEnv = {

@@ -12,7 +12,7 @@ import { Deployment, StatefulSet } from "kubernetes-models/apps/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { Ingress, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
-import { K8S_DIR, PRE_STOP_SECONDS, SHUTDOWN_TIMEOUT_SECONDS, SUBGRAPHS, k8sServices, overlays, renderBase, renderOverlay } from "../src/index.ts";
+import { K8S_DIR, METRICS_PORT, PRE_STOP_SECONDS, SHUTDOWN_TIMEOUT_SECONDS, SUBGRAPHS, k8sServices, overlays, renderBase, renderOverlay } from "../src/index.ts";
 
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   "v1/Namespace": Namespace,
@@ -96,16 +96,44 @@ describe.each(["dev", "production"])("overlay %s", (overlay) => {
     }
   });
 
-  test("network policies: ingress denied by default; each subgraph reachable from the gateway, its callers and the services it calls (they read its keys) only; each database from its own service only", () => {
+  test("network policies, compared whole (namespace and pod selectors, ports): ingress denied by default; the gateway's port open, each subgraph's port to the gateway, its callers and the services it calls (they read its keys) only, every metrics port to the monitoring namespace only, each database to its own service only", () => {
     const policies = Object.fromEntries(ofKind("NetworkPolicy").map((p) => [p.metadata.name, p]));
-    expect(policies["default-deny-ingress"].spec.podSelector).toEqual({});
+    const pods = (...names: string[]) => names.map((name) => ({ podSelector: { matchLabels: { "app.kubernetes.io/name": name } } }));
+    const scrapes = { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }], ports: [{ port: "metrics" }] };
+    // Each rule with its peers in a stable order, so that only what they allow is compared.
+    const sorted = (rules: any[]) => rules.map((rule) => ({ ...rule, ...(rule.from ? { from: [...rule.from].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) } : {}) }));
+    const expected: Record<string, unknown> = {
+      "default-deny-ingress": { podSelector: {}, policyTypes: ["Ingress"] },
+      gateway: { podSelector: { matchLabels: { "app.kubernetes.io/name": "gateway" } }, policyTypes: ["Ingress"], ingress: [{ ports: [{ port: "http" }] }, scrapes] },
+      nats: { podSelector: { matchLabels: { "app.kubernetes.io/name": "nats" } }, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: { matchLabels: { "app.kubernetes.io/component": "subgraph" } } }], ports: [{ port: "client" }] }] },
+    };
     for (const service of k8sServices().filter((s) => s.kind === "subgraph")) {
-      const allowed = policies[service.name].spec.ingress[0].from.flatMap((f: any) => (f.podSelector ? [f.podSelector.matchLabels["app.kubernetes.io/name"]] : []));
       const callers = k8sServices().filter((s) => s.kind === "subgraph" && s.calls.includes(service.name)).map((s) => s.name);
-      expect(allowed.sort()).toEqual([...new Set(["gateway", ...callers, ...service.calls])].sort());
-      const database = policies[`${service.name}-postgres`].spec.ingress[0].from.map((f: any) => f.podSelector.matchLabels["app.kubernetes.io/name"]);
-      expect(database).toEqual([service.name]);
+      const peers = [...new Set(["gateway", ...callers, ...service.calls])];
+      expected[service.name] = { podSelector: { matchLabels: { "app.kubernetes.io/name": service.name } }, policyTypes: ["Ingress"], ingress: sorted([{ from: pods(...peers), ports: [{ port: "http" }] }, scrapes]) };
+      expected[`${service.name}-postgres`] = { podSelector: { matchLabels: { "app.kubernetes.io/name": `${service.name}-postgres` } }, policyTypes: ["Ingress"], ingress: [{ from: pods(service.name), ports: [{ port: "postgres" }] }] };
     }
+    const actual = Object.fromEntries(Object.entries(policies).map(([name, policy]: [string, any]) => [name, { ...policy.spec, ...(policy.spec.ingress ? { ingress: sorted(policy.spec.ingress) } : {}) }]));
+    expect(actual).toEqual(expected);
+  });
+
+  test("every service serves its metrics on a named port of its own (METRICS_PORT), which Prometheus is told to scrape", () => {
+    for (const deployment of deployments) {
+      const [container] = deployment.spec.template.spec.containers;
+      const name = deployment.metadata.name;
+      const ports = Object.fromEntries(container.ports.map((p: any) => [p.name, p.containerPort]));
+      expect(Object.keys(ports).sort(), name).toEqual(["http", "metrics"]);
+      expect(ports.metrics, name).toBe(METRICS_PORT);
+      expect(ports.metrics, name).not.toBe(ports.http);
+      const env = Object.fromEntries(container.env.filter((v: any) => "value" in v).map((v: any) => [v.name, v.value]));
+      expect(env.PORT, name).toBe(String(ports.http));
+      expect(env.METRICS_PORT, name).toBe(String(ports.metrics));
+      expect(deployment.spec.template.metadata.annotations, name).toEqual({ "prometheus.io/scrape": "true", "prometheus.io/port": String(ports.metrics), "prometheus.io/path": "/metrics" });
+      // Probes stay on the service's port (the metrics listener serves nothing else).
+      for (const probe of [container.startupProbe, container.readinessProbe, container.livenessProbe]) expect(probe.httpGet.port, name).toBe("http");
+    }
+    // The Services carry the API port only: nothing but Prometheus (by pod) reaches the metrics.
+    for (const service of ofKind("Service")) expect(service.spec.ports.map((p: any) => p.name), service.metadata.name).not.toContain("metrics");
   });
 
   test("autoscalers and disruption budgets target Deployments that exist; the Ingress routes the API, the web client and the explorer (not health or metrics) to the gateway", () => {

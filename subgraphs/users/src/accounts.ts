@@ -1,5 +1,5 @@
 // Accounts and sessions: registration, sign-in, refresh-token rotation, sign-out.
-import { badUserInput, codeLabel, conflict, domainError, requireText, type RateLimit, type Role } from "@pooya/platform";
+import { badUserInput, clientAddressKey, codeLabel, conflict, domainError, requireText, type RateLimit, type Role } from "@pooya/platform";
 import { Prisma, type User } from "./generated/prisma/client.ts";
 import type { UsersDb } from "./db.ts";
 import type { UsersOutbox } from "./outbox.ts";
@@ -86,7 +86,9 @@ export function createAccounts(db: UsersDb, outbox: UsersOutbox, accessTokens: A
     const address = email.trim().toLowerCase();
     // Nothing this long was ever registered: wrong, without spending a hash on it.
     if (address.length > 254 || password.length > PASSWORD_MAX) throw wrongCredentials();
-    const pair = await limits.perAccountAndClient.consume(`${address}|${clientIp ?? "unknown"}`);
+    // The client as the gateway's limits count it (an IPv6 address by its /64).
+    const client = clientIp ? clientAddressKey(clientIp) : "unknown";
+    const pair = await limits.perAccountAndClient.consume(`${address}|${client}`);
     if (!pair.allowed) throw tooManyAttempts(pair.retryAfterSeconds);
 
     // Reserve one attempt against the account-wide ceiling in one statement: of many parallel
@@ -113,7 +115,7 @@ export function createAccounts(db: UsersDb, outbox: UsersOutbox, accessTokens: A
     if (!(await verifyPassword(reserved.passwordHash, password))) throw wrongCredentials();
     // The right password: this attempt is given back, and this client's count cleared.
     await db.prisma.$executeRaw`UPDATE users SET failed_logins = greatest(failed_logins - 1, 0) WHERE id = ${reserved.id}::uuid`;
-    await limits.perAccountAndClient.reset(`${address}|${clientIp ?? "unknown"}`);
+    await limits.perAccountAndClient.reset(`${address}|${client}`);
     return startSession(reserved);
   }
 

@@ -32,6 +32,23 @@ const fetcher = createGraphiQLFetcher({
   subscriptionUrl: new URL("/graphql", location.href.replace(/^http/, "ws")).href,
 });
 
+/**
+ * GraphiQL's "copy query" uses navigator.clipboard, which exists only in secure contexts: over
+ * plain http (a LAN address, a development hostname) the text is copied the older way instead.
+ */
+function copyWithoutClipboardApi(text: string) {
+  if (window.isSecureContext && navigator.clipboard) return;
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.style.position = "fixed";
+  area.style.opacity = "0";
+  document.body.append(area);
+  area.select();
+  document.execCommand("copy");
+  area.remove();
+}
+
 createRoot(document.getElementById("graphiql")!).render(
   <GraphiQL
     fetcher={fetcher}
@@ -43,5 +60,6 @@ createRoot(document.getElementById("graphiql")!).render(
     isHeadersEditorEnabled
     defaultEditorToolsVisibility="headers"
     shouldPersistHeaders={false}
+    onCopyQuery={copyWithoutClipboardApi}
   />,
 );

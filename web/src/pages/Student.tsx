@@ -1,10 +1,11 @@
 // A student's pages: their courses with their attendance, the catalogue, this week's meals,
 // their orders and wallet.
-import { useMemo, useRef, useState } from "react";
+import { useMemo, useState } from "react";
 import { useMutation, useQuery } from "@apollo/client/react";
 import { BuyMealDocument, CancelOrderDocument, CatalogueDocument, DropCourseDocument, EnrollDocument, MyCoursesDocument, MyFoodDocument, WeekMealsDocument } from "../gql/graphql";
 import type { Session } from "../session";
 import { ErrorAlert, Field, Loading, Notice, isoDate, money, weekOf } from "../ui";
+import { PurchaseIntent, purchaseSettled } from "../purchase-intent";
 
 const PAGE_SIZE = 10;
 
@@ -136,21 +137,18 @@ export function Meals() {
   );
 }
 
-const newKey = () => crypto.randomUUID();
-
 function MealCard({ meal, past }: { meal: { id: string; name: string; description?: string | null; mealType: string; servingDate: string; price: number; stock: number }; past: boolean }) {
   const [quantity, setQuantity] = useState(1);
-  // One idempotency key per purchase: a new one for each single click (or Enter), the same one
-  // for the further clicks of a double or triple click (event.detail counts them), so a double
-  // click makes and charges one order, whenever the first answer arrives.
-  const key = useRef(newKey());
+  // One idempotency key per purchase intent (made once, not on every render): see PurchaseIntent.
+  const [intent] = useState(() => new PurchaseIntent());
   const [buy, { loading, error, reset }] = useMutation(BuyMealDocument, { refetchQueries: [MyFoodDocument] });
   const [bought, setBought] = useState<string>();
   const purchase = async (clicks: number) => {
-    if (clicks <= 1) key.current = newKey();
+    const key = intent.keyFor(clicks);
     setBought(undefined);
-    const result = await buy({ variables: { input: { mealId: meal.id, quantity, idempotencyKey: key.current } } }).catch(() => undefined);
-    if (result?.data) setBought(`Ordered ${result.data.buyMeal.quantity} × ${meal.name} for ${money(result.data.buyMeal.totalPrice)}.`);
+    const result = await buy({ variables: { input: { mealId: meal.id, quantity, idempotencyKey: key } } }).catch((caught: unknown) => ({ data: undefined, error: caught }));
+    intent.answered(key, purchaseSettled(result));
+    if (result.data) setBought(`Ordered ${result.data.buyMeal.quantity} × ${meal.name} for ${money(result.data.buyMeal.totalPrice)}.`);
   };
   return (
     <li className="card" aria-label={`${meal.name}, ${meal.mealType.toLowerCase()} on ${meal.servingDate}`}>
@@ -165,7 +163,7 @@ function MealCard({ meal, past }: { meal: { id: string; name: string; descriptio
         }}
       >
       <Field label="Quantity">
-          {(props) => <input {...props} type="number" min={1} max={10} value={quantity} onChange={(e) => { reset(); setQuantity(Math.max(1, Number(e.target.value) || 1)); }} />}
+          {(props) => <input {...props} type="number" min={1} max={10} value={quantity} onChange={(e) => { reset(); intent.reset(); setQuantity(Math.max(1, Number(e.target.value) || 1)); }} />}
         </Field>
         <button
           type="submit"
