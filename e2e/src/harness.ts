@@ -219,7 +219,8 @@ export async function startFederation(options: HarnessOptions = {}) {
       const vars = readServiceEnv(descriptor, {
         ...baseEnv,
         GATEWAY_JWKS_URL: gateway.jwksUrl,
-        ...Object.fromEntries(descriptor.calls.map((callee) => [serviceUrlVariable(callee), services[callee as SubgraphName].url])),
+        // Its callees (it calls them) and its callers (it reads their service-token keys).
+        ...Object.fromEntries(SUBGRAPH_NAMES.filter((other) => other !== name).map((other) => [serviceUrlVariable(other), services[other].url])),
         [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name],
         PORT: "0",
         ...env,
