@@ -4,8 +4,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PROJECT_ROOT, withConfigTables, withEventCatalogue } from "../src/index.ts";
 
-test("docs/operations.md's configuration tables are what the services' schemas say (npm run docs:config)", async () => {
-  const document = await readFile(join(PROJECT_ROOT, "docs/operations.md"), "utf8");
+test("docs/configuration.md's tables are what the services' schemas say (npm run docs:config)", async () => {
+  const document = await readFile(join(PROJECT_ROOT, "docs/configuration.md"), "utf8");
   expect(document).toBe(withConfigTables(document));
   for (const name of ["USERS_DATABASE_URL", "ACCESS_TOKEN_JWKS_URL", "SHUTDOWN_TIMEOUT_MS", "EVENTS_POLL_INTERVAL_MS", "NATS_URL", "SMTP_URL", "COURSES_PORT", "POOYA_SEED"]) {
     expect(document).toContain("| `" + name + "` |");
