@@ -14,7 +14,7 @@ let system: Awaited<ReturnType<typeof startSystem>>;
 try {
   system = await startSystem();
 } catch (error) {
-  if (error instanceof ConfigError) console.error(`npm start cannot start: ${error.message}\nSee docs/operations.md#configuration for every variable.`);
+  if (error instanceof ConfigError) console.error(`npm start cannot start: ${error.message}\nSee docs/configuration.md for every variable.`);
   else console.error(`npm start could not start: ${describeStartupFailure(error).message}`);
   process.exit(1);
 }

@@ -43,7 +43,7 @@ export function readAll<T extends Record<string, () => unknown>>(readers: T): { 
   return values as { [K in keyof T]: ReturnType<T[K]> };
 }
 
-/** What a variable is, for the documentation table (docs/operations.md is generated from this). */
+/** What a variable is, for the documentation table (docs/configuration.md is generated from this). */
 export interface VariableDoc {
   name: string;
   required: boolean;

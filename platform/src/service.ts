@@ -89,7 +89,7 @@ export async function runService<S extends EnvShape, R extends RunningService, N
     vars = readServiceEnv(descriptor, env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${descriptor.name} cannot start: ${error.message}\nSee docs/operations.md#configuration for every variable.\n`);
+    process.stderr.write(`${descriptor.name} cannot start: ${error.message}\nSee docs/configuration.md for every variable.\n`);
     process.exit(1);
   }
   const settings = vars as unknown as { LOG_LEVEL: string; LOG_FORMAT?: "json" | "pretty"; SHUTDOWN_TIMEOUT_MS: number };

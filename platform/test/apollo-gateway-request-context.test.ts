@@ -4,7 +4,7 @@
 // class instead of an object literal with new closures per request: with the literal, V8 kept
 // every request's data (its context, variables and result) alive through young-generation GCs
 // until the next full GC: a quarter of the attendance subgraph's CPU when loaded directly
-// (docs/operations.md, eighth run). This checks that the patch is applied and that the status
+// (docs/architecture.md, "Requests, batching and errors"). This checks that the patch is applied and that the status
 // still reaches the HTTP answer.
 import { ApolloServer, HeaderMap } from "@apollo/server";
 import type { GatewayGraphQLRequestContext, GatewayInterface } from "@apollo/server-gateway-interface";

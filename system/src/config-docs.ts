@@ -1,4 +1,4 @@
-// docs/operations.md's variable tables, generated from the services' own schemas (npm run
+// docs/configuration.md's variable tables, generated from the services' own schemas (npm run
 // docs:config) and checked by a test, so the documentation cannot drift from the code.
 import { describeEnv, envShapeOf, type VariableDoc } from "@pooya/platform";
 import { GATEWAY, SUBGRAPHS } from "./registry.ts";
@@ -60,6 +60,6 @@ export function renderConfigTables(): string {
 export function withConfigTables(document: string): string {
   const start = document.indexOf(CONFIG_TABLE_START);
   const end = document.indexOf(CONFIG_TABLE_END);
-  if (start < 0 || end < start) throw new Error("docs/operations.md has no config-tables markers");
+  if (start < 0 || end < start) throw new Error("docs/configuration.md has no config-tables markers");
   return document.slice(0, start) + renderConfigTables() + document.slice(end + CONFIG_TABLE_END.length);
 }

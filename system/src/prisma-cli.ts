@@ -3,7 +3,7 @@
 //
 // Prisma's CLI wants its native schema engine, which it downloads on first use. Machines
 // without that download (ours) point PRISMA_SCHEMA_ENGINE_BINARY at an offline stand-in kept
-// beside the project (see docs/operations.md). This is developer tooling only; no service runs it.
+// beside the project (see docs/configuration.md#developer-tools). This is developer tooling only; no service runs it.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
