@@ -1,4 +1,5 @@
 // Marking attendance and reading it back, authorised against the enrollment replica.
+import { setTimeout as delay } from "node:timers/promises";
 import { badUserInput, domainError, forbidden, formatDay, isUuid, notFound, type Viewer } from "@pooya/platform";
 import type { AttendanceDb } from "./db.ts";
 import type { EnrollmentReplica } from "./enrollment-replica.ts";
@@ -22,6 +23,18 @@ export interface MarkCourseAttendanceInput {
 export const MAX_ROLL_CALL = 500;
 
 const DAY_MS = 24 * 3600 * 1000;
+
+/** The first of `answers` to resolve with facts; null when none does (a failed one counts as none). */
+function firstCertain(answers: Promise<Facts | null>[]): Promise<Facts | null> {
+  return new Promise((resolve) => {
+    let pending = answers.length;
+    const settle = (facts: Facts | null) => {
+      if (facts) resolve(facts);
+      else if (--pending === 0) resolve(null);
+    };
+    for (const answer of answers) void answer.then(settle, () => settle(null));
+  });
+}
 
 function refuseFutureDay(date: Date) {
   if (date.getTime() > Date.now() + DAY_MS) {
@@ -82,24 +95,29 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
    * (its teacher never changes) and students it holds as enrolled are trusted as they are,
    * without asking courses. Only what it cannot know yet — a course or enrollment newer than its
    * cursor, or a re-enrollment after a drop it holds — sends the request to courses: a catch-up
-   * with everything committed before the request started (`since`) within the deadline, or
-   * courses' direct answer when the catch-up ran out of time. When courses cannot be asked
-   * (down, or its breaker open), the replica's answer stands where it has one; the rest stays unknown.
+   * with everything committed before the request started (`since`) within the deadline and,
+   * when that is not over within `directCheckAfterMs`, courses' direct answer as well: the first
+   * certain answer decides (a long backlog, or a busy courses serving it, does not make the mark
+   * wait for it). When courses cannot be asked (down, or its breaker open), the replica's answer
+   * stands where it has one; the rest stays unknown.
    */
   async function facts(courseId: string, studentIds: string[], since: number): Promise<Facts> {
     if (!isUuid(courseId)) return certain(null, []);
     const local = await fromReplica(courseId, studentIds);
     if (local.course && studentIds.every((id) => local.enrolled.has(id))) return local;
-    const outcome = await replica.tryCatchUp(since);
-    if (outcome === "fresh") {
-      const caughtUp = await fromReplica(courseId, studentIds);
-      return certain(caughtUp.course, caughtUp.enrolled);
-    }
-    if (outcome === "behind") {
-      const direct = await replica.checkWithCourses(courseId, studentIds.filter(isUuid)).catch(() => null);
-      if (direct) return certain(direct.course, direct.enrolledStudentIds);
-    }
-    return local;
+    const caughtUp = replica.tryCatchUp(since).then(async (outcome) => {
+      if (outcome !== "fresh") return null;
+      const fresh = await fromReplica(courseId, studentIds);
+      return certain(fresh.course, fresh.enrolled);
+    });
+    const quick = await Promise.race([caughtUp, delay(replica.directCheckAfterMs, undefined, { ref: false }).then(() => undefined)]);
+    if (quick) return quick;
+    // Courses down or its breaker open: the direct question fails at once too.
+    const direct = replica
+      .checkWithCourses(courseId, studentIds.filter(isUuid))
+      .then((answer) => certain(answer.course, answer.enrolledStudentIds))
+      .catch(() => null);
+    return (await firstCertain([caughtUp, direct])) ?? local;
   }
 
   /** Courses could not be asked about what the replica does not know: retryable, never a guess. */

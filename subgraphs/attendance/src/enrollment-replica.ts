@@ -19,6 +19,8 @@ export interface ReplicaOptions {
   pollIntervalMs: number;
   /** How long a request waits in all for the replica to catch up (however many feed pages that takes). */
   catchUpDeadlineMs: number;
+  /** How long a request waits for the catch-up before also asking courses directly. */
+  directCheckAfterMs: number;
   log: Logger;
   metrics?: Metrics;
 }
@@ -70,16 +72,17 @@ export function createEnrollmentReplica(db: AttendanceDb, options: ReplicaOption
      * deadline passed first) or `unreachable` (the pull failed, or courses' breaker is open).
      */
     tryCatchUp: (since: number) => feed.tryCatchUp(since, withinCallerDeadline(options.catchUpDeadlineMs)),
+    directCheckAfterMs: options.directCheckAfterMs,
     /**
      * The truth about a course and some students, asked of courses directly (for when the
-     * catch-up ran out of time), within the catch-up deadline again, and before the caller gives up.
+     * catch-up is slow): a call like any other to courses, ending before the caller gives up.
      */
     checkWithCourses: (courseId: string, studentIds: string[]) =>
       feed.call<EnrollmentCheck>(ENROLLMENT_CHECK_PATH, {
         method: "POST",
         body: { courseId, studentIds },
         idempotent: true,
-        timeoutMs: withinCallerDeadline(Math.min(options.courses.timeoutMs, options.catchUpDeadlineMs)),
+        timeoutMs: withinCallerDeadline(options.courses.timeoutMs),
       }),
     /** When to ask again about what courses could not confirm: when its breaker may let calls through. */
     retryAfterSeconds: () => options.courses.status().retryAfterSeconds ?? 1,

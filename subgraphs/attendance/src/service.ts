@@ -29,6 +29,7 @@ export async function startAttendanceService(vars: EnvValues<AttendanceEnv>, log
     identity,
     pollIntervalMs: events.pollIntervalMs,
     catchUpDeadlineMs: vars.ENROLLMENT_CATCH_UP_DEADLINE_MS,
+    directCheckAfterMs: vars.ENROLLMENT_DIRECT_CHECK_AFTER_MS,
     log,
     metrics,
   });
