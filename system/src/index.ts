@@ -15,3 +15,4 @@ export * from "./event-docs.ts";
 export * from "./production-build.ts";
 export * from "./k8s.ts";
 export * from "./web-client.ts";
+export * from "./codeowners.ts";

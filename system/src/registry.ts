@@ -21,6 +21,22 @@ export const SUBGRAPHS = [
 
 export const GATEWAY = gatewayService;
 
+/**
+ * The team that owns each subgraph: its folder and its database's schema and migrations are
+ * theirs to review (.github/CODEOWNERS is generated from this, npm run codeowners). A subgraph
+ * without a team does not compile.
+ */
+export const SUBGRAPH_OWNERS: Record<SubgraphName, string> = {
+  users: "@pooya/identity",
+  courses: "@pooya/academic",
+  attendance: "@pooya/academic",
+  food: "@pooya/campus-services",
+  notifications: "@pooya/campus-services",
+};
+
+/** The platform team: the gateway, the shared packages, the harnesses and CI. */
+export const PLATFORM_OWNERS = "@pooya/platform";
+
 export type Subgraph = (typeof SUBGRAPHS)[number];
 export type SubgraphName = Subgraph["name"];
 export const SUBGRAPH_NAMES = SUBGRAPHS.map((s) => s.name) as SubgraphName[];

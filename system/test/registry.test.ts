@@ -4,7 +4,7 @@ import { expect, test } from "vitest";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { defineService, type InternalRoute } from "@pooya/platform";
-import { PROJECT_ROOT, SUBGRAPHS, checkInternalRoutes, internalRouteTable } from "../src/index.ts";
+import { CODEOWNERS_PATH, PROJECT_ROOT, SUBGRAPHS, checkInternalRoutes, internalRouteTable, renderCodeowners } from "../src/index.ts";
 
 test("every declared caller calls the route's service, and every call has a route that declares its caller", () => {
   expect(checkInternalRoutes()).toEqual([]);
@@ -45,4 +45,10 @@ test("the check names a caller that does not call the service, a call no route a
 test("docs/token-flow.md shows the caller table the descriptors declare", async () => {
   const doc = await readFile(join(PROJECT_ROOT, "docs/token-flow.md"), "utf8");
   expect(doc).toContain(internalRouteTable());
+});
+
+test(".github/CODEOWNERS is what the registry says (npm run codeowners), and gives every subgraph's folder to its team", async () => {
+  const written = await readFile(CODEOWNERS_PATH, "utf8");
+  expect(written).toBe(renderCodeowners());
+  for (const subgraph of SUBGRAPHS) expect(written).toMatch(new RegExp(`^/subgraphs/${subgraph.name}/ +@pooya/[a-z-]+$`, "m"));
 });
