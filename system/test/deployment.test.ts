@@ -4,7 +4,7 @@ import { expect, test } from "vitest";
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { PROJECT_ROOT, SUBGRAPH_NAMES, buildTargets, entryOf, nodeFlagsOf } from "../src/index.ts";
+import { PROJECT_ROOT, SUBGRAPH_NAMES, buildTargets, entryOf, nodeFlagsOf, renderCompose } from "../src/index.ts";
 
 const read = (file: string) => readFile(join(PROJECT_ROOT, file), "utf8");
 
@@ -37,6 +37,10 @@ test(".dockerignore keeps secrets, local data, tests and docs out of every image
   for (const pattern of [".env", ".env.*", "!.env.example", ".data", "**/.data", "node_modules", "**/node_modules", "**/test", "docs", "build", ".git"]) {
     expect(ignored, pattern).toContain(pattern);
   }
+});
+
+test("the compose files, their Prometheus configuration and .env.example are what the registry says (npm run compose:generate)", async () => {
+  for (const [file, content] of Object.entries(renderCompose())) expect(await read(file), file).toBe(content);
 });
 
 test("docker-compose: every service, restarted, health-checked on /readyz, its database by PG* variables (no password inside a URL)", async () => {
