@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { envShapeOf, serviceSigningKeysVariable, serviceUrlVariable, type AnyServiceDescriptor } from "@pooya/platform";
 import { GATEWAY, SUBGRAPHS, accessTokenIssuer } from "./registry.ts";
 import { serviceTokenSigners } from "./k8s.ts";
+import { buildTargets, entryOf } from "./production-build.ts";
 import { PROJECT_ROOT } from "./prisma-cli.ts";
 
 const GENERATED = "# Generated from system/src/registry.ts by `npm run compose:generate` (system/src/compose.ts); do not edit.";
@@ -60,6 +61,18 @@ function wrap(words: string[], first: string, indent: string, width = 100): stri
   return lines;
 }
 
+/** A service's `build:`: the Dockerfile's `service` target with its folder, port and entry file. */
+export function imageBuildArgs(name: string): { SERVICE: string; PORT: string; ENTRY: string } {
+  const target = buildTargets().find((t) => t.name === name);
+  if (!target) throw new Error(`no build target named ${name}`);
+  return { SERVICE: name, PORT: String(portOf(name)), ENTRY: entryOf(target) };
+}
+
+function build(name: string): string[] {
+  const args = Object.entries(imageBuildArgs(name)).map(([key, value]) => `${key}: ${key === "PORT" ? `"${value}"` : value}`);
+  return ["    build:", "      <<: *service-build", `      args: { <<: *base-images, ${args.join(", ")} }`];
+}
+
 function composeFile(): string {
   const issuer = accessTokenIssuer().name;
   const signers = serviceTokenSigners();
@@ -77,12 +90,15 @@ function composeFile(): string {
     "# NATS_IMAGE, MAILPIT_IMAGE) for a local mirror; scripts/verify-containers.sh runs this file on a",
     "# machine with no registry (locally built bases, host networking: docker/compose.local.yml).",
     "",
+    "# Every service's image is the Dockerfile's `service` target, told which service by its arguments.",
     "x-service-build: &service-build",
     "  context: .",
     "  dockerfile: docker/Dockerfile",
-    "  args:",
-    "    NODE_IMAGE: ${NODE_IMAGE:-node:24-bookworm-slim}",
-    "    RUNTIME_IMAGE: ${RUNTIME_IMAGE:-node:24-bookworm-slim}",
+    "  target: service",
+    "",
+    "x-base-images: &base-images",
+    "  NODE_IMAGE: ${NODE_IMAGE:-node:24-bookworm-slim}",
+    "  RUNTIME_IMAGE: ${RUNTIME_IMAGE:-node:24-bookworm-slim}",
     "",
     "x-restart: &restart unless-stopped",
     "",
@@ -99,6 +115,8 @@ function composeFile(): string {
     "    restart: *restart",
     "    environment:",
     "      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}",
+    "      # A database and a role for each (docker/postgres/init-service-databases.sh), passwords below.",
+    `      SERVICE_DATABASES: ${SUBGRAPHS.map((s) => s.name).join(" ")}`,
     ...SUBGRAPHS.map((s) => `      ${dbPasswordVariable(s.name)}: \${${dbPasswordVariable(s.name)}:?set ${dbPasswordVariable(s.name)}}`),
     "    volumes:",
     "      - postgres-data:/var/lib/postgresql/data",
@@ -134,7 +152,7 @@ function composeFile(): string {
     const signs = signers.includes(service.name);
     out.push(
       `  ${service.name}:`,
-      `    build: { <<: *service-build, target: ${service.name} }`,
+      ...build(service.name),
       "    restart: *restart",
       "    environment:",
       "      <<: *subgraph-env",
@@ -184,7 +202,7 @@ function composeFile(): string {
   const issuerPath = accessTokenIssuer().keysPath;
   out.push(
     `  ${GATEWAY.name}:`,
-    `    build: { <<: *service-build, target: ${GATEWAY.name} }`,
+    ...build(GATEWAY.name),
     "    restart: *restart",
     "    environment:",
     `      PORT: "${GATEWAY.defaultPort}"`,
