@@ -20,7 +20,14 @@ async function workspaceDirs(): Promise<string[]> {
 
 test("the Dockerfile installs every workspace and has one runtime target for every service, non-root, with a health check", async () => {
   const dockerfile = await read("docker/Dockerfile");
-  for (const dir of await workspaceDirs()) expect(dockerfile, dir).toContain(`COPY ${dir}/package.json ${dir}/`);
+  // Every workspace's manifest is found in the build context (none is listed), so none may be ignored there.
+  expect(dockerfile).toContain('find . -name package.json -not -path "*/node_modules/*" -exec cp --parents {} /manifests/');
+  expect(dockerfile).toMatch(/\nCOPY --from=manifests \/manifests\/ \.\/\nRUN npm ci /);
+  const ignored = (await read(".dockerignore")).split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#") && !l.startsWith("!"));
+  for (const dir of await workspaceDirs()) {
+    const hidden = ignored.filter((pattern) => dir === pattern || dir.startsWith(`${pattern}/`) || (pattern.startsWith("**/") && dir.split("/").includes(pattern.slice(3))));
+    expect(hidden, `${dir}/package.json is outside the image's build context`).toEqual([]);
+  }
   // No service by name: a new one needs no line here (compose passes its build arguments).
   for (const target of buildTargets()) expect(dockerfile, target.name).not.toMatch(new RegExp(`\\b(AS|build/)${target.name}\\b`));
   const service = dockerfile.slice(dockerfile.indexOf("FROM runtime AS service"));
