@@ -52,3 +52,11 @@ test(".github/CODEOWNERS is what the registry says (npm run codeowners), and giv
   expect(written).toBe(renderCodeowners());
   for (const subgraph of SUBGRAPHS) expect(written).toMatch(new RegExp(`^/subgraphs/${subgraph.name}/ +@pooya/[a-z-]+$`, "m"));
 });
+
+test("@pooya/system depends on every subgraph's package, so turbo builds (codegen) and typechecks each before the registry", async () => {
+  const { dependencies } = JSON.parse(await readFile(join(PROJECT_ROOT, "system/package.json"), "utf8")) as { dependencies: Record<string, string> };
+  for (const subgraph of SUBGRAPHS) {
+    const { name } = JSON.parse(await readFile(join(PROJECT_ROOT, "subgraphs", subgraph.name, "package.json"), "utf8")) as { name: string };
+    expect(dependencies[name], name).toBe("*");
+  }
+});
