@@ -4,7 +4,7 @@ import { expect, test } from "vitest";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { defineService, type InternalRoute } from "@pooya/platform";
-import { CODEOWNERS_PATH, PROJECT_ROOT, SUBGRAPHS, checkInternalRoutes, internalRouteTable, renderCodeowners } from "../src/index.ts";
+import { CODEOWNERS_PATH, PROJECT_ROOT, SUBGRAPHS, checkInternalRoutes, internalRouteTable, renderCodeowners, withInternalRouteTable } from "../src/index.ts";
 
 test("every declared caller calls the route's service, and every call has a route that declares its caller", () => {
   expect(checkInternalRoutes()).toEqual([]);
@@ -42,9 +42,10 @@ test("the check names a caller that does not call the service, a call no route a
   ]);
 });
 
-test("docs/token-flow.md shows the caller table the descriptors declare", async () => {
+test("docs/token-flow.md shows the caller table the descriptors declare (npm run docs:token-flow)", async () => {
   const doc = await readFile(join(PROJECT_ROOT, "docs/token-flow.md"), "utf8");
   expect(doc).toContain(internalRouteTable());
+  expect(withInternalRouteTable(doc)).toBe(doc);
 });
 
 test(".github/CODEOWNERS is what the registry says (npm run codeowners), and gives every subgraph's folder to its team", async () => {
