@@ -54,7 +54,8 @@ elif what == "built":
     print(" ".join(name for name, service in services.items() if "build" in service))
 elif what == "build-args":
     args = services[sys.argv[2]]["build"]["args"]
-    print(" ".join(f"--build-arg {key}={value}" for key, value in args.items() if key not in ("NODE_IMAGE", "RUNTIME_IMAGE")))
+    own = {key: value for key, value in args.items() if key not in ("NODE_IMAGE", "RUNTIME_IMAGE")}
+    print(" ".join(f"--build-arg {key}={value}" for key, value in own.items()))
 PY
 }
 built_services=$(compose_facts built)

@@ -13,14 +13,17 @@ import { serviceTokenSigners } from "./k8s.ts";
 import { buildTargets, entryOf } from "./production-build.ts";
 import { PROJECT_ROOT } from "./prisma-cli.ts";
 
-const GENERATED = "# Generated from system/src/registry.ts by `npm run compose:generate` (system/src/compose.ts); do not edit.";
+const GENERATED =
+  "# Generated from system/src/registry.ts by `npm run compose:generate` (system/src/compose.ts); do not edit.";
 const upper = (name: string) => name.toUpperCase();
 const dbPasswordVariable = (name: string) => `${upper(name)}_DB_PASSWORD`;
 
 /** Whom a subgraph exchanges calls with: the services it calls, then those that call it (it reads their keys). */
 function peersOf(service: AnyServiceDescriptor): { calls: string[]; callers: string[] } {
   const calls = [...service.calls];
-  const callers = SUBGRAPHS.filter((s) => (s.calls as readonly string[]).includes(service.name) && !calls.includes(s.name)).map((s) => s.name);
+  const callers = SUBGRAPHS
+    .filter((s) => (s.calls as readonly string[]).includes(service.name) && !calls.includes(s.name))
+    .map((s) => s.name);
   return { calls, callers };
 }
 
@@ -69,14 +72,17 @@ export function imageBuildArgs(name: string): { SERVICE: string; PORT: string; E
 }
 
 function build(name: string): string[] {
-  const args = Object.entries(imageBuildArgs(name)).map(([key, value]) => `${key}: ${key === "PORT" ? `"${value}"` : value}`);
+  const args = Object.entries(imageBuildArgs(name))
+    .map(([key, value]) => `${key}: ${key === "PORT" ? `"${value}"` : value}`);
   return ["    build:", "      <<: *service-build", `      args: { <<: *base-images, ${args.join(", ")} }`];
 }
 
 function composeFile(): string {
   const issuer = accessTokenIssuer().name;
   const signers = serviceTokenSigners();
-  const secrets = ["POSTGRES_PASSWORD", ...SUBGRAPHS.map((s) => dbPasswordVariable(s.name)), "POOYA_ADMIN_EMAIL", "POOYA_ADMIN_PASSWORD"];
+  const secrets = [
+    "POSTGRES_PASSWORD", ...SUBGRAPHS.map((s) => dbPasswordVariable(s.name)), "POOYA_ADMIN_EMAIL", "POOYA_ADMIN_PASSWORD",
+  ];
   const out: string[] = [
     GENERATED,
     "# Production-like setup: one Postgres server, one database and one role per service, an image",
@@ -117,7 +123,7 @@ function composeFile(): string {
     "      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}",
     "      # A database and a role for each (docker/postgres/init-service-databases.sh), passwords below.",
     `      SERVICE_DATABASES: ${SUBGRAPHS.map((s) => s.name).join(" ")}`,
-    ...SUBGRAPHS.map((s) => `      ${dbPasswordVariable(s.name)}: \${${dbPasswordVariable(s.name)}:?set ${dbPasswordVariable(s.name)}}`),
+    ...SUBGRAPHS.map((s) => dbPasswordVariable(s.name)).map((variable) => `      ${variable}: \${${variable}:?set ${variable}}`),
     "    volumes:",
     "      - postgres-data:/var/lib/postgresql/data",
     "      - ./docker/postgres:/docker-entrypoint-initdb.d:ro",
@@ -171,14 +177,16 @@ function composeFile(): string {
       );
     }
     out.push(...calls.map(url));
-    if (signs) out.push(`      ${serviceSigningKeysVariable(service.name)}: \${${serviceSigningKeysVariable(service.name)}:-}`);
+    const keysVariable = serviceSigningKeysVariable(service.name);
+    if (signs) out.push(`      ${keysVariable}: \${${keysVariable}:-}`);
     if (callers.length) {
       if (!signs) out.push("      # Its callers: it verifies their service tokens with the keys they publish.");
       out.push(...callers.map(url));
     }
     if (sendsMail(service)) out.push("      SMTP_URL: ${SMTP_URL:-smtp://mailpit:1025}");
     if (hasVariable(service, "MAIL_FROM")) out.push("      MAIL_FROM: ${MAIL_FROM:-Pooya <no-reply@pooya.local>}");
-    const keys = service.name === issuer ? "signing key survives" : signs ? "service-token key survives" : "keys survive";
+    const keys = service.name === issuer ? "signing key survives" : signs ? "service-token key survives"
+      : "keys survive";
     out.push(
       "    volumes:",
       `      - ${service.name}-keys:/data   # the generated ${keys} restarts`,
@@ -190,7 +198,8 @@ function composeFile(): string {
     if (index === 0) {
       out.push(
         "    healthcheck: &readyz",
-        `      test: ["CMD", "node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]`,
+        '      test: ["CMD", "node", "-e", "fetch(\'http://127.0.0.1:\'+process.env.PORT+\'/readyz\')' +
+          '.then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]',
         "      interval: 5s",
         "      timeout: 3s",
         "      retries: 30",
@@ -289,7 +298,8 @@ function localComposeFile(): string {
     "    <<: *local-network",
     '    command: ["-js", "-sd", "/data", "-a", "127.0.0.1", "-p", "54222", "-m", "58222"]',
     "    healthcheck:",
-    `      test: ["CMD", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/58222 && printf 'GET /healthz?js-enabled-only=true HTTP/1.0\\\\r\\\\n\\\\r\\\\n' >&3 && grep -q '\\"ok\\"' <&3"]`,
+    `      test: ["CMD", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/58222 && ` +
+      `printf 'GET /healthz?js-enabled-only=true HTTP/1.0\\\\r\\\\n\\\\r\\\\n' >&3 && grep -q '\\"ok\\"' <&3"]`,
     "",
     "  mailpit:",
     '    profiles: ["mailpit"]',

@@ -23,13 +23,17 @@ test("the Dockerfile installs every workspace and has one runtime target for eve
   // Every workspace's manifest is found in the build context (none is listed), so none may be ignored there.
   expect(dockerfile).toContain('find . -name package.json -not -path "*/node_modules/*" -exec cp --parents {} /manifests/');
   expect(dockerfile).toMatch(/\nCOPY --from=manifests \/manifests\/ \.\/\nRUN npm ci /);
-  const ignored = (await read(".dockerignore")).split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#") && !l.startsWith("!"));
+  const ignored = (await read(".dockerignore")).split("\n").map((l) => l.trim()).filter((l) => l && !/^[#!]/.test(l));
+  const hides = (pattern: string, dir: string) =>
+    dir === pattern || dir.startsWith(`${pattern}/`) || (pattern.startsWith("**/") && dir.split("/").includes(pattern.slice(3)));
   for (const dir of await workspaceDirs()) {
-    const hidden = ignored.filter((pattern) => dir === pattern || dir.startsWith(`${pattern}/`) || (pattern.startsWith("**/") && dir.split("/").includes(pattern.slice(3))));
+    const hidden = ignored.filter((pattern) => hides(pattern, dir));
     expect(hidden, `${dir}/package.json is outside the image's build context`).toEqual([]);
   }
   // No service by name: a new one needs no line here (compose passes its build arguments).
-  for (const target of buildTargets()) expect(dockerfile, target.name).not.toMatch(new RegExp(`\\b(AS|build/)${target.name}\\b`));
+  for (const target of buildTargets()) {
+    expect(dockerfile, target.name).not.toMatch(new RegExp(`\\b(AS|build/)${target.name}\\b`));
+  }
   const service = dockerfile.slice(dockerfile.indexOf("FROM runtime AS service"));
   expect(service).toMatch(/\nCOPY --from=build \/src\/build\/\$\{SERVICE\} \/app\n/);
   expect(service).toMatch(/\nENV PORT=\$\{PORT\} SERVICE_ENTRY=\$\{ENTRY\}\n/);
@@ -75,7 +79,9 @@ test("docker-compose: every service, restarted, health-checked on /readyz, its d
   const init = await read("docker/postgres/init-service-databases.sh");
   expect(init).toContain("for service in ${SERVICE_DATABASES:?SERVICE_DATABASES is not set}; do");
   expect(compose.services.postgres.environment.SERVICE_DATABASES).toBe(SUBGRAPH_NAMES.join(" "));
-  for (const name of SUBGRAPH_NAMES) expect(Object.keys(compose.services.postgres.environment)).toContain(`${name.toUpperCase()}_DB_PASSWORD`);
+  for (const name of SUBGRAPH_NAMES) {
+    expect(Object.keys(compose.services.postgres.environment)).toContain(`${name.toUpperCase()}_DB_PASSWORD`);
+  }
   const example = await read(".env.example");
   for (const name of SUBGRAPH_NAMES) expect(example).toContain(`${name.toUpperCase()}_DB_PASSWORD=`);
   expect(example).toMatch(/EXPLORER=on/);

@@ -55,9 +55,10 @@ test(".github/CODEOWNERS is what the registry says (npm run codeowners), and giv
 });
 
 test("@pooya/system depends on every subgraph's package, so turbo builds (codegen) and typechecks each before the registry", async () => {
-  const { dependencies } = JSON.parse(await readFile(join(PROJECT_ROOT, "system/package.json"), "utf8")) as { dependencies: Record<string, string> };
+  const manifest = async (dir: string) => JSON.parse(await readFile(join(PROJECT_ROOT, dir, "package.json"), "utf8"));
+  const { dependencies } = (await manifest("system")) as { dependencies: Record<string, string> };
   for (const subgraph of SUBGRAPHS) {
-    const { name } = JSON.parse(await readFile(join(PROJECT_ROOT, "subgraphs", subgraph.name, "package.json"), "utf8")) as { name: string };
+    const { name } = (await manifest(`subgraphs/${subgraph.name}`)) as { name: string };
     expect(dependencies[name], name).toBe("*");
   }
 });
