@@ -1,5 +1,5 @@
 // Kubernetes manifests (docs/deployment.md):
-//   npm run k8s:generate              writes deploy/k8s/base from the registry
+//   npm run k8s:generate              writes deploy/k8s/base from the registry, and the overlays' images: lists
 //   npm run k8s:render -- <overlay>   prints an overlay (dev, production) as one YAML stream
 //   npm run k8s:secrets -- <namespace> [admin email]
 //                                     prints the Secrets the manifests use, with fresh random values,
@@ -7,12 +7,14 @@
 import { randomBytes } from "node:crypto";
 import { stringify } from "yaml";
 import { exportPrivateJwk, generateSigningKey } from "@pooya/platform";
-import { SUBGRAPH_NAMES, overlays, renderOverlay, serviceTokenSigners, writeBase } from "@pooya/system";
+import { SUBGRAPH_NAMES, overlays, renderOverlay, serviceTokenSigners, writeBase, writeOverlayImages } from "@pooya/system";
 
 const [command, overlay] = process.argv.slice(2);
 if (command === "generate") {
   const files = await writeBase();
   console.error(`wrote deploy/k8s/base: ${files.join(", ")}`);
+  const changed = await writeOverlayImages();
+  if (changed.length) console.error(`rewrote the images: list of the overlays ${changed.join(", ")}`);
 } else if (command === "render" && overlay) {
   process.stdout.write(renderOverlay(overlay));
 } else if (command === "secrets" && overlay) {

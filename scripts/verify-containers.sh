@@ -40,6 +40,26 @@ yaml.safe_dump(config, open(sys.argv[2], "w"), sort_keys=False)' "$work/compose.
   compose_files=(-f "$work/compose.verify.yml")
 }
 
+# What docker-compose.yml (generated from the registry) says: `databases`, the services that get
+# a database and role; `built`, the services built from docker/Dockerfile; `build-args <service>`,
+# its --build-arg options (its Dockerfile target is `service`).
+compose_facts() {
+  python3 - "$@" <<'PY'
+import sys, yaml
+services = yaml.safe_load(open("docker-compose.yml"))["services"]
+what = sys.argv[1]
+if what == "databases":
+    print(services["postgres"]["environment"]["SERVICE_DATABASES"])
+elif what == "built":
+    print(" ".join(name for name, service in services.items() if "build" in service))
+elif what == "build-args":
+    args = services[sys.argv[2]]["build"]["args"]
+    own = {key: value for key, value in args.items() if key not in ("NODE_IMAGE", "RUNTIME_IMAGE")}
+    print(" ".join(f"--build-arg {key}={value}" for key, value in own.items()))
+PY
+}
+built_services=$(compose_facts built)
+
 step "Docker engine"
 if ! docker info >/dev/null 2>&1; then
   command -v dockerd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io docker-compose >/dev/null; }
@@ -96,7 +116,7 @@ step "Configuration (generated passwords, full of characters a URL cannot carry)
 password() { node -e 'console.log(require("crypto").randomBytes(18).toString("base64") + "/#@:%+")'; }
 {
   echo "POSTGRES_PASSWORD=$(password)"
-  for s in USERS COURSES ATTENDANCE FOOD NOTIFICATIONS; do echo "${s}_DB_PASSWORD=$(password)"; done
+  for s in $(compose_facts databases); do echo "${s^^}_DB_PASSWORD=$(password)"; done
   echo "POOYA_ADMIN_EMAIL=admin@verify.example"
   echo "POOYA_ADMIN_PASSWORD=verify-admin-password"
 } > "$work/verify.env"
@@ -114,14 +134,15 @@ compose down -v --remove-orphans >/dev/null 2>&1 || true
 
 step "Build the images"
 build_started=$(date +%s)
-for target in users courses attendance food notifications gateway; do
+for target in $built_services; do
   if [ "${VERIFY_REUSE_IMAGES:-0}" = 1 ] && docker image inspect "${project}_${target}" >/dev/null 2>&1; then
     echo "reusing ${project}_${target} ($(docker image inspect -f '{{.Created}}' "${project}_${target}"))"
     continue
   fi
+  read -ra service_args <<< "$(compose_facts build-args "$target")"
   # No registry here means no Prisma CDN either: generate needs no engine, so the CLI is told not to fetch one.
   [ "$local_base" = 1 ] && wrap_network=(--network host --build-arg PRISMA_SCHEMA_ENGINE_BINARY=/usr/bin/false) || wrap_network=()
-  docker build -q "${wrap_network[@]}" -f docker/Dockerfile --target "$target" \
+  docker build -q "${wrap_network[@]}" -f docker/Dockerfile --target service "${service_args[@]}" \
     --build-arg "NODE_IMAGE=${NODE_IMAGE:-node:24-bookworm-slim}" --build-arg "RUNTIME_IMAGE=${RUNTIME_IMAGE:-node:24-bookworm-slim}" \
     -t "${project}_${target}" . >/dev/null
   echo "built ${project}_${target}"
@@ -131,7 +152,7 @@ echo "images built in $(( $(date +%s) - build_started )) s"
 step "Up"
 up_started=$(date +%s)
 compose up -d --no-build
-services="postgres nats users courses attendance food notifications gateway"
+services="postgres nats $built_services"
 for _ in $(seq 1 180); do
   unhealthy=""
   for s in $services; do
@@ -157,7 +178,7 @@ docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E "^${projec
 
 step "Containers: time from start to ready, and idle memory"
 sleep 10
-for s in users courses attendance food notifications gateway; do
+for s in $built_services; do
   id=$(compose ps -q "$s")
   started=$(docker inspect -f '{{.State.StartedAt}}' "$id")
   # The whole log is read (grep -m1 would close the pipe early: SIGPIPE under pipefail).

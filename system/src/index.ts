@@ -16,3 +16,4 @@ export * from "./production-build.ts";
 export * from "./k8s.ts";
 export * from "./web-client.ts";
 export * from "./codeowners.ts";
+export * from "./compose.ts";

@@ -4,7 +4,7 @@
 // without anyone writing them by hand. The overlays (deploy/k8s/overlays/dev, production) are
 // hand-written kustomize patches on top; `npm run k8s:render -- <overlay>` prints one of them.
 import { spawnSync } from "node:child_process";
-import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { ConfigMap, Service } from "kubernetes-models/v1";
@@ -356,6 +356,38 @@ export async function writeBase(): Promise<string[]> {
 
 export async function overlays(): Promise<string[]> {
   return (await readdir(join(K8S_DIR, "overlays"))).sort();
+}
+
+/**
+ * An overlay's kustomization with its `images:` list made one entry per service, each like the
+ * gateway's (the overlay's registry and tag): the overlays are hand-written, but which images
+ * they name is the registry's (npm run k8s:generate rewrites the list; a test compares).
+ */
+export function withOverlayImages(kustomization: string): string {
+  const lines = kustomization.split("\n");
+  const start = lines.indexOf("images:");
+  if (start < 0) return kustomization;
+  let end = start + 1;
+  while (end < lines.length && lines[end]!.startsWith("  - ")) end++;
+  const gateway = lines.slice(start + 1, end).find((line) => line.includes(`name: pooya/${GATEWAY.name},`));
+  if (!gateway) throw new Error(`the overlay's images: list has no entry for pooya/${GATEWAY.name} to follow`);
+  const entries = k8sServices().map((s) => gateway.replaceAll(`pooya/${GATEWAY.name}`, `pooya/${s.name}`));
+  return [...lines.slice(0, start + 1), ...entries, ...lines.slice(end)].join("\n");
+}
+
+/** Rewrites every overlay's `images:` list (withOverlayImages); the overlays it changed. */
+export async function writeOverlayImages(): Promise<string[]> {
+  const changed: string[] = [];
+  for (const overlay of await overlays()) {
+    const file = join(K8S_DIR, "overlays", overlay, "kustomization.yaml");
+    const before = await readFile(file, "utf8");
+    const after = withOverlayImages(before);
+    if (after !== before) {
+      await writeFile(file, after);
+      changed.push(overlay);
+    }
+  }
+  return changed;
 }
 
 /** One overlay rendered by kustomize (the pinned npm package `kustomize`), as one YAML stream. */

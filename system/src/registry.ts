@@ -1,8 +1,9 @@
 // The one list of services. Each package describes itself (name, default port, whom it calls,
 // its variables, how it starts); everything that needs the list — npm start, the test harness,
 // composition, the Prisma and codegen scripts, the docs — reads it from here.
-// Adding a service: its folder under subgraphs/, its prisma/<name>/, one line below (and its
-// compose and deploy entries).
+// Adding a service: its folder under subgraphs/, its prisma/<name>/, one line below and its team
+// in SUBGRAPH_OWNERS, its package in system/package.json, then `npm install` and
+// `npm run registry:generate` (supergraph, compose, Kubernetes, CODEOWNERS, docs tables).
 import type { AnyServiceDescriptor } from "@pooya/platform";
 import { gatewayService } from "@pooya/gateway";
 import { usersService } from "@pooya/users";
@@ -106,4 +107,15 @@ export function internalRouteTable(subgraphs: readonly AnyServiceDescriptor[] = 
   const rows = subgraphs.flatMap((callee) => (callee.internalRoutes ?? []).map((route) =>
     `| ${callee.name} | \`${route.method} ${route.path}\` | ${route.callers.join(", ")} |`));
   return ["| service | internal route | callers allowed |", "|---|---|---|", ...rows].join("\n");
+}
+
+/** `markdown` with its caller table (the one that starts with internalRouteTable's header) replaced by the registry's. */
+export function withInternalRouteTable(markdown: string, subgraphs: readonly AnyServiceDescriptor[] = SUBGRAPHS): string {
+  const table = internalRouteTable(subgraphs);
+  const lines = markdown.split("\n");
+  const start = lines.indexOf(table.split("\n")[0]!);
+  if (start < 0) throw new Error("no caller table (| service | internal route | callers allowed |) to replace");
+  let end = start;
+  while (end < lines.length && lines[end]!.startsWith("|")) end++;
+  return [...lines.slice(0, start), table, ...lines.slice(end)].join("\n");
 }

@@ -12,7 +12,7 @@ import { Deployment, StatefulSet } from "kubernetes-models/apps/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { Ingress, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
-import { K8S_DIR, METRICS_PORT, PRE_STOP_SECONDS, SHUTDOWN_TIMEOUT_SECONDS, SUBGRAPHS, k8sServices, overlays, renderBase, renderOverlay } from "../src/index.ts";
+import { K8S_DIR, METRICS_PORT, PRE_STOP_SECONDS, SHUTDOWN_TIMEOUT_SECONDS, SUBGRAPHS, k8sServices, overlays, renderBase, renderOverlay, withOverlayImages } from "../src/index.ts";
 
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   "v1/Namespace": Namespace,
@@ -33,8 +33,13 @@ test("deploy/k8s/base is what the registry says (npm run k8s:generate)", async (
   }
 });
 
-test("the overlays are dev and production", async () => {
+test("the overlays are dev and production; each names an image for every service of the registry (npm run k8s:generate)", async () => {
   expect(await overlays()).toEqual(["dev", "production"]);
+  for (const overlay of await overlays()) {
+    const kustomization = await readFile(join(K8S_DIR, "overlays", overlay, "kustomization.yaml"), "utf8");
+    expect(kustomization, overlay).toBe(withOverlayImages(kustomization));
+    for (const service of k8sServices()) expect(kustomization, `${overlay} ${service.name}`).toContain(`name: pooya/${service.name},`);
+  }
 });
 
 describe.each(["dev", "production"])("overlay %s", (overlay) => {

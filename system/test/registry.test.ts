@@ -4,7 +4,7 @@ import { expect, test } from "vitest";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { defineService, type InternalRoute } from "@pooya/platform";
-import { CODEOWNERS_PATH, PROJECT_ROOT, SUBGRAPHS, checkInternalRoutes, internalRouteTable, renderCodeowners } from "../src/index.ts";
+import { CODEOWNERS_PATH, PROJECT_ROOT, SUBGRAPHS, checkInternalRoutes, internalRouteTable, renderCodeowners, withInternalRouteTable } from "../src/index.ts";
 
 test("every declared caller calls the route's service, and every call has a route that declares its caller", () => {
   expect(checkInternalRoutes()).toEqual([]);
@@ -42,13 +42,23 @@ test("the check names a caller that does not call the service, a call no route a
   ]);
 });
 
-test("docs/token-flow.md shows the caller table the descriptors declare", async () => {
+test("docs/token-flow.md shows the caller table the descriptors declare (npm run docs:token-flow)", async () => {
   const doc = await readFile(join(PROJECT_ROOT, "docs/token-flow.md"), "utf8");
   expect(doc).toContain(internalRouteTable());
+  expect(withInternalRouteTable(doc)).toBe(doc);
 });
 
 test(".github/CODEOWNERS is what the registry says (npm run codeowners), and gives every subgraph's folder to its team", async () => {
   const written = await readFile(CODEOWNERS_PATH, "utf8");
   expect(written).toBe(renderCodeowners());
   for (const subgraph of SUBGRAPHS) expect(written).toMatch(new RegExp(`^/subgraphs/${subgraph.name}/ +@pooya/[a-z-]+$`, "m"));
+});
+
+test("@pooya/system depends on every subgraph's package, so turbo builds (codegen) and typechecks each before the registry", async () => {
+  const manifest = async (dir: string) => JSON.parse(await readFile(join(PROJECT_ROOT, dir, "package.json"), "utf8"));
+  const { dependencies } = (await manifest("system")) as { dependencies: Record<string, string> };
+  for (const subgraph of SUBGRAPHS) {
+    const { name } = (await manifest(`subgraphs/${subgraph.name}`)) as { name: string };
+    expect(dependencies[name], name).toBe("*");
+  }
 });
