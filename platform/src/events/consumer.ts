@@ -51,11 +51,24 @@ export function createEventConsumer<Tx extends SqlRunner>(options: EventConsumer
   const { log, broker } = options;
   const consumed = options.metrics?.counter("events_consumed_total", "Events received, by source and outcome: applied, duplicate (seen before), rejected (unprocessable, skipped)", ["source", "outcome"] as const);
 
+  // One transaction at a time per source: a held-open read and a request's catch-up may bring
+  // the same events at once, and two transactions writing the same inbox and replica rows in
+  // turn deadlock (Postgres then aborts one; seen after a restart with a backlog).
+  const applying = new Map<string, Promise<unknown>>();
+  function oneAtATime<T>(source: string, work: () => Promise<T>): Promise<T> {
+    const turn = (applying.get(source) ?? Promise.resolve()).then(work);
+    const settled = turn.catch(() => undefined);
+    applying.set(source, settled);
+    void settled.then(() => applying.get(source) === settled && applying.delete(source));
+    return turn;
+  }
+
   /** Applies events of one source in order (resolves with how many were new), in as many transactions as the budget asks. */
   async function apply(events: EventEnvelope[]): Promise<number> {
     let fresh = 0;
     for (let start = 0; start < events.length; ) {
-      const done = await applyInOneTransaction(start === 0 ? events : events.slice(start));
+      const batch = start === 0 ? events : events.slice(start);
+      const done = await oneAtATime(batch[0]!.source, () => applyInOneTransaction(batch));
       fresh += done.fresh;
       start += done.count;
     }
