@@ -120,6 +120,8 @@ interface ProcessesOptions {
   env?: NodeJS.ProcessEnv;
   built?: { dir: string };
   prefixOf?: (name: ProcessName) => string[];
+  /** How long each process may take to be ready (30 s by default). */
+  readyTimeoutMs?: number;
 }
 
 async function startProcessesOnce(options: ProcessesOptions) {
@@ -173,7 +175,7 @@ async function startProcessesOnce(options: ProcessesOptions) {
 
   async function start(name: ProcessName, extraEnv: NodeJS.ProcessEnv = {}) {
     processes[name] = spawnService(name, entryOf(name), { ...envOf(name), ...extraEnv }, ports[name], builtOptions(name));
-    await waitUntilReady(processes[name]);
+    await waitUntilReady(processes[name], options.readyTimeoutMs);
     return processes[name];
   }
 

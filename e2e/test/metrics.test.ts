@@ -3,10 +3,10 @@
 // known operations do; labels stay bounded; outsiders get 404.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { ConfigError, readServiceEnv } from "@pooya/platform";
 import { GATEWAY } from "@pooya/system";
-import { startFederation, type Federation } from "../src/harness.ts";
+import { postGraphQL, startFederation, type Federation } from "../src/harness.ts";
 import { OPS, addMeal, createCourse, enroll, topUp } from "../src/fixtures.ts";
 
 interface Family {
@@ -132,6 +132,31 @@ describe("counters move with the work", () => {
     const names = new Set(families.get("graphql_operations_total")!.metrics.map((m) => m.labels?.operation_name));
     expect(names.size).toBeLessThanOrEqual(102); // 100 names, "other", "anonymous"
     expect(names.has("other")).toBe(true);
+  });
+
+  test("the gateway's caches stay within their bounds: many distinct operations evict, and cache_* say so", async () => {
+    const gateway = await fed.startGateway({
+      DOCUMENT_CACHE_MAX_ENTRIES: "20", QUERY_PLAN_CACHE_MAX_ENTRIES: "20", PERSISTED_QUERY_CACHE_MAX_ENTRIES: "20", DOCUMENT_HASH_CACHE_MAX_ENTRIES: "20",
+      DOCUMENT_CACHE_MAX_BYTES: "500000",
+    });
+    const { token } = await fed.createUser("STUDENT");
+    for (let i = 0; i < 60; i++) {
+      const query = `query Distinct${i} { a${i}: me { id name } b${i}: meals { id } }`;
+      const sha256Hash = createHash("sha256").update(query).digest("hex");
+      // Half as APQ (the persisted-query cache), half as plain text (hashed for trusted documents).
+      const extensions = i % 2 === 0 ? { persistedQuery: { version: 1, sha256Hash } } : undefined;
+      const r = await postGraphQL(gateway.graphqlUrl, { query, token, ...(extensions ? { extensions } : {}) });
+      expect(r.errors).toBeUndefined();
+    }
+    const scraped = await scrape(gateway.url);
+    for (const cache of ["documents", "query-plans", "persisted-queries", "document-hashes"]) {
+      expect(value(scraped, "cache_entries", { cache }), cache).toBeGreaterThan(0);
+      expect(value(scraped, "cache_entries", { cache }), cache).toBeLessThanOrEqual(20);
+    }
+    // A parsed operation is estimated at about 100 bytes of heap per character (some 7 KB here).
+    expect(value(scraped, "cache_size_bytes", { cache: "documents" })).toBeLessThanOrEqual(500_000);
+    expect(value(scraped, "cache_entries", { cache: "access-tokens" })).toBe(1);
+    expect(value(scraped, "cache_entries", { cache: "identity-assertions" })).toBe(1);
   });
 
   test("users: logins by outcome", async () => {

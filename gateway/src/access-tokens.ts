@@ -3,7 +3,7 @@
 // cannot be fetched while a token needs them = HTTP 503 (an outage of the key publisher signs
 // nobody out). Over WebSocket the same checks decide how the connection is closed.
 import { errors as joseErrors, jwtVerify } from "jose";
-import { ACCESS_TOKEN_DEFAULTS, KeysUnavailableError, ROLES, TOKEN_EXPIRED, bearerChallenge, createVerifiedTokenCache, invalidToken, unavailableRequest, type KeyStore, type Role, type Viewer } from "@pooya/platform";
+import { ACCESS_TOKEN_DEFAULTS, KeysUnavailableError, type CacheBounds, ROLES, TOKEN_EXPIRED, bearerChallenge, createVerifiedTokenCache, invalidToken, unavailableRequest, type KeyStore, type Role, type Viewer } from "@pooya/platform";
 
 export interface AccessTokenPolicy {
   jwksUrl: string;
@@ -31,16 +31,16 @@ export interface VerifiedAccessToken {
 /** The token of an `Authorization: Bearer <token>` value; undefined when it is not one. */
 export const bearerToken = (authorization: string) => /^Bearer\s+(\S+)$/i.exec(authorization.trim())?.[1];
 
-/** Tokens verified once and remembered while valid (bounded: the least recently used go first). */
-export const VERIFIED_TOKENS_CACHED = 10_000;
+/** Tokens verified once and remembered while valid (bounded: the least recently used go first; TOKEN_CACHE_MAX_*). */
+export const VERIFIED_TOKENS_CACHED: CacheBounds = { maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 };
 
-export function createAccessTokenVerifier(policy: AccessTokenPolicy, keys: KeyStore) {
+export function createAccessTokenVerifier(policy: AccessTokenPolicy, keys: KeyStore, bounds: CacheBounds = VERIFIED_TOKENS_CACHED) {
   // A token's signature and claims are checked once; until its `exp` the answer is the same, so
   // a client's next requests skip the EdDSA verification. An entry counts only for the key set it
   // was checked against (createVerifiedTokenCache), and the keys are refreshed on the same
   // schedule as when every token was verified (so a withdrawn key stops working as soon as it did
   // before). Refusals are not remembered.
-  const verified = createVerifiedTokenCache<VerifiedAccessToken>(keys, VERIFIED_TOKENS_CACHED);
+  const verified = createVerifiedTokenCache<VerifiedAccessToken>(keys, bounds, "access-tokens");
 
   async function verify(token: string): Promise<VerifiedAccessToken> {
     keys.refreshIfDue();
@@ -73,6 +73,8 @@ export function createAccessTokenVerifier(policy: AccessTokenPolicy, keys: KeySt
   }
 
   return {
+    /** The verified tokens (for their gauges). */
+    cache: verified.cache,
     verify,
     /** For HTTP requests: the viewer of the Authorization header (null: none), or a typed GraphQL error. */
     async viewerFromAuthorization(authorization: string | undefined): Promise<Viewer> {

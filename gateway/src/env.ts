@@ -20,6 +20,29 @@ const supergraphPath = () =>
       }
     }, "must be a readable supergraph file");
 
+const cacheEntries = (what: string, entries: number) =>
+  env.integer({ min: 1, max: 10_000_000 }).default(entries).describe(`${what}: entries kept at most (the least recently used go first)`);
+const cacheBytes = (what: string, bytes: number) =>
+  env.integer({ min: 1_024, max: 10_000_000_000 }).default(bytes).describe(`${what}: estimated bytes kept at most`);
+
+/** `<NAME>_CACHE_MAX_ENTRIES` and `<NAME>_CACHE_MAX_BYTES` of one bounded cache (platform/src/bounded-cache.ts). */
+function cacheVariables<N extends string>(name: N, what: string, entries: number, bytes: number) {
+  return { [`${name}_CACHE_MAX_ENTRIES`]: cacheEntries(what, entries), [`${name}_CACHE_MAX_BYTES`]: cacheBytes(what, bytes) } as
+    Record<`${N}_CACHE_MAX_ENTRIES`, ReturnType<typeof cacheEntries>> & Record<`${N}_CACHE_MAX_BYTES`, ReturnType<typeof cacheBytes>>;
+}
+
+const MiB = 1024 * 1024;
+
+/** The gateway's in-process caches, each bounded by entries and by estimated bytes. */
+export const gatewayCacheEnv = {
+  ...cacheVariables("DOCUMENT", "parsed operations (Apollo Server's document store, by query text; about 100 bytes of heap per character)", 1_000, 32 * MiB),
+  ...cacheVariables("QUERY_PLAN", "query plans (Apollo Gateway's, by query text and operation name)", 1_000, 16 * MiB),
+  ...cacheVariables("PERSISTED_QUERY", "automatic persisted queries (APQ: hash → query text) clients registered", 1_000, 4 * MiB),
+  ...cacheVariables("TOKEN", "verified access tokens, until they expire", 10_000, 16 * MiB),
+  ...cacheVariables("ASSERTION", "signed identity assertions, reused per viewer and client address for 30 s", 10_000, 16 * MiB),
+  ...cacheVariables("DOCUMENT_HASH", "SHA-256 of query texts (trusted documents)", 1_000, 4 * MiB),
+};
+
 export const gatewayStaticEnv = {
   ...processVariables(4000),
   EXPLORER: env.boolean().optional()
@@ -59,6 +82,7 @@ export const gatewayStaticEnv = {
     .describe("`fast`: the gateway's own result shaping (each selection set read once per answer; held to Apollo's answers by a test); `apollo`: Apollo Gateway's own, slower on long lists"),
   GATEWAY_SIGNING_KEY: env.json(privateJwk, "a private Ed25519 JWK with a kid").optional()
     .describe("signs identity assertions; unset: generated per start (set it when gateway replicas must share one)"),
+  ...gatewayCacheEnv,
 };
 
 /** The subgraphs in the supergraph at SUPERGRAPH_PATH (none if it cannot be read: its own check says so). */

@@ -1,21 +1,21 @@
 // The gateway: a static supergraph, user tokens verified here, identity passed on signed.
-import { ApolloGateway, type GraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
+import { ApolloGateway, type GatewayConfig, type GraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
 import type { GatewayGraphQLResponse } from "@apollo/server-gateway-interface";
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
 import { fastifyApolloHandler } from "@as-integrations/fastify";
-import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
+import { GraphQLError, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { ApolloServerPluginLandingPageProductionDefault } from "@apollo/server/plugin/landingPage/default";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import {
-  CALLER_TIMEOUT_HEADER, IDENTITY_ASSERTION_HEADER, REQUEST_ID_HEADER, UpstreamError, createEdge, createMetrics, createRateLimitStore, errorBody, graphqlMetricsPlugin, createIdentityAssertionSigner, createKeyStore, createUpstream,
+  CALLER_TIMEOUT_HEADER, IDENTITY_ASSERTION_HEADER, boundedKeyValueCache, documentBytes, stringBytes, type CacheBounds, REQUEST_ID_HEADER, UpstreamError, createEdge, createMetrics, createRateLimitStore, errorBody, graphqlMetricsPlugin, createIdentityAssertionSigner, createKeyStore, createUpstream,
   currentLog, dependencyError, drainDeadline, enableWebSockets, generateSigningKey, maskUnexpectedErrors, publicKeySet, requestShapePlugin, retryAfterPlugin,
   setSubscriptionsHint, type CorsOrigins, type Logger, type SigningKey, type Upstream, type UpstreamSettings, type Viewer,
 } from "@pooya/platform";
 import { request as httpRequest } from "undici";
-import { createAccessTokenVerifier, type AccessTokenPolicy } from "./access-tokens.ts";
+import { VERIFIED_TOKENS_CACHED, createAccessTokenVerifier, type AccessTokenPolicy } from "./access-tokens.ts";
 import { subgraphsOf } from "./supergraph.ts";
 import { createSubscriptionGateway } from "./subscriptions.ts";
 import { demandControlPlugin, maxAliasLengthRule, type DemandLimits } from "./demand-control.ts";
@@ -23,10 +23,10 @@ import { clientLimitsPlugin, tooManyRequestsStatusPlugin } from "./client-limits
 import { graphqlResponseStatusPlugin } from "./graphql-response-status.ts";
 import { valueLimitsPlugin, type ValueLimits } from "./value-limits.ts";
 import { sandboxLandingPagePlugin } from "./landing-page.ts";
-import { reusingAssertionSigner } from "./identity-assertions.ts";
+import { ASSERTIONS_CACHED, reusingAssertionSigner } from "./identity-assertions.ts";
 import { SHAPED_LIKE_APOLLO_GATEWAY, installFastResultShaping, useApolloResultShaping } from "./result-shaping.ts";
 import { serveWebClient } from "./web.ts";
-import { NOT_LISTED_MESSAGE, documentListed, trustedDocumentsHandler, type TrustedDocumentsMode } from "./trusted-documents.ts";
+import { DOCUMENT_HASHES_CACHED, NOT_LISTED_MESSAGE, documentHasher, documentListed, trustedDocumentsHandler, type TrustedDocumentsMode } from "./trusted-documents.ts";
 
 export interface GatewayContext extends BaseContext {
   viewer: Viewer;
@@ -35,6 +35,39 @@ export interface GatewayContext extends BaseContext {
   clientIp: string;
   identityAssertion: () => Promise<string>;
 }
+
+/** The gateway's in-process caches, each bounded by entries and estimated bytes (`<NAME>_CACHE_MAX_*`). */
+export interface GatewayCacheBounds {
+  /** Apollo Server's parsed documents (DOCUMENT_CACHE_MAX_*). */
+  documents: CacheBounds;
+  /** Apollo Gateway's query plans (QUERY_PLAN_CACHE_MAX_*). */
+  queryPlans: CacheBounds;
+  /** Automatic persisted queries clients registered (PERSISTED_QUERY_CACHE_MAX_*). */
+  persistedQueries: CacheBounds;
+  /** Verified access tokens (TOKEN_CACHE_MAX_*). */
+  tokens: CacheBounds;
+  /** Signed identity assertions (ASSERTION_CACHE_MAX_*). */
+  assertions: CacheBounds;
+  /** SHA-256 of query texts, for trusted documents (DOCUMENT_HASH_CACHE_MAX_*). */
+  documentHashes: CacheBounds;
+}
+
+const MiB = 1024 * 1024;
+export const DEFAULT_CACHE_BOUNDS: GatewayCacheBounds = {
+  documents: { maxEntries: 1_000, maxBytes: 32 * MiB },
+  queryPlans: { maxEntries: 1_000, maxBytes: 16 * MiB },
+  persistedQueries: { maxEntries: 1_000, maxBytes: 4 * MiB },
+  tokens: VERIFIED_TOKENS_CACHED,
+  assertions: ASSERTIONS_CACHED,
+  documentHashes: DOCUMENT_HASHES_CACHED,
+};
+
+/**
+ * Heap of a query plan per byte of its JSON (Apollo's own estimate of a plan is its JSON): its
+ * fetch nodes' operation texts, selection sets and paths as objects.
+ */
+const QUERY_PLAN_BYTES_PER_JSON_BYTE = 3;
+type QueryPlan = NonNullable<Awaited<ReturnType<NonNullable<NonNullable<GatewayConfig["queryPlannerConfig"]>["cache"]>["get"]>>>;
 
 export interface GatewaySettings {
   port: number;
@@ -76,6 +109,8 @@ export interface GatewaySettings {
   metricsPort?: number;
   /** WebSocket limits: subscriptions per connection, connections per process. */
   subscriptions: { maxPerConnection: number; maxConnections: number };
+  /** Bounds of the in-process caches (default: DEFAULT_CACHE_BOUNDS). */
+  caches?: Partial<GatewayCacheBounds>;
 }
 
 /** Longest query the gateway parses, in tokens: refused as GRAPHQL_PARSE_FAILED before any work. */
@@ -208,14 +243,22 @@ const isJson = (contentType: string | string[] | undefined) =>
 const fromSubgraph = (formatted: GraphQLFormattedError) => typeof formatted.extensions?.serviceName === "string";
 
 export async function startGateway(settings: GatewaySettings, log: Logger) {
+  const caches = { ...DEFAULT_CACHE_BOUNDS, ...settings.caches };
   const signingKey = settings.signingKey ?? (await generateSigningKey());
   const signIdentityAssertion = createIdentityAssertionSigner(signingKey);
-  const identityAssertionFor = reusingAssertionSigner((viewer, clientIp) => signIdentityAssertion(viewer, clientIp));
+  const identityAssertionFor = reusingAssertionSigner((viewer, clientIp) => signIdentityAssertion(viewer, clientIp), { bounds: caches.assertions });
   const accessTokenKeys = createKeyStore({ name: "access-token", url: settings.accessTokens.jwksUrl, log, refreshAfterMs: settings.keysRefreshMs });
   await accessTokenKeys.load(); // if this fails, readiness says so and tokens are checked once the keys can be fetched
-  const accessTokens = createAccessTokenVerifier(settings.accessTokens, accessTokenKeys);
+  const accessTokens = createAccessTokenVerifier(settings.accessTokens, accessTokenKeys, caches.tokens);
   const subgraphRequests = new SubgraphRequestCounter();
   const metrics = createMetrics("gateway");
+  // Apollo's own caches, bounded here by entries as well as bytes: their default is 30 MiB
+  // each, measured by JSON, which for a parsed document is about a quarter of its heap.
+  const documentStore = boundedKeyValueCache<DocumentNode>("documents", caches.documents, documentBytes);
+  const persistedQueries = boundedKeyValueCache<string>("persisted-queries", caches.persistedQueries, stringBytes);
+  const queryPlans = boundedKeyValueCache<QueryPlan>("query-plans", caches.queryPlans, (plan) => JSON.stringify(plan).length * QUERY_PLAN_BYTES_PER_JSON_BYTE);
+  const documentHash = documentHasher(caches.documentHashes);
+  for (const cache of [documentStore.cache, persistedQueries.cache, queryPlans.cache, accessTokens.cache, identityAssertionFor.cache, documentHash.cache]) metrics.trackCache(cache);
   const rateLimits = createRateLimitStore({ redisUrl: settings.redisUrl, prefix: "pooya:gateway", log });
   const clientLimits = Object.fromEntries(Object.entries(settings.clientLimits).map(([field, perMinute]) => [field, rateLimits.limit(`client-${field}`, { points: perMinute, windowSeconds: 60 })]));
   setSubscriptionsHint("Subscriptions are served over WebSocket at this same URL (protocol graphql-transport-ws, access token in connection_init), not over HTTP POST or GET.");
@@ -233,6 +276,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
   const gateway = new ApolloGateway({
     supergraphSdl: settings.supergraphSdl,
     logger: log,
+    queryPlannerConfig: { cache: queryPlans },
     buildService: ({ name, url }) =>
       new SubgraphDataSource(name, settings.subgraphUrls[name] ?? url ?? "", upstreams.get(name)!, subgraphRequests, log, settings.limits.maxSubgraphRequestBytes),
   });
@@ -260,6 +304,8 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     logger: log,
+    documentStore,
+    cache: persistedQueries,
     parseOptions: { maxTokens: MAX_QUERY_TOKENS },
     validationRules,
     formatError,
@@ -316,10 +362,10 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     formatError,
     log,
     metrics,
-    refuseDocument: trusted.mode === "enforce" ? (query) => (documentListed(trusted.manifest, query) ? undefined : new GraphQLError(NOT_LISTED_MESSAGE, { extensions: { code: "PERSISTED_QUERY_NOT_LISTED" } })) : undefined,
+    refuseDocument: trusted.mode === "enforce" ? (query) => (documentListed(trusted.manifest, query, documentHash) ? undefined : new GraphQLError(NOT_LISTED_MESSAGE, { extensions: { code: "PERSISTED_QUERY_NOT_LISTED" } })) : undefined,
   });
   const trustedOutcomes = metrics.counter("gateway_trusted_documents_total", "GraphQL requests over HTTP by trusted-documents outcome: listed, unlisted (refused with TRUSTED_DOCUMENTS=enforce), none (no operation)", ["outcome"] as const);
-  const preHandler = trustedDocumentsHandler(trusted.mode, trusted.manifest, (outcome) => trustedOutcomes.inc({ outcome }));
+  const preHandler = trustedDocumentsHandler(trusted.mode, trusted.manifest, (outcome) => trustedOutcomes.inc({ outcome }), documentHash);
   await enableWebSockets(edge);
   edge.app.post("/graphql", { preHandler }, graphqlOverHttp);
   // GET: a query over HTTP, or the WebSocket upgrade for subscriptions (same URL). No HEAD:

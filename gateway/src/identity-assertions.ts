@@ -2,14 +2,19 @@
 // per request: subgraphs accept an assertion for its whole lifetime (60 s), so one signed 20 s
 // ago says exactly what a fresh one would. Reusing it for at most half its lifetime leaves every
 // subgraph call at least 30 s of validity.
-import { LRUCache } from "lru-cache";
-import { ASSERTION_LIFETIME_SECONDS, type Viewer } from "@pooya/platform";
+// Bounded by entries and bytes (ASSERTION_CACHE_MAX_*): the key, and an assertion of about 400 characters.
+import { ASSERTION_LIFETIME_SECONDS, boundedCache, type CacheBounds, type TrackedCache, type Viewer } from "@pooya/platform";
 
 type Sign = (viewer: Viewer, clientIp: string) => Promise<string>;
 
-export function reusingAssertionSigner(sign: Sign, { reuseMs = (ASSERTION_LIFETIME_SECONDS * 1000) / 2, max = 10_000 } = {}): Sign {
-  const signed = new LRUCache<string, { assertion: Promise<string>; at: number }>({ max });
-  return (viewer, clientIp) => {
+/** Bytes an entry's value holds: the signed assertion (a string, once settled) and its promise. */
+const ASSERTION_BYTES = 500;
+
+export const ASSERTIONS_CACHED: CacheBounds = { maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 };
+
+export function reusingAssertionSigner(sign: Sign, { reuseMs = (ASSERTION_LIFETIME_SECONDS * 1000) / 2, bounds = ASSERTIONS_CACHED } = {}): Sign & { cache: TrackedCache } {
+  const signed = boundedCache<string, { assertion: Promise<string>; at: number }>("identity-assertions", bounds, () => ASSERTION_BYTES);
+  return Object.assign((viewer: Viewer, clientIp: string) => {
     const key = viewer ? `${viewer.userId}\u0000${viewer.role}\u0000${clientIp}` : `\u0000anonymous\u0000${clientIp}`;
     const now = Date.now();
     const known = signed.get(key);
@@ -18,5 +23,5 @@ export function reusingAssertionSigner(sign: Sign, { reuseMs = (ASSERTION_LIFETI
     signed.set(key, { assertion, at: now });
     assertion.catch(() => signed.delete(key)); // a failed signature is not reused
     return assertion;
-  };
+  }, { cache: signed });
 }

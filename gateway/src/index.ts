@@ -53,6 +53,14 @@ export const gatewayService = defineService({
       clientLimits: { login: vars.LOGIN_LIMIT_PER_CLIENT, register: vars.REGISTER_LIMIT_PER_CLIENT, refreshToken: vars.REFRESH_LIMIT_PER_CLIENT },
       keysRefreshMs: vars.KEYS_REFRESH_MS,
       resultShaping: vars.RESULT_SHAPING,
+      caches: {
+        documents: { maxEntries: vars.DOCUMENT_CACHE_MAX_ENTRIES, maxBytes: vars.DOCUMENT_CACHE_MAX_BYTES },
+        queryPlans: { maxEntries: vars.QUERY_PLAN_CACHE_MAX_ENTRIES, maxBytes: vars.QUERY_PLAN_CACHE_MAX_BYTES },
+        persistedQueries: { maxEntries: vars.PERSISTED_QUERY_CACHE_MAX_ENTRIES, maxBytes: vars.PERSISTED_QUERY_CACHE_MAX_BYTES },
+        tokens: { maxEntries: vars.TOKEN_CACHE_MAX_ENTRIES, maxBytes: vars.TOKEN_CACHE_MAX_BYTES },
+        assertions: { maxEntries: vars.ASSERTION_CACHE_MAX_ENTRIES, maxBytes: vars.ASSERTION_CACHE_MAX_BYTES },
+        documentHashes: { maxEntries: vars.DOCUMENT_HASH_CACHE_MAX_ENTRIES, maxBytes: vars.DOCUMENT_HASH_CACHE_MAX_BYTES },
+      },
     }, log);
   },
 });

@@ -10,8 +10,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { LRUCache } from "lru-cache";
-import { errorBody, replyError } from "@pooya/platform";
+import { boundedCache, errorBody, replyError, type CacheBounds, type TrackedCache } from "@pooya/platform";
 
 export type TrustedDocumentsMode = "off" | "log" | "enforce";
 export const TRUSTED_DOCUMENTS_PATH = fileURLToPath(new URL("../trusted-documents.json", import.meta.url));
@@ -23,14 +22,22 @@ export function loadTrustedDocuments(path: string): Map<string, string> {
 }
 
 const digest = (text: string) => createHash("sha256").update(text).digest("hex");
-// Clients send the same few operations over and over: their hashes are remembered (by text,
-// up to 4 MB of it) instead of computed for every request.
-const knownHashes = new LRUCache<string, string>({ maxSize: 4_000_000, sizeCalculation: (_hash, text) => text.length + 64 });
-function sha256(text: string): string {
-  if (text.length > 20_000) return digest(text);
-  let hash = knownHashes.get(text);
-  if (hash === undefined) knownHashes.set(text, (hash = digest(text)));
-  return hash;
+
+export const DOCUMENT_HASHES_CACHED: CacheBounds = { maxEntries: 1_000, maxBytes: 4 * 1024 * 1024 };
+
+/**
+ * SHA-256 of query texts. Clients send the same few operations over and over: their hashes are
+ * remembered (by text; bounded by entries and bytes, DOCUMENT_HASH_CACHE_MAX_*) instead of
+ * computed for every request. A text over 20 000 characters is hashed each time.
+ */
+export function documentHasher(bounds: CacheBounds = DOCUMENT_HASHES_CACHED): ((text: string) => string) & { cache: TrackedCache } {
+  const known = boundedCache<string, string>("document-hashes", bounds, () => 64);
+  return Object.assign((text: string) => {
+    if (text.length > 20_000) return digest(text);
+    let hash = known.get(text);
+    if (hash === undefined) known.set(text, (hash = digest(text)));
+    return hash;
+  }, { cache: known });
 }
 
 interface GraphQLParams {
@@ -75,7 +82,12 @@ export const NOT_LISTED_MESSAGE = "This operation is not one of this API's trust
  * A preHandler for /graphql that resolves listed hashes to their document and applies the mode.
  * `onOutcome` counts what happened (listed, unlisted, none).
  */
-export function trustedDocumentsHandler(mode: TrustedDocumentsMode, manifest: Map<string, string>, onOutcome: (outcome: "listed" | "unlisted" | "none") => void) {
+export function trustedDocumentsHandler(
+  mode: TrustedDocumentsMode,
+  manifest: Map<string, string>,
+  onOutcome: (outcome: "listed" | "unlisted" | "none") => void,
+  sha256: (text: string) => string = documentHasher(),
+) {
   return async function trustedDocuments(request: FastifyRequest, reply: FastifyReply) {
     const params = (request.method === "GET" ? request.query : request.body) as GraphQLParams | undefined;
     if (!params || typeof params !== "object" || Array.isArray(params)) return; // Apollo refuses it
@@ -106,4 +118,4 @@ export function trustedDocumentsHandler(mode: TrustedDocumentsMode, manifest: Ma
 }
 
 /** Whether a WebSocket subscription's document may run (enforce: only listed ones). */
-export const documentListed = (manifest: Map<string, string>, query: string) => manifest.has(sha256(query));
+export const documentListed = (manifest: Map<string, string>, query: string, sha256: (text: string) => string = digest) => manifest.has(sha256(query));

@@ -6,7 +6,7 @@
 // formatting stay Apollo Server's.
 import { GraphQLError, execute, getVariableValues, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from "graphql";
 import type { CompiledQuery } from "graphql-jit";
-import { LRUCache } from "lru-cache";
+import { boundedCache, documentBytes, type BoundedCache } from "./bounded-cache.ts";
 import type { GatewayGraphQLRequestContext, GatewayInterface } from "@apollo/server-gateway-interface";
 
 export interface CompiledExecutorOptions {
@@ -14,14 +14,18 @@ export interface CompiledExecutorOptions {
   compileAfterUses?: number;
   /** Operations remembered (compiled or counted); the least recently used are forgotten. */
   maxOperations?: number;
+  /** Estimated bytes of the compiled operations remembered (each counted as its parsed document's heap). */
+  maxBytes?: number;
 }
 
-type Entry = { uses: number; compiled?: CompiledQuery | null };
+export type Entry = { uses: number; compiled?: CompiledQuery | null };
 
 export interface CompiledExecutor {
   gateway: GatewayInterface;
   /** Operations compiled so far (for tests and metrics). */
   compiledCount(): number;
+  /** The operations remembered (for their gauges). */
+  cache: BoundedCache<string, Entry>;
   /** Resolves once the compiler has loaded (it loads with the first request otherwise). */
   ready(): Promise<void>;
 }
@@ -53,7 +57,13 @@ function executeWithGraphqlJs(schema: GraphQLSchema, document: DocumentNode, ope
  */
 export function compiledExecutor(schema: GraphQLSchema, options: CompiledExecutorOptions = {}): CompiledExecutor {
   const compileAfterUses = options.compileAfterUses ?? 2;
-  const operations = new LRUCache<string, Entry>({ max: options.maxOperations ?? 500 });
+  // An entry holds the compiled code (about as large as the document it came from) and the
+  // document; its size is counted when it is first remembered, as for a compiled one.
+  const documents = new WeakMap<Entry, DocumentNode>();
+  const operations = boundedCache<string, Entry>("compiled-operations", { maxEntries: options.maxOperations ?? 500, maxBytes: options.maxBytes ?? 64 * 1024 * 1024 }, (entry) => {
+    const document = documents.get(entry);
+    return document ? 2 * documentBytes(document) : 1_000;
+  });
   let compiled = 0;
   // The compiler (and the JSON-schema tooling it brings) loads with the first request, not at
   // start: a restarting subgraph is ready as fast as before, and until it has loaded, graphql-js runs.
@@ -69,7 +79,11 @@ export function compiledExecutor(schema: GraphQLSchema, options: CompiledExecuto
   function compiledFor(key: string, document: DocumentNode, operationName: string | null): CompiledQuery | null {
     void loadCompiler();
     let entry = operations.get(key);
-    if (!entry) operations.set(key, (entry = { uses: 0 }));
+    if (!entry) {
+      entry = { uses: 0 };
+      documents.set(entry, document);
+      operations.set(key, entry);
+    }
     if (entry.compiled !== undefined) return entry.compiled;
     entry.uses += 1;
     if (entry.uses < compileAfterUses || !jit) return null;
@@ -109,5 +123,5 @@ export function compiledExecutor(schema: GraphQLSchema, options: CompiledExecuto
       operations.clear();
     },
   };
-  return { gateway, compiledCount: () => compiled, ready: async () => void (await loadCompiler()) };
+  return { gateway, cache: operations, compiledCount: () => compiled, ready: async () => void (await loadCompiler()) };
 }

@@ -82,7 +82,7 @@ export function createIdentityAssertionSigner(key: SigningKey) {
 }
 
 /** Assertions verified once and remembered while valid (bounded: the least recently used go first). */
-export const VERIFIED_ASSERTIONS_CACHED = 10_000;
+export const VERIFIED_ASSERTIONS_CACHED = { maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 };
 
 /**
  * Subgraph side: a request without a valid assertion never reaches a resolver. `getKey`: the
@@ -92,7 +92,7 @@ export const VERIFIED_ASSERTIONS_CACHED = 10_000;
  * gateway's access-token cache does. Refusals are never remembered.
  */
 export function createIdentityAssertionVerifier(getKey: JWTVerifyGetKey, keys?: { fetchedAtMs(): number; refreshIfDue(): void }) {
-  const verified = keys ? createVerifiedTokenCache<Caller>(keys, VERIFIED_ASSERTIONS_CACHED) : undefined;
+  const verified = keys ? createVerifiedTokenCache<Caller>(keys, VERIFIED_ASSERTIONS_CACHED, "verified-assertions") : undefined;
   return async function verifyIdentityAssertion(token: string | undefined): Promise<Caller> {
     if (!token) throw invalidToken("This service only answers requests forwarded by the gateway.");
     if (verified) {

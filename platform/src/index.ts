@@ -9,6 +9,7 @@ export * from "./input-text.ts";
 export * from "./identity.ts";
 export * from "./service-auth.ts";
 export * from "./upstream.ts";
+export * from "./bounded-cache.ts";
 export * from "./key-store.ts";
 export * from "./key-files.ts";
 export * from "./rate-limits.ts";

@@ -4,7 +4,7 @@
 // Refreshed in the background after `refreshAfterMs`, and at once (at most every
 // `cooldownMs`) when a token names a key id it does not know.
 import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
-import { LRUCache } from "lru-cache";
+import { boundedCache, type CacheBounds } from "./bounded-cache.ts";
 import { request } from "undici";
 import { errorFields, type Logger } from "./logging.ts";
 
@@ -125,10 +125,13 @@ export const TOKEN_EXPIRED = Symbol("token expired");
  * client's next requests skip the signature check (bounded: the least recently used go first).
  * An entry counts only for the key set it was checked against: once the keys are fetched again
  * (a rotation, a withdrawn key) every token is checked again. Only successes are remembered.
+ * Bounded by entries and by bytes (the token, its key, and `valueBytes` for what it says).
  */
-export function createVerifiedTokenCache<T extends object>(keys: { fetchedAtMs(): number }, max: number) {
-  const entries = new LRUCache<string, { value: T; validUntilMs: number; keysFetchedAt: number }>({ max });
+export function createVerifiedTokenCache<T extends object>(keys: { fetchedAtMs(): number }, bounds: CacheBounds, name = "verified-tokens", valueBytes = 200) {
+  const entries = boundedCache<string, { value: T; validUntilMs: number; keysFetchedAt: number }>(name, bounds, () => valueBytes);
   return {
+    /** The cache itself (for its gauges). */
+    cache: entries,
     /** The remembered answer; undefined when unknown or checked against other keys; TOKEN_EXPIRED once past its validity (and forgotten). */
     get(token: string): T | typeof TOKEN_EXPIRED | undefined {
       const known = entries.get(token);

@@ -7,6 +7,7 @@ import { createServer, type Server } from "node:http";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import proxyaddr from "proxy-addr";
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
+import type { TrackedCache } from "./bounded-cache.ts";
 
 export type { Registry };
 
@@ -43,6 +44,27 @@ export function createMetrics(service: string) {
   // late sample.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const breakers = new Map<string, () => { state: string }>();
+  const caches = new Map<string, TrackedCache>();
+  new Gauge({
+    name: "cache_entries",
+    help: "Entries in each bounded in-process cache (each is limited by entries and by estimated bytes)",
+    labelNames: ["cache"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [cache, lru] of caches) this.set({ cache }, lru.size);
+    },
+  });
+  new Gauge({
+    name: "cache_size_bytes",
+    help: "Estimated bytes held by each bounded in-process cache (keys and values)",
+    labelNames: ["cache"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [cache, lru] of caches) this.set({ cache }, lru.calculatedSize);
+    },
+  });
   const BREAKER_STATES: Record<string, number> = { closed: 0, "half-open": 1, open: 2 };
   new Gauge({
     name: "upstream_breaker_state",
@@ -59,6 +81,10 @@ export function createMetrics(service: string) {
     /** Reports a called service's breaker in upstream_breaker_state. */
     trackBreaker(upstream: string, status: () => { state: string }) {
       breakers.set(upstream, status);
+    },
+    /** Reports a bounded cache (platform/src/bounded-cache.ts) in cache_entries and cache_size_bytes, by its name. */
+    trackCache(cache: TrackedCache) {
+      caches.set(cache.cacheName, cache);
     },
     breakerTransitions: new Counter({
       name: "upstream_breaker_transitions_total",

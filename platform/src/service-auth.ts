@@ -31,7 +31,7 @@ export const SERVICE_TOKEN_LIFETIME_SECONDS = 60;
 export const INTERNAL_ROUTE_PREFIX = "/internal/";
 const ALGORITHM = "EdDSA";
 /** Verified service tokens remembered per caller (callers reuse a token for half its lifetime). */
-const VERIFIED_TOKENS_CACHED = 1_000;
+const VERIFIED_TOKENS_CACHED = { maxEntries: 1_000, maxBytes: 2 * 1024 * 1024 };
 
 /** An internal route a service serves, and which services may call it (declared with the callee's descriptor). */
 export interface InternalRoute {
@@ -233,7 +233,7 @@ export function createServiceTokenVerifier(options: {
       });
       return [
         caller,
-        { keys, verified: createVerifiedTokenCache<{ caller: string }>(keys, VERIFIED_TOKENS_CACHED) },
+        { keys, verified: createVerifiedTokenCache<{ caller: string }>(keys, VERIFIED_TOKENS_CACHED, "verified-service-tokens") },
       ] as const;
     }),
   );

@@ -107,8 +107,10 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
   const verifyIdentityAssertion = createIdentityAssertionVerifier(gatewayKeys.getKey, gatewayKeys);
   const schema = buildSubgraphSchema([{ typeDefs: loadSchemaFile(options.schema), resolvers: options.resolvers as GraphQLResolverMap<unknown> }]);
   const formatError = maskUnexpectedErrors({ log, production: settings.production });
+  const executor = settings.executor === "compiled" ? compiledExecutor(schema) : undefined;
+  if (executor) options.metrics.trackCache(executor.cache);
   const apollo = new ApolloServer<TContext>({
-    ...(settings.executor === "compiled" ? { gateway: compiledExecutor(schema).gateway } : { schema }),
+    ...(executor ? { gateway: executor.gateway } : { schema }),
     formatError,
     logger: log,
     includeStacktraceInErrorResponses: false,
