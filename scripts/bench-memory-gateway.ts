@@ -22,6 +22,7 @@ const FLAT_MB_PER_MINUTE = 2;
 const FLAT_PERCENT = 5;
 const MB = 1024 * 1024;
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers of a dozen shapes, read as untyped JSON like the tests
 type Answer = { status: number; data?: Record<string, any> | null; errors?: { message: string; extensions?: { code?: string } }[] };
 
 const federation = await startProcesses({
