@@ -107,7 +107,7 @@ async function v8(metricsUrl: string) {
   return { heapUsed: value("nodejs_heap_size_used_bytes"), heapTotal: value("nodejs_heap_size_total_bytes") };
 }
 
-let gatewayUrl = "";
+let gatewayUrl: string;
 let metricsUrl = "";
 try {
   const startedAt = Date.now();

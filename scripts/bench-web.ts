@@ -26,6 +26,8 @@ for (const asset of assets) {
   gz += sizeOr(`${path}.gz`);
   br += sizeOr(`${path}.br`);
 }
+/** The page's `performance` (the browser's, not Node's: navigation timing). */
+type BrowserGlobals = { performance: { getEntriesByType(type: "navigation"): unknown[] } };
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 console.log(`first page (index.html + ${assets.length} assets): ${kb(raw)} raw, ${kb(gz)} gzip, ${kb(br)} brotli`);
 for (const asset of assets) console.log(`  ${asset}  ${kb(size(join(WEB_ROOT, "assets", asset)))}`);
@@ -42,7 +44,7 @@ for (let i = 0; i < runs; i++) {
   await page.goto(`${url}/`, { waitUntil: "commit" });
   await page.getByRole("button", { name: "Sign in" }).waitFor({ state: "visible" });
   const ready = performance.now() - started;
-  const timing = await page.evaluate(() => JSON.stringify((globalThis as any).performance.getEntriesByType("navigation")[0]));
+  const timing = await page.evaluate(() => JSON.stringify((globalThis as unknown as BrowserGlobals).performance.getEntriesByType("navigation")[0]));
   const navigation = JSON.parse(timing) as { domContentLoadedEventEnd: number; loadEventEnd: number };
   if (i > 0) { // the first run warms the browser process itself
     interactive.push(ready);

@@ -190,10 +190,11 @@ test("every role × every operation and entity field gets exactly the expected a
 
 test("the matrix covers every root field of the contract", async () => {
   const r = await fed.execute({ query: `{ __schema { queryType { fields { name } } mutationType { fields { name } } subscriptionType { fields { name } } } }` });
+  const schema = r.data!.__schema;
   const roots = [
-    ...r.data?.__schema.queryType.fields.map((f: any) => `Query.${f.name}`),
-    ...r.data?.__schema.mutationType.fields.map((f: any) => `Mutation.${f.name}`),
-    ...r.data?.__schema.subscriptionType.fields.map((f: any) => `Subscription.${f.name}`),
+    ...schema.queryType.fields.map((f: any) => `Query.${f.name}`),
+    ...schema.mutationType.fields.map((f: any) => `Mutation.${f.name}`),
+    ...schema.subscriptionType.fields.map((f: any) => `Subscription.${f.name}`),
   ];
   const covered = new Set(Object.keys(EXPECTED).map((k) => k.split(" ")[0]));
   // Query.meal is a lookup with the same rule as Query.meals.

@@ -124,7 +124,6 @@ describe("a broker restart in the middle of purchases", () => {
       await fed.eventsSettled();
 
       const orders: string[] = [];
-      let outage: { from: number; to: number } | undefined;
       const buying = (async () => {
         const started = Date.now();
         for (let i = 0; Date.now() - started < 12_000; i++) {
@@ -141,7 +140,7 @@ describe("a broker restart in the middle of purchases", () => {
       const from = Date.now();
       await new Promise((resolve) => setTimeout(resolve, 5_000));
       await nats.start();
-      outage = { from, to: Date.now() };
+      const outage = { from, to: Date.now() };
       await buying;
 
       await fed.eventsSettled(30_000);
@@ -156,7 +155,7 @@ describe("a broker restart in the middle of purchases", () => {
       const mails = await fed.db.notifications.query("SELECT count(*)::int AS n FROM outgoing_mails WHERE template = 'ORDER_RECEIPT' AND source_event_id = ANY($1::uuid[])", [events.rows.map((r) => r.id)]);
       expect(mails.rows[0].n).toBe(orders.length);
       // Purchases went on during the outage, and their notifications did not wait for the broker.
-      const duringOutage = notified.rows.filter((r) => r.created_at.getTime() > outage!.from + 2_500 && r.created_at.getTime() < outage!.to);
+      const duringOutage = notified.rows.filter((r) => r.created_at.getTime() > outage.from + 2_500 && r.created_at.getTime() < outage.to);
       expect(duringOutage.length).toBeGreaterThan(0);
       // Once back, the relay published the backlog: nothing is left unpublished.
       await vi.waitFor(async () => {

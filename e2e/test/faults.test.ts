@@ -136,7 +136,7 @@ describe("a hung subgraph (SIGSTOP)", () => {
     system.signal("food", "SIGSTOP");
     let outcomes: Outcome<GraphQLResponse>[];
     const fastAnswers: number[] = [];
-    let resumedAt = 0;
+    let resumedAt: number;
     try {
       // wallet is food's, on a User from users: a nullable field, so the rest of the answer stands.
       // 24 clients: more than the 20 calls in the window the failure rate needs (paced once answered fast).
@@ -307,7 +307,7 @@ describe("courses killed: attendance decides from its replica", () => {
 describe("the token issuer down", () => {
   test("valid tokens keep working (never a 401) with the keys fetched before, however old; an unknown key id is 503; food's breaker for users opens and closes with it", async () => {
     const TOP_UP = `mutation($u: ID!) { topUpWallet(userId: $u, amount: 1) { balance } }`;
-    let usersReady = 0;
+    let usersReady: number;
     system.signal("users", "SIGKILL");
     await system.processes.users.exited;
     try {

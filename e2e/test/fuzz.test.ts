@@ -44,7 +44,7 @@ let tokens: Record<"anonymous" | "student" | "teacher" | "staff", string | undef
 let realIds: string[] = [];
 /** Real rows by role, for values that are valid (so that a case can get past everything but its one hostile value). */
 let real: { course: string; meal: string; student: string; teacher: string; admin: string };
-let fingerprintSql: Record<string, string> = {};
+const fingerprintSql: Record<string, string> = {};
 let cases = 0;
 let started = 0;
 

@@ -19,9 +19,10 @@ let gatewayUrl: string;
 
 /** `npm start` as a user runs it, on free ports, with `env` on top of a clean environment. */
 async function spawnStart(extraEnv: Record<string, string>, dir: string) {
-  const env: NodeJS.ProcessEnv = { ...process.env, POOYA_DATA_DIR: dir, NODE_ENV: "development", ...extraEnv };
-  for (const name of SERVICE_NAMES.map((s) => s.toUpperCase())) if (!extraEnv[`${name}_DATABASE_URL`]) delete env[`${name}_DATABASE_URL`];
-  for (const name of ["POOYA_ADMIN_EMAIL", "POOYA_ADMIN_PASSWORD", "POOYA_SEED", "NATS_URL", "SMTP_URL"]) if (!extraEnv[name]) delete env[name];
+  // The developer's own databases, admin, seed, broker and mail server stay out unless the test sets them.
+  const unset = new Set([...SERVICE_NAMES.map((s) => `${s.toUpperCase()}_DATABASE_URL`), "POOYA_ADMIN_EMAIL", "POOYA_ADMIN_PASSWORD", "POOYA_SEED", "NATS_URL", "SMTP_URL"]);
+  const inherited = Object.entries(process.env).filter(([name]) => !unset.has(name));
+  const env: NodeJS.ProcessEnv = { ...Object.fromEntries(inherited), POOYA_DATA_DIR: dir, NODE_ENV: "development", ...extraEnv };
   // Free ports, so the test runs beside a developer's own `npm start`.
   env.PORT = String(await freePort());
   for (const name of SERVICE_NAMES) env[`${name.toUpperCase()}_PORT`] = String(await freePort());

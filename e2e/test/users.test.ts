@@ -115,7 +115,7 @@ describe("refresh tokens", () => {
 
   test("logout ends the session: its refresh token stops working", async () => {
     const reg = await fed.execute({ query: REGISTER, variables: { i: { email: "out@uni.example", password: "password 123", name: "Out" } } });
-    const { accessToken, refreshToken } = reg.data?.register;
+    const { accessToken, refreshToken } = reg.data!.register;
     const out = await fed.execute({ query: `mutation($t: String!) { logout(refreshToken: $t) }`, variables: { t: refreshToken }, token: accessToken });
     expect(out.data?.logout).toBe(true);
     expect(errorCodes(await fed.execute({ query: REFRESH, variables: { t: refreshToken } }))).toEqual(["UNAUTHENTICATED"]);

@@ -112,8 +112,8 @@ function corrupt(value: unknown, next: () => number): unknown {
   if (keys.length === 0 || next() < 0.15) return replacements[Math.floor(next() * replacements.length)];
   const key = keys[Math.floor(next() * keys.length)]!;
   const replaced = corrupt((copy as Record<string, unknown>)[key], next);
-  if (replaced === undefined && !Array.isArray(copy)) delete (copy as Record<string, unknown>)[key];
-  else (copy as Record<string, unknown>)[key] = replaced;
+  if (replaced === undefined && !Array.isArray(copy)) return Object.fromEntries(Object.entries(copy).filter(([k]) => k !== key));
+  (copy as Record<string, unknown>)[key] = replaced;
   return copy;
 }
 

@@ -29,7 +29,7 @@ export function documentBytes(document: DocumentNode): number {
 }
 
 /** Bytes of a string in V8: one per character (Latin-1), two once any character is beyond it. */
-export const stringBytes = (text: string) => (/[^\u0000-\u00ff]/.test(text) ? text.length * 2 : text.length);
+export const stringBytes = (text: string) => (/[\u0100-\uffff]/.test(text) ? text.length * 2 : text.length);
 
 /** What the gauges read of a cache: its name, entries and estimated bytes. */
 export interface TrackedCache {
@@ -38,7 +38,10 @@ export interface TrackedCache {
   readonly calculatedSize: number;
 }
 
-export interface BoundedCache<K extends {}, V extends {}> extends LRUCache<K, V> {
+/** lru-cache's bound on keys and values: anything but null and undefined. */
+type Present = NonNullable<unknown>;
+
+export interface BoundedCache<K extends Present, V extends Present> extends LRUCache<K, V> {
   readonly cacheName: string;
   readonly bounds: CacheBounds;
 }
@@ -48,7 +51,7 @@ export interface BoundedCache<K extends {}, V extends {}> extends LRUCache<K, V>
  * `sizeOf` estimates one entry's value (its key and ENTRY_OVERHEAD_BYTES are added). A value
  * larger than the whole budget is not kept.
  */
-export function boundedCache<K extends {}, V extends {}>(name: string, bounds: CacheBounds, sizeOf: (value: V, key: K) => number): BoundedCache<K, V> {
+export function boundedCache<K extends Present, V extends Present>(name: string, bounds: CacheBounds, sizeOf: (value: V, key: K) => number): BoundedCache<K, V> {
   const cache = new LRUCache<K, V>({
     max: bounds.maxEntries,
     maxSize: bounds.maxBytes,
@@ -64,7 +67,7 @@ export function boundedCache<K extends {}, V extends {}>(name: string, bounds: C
  * cache, the query-plan store). Their default is a 30 MiB LRU measured by each value's JSON,
  * which for a parsed document is about a quarter of the heap it holds.
  */
-export function boundedKeyValueCache<V extends {}>(name: string, bounds: CacheBounds, sizeOf: (value: V, key: string) => number) {
+export function boundedKeyValueCache<V extends Present>(name: string, bounds: CacheBounds, sizeOf: (value: V, key: string) => number) {
   const cache = boundedCache<string, V>(name, bounds, sizeOf);
   return {
     cache,

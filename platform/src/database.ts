@@ -11,7 +11,8 @@ function traced<T>(text: string, run: () => Promise<T>): Promise<T> {
   const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? "QUERY";
   const target = /\bFROM\s+"?(\w+)/i.exec(text)?.[1];
   const name = target ? `${operation} ${target}` : operation;
-  return trace.getTracer("pooya-database").startActiveSpan(name, { kind: SpanKind.CLIENT, attributes: { "db.system.name": "postgresql", "db.operation.name": operation, "db.query.text": text, ...(target ? { "db.collection.name": target } : {}) } }, async (span) => {
+  const attributes = { "db.system.name": "postgresql", "db.operation.name": operation, "db.query.text": text, ...(target ? { "db.collection.name": target } : {}) };
+  return trace.getTracer("pooya-database").startActiveSpan(name, { kind: SpanKind.CLIENT, attributes }, async (span) => {
     try {
       return await run();
     } catch (error) {
@@ -101,16 +102,27 @@ const TRANSIENT_PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P20
 const TRANSIENT_NODE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT"]);
 const TRANSIENT_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/;
 
+/** What Prisma's, the driver adapter's, pg's and Node's errors carry that tells a transient failure. */
+interface ErrorFacts {
+  name?: unknown;
+  code?: unknown;
+  message?: unknown;
+  kind?: unknown;
+  originalCode?: unknown;
+  cause?: ErrorFacts;
+  meta?: { driverAdapterError?: { cause?: ErrorFacts } };
+}
+
 /**
  * A database failure that says nothing about the request: the connection was lost, the pool
  * had no connection in time, the server is restarting, a serialization conflict. Retrying
  * (later, or at once for a read) can succeed; the client gets a retryable SERVICE_UNAVAILABLE.
  */
 export function isTransientDatabaseError(error: unknown): boolean {
-  for (let e = error as Record<string, any> | undefined, depth = 0; e && depth < 5; e = e.cause, depth += 1) {
+  for (let e = error as ErrorFacts | undefined, depth = 0; e && depth < 5; e = e.cause, depth += 1) {
     const adapter = e.meta?.driverAdapterError?.cause ?? (e.name === "DriverAdapterError" ? e.cause : undefined);
     if (adapter) {
-      if (TRANSIENT_ADAPTER_KINDS.has(adapter.kind)) return true;
+      if (typeof adapter.kind === "string" && TRANSIENT_ADAPTER_KINDS.has(adapter.kind)) return true;
       if (typeof adapter.originalCode === "string" && TRANSIENT_POSTGRES_CODES.test(adapter.originalCode)) return true;
       if (typeof adapter.code === "string" && TRANSIENT_POSTGRES_CODES.test(adapter.code)) return true;
     }

@@ -17,7 +17,7 @@ export async function loadSigningKeys(source: { jwks: JWK[] } | { file: string }
     return await Promise.all(stored.keys.map(signingKeyFromJwk));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT")
-      throw new Error(`the key file ${source.file} cannot be read: ${(error as Error).message}`);
+      throw new Error(`the key file ${source.file} cannot be read: ${(error as Error).message}`, { cause: error });
     const key = await generateSigningKey();
     await saveSigningKeys(source.file, [key]);
     return [key];

@@ -42,6 +42,7 @@ export function defineService<const N extends string, S extends EnvShape, R exte
 }
 
 /** Any service, whatever its variables and running shape (for lists of services). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- `check` takes S contravariantly: only `any` admits every S
 export type AnyServiceDescriptor = ServiceDescriptor<any, any, string>;
 
 export function envShapeOf(descriptor: { env: EnvShape | ((env: NodeJS.ProcessEnv) => EnvShape) }, env: NodeJS.ProcessEnv = process.env): EnvShape {

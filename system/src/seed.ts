@@ -36,6 +36,9 @@ async function inBatches<T, R>(items: T[], concurrency: number, work: (item: T, 
 
 const dayOffset = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 
+/** What login and register answer with. */
+type Session = { accessToken: string; user: { id: string } };
+
 export interface SeedOptions {
   gatewayUrl: string;
   admin: { email: string; password: string };
@@ -49,7 +52,7 @@ export async function seedDemoTerm({ gatewayUrl, admin, log = console.log, size 
   const pick = <T,>(list: readonly T[]) => list[Math.floor(rand() * list.length)]!;
   let requests = 0;
 
-  async function call<T = any>(operationName: string, variables: Record<string, unknown>, token?: string, allow: string[] = []): Promise<T | null> {
+  async function call<T = unknown>(operationName: string, variables: Record<string, unknown>, token?: string, allow: string[] = []): Promise<T | null> {
     const query = ops.get(operationName);
     if (!query) throw new Error(`no operation ${operationName} in operations/seed`);
     requests += 1;
@@ -73,8 +76,8 @@ export async function seedDemoTerm({ gatewayUrl, admin, log = console.log, size 
     log(`seed: ${line} (${((Date.now() - phaseStarted) / 1000).toFixed(1)} s)`);
     phaseStarted = Date.now();
   };
-  const staff = (await call("SeedLogin", admin))!.login.accessToken as string;
-  const existing = (await call("SeedUserCount", {}, staff))!.users.totalCount as number;
+  const staff = (await call<{ login: Session }>("SeedLogin", admin))!.login.accessToken;
+  const existing = (await call<{ users: { totalCount: number } }>("SeedUserCount", {}, staff))!.users.totalCount;
   if (existing > 1) {
     log(`seed: ${existing} users exist already, nothing to do`);
     return { skipped: true as const };
@@ -83,13 +86,13 @@ export async function seedDemoTerm({ gatewayUrl, admin, log = console.log, size 
   const teachers = await inBatches(Array.from({ length: size.teachers }, (_, i) => i + 1), 4, async (n) => {
     const email = `teacher${n}@pooya.local`;
     await call("SeedCreateTeacher", { input: { email, password: DEMO_PASSWORDS.teacher, name: `Dr ${pick(FIRST)} ${pick(LAST)}`, role: "TEACHER" } }, staff);
-    return (await call("SeedLogin", { email, password: DEMO_PASSWORDS.teacher }))!.login as { accessToken: string; user: { id: string } };
+    return (await call<{ login: Session }>("SeedLogin", { email, password: DEMO_PASSWORDS.teacher }))!.login;
   });
   phase(`${teachers.length} teachers`);
 
   const students = await inBatches(Array.from({ length: size.students }, (_, i) => i + 1), 6, async (n) => {
-    const r = await call("SeedRegisterStudent", { input: { email: `student${n}@pooya.local`, password: DEMO_PASSWORDS.student, name: `${pick(FIRST)} ${pick(LAST)}` } });
-    return r!.register as { accessToken: string; user: { id: string } };
+    const r = await call<{ register: Session }>("SeedRegisterStudent", { input: { email: `student${n}@pooya.local`, password: DEMO_PASSWORDS.student, name: `${pick(FIRST)} ${pick(LAST)}` } });
+    return r!.register;
   });
   phase(`${students.length} students`);
 
@@ -97,8 +100,8 @@ export async function seedDemoTerm({ gatewayUrl, admin, log = console.log, size 
     const teacher = teachers[i % teachers.length]!;
     const subject = SUBJECTS[i % SUBJECTS.length]!;
     const input = { code: `${subject.replace(/[^A-Za-z]/g, "").slice(0, 4).toUpperCase()}${100 + i}`, title: `${subject} ${i >= SUBJECTS.length ? "II" : "I"}`, description: `An introduction to ${subject.toLowerCase()}.`, capacity: 30 + Math.floor(rand() * 40) };
-    const r = await call("SeedCreateCourse", { input }, teacher.accessToken);
-    return { ...(r!.createCourse as { id: string; code: string }), teacher };
+    const r = await call<{ createCourse: { id: string; code: string } }>("SeedCreateCourse", { input }, teacher.accessToken);
+    return { ...r!.createCourse, teacher };
   });
   phase(`${courses.length} courses`);
 
@@ -113,7 +116,7 @@ export async function seedDemoTerm({ gatewayUrl, admin, log = console.log, size 
   const weekdays = Array.from({ length: 20 }, (_, i) => -i - 1).map(dayOffset).filter((d) => ![5, 6].includes(new Date(d).getUTCDay())).slice(0, size.attendanceDays);
   let marks = 0;
   await inBatches(courses, 4, async (course) => {
-    const roster = (await call("SeedCourseStudents", { courseId: course.id }, course.teacher.accessToken))!.course.students as { id: string }[];
+    const roster = (await call<{ course: { students: { id: string }[] } }>("SeedCourseStudents", { courseId: course.id }, course.teacher.accessToken))!.course.students;
     if (roster.length === 0) return;
     for (const date of weekdays) {
       const rollCall = roster.map((s) => {
@@ -128,8 +131,8 @@ export async function seedDemoTerm({ gatewayUrl, admin, log = console.log, size 
 
   const meals = (await inBatches(Array.from({ length: size.mealDays }, (_, i) => i), 2, async (offset) =>
     Promise.all((Object.keys(MEALS) as (keyof typeof MEALS)[]).map(async (mealType) => {
-      const r = await call("SeedAddMeal", { input: { name: pick(MEALS[mealType]), mealType, servingDate: dayOffset(offset), price: mealType === "BREAKFAST" ? 800 : 2500 + Math.floor(rand() * 10) * 100, stock: 150 } }, staff);
-      return r!.addMeal as { id: string; price: number };
+      const r = await call<{ addMeal: { id: string; price: number } }>("SeedAddMeal", { input: { name: pick(MEALS[mealType]), mealType, servingDate: dayOffset(offset), price: mealType === "BREAKFAST" ? 800 : 2500 + Math.floor(rand() * 10) * 100, stock: 150 } }, staff);
+      return r!.addMeal;
     })))).flat();
   phase(`${meals.length} meals over ${size.mealDays} days`);
 

@@ -51,9 +51,9 @@ export async function startSystem({ env: environment = process.env, print = cons
       problems.push(...error.problems);
     }
   };
-  let settings = readEnv(systemEnv(), {}) as Record<string, any>;
+  let settings = readEnv(systemEnv(), {});
   collect(() => {
-    settings = readEnv(systemEnv(), environment) as Record<string, any>;
+    settings = readEnv(systemEnv(), environment);
   });
   const dataDir = settings.POOYA_DATA_DIR as string;
   const embedded = SUBGRAPH_NAMES.filter((name) => !settings[databaseVariable(name)]);
@@ -68,9 +68,9 @@ export async function startSystem({ env: environment = process.env, print = cons
 
   const shared: NodeJS.ProcessEnv = {
     ...environment,
-    HOST: settings.HOST,
-    NODE_ENV: settings.NODE_ENV,
-    LOG_LEVEL: settings.LOG_LEVEL,
+    HOST: settings.HOST as string,
+    NODE_ENV: settings.NODE_ENV as string,
+    LOG_LEVEL: settings.LOG_LEVEL as string,
     POOYA_DATA_DIR: dataDir,
     ...(admin ? { POOYA_ADMIN_EMAIL: admin.email, POOYA_ADMIN_PASSWORD: admin.password } : {}),
     // The demo seed registers and signs in hundreds of people from this machine, through the
@@ -91,8 +91,8 @@ export async function startSystem({ env: environment = process.env, print = cons
   collect(() => checkFederationEnv({ env: shared, subgraphs: perService(placeholders), gateway }));
   if (problems.length) throw new ConfigError(problems);
 
-  const destination = logDestination(settings.LOG_FORMAT);
-  const logFor = (service: string) => createLogger({ service, level: settings.LOG_LEVEL, destination });
+  const destination = logDestination(settings.LOG_FORMAT as "json" | "pretty" | undefined);
+  const logFor = (service: string) => createLogger({ service, level: settings.LOG_LEVEL as string, destination });
   const stopDatabases: (() => Promise<void>)[] = [];
   const stopAllDatabases = async () => {
     for (const stop of stopDatabases.reverse()) await stop().catch((error) => logFor("system").error({ err: error }, "embedded Postgres did not stop"));

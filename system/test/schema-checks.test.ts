@@ -73,7 +73,7 @@ describe("planted defects", () => {
   });
 
   test("a removed field fails the breaking-change check, naming the type and field, until it is acknowledged", async () => {
-    await edit("subgraphs/courses/schema.graphql", (s) => s.replace(/\n  "Number of seats; enrolling beyond it fails with CONFLICT."\n  capacity: Int!/, ""));
+    await edit("subgraphs/courses/schema.graphql", (s) => s.replace(/\n {2}"Number of seats; enrolling beyond it fails with CONFLICT."\n {2}capacity: Int!/, ""));
     const result = await checkBreakingChanges(root);
     expect(result.ok).toBe(false);
     expect(result.problems.join("\n")).toMatch(/FIELD_REMOVED at Course\.capacity/);

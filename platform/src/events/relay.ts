@@ -50,7 +50,7 @@ export function startRelay(options: RelayOptions) {
   async function round(): Promise<number> {
     const client = await pool.connect();
     let failure: unknown;
-    let count = 0;
+    let count: number;
     try {
       await client.query("BEGIN");
       const lock = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_xact_lock($1) AS locked", [RELAY_LOCK]);

@@ -24,9 +24,10 @@ function useCourseChoice() {
 function CoursePicker({ value, onChange }: { value: string; onChange: (id: string) => void }) {
   const { data, error } = useQuery(TeachingCoursesDocument);
   const courses = data?.me?.teachingCourses ?? [];
+  const firstId = courses[0]?.id;
   useEffect(() => {
-    if (!value && courses[0]) onChange(courses[0].id);
-  }, [value, courses, onChange]);
+    if (!value && firstId) onChange(firstId);
+  }, [value, firstId, onChange]);
   return (
     <>
       <ErrorAlert error={error} />
@@ -73,13 +74,15 @@ export function RollCall() {
   const [courseId, setCourseId] = useCourseChoice();
   const [date, setDate] = useState(isoDate());
   const { data, loading, error } = useQuery(RollCallDocument, { variables: { courseId, date }, skip: !courseId });
-  const [marks, setMarks] = useState<Record<string, AttendanceStatus>>({});
+  // Changes not yet submitted, for one course and date: choosing another starts afresh.
+  const day = `${courseId} ${date}`;
+  const [changes, setChanges] = useState<{ day: string; marks: Record<string, AttendanceStatus> }>({ day, marks: {} });
+  const marks = changes.day === day ? changes.marks : {};
   const [submit, submitting] = useMutation(SubmitRollCallDocument, { refetchQueries: [TeachingCoursesDocument, RollCallDocument] });
   const [saved, setSaved] = useState<string>();
   const students = data?.course?.students ?? [];
   // Start from what is already marked that day; everyone else is PRESENT until changed.
   const marked = useMemo(() => Object.fromEntries((data?.courseAttendance ?? []).map((r) => [r.student.id, r.status])), [data]);
-  useEffect(() => setMarks({}), [courseId, date]);
   const statusOf = (id: string) => marks[id] ?? marked[id] ?? "PRESENT";
   const { byField, general } = splitProblems(submitting.error, ["date"]);
   return (
@@ -113,7 +116,7 @@ export function RollCall() {
                         name={`mark-${student.id}`}
                         aria-label={`${student.name}: ${status.toLowerCase()}`}
                         checked={statusOf(student.id) === status}
-                        onChange={() => setMarks({ ...marks, [student.id]: status })}
+                        onChange={() => setChanges({ day, marks: { ...marks, [student.id]: status } })}
                       />
                     </td>
                   ))}
