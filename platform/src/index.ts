@@ -21,6 +21,7 @@ export * from "./loaders.ts";
 export * from "./selection.ts";
 export * from "./executor.ts";
 export * from "./subgraph.ts";
+export * from "./define-subgraph.ts";
 export * from "./validation.ts";
 export * from "./events/index.ts";
 export * from "./websocket.ts";

@@ -94,13 +94,10 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
   callerUrls?: Record<string, string>;
   /** A service that calls others: its keys, published at SERVICE_KEYS_PATH for the services it calls. */
   identity?: ServiceIdentity;
-  beforeStop?: () => Promise<void>;
   /** Serves subscriptions over WebSocket (graphql-transport-ws) on /graphql, for the gateway's relay. */
   subscriptions?: boolean;
   /** More readiness details (reported, not required). */
   readinessDetails?: () => Record<string, unknown>;
-  /** After the drain, before the database closes (e.g. connections to other services). */
-  afterStop?: () => Promise<void>;
 }) {
   const { settings, db, log } = options;
   const gatewayKeys = createKeyStore({ name: "gateway assertion", url: settings.gatewayJwksUrl, log, refreshAfterMs: settings.keysRefreshMs });
@@ -213,12 +210,10 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
     graphqlUrl: `${url}/graphql`,
     sqlStatements: db.sqlStatements,
     metrics: options.metrics,
+    /** Drains HTTP and stops Apollo; the database and the rest are the kit's to close (define-subgraph.ts). */
     async stop() {
-      await options.beforeStop?.();
       await edge.close(drainDeadline(settings.shutdownTimeoutMs));
       await apollo.stop();
-      await options.afterStop?.();
-      await db.close();
     },
   };
 }

@@ -1,8 +1,7 @@
 // Marking attendance and reading it back, authorised against the enrollment replica.
 import { badUserInput, domainError, forbidden, formatDay, isUuid, notFound, type Viewer } from "@pooya/platform";
-import type { AttendanceDb } from "./db.ts";
+import type { AttendanceDb, AttendanceOutbox } from "./service.ts";
 import type { EnrollmentReplica } from "./enrollment-replica.ts";
-import type { AttendanceOutbox } from "./outbox.ts";
 import { attendanceEvents } from "./events.ts";
 import type { AttendanceRecord, AttendanceStatus, CourseReplica } from "./generated/prisma/client.ts";
 

@@ -5,7 +5,7 @@
 import { TRANSACTION_OPTIONS, createEventConsumer, withinCallerDeadline, type Broker, type EventEnvelope, type Logger, type Metrics, type ServiceIdentity, type Upstream } from "@pooya/platform";
 import { ENROLLMENT_CHECK_PATH, type EnrollmentCheck } from "@pooya/courses/internal-api";
 import { courseEvents } from "@pooya/courses/events";
-import type { AttendanceDb, AttendanceTransaction } from "./db.ts";
+import type { AttendanceDb, AttendanceTransaction } from "./service.ts";
 
 export const EVENT_SOURCE = "courses";
 

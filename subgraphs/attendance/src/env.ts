@@ -1,17 +1,7 @@
-// The attendance service's variables: the subgraph's common ones, where courses is (its enrollment
-// events and direct checks) and how events travel.
-import { callVariables, callerVariables, env, eventVariables, serviceIdentityVariables, subgraphVariables } from "@pooya/platform";
-import { attendanceInternalRoutes } from "./internal-routes.ts";
+// The attendance service's own variables (the kit adds the common ones, COURSES_URL and the events').
+import { env } from "@pooya/platform";
 
 export const attendanceEnv = {
-  ...subgraphVariables("attendance", 4003),
-  COURSES_URL: env.httpUrl().describe("base URL of the courses service (its event feed and enrollment checks)"),
   ENROLLMENT_CATCH_UP_DEADLINE_MS: env.integer({ min: 50, max: 60_000 }).default(1_500)
     .describe("how long a mark about something the replica does not hold yet (a new course or enrollment) waits in all for it to catch up; then courses is asked directly if it answers, else the mark is SERVICE_UNAVAILABLE (retryable)"),
-  ...callVariables(["courses"]),
-  ...serviceIdentityVariables("attendance"),
-  ...callerVariables(attendanceInternalRoutes),
-  ...eventVariables(),
 };
-
-export type AttendanceEnv = typeof attendanceEnv;

@@ -4,8 +4,7 @@
 import { badUserInput, conflict, domainError, forbidden, isUuid, notFound, type Viewer } from "@pooya/platform";
 import type { UsersDirectory } from "@pooya/users/directory";
 import { Prisma, type Course } from "./generated/prisma/client.ts";
-import type { CoursesDb } from "./db.ts";
-import type { CoursesOutbox } from "./outbox.ts";
+import type { CoursesDb, CoursesOutbox } from "./service.ts";
 import { courseEvents } from "./events.ts";
 
 export function createEnrollment(db: CoursesDb, outbox: CoursesOutbox, users: UsersDirectory) {

@@ -4,8 +4,7 @@
 import { badUserInput, codeLabel, conflict, domainError, forbidden, formatDay, isUuid, notFound, requireIntRange, requireText, type Viewer } from "@pooya/platform";
 import type { UsersDirectory } from "@pooya/users/directory";
 import { Prisma, type FoodOrder, type MealType } from "./generated/prisma/client.ts";
-import type { FoodDb } from "./db.ts";
-import type { FoodOutbox } from "./outbox.ts";
+import type { FoodDb, FoodOutbox } from "./service.ts";
 import { foodEvents } from "./events.ts";
 
 export interface AddMealInput {

@@ -5,7 +5,7 @@ import { userEvents } from "@pooya/users/events";
 import { courseEvents } from "@pooya/courses/events";
 import { attendanceEvents } from "@pooya/attendance/events";
 import { foodEvents } from "@pooya/food/events";
-import type { NotificationsTransaction } from "./db.ts";
+import type { NotificationsTransaction } from "./service.ts";
 import type { Notification } from "./generated/prisma/client.ts";
 import * as messages from "./messages.ts";
 
