@@ -3,7 +3,7 @@
 // ago says exactly what a fresh one would. Reusing it for at most half its lifetime leaves every
 // subgraph call at least 30 s of validity.
 import { LRUCache } from "lru-cache";
-import { ASSERTION_LIFETIME_SECONDS, type Viewer } from "@pooya/platform";
+import { ASSERTION_LIFETIME_SECONDS, type Viewer } from "@pooya/identity";
 
 type Sign = (viewer: Viewer, clientIp: string) => Promise<string>;
 

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { LRUCache } from "lru-cache";
-import { errorBody, replyError } from "@pooya/platform";
+import { errorBody, replyError } from "@pooya/runtime";
 
 export type TrustedDocumentsMode = "off" | "log" | "enforce";
 export const TRUSTED_DOCUMENTS_PATH = fileURLToPath(new URL("../trusted-documents.json", import.meta.url));

@@ -3,7 +3,7 @@
 // composition, the Prisma and codegen scripts, the docs — reads it from here.
 // Adding a service: its folder under subgraphs/, its prisma/<name>/, one line below (and its
 // compose and deploy entries).
-import type { AnyServiceDescriptor } from "@pooya/platform";
+import type { AnyServiceDescriptor } from "@pooya/runtime";
 import { gatewayService } from "@pooya/gateway";
 import { usersService } from "@pooya/users";
 import { coursesService } from "@pooya/courses";

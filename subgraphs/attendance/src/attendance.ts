@@ -1,5 +1,7 @@
 // Marking attendance and reading it back, authorised against the enrollment replica.
-import { badUserInput, domainError, forbidden, formatDay, isUuid, notFound, type Viewer } from "@pooya/platform";
+import { badUserInput, domainError, forbidden, notFound } from "@pooya/runtime";
+import { type Viewer } from "@pooya/identity";
+import { formatDay, isUuid } from "@pooya/subgraph-kit";
 import type { AttendanceDb, AttendanceOutbox } from "./service.ts";
 import type { EnrollmentReplica } from "./enrollment-replica.ts";
 import { attendanceEvents } from "./events.ts";

@@ -1,5 +1,5 @@
 // The attendance service's own variables (the kit adds the common ones, COURSES_URL and the events').
-import { env } from "@pooya/platform";
+import { env } from "@pooya/runtime";
 
 export const attendanceEnv = {
   ENROLLMENT_CATCH_UP_DEADLINE_MS: env.integer({ min: 50, max: 60_000 }).default(1_500)

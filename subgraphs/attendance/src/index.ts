@@ -1,5 +1,5 @@
 // The attendance subgraph: its definition (package entry); service.ts wires its domain.
-import { defineSubgraph } from "@pooya/platform";
+import { defineSubgraph } from "@pooya/subgraph-kit";
 import { attendanceEvents } from "./events.ts";
 import { attendanceEnv } from "./env.ts";
 import { attendanceInternalRoutes } from "./internal-routes.ts";

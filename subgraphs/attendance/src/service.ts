@@ -1,5 +1,6 @@
 // Wires the attendance domain into the subgraph kit (the definition is index.ts).
-import { wireSubgraph, type DatabaseOf, type Outbox, type TransactionOf } from "@pooya/platform";
+import { type Outbox } from "@pooya/events";
+import { wireSubgraph, type DatabaseOf, type TransactionOf } from "@pooya/subgraph-kit";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { createEnrollmentReplica } from "./enrollment-replica.ts";
 import { createAttendance } from "./attendance.ts";

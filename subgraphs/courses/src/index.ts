@@ -1,5 +1,5 @@
 // The courses subgraph: its definition (package entry); service.ts wires its domain.
-import { defineSubgraph } from "@pooya/platform";
+import { defineSubgraph } from "@pooya/subgraph-kit";
 import { courseEvents } from "./events.ts";
 import { coursesInternalRoutes } from "./internal-routes.ts";
 

@@ -1,5 +1,7 @@
 // Wires the courses domain into the subgraph kit (the definition is index.ts).
-import { HttpError, isUuid, wireSubgraph, type DatabaseOf, type Outbox, type TransactionOf } from "@pooya/platform";
+import { HttpError } from "@pooya/runtime";
+import { type Outbox } from "@pooya/events";
+import { isUuid, wireSubgraph, type DatabaseOf, type TransactionOf } from "@pooya/subgraph-kit";
 import { createUsersDirectory } from "@pooya/users/directory";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { createCatalogue } from "./catalogue.ts";

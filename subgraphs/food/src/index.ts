@@ -1,5 +1,5 @@
 // The food subgraph: its definition (package entry); service.ts wires its domain.
-import { defineSubgraph } from "@pooya/platform";
+import { defineSubgraph } from "@pooya/subgraph-kit";
 import { foodEvents } from "./events.ts";
 import { foodInternalRoutes } from "./internal-routes.ts";
 

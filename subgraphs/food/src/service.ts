@@ -1,5 +1,6 @@
 // Wires the food domain into the subgraph kit (the definition is index.ts).
-import { wireSubgraph, type DatabaseOf, type Outbox, type TransactionOf } from "@pooya/platform";
+import { type Outbox } from "@pooya/events";
+import { wireSubgraph, type DatabaseOf, type TransactionOf } from "@pooya/subgraph-kit";
 import { createUsersDirectory } from "@pooya/users/directory";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { createCanteen } from "./canteen.ts";

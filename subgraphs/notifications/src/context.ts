@@ -1,4 +1,4 @@
-import type { Viewer } from "@pooya/platform";
+import type { Viewer } from "@pooya/identity";
 import type { NotificationsDb } from "./service.ts";
 import type { NotificationList } from "./notification-list.ts";
 import type { LiveNotifications } from "./live.ts";

@@ -1,6 +1,6 @@
 // The notifications service's own variables: how mail goes out (the kit adds the common ones,
 // the URLs of the services whose events it reads and the events').
-import { env } from "@pooya/platform";
+import { env } from "@pooya/runtime";
 
 export const notificationsEnv = {
   SMTP_URL: env.smtpUrl().optional()

@@ -1,5 +1,5 @@
 // The notifications subgraph: its definition (package entry); service.ts wires its domain.
-import { defineSubgraph } from "@pooya/platform";
+import { defineSubgraph } from "@pooya/subgraph-kit";
 import { notificationsEnv } from "./env.ts";
 
 export const notificationsService = defineSubgraph({

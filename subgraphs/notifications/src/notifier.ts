@@ -1,6 +1,6 @@
 // Turns other services' events into notifications (and mails), inside the transaction that
 // records the event in the inbox: a notification exists exactly when its event was applied.
-import type { AfterCommit, EventEnvelope } from "@pooya/platform";
+import type { AfterCommit, EventEnvelope } from "@pooya/events";
 import { userEvents } from "@pooya/users/events";
 import { courseEvents } from "@pooya/courses/events";
 import { attendanceEvents } from "@pooya/attendance/events";

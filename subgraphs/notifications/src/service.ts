@@ -1,5 +1,6 @@
 // Wires the notifications domain into the subgraph kit (the definition is index.ts).
-import { createEventConsumer, wireSubgraph, type DatabaseOf, type TransactionOf } from "@pooya/platform";
+import { createEventConsumer } from "@pooya/events";
+import { wireSubgraph, type DatabaseOf, type TransactionOf } from "@pooya/subgraph-kit";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { EVENT_SOURCES, createNotifier } from "./notifier.ts";
 import { createMailer } from "./mailer.ts";

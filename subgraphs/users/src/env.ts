@@ -1,7 +1,7 @@
 // The users service's own variables: its token keys, the first admin and sign-in limits (the kit
 // adds the common ones, its callers' URLs and the events').
 import { z } from "zod";
-import { env, projectDataDir } from "@pooya/platform";
+import { env, projectDataDir } from "@pooya/runtime";
 import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER } from "./auth/tokens.ts";
 
 const privateJwks = z.array(z.object({ kid: z.string().min(1), d: z.string().min(1), kty: z.literal("OKP"), crv: z.literal("Ed25519"), x: z.string() }).loose()).min(1);

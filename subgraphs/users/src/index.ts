@@ -1,5 +1,5 @@
 // The users subgraph: its definition (package entry); service.ts wires its domain.
-import { defineSubgraph } from "@pooya/platform";
+import { defineSubgraph } from "@pooya/subgraph-kit";
 import { userEvents } from "./events.ts";
 import { checkUsersEnv, usersEnv } from "./env.ts";
 import { usersInternalRoutes } from "./internal-routes.ts";

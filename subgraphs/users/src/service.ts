@@ -1,5 +1,7 @@
 // Wires the users domain into the subgraph kit (the definition is index.ts).
-import { HttpError, createRateLimitStore, isUuid, wireSubgraph, type DatabaseOf, type Outbox, type TransactionOf } from "@pooya/platform";
+import { HttpError, createRateLimitStore } from "@pooya/runtime";
+import { type Outbox } from "@pooya/events";
+import { isUuid, wireSubgraph, type DatabaseOf, type TransactionOf } from "@pooya/subgraph-kit";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { createAccounts } from "./accounts.ts";
 import { createLoaders, type UsersContext } from "./context.ts";
