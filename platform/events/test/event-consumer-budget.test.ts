@@ -14,7 +14,7 @@ import { TRANSACTION_BUDGET_MS, UnprocessableEvent, createEventConsumer, type Ev
 
 const identity = createServiceIdentity("test", [await generateSigningKey()]);
 
-const MIGRATION = new URL("../../prisma/notifications/migrations/20261127222019_init/migration.sql", import.meta.url);
+const MIGRATION = new URL("../../../prisma/notifications/migrations/20261127222019_init/migration.sql", import.meta.url);
 let databases: Awaited<ReturnType<typeof createDatabases>>;
 let pool: pg.Pool;
 
