@@ -1,11 +1,11 @@
 // npm run bench:body-limit: how large a body a client can write, whole, to a service and still
-// read the 413 it was answered (platform/src/edge.ts, the same edge on every service). The
+// read the 413 it was answered (platform/runtime/src/edge.ts, the same edge on every service). The
 // client writes every byte before it stops (reading as it goes, half-open: the server's FIN does
 // not stop it), then ends; a size counts as read when all of it was written without EPIPE or
 // ECONNRESET and the 413 arrived. Clients that stop writing once answered (curl, browsers, Node's
 // and undici's) read the 413 at any size. Prints one line per size and framing.
 //   BENCH_RUNS=5 BENCH_SIZES_MIB=16,32,36,40,64 npm run bench:body-limit
-import { LINGER, MAX_BODY_BYTES, createEdge, createLogger } from "@pooya/platform";
+import { LINGER, MAX_BODY_BYTES, createEdge, createLogger } from "@pooya/runtime";
 import { uploadWholeBody } from "@pooya/e2e";
 
 const MiB = 1024 * 1024;

@@ -1,7 +1,7 @@
 // npm run bench:in-process: throughput and latency of the real gateway and subgraphs, all in this
 // process on real Postgres (quick; npm run bench compares gateways side by side as separate processes).
 // Prints numbers; asserts nothing. BENCH_SECONDS (default 10) per scenario, BENCH_CONNECTIONS (10).
-import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner } from "@pooya/platform";
+import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner } from "@pooya/identity";
 import { OPS, createCourse, day, insertStudents, startFederation, topUp } from "@pooya/e2e";
 import { runLoad } from "./lib/load.ts";
 

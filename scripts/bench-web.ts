@@ -6,7 +6,7 @@
 //   BENCH_RUNS=10 npm run bench:web
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { createEdge, createLogger, drainDeadline } from "@pooya/platform";
+import { createEdge, createLogger, drainDeadline } from "@pooya/runtime";
 import { serveWebClient, WEB_ROOT } from "@pooya/gateway";
 import { ensureWebBuilt } from "@pooya/system";
 import { launchBrowser } from "@pooya/e2e";

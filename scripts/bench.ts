@@ -33,7 +33,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { createIdentityAssertionSigner, signingKeyFromJwk } from "@pooya/platform";
+import { createIdentityAssertionSigner, signingKeyFromJwk } from "@pooya/identity";
 import { createMemoryLimit, peakRssMb, resetPeakRss, type MemoryLimit } from "./lib/memory-limit.ts";
 import { cpuMs, postgresCpuMs, running, withChildren } from "./lib/process-cpu.ts";
 import { PROCESS_ADMIN, freePort, insertStudents, postGraphQL, spawnService, startProcesses, stopProcess, waitUntilReady, type ServiceProcess } from "@pooya/e2e";

@@ -6,7 +6,7 @@
 //                                     for `| kubectl apply -f -` (never written to a file here)
 import { randomBytes } from "node:crypto";
 import { stringify } from "yaml";
-import { exportPrivateJwk, generateSigningKey } from "@pooya/platform";
+import { exportPrivateJwk, generateSigningKey } from "@pooya/identity";
 import { SUBGRAPH_NAMES, overlays, renderOverlay, serviceTokenSigners, writeBase, writeOverlayImages } from "@pooya/system";
 
 const [command, overlay] = process.argv.slice(2);

@@ -4,7 +4,8 @@
 // service-token keys. No names: every one of them. Restart the services to sign with the new
 // keys; whoever verifies refetches the JWKS when it meets the new kid. Keys from a secret store
 // (USERS_SIGNING_KEYS, <NAME>_SERVICE_SIGNING_KEYS) are rotated there instead: publish [new, old].
-import { ConfigError, env, projectDataDir, readEnv, rotateSigningKeys, serviceSigningKeysFile } from "@pooya/platform";
+import { ConfigError, env, projectDataDir, readEnv } from "@pooya/runtime";
+import { rotateSigningKeys, serviceSigningKeysFile } from "@pooya/identity";
 import { signingKeysFile } from "@pooya/users";
 import { serviceTokenSigners } from "@pooya/system";
 

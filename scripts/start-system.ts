@@ -1,10 +1,10 @@
 // npm start (through scripts/start.ts): the whole system, zero setup. Embedded Postgres per service unless
 // *_DATABASE_URL are set; demo term seeded on first start; Ctrl-C stops everything.
-// Tracing first: it instruments node:http as the rest loads (see platform/src/tracing.ts).
-import { startTracing } from "@pooya/platform/tracing";
+// Tracing first: it instruments node:http as the rest loads (see platform/runtime/src/tracing.ts).
+import { startSubgraphTracing } from "@pooya/subgraph-kit/tracing";
 
-const tracing = await startTracing("pooya");
-const { ConfigError, describeStartupFailure } = await import("@pooya/platform");
+const tracing = await startSubgraphTracing("pooya");
+const { ConfigError, describeStartupFailure } = await import("@pooya/runtime");
 const { DEMO_ADMIN, DEMO_PASSWORDS, SEED_SIZE, ensureWebBuilt, seedDemoTerm, startSystem } = await import("@pooya/system");
 
 // The web client is built on first start and whenever its sources changed (web/dist).

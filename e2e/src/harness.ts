@@ -5,10 +5,9 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import {
-  IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, readServiceEnv, serviceSigningKeysVariable, serviceUrlVariable,
-  streamName, createLogger, exportPrivateJwk, generateSigningKey, logDestination, type SigningKey, type Viewer,
-} from "@pooya/platform";
+import { readServiceEnv, serviceUrlVariable, createLogger, logDestination } from "@pooya/runtime";
+import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, serviceSigningKeysVariable, exportPrivateJwk, generateSigningKey, type SigningKey, type Viewer } from "@pooya/identity";
+import { streamName } from "@pooya/events";
 import { GATEWAY, SUBGRAPH_NAMES, accessTokenIssuer, createDatabases, startFederation as startRunningFederation, subgraph, type Federation as RunningFederation, type SubgraphName } from "@pooya/system";
 import { freePort, retryWhilePortTaken } from "./free-port.ts";
 

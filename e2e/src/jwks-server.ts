@@ -2,7 +2,7 @@
 // the test replaces the published keys (a rotation, a withdrawn key) with `publish`.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { publicKeySet, type SigningKey } from "@pooya/platform";
+import { publicKeySet, type SigningKey } from "@pooya/identity";
 
 export async function startJwksServer(keys: SigningKey[]) {
   let published = keys;

@@ -6,7 +6,8 @@ import { mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { callersOf, exportPrivateJwk, generateSigningKey, serviceUrlVariable } from "@pooya/platform";
+import { callersOf, serviceUrlVariable } from "@pooya/runtime";
+import { exportPrivateJwk, generateSigningKey } from "@pooya/identity";
 import { SUBGRAPHS, SUBGRAPH_NAMES, accessTokenIssuer, createDatabases, nodeFlagsOf, type SubgraphName } from "@pooya/system";
 import { freePort, retryWhilePortTaken } from "./free-port.ts";
 

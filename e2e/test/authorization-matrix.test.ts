@@ -2,7 +2,7 @@
 // A missing or loosened rule shows up as a changed cell, not as a forgotten test.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { randomBytes } from "node:crypto";
-import type { Viewer } from "@pooya/platform";
+import type { Viewer } from "@pooya/identity";
 import { startFederation, type Federation, type GraphQLResponse, type ServiceName } from "../src/harness.ts";
 import { OPS, addMeal, createCourse, day, enroll, topUp, uniqueCode } from "../src/fixtures.ts";
 import { connectRaw } from "../src/live.ts";

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { exportPrivateJwk, generateSigningKey } from "@pooya/platform";
+import { exportPrivateJwk, generateSigningKey } from "@pooya/identity";
 import { PG_ADMIN_URL, databaseUrl } from "@pooya/system";
 import { spawnService, stopProcess, waitUntilReady } from "../src/processes.ts";
 import { freePort } from "../src/free-port.ts";

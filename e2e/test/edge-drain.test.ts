@@ -4,7 +4,7 @@
 // cuts whatever a client still holds open.
 import { afterEach, expect, test } from "vitest";
 import { Agent } from "node:http";
-import { createEdge, createLogger, type Edge } from "@pooya/platform";
+import { createEdge, createLogger, type Edge } from "@pooya/runtime";
 import { rawRequest } from "../src/raw-http.ts";
 
 let edge: Edge | undefined;

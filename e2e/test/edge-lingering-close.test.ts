@@ -4,7 +4,7 @@
 // — a client that never closes holds nothing for long.
 import { afterEach, expect, test } from "vitest";
 import { connect, type Socket } from "node:net";
-import { LINGER, createEdge, createLogger, type Edge } from "@pooya/platform";
+import { LINGER, createEdge, createLogger, type Edge } from "@pooya/runtime";
 
 let edge: Edge | undefined;
 afterEach(async () => {

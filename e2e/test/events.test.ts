@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { streamName } from "@pooya/platform";
+import { streamName } from "@pooya/events";
 import { startFederation, type Federation } from "../src/harness.ts";
 import { OPS, addMeal, createCourse, day, enroll, topUp } from "../src/fixtures.ts";
 import { subscribeNotifications } from "../src/live.ts";

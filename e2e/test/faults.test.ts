@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { availableParallelism, loadavg } from "node:os";
 import pg from "pg";
-import { generateSigningKey } from "@pooya/platform";
+import { generateSigningKey } from "@pooya/identity";
 import { SignJWT } from "jose";
 import { postGraphQL, type GraphQLResponse } from "../src/harness.ts";
 import { PROCESS_ADMIN, startProcesses, type ProcessName, type Processes } from "../src/processes.ts";

@@ -9,7 +9,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { startFederation, type Federation } from "../src/harness.ts";
 import { json, rawRequest, uploadWholeBody } from "../src/raw-http.ts";
-import { GRAPHQL_RESPONSE_JSON as GRAPHQL_RESPONSE, LINGER } from "@pooya/platform";
+import { GRAPHQL_RESPONSE_JSON as GRAPHQL_RESPONSE, LINGER } from "@pooya/runtime";
 import { auditServer } from "graphql-http";
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from "@apollo/client";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT, decodeProtectedHeader } from "jose";
-import { generateSigningKey, type SigningKey } from "@pooya/platform";
+import { generateSigningKey, type SigningKey } from "@pooya/identity";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { createHash, randomBytes } from "node:crypto";
-import { ConfigError, readServiceEnv } from "@pooya/platform";
+import { ConfigError, readServiceEnv } from "@pooya/runtime";
 import { GATEWAY } from "@pooya/system";
 import { postGraphQL, startFederation, type Federation } from "../src/harness.ts";
 import { OPS, addMeal, createCourse, enroll, topUp } from "../src/fixtures.ts";

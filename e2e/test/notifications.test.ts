@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { SignJWT } from "jose";
-import { createIdentityAssertionSigner } from "@pooya/platform";
+import { createIdentityAssertionSigner } from "@pooya/identity";
 import { errorCodes, startFederation, type Federation } from "../src/harness.ts";
 import { OPS, addMeal, createCourse, day, enroll, topUp } from "../src/fixtures.ts";
 import { startSmtpServer, type SmtpServer } from "../src/smtp.ts";

@@ -3,7 +3,7 @@
 // plain `node` and environment variables only, on real Postgres, answering a cross-subgraph query.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildAll, type BuiltService } from "@pooya/system";
@@ -43,6 +43,17 @@ test("each service's build holds its bundle, its assets and production packages 
   const gateway = built.find((s) => s.name === "gateway")!;
   expect(existsSync(join(gateway.dir, "web/dist/index.html"))).toBe(true);
   expect(existsSync(join(gateway.dir, "gateway/trusted-documents.json"))).toBe(true);
+});
+
+test("the gateway's bundle carries no database or broker code (it depends on runtime and identity only)", async () => {
+  const gateway = built.find((s) => s.name === "gateway")!;
+  const dist = join(gateway.dir, "gateway/dist");
+  const code = (await Promise.all((await readdir(dist)).filter((f) => f.endsWith(".mjs")).map((f) => readFile(join(dist, f), "utf8")))).join("\n");
+  expect(code).toContain("createEdge"); // the bundle was read
+  for (const forbidden of ["pg", "pg-pool", "@prisma/client", "@prisma/adapter-pg", "@prisma/instrumentation", "@nats-io/jetstream", "@nats-io/transport-node", "dataloader"]) {
+    expect(code, `the gateway bundle imports ${forbidden}`).not.toMatch(new RegExp(`(from|import\\()\\s*"${forbidden.replace("/", "\\/")}(/[^"]*)?"`));
+  }
+  for (const folder of ["pg", "@prisma/adapter-pg", "@nats-io"]) expect(existsSync(join(gateway.dir, "node_modules", folder)), `the gateway build carries ${folder}`).toBe(false);
 });
 
 test("the built gateway serves the built web client at /", async () => {

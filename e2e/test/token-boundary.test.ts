@@ -2,7 +2,7 @@
 // requests that carry a valid gateway identity assertion.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { SignJWT, base64url } from "jose";
-import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, generateSigningKey } from "@pooya/platform";
+import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, generateSigningKey } from "@pooya/identity";
 import { SERVICE_NAMES, errorCodes, postGraphQL, startFederation, type Federation } from "../src/harness.ts";
 
 let fed: Federation;
@@ -162,7 +162,7 @@ describe("the gateway talks to its subgraphs and nothing else", () => {
     delete process.env.APOLLO_TELEMETRY_DISABLED; // as in a fresh process: the gateway itself must turn it off
     try {
       const { gatewayService } = await import("@pooya/gateway");
-      const { createLogger, readServiceEnv } = await import("@pooya/platform");
+      const { createLogger, readServiceEnv } = await import("@pooya/runtime");
       const vars = readServiceEnv(gatewayService, { PORT: "0", HOST: "127.0.0.1", ACCESS_TOKEN_JWKS_URL: fed.services.users.jwksUrl });
       const gateway = await gatewayService.start(vars, { log: createLogger({ service: "gateway", level: "warn" }) });
       await new Promise((resolve) => setTimeout(resolve, 500)); // detectors fire right after construction

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { createServer, type Server } from "node:http";
 import { randomBytes } from "node:crypto";
 import { trace } from "@opentelemetry/api";
-import { startTracing } from "@pooya/platform/tracing";
+import { startTracing } from "@pooya/runtime/tracing";
 import { postGraphQL } from "../src/harness.ts";
 import { PROCESS_ADMIN, startProcesses, type Processes } from "../src/processes.ts";
 

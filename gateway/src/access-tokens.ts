@@ -3,7 +3,8 @@
 // cannot be fetched while a token needs them = HTTP 503 (an outage of the key publisher signs
 // nobody out). Over WebSocket the same checks decide how the connection is closed.
 import { errors as joseErrors, jwtVerify } from "jose";
-import { ACCESS_TOKEN_DEFAULTS, KeysUnavailableError, type CacheBounds, ROLES, TOKEN_EXPIRED, bearerChallenge, createVerifiedTokenCache, invalidToken, unavailableRequest, type KeyStore, type Role, type Viewer } from "@pooya/platform";
+import { bearerChallenge, invalidToken, unavailableRequest, type CacheBounds } from "@pooya/runtime";
+import { ACCESS_TOKEN_DEFAULTS, KeysUnavailableError, ROLES, TOKEN_EXPIRED, createVerifiedTokenCache, type KeyStore, type Role, type Viewer } from "@pooya/identity";
 
 export interface AccessTokenPolicy {
   jwksUrl: string;

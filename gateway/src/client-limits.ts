@@ -3,7 +3,7 @@
 // before any subgraph is called. Over the limit: HTTP 429, Retry-After, TOO_MANY_REQUESTS.
 import { GraphQLError, Kind, type DocumentNode, type SelectionSetNode } from "graphql";
 import { HeaderMap, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
-import { clientAddressKey, type RateLimit } from "@pooya/platform";
+import { clientAddressKey, type RateLimit } from "@pooya/runtime";
 
 /** The root fields of the operation, one entry per occurrence (aliases count), fragments included. */
 function rootFields(selectionSet: SelectionSetNode, document: DocumentNode, seen = new Set<string>()): string[] {

@@ -4,7 +4,7 @@
 import { GraphQLError, visit, getNamedType, getNullableType, isLeafType, isListType, type ASTVisitor, type DocumentNode, type GraphQLSchema, type ValidationContext } from "graphql";
 import { getComplexity, type ComplexityEstimator } from "graphql-query-complexity";
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
-import { DEFAULT_PAGE_SIZE } from "@pooya/platform";
+import { DEFAULT_PAGE_SIZE } from "@pooya/runtime";
 
 export interface DemandLimits {
   /** Most objects an answer may hold, as estimated. */

@@ -1,7 +1,8 @@
 // The gateway's variables. Which subgraphs exist is read from the supergraph, so each one's
 // `<NAME>_URL` is checked here together with the rest.
 import { z } from "zod";
-import { ACCESS_TOKEN_DEFAULTS, callVariables, env, processVariables, serviceUrlVariable } from "@pooya/platform";
+import { callVariables, env, processVariables, serviceUrlVariable } from "@pooya/runtime";
+import { ACCESS_TOKEN_DEFAULTS } from "@pooya/identity";
 import { SUPERGRAPH_PATH, readSupergraph } from "./supergraph.ts";
 import { TRUSTED_DOCUMENTS_PATH } from "./trusted-documents.ts";
 import { WEB_ROOT } from "./web.ts";

@@ -4,7 +4,7 @@
 // (Apollo Client does) it is 404 here: the hash names no document this server knows. Clients that
 // accept only application/json keep their 200, as that media type's rules ask.
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
-import { GRAPHQL_RESPONSE_JSON, graphqlMediaType } from "@pooya/platform";
+import { GRAPHQL_RESPONSE_JSON, graphqlMediaType } from "@pooya/runtime";
 
 export function graphqlResponseStatusPlugin<TContext extends BaseContext>(): ApolloServerPlugin<TContext> {
   return {

@@ -3,7 +3,8 @@
 // ago says exactly what a fresh one would. Reusing it for at most half its lifetime leaves every
 // subgraph call at least 30 s of validity.
 // Bounded by entries and bytes (ASSERTION_CACHE_MAX_*): the key, and an assertion of about 400 characters.
-import { ASSERTION_LIFETIME_SECONDS, boundedCache, type CacheBounds, type TrackedCache, type Viewer } from "@pooya/platform";
+import { boundedCache, type CacheBounds, type TrackedCache } from "@pooya/runtime";
+import { ASSERTION_LIFETIME_SECONDS, type Viewer } from "@pooya/identity";
 
 type Sign = (viewer: Viewer, clientIp: string) => Promise<string>;
 

@@ -1,5 +1,6 @@
 // The gateway as the rest of the system sees it: its descriptor and the offline composition.
-import { callSettings, defineService, serviceUrlVariable, signingKeyFromJwk } from "@pooya/platform";
+import { callSettings, defineService, serviceUrlVariable } from "@pooya/runtime";
+import { signingKeyFromJwk } from "@pooya/identity";
 import { gatewayEnv } from "./env.ts";
 import { readSupergraph } from "./supergraph.ts";
 import { existsSync } from "node:fs";

@@ -16,10 +16,8 @@
 import { CloseCode, createClient, type Client, type ExecutionResult } from "graphql-ws";
 import WebSocket from "ws";
 import { GraphQLError, Kind, parse, print, type DocumentNode, type EnumTypeDefinitionNode, type GraphQLFormattedError, type GraphQLSchema, type ObjectTypeDefinitionNode, type ValidationRule } from "graphql";
-import {
-  SESSION_EXPIRED, graphqlOverWebSocket, isSubscription, onlyRootField, prepareOperation,
-  type Logger, type Metrics, type Viewer,
-} from "@pooya/platform";
+import { SESSION_EXPIRED, graphqlOverWebSocket, isSubscription, onlyRootField, prepareOperation, type Logger, type Metrics } from "@pooya/runtime";
+import { type Viewer } from "@pooya/identity";
 import { AccessTokenError, bearerToken, type AccessTokenVerifier } from "./access-tokens.ts";
 import { costRefusal, type DemandLimits } from "./demand-control.ts";
 import { oversizedValue, type ValueLimits } from "./value-limits.ts";

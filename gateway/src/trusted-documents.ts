@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { boundedCache, errorBody, replyError, type CacheBounds, type TrackedCache } from "@pooya/platform";
+import { boundedCache, errorBody, replyError, type CacheBounds, type TrackedCache } from "@pooya/runtime";
 
 export type TrustedDocumentsMode = "off" | "log" | "enforce";
 export const TRUSTED_DOCUMENTS_PATH = fileURLToPath(new URL("../trusted-documents.json", import.meta.url));

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
-import { errorBody, type Logger } from "@pooya/platform";
+import { errorBody, type Logger } from "@pooya/runtime";
 
 /** web/dist beside the gateway: ../../web/dist from gateway/src and from the bundle alike. */
 export const WEB_ROOT = fileURLToPath(new URL("../../web/dist/", import.meta.url));

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startJwksServer } from "@pooya/e2e";
 import { SignJWT } from "jose";
-import { ACCESS_TOKEN_DEFAULTS, createKeyStore, createLogger, generateSigningKey, type SigningKey } from "@pooya/platform";
+import { createLogger } from "@pooya/runtime";
+import { ACCESS_TOKEN_DEFAULTS, createKeyStore, generateSigningKey, type SigningKey } from "@pooya/identity";
 import { createAccessTokenVerifier } from "../src/access-tokens.ts";
 import { reusingAssertionSigner } from "../src/identity-assertions.ts";
 

@@ -7,7 +7,8 @@
 // access-token issuer, the services that sign their calls.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { envShapeOf, serviceSigningKeysVariable, serviceUrlVariable, type AnyServiceDescriptor } from "@pooya/platform";
+import { envShapeOf, serviceUrlVariable, type AnyServiceDescriptor } from "@pooya/runtime";
+import { serviceSigningKeysVariable } from "@pooya/identity";
 import { GATEWAY, SUBGRAPHS, accessTokenIssuer } from "./registry.ts";
 import { serviceTokenSigners } from "./k8s.ts";
 import { buildTargets, entryOf } from "./production-build.ts";

@@ -1,6 +1,6 @@
 // docs/configuration.md's variable tables, generated from the services' own schemas (npm run
 // docs:config) and checked by a test, so the documentation cannot drift from the code.
-import { describeEnv, envShapeOf, type VariableDoc } from "@pooya/platform";
+import { describeEnv, envShapeOf, type VariableDoc } from "@pooya/runtime";
 import { GATEWAY, SUBGRAPHS } from "./registry.ts";
 import { systemEnv } from "./system.ts";
 

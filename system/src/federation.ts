@@ -1,7 +1,7 @@
 // The whole federation in one process: every subgraph of the registry and the gateway, each
 // configured through its own variables (the same schema its main.ts reads), talking over HTTP.
 // `npm start` and the test harness both start it, so the tests exercise the wiring people run.
-import { ConfigError, callersOf, readAll, readServiceEnv, serviceUrlVariable, type Logger } from "@pooya/platform";
+import { ConfigError, callersOf, readAll, readServiceEnv, serviceUrlVariable, type Logger } from "@pooya/runtime";
 import type { RunningGateway } from "@pooya/gateway";
 import {
   GATEWAY, SUBGRAPH_NAMES, accessTokenIssuer, checkInternalRoutes, startOrder, subgraph, type Subgraph, type SubgraphName,

@@ -13,7 +13,7 @@ import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { Ingress, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import type { IContainer, IEnvVar, IProbe } from "kubernetes-models/v1";
-import { serviceSigningKeysVariable } from "@pooya/platform";
+import { serviceSigningKeysVariable } from "@pooya/identity";
 import { GATEWAY, SUBGRAPHS, accessTokenIssuer } from "./registry.ts";
 import { PROJECT_ROOT } from "./prisma-cli.ts";
 

@@ -4,7 +4,7 @@
 // Adding a service: its folder under subgraphs/, its prisma/<name>/, one line below and its team
 // in SUBGRAPH_OWNERS, its package in system/package.json, then `npm install` and
 // `npm run registry:generate` (supergraph, compose, Kubernetes, CODEOWNERS, docs tables).
-import type { AnyServiceDescriptor } from "@pooya/platform";
+import type { AnyServiceDescriptor } from "@pooya/runtime";
 import { gatewayService } from "@pooya/gateway";
 import { usersService } from "@pooya/users";
 import { coursesService } from "@pooya/courses";

@@ -1,9 +1,7 @@
 // `npm start`'s system: the federation on embedded Postgres unless *_DATABASE_URL point at real
 // servers, every service configured through its own variables, generated keys kept in the data folder.
 import { join } from "node:path";
-import {
-  ConfigError, createLogger, env, logDestination, projectDataDir, readEnv, LOG_LEVELS, NODE_ENVIRONMENTS, type EnvShape,
-} from "@pooya/platform";
+import { ConfigError, createLogger, env, logDestination, projectDataDir, readEnv, LOG_LEVELS, NODE_ENVIRONMENTS, type EnvShape } from "@pooya/runtime";
 import { startEmbeddedPostgres } from "./embedded-postgres.ts";
 import { checkFederationEnv, startFederation } from "./federation.ts";
 import { SUBGRAPHS, SUBGRAPH_NAMES, type SubgraphName } from "./registry.ts";

@@ -1,6 +1,7 @@
 // The deployment files agree with the registry and keep their promises: an image and a compose
 // service for every service, no secret in an image, credentials that survive any characters.
 import { expect, test } from "vitest";
+import { existsSync } from "node:fs";
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -13,7 +14,10 @@ async function workspaceDirs(): Promise<string[]> {
   const dirs: string[] = [];
   for (const pattern of workspaces) {
     if (!pattern.endsWith("/*")) dirs.push(pattern);
-    else for (const entry of await readdir(join(PROJECT_ROOT, pattern.slice(0, -2)))) dirs.push(`${pattern.slice(0, -2)}/${entry}`);
+    // As npm reads a glob: the folders that hold a package.json (not node_modules or .turbo).
+    else for (const entry of await readdir(join(PROJECT_ROOT, pattern.slice(0, -2)))) {
+      if (existsSync(join(PROJECT_ROOT, pattern.slice(0, -2), entry, "package.json"))) dirs.push(`${pattern.slice(0, -2)}/${entry}`);
+    }
   }
   return dirs;
 }

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { applyMigrations } from "@pooya/platform";
+import { applyMigrations } from "@pooya/subgraph-kit";
 import { createDatabases } from "../src/test-databases.ts";
 import { runPrisma } from "../src/prisma-cli.ts";
 

@@ -3,7 +3,7 @@
 import { expect, test } from "vitest";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { defineService, type InternalRoute } from "@pooya/platform";
+import { defineService, type InternalRoute } from "@pooya/runtime";
 import { CODEOWNERS_PATH, PROJECT_ROOT, SUBGRAPHS, checkInternalRoutes, internalRouteTable, renderCodeowners, withInternalRouteTable } from "../src/index.ts";
 
 test("every declared caller calls the route's service, and every call has a route that declares its caller", () => {

@@ -1,9 +1,10 @@
 // Marking attendance and reading it back, authorised against the enrollment replica.
 import { setTimeout as delay } from "node:timers/promises";
-import { badUserInput, domainError, forbidden, formatDay, isUuid, notFound, type Viewer } from "@pooya/platform";
-import type { AttendanceDb } from "./db.ts";
+import { badUserInput, domainError, forbidden, notFound } from "@pooya/runtime";
+import { type Viewer } from "@pooya/identity";
+import { formatDay, isUuid } from "@pooya/subgraph-kit";
+import type { AttendanceDb, AttendanceOutbox } from "./service.ts";
 import type { EnrollmentReplica } from "./enrollment-replica.ts";
-import type { AttendanceOutbox } from "./outbox.ts";
 import { attendanceEvents } from "./events.ts";
 import type { AttendanceRecord, AttendanceStatus, CourseReplica } from "./generated/prisma/client.ts";
 

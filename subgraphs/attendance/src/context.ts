@@ -1,7 +1,8 @@
 import DataLoader from "dataloader";
 import type { GraphQLResolveInfo } from "graphql";
-import { groupLoader, loaderPerKey, rowLoader, selectColumns, type Viewer } from "@pooya/platform";
-import type { AttendanceDb } from "./db.ts";
+import { type Viewer } from "@pooya/identity";
+import { groupLoader, loaderPerKey, rowLoader, selectColumns } from "@pooya/subgraph-kit";
+import type { AttendanceDb } from "./service.ts";
 import type { Attendance } from "./attendance.ts";
 import type { AttendanceRecord, CourseReplica } from "./generated/prisma/client.ts";
 

@@ -2,10 +2,13 @@
 // JetStream with NATS_URL: the same apply code either way). Each event is applied once (the
 // inbox) and never over a newer one (each replica row remembers the sequence of the event that
 // last wrote it).
-import { TRANSACTION_OPTIONS, createEventConsumer, withinCallerDeadline, type Broker, type EventEnvelope, type Logger, type Metrics, type ServiceIdentity, type Upstream } from "@pooya/platform";
+import { type Logger, type Metrics, type Upstream } from "@pooya/runtime";
+import { withinCallerDeadline, type ServiceIdentity } from "@pooya/identity";
+import { createEventConsumer, type Broker, type EventEnvelope } from "@pooya/events";
+import { TRANSACTION_OPTIONS } from "@pooya/subgraph-kit";
 import { ENROLLMENT_CHECK_PATH, type EnrollmentCheck } from "@pooya/courses/internal-api";
 import { courseEvents } from "@pooya/courses/events";
-import type { AttendanceDb, AttendanceTransaction } from "./db.ts";
+import type { AttendanceDb, AttendanceTransaction } from "./service.ts";
 
 export const EVENT_SOURCE = "courses";
 

@@ -1,5 +1,5 @@
 // The events attendance publishes (docs/events.md is generated from this catalogue).
-import { defineEvents, eventFields } from "@pooya/platform";
+import { defineEvents, eventFields } from "@pooya/events";
 import { z } from "zod";
 
 const status = z.enum(["PRESENT", "ABSENT", "LATE", "EXCUSED"]);

@@ -1,21 +1,16 @@
-// The attendance service as the rest of the system sees it: its descriptor (package entry).
-import { checkDatabaseVariables, defineService } from "@pooya/platform";
+// The attendance subgraph: its definition (package entry); service.ts wires its domain.
+import { defineSubgraph } from "@pooya/subgraph-kit";
 import { attendanceEvents } from "./events.ts";
 import { attendanceEnv } from "./env.ts";
 import { attendanceInternalRoutes } from "./internal-routes.ts";
 
-export const attendanceService = defineService({
+export const attendanceService = defineSubgraph({
   name: "attendance",
-  defaultPort: 4003,
-  calls: ["courses"],
+  port: 4003,
+  calls: { courses: "base URL of the courses service (its event feed and enrollment checks)" },
   internalRoutes: attendanceInternalRoutes,
   env: attendanceEnv,
-  check: checkDatabaseVariables("attendance"),
-  publishes: { events: attendanceEvents },
-  async start(vars, { log }) {
-    const { startAttendanceService } = await import("./service.ts");
-    return startAttendanceService(vars, log);
-  },
+  produces: attendanceEvents,
+  source: import.meta.url,
+  wiring: () => import("./service.ts"),
 });
-
-export type { AttendanceService } from "./service.ts";

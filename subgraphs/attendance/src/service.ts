@@ -1,30 +1,20 @@
-// Wires the attendance subgraph together; its descriptor (index.ts) starts it from checked variables.
-import { fileURLToPath } from "node:url";
-import { applyMigrations, brokerFor, callSettings, callerUrls, createMetrics, createUpstream, eventSettings, loadServiceIdentity, serveSubgraph, startEventProducer, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
-import { connectAttendanceDb } from "./db.ts";
+// Wires the attendance domain into the subgraph kit (the definition is index.ts).
+import { type Outbox } from "@pooya/events";
+import { wireSubgraph, type DatabaseOf, type TransactionOf } from "@pooya/subgraph-kit";
+import { PrismaClient } from "./generated/prisma/client.ts";
 import { createEnrollmentReplica } from "./enrollment-replica.ts";
 import { createAttendance } from "./attendance.ts";
-import { createAttendanceOutbox } from "./outbox.ts";
 import { createLoaders, type AttendanceContext } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
-import { attendanceInternalRoutes } from "./internal-routes.ts";
-import type { AttendanceEnv } from "./env.ts";
+import { attendanceEnv } from "./env.ts";
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../prisma/attendance/migrations", import.meta.url));
+export type AttendanceDb = DatabaseOf<typeof PrismaClient>;
+export type AttendanceTransaction = TransactionOf<AttendanceDb>;
+export type AttendanceOutbox = Outbox<AttendanceTransaction>;
 
-export async function startAttendanceService(vars: EnvValues<AttendanceEnv>, log: Logger) {
-  const settings = subgraphSettings("attendance", vars);
-  await applyMigrations(settings.databaseUrl, MIGRATIONS_DIR, log);
-  const db = connectAttendanceDb(settings.databaseUrl, { poolSize: settings.databasePoolSize, log });
-  const metrics = createMetrics("attendance");
-  const identity = await loadServiceIdentity("attendance", vars);
-  const courses = createUpstream({ ...callSettings(vars, "courses", vars.COURSES_URL), log, metrics });
-  const events = eventSettings(vars);
-  const broker = brokerFor("attendance", events, log);
-  const outbox = createAttendanceOutbox(db);
-  const producer = startEventProducer({ service: "attendance", outbox, pool: db.pool, broker, settings: events, log, metrics });
+export default wireSubgraph({ client: PrismaClient, resolvers, env: attendanceEnv }, ({ vars, db, outbox, identity, upstream, broker, events, log, metrics }) => {
   const replica = createEnrollmentReplica(db, {
-    courses,
+    courses: upstream("courses"),
     broker,
     identity,
     pollIntervalMs: events.pollIntervalMs,
@@ -36,33 +26,14 @@ export async function startAttendanceService(vars: EnvValues<AttendanceEnv>, log
   const attendance = createAttendance(db, outbox, replica);
   metrics.gauge("enrollment_replica_lag_events", "Enrollment events in courses' outbox not yet applied by attendance (as of the last answer from courses or the broker)", [] as const, (set) => set({}, replica.lag().events));
   metrics.gauge("enrollment_replica_lag_seconds", "Seconds since the enrollment replica last held every event (0 while it does)", [] as const, (set) => set({}, replica.lag().seconds));
-
-  const service = await serveSubgraph<AttendanceContext>({
-    name: "attendance",
-    settings,
-    log,
-    metrics,
-    schema: new URL("../schema.graphql", import.meta.url),
-    resolvers,
-    db,
-    identity,
-    internalRoutes: attendanceInternalRoutes,
-    callerUrls: callerUrls(attendanceInternalRoutes, vars),
-    createContext: (viewer) => ({ viewer, db, attendance, replicaPosition: replica.position(), loaders: createLoaders(db) }),
-    routes: (app) => producer.routes(app),
-    readinessDetails: () => ({ events: { ...producer.status(), consuming: replica.transport() } }),
-    async beforeStop() {
-      producer.closeFeed();
-      await replica.stop();
+  return {
+    context: ({ viewer }): AttendanceContext => ({ viewer, db, attendance, replicaPosition: replica.position(), loaders: createLoaders(db) }),
+    readiness: () => ({ events: { consuming: replica.transport() } }),
+    // Once it listens: courses verifies its reads with the keys it publishes there.
+    listening({ onStop }) {
+      replica.start();
+      onStop("enrollment replica", () => replica.stop());
     },
-    async afterStop() {
-      await producer.stop();
-      await Promise.all([courses.close(), broker?.close()]);
-    },
-  });
-  // Once it listens: the sources verify its reads with the keys it publishes there.
-  replica.start();
-  return { ...service, replica };
-}
-
-export type AttendanceService = Awaited<ReturnType<typeof startAttendanceService>>;
+    expose: () => ({ replica }),
+  };
+});

@@ -1,9 +1,10 @@
 // Creating and listing courses.
-import { afterPosition, badUserInput, conflict, decodeCursor, forbidden, notFound, pageSize, requireIntRange, requireText, toConnection, type Viewer } from "@pooya/platform";
+import { badUserInput, conflict, forbidden, notFound } from "@pooya/runtime";
+import { type Viewer } from "@pooya/identity";
+import { afterPosition, decodeCursor, pageSize, requireIntRange, requireText, toConnection } from "@pooya/subgraph-kit";
 import type { UsersDirectory } from "@pooya/users/directory";
 import { Prisma } from "./generated/prisma/client.ts";
-import type { CoursesDb } from "./db.ts";
-import type { CoursesOutbox } from "./outbox.ts";
+import type { CoursesDb, CoursesOutbox } from "./service.ts";
 import { courseEvents } from "./events.ts";
 
 const CODE_PATTERN = /^[A-Z0-9][A-Z0-9-]{1,19}$/;

@@ -1,5 +1,6 @@
-import { groupLoader, rowLoader, type Viewer } from "@pooya/platform";
-import type { CoursesDb } from "./db.ts";
+import { type Viewer } from "@pooya/identity";
+import { groupLoader, rowLoader } from "@pooya/subgraph-kit";
+import type { CoursesDb } from "./service.ts";
 import type { Catalogue } from "./catalogue.ts";
 import type { Enrollment as EnrollmentService } from "./enrollment.ts";
 import type { Course, Enrollment } from "./generated/prisma/client.ts";

@@ -1,11 +1,12 @@
 // Enrolling and dropping students. Seats are taken with one conditional UPDATE
 // (enrollment_count < capacity): of two students racing for the last seat, one wins.
 // A GraphQLError thrown inside a transaction rolls it back and reaches the client as is.
-import { badUserInput, conflict, domainError, forbidden, isUuid, notFound, type Viewer } from "@pooya/platform";
+import { badUserInput, conflict, domainError, forbidden, notFound } from "@pooya/runtime";
+import { type Viewer } from "@pooya/identity";
+import { isUuid } from "@pooya/subgraph-kit";
 import type { UsersDirectory } from "@pooya/users/directory";
 import { Prisma, type Course } from "./generated/prisma/client.ts";
-import type { CoursesDb } from "./db.ts";
-import type { CoursesOutbox } from "./outbox.ts";
+import type { CoursesDb, CoursesOutbox } from "./service.ts";
 import { courseEvents } from "./events.ts";
 
 export function createEnrollment(db: CoursesDb, outbox: CoursesOutbox, users: UsersDirectory) {

@@ -1,5 +1,5 @@
 // The events courses publishes (docs/events.md is generated from this catalogue).
-import { defineEvents, eventFields } from "@pooya/platform";
+import { defineEvents, eventFields } from "@pooya/events";
 import { z } from "zod";
 
 const enrollment = z.object({

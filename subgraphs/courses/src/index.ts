@@ -1,21 +1,14 @@
-// The courses service as the rest of the system sees it: its descriptor (package entry).
-import { checkDatabaseVariables, defineService } from "@pooya/platform";
+// The courses subgraph: its definition (package entry); service.ts wires its domain.
+import { defineSubgraph } from "@pooya/subgraph-kit";
 import { courseEvents } from "./events.ts";
-import { coursesEnv } from "./env.ts";
 import { coursesInternalRoutes } from "./internal-routes.ts";
 
-export const coursesService = defineService({
+export const coursesService = defineSubgraph({
   name: "courses",
-  defaultPort: 4002,
-  calls: ["users"],
+  port: 4002,
+  calls: { users: "base URL of the users service (who a teacher or student is)" },
   internalRoutes: coursesInternalRoutes,
-  env: coursesEnv,
-  check: checkDatabaseVariables("courses"),
-  publishes: { events: courseEvents },
-  async start(vars, { log }) {
-    const { startCoursesService } = await import("./service.ts");
-    return startCoursesService(vars, log);
-  },
+  produces: courseEvents,
+  source: import.meta.url,
+  wiring: () => import("./service.ts"),
 });
-
-export type { CoursesService } from "./service.ts";

@@ -1,11 +1,12 @@
 // Meals, wallets and orders. Money and stock move in one transaction with the order, by
 // conditional UPDATEs (stock >= n, balance >= total), so they never go negative and the last
 // servings are never sold twice. Locks are taken in one order (meal, then wallet) everywhere.
-import { badUserInput, codeLabel, conflict, domainError, forbidden, formatDay, isUuid, notFound, requireIntRange, requireText, type Viewer } from "@pooya/platform";
+import { badUserInput, codeLabel, conflict, domainError, forbidden, notFound } from "@pooya/runtime";
+import { type Viewer } from "@pooya/identity";
+import { formatDay, isUuid, requireIntRange, requireText } from "@pooya/subgraph-kit";
 import type { UsersDirectory } from "@pooya/users/directory";
 import { Prisma, type FoodOrder, type MealType } from "./generated/prisma/client.ts";
-import type { FoodDb } from "./db.ts";
-import type { FoodOutbox } from "./outbox.ts";
+import type { FoodDb, FoodOutbox } from "./service.ts";
 import { foodEvents } from "./events.ts";
 
 export interface AddMealInput {

@@ -1,7 +1,8 @@
 import type { GraphQLResolveInfo } from "graphql";
 import type DataLoader from "dataloader";
-import { groupLoader, loaderPerKey, rowLoader, selectColumns, type Viewer } from "@pooya/platform";
-import type { FoodDb } from "./db.ts";
+import { type Viewer } from "@pooya/identity";
+import { groupLoader, loaderPerKey, rowLoader, selectColumns } from "@pooya/subgraph-kit";
+import type { FoodDb } from "./service.ts";
 import type { Canteen } from "./canteen.ts";
 import type { FoodOrder, Meal, Wallet } from "./generated/prisma/client.ts";
 

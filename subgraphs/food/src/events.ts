@@ -1,6 +1,6 @@
 // The events food publishes (docs/events.md is generated from this catalogue). Money is in the
 // smallest currency unit, days are YYYY-MM-DD.
-import { defineEvents, eventFields } from "@pooya/platform";
+import { defineEvents, eventFields } from "@pooya/events";
 import { z } from "zod";
 
 const meal = {

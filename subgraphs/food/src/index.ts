@@ -1,21 +1,14 @@
-// The food service as the rest of the system sees it: its descriptor (package entry).
-import { checkDatabaseVariables, defineService } from "@pooya/platform";
+// The food subgraph: its definition (package entry); service.ts wires its domain.
+import { defineSubgraph } from "@pooya/subgraph-kit";
 import { foodEvents } from "./events.ts";
-import { foodEnv } from "./env.ts";
 import { foodInternalRoutes } from "./internal-routes.ts";
 
-export const foodService = defineService({
+export const foodService = defineSubgraph({
   name: "food",
-  defaultPort: 4004,
-  calls: ["users"],
+  port: 4004,
+  calls: { users: "base URL of the users service (whose wallet is topped up)" },
   internalRoutes: foodInternalRoutes,
-  env: foodEnv,
-  check: checkDatabaseVariables("food"),
-  publishes: { events: foodEvents },
-  async start(vars, { log }) {
-    const { startFoodService } = await import("./service.ts");
-    return startFoodService(vars, log);
-  },
+  produces: foodEvents,
+  source: import.meta.url,
+  wiring: () => import("./service.ts"),
 });
-
-export type { FoodService } from "./service.ts";

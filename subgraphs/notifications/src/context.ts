@@ -1,5 +1,5 @@
-import type { Viewer } from "@pooya/platform";
-import type { NotificationsDb } from "./db.ts";
+import type { Viewer } from "@pooya/identity";
+import type { NotificationsDb } from "./service.ts";
 import type { NotificationList } from "./notification-list.ts";
 import type { LiveNotifications } from "./live.ts";
 

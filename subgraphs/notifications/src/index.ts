@@ -1,18 +1,19 @@
-// The notifications service as the rest of the system sees it: its descriptor (package entry).
-import { checkDatabaseVariables, defineService } from "@pooya/platform";
+// The notifications subgraph: its definition (package entry); service.ts wires its domain.
+import { defineSubgraph } from "@pooya/subgraph-kit";
 import { notificationsEnv } from "./env.ts";
 
-export const notificationsService = defineService({
+export const notificationsService = defineSubgraph({
   name: "notifications",
-  defaultPort: 4005,
+  port: 4005,
   // Their event feeds (the transport without a broker, the catch-up path with one).
-  calls: ["users", "courses", "attendance", "food"],
-  env: notificationsEnv,
-  check: checkDatabaseVariables("notifications"),
-  async start(vars, { log }) {
-    const { startNotificationsService } = await import("./service.ts");
-    return startNotificationsService(vars, log);
+  calls: {
+    users: "base URL of the users service (its event feed)",
+    courses: "base URL of the courses service (its event feed)",
+    attendance: "base URL of the attendance service (its event feed)",
+    food: "base URL of the food service (its event feed)",
   },
+  env: notificationsEnv,
+  subscriptions: true,
+  source: import.meta.url,
+  wiring: () => import("./service.ts"),
 });
-
-export type { NotificationsService } from "./service.ts";

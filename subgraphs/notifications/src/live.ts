@@ -3,7 +3,8 @@
 // recipient's WebSocket delivers it, whichever replica applied the event; without one, this
 // process is the only replica. A subscriber that falls behind (more than MAX_QUEUED waiting)
 // loses the oldest: live delivery is a convenience, the list (User.notifications) is the record.
-import type { Broker, Logger, Metrics } from "@pooya/platform";
+import type { Logger, Metrics } from "@pooya/runtime";
+import type { Broker } from "@pooya/events";
 import type { Notification } from "./generated/prisma/client.ts";
 
 const MAX_QUEUED = 100;

@@ -4,7 +4,8 @@
 // retried with backoff, so a mail server outage delays mails and loses none. Without SMTP_URL the
 // mails are written to the log instead.
 import nodemailer from "nodemailer";
-import { CommitSignal, type Logger, type Metrics, type PoolLike } from "@pooya/platform";
+import { type Logger, type Metrics } from "@pooya/runtime";
+import { CommitSignal, type PoolLike } from "@pooya/events";
 import { renderMail } from "./mail-templates.ts";
 import type { MailTemplate } from "./generated/prisma/client.ts";
 

@@ -1,7 +1,9 @@
 // A user's notifications: the list (newest first, keyset-paged), the unread count, marking read.
 // Only the user themself sees or changes them — staff included.
-import { badUserInput, decodeCursor, domainError, forbidden, isUuid, pageSize, toConnection, type Viewer } from "@pooya/platform";
-import type { NotificationsDb } from "./db.ts";
+import { badUserInput, domainError, forbidden } from "@pooya/runtime";
+import { type Viewer } from "@pooya/identity";
+import { decodeCursor, isUuid, pageSize, toConnection } from "@pooya/subgraph-kit";
+import type { NotificationsDb } from "./service.ts";
 
 export const MAX_MARKED = 100;
 

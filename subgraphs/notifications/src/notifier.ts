@@ -1,11 +1,11 @@
 // Turns other services' events into notifications (and mails), inside the transaction that
 // records the event in the inbox: a notification exists exactly when its event was applied.
-import type { AfterCommit, EventEnvelope } from "@pooya/platform";
+import type { AfterCommit, EventEnvelope } from "@pooya/events";
 import { userEvents } from "@pooya/users/events";
 import { courseEvents } from "@pooya/courses/events";
 import { attendanceEvents } from "@pooya/attendance/events";
 import { foodEvents } from "@pooya/food/events";
-import type { NotificationsTransaction } from "./db.ts";
+import type { NotificationsTransaction } from "./service.ts";
 import type { Notification } from "./generated/prisma/client.ts";
 import * as messages from "./messages.ts";
 

@@ -1,8 +1,9 @@
 // Accounts and sessions: registration, sign-in, refresh-token rotation, sign-out.
-import { badUserInput, clientAddressKey, codeLabel, conflict, domainError, requireText, type RateLimit, type Role } from "@pooya/platform";
+import { badUserInput, clientAddressKey, codeLabel, conflict, domainError, type RateLimit } from "@pooya/runtime";
+import { type Role } from "@pooya/identity";
+import { requireText } from "@pooya/subgraph-kit";
 import { Prisma, type User } from "./generated/prisma/client.ts";
-import type { UsersDb } from "./db.ts";
-import type { UsersOutbox } from "./outbox.ts";
+import type { UsersDb, UsersOutbox } from "./service.ts";
 import { userEvents } from "./events.ts";
 import { hashPassword, verifyPassword } from "./auth/passwords.ts";
 import { ACCESS_TOKEN_TTL_SECONDS, REFRESH_TOKEN_TTL_MS, hashRefreshToken, newRefreshToken, type AccessTokenIssuer } from "./auth/tokens.ts";

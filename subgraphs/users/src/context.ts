@@ -1,7 +1,8 @@
 import type { GraphQLResolveInfo } from "graphql";
 import type DataLoader from "dataloader";
-import { loaderPerKey, rowLoader, selectColumns, type Connection, type Viewer } from "@pooya/platform";
-import type { UsersDb } from "./db.ts";
+import { type Viewer } from "@pooya/identity";
+import { loaderPerKey, rowLoader, selectColumns, type Connection } from "@pooya/subgraph-kit";
+import type { UsersDb } from "./service.ts";
 import type { Accounts } from "./accounts.ts";
 import type { User } from "./generated/prisma/client.ts";
 

@@ -1,6 +1,7 @@
 // Who a user is (exists? which role?), asked of the users service by the services that need it:
 // they keep no copy of users. The users service owns this endpoint, so it owns its client too.
-import { createServiceClient, dependencyError, withinCallerDeadline, type Role, type ServiceIdentity, type Upstream } from "@pooya/platform";
+import { dependencyError, type Upstream } from "@pooya/runtime";
+import { createServiceClient, withinCallerDeadline, type Role, type ServiceIdentity } from "@pooya/identity";
 
 export const USERS_LOOKUP_PATH = "/internal/users/lookup";
 export const ACCESS_TOKEN_KEYS_PATH = "/.well-known/jwks.json";

@@ -1,6 +1,6 @@
 // The events users publishes (docs/events.md is generated from this catalogue). They carry the
 // e-mail address: the services that write to people (notifications) keep it from here.
-import { defineEvents, eventFields } from "@pooya/platform";
+import { defineEvents, eventFields } from "@pooya/events";
 import { z } from "zod";
 
 const role = z.enum(["STUDENT", "TEACHER", "STAFF"]);

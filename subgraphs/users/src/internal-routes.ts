@@ -1,7 +1,8 @@
 // The internal routes users serves to other services, and which services may call each: its
 // descriptor declares them, serveSubgraph's guard enforces them (a service token signed by one
 // of these callers), and system/test/registry.test.ts holds them to the callers' `calls`.
-import { EVENT_FEED_PATH, type InternalRoute } from "@pooya/platform";
+import { type InternalRoute } from "@pooya/runtime";
+import { EVENT_FEED_PATH } from "@pooya/events";
 import { USERS_LOOKUP_PATH } from "./directory-client.ts";
 
 export const usersInternalRoutes = [

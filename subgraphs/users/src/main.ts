@@ -1,7 +1,7 @@
-// Tracing first: it instruments node:http as the rest loads (see platform/src/tracing.ts).
-import { startTracing } from "@pooya/platform/tracing";
+// Tracing first: it instruments node:http as the rest loads (see platform/runtime/src/tracing.ts).
+import { startSubgraphTracing } from "@pooya/subgraph-kit/tracing";
 
-const tracing = await startTracing("users");
-const { runService } = await import("@pooya/platform");
+const tracing = await startSubgraphTracing("users");
+const { runService } = await import("@pooya/runtime");
 const { usersService } = await import("./index.ts");
 await runService(usersService, { tracing });

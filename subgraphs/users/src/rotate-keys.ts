@@ -2,7 +2,7 @@
 // previous one stays in the JWKS so tokens signed before the rotation verify until they expire
 // (15 min). Restart the users service to pick it up; the gateway refetches the JWKS by itself
 // when it meets the new kid. (With USERS_SIGNING_KEYS, rotate in your secret store instead.)
-import { ConfigError, readEnv } from "@pooya/platform";
+import { ConfigError, readEnv } from "@pooya/runtime";
 import { rotateSigningKeys, signingKeysFile } from "./auth/signing-keys.ts";
 import { usersEnv } from "./env.ts";
 

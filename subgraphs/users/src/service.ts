@@ -1,32 +1,26 @@
-// Wires the users subgraph together; its descriptor (index.ts) starts it from checked variables.
-import { fileURLToPath } from "node:url";
-import { HttpError, applyMigrations, brokerFor, callerUrls, createMetrics, eventSettings, startEventProducer, createRateLimitStore, isUuid, serveSubgraph, subgraphSettings, type EnvValues, type Logger } from "@pooya/platform";
-import { connectUsersDb } from "./db.ts";
+// Wires the users domain into the subgraph kit (the definition is index.ts).
+import { HttpError, createRateLimitStore } from "@pooya/runtime";
+import { type Outbox } from "@pooya/events";
+import { isUuid, wireSubgraph, type DatabaseOf, type TransactionOf } from "@pooya/subgraph-kit";
+import { PrismaClient } from "./generated/prisma/client.ts";
 import { createAccounts } from "./accounts.ts";
-import { createUsersOutbox } from "./outbox.ts";
 import { createLoaders, type UsersContext } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
 import { loadSigningKeys, signingKeysFile } from "./auth/signing-keys.ts";
 import { createAccessTokenIssuer } from "./auth/tokens.ts";
 import { ACCESS_TOKEN_KEYS_PATH, USERS_LOOKUP_PATH } from "./directory-client.ts";
-import { usersInternalRoutes } from "./internal-routes.ts";
-import type { UsersEnv } from "./env.ts";
+import { usersEnv } from "./env.ts";
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../prisma/users/migrations", import.meta.url));
+export type UsersDb = DatabaseOf<typeof PrismaClient>;
+export type UsersTransaction = TransactionOf<UsersDb>;
+export type UsersOutbox = Outbox<UsersTransaction>;
 
-export async function startUsersService(vars: EnvValues<UsersEnv>, log: Logger) {
-  const settings = subgraphSettings("users", vars);
-  await applyMigrations(settings.databaseUrl, MIGRATIONS_DIR, log);
-  const db = connectUsersDb(settings.databaseUrl, { poolSize: settings.databasePoolSize, log });
+export default wireSubgraph({ client: PrismaClient, resolvers, env: usersEnv }, async ({ vars, db, outbox, log, metrics, onStop }) => {
   const signingKeys = await loadSigningKeys(vars.USERS_SIGNING_KEYS ? { jwks: vars.USERS_SIGNING_KEYS } : { file: signingKeysFile(vars.POOYA_DATA_DIR) });
   const accessTokens = createAccessTokenIssuer(signingKeys, { issuer: vars.TOKEN_ISSUER, audience: vars.TOKEN_AUDIENCE });
-  const metrics = createMetrics("users");
   const logins = metrics.counter("users_logins_total", "login calls, by outcome: ok, or the error code (UNAUTHENTICATED: wrong email or password; TOO_MANY_REQUESTS: throttled)", ["outcome"] as const);
   const rateLimits = createRateLimitStore({ redisUrl: vars.REDIS_URL, prefix: "pooya:users", log });
-  const outbox = createUsersOutbox(db);
-  const events = eventSettings(vars);
-  const broker = brokerFor("users", events, log);
-  const producer = startEventProducer({ service: "users", outbox, pool: db.pool, broker, settings: events, log, metrics });
+  onStop("rate limits", () => rateLimits.close());
   const accounts = createAccounts(db, outbox, accessTokens, {
     perAccountAndClient: rateLimits.limit("login-account-client", { points: vars.LOGIN_LIMIT_PER_ACCOUNT_AND_CLIENT, windowSeconds: 15 * 60 }),
     unknownAccount: rateLimits.limit("login-unknown-account", { points: vars.LOGIN_LIMIT_PER_ACCOUNT, windowSeconds: 60 * 60 }),
@@ -36,26 +30,9 @@ export async function startUsersService(vars: EnvValues<UsersEnv>, log: Logger) 
   if (vars.POOYA_ADMIN_EMAIL && vars.POOYA_ADMIN_PASSWORD) {
     if (await accounts.ensureAdmin(vars.POOYA_ADMIN_EMAIL, vars.POOYA_ADMIN_PASSWORD)) log.info({ email: vars.POOYA_ADMIN_EMAIL }, "first STAFF account created");
   }
-
-  const service = await serveSubgraph<UsersContext>({
-    name: "users",
-    settings,
-    log,
-    metrics,
-    schema: new URL("../schema.graphql", import.meta.url),
-    resolvers,
-    db,
-    internalRoutes: usersInternalRoutes,
-    callerUrls: callerUrls(usersInternalRoutes, vars),
-    createContext: (viewer, caller) => ({ viewer, clientIp: caller.clientIp, db, accounts, loaders: createLoaders(db) }),
-    readinessDetails: () => ({ events: producer.status() }),
-    beforeStop: async () => producer.closeFeed(),
-    async afterStop() {
-      await producer.stop();
-      await Promise.all([rateLimits.close(), broker?.close()]);
-    },
+  return {
+    context: ({ viewer, clientIp }): UsersContext => ({ viewer, clientIp, db, accounts, loaders: createLoaders(db) }),
     routes(app) {
-      producer.routes(app);
       app.get(ACCESS_TOKEN_KEYS_PATH, async (_request, reply) => {
         void reply.header("cache-control", "public, max-age=300");
         return accessTokens.jwks;
@@ -68,8 +45,6 @@ export async function startUsersService(vars: EnvValues<UsersEnv>, log: Logger) 
         return { users };
       });
     },
-  });
-  return { ...service, jwksUrl: `${service.url}${ACCESS_TOKEN_KEYS_PATH}` };
-}
-
-export type UsersService = Awaited<ReturnType<typeof startUsersService>>;
+    expose: ({ url }) => ({ jwksUrl: `${url}${ACCESS_TOKEN_KEYS_PATH}` }),
+  };
+});

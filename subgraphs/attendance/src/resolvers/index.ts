@@ -1,4 +1,6 @@
-import { DateScalar, DateTimeScalar, forbidden, isUuid, requireViewer } from "@pooya/platform";
+import { forbidden } from "@pooya/runtime";
+import { requireViewer } from "@pooya/identity";
+import { DateScalar, DateTimeScalar, isUuid } from "@pooya/subgraph-kit";
 import type { Resolvers } from "../__generated__/resolvers-types.ts";
 
 const ref = (id: string) => ({ id });

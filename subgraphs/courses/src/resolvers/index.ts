@@ -1,4 +1,6 @@
-import { DateTimeScalar, forbidden, isUuid, requireViewer } from "@pooya/platform";
+import { forbidden } from "@pooya/runtime";
+import { requireViewer } from "@pooya/identity";
+import { DateTimeScalar, isUuid } from "@pooya/subgraph-kit";
 import type { Resolvers } from "../__generated__/resolvers-types.ts";
 
 const userRef = (id: string) => ({ __typename: "User" as const, id });

@@ -1,4 +1,6 @@
-import { DateScalar, DateTimeScalar, forbidden, isUuid, requireViewer, type Viewer } from "@pooya/platform";
+import { forbidden } from "@pooya/runtime";
+import { requireViewer, type Viewer } from "@pooya/identity";
+import { DateScalar, DateTimeScalar, isUuid } from "@pooya/subgraph-kit";
 import type { Resolvers } from "../__generated__/resolvers-types.ts";
 
 /** Wallets and orders are private: the owner themself or STAFF. */

@@ -1,4 +1,5 @@
-import { DateTimeScalar, requireViewer } from "@pooya/platform";
+import { requireViewer } from "@pooya/identity";
+import { DateTimeScalar } from "@pooya/subgraph-kit";
 import type { Resolvers } from "../__generated__/resolvers-types.ts";
 import type { Notification } from "../generated/prisma/client.ts";
 

@@ -4,6 +4,6 @@
 // data directory (created with a fresh key on first start).
 import { join } from "node:path";
 
-export { KEEP_PREVIOUS_KEYS, loadSigningKeys, rotateSigningKeys, saveSigningKeys } from "@pooya/platform";
+export { KEEP_PREVIOUS_KEYS, loadSigningKeys, rotateSigningKeys, saveSigningKeys } from "@pooya/identity";
 
 export const signingKeysFile = (dataDir: string) => join(dataDir, "keys", "users-signing-keys.json");

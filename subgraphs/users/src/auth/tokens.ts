@@ -3,7 +3,7 @@
 // presenting a used one revokes its family (a stolen token was replayed).
 import { createHash, randomBytes } from "node:crypto";
 import { SignJWT } from "jose";
-import { ACCESS_TOKEN_DEFAULTS, publicKeySet, type Role, type SigningKey } from "@pooya/platform";
+import { ACCESS_TOKEN_DEFAULTS, publicKeySet, type Role, type SigningKey } from "@pooya/identity";
 
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export const REFRESH_TOKEN_TTL_MS = 30 * 24 * 3600 * 1000;

@@ -1,4 +1,6 @@
-import { DateTimeScalar, afterPosition, decodeCursor, forbidden, isUuid, pageSize, requireViewer, toConnection, type Viewer } from "@pooya/platform";
+import { forbidden } from "@pooya/runtime";
+import { requireViewer, type Viewer } from "@pooya/identity";
+import { DateTimeScalar, afterPosition, decodeCursor, isUuid, pageSize, toConnection } from "@pooya/subgraph-kit";
 import type { Resolvers } from "../__generated__/resolvers-types.ts";
 
 function staffOnly(viewer: Viewer) {
