@@ -8,7 +8,13 @@ export default defineConfig({
   // imports must get the same file, or schemas are "from another module or realm".
   resolve: { alias: [{ find: /^graphql$/, replacement: require.resolve("graphql") }] },
   test: {
-    include: ["e2e/test/**/*.test.ts", "system/test/**/*.test.ts", "platform/*/test/**/*.test.ts", "gateway/test/**/*.test.ts", "subgraphs/*/test/**/*.test.ts"],
+    include: [
+      "e2e/test/**/*.test.ts",
+      "system/test/**/*.test.ts",
+      "platform/*/test/**/*.test.ts",
+      "gateway/test/**/*.test.ts",
+      "subgraphs/*/test/**/*.test.ts",
+    ],
     // Each end-to-end file boots its own federation on its own databases.
     pool: "forks",
     globalSetup: ["e2e/src/global-setup.ts"],

@@ -6,7 +6,9 @@ import { defineConfig } from "@graphql-hive/gateway";
 
 export const gatewayConfig = defineConfig({
   propagateHeaders: {
-    fromClientToSubgraphs: ({ request }) => ({ "x-identity-assertion": request.headers.get("x-identity-assertion") ?? "" }),
+    fromClientToSubgraphs: ({ request }) => ({
+      "x-identity-assertion": request.headers.get("x-identity-assertion") ?? "",
+    }),
   },
   inboundInflightRequestDeduplication: false,
   transportEntries: { "*.http": { options: { deduplicateInflightRequests: false } } },

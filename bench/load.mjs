@@ -12,10 +12,12 @@ const result = await autocannon({
   duration: spec.seconds,
   pipelining: 1,
 });
-console.log(JSON.stringify({
-  requests: result.requests.total,
-  rps: result.requests.average,
-  p50: result.latency.p50,
-  p99: result.latency.p99,
-  errors: result.errors + result.timeouts + result.non2xx,
-}));
+console.log(
+  JSON.stringify({
+    requests: result.requests.total,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+  }),
+);

@@ -8,7 +8,17 @@
 //  3. the same backlog on the feed transport: until notifications has consumed them all.
 // BENCH_EVENT_SAMPLES (default 200) marks per transport, BENCH_BACKLOG (default 20000) events.
 // The broker is the machine's NATS (NATS_URL, default nats://127.0.0.1:4222).
-import { OPS, createCourse, day, enroll, percentile, startFederation, subscribeNotifications, MACHINE_NATS_URL, type Federation } from "@pooya/e2e";
+import {
+  OPS,
+  createCourse,
+  day,
+  enroll,
+  percentile,
+  startFederation,
+  subscribeNotifications,
+  MACHINE_NATS_URL,
+  type Federation,
+} from "@pooya/e2e";
 
 const samples = Number(process.env.BENCH_EVENT_SAMPLES ?? 200);
 const backlog = Number(process.env.BENCH_BACKLOG ?? 20_000);
@@ -29,7 +39,11 @@ async function latency(fed: Federation) {
       // A new day per mark for the student: every mark is news (ABSENT where there was none).
       const date = day(-1 - Math.floor(i / students.length));
       const before = live[n]!.received.length;
-      const r = await fed.execute({ query: OPS.mark, variables: { i: { courseId: course.id, studentId: students[n]!.id, date, status: "ABSENT" } }, token: teacher.token });
+      const r = await fed.execute({
+        query: OPS.mark,
+        variables: { i: { courseId: course.id, studentId: students[n]!.id, date, status: "ABSENT" } },
+        token: teacher.token,
+      });
       if (r.errors) throw new Error(JSON.stringify(r.errors));
       const answered = performance.now();
       const deadline = answered + 5_000;
@@ -44,8 +58,12 @@ async function latency(fed: Federation) {
   }
   await fed.eventsSettled();
   // The event's transaction to the notification's, from the two databases' clocks (one machine).
-  const { rows: events } = await fed.db.attendance.query("SELECT id::text, extract(epoch from occurred_at) * 1000 AS at FROM outbox_events WHERE type = 'AttendanceMarked'");
-  const { rows: made } = await fed.db.notifications.query("SELECT source_event_id::text AS id, extract(epoch from created_at) * 1000 AS at FROM notifications WHERE kind = 'ATTENDANCE_MARKED'");
+  const { rows: events } = await fed.db.attendance.query(
+    "SELECT id::text, extract(epoch from occurred_at) * 1000 AS at FROM outbox_events WHERE type = 'AttendanceMarked'",
+  );
+  const { rows: made } = await fed.db.notifications.query(
+    "SELECT source_event_id::text AS id, extract(epoch from created_at) * 1000 AS at FROM notifications WHERE kind = 'ATTENDANCE_MARKED'",
+  );
   const committed = new Map(events.map((e) => [e.id as string, Number(e.at)]));
   const commitToRow = made.flatMap((m) => (committed.has(m.id) ? [Number(m.at) - committed.get(m.id)!] : []));
   return { endToEnd, commitToRow };
@@ -72,11 +90,14 @@ async function until(check: () => Promise<boolean>, timeoutMs = 600_000) {
 
 const consumedAll = (fed: Federation) => async () => {
   const head = (await fed.db.food.query("SELECT max(sequence)::text AS head FROM outbox_events")).rows[0].head;
-  const cursor = (await fed.db.notifications.query("SELECT last_sequence::text AS at FROM replication_cursors WHERE source = 'food'")).rows[0]?.at;
+  const cursor = (
+    await fed.db.notifications.query("SELECT last_sequence::text AS at FROM replication_cursors WHERE source = 'food'")
+  ).rows[0]?.at;
   return cursor === head;
 };
 
-const rate = (count: number, ms: number) => `${Math.round((count / ms) * 1000).toLocaleString("en-US")} events/s (${count.toLocaleString("en-US")} in ${(ms / 1000).toFixed(2)} s)`;
+const rate = (count: number, ms: number) =>
+  `${Math.round((count / ms) * 1000).toLocaleString("en-US")} events/s (${count.toLocaleString("en-US")} in ${(ms / 1000).toFixed(2)} s)`;
 
 const results: Record<string, unknown> = {};
 for (const transport of ["feed", "jetstream"] as const) {
@@ -90,8 +111,14 @@ for (const transport of ["feed", "jetstream"] as const) {
 
     const started = await fillOutbox(fed, backlog);
     if (transport === "jetstream") {
-      const published = await until(async () => (await fed.db.food.query("SELECT count(*)::int AS n FROM outbox_events WHERE published_at IS NULL")).rows[0].n === 0);
-      console.log(`  relay: ${rate(backlog, published - started)} published to JetStream (batches of 200, each awaited)`);
+      const published = await until(
+        async () =>
+          (await fed.db.food.query("SELECT count(*)::int AS n FROM outbox_events WHERE published_at IS NULL")).rows[0]
+            .n === 0,
+      );
+      console.log(
+        `  relay: ${rate(backlog, published - started)} published to JetStream (batches of 200, each awaited)`,
+      );
       results["relay throughput"] = rate(backlog, published - started);
     }
     const consumed = await until(consumedAll(fed));

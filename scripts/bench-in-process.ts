@@ -14,10 +14,18 @@ try {
   const course = await createCourse(fed, teacher, { capacity: 200 });
   const students = await insertStudents(fed, 200);
   for (let i = 0; i < students.length; i += 20) {
-    await Promise.all(students.slice(i, i + 20).map((s) => fed.execute({ query: OPS.enroll, variables: { c: course.id, s }, token: teacher.token })));
+    await Promise.all(
+      students
+        .slice(i, i + 20)
+        .map((s) => fed.execute({ query: OPS.enroll, variables: { c: course.id, s }, token: teacher.token })),
+    );
   }
   for (const s of students.slice(0, 50)) {
-    await fed.execute({ query: OPS.mark, variables: { i: { courseId: course.id, studentId: s, date: day(-1), status: "PRESENT" } }, token: teacher.token });
+    await fed.execute({
+      query: OPS.mark,
+      variables: { i: { courseId: course.id, studentId: s, date: day(-1), status: "PRESENT" } },
+      token: teacher.token,
+    });
     await topUp(fed, s, 1000);
   }
   const assertion = await createIdentityAssertionSigner(fed.gatewayKey)({ userId: fed.admin.userId, role: "STAFF" });
@@ -52,7 +60,9 @@ try {
     await runLoad({ ...spec, seconds: Math.min(3, seconds) }); // warm-up: JIT, pools, JWKS caches
     const result = await runLoad({ ...spec, seconds });
     rows.push({ scenario: s.name, ...result });
-    console.log(`${s.name}\n  ${result.rps} req/s · p50 ${result.p50} ms · p95 ${result.p95} ms · p99 ${result.p99} ms · ${result.requests} requests, ${result.errors} errors`);
+    console.log(
+      `${s.name}\n  ${result.rps} req/s · p50 ${result.p50} ms · p95 ${result.p95} ms · p99 ${result.p99} ms · ${result.requests} requests, ${result.errors} errors`,
+    );
   }
   console.log("\n" + JSON.stringify(rows));
 } finally {

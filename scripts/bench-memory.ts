@@ -63,7 +63,10 @@ async function lowestOverAMinute(): Promise<[ReturnType<typeof rss>, Awaited<Ret
     await sleep(5_000);
     const now = rss(child.pid!);
     const heap = await v8(metricsUrl);
-    if (process.env.BENCH_DEBUG) console.log(`  idle sample: RSS ${now.rss.toFixed(0)} MB, heap ${heap.heapTotal.toFixed(0)} MB (${heap.heapUsed.toFixed(0)} in use)`);
+    if (process.env.BENCH_DEBUG)
+      console.log(
+        `  idle sample: RSS ${now.rss.toFixed(0)} MB, heap ${heap.heapTotal.toFixed(0)} MB (${heap.heapUsed.toFixed(0)} in use)`,
+      );
     if (now.rss < lowest.rss) [lowest, lowestV8] = [now, heap];
   }
   return [lowest, lowestV8];
@@ -103,7 +106,8 @@ async function liveHeap(): Promise<number> {
 /** The process's V8 figures, from the gateway's /metrics (prom-client's default metrics are per process). */
 async function v8(metricsUrl: string) {
   const text = await (await fetch(metricsUrl)).text();
-  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text)?.[1] ?? NaN) / MB;
+  const value = (name: string) =>
+    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text)?.[1] ?? NaN) / MB;
   return { heapUsed: value("nodejs_heap_size_used_bytes"), heapTotal: value("nodejs_heap_size_total_bytes") };
 }
 
@@ -118,21 +122,35 @@ try {
   }
   gatewayUrl = /GraphQL endpoint:\s+(\S+)/.exec(output)![1]!;
   metricsUrl = gatewayUrl.replace(/\/graphql$/, "/metrics");
-  console.log(`malloc: ${malloc === "tuned" ? Object.entries(MALLOC_SETTINGS).map(([k, v]) => `${k}=${v}`).join(" ") : "glibc's defaults"}`);
+  console.log(
+    `malloc: ${
+      malloc === "tuned"
+        ? Object.entries(MALLOC_SETTINGS)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(" ")
+        : "glibc's defaults"
+    }`,
+  );
   console.log(`npm start ready and seeded in ${((Date.now() - startedAt) / 1000).toFixed(0)} s (pid ${child.pid})`);
 
   // The seed's events are consumed for a while after it returns: wait until the process is quiet.
   const quietSince = Date.now();
-  for (let busy = Infinity; busy > 100 && Date.now() - quietSince < 300_000; ) {
+  for (let busy = Infinity; busy > 100 && Date.now() - quietSince < 300_000;) {
     const before = cpuMs(child.pid!);
     await sleep(2_000);
     busy = cpuMs(child.pid!) - before;
   }
   const [idle, idleV8] = await lowestOverAMinute();
-  console.log(`idle after ${((Date.now() - quietSince) / 1000).toFixed(0)} s quiet: RSS ${idle.rss.toFixed(0)} MB (peak ${idle.peak.toFixed(0)} MB)`);
+  console.log(
+    `idle after ${((Date.now() - quietSince) / 1000).toFixed(0)} s quiet: RSS ${idle.rss.toFixed(0)} MB (peak ${idle.peak.toFixed(0)} MB)`,
+  );
   console.log(`  file-backed (code, mapped files)                          ${idle.file.toFixed(0).padStart(5)} MB`);
-  console.log(`  V8 heap (${idleV8.heapUsed.toFixed(0)} MB of it in use)                          ${idleV8.heapTotal.toFixed(0).padStart(5)} MB`);
-  console.log(`  the rest: WebAssembly memories (PGlite, Prisma), malloc  ${(idle.anon - idleV8.heapTotal).toFixed(0).padStart(5)} MB`);
+  console.log(
+    `  V8 heap (${idleV8.heapUsed.toFixed(0)} MB of it in use)                          ${idleV8.heapTotal.toFixed(0).padStart(5)} MB`,
+  );
+  console.log(
+    `  the rest: WebAssembly memories (PGlite, Prisma), malloc  ${(idle.anon - idleV8.heapTotal).toFixed(0).padStart(5)} MB`,
+  );
   const idleLive = await liveHeap();
   console.log(`  (heap in use after a full collection: ${idleLive.toFixed(0)} MB)`);
 
@@ -140,32 +158,51 @@ try {
     const login = await fetch(gatewayUrl, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query: `mutation { login(email: "student1@pooya.local", password: "student-demo-pass") { accessToken } }` }),
+      body: JSON.stringify({
+        query: `mutation { login(email: "student1@pooya.local", password: "student-demo-pass") { accessToken } }`,
+      }),
     }).then((r) => r.json() as Promise<{ data?: { login: { accessToken: string } } }>);
     const token = login.data?.login.accessToken;
     if (!token) throw new Error(`could not sign in as student1: ${JSON.stringify(login)}`);
     const query = `{ me { name enrolledCourses { code title teacher { name } } attendance { date status course { code } } wallet { balance } foodOrders { id status meal { name } } } meals { id name price } }`;
-    console.log(`\nload: ${connections} connections, a student's dashboard, ${seconds} s, a sample every ${sampleSeconds} s`);
+    console.log(
+      `\nload: ${connections} connections, a student's dashboard, ${seconds} s, a sample every ${sampleSeconds} s`,
+    );
     console.log("  second  RSS MB  V8 heap MB (in use)  in use after a full GC MB  req/s  errors");
     const samples: { at: number; rss: number; live: number }[] = [];
     for (let at = sampleSeconds; at <= seconds; at += sampleSeconds) {
-      const result = await runLoad({ url: gatewayUrl, body: JSON.stringify({ query }), headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, connections, seconds: sampleSeconds });
+      const result = await runLoad({
+        url: gatewayUrl,
+        body: JSON.stringify({ query }),
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        connections,
+        seconds: sampleSeconds,
+      });
       const now = rss(child.pid!);
       const heap = await v8(metricsUrl);
       const live = await liveHeap();
       samples.push({ at, rss: now.rss, live });
-      console.log(`  ${String(at).padStart(6)}  ${now.rss.toFixed(0).padStart(6)}  ${`${heap.heapTotal.toFixed(0)} (${heap.heapUsed.toFixed(0)})`.padStart(19)}  ${live.toFixed(0).padStart(26)}  ${result.rps.toFixed(0).padStart(5)}  ${String(result.errors).padStart(6)}`);
+      console.log(
+        `  ${String(at).padStart(6)}  ${now.rss.toFixed(0).padStart(6)}  ${`${heap.heapTotal.toFixed(0)} (${heap.heapUsed.toFixed(0)})`.padStart(19)}  ${live.toFixed(0).padStart(26)}  ${result.rps.toFixed(0).padStart(5)}  ${String(result.errors).padStart(6)}`,
+      );
     }
     const secondHalf = samples.filter((s) => s.at > seconds / 2);
     if (secondHalf.length >= 2) {
-      const first = secondHalf[0]!, last = secondHalf.at(-1)!;
+      const first = secondHalf[0]!,
+        last = secondHalf.at(-1)!;
       const perMinute = ((last.rss - first.rss) / (last.at - first.at)) * 60;
       const livePerMinute = ((last.live - first.live) / (last.at - first.at)) * 60;
-      console.log(`RSS over the second half: ${first.rss.toFixed(0)} → ${last.rss.toFixed(0)} MB (${perMinute >= 0 ? "+" : ""}${perMinute.toFixed(1)} MB/min), max ${Math.max(...samples.map((s) => s.rss)).toFixed(0)} MB`);
-      console.log(`heap in use after a full GC over the second half: ${first.live.toFixed(0)} → ${last.live.toFixed(0)} MB (${livePerMinute >= 0 ? "+" : ""}${livePerMinute.toFixed(1)} MB/min)`);
+      console.log(
+        `RSS over the second half: ${first.rss.toFixed(0)} → ${last.rss.toFixed(0)} MB (${perMinute >= 0 ? "+" : ""}${perMinute.toFixed(1)} MB/min), max ${Math.max(...samples.map((s) => s.rss)).toFixed(0)} MB`,
+      );
+      console.log(
+        `heap in use after a full GC over the second half: ${first.live.toFixed(0)} → ${last.live.toFixed(0)} MB (${livePerMinute >= 0 ? "+" : ""}${livePerMinute.toFixed(1)} MB/min)`,
+      );
     }
     const [after, afterV8] = await lowestOverAMinute();
-    console.log(`a minute idle after the load: RSS ${after.rss.toFixed(0)} MB, V8 heap ${afterV8.heapTotal.toFixed(0)} MB, in use after a full GC ${(await liveHeap()).toFixed(0)} MB (${idleLive.toFixed(0)} before the load)`);
+    console.log(
+      `a minute idle after the load: RSS ${after.rss.toFixed(0)} MB, V8 heap ${afterV8.heapTotal.toFixed(0)} MB, in use after a full GC ${(await liveHeap()).toFixed(0)} MB (${idleLive.toFixed(0)} before the load)`,
+    );
   }
 } finally {
   await stop();

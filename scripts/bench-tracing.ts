@@ -20,7 +20,10 @@ const receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number })
 async function measure(label: string, env: NodeJS.ProcessEnv) {
   const system = await startProcesses({ env: { LOG_LEVEL: "warn", LOGIN_LIMIT_PER_CLIENT: "100000", ...env } });
   try {
-    const login = await postGraphQL(system.gatewayUrl, { query: `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, variables: { e: PROCESS_ADMIN.email, p: PROCESS_ADMIN.password } });
+    const login = await postGraphQL(system.gatewayUrl, {
+      query: `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`,
+      variables: { e: PROCESS_ADMIN.email, p: PROCESS_ADMIN.password },
+    });
     const spec = {
       url: system.gatewayUrl,
       headers: { "content-type": "application/json", authorization: `Bearer ${login.data?.login.accessToken}` },
@@ -32,15 +35,24 @@ async function measure(label: string, env: NodeJS.ProcessEnv) {
     const before = cpuMs(pid);
     const result = await runLoad({ ...spec, seconds });
     const cpuPerRequest = (cpuMs(pid) - before) / Math.max(1, result.requests);
-    console.log(`${label.padEnd(24)} ${String(result.rps).padStart(6)} req/s · p50 ${result.p50} ms · p99 ${result.p99} ms · gateway CPU ${cpuPerRequest.toFixed(3)} ms/request · ${result.errors} errors`);
+    console.log(
+      `${label.padEnd(24)} ${String(result.rps).padStart(6)} req/s · p50 ${result.p50} ms · p99 ${result.p99} ms · gateway CPU ${cpuPerRequest.toFixed(3)} ms/request · ${result.errors} errors`,
+    );
     return { label, ...result, cpuPerRequest };
   } finally {
     await system.close();
   }
 }
 
-console.log(`{ me { id name role } } through the gateway, ${seconds} s, ${connections} connections, separate processes, loopback\n`);
+console.log(
+  `{ me { id name role } } through the gateway, ${seconds} s, ${connections} connections, separate processes, loopback\n`,
+);
 const off = await measure("tracing off", {});
-const on = await measure("tracing on (100 %)", { OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_TRACES_SAMPLER: "always_on" });
-console.log(`\noverhead: ${(((on.cpuPerRequest - off.cpuPerRequest) / off.cpuPerRequest) * 100).toFixed(0)} % gateway CPU per request, p50 ${off.p50} → ${on.p50} ms`);
+const on = await measure("tracing on (100 %)", {
+  OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl,
+  OTEL_TRACES_SAMPLER: "always_on",
+});
+console.log(
+  `\noverhead: ${(((on.cpuPerRequest - off.cpuPerRequest) / off.cpuPerRequest) * 100).toFixed(0)} % gateway CPU per request, p50 ${off.p50} → ${on.p50} ms`,
+);
 receiver.close();

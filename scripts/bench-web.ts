@@ -18,8 +18,16 @@ await ensureWebBuilt();
 const html = readFileSync(join(WEB_ROOT, "index.html"), "utf8");
 const assets = [...new Set([...html.matchAll(/(?:src|href)="\/assets\/([^"]+)"/g)].map((m) => m[1]!))];
 const size = (file: string) => statSync(file).size;
-const sizeOr = (file: string) => { try { return size(file); } catch { return size(file.replace(/\.(br|gz)$/, "")); } };
-let raw = Buffer.byteLength(html), gz = raw, br = raw;
+const sizeOr = (file: string) => {
+  try {
+    return size(file);
+  } catch {
+    return size(file.replace(/\.(br|gz)$/, ""));
+  }
+};
+let raw = Buffer.byteLength(html),
+  gz = raw,
+  br = raw;
 for (const asset of assets) {
   const path = join(WEB_ROOT, "assets", asset);
   raw += size(path);
@@ -33,10 +41,16 @@ console.log(`first page (index.html + ${assets.length} assets): ${kb(raw)} raw, 
 for (const asset of assets) console.log(`  ${asset}  ${kb(size(join(WEB_ROOT, "assets", asset)))}`);
 
 const edge = await createEdge({ log: createLogger({ service: "bench-web", level: "warn" }) });
-await serveWebClient(edge.app, { root: WEB_ROOT, explorer: false, log: createLogger({ service: "bench-web", level: "warn" }) });
+await serveWebClient(edge.app, {
+  root: WEB_ROOT,
+  explorer: false,
+  log: createLogger({ service: "bench-web", level: "warn" }),
+});
 const { url } = await edge.listen(0, "127.0.0.1");
 const browser = await launchBrowser();
-const interactive: number[] = [], loaded: number[] = [], contentLoaded: number[] = [];
+const interactive: number[] = [],
+  loaded: number[] = [],
+  contentLoaded: number[] = [];
 for (let i = 0; i < runs; i++) {
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -44,9 +58,12 @@ for (let i = 0; i < runs; i++) {
   await page.goto(`${url}/`, { waitUntil: "commit" });
   await page.getByRole("button", { name: "Sign in" }).waitFor({ state: "visible" });
   const ready = performance.now() - started;
-  const timing = await page.evaluate(() => JSON.stringify((globalThis as unknown as BrowserGlobals).performance.getEntriesByType("navigation")[0]));
+  const timing = await page.evaluate(() =>
+    JSON.stringify((globalThis as unknown as BrowserGlobals).performance.getEntriesByType("navigation")[0]),
+  );
   const navigation = JSON.parse(timing) as { domContentLoadedEventEnd: number; loadEventEnd: number };
-  if (i > 0) { // the first run warms the browser process itself
+  if (i > 0) {
+    // the first run warms the browser process itself
     interactive.push(ready);
     contentLoaded.push(navigation.domContentLoadedEventEnd);
     loaded.push(navigation.loadEventEnd);
@@ -56,5 +73,9 @@ for (let i = 0; i < runs; i++) {
 await browser.close();
 await edge.close(drainDeadline(2_000));
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-console.log(`time to interactive (navigation → "Sign in" button shown), median of ${interactive.length} cold loads: ${median(interactive).toFixed(0)} ms (min ${Math.min(...interactive).toFixed(0)}, max ${Math.max(...interactive).toFixed(0)})`);
-console.log(`DOMContentLoaded ${median(contentLoaded).toFixed(0)} ms, load ${median(loaded).toFixed(0)} ms (browser's navigation timing, median)`);
+console.log(
+  `time to interactive (navigation → "Sign in" button shown), median of ${interactive.length} cold loads: ${median(interactive).toFixed(0)} ms (min ${Math.min(...interactive).toFixed(0)}, max ${Math.max(...interactive).toFixed(0)})`,
+);
+console.log(
+  `DOMContentLoaded ${median(contentLoaded).toFixed(0)} ms, load ${median(loaded).toFixed(0)} ms (browser's navigation timing, median)`,
+);

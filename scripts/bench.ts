@@ -36,7 +36,17 @@ import pg from "pg";
 import { createIdentityAssertionSigner, signingKeyFromJwk } from "@pooya/identity";
 import { createMemoryLimit, peakRssMb, resetPeakRss, type MemoryLimit } from "./lib/memory-limit.ts";
 import { cpuMs, postgresCpuMs, running, withChildren } from "./lib/process-cpu.ts";
-import { PROCESS_ADMIN, freePort, insertStudents, postGraphQL, spawnService, startProcesses, stopProcess, waitUntilReady, type ServiceProcess } from "@pooya/e2e";
+import {
+  PROCESS_ADMIN,
+  freePort,
+  insertStudents,
+  postGraphQL,
+  spawnService,
+  startProcesses,
+  stopProcess,
+  waitUntilReady,
+  type ServiceProcess,
+} from "@pooya/e2e";
 import { SUPERGRAPH_PATH } from "@pooya/gateway";
 import { nodeFlagsOf } from "@pooya/system";
 
@@ -53,8 +63,10 @@ const profileDir = process.env.BENCH_PROFILE_DIR;
 const memoryLimitMb = Number(process.env.BENCH_MEMORY_LIMIT_MB ?? 0);
 const cores = Number(process.env.BENCH_CORES ?? 1);
 const gatewayProcesses = Number(process.env.BENCH_GATEWAY_PROCESSES ?? 1);
-if (!(Number.isInteger(cores) && cores >= 1 && cores <= availableParallelism())) throw new Error(`BENCH_CORES: 1 … ${availableParallelism()} (this machine's cores)`);
-if (!(Number.isInteger(gatewayProcesses) && gatewayProcesses >= 1)) throw new Error("BENCH_GATEWAY_PROCESSES: 1 or more");
+if (!(Number.isInteger(cores) && cores >= 1 && cores <= availableParallelism()))
+  throw new Error(`BENCH_CORES: 1 … ${availableParallelism()} (this machine's cores)`);
+if (!(Number.isInteger(gatewayProcesses) && gatewayProcesses >= 1))
+  throw new Error("BENCH_GATEWAY_PROCESSES: 1 or more");
 /** Where gateways and subgraphs run, and where the load generator does (a core of its own while one is left). */
 const systemCores = cores === 1 ? "0" : `0-${cores - 1}`;
 const loadCores = cores < availableParallelism() ? String(cores) : systemCores;
@@ -96,14 +108,21 @@ async function settle(pids: number[], idleMs: number): Promise<number> {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 console.log("starting the subgraphs and our gateway as separate processes on real Postgres …");
-const nodeOptions = [profileDir ? `--cpu-prof --cpu-prof-dir=${profileDir}` : "", process.env.BENCH_NODE_OPTIONS ?? ""].join(" ").trim();
+const nodeOptions = [profileDir ? `--cpu-prof --cpu-prof-dir=${profileDir}` : "", process.env.BENCH_NODE_OPTIONS ?? ""]
+  .join(" ")
+  .trim();
 // Several gateway processes share one port: ours listens with SO_REUSEPORT then (every service
 // gets the variable; only the gateway has a second process).
 const reusePort = gatewayProcesses > 1 ? { REUSE_PORT: "true" } : {};
-const system = await startProcesses({ env: { LOG_LEVEL: "warn", ...reusePort, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) }, prefixOf: (name) => limitFor(name === "gateway" ? "ours" : name) });
+const system = await startProcesses({
+  env: { LOG_LEVEL: "warn", ...reusePort, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
+  prefixOf: (name) => limitFor(name === "gateway" ? "ours" : name),
+});
 const peers: ServiceProcess[] = [];
 try {
-  const subgraphs = Object.entries(system.processes).filter(([name]) => name !== "gateway").map(([name, p]) => ({ name, pid: p.child.pid! }));
+  const subgraphs = Object.entries(system.processes)
+    .filter(([name]) => name !== "gateway")
+    .map(([name, p]) => ({ name, pid: p.child.pid! }));
   for (const p of Object.values(system.processes)) pin(p.child.pid!);
 
   // Data: a teacher's courses of each size, every student enrolled, ten days of roll calls,
@@ -114,43 +133,88 @@ try {
     if (r.errors) throw new Error(JSON.stringify(r.errors));
     return r.data!;
   };
-  const staff = (await call(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }`, { e: PROCESS_ADMIN.email, p: PROCESS_ADMIN.password })).login as { accessToken: string; user: { id: string } };
-  const teacher = (await call(`mutation { createUser(input: { email: "bench.teacher@uni.example", password: "bench password 1", name: "Bench Teacher", role: TEACHER }) { id } }`, {}, staff.accessToken)).createUser as { id: string };
+  const staff = (
+    await call(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }`, {
+      e: PROCESS_ADMIN.email,
+      p: PROCESS_ADMIN.password,
+    })
+  ).login as { accessToken: string; user: { id: string } };
+  const teacher = (
+    await call(
+      `mutation { createUser(input: { email: "bench.teacher@uni.example", password: "bench password 1", name: "Bench Teacher", role: TEACHER }) { id } }`,
+      {},
+      staff.accessToken,
+    )
+  ).createUser as { id: string };
   const usersDb = new pg.Pool({ connectionString: system.databaseUrls.users, max: 1 });
   // The gateway's key: peers get assertions signed with it, and students buy their meals with one.
   const signingKey = await signingKeyFromJwk(JSON.parse(system.envOf("gateway").GATEWAY_SIGNING_KEY!));
   const signAssertion = createIdentityAssertionSigner(signingKey);
   const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
-  const meal = (await call(`mutation($d: Date!) { addMeal(input: { name: "Bench stew", mealType: LUNCH, servingDate: $d, price: 700, stock: 100000 }) { id } }`, { d: tomorrow }, staff.accessToken)).addMeal as { id: string };
+  const meal = (
+    await call(
+      `mutation($d: Date!) { addMeal(input: { name: "Bench stew", mealType: LUNCH, servingDate: $d, price: 700, stock: 100000 }) { id } }`,
+      { d: tomorrow },
+      staff.accessToken,
+    )
+  ).addMeal as { id: string };
   // Students made in bulk have no password; each buys as itself through the food subgraph.
   const buy = async (studentId: string, key: string) => {
     const response = await fetch(`${system.processes.food.url}/graphql`, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-identity-assertion": await signAssertion({ userId: studentId, role: "STUDENT" }, "127.0.0.1") },
-      body: JSON.stringify({ query: `mutation($i: BuyMealInput!) { buyMeal(input: $i) { id } }`, variables: { i: { mealId: meal.id, quantity: 1, idempotencyKey: key } } }),
+      headers: {
+        "content-type": "application/json",
+        "x-identity-assertion": await signAssertion({ userId: studentId, role: "STUDENT" }, "127.0.0.1"),
+      },
+      body: JSON.stringify({
+        query: `mutation($i: BuyMealInput!) { buyMeal(input: $i) { id } }`,
+        variables: { i: { mealId: meal.id, quantity: 1, idempotencyKey: key } },
+      }),
     });
     const body = (await response.json()) as { errors?: unknown };
     if (body.errors) throw new Error(JSON.stringify(body.errors));
   };
   const courses: Record<number, string> = {};
   for (const size of sizes) {
-    const course = (await call(`mutation($t: ID!, $c: String!, $n: Int!) { createCourse(input: { code: $c, title: "Bench", capacity: $n, teacherId: $t }) { id } }`, { t: teacher.id, c: `B${size}`, n: size }, staff.accessToken)).createCourse as { id: string };
+    const course = (
+      await call(
+        `mutation($t: ID!, $c: String!, $n: Int!) { createCourse(input: { code: $c, title: "Bench", capacity: $n, teacherId: $t }) { id } }`,
+        { t: teacher.id, c: `B${size}`, n: size },
+        staff.accessToken,
+      )
+    ).createCourse as { id: string };
     courses[size] = course.id;
     const students = await insertStudents({ db: { users: usersDb } }, size);
     for (let i = 0; i < students.length; i += 25) {
-      await Promise.all(students.slice(i, i + 25).map(async (s) => {
-        await call(`mutation($c: ID!, $s: ID) { enroll(courseId: $c, studentId: $s) { id } }`, { c: course.id, s }, staff.accessToken);
-        await call(`mutation($u: ID!) { topUpWallet(userId: $u, amount: 5000) { balance } }`, { u: s }, staff.accessToken);
-        await buy(s, `bench-${s}-1`);
-        await buy(s, `bench-${s}-2`);
-      }));
+      await Promise.all(
+        students.slice(i, i + 25).map(async (s) => {
+          await call(
+            `mutation($c: ID!, $s: ID) { enroll(courseId: $c, studentId: $s) { id } }`,
+            { c: course.id, s },
+            staff.accessToken,
+          );
+          await call(
+            `mutation($u: ID!) { topUpWallet(userId: $u, amount: 5000) { balance } }`,
+            { u: s },
+            staff.accessToken,
+          );
+          await buy(s, `bench-${s}-1`);
+          await buy(s, `bench-${s}-2`);
+        }),
+      );
     }
     for (let day = 1; day <= 10; day++) {
       const date = new Date(Date.now() - day * 86_400_000).toISOString().slice(0, 10);
       const statuses = ["PRESENT", "PRESENT", "PRESENT", "LATE", "ABSENT"];
       for (let i = 0; i < students.length; i += 500) {
-        const marks = students.slice(i, i + 500).map((studentId, j) => ({ studentId, status: statuses[(i + j + day) % statuses.length] }));
-        await call(`mutation($i: MarkCourseAttendanceInput!) { markCourseAttendance(input: $i) { id } }`, { i: { courseId: course.id, date, marks } }, staff.accessToken);
+        const marks = students
+          .slice(i, i + 500)
+          .map((studentId, j) => ({ studentId, status: statuses[(i + j + day) % statuses.length] }));
+        await call(
+          `mutation($i: MarkCourseAttendanceInput!) { markCourseAttendance(input: $i) { id } }`,
+          { i: { courseId: course.id, date, marks } },
+          staff.accessToken,
+        );
       }
     }
     console.log(`  course of ${size}: enrolled, topped up, two meal orders each, 10 roll calls`);
@@ -161,18 +225,36 @@ try {
   // The peers: the same supergraph with the subgraphs' real addresses.
   const work = await mkdtemp(join(tmpdir(), "pooya-bench-"));
   const supergraphPath = join(work, "supergraph.graphql");
-  writeFileSync(supergraphPath, readFileSync(SUPERGRAPH_PATH, "utf8").replace(/@join__graph\(name: "(\w+)", url: "[^"]+"\)/g, (_m, name: string) => `@join__graph(name: "${name}", url: "${system.processes[name as keyof typeof system.processes].url}/graphql")`));
+  writeFileSync(
+    supergraphPath,
+    readFileSync(SUPERGRAPH_PATH, "utf8").replace(
+      /@join__graph\(name: "(\w+)", url: "[^"]+"\)/g,
+      (_m, name: string) =>
+        `@join__graph(name: "${name}", url: "${system.processes[name as keyof typeof system.processes].url}/graphql")`,
+    ),
+  );
   /** `pids`: the candidate's processes now (a Hive primary's workers are found as they run). */
-  const candidates: { name: string; url: string; pids: () => number[]; headers: () => Promise<Record<string, string>> }[] = [];
+  const candidates: {
+    name: string;
+    url: string;
+    pids: () => number[];
+    headers: () => Promise<Record<string, string>>;
+  }[] = [];
   const json = { "content-type": "application/json" };
   // Peers pass on an assertion the load generator carries, signed fresh for each run (they live 60 s).
-  const peerHeaders = async () => ({ ...json, "x-identity-assertion": await signAssertion({ userId: staff.user.id, role: "STAFF" }, "127.0.0.1") });
+  const peerHeaders = async () => ({
+    ...json,
+    "x-identity-assertion": await signAssertion({ userId: staff.user.id, role: "STAFF" }, "127.0.0.1"),
+  });
   const oursHeaders = async () => ({ ...json, authorization: `Bearer ${staff.accessToken}` });
   if (wanted.includes("ours")) {
     // More processes of our gateway on its port, started as the first was (its variables, its Node flags).
     const ourPids = [system.processes.gateway.child.pid!];
     for (let i = 2; i <= gatewayProcesses; i++) {
-      const replica = spawnService("gateway", "gateway/src/main.ts", system.envOf("gateway"), system.ports.gateway, { nodeArgs: nodeFlagsOf("gateway"), prefix: limitFor(`ours-${i}`) });
+      const replica = spawnService("gateway", "gateway/src/main.ts", system.envOf("gateway"), system.ports.gateway, {
+        nodeArgs: nodeFlagsOf("gateway"),
+        prefix: limitFor(`ours-${i}`),
+      });
       await waitUntilReady(replica);
       pin(replica.child.pid!);
       peers.push(replica);
@@ -185,11 +267,22 @@ try {
   const variantOptions = process.env.BENCH_VARIANT_NODE_OPTIONS;
   if (variantOptions) {
     const port = await freePort();
-    const variant = spawnService("gateway", "gateway/src/main.ts", { ...system.envOf("gateway"), PORT: String(port), NODE_OPTIONS: variantOptions }, port, { prefix: limitFor("ours-variant") });
+    const variant = spawnService(
+      "gateway",
+      "gateway/src/main.ts",
+      { ...system.envOf("gateway"), PORT: String(port), NODE_OPTIONS: variantOptions },
+      port,
+      { prefix: limitFor("ours-variant") },
+    );
     await waitUntilReady(variant);
     pin(variant.child.pid!);
     peers.push(variant);
-    candidates.push({ name: "ours-variant", url: `http://127.0.0.1:${port}/graphql`, pids: () => [variant.child.pid!], headers: oursHeaders });
+    candidates.push({
+      name: "ours-variant",
+      url: `http://127.0.0.1:${port}/graphql`,
+      pids: () => [variant.child.pid!],
+      headers: oursHeaders,
+    });
   }
   /**
    * Starts a peer on a port of its own: as BENCH_GATEWAY_PROCESSES processes, each listening with
@@ -197,15 +290,30 @@ try {
    * (they are found as its children). Ready once every process has said so (`readyLine`) or,
    * with one, once it answers.
    */
-  const spawnPeer = async (name: string, entry: string, args: string[], options: { readyLine?: string; forks?: boolean } = {}) => {
+  const spawnPeer = async (
+    name: string,
+    entry: string,
+    args: string[],
+    options: { readyLine?: string; forks?: boolean } = {},
+  ) => {
     const port = await freePort();
     const { spawn } = await import("node:child_process");
     const count = options.forks ? 1 : gatewayProcesses;
     const url = `http://127.0.0.1:${port}/graphql`;
     const pids: number[] = [];
     for (let i = 1; i <= count; i++) {
-      const [command, ...commandArgs] = [...limitFor(i === 1 ? name : `${name}-${i}`), process.execPath, entry, ...args.map((a) => a.replace("$PORT", String(port)))];
-      const env = { PATH: process.env.PATH, PORT: String(port), SUPERGRAPH_PATH: supergraphPath, ...(count > 1 ? { REUSE_PORT: "true" } : {}) };
+      const [command, ...commandArgs] = [
+        ...limitFor(i === 1 ? name : `${name}-${i}`),
+        process.execPath,
+        entry,
+        ...args.map((a) => a.replace("$PORT", String(port))),
+      ];
+      const env = {
+        PATH: process.env.PATH,
+        PORT: String(port),
+        SUPERGRAPH_PATH: supergraphPath,
+        ...(count > 1 ? { REUSE_PORT: "true" } : {}),
+      };
       const child = spawn(command!, commandArgs, { cwd: benchDir, env, stdio: ["ignore", "pipe", "pipe"] });
       let output = "";
       child.stdout.on("data", (c) => (output += c));
@@ -213,9 +321,17 @@ try {
       peers.push({ child, exited: new Promise((resolve) => child.once("exit", resolve)) } as unknown as ServiceProcess);
       const deadline = Date.now() + 60_000;
       for (;;) {
-        const ok = count > 1 && options.readyLine
-          ? output.includes(options.readyLine)
-          : await fetch(url, { method: "POST", headers: json, body: JSON.stringify({ query: "{ __typename }" }) }).then((r) => r.ok, () => false);
+        const ok =
+          count > 1 && options.readyLine
+            ? output.includes(options.readyLine)
+            : await fetch(url, {
+                method: "POST",
+                headers: json,
+                body: JSON.stringify({ query: "{ __typename }" }),
+              }).then(
+                (r) => r.ok,
+                () => false,
+              );
         if (ok) break;
         if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${name} did not start:\n${output}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
@@ -228,17 +344,40 @@ try {
   };
   const hiveBin = join(benchDir, "node_modules/@graphql-hive/gateway/dist/bin.js");
   // Hive Gateway runs several processes as node:cluster workers of one primary (its --fork).
-  const hiveArgs = ["supergraph", supergraphPath, "--port", "$PORT", "--host", "127.0.0.1", "-c", join(benchDir, "hive-gateway.config.mjs"), ...(gatewayProcesses > 1 ? ["--fork", String(gatewayProcesses)] : [])];
-  if (wanted.includes("apollo")) await spawnPeer("apollo", join(benchDir, "stock-apollo-gateway.mjs"), [], { readyLine: "stock Apollo Gateway ready" });
+  const hiveArgs = [
+    "supergraph",
+    supergraphPath,
+    "--port",
+    "$PORT",
+    "--host",
+    "127.0.0.1",
+    "-c",
+    join(benchDir, "hive-gateway.config.mjs"),
+    ...(gatewayProcesses > 1 ? ["--fork", String(gatewayProcesses)] : []),
+  ];
+  if (wanted.includes("apollo"))
+    await spawnPeer("apollo", join(benchDir, "stock-apollo-gateway.mjs"), [], {
+      readyLine: "stock Apollo Gateway ready",
+    });
   if (wanted.includes("hive")) await spawnPeer("hive", hiveBin, hiveArgs, { forks: true });
-  if (wanted.includes("hive-router")) await spawnPeer("hive-router", hiveBin, [...hiveArgs, "--hive-router-runtime"], { forks: true });
+  if (wanted.includes("hive-router"))
+    await spawnPeer("hive-router", hiveBin, [...hiveArgs, "--hive-router-runtime"], { forks: true });
 
   const allQueries = [
     { name: "Q1 me { id name role }", body: { query: `{ me { id name role } }` } },
-    ...sizes.map((size) => ({ name: `Q2 course of ${size}: students' name, email`, body: { query: `query($id: ID!) { course(id: $id) { code students { name email } } }`, variables: { id: courses[size] } } })),
+    ...sizes.map((size) => ({
+      name: `Q2 course of ${size}: students' name, email`,
+      body: {
+        query: `query($id: ID!) { course(id: $id) { code students { name email } } }`,
+        variables: { id: courses[size] },
+      },
+    })),
     ...sizes.map((size) => ({
       name: `Q3 dashboard, ${size} students: attendance, wallet, orders`,
-      body: { query: `query($id: ID!) { course(id: $id) { code attendanceRate students { name attendance(courseId: $id) { date status } wallet { balance } foodOrders { totalPrice status } } } }`, variables: { id: courses[size] } },
+      body: {
+        query: `query($id: ID!) { course(id: $id) { code attendanceRate students { name attendance(courseId: $id) { date status } wallet { balance } foodOrders { totalPrice status } } } }`,
+        variables: { id: courses[size] },
+      },
     })),
   ];
   const queries = allQueries.filter((q) => queryKinds.some((kind) => q.name.startsWith(`${kind} `)));
@@ -246,24 +385,57 @@ try {
   // Same answer from every candidate, or the numbers mean nothing.
   let wrong = 0;
   for (const q of queries) {
-    const answers = await Promise.all(candidates.map(async (c) => {
-      const response = await fetch(c.url, { method: "POST", headers: await c.headers(), body: JSON.stringify(q.body) });
-      return JSON.stringify(await response.json());
-    }));
+    const answers = await Promise.all(
+      candidates.map(async (c) => {
+        const response = await fetch(c.url, {
+          method: "POST",
+          headers: await c.headers(),
+          body: JSON.stringify(q.body),
+        });
+        return JSON.stringify(await response.json());
+      }),
+    );
     for (const [i, c] of candidates.entries()) {
       if (answers[i] !== answers[0]) {
         wrong += 1;
-        console.log(`DIFFERENT ANSWER: ${c.name} on ${q.name}:\n  ${answers[i]!.slice(0, 300)}\n  ours: ${answers[0]!.slice(0, 300)}`);
+        console.log(
+          `DIFFERENT ANSWER: ${c.name} on ${q.name}:\n  ${answers[i]!.slice(0, 300)}\n  ours: ${answers[0]!.slice(0, 300)}`,
+        );
       }
     }
   }
-  console.log(`answers: ${wrong === 0 ? `identical across ${candidates.map((c) => c.name).join(", ")} for all ${queries.length} queries` : `${wrong} differ`}`);
+  console.log(
+    `answers: ${wrong === 0 ? `identical across ${candidates.map((c) => c.name).join(", ")} for all ${queries.length} queries` : `${wrong} differ`}`,
+  );
 
-  const results = new Map<string, { rps: number[]; p50: number[]; p99: number[]; gatewayCpu: number[]; subgraphCpu: number[]; databaseCpu: number[]; perSubgraph: Record<string, number[]>; rssMb: number[]; errors: number }>();
+  const results = new Map<
+    string,
+    {
+      rps: number[];
+      p50: number[];
+      p99: number[];
+      gatewayCpu: number[];
+      subgraphCpu: number[];
+      databaseCpu: number[];
+      perSubgraph: Record<string, number[]>;
+      rssMb: number[];
+      errors: number;
+    }
+  >();
   const load = (spec: object) => {
-    const run = spawnSync("taskset", ["-c", loadCores, process.execPath, join(benchDir, "load.mjs"), JSON.stringify(spec)], { encoding: "utf8" });
+    const run = spawnSync(
+      "taskset",
+      ["-c", loadCores, process.execPath, join(benchDir, "load.mjs"), JSON.stringify(spec)],
+      { encoding: "utf8" },
+    );
     if (run.status !== 0) throw new Error(`load failed: ${run.stderr}`);
-    return JSON.parse(run.stdout.trim().split("\n").pop()!) as { requests: number; rps: number; p50: number; p99: number; errors: number };
+    return JSON.parse(run.stdout.trim().split("\n").pop()!) as {
+      requests: number;
+      rps: number;
+      p50: number;
+      p99: number;
+      errors: number;
+    };
   };
   // The seed's events (enrollments, wallets, orders, roll calls) are still being consumed for a
   // while (notifications above all): measure only once the subgraphs are quiet.
@@ -273,7 +445,7 @@ try {
   // The smoke run only checks answers: 250, and at most 3 minutes of waiting.
   const quietMs = Number(process.env.BENCH_QUIET_MS ?? (smoke ? 250 : 100));
   const quietSince = Date.now();
-  for (let busy = Infinity; busy > quietMs && Date.now() - quietSince < (smoke ? 180_000 : 300_000); ) {
+  for (let busy = Infinity; busy > quietMs && Date.now() - quietSince < (smoke ? 180_000 : 300_000);) {
     const before = subgraphs.map((s) => cpuMs(s.pid));
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const each = subgraphs.map((s, i) => cpuMs(s.pid) - before[i]!);
@@ -287,22 +459,50 @@ try {
   if (queryKinds.includes("Q3")) {
     const calls = Number(process.env.BENCH_DIRECT_CALLS ?? (smoke ? 5 : 60));
     const assertion = await signAssertion({ userId: staff.user.id, role: "STAFF" }, "127.0.0.1");
-    const studentsOf = async (courseId: string) => ((await call(`query($id: ID!) { course(id: $id) { students { id } } }`, { id: courseId }, staff.accessToken)).course as { students: { id: string }[] }).students;
+    const studentsOf = async (courseId: string) =>
+      (
+        (await call(`query($id: ID!) { course(id: $id) { students { id } } }`, { id: courseId }, staff.accessToken))
+          .course as { students: { id: string }[] }
+      ).students;
     console.log(`\nsubgraph direct (Q3's fetches, ${calls} sequential calls each): CPU ms per call`);
     for (const size of sizes) {
       const users = (await studentsOf(courses[size]!)).map((s) => ({ __typename: "User", id: s.id }));
       const fetches = [
-        { subgraph: "courses", query: `query($id: ID!) { course(id: $id) { code students { __typename id } } }`, variables: { id: courses[size] } },
-        { subgraph: "users", query: `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { name } } }`, variables: { representations: users } },
-        { subgraph: "attendance", query: `query($representations: [_Any!]!, $id: ID) { _entities(representations: $representations) { ... on User { attendance(courseId: $id) { date status } } } }`, variables: { representations: users, id: courses[size] } },
-        { subgraph: "attendance", query: `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Course { attendanceRate } } }`, variables: { representations: [{ __typename: "Course", id: courses[size] }] } },
-        { subgraph: "food", query: `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { wallet { balance } foodOrders { totalPrice status } } } }`, variables: { representations: users } },
+        {
+          subgraph: "courses",
+          query: `query($id: ID!) { course(id: $id) { code students { __typename id } } }`,
+          variables: { id: courses[size] },
+        },
+        {
+          subgraph: "users",
+          query: `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { name } } }`,
+          variables: { representations: users },
+        },
+        {
+          subgraph: "attendance",
+          query: `query($representations: [_Any!]!, $id: ID) { _entities(representations: $representations) { ... on User { attendance(courseId: $id) { date status } } } }`,
+          variables: { representations: users, id: courses[size] },
+        },
+        {
+          subgraph: "attendance",
+          query: `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Course { attendanceRate } } }`,
+          variables: { representations: [{ __typename: "Course", id: courses[size] }] },
+        },
+        {
+          subgraph: "food",
+          query: `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { wallet { balance } foodOrders { totalPrice status } } } }`,
+          variables: { representations: users },
+        },
       ];
       const perSubgraph = new Map<string, number>();
       for (const f of fetches) {
         const target = system.processes[f.subgraph as keyof typeof system.processes];
         const send = async () => {
-          const response = await fetch(`${target.url}/graphql`, { method: "POST", headers: { ...json, "accept-encoding": "identity", "x-identity-assertion": assertion }, body: JSON.stringify({ query: f.query, variables: f.variables }) });
+          const response = await fetch(`${target.url}/graphql`, {
+            method: "POST",
+            headers: { ...json, "accept-encoding": "identity", "x-identity-assertion": assertion },
+            body: JSON.stringify({ query: f.query, variables: f.variables }),
+          });
           const body = (await response.json()) as { errors?: unknown };
           if (body.errors) throw new Error(`${f.subgraph}: ${JSON.stringify(body.errors)}`);
         };
@@ -311,13 +511,19 @@ try {
         for (let i = 0; i < calls; i++) await send();
         perSubgraph.set(f.subgraph, (perSubgraph.get(f.subgraph) ?? 0) + (cpuMs(target.child.pid!) - before) / calls);
       }
-      console.log(`  course of ${String(size).padEnd(5)} ${[...perSubgraph].map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(", ")}`);
+      console.log(
+        `  course of ${String(size).padEnd(5)} ${[...perSubgraph].map(([name, ms]) => `${name} ${ms.toFixed(2)}`).join(", ")}`,
+      );
     }
   }
 
   const loadAverage = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-  console.log(`\n${rounds} round(s), ${seconds} s per run, ${connections} connections; load average before: ${loadAverage}`);
-  console.log(`gateways and subgraphs on core${cores > 1 ? "s" : ""} ${systemCores}, the load on ${loadCores === systemCores ? "the same cores" : `core ${loadCores}`}; each gateway as ${gatewayProcesses} process${gatewayProcesses > 1 ? "es" : ""}`);
+  console.log(
+    `\n${rounds} round(s), ${seconds} s per run, ${connections} connections; load average before: ${loadAverage}`,
+  );
+  console.log(
+    `gateways and subgraphs on core${cores > 1 ? "s" : ""} ${systemCores}, the load on ${loadCores === systemCores ? "the same cores" : `core ${loadCores}`}; each gateway as ${gatewayProcesses} process${gatewayProcesses > 1 ? "es" : ""}`,
+  );
   const longestSettle = { ms: 0, after: "" };
   // Idle: every process of the run, nothing asked of them (steady polling, a profiler's sampling),
   // over 2 s, per 250 ms; with a margin of 10 ms (the clock ticks are 10 ms).
@@ -342,12 +548,24 @@ try {
         }
         const each = subgraphs.map((s, i) => (cpuMs(s.pid) - eachBefore[i]!) / Math.max(1, r.requests));
         const key = `${q.name}\u0000${c.name}`;
-        const entry = results.get(key) ?? { rps: [], p50: [], p99: [], gatewayCpu: [], subgraphCpu: [], databaseCpu: [], perSubgraph: {}, rssMb: [], errors: 0 };
+        const entry = results.get(key) ?? {
+          rps: [],
+          p50: [],
+          p99: [],
+          gatewayCpu: [],
+          subgraphCpu: [],
+          databaseCpu: [],
+          perSubgraph: {},
+          rssMb: [],
+          errors: 0,
+        };
         entry.rssMb.push(pids.reduce((sum, pid) => sum + peakRssMb(pid), 0));
         entry.rps.push(r.rps);
         entry.p50.push(r.p50);
         entry.p99.push(r.p99);
-        entry.gatewayCpu.push(pids.reduce((sum, pid, i) => sum + cpuMs(pid) - gatewayBefore[i]!, 0) / Math.max(1, r.requests));
+        entry.gatewayCpu.push(
+          pids.reduce((sum, pid, i) => sum + cpuMs(pid) - gatewayBefore[i]!, 0) / Math.max(1, r.requests),
+        );
         entry.subgraphCpu.push(each.reduce((a, b) => a + b, 0));
         entry.databaseCpu.push(databaseMs / Math.max(1, r.requests));
         for (const [i, s] of subgraphs.entries()) (entry.perSubgraph[s.name] ??= []).push(each[i]!);
@@ -359,9 +577,13 @@ try {
     }
     console.log(`  round ${round} done`);
   }
-  console.log(`after each run, the next waited for the system's cores to be idle (≤ ${idleMs.toFixed(0)} ms of CPU per 250 ms): longest wait ${(longestSettle.ms / 1000).toFixed(1)} s (after ${longestSettle.after})`);
+  console.log(
+    `after each run, the next waited for the system's cores to be idle (≤ ${idleMs.toFixed(0)} ms of CPU per 250 ms): longest wait ${(longestSettle.ms / 1000).toFixed(1)} s (after ${longestSettle.after})`,
+  );
 
-  console.log(`\n${"query".padEnd(52)} ${"gateway".padEnd(12)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"gw CPU ms/req".padStart(14)} ${"subgraphs CPU".padStart(14)} ${"Postgres CPU".padStart(13)} ${"gw RSS MiB".padStart(10)}  vs ours`);
+  console.log(
+    `\n${"query".padEnd(52)} ${"gateway".padEnd(12)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"gw CPU ms/req".padStart(14)} ${"subgraphs CPU".padStart(14)} ${"Postgres CPU".padStart(13)} ${"gw RSS MiB".padStart(10)}  vs ours`,
+  );
   for (const q of queries) {
     const ours = results.get(`${q.name}\u0000ours`);
     for (const c of candidates) {
@@ -372,18 +594,30 @@ try {
       }
       const rps = median(r.rps);
       const ratio = ours ? (rps / median(ours.rps)).toFixed(2) + "×" : "";
-      console.log(`${q.name.padEnd(52)} ${c.name.padEnd(12)} ${rps.toFixed(0).padStart(7)} ${median(r.p50).toFixed(1).padStart(7)} ${median(r.p99).toFixed(1).padStart(7)} ${median(r.gatewayCpu).toFixed(2).padStart(14)} ${median(r.subgraphCpu).toFixed(2).padStart(14)} ${median(r.databaseCpu).toFixed(2).padStart(13)} ${Math.max(...r.rssMb).toFixed(0).padStart(10)}  ${ratio}${r.errors ? `  (${r.errors} errors)` : ""}`);
+      console.log(
+        `${q.name.padEnd(52)} ${c.name.padEnd(12)} ${rps.toFixed(0).padStart(7)} ${median(r.p50).toFixed(1).padStart(7)} ${median(r.p99).toFixed(1).padStart(7)} ${median(r.gatewayCpu).toFixed(2).padStart(14)} ${median(r.subgraphCpu).toFixed(2).padStart(14)} ${median(r.databaseCpu).toFixed(2).padStart(13)} ${Math.max(
+          ...r.rssMb,
+        )
+          .toFixed(0)
+          .padStart(10)}  ${ratio}${r.errors ? `  (${r.errors} errors)` : ""}`,
+      );
     }
   }
   console.log(`\nsubgraph CPU ms per request, each (median over rounds; the same subgraphs serve every gateway):`);
   for (const q of queries) {
     const r = candidates.map((c) => results.get(`${q.name}\u0000${c.name}`)).find((found) => found !== undefined);
     if (!r) continue;
-    console.log(`  ${q.name.padEnd(52)} ${subgraphs.map((s) => `${s.name} ${median(r.perSubgraph[s.name]!).toFixed(2)}`).join(", ")}`);
+    console.log(
+      `  ${q.name.padEnd(52)} ${subgraphs.map((s) => `${s.name} ${median(r.perSubgraph[s.name]!).toFixed(2)}`).join(", ")}`,
+    );
   }
-  console.log(`\nsubgraphs' peak RSS since they started (the seed included), MiB: ${subgraphs.map((s) => `${s.name} ${peakRssMb(s.pid).toFixed(0)}`).join(", ")}`);
+  console.log(
+    `\nsubgraphs' peak RSS since they started (the seed included), MiB: ${subgraphs.map((s) => `${s.name} ${peakRssMb(s.pid).toFixed(0)}`).join(", ")}`,
+  );
   if (memoryLimitMb) {
-    console.log(`processes killed for memory, each under a limit of ${memoryLimitMb} MiB: ${[...memoryLimits].map(([name, limit]) => `${name} ${limit.oomKills()}`).join(", ")}`);
+    console.log(
+      `processes killed for memory, each under a limit of ${memoryLimitMb} MiB: ${[...memoryLimits].map(([name, limit]) => `${name} ${limit.oomKills()}`).join(", ")}`,
+    );
   }
   console.log(`\nload average after: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
   if (wrong) process.exitCode = 1;

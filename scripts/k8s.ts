@@ -7,7 +7,14 @@
 import { randomBytes } from "node:crypto";
 import { stringify } from "yaml";
 import { exportPrivateJwk, generateSigningKey } from "@pooya/identity";
-import { SUBGRAPH_NAMES, overlays, renderOverlay, serviceTokenSigners, writeBase, writeOverlayImages } from "@pooya/system";
+import {
+  SUBGRAPH_NAMES,
+  overlays,
+  renderOverlay,
+  serviceTokenSigners,
+  writeBase,
+  writeOverlayImages,
+} from "@pooya/system";
 
 const [command, overlay] = process.argv.slice(2);
 if (command === "generate") {
@@ -21,22 +28,33 @@ if (command === "generate") {
   const namespace = overlay;
   const adminEmail = process.argv[4];
   const random = () => randomBytes(24).toString("base64");
-  const secret = (name: string, data: Record<string, string>) => ({ apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: { name, namespace }, stringData: data });
+  const secret = (name: string, data: Record<string, string>) => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    type: "Opaque",
+    metadata: { name, namespace },
+    stringData: data,
+  });
   const objects = [
     secret("pooya-secrets", {
       "gateway-signing-key": JSON.stringify(await exportPrivateJwk(await generateSigningKey())),
       "users-signing-keys": JSON.stringify([await exportPrivateJwk(await generateSigningKey())]),
       // Each calling service's service-token keys (a JSON array, newest first, like users').
-      ...Object.fromEntries(await Promise.all(serviceTokenSigners().map(async (name) => [
-        `${name}-service-signing-keys`,
-        JSON.stringify([await exportPrivateJwk(await generateSigningKey())]),
-      ]))),
+      ...Object.fromEntries(
+        await Promise.all(
+          serviceTokenSigners().map(async (name) => [
+            `${name}-service-signing-keys`,
+            JSON.stringify([await exportPrivateJwk(await generateSigningKey())]),
+          ]),
+        ),
+      ),
       ...(adminEmail ? { "admin-email": adminEmail, "admin-password": random() } : {}),
     }),
     ...SUBGRAPH_NAMES.map((name) => secret(`${name}-postgres`, { password: random() })),
   ];
   process.stdout.write(objects.map((o) => stringify(o)).join("---\n"));
-  if (adminEmail) console.error(`the first STAFF account: ${adminEmail} / (admin-password in the pooya-secrets Secret)`);
+  if (adminEmail)
+    console.error(`the first STAFF account: ${adminEmail} / (admin-password in the pooya-secrets Secret)`);
 } else {
   console.error(`usage: npm run k8s:generate | npm run k8s:render -- <${(await overlays()).join("|")}>`);
   process.exit(64);

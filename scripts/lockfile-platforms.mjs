@@ -9,7 +9,14 @@ import { readFileSync, writeFileSync } from "node:fs";
 
 const file = new URL("../package-lock.json", import.meta.url);
 const lock = JSON.parse(readFileSync(file, "utf8"));
-const TURBO = { "darwin-64": ["darwin", "x64"], "darwin-arm64": ["darwin", "arm64"], "linux-64": ["linux", "x64"], "linux-arm64": ["linux", "arm64"], "windows-64": ["win32", "x64"], "windows-arm64": ["win32", "arm64"] };
+const TURBO = {
+  "darwin-64": ["darwin", "x64"],
+  "darwin-arm64": ["darwin", "arm64"],
+  "linux-64": ["linux", "x64"],
+  "linux-arm64": ["linux", "arm64"],
+  "windows-64": ["win32", "x64"],
+  "windows-arm64": ["win32", "arm64"],
+};
 const OS = new Set(["darwin", "linux", "win32", "freebsd", "android", "openbsd", "sunos", "aix", "netbsd"]);
 
 /** The os and cpu a platform package is for, from its name; undefined when the name does not say. */
@@ -23,12 +30,22 @@ function platformOf(name) {
 let added = 0;
 for (const [path, entry] of Object.entries(lock.packages)) {
   for (const [dependency, version] of Object.entries(entry.optionalDependencies ?? {})) {
-    const key = `${path ? `${path}/` : ""}node_modules/${dependency}`.replace(/^node_modules\/(.+\/node_modules\/)/, "node_modules/$1");
+    const key = `${path ? `${path}/` : ""}node_modules/${dependency}`.replace(
+      /^node_modules\/(.+\/node_modules\/)/,
+      "node_modules/$1",
+    );
     const hoisted = `node_modules/${dependency}`;
     if (lock.packages[key] || lock.packages[hoisted]) continue;
     const platform = platformOf(dependency);
     if (!platform) continue;
-    lock.packages[hoisted] = { version, cpu: [platform[1]], ...(entry.dev ? { dev: true } : {}), license: entry.license, optional: true, os: [platform[0]] };
+    lock.packages[hoisted] = {
+      version,
+      cpu: [platform[1]],
+      ...(entry.dev ? { dev: true } : {}),
+      license: entry.license,
+      optional: true,
+      os: [platform[0]],
+    };
     added += 1;
   }
 }

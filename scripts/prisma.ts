@@ -24,13 +24,20 @@ if (command === "generate") {
     process.exit(64);
   }
   const tag = `pooya_migrate_dev_${process.pid}`;
-  const status = await withScratchDatabases([tag, `${tag}_shadow`], async ([url, shadow]) =>
-    runPrisma(service, ["migrate", "dev", "--name", name], { SERVICE_DATABASE_URL: url!, SHADOW_DATABASE_URL: shadow! }).status,
+  const status = await withScratchDatabases(
+    [tag, `${tag}_shadow`],
+    async ([url, shadow]) =>
+      runPrisma(service, ["migrate", "dev", "--name", name], {
+        SERVICE_DATABASE_URL: url!,
+        SHADOW_DATABASE_URL: shadow!,
+      }).status,
   );
   process.exit(status ?? 1);
 } else if (services.includes(command)) {
   process.exit(runPrisma(command, rest).status ?? 1);
 } else {
-  console.error(`usage: prisma.ts generate [service] | migrate-dev <service> <name> | <service> <prisma args…>; services: ${services.join(", ")}`);
+  console.error(
+    `usage: prisma.ts generate [service] | migrate-dev <service> <name> | <service> <prisma args…>; services: ${services.join(", ")}`,
+  );
   process.exit(64);
 }

@@ -12,7 +12,11 @@ if (process.argv.includes("--release")) {
   process.exit(0);
 }
 const changes = await apiChanges(root);
-const groups: [string, CriticalityLevel][] = [["breaking", CriticalityLevel.Breaking], ["dangerous", CriticalityLevel.Dangerous], ["safe", CriticalityLevel.NonBreaking]];
+const groups: [string, CriticalityLevel][] = [
+  ["breaking", CriticalityLevel.Breaking],
+  ["dangerous", CriticalityLevel.Dangerous],
+  ["safe", CriticalityLevel.NonBreaking],
+];
 for (const [label, level] of groups) {
   const mine = changes.filter((c) => c.criticality.level === level);
   console.log(`${label} (${mine.length})`);

@@ -3,8 +3,9 @@
 import { DEMO_ADMIN, seedDemoTerm } from "@pooya/system";
 
 const gatewayUrl = process.env.GATEWAY_URL ?? "http://localhost:4000/graphql";
-const admin = process.env.POOYA_ADMIN_EMAIL && process.env.POOYA_ADMIN_PASSWORD
-  ? { email: process.env.POOYA_ADMIN_EMAIL, password: process.env.POOYA_ADMIN_PASSWORD }
-  : DEMO_ADMIN;
+const admin =
+  process.env.POOYA_ADMIN_EMAIL && process.env.POOYA_ADMIN_PASSWORD
+    ? { email: process.env.POOYA_ADMIN_EMAIL, password: process.env.POOYA_ADMIN_PASSWORD }
+    : DEMO_ADMIN;
 const result = await seedDemoTerm({ gatewayUrl, admin });
 console.log(JSON.stringify(result));

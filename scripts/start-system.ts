@@ -5,16 +5,20 @@ import { startSubgraphTracing } from "@pooya/subgraph-kit/tracing";
 
 const tracing = await startSubgraphTracing("pooya");
 const { ConfigError, describeStartupFailure } = await import("@pooya/runtime");
-const { DEMO_ADMIN, DEMO_PASSWORDS, SEED_SIZE, ensureWebBuilt, seedDemoTerm, startSystem } = await import("@pooya/system");
+const { DEMO_ADMIN, DEMO_PASSWORDS, SEED_SIZE, ensureWebBuilt, seedDemoTerm, startSystem } =
+  await import("@pooya/system");
 
 // The web client is built on first start and whenever its sources changed (web/dist).
-await ensureWebBuilt({ log: (line) => console.log(line) }).catch((error) => console.error(`the web client could not be built (${(error as Error).message}); the API runs without it`));
+await ensureWebBuilt({ log: (line) => console.log(line) }).catch((error) =>
+  console.error(`the web client could not be built (${(error as Error).message}); the API runs without it`),
+);
 
 let system: Awaited<ReturnType<typeof startSystem>>;
 try {
   system = await startSystem();
 } catch (error) {
-  if (error instanceof ConfigError) console.error(`npm start cannot start: ${error.message}\nSee docs/configuration.md for every variable.`);
+  if (error instanceof ConfigError)
+    console.error(`npm start cannot start: ${error.message}\nSee docs/configuration.md for every variable.`);
   else console.error(`npm start could not start: ${describeStartupFailure(error).message}`);
   process.exit(1);
 }
@@ -28,7 +32,9 @@ const stop = async () => {
   const since = Date.now();
   console.log("stopping…");
   setTimeout(() => {
-    console.error(`not stopped within SHUTDOWN_TIMEOUT_MS (${system.shutdownTimeoutMs} ms): exiting while ${system.stopping() ?? "tracing"} was still stopping`);
+    console.error(
+      `not stopped within SHUTDOWN_TIMEOUT_MS (${system.shutdownTimeoutMs} ms): exiting while ${system.stopping() ?? "tracing"} was still stopping`,
+    );
     process.exit(1);
   }, system.shutdownTimeoutMs);
   await system.stop();
@@ -45,20 +51,34 @@ console.log(`  GraphQL endpoint: ${system.gateway.graphqlUrl}`);
 console.log(`  Apollo Sandbox:   ${system.gateway.graphqlUrl}  (open in a browser; needs Apollo's CDN)`);
 console.log(`  GraphiQL:         ${system.gateway.url}/graphiql  (works offline)`);
 console.log(`  Subscriptions:    ${system.gateway.graphqlUrl.replace(/^http/, "ws")}  (graphql-transport-ws)`);
-console.log(`  Events:           ${process.env.NATS_URL ? `NATS JetStream at ${process.env.NATS_URL}` : "each service's event feed (set NATS_URL for NATS JetStream)"}`);
-console.log(`  Mail:             ${process.env.SMTP_URL ? "sent through SMTP_URL" : "written to the log (set SMTP_URL to send)"}`);
+console.log(
+  `  Events:           ${process.env.NATS_URL ? `NATS JetStream at ${process.env.NATS_URL}` : "each service's event feed (set NATS_URL for NATS JetStream)"}`,
+);
+console.log(
+  `  Mail:             ${process.env.SMTP_URL ? "sent through SMTP_URL" : "written to the log (set SMTP_URL to send)"}`,
+);
 
 // Demo data only where it cannot land in a real deployment by accident: embedded Postgres,
 // or real Postgres when POOYA_SEED=true says so.
 if (system.admin && system.seed) {
-  await seedDemoTerm({ gatewayUrl: system.gateway.graphqlUrl, admin: system.admin, log: (line) => console.log(`  ${line}`) });
+  await seedDemoTerm({
+    gatewayUrl: system.gateway.graphqlUrl,
+    admin: system.admin,
+    log: (line) => console.log(`  ${line}`),
+  });
 }
 if (system.admin) {
   console.log("\nSign in with (mutation login):");
-  console.log(`  staff    ${system.admin.email} / ${system.admin === DEMO_ADMIN ? DEMO_ADMIN.password : "(the POOYA_ADMIN_PASSWORD you set)"}`);
+  console.log(
+    `  staff    ${system.admin.email} / ${system.admin === DEMO_ADMIN ? DEMO_ADMIN.password : "(the POOYA_ADMIN_PASSWORD you set)"}`,
+  );
   if (system.seed) {
-    console.log(`  teacher  teacher1@pooya.local / ${DEMO_PASSWORDS.teacher}   (teacher1…teacher${SEED_SIZE.teachers})`);
-    console.log(`  student  student1@pooya.local / ${DEMO_PASSWORDS.student}   (student1…student${SEED_SIZE.students})`);
+    console.log(
+      `  teacher  teacher1@pooya.local / ${DEMO_PASSWORDS.teacher}   (teacher1…teacher${SEED_SIZE.teachers})`,
+    );
+    console.log(
+      `  student  student1@pooya.local / ${DEMO_PASSWORDS.student}   (student1…student${SEED_SIZE.students})`,
+    );
   }
 }
 console.log("\nsystem ready (Ctrl-C stops it)");

@@ -13,10 +13,14 @@ import { MALLOC_SETTINGS, mallocChosen } from "./lib/malloc.ts";
 if (process.platform !== "linux" || mallocChosen(process.env)) {
   await import("./start-system.ts");
 } else {
-  const child = spawn(process.execPath, [...process.execArgv, new URL("./start-system.ts", import.meta.url).pathname, ...process.argv.slice(2)], {
-    stdio: "inherit",
-    env: { ...process.env, ...MALLOC_SETTINGS },
-  });
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, new URL("./start-system.ts", import.meta.url).pathname, ...process.argv.slice(2)],
+    {
+      stdio: "inherit",
+      env: { ...process.env, ...MALLOC_SETTINGS },
+    },
+  );
   // Ctrl-C reaches both processes (one process group); a supervisor's SIGTERM reaches this one
   // only. Either way the system stops in order, and this process exits when it has.
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {

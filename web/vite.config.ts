@@ -19,7 +19,10 @@ export default defineConfig({
       onwarn(warning, warn) {
         if (warning.code !== "MODULE_LEVEL_DIRECTIVE") warn(warning);
       },
-      input: { panel: resolve(import.meta.dirname, "index.html"), graphiql: resolve(import.meta.dirname, "graphiql.html") },
+      input: {
+        panel: resolve(import.meta.dirname, "index.html"),
+        graphiql: resolve(import.meta.dirname, "graphiql.html"),
+      },
     },
   },
   server: { fs: { allow: [".."] }, proxy: { "/graphql": { target: "http://127.0.0.1:4000", ws: true } } },

@@ -6,7 +6,8 @@ import { fileURLToPath } from "node:url";
 import { chromium, type Browser } from "playwright-core";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-export const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR ?? fileURLToPath(new URL("../../.ci/artifacts/screenshots/", import.meta.url));
+export const SCREENSHOT_DIR =
+  process.env.SCREENSHOT_DIR ?? fileURLToPath(new URL("../../.ci/artifacts/screenshots/", import.meta.url));
 
 /**
  * A hostname the browser resolves to 127.0.0.1 (--host-resolver-rules): a page opened at
@@ -21,8 +22,17 @@ export async function launchBrowser(): Promise<Browser> {
     headless: true,
     // No sandbox as root; no background traffic (the machine has no internet, and a test asserts
     // that the pages themselves send nothing beyond 127.0.0.1).
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-      `--host-resolver-rules=MAP ${INSECURE_TEST_HOST} 127.0.0.1`],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-dev-shm-usage",
+      `--host-resolver-rules=MAP ${INSECURE_TEST_HOST} 127.0.0.1`,
+    ],
   });
 }
 

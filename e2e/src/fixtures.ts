@@ -19,10 +19,16 @@ export function day(offsetDays = 0): string {
   return new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
 }
 
-export async function createCourse(fed: Federation, teacher: { token: string }, input: { capacity?: number; code?: string; title?: string } = {}) {
+export async function createCourse(
+  fed: Federation,
+  teacher: { token: string },
+  input: { capacity?: number; code?: string; title?: string } = {},
+) {
   const r = await fed.execute({
     query: OPS.createCourse,
-    variables: { i: { code: input.code ?? uniqueCode(), title: input.title ?? "A course", capacity: input.capacity ?? 30 } },
+    variables: {
+      i: { code: input.code ?? uniqueCode(), title: input.title ?? "A course", capacity: input.capacity ?? 30 },
+    },
     token: teacher.token,
   });
   if (!r.data?.createCourse) throw new Error(`createCourse failed: ${JSON.stringify(r.errors)}`);
@@ -35,10 +41,21 @@ export async function enroll(fed: Federation, token: string, courseId: string, s
   return r.data.enroll;
 }
 
-export async function addMeal(fed: Federation, input: { stock?: number; price?: number; servingDate?: string; name?: string } = {}) {
+export async function addMeal(
+  fed: Federation,
+  input: { stock?: number; price?: number; servingDate?: string; name?: string } = {},
+) {
   const r = await fed.execute({
     query: OPS.addMeal,
-    variables: { i: { name: input.name ?? "Kabab", mealType: "LUNCH", servingDate: input.servingDate ?? day(2), price: input.price ?? 500, stock: input.stock ?? 100 } },
+    variables: {
+      i: {
+        name: input.name ?? "Kabab",
+        mealType: "LUNCH",
+        servingDate: input.servingDate ?? day(2),
+        price: input.price ?? 500,
+        stock: input.stock ?? 100,
+      },
+    },
     token: fed.admin.token,
   });
   if (!r.data?.addMeal) throw new Error(`addMeal failed: ${JSON.stringify(r.errors)}`);

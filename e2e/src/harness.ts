@@ -6,9 +6,26 @@ import pg from "pg";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { readServiceEnv, serviceUrlVariable, createLogger, logDestination } from "@pooya/runtime";
-import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionSigner, serviceSigningKeysVariable, exportPrivateJwk, generateSigningKey, type SigningKey, type Viewer } from "@pooya/identity";
+import {
+  IDENTITY_ASSERTION_HEADER,
+  createIdentityAssertionSigner,
+  serviceSigningKeysVariable,
+  exportPrivateJwk,
+  generateSigningKey,
+  type SigningKey,
+  type Viewer,
+} from "@pooya/identity";
 import { streamName } from "@pooya/events";
-import { GATEWAY, SUBGRAPH_NAMES, accessTokenIssuer, createDatabases, startFederation as startRunningFederation, subgraph, type Federation as RunningFederation, type SubgraphName } from "@pooya/system";
+import {
+  GATEWAY,
+  SUBGRAPH_NAMES,
+  accessTokenIssuer,
+  createDatabases,
+  startFederation as startRunningFederation,
+  subgraph,
+  type Federation as RunningFederation,
+  type SubgraphName,
+} from "@pooya/system";
 import { freePort, retryWhilePortTaken } from "./free-port.ts";
 
 export { SUBGRAPH_NAMES as SERVICE_NAMES, type SubgraphName as ServiceName };
@@ -31,7 +48,10 @@ export interface ExecuteOptions {
   headers?: Record<string, string>;
 }
 
-export async function postGraphQL<T = Record<string, any>>(url: string, options: ExecuteOptions): Promise<GraphQLResponse<T>> {
+export async function postGraphQL<T = Record<string, any>>(
+  url: string,
+  options: ExecuteOptions,
+): Promise<GraphQLResponse<T>> {
   const response = await fetch(url, {
     method: "POST",
     headers: {
@@ -39,7 +59,12 @@ export async function postGraphQL<T = Record<string, any>>(url: string, options:
       ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
       ...options.headers,
     },
-    body: JSON.stringify({ query: options.query, variables: options.variables, operationName: options.operationName, extensions: options.extensions }),
+    body: JSON.stringify({
+      query: options.query,
+      variables: options.variables,
+      operationName: options.operationName,
+      extensions: options.extensions,
+    }),
   });
   const text = await response.text();
   let body: { data?: T | null; errors?: GraphQLResponse<T>["errors"] };
@@ -67,11 +92,19 @@ export async function startFederation(options: HarnessOptions = {}) {
   const callers = SUBGRAPH_NAMES.filter((name) => subgraph(name).calls.length > 0);
   const serviceKeys: Partial<Record<SubgraphName, SigningKey>> = {};
   for (const name of callers) serviceKeys[name] = await generateSigningKey();
-  const serviceKeysEnv = Object.fromEntries(await Promise.all(Object.entries(serviceKeys)
-    .map(async ([name, key]) => [serviceSigningKeysVariable(name), JSON.stringify([await exportPrivateJwk(key)])])));
+  const serviceKeysEnv = Object.fromEntries(
+    await Promise.all(
+      Object.entries(serviceKeys).map(async ([name, key]) => [
+        serviceSigningKeysVariable(name),
+        JSON.stringify([await exportPrivateJwk(key)]),
+      ]),
+    ),
+  );
   // The users service signs with a key the tests know, so they can forge expired or foreign tokens.
   const usersKey = await generateSigningKey();
-  const usersSigningKeys = JSON.stringify(await Promise.all([usersKey, ...(options.previousUsersKeys ?? [])].map(exportPrivateJwk)));
+  const usersSigningKeys = JSON.stringify(
+    await Promise.all([usersKey, ...(options.previousUsersKeys ?? [])].map(exportPrivateJwk)),
+  );
   const destination = logDestination("json");
   const level = process.env.TEST_LOG_LEVEL ?? "warn";
   let federation: RunningFederation;
@@ -80,31 +113,37 @@ export async function startFederation(options: HarnessOptions = {}) {
     // The ports are picked before anything listens (the subgraphs must know the gateway's address,
     // and the services they call must know theirs), so another process can take one in between:
     // then the federation starts again on new ones.
-    federation = await retryWhilePortTaken(async () => startRunningFederation({
-      env: baseEnv = {
-        PATH: process.env.PATH,
-        HOST: "127.0.0.1",
-        ...serviceKeysEnv,
-        USERS_SIGNING_KEYS: usersSigningKeys,
-        POOYA_ADMIN_EMAIL: ADMIN.email,
-        POOYA_ADMIN_PASSWORD: ADMIN.password,
-        EVENTS_SUBJECT_PREFIX: eventsPrefix,
-        GATEWAY_SIGNING_KEY: JSON.stringify(await exportPrivateJwk(gatewayKey)),
-        LOG_LEVEL: level,
-        // Every test client is 127.0.0.1: per-client limits would throttle the suite itself.
-        // (login-abuse.test.ts sets its own.)
-        LOGIN_LIMIT_PER_CLIENT: "1000000",
-        REGISTER_LIMIT_PER_CLIENT: "1000000",
-        REFRESH_LIMIT_PER_CLIENT: "1000000",
-        ...options.env,
-      },
-      subgraphs: Object.fromEntries(await Promise.all(SUBGRAPH_NAMES.map(async (name) => [
-        name,
-        { PORT: String(await freePort()), [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name]! },
-      ]))) as unknown as Record<SubgraphName, NodeJS.ProcessEnv>,
-      gateway: { PORT: String(await freePort()) },
-      logFor: (service) => createLogger({ service, level, destination }),
-    }));
+    federation = await retryWhilePortTaken(async () =>
+      startRunningFederation({
+        env: (baseEnv = {
+          PATH: process.env.PATH,
+          HOST: "127.0.0.1",
+          ...serviceKeysEnv,
+          USERS_SIGNING_KEYS: usersSigningKeys,
+          POOYA_ADMIN_EMAIL: ADMIN.email,
+          POOYA_ADMIN_PASSWORD: ADMIN.password,
+          EVENTS_SUBJECT_PREFIX: eventsPrefix,
+          GATEWAY_SIGNING_KEY: JSON.stringify(await exportPrivateJwk(gatewayKey)),
+          LOG_LEVEL: level,
+          // Every test client is 127.0.0.1: per-client limits would throttle the suite itself.
+          // (login-abuse.test.ts sets its own.)
+          LOGIN_LIMIT_PER_CLIENT: "1000000",
+          REGISTER_LIMIT_PER_CLIENT: "1000000",
+          REFRESH_LIMIT_PER_CLIENT: "1000000",
+          ...options.env,
+        }),
+        subgraphs: Object.fromEntries(
+          await Promise.all(
+            SUBGRAPH_NAMES.map(async (name) => [
+              name,
+              { PORT: String(await freePort()), [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name]! },
+            ]),
+          ),
+        ) as unknown as Record<SubgraphName, NodeJS.ProcessEnv>,
+        gateway: { PORT: String(await freePort()) },
+        logFor: (service) => createLogger({ service, level, destination }),
+      }),
+    );
   } catch (error) {
     await databases.drop();
     throw error;
@@ -114,21 +153,30 @@ export async function startFederation(options: HarnessOptions = {}) {
   const extraServices: { stop(): Promise<void> }[] = [];
 
   // The tests' own connections, for fixtures and for checking what was (not) written.
-  const pools = Object.fromEntries(SUBGRAPH_NAMES.map((n) => {
-    const pool = new pg.Pool({ connectionString: databases.urls[n], max: 2 });
-    pool.on("error", () => undefined); // an idle connection closed at teardown is not a test failure
-    return [n, pool];
-  })) as Record<SubgraphName, pg.Pool>;
+  const pools = Object.fromEntries(
+    SUBGRAPH_NAMES.map((n) => {
+      const pool = new pg.Pool({ connectionString: databases.urls[n], max: 2 });
+      pool.on("error", () => undefined); // an idle connection closed at teardown is not a test failure
+      return [n, pool];
+    }),
+  ) as Record<SubgraphName, pg.Pool>;
 
   /** "consumer ← source" for each source a consumer has not caught up with (consumers: the services keeping replication cursors; sources: the services they call). */
   async function eventsBehind(): Promise<string[]> {
     const behind: string[] = [];
     for (const consumer of SUBGRAPH_NAMES) {
-      const keepsCursors = await pools[consumer].query("SELECT to_regclass('replication_cursors') IS NOT NULL AS has").then((r) => r.rows[0].has as boolean);
+      const keepsCursors = await pools[consumer]
+        .query("SELECT to_regclass('replication_cursors') IS NOT NULL AS has")
+        .then((r) => r.rows[0].has as boolean);
       if (!keepsCursors) continue;
-      const { rows: cursors } = await pools[consumer].query<{ source: string; last_sequence: string }>("SELECT source, last_sequence::text FROM replication_cursors");
+      const { rows: cursors } = await pools[consumer].query<{ source: string; last_sequence: string }>(
+        "SELECT source, last_sequence::text FROM replication_cursors",
+      );
       for (const source of subgraph(consumer).calls as SubgraphName[]) {
-        const head = BigInt((await pools[source].query("SELECT coalesce(max(sequence), 0)::text AS head FROM outbox_events")).rows[0].head);
+        const head = BigInt(
+          (await pools[source].query("SELECT coalesce(max(sequence), 0)::text AS head FROM outbox_events")).rows[0]
+            .head,
+        );
         const cursor = BigInt(cursors.find((c) => c.source === source)?.last_sequence ?? 0);
         if (cursor < head) behind.push(`${consumer} ← ${source} (${cursor}/${head})`);
       }
@@ -139,7 +187,10 @@ export async function startFederation(options: HarnessOptions = {}) {
   const signAssertion = createIdentityAssertionSigner(gatewayKey);
 
   /** Calls a subgraph directly, as the gateway would (or, with assertion: null, as an outsider). */
-  async function callSubgraph<T = Record<string, any>>(name: SubgraphName, options: ExecuteOptions & { viewer?: Viewer; assertion?: string | null }) {
+  async function callSubgraph<T = Record<string, any>>(
+    name: SubgraphName,
+    options: ExecuteOptions & { viewer?: Viewer; assertion?: string | null },
+  ) {
     const assertion = options.assertion === undefined ? await signAssertion(options.viewer ?? null) : options.assertion;
     return postGraphQL<T>(services[name].graphqlUrl, {
       ...options,
@@ -204,7 +255,9 @@ export async function startFederation(options: HarnessOptions = {}) {
         PORT: "0",
         ...env,
       });
-      const extra = (await GATEWAY.start(vars as never, { log: createLogger({ service: "gateway", level, destination }) })) as RunningFederation["gateway"];
+      const extra = (await GATEWAY.start(vars as never, {
+        log: createLogger({ service: "gateway", level, destination }),
+      })) as RunningFederation["gateway"];
       extraGateways.push(extra);
       return extra;
     },
@@ -219,12 +272,19 @@ export async function startFederation(options: HarnessOptions = {}) {
         ...baseEnv,
         GATEWAY_JWKS_URL: gateway.jwksUrl,
         // Its callees (it calls them) and its callers (it reads their service-token keys).
-        ...Object.fromEntries(SUBGRAPH_NAMES.filter((other) => other !== name).map((other) => [serviceUrlVariable(other), services[other].url])),
+        ...Object.fromEntries(
+          SUBGRAPH_NAMES.filter((other) => other !== name).map((other) => [
+            serviceUrlVariable(other),
+            services[other].url,
+          ]),
+        ),
         [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name],
         PORT: "0",
         ...env,
       });
-      const extra = (await descriptor.start(vars as never, { log: createLogger({ service: name, level, destination }) })) as RunningFederation["services"][N];
+      const extra = (await descriptor.start(vars as never, {
+        log: createLogger({ service: name, level, destination }),
+      })) as RunningFederation["services"][N];
       extraServices.push(extra);
       return extra;
     },

@@ -6,7 +6,9 @@ import { publicKeySet, type SigningKey } from "@pooya/identity";
 
 export async function startJwksServer(keys: SigningKey[]) {
   let published = keys;
-  const server = createServer((_request, response) => response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(publicKeySet(published))));
+  const server = createServer((_request, response) =>
+    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(publicKeySet(published))),
+  );
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`,

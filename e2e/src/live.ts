@@ -63,7 +63,10 @@ export async function subscribeNotifications(graphqlUrl: string, token: string) 
       for (;;) {
         const found = received.find((r) => predicate(r.notification));
         if (found) return found;
-        if (Date.now() > deadline) throw new Error(`no matching notification within ${timeoutMs} ms (got ${JSON.stringify(received.map((r) => r.notification.title))}, errors ${JSON.stringify(errors)})`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `no matching notification within ${timeoutMs} ms (got ${JSON.stringify(received.map((r) => r.notification.title))}, errors ${JSON.stringify(errors)})`,
+          );
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     },
@@ -75,25 +78,36 @@ export async function subscribeNotifications(graphqlUrl: string, token: string) 
 }
 
 /** A raw graphql-transport-ws socket: sends connection_init with `payload`; resolves with the ack, or how the socket was closed. */
-export function connectRaw(graphqlUrl: string, payload: Record<string, unknown> | undefined, options: { protocol?: string; timeoutMs?: number } = {}) {
-  return new Promise<{ acknowledged: boolean; code?: number; reason?: string; socket: WebSocket }>((resolve, reject) => {
-    const socket = new WebSocket(wsUrl(graphqlUrl), options.protocol ?? "graphql-transport-ws");
-    const timer = setTimeout(() => reject(new Error("no answer from the server")), options.timeoutMs ?? 5_000);
-    socket.on("open", () => socket.send(JSON.stringify({ type: "connection_init", ...(payload ? { payload } : {}) })));
-    socket.on("message", (data) => {
-      const message = JSON.parse(String(data)) as { type: string };
-      if (message.type === "connection_ack") {
+export function connectRaw(
+  graphqlUrl: string,
+  payload: Record<string, unknown> | undefined,
+  options: { protocol?: string; timeoutMs?: number } = {},
+) {
+  return new Promise<{ acknowledged: boolean; code?: number; reason?: string; socket: WebSocket }>(
+    (resolve, reject) => {
+      const socket = new WebSocket(wsUrl(graphqlUrl), options.protocol ?? "graphql-transport-ws");
+      const timer = setTimeout(() => reject(new Error("no answer from the server")), options.timeoutMs ?? 5_000);
+      socket.on("open", () =>
+        socket.send(JSON.stringify({ type: "connection_init", ...(payload ? { payload } : {}) })),
+      );
+      socket.on("message", (data) => {
+        const message = JSON.parse(String(data)) as { type: string };
+        if (message.type === "connection_ack") {
+          clearTimeout(timer);
+          resolve({ acknowledged: true, socket });
+        }
+      });
+      socket.on("close", (code, reason) => {
         clearTimeout(timer);
-        resolve({ acknowledged: true, socket });
-      }
-    });
-    socket.on("close", (code, reason) => {
-      clearTimeout(timer);
-      resolve({ acknowledged: false, code, reason: String(reason), socket });
-    });
-    socket.on("error", () => undefined);
-  });
+        resolve({ acknowledged: false, code, reason: String(reason), socket });
+      });
+      socket.on("error", () => undefined);
+    },
+  );
 }
 
 /** Resolves with the close code and reason once `socket` closes. */
-export const closeOf = (socket: WebSocket) => new Promise<{ code: number; reason: string }>((resolve) => socket.once("close", (code, reason) => resolve({ code, reason: String(reason) })));
+export const closeOf = (socket: WebSocket) =>
+  new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.once("close", (code, reason) => resolve({ code, reason: String(reason) })),
+  );

@@ -6,7 +6,9 @@ export async function metricSum(baseUrl: string, name: string, labels: Record<st
   for (const line of text.split("\n")) {
     const sample = /^([A-Za-z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
     if (!sample || sample[1] !== name) continue;
-    const found = Object.fromEntries([...(sample[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
+    const found = Object.fromEntries(
+      [...(sample[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]),
+    );
     if (Object.entries(labels).every(([key, value]) => found[key] === value)) sum += Number(sample[3]);
   }
   return sum;

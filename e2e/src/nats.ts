@@ -13,7 +13,12 @@ import { freePort } from "./free-port.ts";
 export const MACHINE_NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 
 function natsServerBinary(): string {
-  for (const candidate of [process.env.NATS_SERVER_BIN, "/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"]) {
+  for (const candidate of [
+    process.env.NATS_SERVER_BIN,
+    "/usr/sbin/nats-server",
+    "/usr/bin/nats-server",
+    "/usr/local/bin/nats-server",
+  ]) {
     if (candidate && existsSync(candidate)) return candidate;
   }
   const found = spawnSync("sh", ["-c", "command -v nats-server"], { encoding: "utf8" }).stdout.trim();

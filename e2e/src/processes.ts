@@ -8,7 +8,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { callersOf, serviceUrlVariable } from "@pooya/runtime";
 import { exportPrivateJwk, generateSigningKey } from "@pooya/identity";
-import { SUBGRAPHS, SUBGRAPH_NAMES, accessTokenIssuer, createDatabases, nodeFlagsOf, type SubgraphName } from "@pooya/system";
+import {
+  SUBGRAPHS,
+  SUBGRAPH_NAMES,
+  accessTokenIssuer,
+  createDatabases,
+  nodeFlagsOf,
+  type SubgraphName,
+} from "@pooya/system";
 import { freePort, retryWhilePortTaken } from "./free-port.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -35,9 +42,19 @@ export interface ServiceProcess {
  * PATH), capturing its output. `prefix`: a command that runs it (and becomes it, keeping the pid),
  * e.g. one that joins a cgroup first.
  */
-export function spawnService(name: ProcessName, entry: string, env: NodeJS.ProcessEnv, port: number, options: { cwd?: string; nodeArgs?: string[]; prefix?: string[] } = {}): ServiceProcess {
+export function spawnService(
+  name: ProcessName,
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  port: number,
+  options: { cwd?: string; nodeArgs?: string[]; prefix?: string[] } = {},
+): ServiceProcess {
   const [command, ...args] = [...(options.prefix ?? []), process.execPath, ...(options.nodeArgs ?? []), entry];
-  const child = spawn(command!, args, { cwd: options.cwd ?? repoRoot, env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command!, args, {
+    cwd: options.cwd ?? repoRoot,
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const service: ServiceProcess = {
     name,
     port,
@@ -46,13 +63,17 @@ export function spawnService(name: ProcessName, entry: string, env: NodeJS.Proce
     env,
     child,
     output: "",
-    logLines: () => service.output.split("\n").filter((l) => l.startsWith("{")).flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    }),
+    logLines: () =>
+      service.output
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .flatMap((l) => {
+          try {
+            return [JSON.parse(l) as Record<string, unknown>];
+          } catch {
+            return [];
+          }
+        }),
     exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))),
   };
   child.stdout!.on("data", (chunk) => (service.output += chunk));
@@ -63,7 +84,8 @@ export function spawnService(name: ProcessName, entry: string, env: NodeJS.Proce
 export async function waitUntilReady(service: ServiceProcess, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (service.child.exitCode !== null) throw new Error(`${service.name} exited with ${service.child.exitCode}:\n${service.output}`);
+    if (service.child.exitCode !== null)
+      throw new Error(`${service.name} exited with ${service.child.exitCode}:\n${service.output}`);
     const ready = await fetch(`${service.url}/readyz`).catch(() => null);
     if (ready?.status === 200) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -80,7 +102,8 @@ export async function waitUntilListening(service: ServiceProcess, timeoutMs = 30
   const portHex = service.port.toString(16).toUpperCase().padStart(4, "0");
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (service.child.exitCode !== null) throw new Error(`${service.name} exited with ${service.child.exitCode}:\n${service.output}`);
+    if (service.child.exitCode !== null)
+      throw new Error(`${service.name} exited with ${service.child.exitCode}:\n${service.output}`);
     const listening = new Set<string>();
     for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
       const lines = (await readFile(table, "utf8").catch(() => "")).split("\n").slice(1);
@@ -160,8 +183,12 @@ async function startProcessesOnce(options: ProcessesOptions) {
       PORT: String(ports[name]),
       [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name]!,
       // The services it calls, and those that call it (it reads their keys).
-      ...Object.fromEntries([...descriptor.calls, ...callersOf(descriptor.internalRoutes ?? [])]
-        .map((peer) => [serviceUrlVariable(peer), url(peer as ProcessName)])),
+      ...Object.fromEntries(
+        [...descriptor.calls, ...callersOf(descriptor.internalRoutes ?? [])].map((peer) => [
+          serviceUrlVariable(peer),
+          url(peer as ProcessName),
+        ]),
+      ),
     };
   };
   const sourceOf = (name: ProcessName) => (name === "gateway" ? "gateway" : `subgraphs/${name}`);
@@ -170,12 +197,20 @@ async function startProcessesOnce(options: ProcessesOptions) {
 
   // The V8 flags its image starts it with; from the build also with source maps, as images run.
   const builtOptions = (name: ProcessName) => ({
-    ...(options.built ? { cwd: join(options.built.dir, name), nodeArgs: ["--enable-source-maps", ...nodeFlagsOf(name)] } : { nodeArgs: nodeFlagsOf(name) }),
+    ...(options.built
+      ? { cwd: join(options.built.dir, name), nodeArgs: ["--enable-source-maps", ...nodeFlagsOf(name)] }
+      : { nodeArgs: nodeFlagsOf(name) }),
     prefix: options.prefixOf?.(name) ?? [],
   });
 
   async function start(name: ProcessName, extraEnv: NodeJS.ProcessEnv = {}) {
-    processes[name] = spawnService(name, entryOf(name), { ...envOf(name), ...extraEnv }, ports[name], builtOptions(name));
+    processes[name] = spawnService(
+      name,
+      entryOf(name),
+      { ...envOf(name), ...extraEnv },
+      ports[name],
+      builtOptions(name),
+    );
     await waitUntilReady(processes[name], options.readyTimeoutMs);
     return processes[name];
   }
@@ -211,14 +246,23 @@ async function startProcessesOnce(options: ProcessesOptions) {
     async restart(name: ProcessName, extraEnv: NodeJS.ProcessEnv = {}) {
       const old = processes[name];
       if (old.env.REUSE_PORT === "true") {
-        const next = spawnService(name, entryOf(name), { ...envOf(name), ...extraEnv }, ports[name], builtOptions(name));
+        const next = spawnService(
+          name,
+          entryOf(name),
+          { ...envOf(name), ...extraEnv },
+          ports[name],
+          builtOptions(name),
+        );
         await waitUntilListening(next);
         processes[name] = next;
         return stopProcess(old, "SIGTERM");
       }
       const exited = stopProcess(old, "SIGTERM");
-      for (const deadline = Date.now() + 30_000; Date.now() < deadline && old.child.exitCode === null; ) {
-        const listening = await fetch(`${old.url}/healthz`).then(() => true, () => false);
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline && old.child.exitCode === null;) {
+        const listening = await fetch(`${old.url}/healthz`).then(
+          () => true,
+          () => false,
+        );
         if (!listening) break;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }

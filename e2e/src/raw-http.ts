@@ -9,14 +9,23 @@ export interface RawResponse {
   body: Buffer;
 }
 
-export function rawRequest(url: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; agent?: Agent } = {}): Promise<RawResponse> {
+export function rawRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; agent?: Agent } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? "GET", headers: options.headers, agent: options.agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on("error", reject);
-    });
+    const req = request(
+      url,
+      { method: options.method ?? "GET", headers: options.headers, agent: options.agent },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.end(options.body);
   });
@@ -54,7 +63,9 @@ export async function uploadWholeBody(
   const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
   await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
   const framing = options.chunked ? "Transfer-Encoding: chunked" : `Content-Length: ${options.size}`;
-  const extra = Object.entries(options.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+  const extra = Object.entries(options.headers ?? {})
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join("");
   const contentType = `Content-Type: ${options.contentType ?? "application/json"}\r\n`;
   socket.write(`POST ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\n${contentType}${extra}${framing}\r\n\r\n`);
   const piece = Buffer.alloc(64 * 1024, "a");
@@ -78,10 +89,12 @@ export async function uploadWholeBody(
   const text = Buffer.concat(chunks).toString("latin1");
   const [head = "", ...rest] = text.split("\r\n\r\n");
   const [statusLine = "", ...headerLines] = head.split("\r\n");
-  const headers = Object.fromEntries(headerLines.map((line) => {
-    const colon = line.indexOf(":");
-    return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()];
-  }));
+  const headers = Object.fromEntries(
+    headerLines.map((line) => {
+      const colon = line.indexOf(":");
+      return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()];
+    }),
+  );
   const status = Number(statusLine.split(" ")[1] ?? 0);
   return { bodyWritten, bytesWritten, status, headers, body: rest.join("\r\n\r\n"), ...(error ? { error } : {}) };
 }

@@ -19,28 +19,72 @@ const countCourses = async () => Number((await fed.db.courses.query("SELECT coun
 
 describe("createCourse", () => {
   test("a TEACHER creates a course they teach; the teacher resolves from the users subgraph", async () => {
-    const r = await fed.execute({ query: OPS.createCourse, variables: { i: { code: "cs-101", title: "Programming", capacity: 2 } }, token: teacher.token });
+    const r = await fed.execute({
+      query: OPS.createCourse,
+      variables: { i: { code: "cs-101", title: "Programming", capacity: 2 } },
+      token: teacher.token,
+    });
     expect(r.errors).toBeUndefined();
-    expect(r.data?.createCourse).toMatchObject({ code: "CS-101", capacity: 2, enrollmentCount: 0, seatsLeft: 2, teacher: { id: teacher.id, name: "Dr Karimi" } });
+    expect(r.data?.createCourse).toMatchObject({
+      code: "CS-101",
+      capacity: 2,
+      enrollmentCount: 0,
+      seatsLeft: 2,
+      teacher: { id: teacher.id, name: "Dr Karimi" },
+    });
   });
 
   test("STAFF names the teacher; naming a student is BAD_USER_INPUT, an unknown user NOT_FOUND, nobody BAD_USER_INPUT", async () => {
-    const ok = await fed.execute({ query: OPS.createCourse, variables: { i: { code: uniqueCode(), title: "T", capacity: 5, teacherId: teacher.id } }, token: fed.admin.token });
+    const ok = await fed.execute({
+      query: OPS.createCourse,
+      variables: { i: { code: uniqueCode(), title: "T", capacity: 5, teacherId: teacher.id } },
+      token: fed.admin.token,
+    });
     expect(ok.data?.createCourse.teacher.id).toBe(teacher.id);
     const before = await countCourses();
-    const asStudent = await fed.execute({ query: OPS.createCourse, variables: { i: { code: uniqueCode(), title: "T", capacity: 5, teacherId: student.id } }, token: fed.admin.token });
+    const asStudent = await fed.execute({
+      query: OPS.createCourse,
+      variables: { i: { code: uniqueCode(), title: "T", capacity: 5, teacherId: student.id } },
+      token: fed.admin.token,
+    });
     expect(errorCodes(asStudent)).toEqual(["BAD_USER_INPUT"]);
-    const unknown = await fed.execute({ query: OPS.createCourse, variables: { i: { code: uniqueCode(), title: "T", capacity: 5, teacherId: "00000000-0000-4000-8000-000000000000" } }, token: fed.admin.token });
+    const unknown = await fed.execute({
+      query: OPS.createCourse,
+      variables: {
+        i: { code: uniqueCode(), title: "T", capacity: 5, teacherId: "00000000-0000-4000-8000-000000000000" },
+      },
+      token: fed.admin.token,
+    });
     expect(errorCodes(unknown)).toEqual(["NOT_FOUND"]);
-    const nobody = await fed.execute({ query: OPS.createCourse, variables: { i: { code: uniqueCode(), title: "T", capacity: 5 } }, token: fed.admin.token });
+    const nobody = await fed.execute({
+      query: OPS.createCourse,
+      variables: { i: { code: uniqueCode(), title: "T", capacity: 5 } },
+      token: fed.admin.token,
+    });
     expect(errorCodes(nobody)).toEqual(["BAD_USER_INPUT"]);
     expect(await countCourses()).toBe(before);
   });
 
   test("a STUDENT is FORBIDDEN; a TEACHER naming another teacher is FORBIDDEN", async () => {
     const before = await countCourses();
-    expect(errorCodes(await fed.execute({ query: OPS.createCourse, variables: { i: { code: uniqueCode(), title: "T", capacity: 5 } }, token: student.token }))).toEqual(["FORBIDDEN"]);
-    expect(errorCodes(await fed.execute({ query: OPS.createCourse, variables: { i: { code: uniqueCode(), title: "T", capacity: 5, teacherId: otherTeacher.id } }, token: teacher.token }))).toEqual(["FORBIDDEN"]);
+    expect(
+      errorCodes(
+        await fed.execute({
+          query: OPS.createCourse,
+          variables: { i: { code: uniqueCode(), title: "T", capacity: 5 } },
+          token: student.token,
+        }),
+      ),
+    ).toEqual(["FORBIDDEN"]);
+    expect(
+      errorCodes(
+        await fed.execute({
+          query: OPS.createCourse,
+          variables: { i: { code: uniqueCode(), title: "T", capacity: 5, teacherId: otherTeacher.id } },
+          token: teacher.token,
+        }),
+      ),
+    ).toEqual(["FORBIDDEN"]);
     expect(await countCourses()).toBe(before);
   });
 
@@ -49,9 +93,24 @@ describe("createCourse", () => {
     await createCourse(fed, teacher, { code });
     const before = await countCourses();
     const outboxBefore = (await fed.db.courses.query("SELECT count(*) FROM outbox_events")).rows[0].count;
-    expect(errorCodes(await fed.execute({ query: OPS.createCourse, variables: { i: { code: code.toLowerCase(), title: "T", capacity: 5 } }, token: teacher.token }))).toEqual(["CONFLICT"]);
-    for (const bad of [{ code: "x", title: "T", capacity: 5 }, { code: uniqueCode(), title: " ", capacity: 5 }, { code: uniqueCode(), title: "T", capacity: 0 }, { code: uniqueCode(), title: "T", capacity: 5000 }]) {
-      expect(errorCodes(await fed.execute({ query: OPS.createCourse, variables: { i: bad }, token: teacher.token }))).toEqual(["BAD_USER_INPUT"]);
+    expect(
+      errorCodes(
+        await fed.execute({
+          query: OPS.createCourse,
+          variables: { i: { code: code.toLowerCase(), title: "T", capacity: 5 } },
+          token: teacher.token,
+        }),
+      ),
+    ).toEqual(["CONFLICT"]);
+    for (const bad of [
+      { code: "x", title: "T", capacity: 5 },
+      { code: uniqueCode(), title: " ", capacity: 5 },
+      { code: uniqueCode(), title: "T", capacity: 0 },
+      { code: uniqueCode(), title: "T", capacity: 5000 },
+    ]) {
+      expect(
+        errorCodes(await fed.execute({ query: OPS.createCourse, variables: { i: bad }, token: teacher.token })),
+      ).toEqual(["BAD_USER_INPUT"]);
     }
     expect(await countCourses()).toBe(before);
     expect((await fed.db.courses.query("SELECT count(*) FROM outbox_events")).rows[0].count).toBe(outboxBefore);
@@ -63,7 +122,11 @@ describe("enroll and dropEnrollment", () => {
     const course = await createCourse(fed, teacher);
     const r = await fed.execute({ query: OPS.enroll, variables: { c: course.id }, token: student.token });
     expect(r.data?.enroll.enrollmentCount).toBe(1);
-    const view = await fed.execute({ query: `query($id: ID!) { course(id: $id) { students { id email } enrollmentCount } }`, variables: { id: course.id }, token: teacher.token });
+    const view = await fed.execute({
+      query: `query($id: ID!) { course(id: $id) { students { id email } enrollmentCount } }`,
+      variables: { id: course.id },
+      token: teacher.token,
+    });
     expect(view.data?.course.students).toEqual([{ id: student.id, email: student.email }]);
   });
 
@@ -73,23 +136,55 @@ describe("enroll and dropEnrollment", () => {
     const s2 = await fed.createUser("STUDENT");
     await enroll(fed, teacher.token, course.id, s1.id);
     await enroll(fed, fed.admin.token, course.id, s2.id);
-    expect(errorCodes(await fed.execute({ query: OPS.enroll, variables: { c: course.id, s: student.id }, token: otherTeacher.token }))).toEqual(["FORBIDDEN"]);
-    expect(errorCodes(await fed.execute({ query: OPS.enroll, variables: { c: course.id, s: student.id }, token: s1.token }))).toEqual(["FORBIDDEN"]);
+    expect(
+      errorCodes(
+        await fed.execute({ query: OPS.enroll, variables: { c: course.id, s: student.id }, token: otherTeacher.token }),
+      ),
+    ).toEqual(["FORBIDDEN"]);
+    expect(
+      errorCodes(await fed.execute({ query: OPS.enroll, variables: { c: course.id, s: student.id }, token: s1.token })),
+    ).toEqual(["FORBIDDEN"]);
   });
 
   test("only STUDENT users can be enrolled; unknown course or user is NOT_FOUND; a missing studentId is BAD_USER_INPUT", async () => {
     const course = await createCourse(fed, teacher);
-    expect(errorCodes(await fed.execute({ query: OPS.enroll, variables: { c: course.id, s: otherTeacher.id }, token: teacher.token }))).toEqual(["BAD_USER_INPUT"]);
-    expect(errorCodes(await fed.execute({ query: OPS.enroll, variables: { c: "00000000-0000-4000-8000-000000000000" }, token: student.token }))).toEqual(["NOT_FOUND"]);
-    expect(errorCodes(await fed.execute({ query: OPS.enroll, variables: { c: "not-a-uuid" }, token: student.token }))).toEqual(["NOT_FOUND"]);
-    expect(errorCodes(await fed.execute({ query: OPS.enroll, variables: { c: course.id, s: "00000000-0000-4000-8000-000000000000" }, token: teacher.token }))).toEqual(["NOT_FOUND"]);
-    expect(errorCodes(await fed.execute({ query: OPS.enroll, variables: { c: course.id }, token: teacher.token }))).toEqual(["BAD_USER_INPUT"]);
+    expect(
+      errorCodes(
+        await fed.execute({ query: OPS.enroll, variables: { c: course.id, s: otherTeacher.id }, token: teacher.token }),
+      ),
+    ).toEqual(["BAD_USER_INPUT"]);
+    expect(
+      errorCodes(
+        await fed.execute({
+          query: OPS.enroll,
+          variables: { c: "00000000-0000-4000-8000-000000000000" },
+          token: student.token,
+        }),
+      ),
+    ).toEqual(["NOT_FOUND"]);
+    expect(
+      errorCodes(await fed.execute({ query: OPS.enroll, variables: { c: "not-a-uuid" }, token: student.token })),
+    ).toEqual(["NOT_FOUND"]);
+    expect(
+      errorCodes(
+        await fed.execute({
+          query: OPS.enroll,
+          variables: { c: course.id, s: "00000000-0000-4000-8000-000000000000" },
+          token: teacher.token,
+        }),
+      ),
+    ).toEqual(["NOT_FOUND"]);
+    expect(
+      errorCodes(await fed.execute({ query: OPS.enroll, variables: { c: course.id }, token: teacher.token })),
+    ).toEqual(["BAD_USER_INPUT"]);
   });
 
   test("a full course and a second enrollment are CONFLICT, with no change to the count", async () => {
     const course = await createCourse(fed, teacher, { capacity: 1 });
     await enroll(fed, student.token, course.id);
-    expect(errorCodes(await fed.execute({ query: OPS.enroll, variables: { c: course.id }, token: student.token }))).toEqual(["CONFLICT"]);
+    expect(
+      errorCodes(await fed.execute({ query: OPS.enroll, variables: { c: course.id }, token: student.token })),
+    ).toEqual(["CONFLICT"]);
     const other = await fed.createUser("STUDENT");
     const full = await fed.execute({ query: OPS.enroll, variables: { c: course.id }, token: other.token });
     expect(errorCodes(full)).toEqual(["CONFLICT"]);
@@ -101,7 +196,9 @@ describe("enroll and dropEnrollment", () => {
   test("two students racing for the last seat: exactly one wins", async () => {
     const course = await createCourse(fed, teacher, { capacity: 1 });
     const racers = await Promise.all(Array.from({ length: 8 }, () => fed.createUser("STUDENT")));
-    const results = await Promise.all(racers.map((s) => fed.execute({ query: OPS.enroll, variables: { c: course.id }, token: s.token })));
+    const results = await Promise.all(
+      racers.map((s) => fed.execute({ query: OPS.enroll, variables: { c: course.id }, token: s.token })),
+    );
     expect(results.filter((r) => r.data?.enroll).length).toBe(1);
     expect(results.filter((r) => errorCodes(r)[0] === "CONFLICT").length).toBe(7);
     const rows = await fed.db.courses.query("SELECT count(*) FROM enrollments WHERE course_id = $1", [course.id]);
@@ -112,12 +209,28 @@ describe("enroll and dropEnrollment", () => {
     const course = await createCourse(fed, teacher);
     const s = await fed.createUser("STUDENT");
     await enroll(fed, s.token, course.id);
-    expect(errorCodes(await fed.execute({ query: OPS.drop, variables: { c: course.id, s: s.id }, token: student.token }))).toEqual(["FORBIDDEN"]);
-    expect(errorCodes(await fed.execute({ query: OPS.drop, variables: { c: course.id, s: s.id }, token: otherTeacher.token }))).toEqual(["FORBIDDEN"]);
+    expect(
+      errorCodes(await fed.execute({ query: OPS.drop, variables: { c: course.id, s: s.id }, token: student.token })),
+    ).toEqual(["FORBIDDEN"]);
+    expect(
+      errorCodes(
+        await fed.execute({ query: OPS.drop, variables: { c: course.id, s: s.id }, token: otherTeacher.token }),
+      ),
+    ).toEqual(["FORBIDDEN"]);
     const dropped = await fed.execute({ query: OPS.drop, variables: { c: course.id, s: s.id }, token: s.token });
     expect(dropped.data?.dropEnrollment.enrollmentCount).toBe(0);
-    expect(errorCodes(await fed.execute({ query: OPS.drop, variables: { c: course.id, s: s.id }, token: teacher.token }))).toEqual(["NOT_ENROLLED"]);
-    expect(errorCodes(await fed.execute({ query: OPS.drop, variables: { c: "00000000-0000-4000-8000-000000000000", s: s.id }, token: teacher.token }))).toEqual(["NOT_FOUND"]);
+    expect(
+      errorCodes(await fed.execute({ query: OPS.drop, variables: { c: course.id, s: s.id }, token: teacher.token })),
+    ).toEqual(["NOT_ENROLLED"]);
+    expect(
+      errorCodes(
+        await fed.execute({
+          query: OPS.drop,
+          variables: { c: "00000000-0000-4000-8000-000000000000", s: s.id },
+          token: teacher.token,
+        }),
+      ),
+    ).toEqual(["NOT_FOUND"]);
   });
 
   test("every enrollment change writes its outbox event in the same transaction", async () => {
@@ -125,21 +238,34 @@ describe("enroll and dropEnrollment", () => {
     const s = await fed.createUser("STUDENT");
     await enroll(fed, s.token, course.id);
     await fed.execute({ query: OPS.drop, variables: { c: course.id, s: s.id }, token: s.token });
-    const { rows } = await fed.db.courses.query("SELECT type, payload FROM outbox_events WHERE payload->>'courseId' = $1 ORDER BY sequence", [course.id]);
+    const { rows } = await fed.db.courses.query(
+      "SELECT type, payload FROM outbox_events WHERE payload->>'courseId' = $1 ORDER BY sequence",
+      [course.id],
+    );
     expect(rows.map((r) => r.type)).toEqual(["CourseCreated", "StudentEnrolled", "EnrollmentDropped"]);
-    expect(rows[1].payload).toEqual({ courseId: course.id, studentId: s.id, code: course.code, title: expect.any(String) });
+    expect(rows[1].payload).toEqual({
+      courseId: course.id,
+      studentId: s.id,
+      code: course.code,
+      title: expect.any(String),
+    });
   });
 });
 
 describe("queries", () => {
   test("courses: cursor pages, search by code or title, first capped at 100", async () => {
     const tag = uniqueCode("Q");
-    for (let i = 0; i < 5; i++) await createCourse(fed, teacher, { code: `${tag}-${i}`, title: i === 4 ? "Zoology of Quokkas" : "Other" });
+    for (let i = 0; i < 5; i++)
+      await createCourse(fed, teacher, { code: `${tag}-${i}`, title: i === 4 ? "Zoology of Quokkas" : "Other" });
     const Q = `query($after: String, $s: String) { courses(first: 2, after: $after, search: $s) { totalCount edges { node { code } } pageInfo { hasNextPage endCursor } } }`;
     const codes: string[] = [];
     let after: string | null = null;
     do {
-      const page: any = await fed.execute({ query: Q, variables: { after, s: tag.toLowerCase() }, token: student.token });
+      const page: any = await fed.execute({
+        query: Q,
+        variables: { after, s: tag.toLowerCase() },
+        token: student.token,
+      });
       expect(page.data.courses.totalCount).toBe(5);
       codes.push(...page.data.courses.edges.map((e: any) => e.node.code));
       after = page.data.courses.pageInfo.hasNextPage ? page.data.courses.pageInfo.endCursor : null;
@@ -147,16 +273,30 @@ describe("queries", () => {
     expect(codes).toEqual([0, 1, 2, 3, 4].map((i) => `${tag}-${i}`));
     const byTitle = await fed.execute({ query: Q, variables: { s: "quokka" }, token: student.token });
     expect(byTitle.data?.courses.edges.map((e: any) => e.node.code)).toEqual([`${tag}-4`]);
-    expect(errorCodes(await fed.execute({ query: `{ courses(first: 101) { totalCount } }`, token: student.token }))).toEqual(["BAD_USER_INPUT"]);
+    expect(
+      errorCodes(await fed.execute({ query: `{ courses(first: 101) { totalCount } }`, token: student.token })),
+    ).toEqual(["BAD_USER_INPUT"]);
   });
 
   test("course(id) of an unknown id is null; User.teachingCourses and enrolledCourses cross subgraphs", async () => {
-    expect((await fed.execute({ query: `{ course(id: "00000000-0000-4000-8000-000000000000") { id } }`, token: student.token })).data?.course).toBeNull();
+    expect(
+      (
+        await fed.execute({
+          query: `{ course(id: "00000000-0000-4000-8000-000000000000") { id } }`,
+          token: student.token,
+        })
+      ).data?.course,
+    ).toBeNull();
     const t = await fed.createUser("TEACHER");
     const s = await fed.createUser("STUDENT");
     const c = await createCourse(fed, t);
     await enroll(fed, s.token, c.id);
-    const mine = await fed.execute({ query: `{ me { enrolledCourses { id teacher { id teachingCourses { id } } } } }`, token: s.token });
-    expect(mine.data?.me.enrolledCourses).toEqual([{ id: c.id, teacher: { id: t.id, teachingCourses: [{ id: c.id }] } }]);
+    const mine = await fed.execute({
+      query: `{ me { enrolledCourses { id teacher { id teachingCourses { id } } } } }`,
+      token: s.token,
+    });
+    expect(mine.data?.me.enrolledCourses).toEqual([
+      { id: c.id, teacher: { id: t.id, teachingCourses: [{ id: c.id }] } },
+    ]);
   });
 });

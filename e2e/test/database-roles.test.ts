@@ -39,7 +39,24 @@ async function tryQuery(url: string, sql: string): Promise<string> {
 beforeAll(() => {
   for (const [i, s] of services.entries()) {
     const password = i === 2 ? HOSTILE_PASSWORD : "role-password";
-    execFileSync("psql", [PG_ADMIN_URL, "-q", "-v", "ON_ERROR_STOP=1", "-v", `role=${s.role}`, "-v", `password=${password}`, "-v", `database=${s.database}`, "-f", script], { stdio: "pipe" });
+    execFileSync(
+      "psql",
+      [
+        PG_ADMIN_URL,
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-v",
+        `role=${s.role}`,
+        "-v",
+        `password=${password}`,
+        "-v",
+        `database=${s.database}`,
+        "-f",
+        script,
+      ],
+      { stdio: "pipe" },
+    );
   }
 });
 
@@ -55,7 +72,12 @@ afterAll(async () => {
 
 test("a service's role owns its database: it can migrate and use it", async () => {
   const [users] = services;
-  expect(await tryQuery(urlAs(users!.role, users!.database), `CREATE TABLE users (id int); INSERT INTO users VALUES (1); SELECT * FROM users`)).toBe("ok");
+  expect(
+    await tryQuery(
+      urlAs(users!.role, users!.database),
+      `CREATE TABLE users (id int); INSERT INTO users VALUES (1); SELECT * FROM users`,
+    ),
+  ).toBe("ok");
 });
 
 test("another service's role is refused by that database", async () => {
@@ -70,19 +92,24 @@ test("a service started with PGHOST/PGDATABASE/PGUSER/PGPASSWORD (no URL) connec
   const food = services[2]!;
   const admin = new URL(PG_ADMIN_URL);
   const port = await freePort();
-  const service = spawnService("food", "subgraphs/food/src/main.ts", {
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    PGHOST: admin.hostname,
-    PGPORT: admin.port || "5432",
-    PGDATABASE: food.database,
-    PGUSER: food.role,
-    PGPASSWORD: HOSTILE_PASSWORD,
-    USERS_URL: "http://127.0.0.1:9",
-    NOTIFICATIONS_URL: "http://127.0.0.1:9",
-    GATEWAY_JWKS_URL: "http://127.0.0.1:9/.well-known/jwks.json",
-    FOOD_SERVICE_SIGNING_KEYS: JSON.stringify([await exportPrivateJwk(await generateSigningKey())]),
-  }, port);
+  const service = spawnService(
+    "food",
+    "subgraphs/food/src/main.ts",
+    {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      PGHOST: admin.hostname,
+      PGPORT: admin.port || "5432",
+      PGDATABASE: food.database,
+      PGUSER: food.role,
+      PGPASSWORD: HOSTILE_PASSWORD,
+      USERS_URL: "http://127.0.0.1:9",
+      NOTIFICATIONS_URL: "http://127.0.0.1:9",
+      GATEWAY_JWKS_URL: "http://127.0.0.1:9/.well-known/jwks.json",
+      FOOD_SERVICE_SIGNING_KEYS: JSON.stringify([await exportPrivateJwk(await generateSigningKey())]),
+    },
+    port,
+  );
   try {
     await waitUntilReady(service);
     expect(service.output).toContain("migration applied");
@@ -94,10 +121,18 @@ test("a service started with PGHOST/PGDATABASE/PGUSER/PGPASSWORD (no URL) connec
 
 test("with neither a URL nor the PG* variables, the service says which to set", async () => {
   const port = await freePort();
-  const service = spawnService("courses", "subgraphs/courses/src/main.ts", {
-    PORT: String(port), GATEWAY_JWKS_URL: "http://127.0.0.1:9/x",
-    USERS_URL: "http://127.0.0.1:9", ATTENDANCE_URL: "http://127.0.0.1:9", NOTIFICATIONS_URL: "http://127.0.0.1:9",
-  }, port);
+  const service = spawnService(
+    "courses",
+    "subgraphs/courses/src/main.ts",
+    {
+      PORT: String(port),
+      GATEWAY_JWKS_URL: "http://127.0.0.1:9/x",
+      USERS_URL: "http://127.0.0.1:9",
+      ATTENDANCE_URL: "http://127.0.0.1:9",
+      NOTIFICATIONS_URL: "http://127.0.0.1:9",
+    },
+    port,
+  );
   expect(await service.exited).toBe(1);
   expect(service.output).toMatch(/COURSES_DATABASE_URL: set it, or PGHOST, PGDATABASE and PGUSER/);
 });

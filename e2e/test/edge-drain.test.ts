@@ -73,7 +73,9 @@ test("non-GraphQL failures answer the GraphQL error shape with a code", async ()
   const { url } = await startEdge();
   const missing = await rawRequest(`${url}/missing`);
   expect(missing.status).toBe(404);
-  expect(JSON.parse(missing.body.toString())).toEqual({ errors: [{ message: "No route GET /missing.", extensions: { code: "NOT_FOUND" } }] });
+  expect(JSON.parse(missing.body.toString())).toEqual({
+    errors: [{ message: "No route GET /missing.", extensions: { code: "NOT_FOUND" } }],
+  });
   const boom = await rawRequest(`${url}/boom`);
   expect(boom.status).toBe(500);
   expect(boom.body.toString()).not.toContain("secret internals");

@@ -29,11 +29,19 @@ async function courseWithStudents(size: number) {
   const course = await createCourse(fed, teacher, { capacity: size });
   const students = await insertStudents(fed, size);
   for (let i = 0; i < students.length; i += 20) {
-    await Promise.all(students.slice(i, i + 20).map((s) => fed.execute({ query: OPS.enroll, variables: { c: course.id, s }, token: teacher.token })));
+    await Promise.all(
+      students
+        .slice(i, i + 20)
+        .map((s) => fed.execute({ query: OPS.enroll, variables: { c: course.id, s }, token: teacher.token })),
+    );
   }
   // Some attendance and some wallets, so every field has rows behind it.
   for (const s of students.slice(0, 10)) {
-    await fed.execute({ query: OPS.mark, variables: { i: { courseId: course.id, studentId: s, date: day(-1), status: "PRESENT" } }, token: teacher.token });
+    await fed.execute({
+      query: OPS.mark,
+      variables: { i: { courseId: course.id, studentId: s, date: day(-1), status: "PRESENT" } },
+      token: teacher.token,
+    });
     await topUp(fed, s, 1000);
   }
   return course;

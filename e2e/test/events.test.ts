@@ -20,24 +20,39 @@ async function enrollmentChurn(fed: Federation) {
   const students = await Promise.all(Array.from({ length: 8 }, () => fed.createUser("STUDENT")));
   const courses = [await createCourse(fed, teacher), await createCourse(fed, teacher)];
   for (let round = 0; round < 10; round++) {
-    await Promise.all(Array.from({ length: 6 }, async () => {
-      const student = pick(students);
-      const course = pick(courses);
-      const enrolled = await fed.execute({ query: OPS.enroll, variables: { c: course.id }, token: student.token });
-      if (enrolled.errors) await fed.execute({ query: OPS.drop, variables: { c: course.id, s: student.id }, token: student.token });
-    }));
+    await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const student = pick(students);
+        const course = pick(courses);
+        const enrolled = await fed.execute({ query: OPS.enroll, variables: { c: course.id }, token: student.token });
+        if (enrolled.errors)
+          await fed.execute({ query: OPS.drop, variables: { c: course.id, s: student.id }, token: student.token });
+      }),
+    );
   }
   return courses.map((c) => c.id);
 }
 
 async function expectReplicaExact(fed: Federation, courseIds: string[]) {
   await fed.eventsSettled();
-  const truth = await fed.db.courses.query("SELECT course_id::text, student_id::text FROM enrollments WHERE course_id = ANY($1::uuid[]) ORDER BY 1, 2", [courseIds]);
-  const replica = await fed.db.attendance.query("SELECT course_id::text, student_id::text FROM enrollment_replicas WHERE enrolled AND course_id = ANY($1::uuid[]) ORDER BY 1, 2", [courseIds]);
+  const truth = await fed.db.courses.query(
+    "SELECT course_id::text, student_id::text FROM enrollments WHERE course_id = ANY($1::uuid[]) ORDER BY 1, 2",
+    [courseIds],
+  );
+  const replica = await fed.db.attendance.query(
+    "SELECT course_id::text, student_id::text FROM enrollment_replicas WHERE enrolled AND course_id = ANY($1::uuid[]) ORDER BY 1, 2",
+    [courseIds],
+  );
   expect(truth.rows.length).toBeGreaterThan(0);
   expect(replica.rows).toEqual(truth.rows);
-  const courses = await fed.db.courses.query("SELECT id::text AS course_id, teacher_id::text, code FROM courses WHERE id = ANY($1::uuid[]) ORDER BY 1", [courseIds]);
-  const replicaCourses = await fed.db.attendance.query("SELECT course_id::text, teacher_id::text, code FROM course_replicas WHERE course_id = ANY($1::uuid[]) ORDER BY 1", [courseIds]);
+  const courses = await fed.db.courses.query(
+    "SELECT id::text AS course_id, teacher_id::text, code FROM courses WHERE id = ANY($1::uuid[]) ORDER BY 1",
+    [courseIds],
+  );
+  const replicaCourses = await fed.db.attendance.query(
+    "SELECT course_id::text, teacher_id::text, code FROM course_replicas WHERE course_id = ANY($1::uuid[]) ORDER BY 1",
+    [courseIds],
+  );
   expect(replicaCourses.rows).toEqual(courses.rows);
 }
 
@@ -52,7 +67,11 @@ async function liveLatency(fed: Federation) {
   const liveB = await subscribeNotifications(fed.gateway.graphqlUrl, b.token);
   try {
     const started = Date.now();
-    await fed.execute({ query: OPS.mark, variables: { i: { courseId: course.id, studentId: a.id, date: day(0), status: "ABSENT" } }, token: teacher.token });
+    await fed.execute({
+      query: OPS.mark,
+      variables: { i: { courseId: course.id, studentId: a.id, date: day(0), status: "ABSENT" } },
+      token: teacher.token,
+    });
     const got = await liveA.waitFor((n) => n.kind === "ATTENDANCE_MARKED", 1_000);
     expect(got.at - started).toBeLessThan(1_000);
     expect(got.notification.title).toBe(`Marked ABSENT in ${course.code}`);
@@ -84,33 +103,56 @@ describe.each([
     await liveLatency(fed);
   });
 
-  test.runIf(transport === "jetstream")("events reach the stream with Nats-Msg-Id = event id; every outbox row is marked published", async () => {
-    const student = await fed.createUser("STUDENT");
-    await topUp(fed, student.id, 700);
-    await fed.eventsSettled();
-    await vi.waitFor(async () => {
-      for (const service of ["users", "courses", "attendance", "food"] as const) {
-        const { rows } = await fed.db[service].query("SELECT count(*)::int AS n FROM outbox_events WHERE published_at IS NULL");
-        expect(rows[0].n).toBe(0);
+  test.runIf(transport === "jetstream")(
+    "events reach the stream with Nats-Msg-Id = event id; every outbox row is marked published",
+    async () => {
+      const student = await fed.createUser("STUDENT");
+      await topUp(fed, student.id, 700);
+      await fed.eventsSettled();
+      await vi.waitFor(
+        async () => {
+          for (const service of ["users", "courses", "attendance", "food"] as const) {
+            const { rows } = await fed.db[service].query(
+              "SELECT count(*)::int AS n FROM outbox_events WHERE published_at IS NULL",
+            );
+            expect(rows[0].n).toBe(0);
+          }
+        },
+        { timeout: 5_000, interval: 50 },
+      );
+      const nc = await connect({ servers: MACHINE_NATS_URL });
+      try {
+        const jsm = await jetstreamManager(nc);
+        const message = await jsm.streams.getMessage(streamName(fed.eventsPrefix), {
+          last_by_subj: `${fed.eventsPrefix}.food.WalletToppedUp`,
+        });
+        const envelope = message!.json<{
+          id: string;
+          type: string;
+          source: string;
+          version: number;
+          payload: { userId: string; amount: number };
+        }>();
+        expect(message!.header.get("Nats-Msg-Id")).toBe(envelope.id);
+        expect(envelope).toMatchObject({
+          type: "WalletToppedUp",
+          source: "food",
+          version: 1,
+          payload: { userId: student.id, amount: 700 },
+        });
+        const { rows } = await fed.db.food.query(
+          "SELECT id::text FROM outbox_events WHERE type = 'WalletToppedUp' ORDER BY sequence DESC LIMIT 1",
+        );
+        expect(rows[0].id).toBe(envelope.id);
+        // The consumers read the stream (durable consumers, one per source).
+        const consumer = await jsm.consumers.info(streamName(fed.eventsPrefix), "notifications-food");
+        expect(consumer.delivered.stream_seq).toBeGreaterThan(0);
+        expect(consumer.num_ack_pending).toBe(0);
+      } finally {
+        await nc.close();
       }
-    }, { timeout: 5_000, interval: 50 });
-    const nc = await connect({ servers: MACHINE_NATS_URL });
-    try {
-      const jsm = await jetstreamManager(nc);
-      const message = await jsm.streams.getMessage(streamName(fed.eventsPrefix), { last_by_subj: `${fed.eventsPrefix}.food.WalletToppedUp` });
-      const envelope = message!.json<{ id: string; type: string; source: string; version: number; payload: { userId: string; amount: number } }>();
-      expect(message!.header.get("Nats-Msg-Id")).toBe(envelope.id);
-      expect(envelope).toMatchObject({ type: "WalletToppedUp", source: "food", version: 1, payload: { userId: student.id, amount: 700 } });
-      const { rows } = await fed.db.food.query("SELECT id::text FROM outbox_events WHERE type = 'WalletToppedUp' ORDER BY sequence DESC LIMIT 1");
-      expect(rows[0].id).toBe(envelope.id);
-      // The consumers read the stream (durable consumers, one per source).
-      const consumer = await jsm.consumers.info(streamName(fed.eventsPrefix), "notifications-food");
-      expect(consumer.delivered.stream_seq).toBeGreaterThan(0);
-      expect(consumer.num_ack_pending).toBe(0);
-    } finally {
-      await nc.close();
-    }
-  });
+    },
+  );
 });
 
 describe("a broker restart in the middle of purchases", () => {
@@ -127,11 +169,17 @@ describe("a broker restart in the middle of purchases", () => {
       const buying = (async () => {
         const started = Date.now();
         for (let i = 0; Date.now() - started < 12_000; i++) {
-          await Promise.all(students.map(async (s, n) => {
-            const r = await fed.execute({ query: OPS.buy, variables: { i: { mealId: meal.id, quantity: 1, idempotencyKey: `r${i}-${n}` } }, token: s.token });
-            expect(r.errors).toBeUndefined();
-            orders.push(r.data!.buyMeal.id);
-          }));
+          await Promise.all(
+            students.map(async (s, n) => {
+              const r = await fed.execute({
+                query: OPS.buy,
+                variables: { i: { mealId: meal.id, quantity: 1, idempotencyKey: `r${i}-${n}` } },
+                token: s.token,
+              });
+              expect(r.errors).toBeUndefined();
+              orders.push(r.data!.buyMeal.id);
+            }),
+          );
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
       })();
@@ -144,7 +192,10 @@ describe("a broker restart in the middle of purchases", () => {
       await buying;
 
       await fed.eventsSettled(30_000);
-      const events = await fed.db.food.query("SELECT id::text, payload->>'orderId' AS order_id FROM outbox_events WHERE type = 'FoodOrderConfirmed' AND payload->>'orderId' = ANY($1)", [orders]);
+      const events = await fed.db.food.query(
+        "SELECT id::text, payload->>'orderId' AS order_id FROM outbox_events WHERE type = 'FoodOrderConfirmed' AND payload->>'orderId' = ANY($1)",
+        [orders],
+      );
       expect(events.rows).toHaveLength(orders.length); // one event per purchase
       const notified = await fed.db.notifications.query(
         "SELECT source_event_id::text, count(*)::int AS n, min(created_at) AS created_at FROM notifications WHERE kind = 'ORDER_CONFIRMED' AND source_event_id = ANY($1::uuid[]) GROUP BY 1",
@@ -152,16 +203,26 @@ describe("a broker restart in the middle of purchases", () => {
       );
       expect(notified.rows).toHaveLength(orders.length); // none lost
       expect(notified.rows.every((r) => r.n === 1)).toBe(true); // none twice
-      const mails = await fed.db.notifications.query("SELECT count(*)::int AS n FROM outgoing_mails WHERE template = 'ORDER_RECEIPT' AND source_event_id = ANY($1::uuid[])", [events.rows.map((r) => r.id)]);
+      const mails = await fed.db.notifications.query(
+        "SELECT count(*)::int AS n FROM outgoing_mails WHERE template = 'ORDER_RECEIPT' AND source_event_id = ANY($1::uuid[])",
+        [events.rows.map((r) => r.id)],
+      );
       expect(mails.rows[0].n).toBe(orders.length);
       // Purchases went on during the outage, and their notifications did not wait for the broker.
-      const duringOutage = notified.rows.filter((r) => r.created_at.getTime() > outage.from + 2_500 && r.created_at.getTime() < outage.to);
+      const duringOutage = notified.rows.filter(
+        (r) => r.created_at.getTime() > outage.from + 2_500 && r.created_at.getTime() < outage.to,
+      );
       expect(duringOutage.length).toBeGreaterThan(0);
       // Once back, the relay published the backlog: nothing is left unpublished.
-      await vi.waitFor(async () => {
-        const { rows } = await fed.db.food.query("SELECT count(*)::int AS n FROM outbox_events WHERE published_at IS NULL");
-        expect(rows[0].n).toBe(0);
-      }, { timeout: 10_000, interval: 100 });
+      await vi.waitFor(
+        async () => {
+          const { rows } = await fed.db.food.query(
+            "SELECT count(*)::int AS n FROM outbox_events WHERE published_at IS NULL",
+          );
+          expect(rows[0].n).toBe(0);
+        },
+        { timeout: 10_000, interval: 100 },
+      );
     } finally {
       await fed.close();
       await nats.close();

@@ -28,28 +28,56 @@ let student: { id: string; token: string };
 let mealId: string;
 const measured: Record<string, unknown> = {};
 
-const call = (query: string, token = admin, variables?: Record<string, unknown>) => postGraphQL(system.gatewayUrl, { query, token, variables });
+const call = (query: string, token = admin, variables?: Record<string, unknown>) =>
+  postGraphQL(system.gatewayUrl, { query, token, variables });
 const codes = (r: GraphQLResponse) => (r.errors ?? []).map((e) => e.extensions?.code);
 
 beforeAll(async () => {
-  system = await startProcesses({ env: { BREAKER_CONNECTION_FAILURES: String(BREAKER_CONNECTION_FAILURES), KEYS_REFRESH_MS: "1000", LOG_LEVEL: "warn", REUSE_PORT: "true" } });
-  admin = (await call(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, "", { e: PROCESS_ADMIN.email, p: PROCESS_ADMIN.password })).data?.login.accessToken;
+  system = await startProcesses({
+    env: {
+      BREAKER_CONNECTION_FAILURES: String(BREAKER_CONNECTION_FAILURES),
+      KEYS_REFRESH_MS: "1000",
+      LOG_LEVEL: "warn",
+      REUSE_PORT: "true",
+    },
+  });
+  admin = (
+    await call(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, "", {
+      e: PROCESS_ADMIN.email,
+      p: PROCESS_ADMIN.password,
+    })
+  ).data?.login.accessToken;
   const email = `s-${randomBytes(3).toString("hex")}@uni.example`;
-  const registered = await call(`mutation($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }`, "", { i: { email, password: "student password", name: "Faulty Student" } });
+  const registered = await call(
+    `mutation($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }`,
+    "",
+    { i: { email, password: "student password", name: "Faulty Student" } },
+  );
   student = { id: registered.data?.register.user.id, token: registered.data?.register.accessToken };
   await call(`mutation($u: ID!) { topUpWallet(userId: $u, amount: 10000000) { balance } }`, admin, { u: student.id });
   const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
-  mealId = (await call(`mutation($i: AddMealInput!) { addMeal(input: $i) { id } }`, admin, { i: { name: "Ash", mealType: "LUNCH", servingDate: tomorrow, price: 10, stock: 100_000 } })).data?.addMeal.id;
+  mealId = (
+    await call(`mutation($i: AddMealInput!) { addMeal(input: $i) { id } }`, admin, {
+      i: { name: "Ash", mealType: "LUNCH", servingDate: tomorrow, price: 10, stock: 100_000 },
+    })
+  ).data?.addMeal.id;
   expect(admin && student.token && mealId).toBeTruthy();
 }, 60_000);
 
 /** A new user of the role, created by STAFF and signed in. */
 async function newUser(role: "STUDENT" | "TEACHER") {
   const email = `${role.toLowerCase()}-${randomBytes(4).toString("hex")}@uni.example`;
-  const created = await call(`mutation($i: CreateUserInput!) { createUser(input: $i) { id } }`, admin, { i: { email, password: "a password 123", name: `A ${role}`, role } });
+  const created = await call(`mutation($i: CreateUserInput!) { createUser(input: $i) { id } }`, admin, {
+    i: { email, password: "a password 123", name: `A ${role}`, role },
+  });
   const id = created.data?.createUser.id as string;
   if (!id) throw new Error(`createUser failed: ${JSON.stringify(created.errors)}`);
-  const token = (await call(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, "", { e: email, p: "a password 123" })).data?.login.accessToken as string;
+  const token = (
+    await call(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, "", {
+      e: email,
+      p: "a password 123",
+    })
+  ).data?.login.accessToken as string;
   return { id, token };
 }
 
@@ -80,15 +108,25 @@ async function readyz() {
 const CALLERS: ProcessName[] = ["gateway", "courses", "attendance", "food", "notifications"];
 /** Breaker state changes into `state` so far, over every caller (gateway → subgraph and service → service) or one. */
 const transitions = (state: "open" | "closed", callers = CALLERS, upstream?: string) =>
-  Promise.all(callers.map((caller) => metricSum(system.processes[caller].url, "upstream_breaker_transitions_total", { state, ...(upstream ? { upstream } : {}) })))
-    .then((counts) => counts.reduce((a, b) => a + b, 0));
+  Promise.all(
+    callers.map((caller) =>
+      metricSum(system.processes[caller].url, "upstream_breaker_transitions_total", {
+        state,
+        ...(upstream ? { upstream } : {}),
+      }),
+    ),
+  ).then((counts) => counts.reduce((a, b) => a + b, 0));
 /** A service's breaker for one service it calls: 0 closed, 1 half-open, 2 open. */
-const breakerState = (caller: ProcessName, upstream: string) => metricSum(system.processes[caller].url, "upstream_breaker_state", { upstream });
+const breakerState = (caller: ProcessName, upstream: string) =>
+  metricSum(system.processes[caller].url, "upstream_breaker_state", { upstream });
 
 /** Resolves when `name` answers /readyz 200, with the moment it first did. */
 async function readyAt(name: ProcessName): Promise<number> {
   for (;;) {
-    const ready = await fetch(`${system.processes[name].url}/readyz`).then((r) => r.status === 200, () => false);
+    const ready = await fetch(`${system.processes[name].url}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ready) return Date.now();
     await sleep(20);
   }
@@ -97,14 +135,17 @@ async function readyAt(name: ProcessName): Promise<number> {
 describe("the machine oversubscribed, nothing down", () => {
   test("twice as many busy processes as cores under client load: slow answers, and no breaker opens", async () => {
     const opensBefore = await transitions("open");
-    const busy = Array.from({ length: 2 * availableParallelism() }, () => spawn("sh", ["-c", "while :; do :; done"], { stdio: "ignore" }));
+    const busy = Array.from({ length: 2 * availableParallelism() }, () =>
+      spawn("sh", ["-c", "while :; do :; done"], { stdio: "ignore" }),
+    );
     let outcomes: Outcome<GraphQLResponse>[];
     const load1m: number[] = [];
     try {
       const load = startLoad(8, (client) =>
         client % 2
           ? call(`{ me { name wallet { balance } teachingCourses { code } } }`)
-          : call(`{ meals { id name } courses(first: 20) { edges { node { code enrollmentCount } } } }`, student.token));
+          : call(`{ meals { id name } courses(first: 20) { edges { node { code enrollmentCount } } } }`, student.token),
+      );
       for (let second = 0; second < 15; second += 1) {
         await sleep(1_000);
         load1m.push(loadavg()[0]!);
@@ -122,7 +163,10 @@ describe("the machine oversubscribed, nothing down", () => {
       requests: outcomes.length,
       failed: errorCodes.length,
       timedOut: errorCodes.filter((c) => c === "GATEWAY_TIMEOUT").length, // each of which opened a breaker before
-      p50Ms: percentile(outcomes.map((o) => o.ms), 0.5),
+      p50Ms: percentile(
+        outcomes.map((o) => o.ms),
+        0.5,
+      ),
       breakerOpenings: opened,
     };
     expect(opened).toBe(0);
@@ -146,7 +190,10 @@ describe("a hung subgraph (SIGSTOP)", () => {
         return r;
       });
       // The first wave times out (3 s); that is more than half of ≥ 20 calls: the breaker opens.
-      await vi.waitFor(async () => expect((await readyz()).body.subgraphs.food.breaker.state).toBe("open"), { timeout: 15_000, interval: 200 });
+      await vi.waitFor(async () => expect((await readyz()).body.subgraphs.food.breaker.state).toBe("open"), {
+        timeout: 15_000,
+        interval: 200,
+      });
       // A food-only query while the breaker is open: answered without calling food.
       for (let i = 0; i < 20; i += 1) {
         const started = performance.now();
@@ -169,10 +216,16 @@ describe("a hung subgraph (SIGSTOP)", () => {
     expect(Math.max(...latencies)).toBeLessThan(CALL_TIMEOUT_MS + 600); // a timed-out call, plus the pause after a fast answer
     expect(percentile(fastAnswers, 0.5)).toBeLessThan(50);
     measured.hungMaxLatencyMs = Math.max(...latencies);
-    measured.breakerOpenLatencyMs = { p50: Math.round(percentile(fastAnswers, 0.5) * 10) / 10, max: Math.round(Math.max(...fastAnswers) * 10) / 10 };
+    measured.breakerOpenLatencyMs = {
+      p50: Math.round(percentile(fastAnswers, 0.5) * 10) / 10,
+      max: Math.round(Math.max(...fastAnswers) * 10) / 10,
+    };
 
     // Resumed: the breaker's next /readyz probe finds food ready and closes it — no open period to sit out.
-    await vi.waitFor(async () => expect((await readyz()).body.subgraphs.food.breaker.state).toBe("closed"), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(async () => expect((await readyz()).body.subgraphs.food.breaker.state).toBe("closed"), {
+      timeout: 10_000,
+      interval: 50,
+    });
     measured.hungResumedToClosedSeconds = (Date.now() - resumedAt) / 1000;
     expect((await call(`{ me { name wallet { balance } } }`)).errors).toBeUndefined();
     expect((await transitions("open", ["gateway"], "food")) - opensBefore).toBe(1); // no trial call went to the hung service
@@ -186,7 +239,10 @@ describe("a killed subgraph (SIGKILL)", () => {
     await system.processes.food.exited;
     const load = startLoad(4, () => call(FULL));
     // Calls that reach nothing, in a row, open the gateway's breaker for food.
-    await vi.waitFor(async () => expect((await readyz()).body.subgraphs.food.breaker.state).toBe("open"), { timeout: 15_000, interval: 200 });
+    await vi.waitFor(async () => expect((await readyz()).body.subgraphs.food.breaker.state).toBe("open"), {
+      timeout: 15_000,
+      interval: 200,
+    });
     const health = await readyz();
     measured.readyzDuringFoodOutage = health.body;
     expect(health.status).toBe(200);
@@ -198,10 +254,13 @@ describe("a killed subgraph (SIGKILL)", () => {
     const ready = await readyAt("food");
     await restarted;
     let firstFull = 0;
-    await vi.waitFor(() => {
-      firstFull = load.outcomes.find((o) => o.startedAt >= ready && o.result && !o.result.errors)?.startedAt ?? 0;
-      expect(firstFull).toBeGreaterThan(0);
-    }, { timeout: 10_000, interval: 20 });
+    await vi.waitFor(
+      () => {
+        firstFull = load.outcomes.find((o) => o.startedAt >= ready && o.result && !o.result.errors)?.startedAt ?? 0;
+        expect(firstFull).toBeGreaterThan(0);
+      },
+      { timeout: 10_000, interval: 20 },
+    );
     await sleep(2_500);
     const outcomes = await load.stop();
     // How long after food's readiness requests still went without food's fields (the breaker closing at its next probe).
@@ -216,7 +275,9 @@ describe("a killed subgraph (SIGKILL)", () => {
     for (const { result } of outcomes.filter((o) => o.result?.errors)) {
       expect(result?.status).toBe(200);
       expect(result?.data?.me).toEqual({ name: "Administrator", teachingCourses: [], wallet: null });
-      expect(result?.errors?.map((e) => [e.path?.join("."), e.extensions?.code])).toEqual([["me", "SERVICE_UNAVAILABLE"]]);
+      expect(result?.errors?.map((e) => [e.path?.join("."), e.extensions?.code])).toEqual([
+        ["me", "SERVICE_UNAVAILABLE"],
+      ]);
     }
     expect(outcomes.filter((o) => o.result?.errors).length).toBeGreaterThan(0);
   }, 60_000);
@@ -230,21 +291,42 @@ describe("courses killed: attendance decides from its replica", () => {
     const teacher = await newUser("TEACHER");
     const students = await Promise.all(Array.from({ length: 6 }, () => newUser("STUDENT")));
     const newcomer = await newUser("STUDENT");
-    const course = (await call(`mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }`, admin, {
-      i: { code: `F${randomBytes(3).toString("hex").toUpperCase()}`, title: "Faults", capacity: 50, teacherId: teacher.id },
-    })).data?.createCourse;
-    for (const s of students) expect((await call(`mutation($c: ID!, $s: ID) { enroll(courseId: $c, studentId: $s) { id } }`, admin, { c: course.id, s: s.id })).errors).toBeUndefined();
+    const course = (
+      await call(`mutation($i: CreateCourseInput!) { createCourse(input: $i) { id } }`, admin, {
+        i: {
+          code: `F${randomBytes(3).toString("hex").toUpperCase()}`,
+          title: "Faults",
+          capacity: 50,
+          teacherId: teacher.id,
+        },
+      })
+    ).data?.createCourse;
+    for (const s of students)
+      expect(
+        (
+          await call(`mutation($c: ID!, $s: ID) { enroll(courseId: $c, studentId: $s) { id } }`, admin, {
+            c: course.id,
+            s: s.id,
+          })
+        ).errors,
+      ).toBeUndefined();
     // Delivered to attendance's replica in the background (the held-open feed read).
-    await vi.waitFor(async () => {
-      const rows = await withDatabase(system.databaseUrls.attendance, (db) => db.query(`SELECT count(*)::int AS n FROM enrollment_replicas WHERE course_id = $1 AND enrolled`, [course.id]));
-      expect(rows.rows[0].n).toBe(students.length);
-    }, { timeout: 10_000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        const rows = await withDatabase(system.databaseUrls.attendance, (db) =>
+          db.query(`SELECT count(*)::int AS n FROM enrollment_replicas WHERE course_id = $1 AND enrolled`, [course.id]),
+        );
+        expect(rows.rows[0].n).toBe(students.length);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
     const opensBefore = await transitions("open", ["attendance"], "courses");
 
     system.signal("courses", "SIGKILL");
     await system.processes.courses.exited;
     try {
-      const mark = (studentId: string, offset: number) => call(MARK, teacher.token, { i: { courseId: course.id, studentId, date: day(offset), status: "PRESENT" } });
+      const mark = (studentId: string, offset: number) =>
+        call(MARK, teacher.token, { i: { courseId: course.id, studentId, date: day(offset), status: "PRESENT" } });
       // One mark per student and day, two days, and a roll call of the class: all from the replica.
       const singles: { r: GraphQLResponse; ms: number }[] = [];
       for (const offset of [0, -1]) {
@@ -253,11 +335,23 @@ describe("courses killed: attendance decides from its replica", () => {
           singles.push({ r: await mark(s.id, offset), ms: performance.now() - started });
         }
       }
-      const roll = await call(ROLL, teacher.token, { i: { courseId: course.id, date: day(-2), marks: students.map((s) => ({ studentId: s.id, status: "LATE" })) } });
-      const ok = singles.filter(({ r }) => r.data?.markAttendance?.status === "PRESENT").length + (roll.data?.markCourseAttendance?.length ?? 0);
+      const roll = await call(ROLL, teacher.token, {
+        i: { courseId: course.id, date: day(-2), marks: students.map((s) => ({ studentId: s.id, status: "LATE" })) },
+      });
+      const ok =
+        singles.filter(({ r }) => r.data?.markAttendance?.status === "PRESENT").length +
+        (roll.data?.markCourseAttendance?.length ?? 0);
       const tried = singles.length + students.length;
       measured.marksDuringCoursesOutage = `${ok} of ${tried}`;
-      measured.knownMarkMsDuringCoursesOutage = { p50: Math.round(percentile(singles.map((m) => m.ms), 0.5)), max: Math.round(Math.max(...singles.map((m) => m.ms))) };
+      measured.knownMarkMsDuringCoursesOutage = {
+        p50: Math.round(
+          percentile(
+            singles.map((m) => m.ms),
+            0.5,
+          ),
+        ),
+        max: Math.round(Math.max(...singles.map((m) => m.ms))),
+      };
       expect(singles.flatMap(({ r }) => r.errors ?? [])).toEqual([]);
       expect(roll.errors).toBeUndefined();
       expect(ok).toBe(tried);
@@ -265,10 +359,13 @@ describe("courses killed: attendance decides from its replica", () => {
       // Not in the replica (enrolled nowhere, as far as it knows): it cannot tell, and says so — retryable, HTTP 200, never a guess.
       // Asked again until attendance's own breaker for courses has opened (service → service).
       const unknown: GraphQLResponse[] = [];
-      await vi.waitFor(async () => {
-        unknown.push(await mark(newcomer.id, 0));
-        expect(await breakerState("attendance", "courses")).toBe(2);
-      }, { timeout: 30_000, interval: 100 });
+      await vi.waitFor(
+        async () => {
+          unknown.push(await mark(newcomer.id, 0));
+          expect(await breakerState("attendance", "courses")).toBe(2);
+        },
+        { timeout: 30_000, interval: 100 },
+      );
       for (const r of unknown) {
         expect(r.status).toBe(200);
         expect(codes(r)).toEqual(["SERVICE_UNAVAILABLE"]);
@@ -288,16 +385,27 @@ describe("courses killed: attendance decides from its replica", () => {
 
     // Back: enrolled a moment ago, marked as soon as attendance's breaker for courses closed (≤ one probe).
     const back = Date.now();
-    await vi.waitFor(async () => {
-      const enrolled = await call(`mutation($c: ID!, $s: ID) { enroll(courseId: $c, studentId: $s) { id } }`, admin, { c: course.id, s: newcomer.id });
-      expect(codes(enrolled).filter((c) => c !== "CONFLICT")).toEqual([]); // CONFLICT: an earlier try got through
-    }, { timeout: 10_000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        const enrolled = await call(`mutation($c: ID!, $s: ID) { enroll(courseId: $c, studentId: $s) { id } }`, admin, {
+          c: course.id,
+          s: newcomer.id,
+        });
+        expect(codes(enrolled).filter((c) => c !== "CONFLICT")).toEqual([]); // CONFLICT: an earlier try got through
+      },
+      { timeout: 10_000, interval: 100 },
+    );
     let refusedFreshMarks = 0;
-    await vi.waitFor(async () => {
-      const r = await call(MARK, teacher.token, { i: { courseId: course.id, studentId: newcomer.id, date: day(0), status: "PRESENT" } });
-      if (r.errors) refusedFreshMarks += 1;
-      expect(r.errors).toBeUndefined();
-    }, { timeout: 10_000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        const r = await call(MARK, teacher.token, {
+          i: { courseId: course.id, studentId: newcomer.id, date: day(0), status: "PRESENT" },
+        });
+        if (r.errors) refusedFreshMarks += 1;
+        expect(r.errors).toBeUndefined();
+      },
+      { timeout: 10_000, interval: 100 },
+    );
     measured.secondsFromCoursesReadyToFreshMark = (Date.now() - back) / 1000;
     measured.freshMarksRefusedAfterCoursesReady = refusedFreshMarks;
     expect(await breakerState("attendance", "courses")).toBe(0);
@@ -311,22 +419,35 @@ describe("the token issuer down", () => {
     system.signal("users", "SIGKILL");
     await system.processes.users.exited;
     try {
-      const load = startLoad(4, (client) => (client % 2 ? call(`{ meals { id } }`, student.token) : call(`{ me { name } }`, student.token)));
+      const load = startLoad(4, (client) =>
+        client % 2 ? call(`{ meals { id } }`, student.token) : call(`{ me { name } }`, student.token),
+      );
       await sleep(2_500); // longer than KEYS_REFRESH_MS: a background refresh fails meanwhile
       const outcomes = await load.stop();
       const statuses = outcomes.map((o) => o.result?.status);
       measured.unauthorizedDuringUsersOutage = statuses.filter((s) => s === 401).length;
       expect(statuses.filter((s) => s === 401)).toEqual([]);
       expect(outcomes.filter((o) => o.result?.data?.meals).length).toBeGreaterThan(0); // food answers with the stale keys
-      for (const { result } of outcomes.filter((o) => o.result?.data?.me === null)) expect(codes(result!)).toEqual(["SERVICE_UNAVAILABLE"]);
+      for (const { result } of outcomes.filter((o) => o.result?.data?.me === null))
+        expect(codes(result!)).toEqual(["SERVICE_UNAVAILABLE"]);
       const keys = (await readyz()).body.accessTokenKeys;
       expect(keys).toMatchObject({ loaded: true, stale: true });
 
       // A token signed by a key the gateway never saw cannot be judged while users is down.
       const stranger = await generateSigningKey();
-      const forged = await new SignJWT({ role: "STAFF" }).setProtectedHeader({ alg: "EdDSA", kid: stranger.kid, typ: "at+jwt" })
-        .setIssuer("pooya-users").setAudience("pooya-api").setSubject(student.id).setIssuedAt().setExpirationTime("5m").sign(stranger.privateKey);
-      const unknown = await fetch(system.gatewayUrl, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${forged}` }, body: JSON.stringify({ query: "{ meals { id } }" }) });
+      const forged = await new SignJWT({ role: "STAFF" })
+        .setProtectedHeader({ alg: "EdDSA", kid: stranger.kid, typ: "at+jwt" })
+        .setIssuer("pooya-users")
+        .setAudience("pooya-api")
+        .setSubject(student.id)
+        .setIssuedAt()
+        .setExpirationTime("5m")
+        .sign(stranger.privateKey);
+      const unknown = await fetch(system.gatewayUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${forged}` },
+        body: JSON.stringify({ query: "{ meals { id } }" }),
+      });
       expect(unknown.status).toBe(503);
       expect(unknown.headers.get("retry-after")).toMatch(/^\d+$/);
       expect(((await unknown.json()) as GraphQLResponse).errors?.[0]?.extensions?.code).toBe("SERVICE_UNAVAILABLE");
@@ -334,7 +455,10 @@ describe("the token issuer down", () => {
       // food → users (who is topped up): calls that reach nothing open food's own breaker for users.
       const topUps = await Promise.all([1, 2, 3].map(() => call(TOP_UP, admin, { u: student.id })));
       for (const r of topUps) expect(codes(r)).toEqual(["SERVICE_UNAVAILABLE"]);
-      await vi.waitFor(async () => expect(await breakerState("food", "users")).toBe(2), { timeout: 10_000, interval: 100 });
+      await vi.waitFor(async () => expect(await breakerState("food", "users")).toBe(2), {
+        timeout: 10_000,
+        interval: 100,
+      });
       const started = performance.now();
       const answeredByBreaker = await call(TOP_UP, admin, { u: student.id });
       measured.topUpWithFoodUsersBreakerOpenMs = Math.round(performance.now() - started);
@@ -346,7 +470,10 @@ describe("the token issuer down", () => {
       await restarted;
     }
     // Back: food's breaker for users closes at its next probe, and top-ups work again.
-    await vi.waitFor(async () => expect((await call(TOP_UP, admin, { u: student.id })).errors).toBeUndefined(), { timeout: 10_000, interval: 100 });
+    await vi.waitFor(async () => expect((await call(TOP_UP, admin, { u: student.id })).errors).toBeUndefined(), {
+      timeout: 10_000,
+      interval: 100,
+    });
     measured.secondsFromUsersReadyToTopUp = (Date.now() - usersReady) / 1000;
     expect(await breakerState("food", "users")).toBe(0);
     expect(await transitions("closed", ["food"], "users")).toBeGreaterThanOrEqual(1);
@@ -361,7 +488,9 @@ describe("a graceful restart under load", () => {
   test("fails none of the requests the gateway accepted, mutations included", async () => {
     const load = startLoad(6, (client, sequence) =>
       client === 0
-        ? call(`mutation($i: BuyMealInput!) { buyMeal(input: $i) { id status } }`, student.token, { i: { mealId, quantity: 1, idempotencyKey: `restart-${sequence}` } })
+        ? call(`mutation($i: BuyMealInput!) { buyMeal(input: $i) { id status } }`, student.token, {
+            i: { mealId, quantity: 1, idempotencyKey: `restart-${sequence}` },
+          })
         : call(`{ me { name } meals { id } }`, student.token),
     );
     await sleep(500);
@@ -377,7 +506,9 @@ describe("a graceful restart under load", () => {
     measured.requestsDuringGracefulRestart = outcomes.length;
     expect(failed.map((o) => o.error ?? JSON.stringify(o.result?.errors))).toEqual([]);
     const buys = outcomes.filter((o) => o.client === 0).length;
-    const { rows } = await withDatabase(system.databaseUrls.food, (db) => db.query(`SELECT count(*)::int AS n FROM food_orders WHERE idempotency_key LIKE 'restart-%'`));
+    const { rows } = await withDatabase(system.databaseUrls.food, (db) =>
+      db.query(`SELECT count(*)::int AS n FROM food_orders WHERE idempotency_key LIKE 'restart-%'`),
+    );
     expect(rows[0].n).toBe(buys); // each purchase made exactly once
   }, 30_000);
 });
@@ -387,13 +518,19 @@ describe("database connections terminated under load", () => {
     const before = await foodBooks();
     const load = startLoad(6, (client, sequence) =>
       client < 2
-        ? call(`mutation($i: BuyMealInput!) { buyMeal(input: $i) { id status } }`, student.token, { i: { mealId, quantity: 1, idempotencyKey: `terminate-${client}-${sequence}` } })
+        ? call(`mutation($i: BuyMealInput!) { buyMeal(input: $i) { id status } }`, student.token, {
+            i: { mealId, quantity: 1, idempotencyKey: `terminate-${client}-${sequence}` },
+          })
         : call(`{ meals { id } myOrders { id } }`, student.token),
     );
     for (let i = 0; i < 6; i += 1) {
       await sleep(150);
       await withDatabase("postgres://postgres@127.0.0.1:5432/postgres", (db) =>
-        db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [new URL(system.databaseUrls.food).pathname.slice(1)]));
+        db.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+          [new URL(system.databaseUrls.food).pathname.slice(1)],
+        ),
+      );
     }
     await sleep(300);
     const outcomes = await load.stop();

@@ -13,10 +13,14 @@ beforeAll(async () => {
 });
 afterAll(() => fed?.close());
 
-const buy = (token: string, input: { mealId: string; quantity: number; idempotencyKey: string }) => fed.execute({ query: OPS.buy, variables: { i: input }, token });
-const balanceOf = async (userId: string) => (await fed.db.food.query("SELECT balance FROM wallets WHERE user_id = $1", [userId])).rows[0]?.balance ?? 0;
-const stockOf = async (mealId: string) => (await fed.db.food.query("SELECT stock FROM meals WHERE id = $1", [mealId])).rows[0].stock;
-const ordersOf = async (userId: string) => Number((await fed.db.food.query("SELECT count(*) FROM food_orders WHERE user_id = $1", [userId])).rows[0].count);
+const buy = (token: string, input: { mealId: string; quantity: number; idempotencyKey: string }) =>
+  fed.execute({ query: OPS.buy, variables: { i: input }, token });
+const balanceOf = async (userId: string) =>
+  (await fed.db.food.query("SELECT balance FROM wallets WHERE user_id = $1", [userId])).rows[0]?.balance ?? 0;
+const stockOf = async (mealId: string) =>
+  (await fed.db.food.query("SELECT stock FROM meals WHERE id = $1", [mealId])).rows[0].stock;
+const ordersOf = async (userId: string) =>
+  Number((await fed.db.food.query("SELECT count(*) FROM food_orders WHERE user_id = $1", [userId])).rows[0].count);
 
 describe("meals", () => {
   test("STAFF adds meals; others are FORBIDDEN; bad input is BAD_USER_INPUT with nothing written", async () => {
@@ -25,10 +29,21 @@ describe("meals", () => {
     const input = { name: "X", mealType: "DINNER", servingDate: day(3), price: 100, stock: 1 };
     const count = async () => Number((await fed.db.food.query("SELECT count(*) FROM meals")).rows[0].count);
     const before = await count();
-    expect(errorCodes(await fed.execute({ query: OPS.addMeal, variables: { i: input }, token: student.token }))).toEqual(["FORBIDDEN"]);
-    expect(errorCodes(await fed.execute({ query: OPS.addMeal, variables: { i: input }, token: teacher.token }))).toEqual(["FORBIDDEN"]);
-    for (const bad of [{ ...input, price: -1 }, { ...input, stock: -5 }, { ...input, name: "" }, { ...input, servingDate: "2026-13-01" }]) {
-      expect(errorCodes(await fed.execute({ query: OPS.addMeal, variables: { i: bad }, token: fed.admin.token }))).toEqual(["BAD_USER_INPUT"]);
+    expect(
+      errorCodes(await fed.execute({ query: OPS.addMeal, variables: { i: input }, token: student.token })),
+    ).toEqual(["FORBIDDEN"]);
+    expect(
+      errorCodes(await fed.execute({ query: OPS.addMeal, variables: { i: input }, token: teacher.token })),
+    ).toEqual(["FORBIDDEN"]);
+    for (const bad of [
+      { ...input, price: -1 },
+      { ...input, stock: -5 },
+      { ...input, name: "" },
+      { ...input, servingDate: "2026-13-01" },
+    ]) {
+      expect(
+        errorCodes(await fed.execute({ query: OPS.addMeal, variables: { i: bad }, token: fed.admin.token })),
+      ).toEqual(["BAD_USER_INPUT"]);
     }
     expect(await count()).toBe(before);
   });
@@ -37,9 +52,21 @@ describe("meals", () => {
     const a = await addMeal(fed, { name: "Adasi", servingDate: day(10) });
     const b = await addMeal(fed, { name: "Kuku", servingDate: day(11) });
     await addMeal(fed, { name: "Later", servingDate: day(20) });
-    const r = await fed.execute({ query: `query($f: Date, $t: Date) { meals(from: $f, to: $t) { id servingDate } }`, variables: { f: day(10), t: day(11) }, token: student.token });
+    const r = await fed.execute({
+      query: `query($f: Date, $t: Date) { meals(from: $f, to: $t) { id servingDate } }`,
+      variables: { f: day(10), t: day(11) },
+      token: student.token,
+    });
     expect(r.data?.meals.map((m: any) => m.id)).toEqual([a.id, b.id]);
-    expect(errorCodes(await fed.execute({ query: `query($f: Date, $t: Date) { meals(from: $f, to: $t) { id } }`, variables: { f: day(11), t: day(10) }, token: student.token }))).toEqual(["BAD_USER_INPUT"]);
+    expect(
+      errorCodes(
+        await fed.execute({
+          query: `query($f: Date, $t: Date) { meals(from: $f, to: $t) { id } }`,
+          variables: { f: day(11), t: day(10) },
+          token: student.token,
+        }),
+      ),
+    ).toEqual(["BAD_USER_INPUT"]);
   });
 });
 
@@ -48,18 +75,36 @@ describe("wallets", () => {
     const s = await fed.createUser("STUDENT");
     expect(await topUp(fed, s.id, 5000)).toBe(5000);
     expect(await topUp(fed, s.id, 250)).toBe(5250);
-    expect((await fed.execute({ query: `{ me { wallet { balance } } }`, token: s.token })).data?.me.wallet.balance).toBe(5250);
-    expect(errorCodes(await fed.execute({ query: OPS.topUp, variables: { u: s.id, a: 100 }, token: s.token }))).toEqual(["FORBIDDEN"]);
-    expect(errorCodes(await fed.execute({ query: OPS.topUp, variables: { u: "00000000-0000-4000-8000-000000000000", a: 100 }, token: fed.admin.token }))).toEqual(["NOT_FOUND"]);
-    expect(errorCodes(await fed.execute({ query: OPS.topUp, variables: { u: s.id, a: 0 }, token: fed.admin.token }))).toEqual(["BAD_USER_INPUT"]);
+    expect(
+      (await fed.execute({ query: `{ me { wallet { balance } } }`, token: s.token })).data?.me.wallet.balance,
+    ).toBe(5250);
+    expect(errorCodes(await fed.execute({ query: OPS.topUp, variables: { u: s.id, a: 100 }, token: s.token }))).toEqual(
+      ["FORBIDDEN"],
+    );
+    expect(
+      errorCodes(
+        await fed.execute({
+          query: OPS.topUp,
+          variables: { u: "00000000-0000-4000-8000-000000000000", a: 100 },
+          token: fed.admin.token,
+        }),
+      ),
+    ).toEqual(["NOT_FOUND"]);
+    expect(
+      errorCodes(await fed.execute({ query: OPS.topUp, variables: { u: s.id, a: 0 }, token: fed.admin.token })),
+    ).toEqual(["BAD_USER_INPUT"]);
     expect(await balanceOf(s.id)).toBe(5250);
-    const ledger = await fed.db.food.query("SELECT sum(amount)::int AS total FROM ledger_entries WHERE user_id = $1", [s.id]);
+    const ledger = await fed.db.food.query("SELECT sum(amount)::int AS total FROM ledger_entries WHERE user_id = $1", [
+      s.id,
+    ]);
     expect(ledger.rows[0].total).toBe(5250);
   });
 
   test("a new user has no wallet yet (null)", async () => {
     const s = await fed.createUser("STUDENT");
-    expect((await fed.execute({ query: `{ me { wallet { balance } foodOrders { id } } }`, token: s.token })).data?.me).toEqual({ wallet: null, foodOrders: [] });
+    expect(
+      (await fed.execute({ query: `{ me { wallet { balance } foodOrders { id } } }`, token: s.token })).data?.me,
+    ).toEqual({ wallet: null, foodOrders: [] });
   });
 });
 
@@ -69,36 +114,62 @@ describe("buyMeal and cancelOrder", () => {
     await topUp(fed, s.id, 3000);
     const meal = await addMeal(fed, { price: 700, stock: 5 });
     const first = await buy(s.token, { mealId: meal.id, quantity: 2, idempotencyKey: "k-1" });
-    expect(first.data?.buyMeal).toMatchObject({ quantity: 2, totalPrice: 1400, status: "CONFIRMED", meal: { id: meal.id, stock: 3 } });
+    expect(first.data?.buyMeal).toMatchObject({
+      quantity: 2,
+      totalPrice: 1400,
+      status: "CONFIRMED",
+      meal: { id: meal.id, stock: 3 },
+    });
     const replay = await buy(s.token, { mealId: meal.id, quantity: 2, idempotencyKey: "k-1" });
     expect(replay.data?.buyMeal.id).toBe(first.data?.buyMeal.id);
     expect(await balanceOf(s.id)).toBe(1600);
     expect(await stockOf(meal.id)).toBe(3);
     const reused = await buy(s.token, { mealId: meal.id, quantity: 1, idempotencyKey: "k-1" });
     expect(errorCodes(reused)).toEqual(["CONFLICT"]);
-    const mine = await fed.execute({ query: `{ myOrders { id totalPrice meal { id } buyer { id } } }`, token: s.token });
-    expect(mine.data?.myOrders).toEqual([{ id: first.data?.buyMeal.id, totalPrice: 1400, meal: { id: meal.id }, buyer: { id: s.id } }]);
+    const mine = await fed.execute({
+      query: `{ myOrders { id totalPrice meal { id } buyer { id } } }`,
+      token: s.token,
+    });
+    expect(mine.data?.myOrders).toEqual([
+      { id: first.data?.buyMeal.id, totalPrice: 1400, meal: { id: meal.id }, buyer: { id: s.id } },
+    ]);
   });
 
   test("SOLD_OUT and INSUFFICIENT_FUNDS leave stock, balance and orders as they were", async () => {
     const s = await fed.createUser("STUDENT");
     await topUp(fed, s.id, 1000);
     const meal = await addMeal(fed, { price: 600, stock: 3 });
-    expect(errorCodes(await buy(s.token, { mealId: meal.id, quantity: 4, idempotencyKey: "too-many" }))).toEqual(["SOLD_OUT"]);
-    expect(errorCodes(await buy(s.token, { mealId: meal.id, quantity: 2, idempotencyKey: "too-dear" }))).toEqual(["INSUFFICIENT_FUNDS"]);
+    expect(errorCodes(await buy(s.token, { mealId: meal.id, quantity: 4, idempotencyKey: "too-many" }))).toEqual([
+      "SOLD_OUT",
+    ]);
+    expect(errorCodes(await buy(s.token, { mealId: meal.id, quantity: 2, idempotencyKey: "too-dear" }))).toEqual([
+      "INSUFFICIENT_FUNDS",
+    ]);
     expect(await stockOf(meal.id)).toBe(3);
     expect(await balanceOf(s.id)).toBe(1000);
     expect(await ordersOf(s.id)).toBe(0);
     const broke = await fed.createUser("STUDENT");
-    expect(errorCodes(await buy(broke.token, { mealId: meal.id, quantity: 1, idempotencyKey: "no-wallet" }))).toEqual(["INSUFFICIENT_FUNDS"]);
+    expect(errorCodes(await buy(broke.token, { mealId: meal.id, quantity: 1, idempotencyKey: "no-wallet" }))).toEqual([
+      "INSUFFICIENT_FUNDS",
+    ]);
   });
 
   test("unknown meal NOT_FOUND; non-students FORBIDDEN; bad quantity or key BAD_USER_INPUT", async () => {
     const meal = await addMeal(fed);
-    expect(errorCodes(await buy(student.token, { mealId: "00000000-0000-4000-8000-000000000000", quantity: 1, idempotencyKey: "x" }))).toEqual(["NOT_FOUND"]);
-    expect(errorCodes(await buy(teacher.token, { mealId: meal.id, quantity: 1, idempotencyKey: "x" }))).toEqual(["FORBIDDEN"]);
-    expect(errorCodes(await buy(student.token, { mealId: meal.id, quantity: 0, idempotencyKey: "x" }))).toEqual(["BAD_USER_INPUT"]);
-    expect(errorCodes(await buy(student.token, { mealId: meal.id, quantity: 1, idempotencyKey: " " }))).toEqual(["BAD_USER_INPUT"]);
+    expect(
+      errorCodes(
+        await buy(student.token, { mealId: "00000000-0000-4000-8000-000000000000", quantity: 1, idempotencyKey: "x" }),
+      ),
+    ).toEqual(["NOT_FOUND"]);
+    expect(errorCodes(await buy(teacher.token, { mealId: meal.id, quantity: 1, idempotencyKey: "x" }))).toEqual([
+      "FORBIDDEN",
+    ]);
+    expect(errorCodes(await buy(student.token, { mealId: meal.id, quantity: 0, idempotencyKey: "x" }))).toEqual([
+      "BAD_USER_INPUT",
+    ]);
+    expect(errorCodes(await buy(student.token, { mealId: meal.id, quantity: 1, idempotencyKey: " " }))).toEqual([
+      "BAD_USER_INPUT",
+    ]);
   });
 
   test("cancel refunds and restocks; only the buyer may, once, and only before the serving date", async () => {
@@ -107,23 +178,39 @@ describe("buyMeal and cancelOrder", () => {
     const meal = await addMeal(fed, { price: 1000, stock: 4, servingDate: day(2) });
     const order = (await buy(s.token, { mealId: meal.id, quantity: 2, idempotencyKey: "c-1" })).data?.buyMeal;
     const other = await fed.createUser("STUDENT");
-    expect(errorCodes(await fed.execute({ query: OPS.cancel, variables: { o: order.id }, token: other.token }))).toEqual(["FORBIDDEN"]);
+    expect(
+      errorCodes(await fed.execute({ query: OPS.cancel, variables: { o: order.id }, token: other.token })),
+    ).toEqual(["FORBIDDEN"]);
     const cancelled = await fed.execute({ query: OPS.cancel, variables: { o: order.id }, token: s.token });
     expect(cancelled.data?.cancelOrder).toEqual({ id: order.id, status: "CANCELLED" });
     expect(await balanceOf(s.id)).toBe(5000);
     expect(await stockOf(meal.id)).toBe(4);
-    expect(errorCodes(await fed.execute({ query: OPS.cancel, variables: { o: order.id }, token: s.token }))).toEqual(["CONFLICT"]);
-    expect(errorCodes(await fed.execute({ query: OPS.cancel, variables: { o: "00000000-0000-4000-8000-000000000000" }, token: s.token }))).toEqual(["NOT_FOUND"]);
+    expect(errorCodes(await fed.execute({ query: OPS.cancel, variables: { o: order.id }, token: s.token }))).toEqual([
+      "CONFLICT",
+    ]);
+    expect(
+      errorCodes(
+        await fed.execute({
+          query: OPS.cancel,
+          variables: { o: "00000000-0000-4000-8000-000000000000" },
+          token: s.token,
+        }),
+      ),
+    ).toEqual(["NOT_FOUND"]);
 
     const todays = await addMeal(fed, { price: 100, stock: 4, servingDate: day(0) });
     const late = (await buy(s.token, { mealId: todays.id, quantity: 1, idempotencyKey: "c-2" })).data?.buyMeal;
-    expect(errorCodes(await fed.execute({ query: OPS.cancel, variables: { o: late.id }, token: s.token }))).toEqual(["CONFLICT"]);
+    expect(errorCodes(await fed.execute({ query: OPS.cancel, variables: { o: late.id }, token: s.token }))).toEqual([
+      "CONFLICT",
+    ]);
     expect(await balanceOf(s.id)).toBe(4900);
   });
 
   test("a meal already served cannot be bought", async () => {
     const past = await addMeal(fed, { servingDate: day(-1) });
-    expect(errorCodes(await buy(student.token, { mealId: past.id, quantity: 1, idempotencyKey: "past" }))).toEqual(["BAD_USER_INPUT"]);
+    expect(errorCodes(await buy(student.token, { mealId: past.id, quantity: 1, idempotencyKey: "past" }))).toEqual([
+      "BAD_USER_INPUT",
+    ]);
   });
 });
 
@@ -132,11 +219,16 @@ describe("concurrency", () => {
     const meal = await addMeal(fed, { price: 100, stock: 5 });
     const buyers = await Promise.all(Array.from({ length: 12 }, () => fed.createUser("STUDENT")));
     for (const b of buyers) await topUp(fed, b.id, 1000);
-    const results = await Promise.all(buyers.map((b, i) => buy(b.token, { mealId: meal.id, quantity: 1, idempotencyKey: `race-${i}` })));
+    const results = await Promise.all(
+      buyers.map((b, i) => buy(b.token, { mealId: meal.id, quantity: 1, idempotencyKey: `race-${i}` })),
+    );
     expect(results.filter((r) => r.data?.buyMeal).length).toBe(5);
     expect(results.filter((r) => errorCodes(r)[0] === "SOLD_OUT").length).toBe(7);
     expect(await stockOf(meal.id)).toBe(0);
-    const paid = await fed.db.food.query("SELECT count(*) FROM ledger_entries WHERE reason = 'PURCHASE' AND user_id = ANY($1::uuid[])", [buyers.map((b) => b.id)]);
+    const paid = await fed.db.food.query(
+      "SELECT count(*) FROM ledger_entries WHERE reason = 'PURCHASE' AND user_id = ANY($1::uuid[])",
+      [buyers.map((b) => b.id)],
+    );
     expect(Number(paid.rows[0].count)).toBe(5);
   });
 
@@ -144,7 +236,9 @@ describe("concurrency", () => {
     const s = await fed.createUser("STUDENT");
     await topUp(fed, s.id, 10_000);
     const meal = await addMeal(fed, { price: 300, stock: 100 });
-    const results = await Promise.all(Array.from({ length: 50 }, () => buy(s.token, { mealId: meal.id, quantity: 2, idempotencyKey: "same-key" })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => buy(s.token, { mealId: meal.id, quantity: 2, idempotencyKey: "same-key" })),
+    );
     expect(results.map((r) => r.errors)).toEqual(Array(50).fill(undefined));
     expect(new Set(results.map((r) => r.data?.buyMeal.id)).size).toBe(1);
     expect(await ordersOf(s.id)).toBe(1);

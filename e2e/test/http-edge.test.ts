@@ -18,13 +18,19 @@ const APP_ORIGIN = "https://app.pooya.example";
 let fed: Federation;
 let gatewayUrl: URL;
 beforeAll(async () => {
-  fed = await startFederation({ env: { NODE_ENV: "production", CORS_ORIGINS: `${APP_ORIGIN},https://admin.pooya.example` } });
+  fed = await startFederation({
+    env: { NODE_ENV: "production", CORS_ORIGINS: `${APP_ORIGIN},https://admin.pooya.example` },
+  });
   gatewayUrl = new URL(fed.gateway.graphqlUrl);
 });
 afterAll(() => fed?.close());
 
 const post = (body: unknown, headers: Record<string, string> = {}) =>
-  rawRequest(gatewayUrl.href, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  rawRequest(gatewayUrl.href, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
 
 describe("body limit", () => {
   test("a body over 1 MiB gets 413 and its connection is closed; a new connection is served", async () => {
@@ -35,7 +41,9 @@ describe("body limit", () => {
     const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
     socket.on("error", () => undefined); // the server may close while the rest of the body is still being written
     const size = 2 * 1024 * 1024;
-    socket.write(`POST /graphql HTTP/1.1\r\nHost: ${gatewayUrl.host}\r\nContent-Type: application/json\r\nConnection: keep-alive\r\nContent-Length: ${size}\r\n\r\n`);
+    socket.write(
+      `POST /graphql HTTP/1.1\r\nHost: ${gatewayUrl.host}\r\nContent-Type: application/json\r\nConnection: keep-alive\r\nContent-Length: ${size}\r\n\r\n`,
+    );
     socket.write(Buffer.alloc(size, "a"));
     await closed;
     expect(received).toMatch(/^HTTP\/1\.1 413 /);
@@ -62,13 +70,20 @@ describe("body limit", () => {
     const r = await uploadWholeBody(where[service](), { size: mib * MiB, chunked: framing === "chunked" });
     expect(r).toMatchObject({ bodyWritten: true, status: 413 });
     expect(r.headers.connection).toBe("close");
-    expect(JSON.parse(r.body)).toEqual({ errors: [{ message: expect.any(String), extensions: { code: "PAYLOAD_TOO_LARGE" } }] });
+    expect(JSON.parse(r.body)).toEqual({
+      errors: [{ message: expect.any(String), extensions: { code: "PAYLOAD_TOO_LARGE" } }],
+    });
   });
 
   test("a refusal before the body is read (415; 401 on an internal route) is read whole too, and the connection closes", async () => {
-    const form = await uploadWholeBody(gatewayUrl.href, { size: 4 * MiB, contentType: "application/x-www-form-urlencoded" });
+    const form = await uploadWholeBody(gatewayUrl.href, {
+      size: 4 * MiB,
+      contentType: "application/x-www-form-urlencoded",
+    });
     expect(form).toMatchObject({ bodyWritten: true, status: 415, headers: { connection: "close" } });
-    const lookup = await uploadWholeBody(new URL("/internal/users/lookup", fed.services.users.url).href, { size: 4 * MiB });
+    const lookup = await uploadWholeBody(new URL("/internal/users/lookup", fed.services.users.url).href, {
+      size: 4 * MiB,
+    });
     expect(lookup).toMatchObject({ bodyWritten: true, status: 401, headers: { connection: "close" } });
   });
 
@@ -88,7 +103,9 @@ describe("body limit", () => {
     const body = JSON.stringify({ query: "{ __typename }" });
     const small = await ask(Buffer.byteLength(body));
     expect(small.received()).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\n$/);
-    const answered = new Promise<void>((resolve) => small.socket.on("data", () => small.received().includes('"Query"') && resolve()));
+    const answered = new Promise<void>((resolve) =>
+      small.socket.on("data", () => small.received().includes('"Query"') && resolve()),
+    );
     small.socket.write(body);
     await answered;
     expect(small.received()).toMatch(/HTTP\/1\.1 200 OK/);
@@ -106,10 +123,22 @@ describe("body limit", () => {
 
 describe("browser clients", () => {
   test("a preflight with the headers Apollo Client and tracing send passes from an allowed origin", async () => {
-    const headers = ["authorization", "content-type", "apollographql-client-name", "apollographql-client-version", "traceparent", "baggage", "sentry-trace"];
+    const headers = [
+      "authorization",
+      "content-type",
+      "apollographql-client-name",
+      "apollographql-client-version",
+      "traceparent",
+      "baggage",
+      "sentry-trace",
+    ];
     const preflight = await rawRequest(gatewayUrl.href, {
       method: "OPTIONS",
-      headers: { origin: APP_ORIGIN, "access-control-request-method": "POST", "access-control-request-headers": headers.join(", ") },
+      headers: {
+        origin: APP_ORIGIN,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": headers.join(", "),
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers["access-control-allow-origin"]).toBe(APP_ORIGIN);
@@ -121,7 +150,11 @@ describe("browser clients", () => {
   test("another origin gets no CORS permission", async () => {
     const preflight = await rawRequest(gatewayUrl.href, {
       method: "OPTIONS",
-      headers: { origin: "https://evil.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization" },
+      headers: {
+        origin: "https://evil.example",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization",
+      },
     });
     expect(preflight.headers["access-control-allow-origin"]).toBeUndefined();
   });
@@ -136,7 +169,11 @@ describe("browser clients", () => {
   });
 
   test("a subgraph, which only services call, sends a JSON API's two security headers and no page policy", async () => {
-    const r = await rawRequest(fed.services.users.graphqlUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
+    const r = await rawRequest(fed.services.users.graphqlUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ __typename }" }),
+    });
     expect(r.headers["x-content-type-options"]).toBe("nosniff");
     expect(r.headers["content-security-policy"]).toBe("default-src 'none'; frame-ancestors 'none'");
     expect(r.headers["strict-transport-security"]).toBeUndefined();
@@ -163,7 +200,10 @@ describe("compression and request ids", () => {
   test("a client's x-request-id comes back; a malformed one is replaced by a generated id", async () => {
     const mine = await post({ query: "{ __typename }" }, { "x-request-id": "client-req-42" });
     expect(mine.headers["x-request-id"]).toBe("client-req-42");
-    const hostile = await post({ query: "{ __typename }" }, { "x-request-id": "evil\u0007id with spaces".replace("\u0007", "") });
+    const hostile = await post(
+      { query: "{ __typename }" },
+      { "x-request-id": "evil\u0007id with spaces".replace("\u0007", "") },
+    );
     expect(hostile.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
@@ -171,17 +211,53 @@ describe("compression and request ids", () => {
 describe("every malformed request is a 4xx with a code", () => {
   const thousandAliases = `{ ${Array.from({ length: 1000 }, (_, i) => `a${i}: __typename`).join(" ")} }`;
   const document = "query A { __typename } query B { __typename }";
-  const cases: { name: string; body: unknown; headers?: Record<string, string>; method?: string; path?: string; status: number; code: string }[] = [
+  const cases: {
+    name: string;
+    body: unknown;
+    headers?: Record<string, string>;
+    method?: string;
+    path?: string;
+    status: number;
+    code: string;
+  }[] = [
     { name: "syntax error", body: { query: "{ me { id " }, status: 400, code: "GRAPHQL_PARSE_FAILED" },
     { name: "over the token limit", body: { query: thousandAliases }, status: 400, code: "GRAPHQL_PARSE_FAILED" },
     { name: "unknown field", body: { query: "{ nope }" }, status: 400, code: "GRAPHQL_VALIDATION_FAILED" },
-    { name: "too deep", body: { query: "{ me { enrolledCourses { teacher { enrolledCourses { teacher { enrolledCourses { teacher { enrolledCourses { teacher { enrolledCourses { teacher { id } } } } } } } } } } } }" }, status: 400, code: "GRAPHQL_VALIDATION_FAILED" },
-    { name: "unknown operationName", body: { query: "{ __typename }", operationName: "Nope" }, status: 400, code: "BAD_REQUEST" },
-    { name: "two anonymous operations", body: { query: "{ __typename } { __typename }" }, status: 400, code: "GRAPHQL_VALIDATION_FAILED" },
+    {
+      name: "too deep",
+      body: {
+        query:
+          "{ me { enrolledCourses { teacher { enrolledCourses { teacher { enrolledCourses { teacher { enrolledCourses { teacher { enrolledCourses { teacher { id } } } } } } } } } } } }",
+      },
+      status: 400,
+      code: "GRAPHQL_VALIDATION_FAILED",
+    },
+    {
+      name: "unknown operationName",
+      body: { query: "{ __typename }", operationName: "Nope" },
+      status: 400,
+      code: "BAD_REQUEST",
+    },
+    {
+      name: "two anonymous operations",
+      body: { query: "{ __typename } { __typename }" },
+      status: 400,
+      code: "GRAPHQL_VALIDATION_FAILED",
+    },
     { name: "two named operations, none chosen", body: { query: document }, status: 400, code: "BAD_REQUEST" },
-    { name: "a subscription over HTTP", body: { query: "subscription { notificationAdded { id } }" }, status: 400, code: "BAD_REQUEST" },
+    {
+      name: "a subscription over HTTP",
+      body: { query: "subscription { notificationAdded { id } }" },
+      status: 400,
+      code: "BAD_REQUEST",
+    },
     // Not a mistake but the first step of automatic persisted queries: clients resend with the query.
-    { name: "persisted query: unknown hash", body: { extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } }, status: 200, code: "PERSISTED_QUERY_NOT_FOUND" },
+    {
+      name: "persisted query: unknown hash",
+      body: { extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } },
+      status: 200,
+      code: "PERSISTED_QUERY_NOT_FOUND",
+    },
     // In GraphQL over HTTP's own media type an answer without data is a request error: 4xx.
     {
       name: "persisted query: unknown hash, graphql-response+json",
@@ -190,15 +266,47 @@ describe("every malformed request is a 4xx with a code", () => {
       status: 404,
       code: "PERSISTED_QUERY_NOT_FOUND",
     },
-    { name: "persisted query: hash does not match", body: { query: "{ __typename }", extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } }, status: 400, code: "PERSISTED_QUERY_HASH_MISMATCH" },
-    { name: "persisted query: unknown version", body: { query: "{ __typename }", extensions: { persistedQuery: { version: 2, sha256Hash: createHash("sha256").update("{ __typename }").digest("hex") } } }, status: 400, code: "BAD_REQUEST" },
+    {
+      name: "persisted query: hash does not match",
+      body: { query: "{ __typename }", extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } },
+      status: 400,
+      code: "PERSISTED_QUERY_HASH_MISMATCH",
+    },
+    {
+      name: "persisted query: unknown version",
+      body: {
+        query: "{ __typename }",
+        extensions: {
+          persistedQuery: { version: 2, sha256Hash: createHash("sha256").update("{ __typename }").digest("hex") },
+        },
+      },
+      status: 400,
+      code: "BAD_REQUEST",
+    },
     { name: "body is not JSON", body: "{ not json", status: 400, code: "BAD_REQUEST" },
     { name: "empty JSON body", body: "", status: 400, code: "BAD_REQUEST" },
     { name: "no query", body: { variables: {} }, status: 400, code: "BAD_REQUEST" },
-    { name: "variables not an object", body: { query: "{ __typename }", variables: [1] }, status: 400, code: "BAD_REQUEST" },
+    {
+      name: "variables not an object",
+      body: { query: "{ __typename }", variables: [1] },
+      status: 400,
+      code: "BAD_REQUEST",
+    },
     { name: "query not a string", body: { query: 42 }, status: 400, code: "BAD_REQUEST" },
-    { name: "a form post (CSRF shape)", body: "query=%7B__typename%7D", headers: { "content-type": "application/x-www-form-urlencoded" }, status: 415, code: "UNSUPPORTED_MEDIA_TYPE" },
-    { name: "text/plain without the preflight header", body: JSON.stringify({ query: "{ __typename }" }), headers: { "content-type": "text/plain" }, status: 400, code: "BAD_REQUEST" },
+    {
+      name: "a form post (CSRF shape)",
+      body: "query=%7B__typename%7D",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      status: 415,
+      code: "UNSUPPORTED_MEDIA_TYPE",
+    },
+    {
+      name: "text/plain without the preflight header",
+      body: JSON.stringify({ query: "{ __typename }" }),
+      headers: { "content-type": "text/plain" },
+      status: 400,
+      code: "BAD_REQUEST",
+    },
     { name: "unknown route", body: { query: "{ __typename }" }, path: "/nope", status: 404, code: "NOT_FOUND" },
   ];
 
@@ -216,7 +324,7 @@ describe("every malformed request is a 4xx with a code", () => {
 
   test("a mutation over GET is refused with 405 and a code", async () => {
     const url = new URL(gatewayUrl);
-    url.searchParams.set("query", "mutation { logout(refreshToken: \"x\") }");
+    url.searchParams.set("query", 'mutation { logout(refreshToken: "x") }');
     const r = await rawRequest(url.href, { headers: { "apollo-require-preflight": "true" } });
     expect(r.status).toBe(405);
     expect(json(r).errors[0].extensions.code).toBe("BAD_REQUEST");
@@ -234,31 +342,59 @@ describe("GraphQL over HTTP", () => {
       return fetch(input, { ...init, headers });
     };
     const results = await auditServer({ url: audited.graphqlUrl, fetchFn });
-    expect(results.filter((r) => r.status === "error").map((r) => `${r.id} ${r.name}: ${"reason" in r ? r.reason : ""}`)).toEqual([]);
+    expect(
+      results.filter((r) => r.status === "error").map((r) => `${r.id} ${r.name}: ${"reason" in r ? r.reason : ""}`),
+    ).toEqual([]);
     // Parse, validation and variable-coercion failures are 400 under application/json too.
-    expect(results.filter((r) => r.status === "warn").map((r) => r.id).sort()).toEqual(["572B", "7B9B", "FDE2"]);
+    expect(
+      results
+        .filter((r) => r.status === "warn")
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(["572B", "7B9B", "FDE2"]);
     expect(results.filter((r) => r.status === "ok").length).toBe(results.length - 3);
   });
 
   const failures = [
-    { name: "body is not JSON", path: "/graphql", method: "POST", body: "{ not json", status: 400, code: "BAD_REQUEST" },
+    {
+      name: "body is not JSON",
+      path: "/graphql",
+      method: "POST",
+      body: "{ not json",
+      status: 400,
+      code: "BAD_REQUEST",
+    },
     { name: "no body", path: "/graphql", method: "POST", body: "", status: 400, code: "BAD_REQUEST" },
     {
-      name: "a form post", path: "/graphql", method: "POST", body: "query=x", contentType: "application/x-www-form-urlencoded",
-      status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
+      name: "a form post",
+      path: "/graphql",
+      method: "POST",
+      body: "query=x",
+      contentType: "application/x-www-form-urlencoded",
+      status: 415,
+      code: "UNSUPPORTED_MEDIA_TYPE",
     },
-    { name: "a body over 1 MiB", path: "/graphql", method: "POST", body: "x".repeat(1024 * 1024 + 1), status: 413, code: "PAYLOAD_TOO_LARGE" },
+    {
+      name: "a body over 1 MiB",
+      path: "/graphql",
+      method: "POST",
+      body: "x".repeat(1024 * 1024 + 1),
+      status: 413,
+      code: "PAYLOAD_TOO_LARGE",
+    },
     { name: "an unknown route", path: "/nope", method: "GET", status: 404, code: "NOT_FOUND" },
     { name: "PUT on /graphql", path: "/graphql", method: "PUT", body: "{}", status: 405, code: "METHOD_NOT_ALLOWED" },
   ];
   test.each(failures.flatMap((f) => [GRAPHQL_RESPONSE, "application/json"].map((accept) => ({ ...f, accept }))))(
-    "$name → $status $code, in the media type the client accepts ($accept)", async ({ path, method, body, contentType, accept, status, code }) => {
+    "$name → $status $code, in the media type the client accepts ($accept)",
+    async ({ path, method, body, contentType, accept, status, code }) => {
       const headers = { accept, ...(body === undefined ? {} : { "content-type": contentType ?? "application/json" }) };
       const r = await rawRequest(new URL(path, gatewayUrl).href, { method, body, headers });
       expect(r.status).toBe(status);
       expect(r.headers["content-type"]).toBe(`${accept}; charset=utf-8`);
       expect(json(r)).toEqual({ errors: [{ message: expect.any(String), extensions: { code } }] });
-    });
+    },
+  );
 
   test("without an Accept header, and when it allows both, errors are application/json (as Apollo answers)", async () => {
     for (const accept of [undefined, "*/*", `application/json, ${GRAPHQL_RESPONSE}`]) {
@@ -266,7 +402,9 @@ describe("GraphQL over HTTP", () => {
       expect(r.headers["content-type"]).toBe("application/json; charset=utf-8");
     }
     // Apollo Client's Accept prefers GraphQL over HTTP's type.
-    const apollo = await rawRequest(new URL("/nope", gatewayUrl).href, { headers: { accept: `${GRAPHQL_RESPONSE},application/json;q=0.9` } });
+    const apollo = await rawRequest(new URL("/nope", gatewayUrl).href, {
+      headers: { accept: `${GRAPHQL_RESPONSE},application/json;q=0.9` },
+    });
     expect(apollo.headers["content-type"]).toBe(`${GRAPHQL_RESPONSE}; charset=utf-8`);
   });
 
@@ -274,7 +412,10 @@ describe("GraphQL over HTTP", () => {
     const withBody = (method: string) => ({ method, headers: { "content-type": "application/json" }, body: "{}" });
     for (const method of ["PUT", "DELETE", "PATCH"]) {
       // Node's client frames a DELETE's body only when told its length.
-      const r = await rawRequest(gatewayUrl.href, { ...withBody(method), headers: { "content-type": "application/json", "content-length": "2" } });
+      const r = await rawRequest(gatewayUrl.href, {
+        ...withBody(method),
+        headers: { "content-type": "application/json", "content-length": "2" },
+      });
       expect(r.status).toBe(405);
       expect(r.headers.allow).toBe("GET, POST, OPTIONS");
       expect(json(r).errors[0].extensions.code).toBe("METHOD_NOT_ALLOWED");
@@ -300,7 +441,9 @@ describe("GraphQL over HTTP", () => {
     const [head, body] = received.split("\r\n\r\n");
     expect(head).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     expect(head!.toLowerCase()).toContain("connection: close");
-    expect(JSON.parse(body!)).toEqual({ errors: [{ message: "Malformed HTTP request.", extensions: { code: "BAD_REQUEST" } }] });
+    expect(JSON.parse(body!)).toEqual({
+      errors: [{ message: "Malformed HTTP request.", extensions: { code: "BAD_REQUEST" } }],
+    });
   });
 
   test("Apollo Client's persisted-query link, told 404 PERSISTED_QUERY_NOT_FOUND, sends the full query and gets its data", async () => {
@@ -323,7 +466,10 @@ describe("GraphQL over HTTP", () => {
     const query = gql(`query PersistedLinkProbe { ${alias}: __typename }`);
     const first = await client.query({ query, fetchPolicy: "network-only" });
     expect(first.data).toEqual({ [alias]: "Query" });
-    expect(wire).toEqual([{ hashOnly: true, status: 404 }, { hashOnly: false, status: 200 }]);
+    expect(wire).toEqual([
+      { hashOnly: true, status: 404 },
+      { hashOnly: false, status: 200 },
+    ]);
     // Now registered: the hash alone is enough.
     await client.query({ query, fetchPolicy: "network-only" });
     expect(wire.slice(2)).toEqual([{ hashOnly: true, status: 200 }]);
@@ -337,8 +483,14 @@ describe("production answers carry no suggestions", () => {
     ["an enum variable", { query: "query($r: Role) { users(role: $r) { totalCount } }", variables: { r: "staf" } }],
     ["a field name", { query: "{ me { nmae } }" }],
     ["an argument name", { query: "{ users(rol: STAFF) { totalCount } }" }],
-    ["a type name in a variable", { query: "query($r: Rol) { users(role: $r) { totalCount } }", variables: { r: "STAFF" } }],
-    ["an input field", { query: "mutation { register(input: { emial: \"a@b.c\", password: \"12345678\", name: \"x\" }) { accessToken } }" }],
+    [
+      "a type name in a variable",
+      { query: "query($r: Rol) { users(role: $r) { totalCount } }", variables: { r: "STAFF" } },
+    ],
+    [
+      "an input field",
+      { query: 'mutation { register(input: { emial: "a@b.c", password: "12345678", name: "x" }) { accessToken } }' },
+    ],
   ])("%s", async (_, body) => {
     const r = await post(body, { authorization: `Bearer ${fed.admin.token}` });
     expect(r.status).toBeGreaterThanOrEqual(400);

@@ -20,15 +20,20 @@ beforeAll(async () => {
 afterAll(() => fed?.close());
 
 test("after a rotation both keys are published, new tokens carry the new kid, old tokens still verify", async () => {
-  const jwks = (await (await fetch(`${fed.services.users.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
+  const jwks = (await (await fetch(`${fed.services.users.url}/.well-known/jwks.json`)).json()) as {
+    keys: { kid: string }[];
+  };
   expect(jwks.keys.map((k) => k.kid)).toEqual([fed.usersKey.kid, previous.kid]);
 
   expect(decodeProtectedHeader(fed.admin.token).kid).toBe(fed.usersKey.kid);
 
   const signedBeforeRotation = await new SignJWT({ role: "STAFF" })
     .setProtectedHeader({ alg: "EdDSA", kid: previous.kid, typ: "at+jwt" })
-    .setIssuer("pooya-users").setAudience("pooya-api").setSubject(fed.admin.userId)
-    .setIssuedAt().setExpirationTime("10m")
+    .setIssuer("pooya-users")
+    .setAudience("pooya-api")
+    .setSubject(fed.admin.userId)
+    .setIssuedAt()
+    .setExpirationTime("10m")
     .sign(previous.privateKey);
   const r = await fed.execute({ query: `{ me { id } }`, token: signedBeforeRotation });
   expect(r.status).toBe(200);
@@ -40,7 +45,10 @@ const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 /** `npm run keys:rotate` as an operator runs it, on a data folder of its own. */
 async function rotate(dataDir: string, keySets: string[] = []): Promise<string> {
   const args = ["run", "--silent", "keys:rotate", ...(keySets.length ? ["--", ...keySets] : [])];
-  const { stdout } = await promisify(execFile)("npm", args, { cwd: repoRoot, env: { ...process.env, POOYA_DATA_DIR: dataDir } });
+  const { stdout } = await promisify(execFile)("npm", args, {
+    cwd: repoRoot,
+    env: { ...process.env, POOYA_DATA_DIR: dataDir },
+  });
   return stdout;
 }
 

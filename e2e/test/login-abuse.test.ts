@@ -13,7 +13,8 @@ const hex16 = () => Math.floor(Math.random() * 0x10000).toString(16);
 /** A random /64 of the documentation range, and addresses in it (each as a client that rotates through its own prefix would use). */
 const randomPrefix64 = () => `2001:db8:${hex16()}:${hex16()}`;
 const inPrefix = (prefix: string) => `${prefix}:${hex16()}:${hex16()}:${hex16()}:${hex16()}`;
-const randomIp = () => `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+const randomIp = () =>
+  `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
 
 let fed: Federation;
 const login = (email: string, password: string, clientIp: string) =>
@@ -21,7 +22,11 @@ const login = (email: string, password: string, clientIp: string) =>
 
 async function account(password = "the owner's password") {
   const email = `abuse-${randomBytes(4).toString("hex")}@uni.example`;
-  const r = await fed.execute({ query: REGISTER, variables: { i: { email, password, name: "Owner" } }, headers: { "x-forwarded-for": randomIp() } });
+  const r = await fed.execute({
+    query: REGISTER,
+    variables: { i: { email, password, name: "Owner" } },
+    headers: { "x-forwarded-for": randomIp() },
+  });
   expect(r.errors).toBeUndefined();
   return { email, password };
 }
@@ -33,7 +38,13 @@ const tally = (responses: GraphQLResponse[]) => ({
 
 beforeAll(async () => {
   fed = await startFederation({
-    env: { TRUSTED_PROXIES: "127.0.0.1", LOGIN_LIMIT_PER_CLIENT: "30", REGISTER_LIMIT_PER_CLIENT: "1000", LOGIN_LIMIT_PER_ACCOUNT: "20", REDIS_URL: "redis://127.0.0.1:6379" },
+    env: {
+      TRUSTED_PROXIES: "127.0.0.1",
+      LOGIN_LIMIT_PER_CLIENT: "30",
+      REGISTER_LIMIT_PER_CLIENT: "1000",
+      LOGIN_LIMIT_PER_ACCOUNT: "20",
+      REDIS_URL: "redis://127.0.0.1:6379",
+    },
   });
 });
 afterAll(() => fed?.close());
@@ -62,7 +73,9 @@ describe("one account", () => {
   test("guesses spread over many clients stop at the account-wide ceiling (20 here), in parallel too", async () => {
     const owner = await account();
     const clients = Array.from({ length: 10 }, randomIp); // 10 clients × 5 attempts = 50 > 20
-    const responses = await Promise.all(clients.flatMap((ip) => Array.from({ length: 5 }, (_, i) => login(owner.email, `guess ${ip} ${i}`, ip))));
+    const responses = await Promise.all(
+      clients.flatMap((ip) => Array.from({ length: 5 }, (_, i) => login(owner.email, `guess ${ip} ${i}`, ip))),
+    );
     const { checked, throttled } = tally(responses);
     expect(checked).toBe(20);
     expect(throttled).toBe(30);
@@ -90,7 +103,8 @@ describe("one client", () => {
   test("more sign-ins than LOGIN_LIMIT_PER_CLIENT (30 here) from one address, over many accounts: the rest is 429, no password checked", async () => {
     const ip = randomIp();
     const responses: GraphQLResponse[] = [];
-    for (let i = 0; i < 40; i++) responses.push(await login(`stuffing-${i}-${randomBytes(3).toString("hex")}@uni.example`, "password123", ip));
+    for (let i = 0; i < 40; i++)
+      responses.push(await login(`stuffing-${i}-${randomBytes(3).toString("hex")}@uni.example`, "password123", ip));
     expect(tally(responses)).toEqual({ checked: 30, throttled: 10 });
     const refused = responses.at(-1)!;
     expect(refused.status).toBe(429);
@@ -112,7 +126,9 @@ describe("one client", () => {
     // The gateway's per-client count is one key for the whole prefix.
     const redis = new Redis("redis://127.0.0.1:6379");
     try {
-      expect(await redis.keys(`pooya:gateway:client-login:${prefix}*`)).toEqual([`pooya:gateway:client-login:${prefix}::/64`]);
+      expect(await redis.keys(`pooya:gateway:client-login:${prefix}*`)).toEqual([
+        `pooya:gateway:client-login:${prefix}::/64`,
+      ]);
     } finally {
       redis.disconnect();
     }

@@ -27,9 +27,17 @@ const NOTIFICATIONS = `query($first: Int, $after: String, $unread: Boolean) {
 const notificationsOf = async (token: string, variables: Record<string, unknown> = {}) => {
   const r = await fed.execute({ query: NOTIFICATIONS, variables, token });
   if (!r.data?.me) throw new Error(JSON.stringify(r.errors));
-  return r.data.me as { unreadNotificationCount: number; notifications: { totalCount: number; edges: { node: { id: string; kind: string; title: string; body: string; read: boolean } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } };
+  return r.data.me as {
+    unreadNotificationCount: number;
+    notifications: {
+      totalCount: number;
+      edges: { node: { id: string; kind: string; title: string; body: string; read: boolean } }[];
+      pageInfo: { hasNextPage: boolean; endCursor: string };
+    };
+  };
 };
-const kindsOf = async (token: string) => (await notificationsOf(token, { first: 100 })).notifications.edges.map((e) => e.node.kind);
+const kindsOf = async (token: string) =>
+  (await notificationsOf(token, { first: 100 })).notifications.edges.map((e) => e.node.kind);
 
 async function register(name = "New Student") {
   const email = `reg-${Math.random().toString(36).slice(2, 10)}@uni.example`;
@@ -51,22 +59,33 @@ describe("welcome", () => {
     expect(mail!.raw).toMatch(/Content-Type: text\/plain/i);
     expect(mail!.raw).toMatch(/Content-Type: text\/html/i);
     expect(mail!.raw).toContain("Shirin &lt;Ebadi&gt;"); // escaped in the HTML part
-    await vi.waitFor(async () => expect(await kindsOf(user.token)).toEqual(["WELCOME"]), { timeout: 5_000, interval: 50 });
+    await vi.waitFor(async () => expect(await kindsOf(user.token)).toEqual(["WELCOME"]), {
+      timeout: 5_000,
+      interval: 50,
+    });
     const list = await notificationsOf(user.token);
     expect(list.unreadNotificationCount).toBe(1);
     expect(list.notifications.edges[0]!.node.title).toBe("Welcome to Pooya, Shirin <Ebadi>");
-    const stored = await fed.db.notifications.query("SELECT status, sent_to FROM outgoing_mails WHERE user_id = $1", [user.id]);
+    const stored = await fed.db.notifications.query("SELECT status, sent_to FROM outgoing_mails WHERE user_id = $1", [
+      user.id,
+    ]);
     expect(stored.rows).toEqual([{ status: "SENT", sent_to: user.email }]);
   });
 
   test("the mail server down: the mail waits and is sent once it is back, exactly once", async () => {
     await smtp.stop();
     const user = await register();
-    await vi.waitFor(async () => {
-      const { rows } = await fed.db.notifications.query("SELECT attempts, last_error FROM outgoing_mails WHERE user_id = $1", [user.id]);
-      expect(rows[0]?.attempts).toBeGreaterThanOrEqual(1);
-      expect(rows[0]?.last_error).toBeTruthy();
-    }, { timeout: 10_000, interval: 50 });
+    await vi.waitFor(
+      async () => {
+        const { rows } = await fed.db.notifications.query(
+          "SELECT attempts, last_error FROM outgoing_mails WHERE user_id = $1",
+          [user.id],
+        );
+        expect(rows[0]?.attempts).toBeGreaterThanOrEqual(1);
+        expect(rows[0]?.last_error).toBeTruthy();
+      },
+      { timeout: 10_000, interval: 50 },
+    );
     expect(smtp.mailsTo(user.email)).toHaveLength(0);
     await smtp.start();
     await vi.waitFor(() => expect(smtp.mailsTo(user.email)).toHaveLength(1), { timeout: 15_000, interval: 100 });
@@ -76,24 +95,37 @@ describe("welcome", () => {
 
   test("a mail whose recipient is not known yet waits for the account's event, and looks again less often the longer it has waited", async () => {
     const stranger = randomUUID(); // no UserRegistered for this id has arrived (nor will)
-    const insert = (age: string) => fed.db.notifications.query(
-      `INSERT INTO outgoing_mails (id, user_id, template, data, source_event_id, created_at, next_attempt_at)
+    const insert = (age: string) =>
+      fed.db.notifications
+        .query(
+          `INSERT INTO outgoing_mails (id, user_id, template, data, source_event_id, created_at, next_attempt_at)
        VALUES (gen_random_uuid(), $1, 'ORDER_RECEIPT', '{}', gen_random_uuid(), now() - $2::interval, now()) RETURNING id`,
-      [stranger, age],
-    ).then((r) => r.rows[0].id as string);
+          [stranger, age],
+        )
+        .then((r) => r.rows[0].id as string);
     const fresh = await insert("0 s");
     const waiting = await insert("2 hours");
-    const untilNextLook = async (id: string) => (await fed.db.notifications.query(
-      "SELECT status, attempts, extract(epoch FROM next_attempt_at - now())::float AS seconds FROM outgoing_mails WHERE id = $1", [id],
-    )).rows[0] as { status: string; attempts: number; seconds: number };
+    const untilNextLook = async (id: string) =>
+      (
+        await fed.db.notifications.query(
+          "SELECT status, attempts, extract(epoch FROM next_attempt_at - now())::float AS seconds FROM outgoing_mails WHERE id = $1",
+          [id],
+        )
+      ).rows[0] as { status: string; attempts: number; seconds: number };
     // Both were due; the mailer found no address, so neither counts as an attempt (while it holds
     // a mail, attempts is 1 and the next look 120 s away), neither is given up.
     const looked = async (id: string) => {
       const mail = await untilNextLook(id);
       return mail.attempts === 0 && mail.seconds > 0 ? mail : undefined;
     };
-    const waited = await vi.waitFor(async () => (await looked(waiting)) ?? Promise.reject(new Error("not looked at yet")), { timeout: 10_000, interval: 100 });
-    const justCreated = await vi.waitFor(async () => (await looked(fresh)) ?? Promise.reject(new Error("not looked at yet")), { timeout: 10_000, interval: 100 });
+    const waited = await vi.waitFor(
+      async () => (await looked(waiting)) ?? Promise.reject(new Error("not looked at yet")),
+      { timeout: 10_000, interval: 100 },
+    );
+    const justCreated = await vi.waitFor(
+      async () => (await looked(fresh)) ?? Promise.reject(new Error("not looked at yet")),
+      { timeout: 10_000, interval: 100 },
+    );
     expect(waited.status).toBe("PENDING");
     expect(waited.seconds).toBeGreaterThan(590); // 10 minutes, not 5 s
     expect(justCreated.status).toBe("PENDING");
@@ -108,13 +140,33 @@ describe("the list", () => {
     const student = await fed.createUser("STUDENT");
     const course = await createCourse(fed, teacher, { title: "Quantum Cooking" });
     await enroll(fed, student.token, course.id);
-    await fed.execute({ query: OPS.mark, variables: { i: { courseId: course.id, studentId: student.id, date: day(-2), status: "PRESENT" } }, token: teacher.token });
-    await fed.execute({ query: OPS.mark, variables: { i: { courseId: course.id, studentId: student.id, date: day(-1), status: "LATE" } }, token: teacher.token });
-    await fed.execute({ query: OPS.mark, variables: { i: { courseId: course.id, studentId: student.id, date: day(-1), status: "LATE" } }, token: teacher.token });
+    await fed.execute({
+      query: OPS.mark,
+      variables: { i: { courseId: course.id, studentId: student.id, date: day(-2), status: "PRESENT" } },
+      token: teacher.token,
+    });
+    await fed.execute({
+      query: OPS.mark,
+      variables: { i: { courseId: course.id, studentId: student.id, date: day(-1), status: "LATE" } },
+      token: teacher.token,
+    });
+    await fed.execute({
+      query: OPS.mark,
+      variables: { i: { courseId: course.id, studentId: student.id, date: day(-1), status: "LATE" } },
+      token: teacher.token,
+    });
     await topUp(fed, student.id, 5_000);
     const meal = await addMeal(fed, { name: "Ghormeh Sabzi", price: 1_200 });
-    const bought = await fed.execute({ query: OPS.buy, variables: { i: { mealId: meal.id, quantity: 2, idempotencyKey: "k1" } }, token: student.token });
-    await fed.execute({ query: OPS.buy, variables: { i: { mealId: meal.id, quantity: 2, idempotencyKey: "k1" } }, token: student.token }); // a replay: no second receipt
+    const bought = await fed.execute({
+      query: OPS.buy,
+      variables: { i: { mealId: meal.id, quantity: 2, idempotencyKey: "k1" } },
+      token: student.token,
+    });
+    await fed.execute({
+      query: OPS.buy,
+      variables: { i: { mealId: meal.id, quantity: 2, idempotencyKey: "k1" } },
+      token: student.token,
+    }); // a replay: no second receipt
     await fed.execute({ query: OPS.cancel, variables: { o: bought.data!.buyMeal.id }, token: student.token });
     await fed.execute({ query: OPS.drop, variables: { c: course.id, s: student.id }, token: teacher.token });
     await fed.eventsSettled();
@@ -133,7 +185,16 @@ describe("the list", () => {
     expect(list.notifications.edges[3]!.node.body).toBe("Your wallet was topped up by 5,000. Balance: 5,000.");
     expect(list.notifications.edges[2]!.node.body).toContain("for 2,400. Balance: 2,600.");
     expect(list.notifications.edges[4]!.node.body).toBe(`You were marked LATE in ${course.code} on ${day(-1)}.`);
-    await vi.waitFor(() => expect(smtp.mailsTo(student.email).map((m) => m.subject.split(":")[0]).sort()).toEqual(["Order cancelled", "Receipt", "Welcome to Pooya"]), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(
+      () =>
+        expect(
+          smtp
+            .mailsTo(student.email)
+            .map((m) => m.subject.split(":")[0])
+            .sort(),
+        ).toEqual(["Order cancelled", "Receipt", "Welcome to Pooya"]),
+      { timeout: 10_000, interval: 50 },
+    );
   });
 
   test("paging newest first, unreadOnly, markNotificationsRead (own ids only, all or nothing), markAllNotificationsRead", async () => {
@@ -143,9 +204,15 @@ describe("the list", () => {
     await fed.eventsSettled();
     const first = await notificationsOf(student.token, { first: 2 });
     expect(first.notifications.totalCount).toBe(6);
-    expect(first.notifications.edges.map((e) => e.node.title)).toEqual(["5 added to your wallet", "4 added to your wallet"]);
+    expect(first.notifications.edges.map((e) => e.node.title)).toEqual([
+      "5 added to your wallet",
+      "4 added to your wallet",
+    ]);
     const second = await notificationsOf(student.token, { first: 2, after: first.notifications.pageInfo.endCursor });
-    expect(second.notifications.edges.map((e) => e.node.title)).toEqual(["3 added to your wallet", "2 added to your wallet"]);
+    expect(second.notifications.edges.map((e) => e.node.title)).toEqual([
+      "3 added to your wallet",
+      "2 added to your wallet",
+    ]);
 
     const MARK = `mutation($ids: [ID!]!) { markNotificationsRead(ids: $ids) { id read readAt } }`;
     const theirs = (await notificationsOf(other.token)).notifications.edges[0]!.node.id;
@@ -154,7 +221,9 @@ describe("the list", () => {
     expect(errorCodes(refused)).toEqual(["NOT_FOUND"]);
     expect(refused.errors![0]!.extensions!.ids).toEqual([theirs]);
     expect((await notificationsOf(student.token)).unreadNotificationCount).toBe(6); // nothing was marked
-    expect(errorCodes(await fed.execute({ query: MARK, variables: { ids: ["not-an-id"] }, token: student.token }))).toEqual(["BAD_USER_INPUT"]);
+    expect(
+      errorCodes(await fed.execute({ query: MARK, variables: { ids: ["not-an-id"] }, token: student.token })),
+    ).toEqual(["BAD_USER_INPUT"]);
 
     const marked = await fed.execute({ query: MARK, variables: { ids: mine }, token: student.token });
     expect(marked.data?.markNotificationsRead.map((n: any) => [n.id, n.read])).toEqual(mine.map((id) => [id, true]));
@@ -174,7 +243,11 @@ describe("the list", () => {
     const Q = `query($id: ID!) { user(id: $id) { id notifications { totalCount } } }`;
     const asStaff = await fed.execute({ query: Q, variables: { id: student.id }, token: fed.admin.token });
     expect(errorCodes(asStaff)).toEqual(["FORBIDDEN"]);
-    const asOther = await fed.execute({ query: `query($id: ID!) { user(id: $id) { unreadNotificationCount } }`, variables: { id: student.id }, token: other.token });
+    const asOther = await fed.execute({
+      query: `query($id: ID!) { user(id: $id) { unreadNotificationCount } }`,
+      variables: { id: student.id },
+      token: other.token,
+    });
     expect(errorCodes(asOther)[0]).toBe("FORBIDDEN");
     const anonymous = await fed.execute({ query: `mutation { markAllNotificationsRead }` });
     expect(errorCodes(anonymous)).toEqual(["UNAUTHENTICATED"]);
@@ -198,11 +271,19 @@ describe("live over WebSocket", () => {
     const url = fed.gateway.graphqlUrl;
     expect(await connectRaw(url, undefined)).toMatchObject({ acknowledged: false, code: 4401 });
     expect(await connectRaw(url, { authorization: "Basic abc" })).toMatchObject({ acknowledged: false, code: 4401 });
-    expect(await connectRaw(url, { authorization: `Bearer ${student.token}x` })).toMatchObject({ acknowledged: false, code: 4401 });
+    expect(await connectRaw(url, { authorization: `Bearer ${student.token}x` })).toMatchObject({
+      acknowledged: false,
+      code: 4401,
+    });
     const expired = await token(student, Math.floor(Date.now() / 1000) - 10);
-    expect(await connectRaw(url, { authorization: `Bearer ${expired}` })).toMatchObject({ acknowledged: false, code: 4403 });
+    expect(await connectRaw(url, { authorization: `Bearer ${expired}` })).toMatchObject({
+      acknowledged: false,
+      code: 4403,
+    });
     // The retired subscriptions-transport-ws protocol: no protocol is agreed, the handshake fails.
-    expect(await connectRaw(url, { authorization: `Bearer ${student.token}` }, { protocol: "graphql-ws" })).toMatchObject({ acknowledged: false });
+    expect(
+      await connectRaw(url, { authorization: `Bearer ${student.token}` }, { protocol: "graphql-ws" }),
+    ).toMatchObject({ acknowledged: false });
     const good = await connectRaw(url, { authorization: `Bearer ${student.token}` });
     expect(good.acknowledged).toBe(true);
     good.socket.close();
@@ -225,10 +306,27 @@ describe("live over WebSocket", () => {
     const messages: any[] = [];
     socket.on("message", (data) => messages.push(JSON.parse(String(data))));
     socket.send(JSON.stringify({ id: "q", type: "subscribe", payload: { query: "{ me { id } }" } }));
-    socket.send(JSON.stringify({ id: "v", type: "subscribe", payload: { query: "subscription { notificationAdded { id nope } }" } }));
-    for (let i = 0; i < 21; i++) socket.send(JSON.stringify({ id: `s${i}`, type: "subscribe", payload: { query: "subscription { notificationAdded { id } }" } }));
-    await vi.waitFor(() => expect(messages.filter((m) => m.type === "error")).toHaveLength(3), { timeout: 5_000, interval: 20 });
-    const errorOf = (id: string) => messages.find((m) => m.id === id && m.type === "error")?.payload[0]?.extensions?.code;
+    socket.send(
+      JSON.stringify({
+        id: "v",
+        type: "subscribe",
+        payload: { query: "subscription { notificationAdded { id nope } }" },
+      }),
+    );
+    for (let i = 0; i < 21; i++)
+      socket.send(
+        JSON.stringify({
+          id: `s${i}`,
+          type: "subscribe",
+          payload: { query: "subscription { notificationAdded { id } }" },
+        }),
+      );
+    await vi.waitFor(() => expect(messages.filter((m) => m.type === "error")).toHaveLength(3), {
+      timeout: 5_000,
+      interval: 20,
+    });
+    const errorOf = (id: string) =>
+      messages.find((m) => m.id === id && m.type === "error")?.payload[0]?.extensions?.code;
     expect(errorOf("q")).toBe("BAD_REQUEST");
     expect(errorOf("v")).toBe("GRAPHQL_VALIDATION_FAILED");
     expect(errorOf("s20")).toBe("TOO_MANY_REQUESTS");
@@ -242,13 +340,23 @@ describe("hostile and forged", () => {
     const student = await fed.createUser("STUDENT");
     const url = fed.services.notifications.graphqlUrl;
     expect(await connectRaw(url, undefined)).toMatchObject({ acknowledged: false, code: 4403 });
-    expect(await connectRaw(url, { identityAssertion: "forged.jwt.value" })).toMatchObject({ acknowledged: false, code: 4403 });
+    expect(await connectRaw(url, { identityAssertion: "forged.jwt.value" })).toMatchObject({
+      acknowledged: false,
+      code: 4403,
+    });
     // An access token is not an identity assertion.
-    expect(await connectRaw(url, { identityAssertion: student.token })).toMatchObject({ acknowledged: false, code: 4403 });
+    expect(await connectRaw(url, { identityAssertion: student.token })).toMatchObject({
+      acknowledged: false,
+      code: 4403,
+    });
     const sign = createIdentityAssertionSigner(fed.gatewayKey);
     const anonymous = await sign(null);
     expect(await connectRaw(url, { identityAssertion: anonymous })).toMatchObject({ acknowledged: false, code: 4403 });
-    const expiresSoon = await sign({ userId: student.id, role: "STUDENT" }, "127.0.0.1", Math.floor(Date.now() / 1000) + 1);
+    const expiresSoon = await sign(
+      { userId: student.id, role: "STUDENT" },
+      "127.0.0.1",
+      Math.floor(Date.now() / 1000) + 1,
+    );
     const session = await connectRaw(url, { identityAssertion: expiresSoon });
     expect(session.acknowledged).toBe(true);
     expect(await closeOf(session.socket)).toMatchObject({ code: 4403 });
@@ -262,7 +370,13 @@ describe("hostile and forged", () => {
     expect((await closedGarbage).code).toBe(4400);
     const big = await connectRaw(fed.gateway.graphqlUrl, { authorization: `Bearer ${student.token}` });
     const closedBig = closeOf(big.socket);
-    big.socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: `subscription { notificationAdded { id } } # ${"x".repeat(100_000)}` } }));
+    big.socket.send(
+      JSON.stringify({
+        id: "1",
+        type: "subscribe",
+        payload: { query: `subscription { notificationAdded { id } } # ${"x".repeat(100_000)}` },
+      }),
+    );
     expect((await closedBig).code).toBe(1009);
     const me = await fed.execute({ query: `{ me { id } }`, token: student.token });
     expect(me.data?.me.id).toBe(student.id);
@@ -275,10 +389,18 @@ describe("hostile and forged", () => {
       `INSERT INTO outbox_events (id, type, payload) VALUES (gen_random_uuid(), 'FoodOrderConfirmed', '{"orderId": "not-a-uuid"}') RETURNING id::text`,
     );
     await topUp(fed, student.id, 42);
-    await vi.waitFor(async () => expect(await kindsOf(student.token)).toContain("WALLET_TOPPED_UP"), { timeout: 5_000, interval: 50 });
-    const inbox = await fed.db.notifications.query("SELECT count(*)::int AS n FROM inbox_events WHERE event_id = $1", [rows[0].id]);
+    await vi.waitFor(async () => expect(await kindsOf(student.token)).toContain("WALLET_TOPPED_UP"), {
+      timeout: 5_000,
+      interval: 50,
+    });
+    const inbox = await fed.db.notifications.query("SELECT count(*)::int AS n FROM inbox_events WHERE event_id = $1", [
+      rows[0].id,
+    ]);
     expect(inbox.rows[0].n).toBe(1); // seen, skipped
-    const made = await fed.db.notifications.query("SELECT count(*)::int AS n FROM notifications WHERE source_event_id = $1", [rows[0].id]);
+    const made = await fed.db.notifications.query(
+      "SELECT count(*)::int AS n FROM notifications WHERE source_event_id = $1",
+      [rows[0].id],
+    );
     expect(made.rows[0].n).toBe(0);
   });
 });
@@ -299,18 +421,29 @@ describe("outages", () => {
     for (const s of students) await enroll(fed, s.token, course.id);
     while (Date.now() - started < 30_000) {
       for (const s of students) {
-        const r = await fed.execute({ query: OPS.buy, variables: { i: { mealId: meal.id, quantity: 1, idempotencyKey: `down-${purchases}` } }, token: s.token });
+        const r = await fed.execute({
+          query: OPS.buy,
+          variables: { i: { mealId: meal.id, quantity: 1, idempotencyKey: `down-${purchases}` } },
+          token: s.token,
+        });
         expect(r.errors).toBeUndefined();
       }
       purchases += 1;
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
-    await fed.execute({ query: OPS.mark, variables: { i: { courseId: course.id, studentId: students[0]!.id, date: day(0), status: "ABSENT" } }, token: teacher.token });
+    await fed.execute({
+      query: OPS.mark,
+      variables: { i: { courseId: course.id, studentId: students[0]!.id, date: day(0), status: "ABSENT" } },
+      token: teacher.token,
+    });
 
     await fed.startService("notifications");
     await fed.eventsSettled(20_000);
     for (const [i, s] of students.entries()) {
-      const { rows } = await fed.db.notifications.query("SELECT kind, count(*)::int AS n FROM notifications WHERE user_id = $1 GROUP BY kind ORDER BY kind", [s.id]);
+      const { rows } = await fed.db.notifications.query(
+        "SELECT kind, count(*)::int AS n FROM notifications WHERE user_id = $1 GROUP BY kind ORDER BY kind",
+        [s.id],
+      );
       expect(Object.fromEntries(rows.map((r) => [r.kind, r.n]))).toEqual({
         WELCOME: 1,
         WALLET_TOPPED_UP: 1,
@@ -318,11 +451,18 @@ describe("outages", () => {
         ORDER_CONFIRMED: purchases,
         ...(i === 0 ? { ATTENDANCE_MARKED: 1 } : {}),
       });
-      const duplicates = await fed.db.notifications.query("SELECT source_event_id FROM notifications WHERE user_id = $1 GROUP BY source_event_id HAVING count(*) > 1", [s.id]);
+      const duplicates = await fed.db.notifications.query(
+        "SELECT source_event_id FROM notifications WHERE user_id = $1 GROUP BY source_event_id HAVING count(*) > 1",
+        [s.id],
+      );
       expect(duplicates.rows).toEqual([]);
     }
-    await vi.waitFor(() => {
-      for (const s of students) expect(smtp.mailsTo(s.email).filter((m) => m.subject.startsWith("Receipt"))).toHaveLength(purchases);
-    }, { timeout: 20_000, interval: 200 });
+    await vi.waitFor(
+      () => {
+        for (const s of students)
+          expect(smtp.mailsTo(s.email).filter((m) => m.subject.startsWith("Receipt"))).toHaveLength(purchases);
+      },
+      { timeout: 20_000, interval: 200 },
+    );
   }, 90_000);
 });

@@ -20,9 +20,21 @@ let gatewayUrl: string;
 /** `npm start` as a user runs it, on free ports, with `env` on top of a clean environment. */
 async function spawnStart(extraEnv: Record<string, string>, dir: string) {
   // The developer's own databases, admin, seed, broker and mail server stay out unless the test sets them.
-  const unset = new Set([...SERVICE_NAMES.map((s) => `${s.toUpperCase()}_DATABASE_URL`), "POOYA_ADMIN_EMAIL", "POOYA_ADMIN_PASSWORD", "POOYA_SEED", "NATS_URL", "SMTP_URL"]);
+  const unset = new Set([
+    ...SERVICE_NAMES.map((s) => `${s.toUpperCase()}_DATABASE_URL`),
+    "POOYA_ADMIN_EMAIL",
+    "POOYA_ADMIN_PASSWORD",
+    "POOYA_SEED",
+    "NATS_URL",
+    "SMTP_URL",
+  ]);
   const inherited = Object.entries(process.env).filter(([name]) => !unset.has(name));
-  const env: NodeJS.ProcessEnv = { ...Object.fromEntries(inherited), POOYA_DATA_DIR: dir, NODE_ENV: "development", ...extraEnv };
+  const env: NodeJS.ProcessEnv = {
+    ...Object.fromEntries(inherited),
+    POOYA_DATA_DIR: dir,
+    NODE_ENV: "development",
+    ...extraEnv,
+  };
   // Free ports, so the test runs beside a developer's own `npm start`.
   env.PORT = String(await freePort());
   for (const name of SERVICE_NAMES) env[`${name.toUpperCase()}_PORT`] = String(await freePort());
@@ -32,7 +44,10 @@ async function spawnStart(extraEnv: Record<string, string>, dir: string) {
 
 function waitFor(pattern: RegExp, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${output}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${output}`)),
+      timeoutMs,
+    );
     const check = () => {
       if (pattern.test(output)) {
         clearTimeout(timer);
@@ -100,19 +115,34 @@ test("with nothing configured, notifications work: the seeded term is in a stude
   });
   const token = login.data?.login.accessToken as string;
   const kinds = async () => {
-    const r = await postGraphQL(gatewayUrl, { query: `{ me { unreadNotificationCount notifications(first: 100) { edges { node { kind } } } } }`, token });
+    const r = await postGraphQL(gatewayUrl, {
+      query: `{ me { unreadNotificationCount notifications(first: 100) { edges { node { kind } } } } }`,
+      token,
+    });
     expect(r.errors).toBeUndefined();
     return new Set(r.data?.me.notifications.edges.map((e: { node: { kind: string } }) => e.node.kind));
   };
   // The demo seed leaves thousands of events for notifications to apply (≈ 2 s on an idle machine;
   // much longer while CI runs other suites and a browser beside it): this waits for correctness,
   // not speed (bench:events measures that).
-  await vi.waitFor(async () => expect([...(await kinds())]).toEqual(expect.arrayContaining(["WELCOME", "ENROLLED", "WALLET_TOPPED_UP", "ORDER_CONFIRMED"])), { timeout: 60_000, interval: 250 });
+  await vi.waitFor(
+    async () =>
+      expect([...(await kinds())]).toEqual(
+        expect.arrayContaining(["WELCOME", "ENROLLED", "WALLET_TOPPED_UP", "ORDER_CONFIRMED"]),
+      ),
+    { timeout: 60_000, interval: 250 },
+  );
 
   const live = await subscribeNotifications(gatewayUrl, token);
   try {
-    const admin = await postGraphQL(gatewayUrl, { query: `mutation { login(email: "admin@pooya.local", password: "pooya-admin-demo") { accessToken } }` });
-    await postGraphQL(gatewayUrl, { query: `mutation($u: ID!) { topUpWallet(userId: $u, amount: 123) { balance } }`, variables: { u: login.data?.login.user.id }, token: admin.data?.login.accessToken });
+    const admin = await postGraphQL(gatewayUrl, {
+      query: `mutation { login(email: "admin@pooya.local", password: "pooya-admin-demo") { accessToken } }`,
+    });
+    await postGraphQL(gatewayUrl, {
+      query: `mutation($u: ID!) { topUpWallet(userId: $u, amount: 123) { balance } }`,
+      variables: { u: login.data?.login.user.id },
+      token: admin.data?.login.accessToken,
+    });
     // Events are applied in order: this one waits behind whatever of the seed's backlog is left.
     // Live delivery within 1 s, without a backlog, is events.test.ts's to prove.
     const got = await live.waitFor((n) => n.kind === "WALLET_TOPPED_UP", 30_000);
@@ -139,7 +169,10 @@ test("Ctrl-C stops everything cleanly", async () => {
   await vi.waitFor(() => expect(() => process.kill(-child.pid!, 0)).toThrow(), { timeout: 12_000, interval: 100 });
   // Everything stopped in order within SHUTDOWN_TIMEOUT_MS (10 s); past it, the system would
   // have said what was still stopping and exited 1 (npm, killed by the same Ctrl-C, hides the code).
-  await vi.waitFor(() => expect(output.slice(output.indexOf("stopping…"))).toMatch(/^stopped \(\d+\.\d s\)$/m), { timeout: 2_000, interval: 50 });
+  await vi.waitFor(() => expect(output.slice(output.indexOf("stopping…"))).toMatch(/^stopped \(\d+\.\d s\)$/m), {
+    timeout: 2_000,
+    interval: 50,
+  });
   expect(output).not.toMatch(/not stopped within/);
   expect(output).toMatch(/stopping/);
   expect(output).not.toMatch(/stopping[\s\S]*Error/);
@@ -149,7 +182,14 @@ test("Ctrl-C stops everything cleanly", async () => {
 describe("with *_DATABASE_URL set", () => {
   test("POOYA_SEED=true without an admin to seed as is refused, with every other problem, before anything starts", async () => {
     const dir = await mkdtemp(join(tmpdir(), "pooya-start-bad-"));
-    const started = await spawnStart({ USERS_DATABASE_URL: "postgres://postgres@127.0.0.1:5432/x", POOYA_SEED: "true", EVENTS_POLL_INTERVAL_MS: "often" }, dir);
+    const started = await spawnStart(
+      {
+        USERS_DATABASE_URL: "postgres://postgres@127.0.0.1:5432/x",
+        POOYA_SEED: "true",
+        EVENTS_POLL_INTERVAL_MS: "often",
+      },
+      dir,
+    );
     let log = "";
     started.process.stdout!.on("data", (c) => (log += c));
     started.process.stderr!.on("data", (c) => (log += c));
@@ -164,10 +204,16 @@ describe("with *_DATABASE_URL set", () => {
   test("the same command runs on real Postgres, migrates it, and seeds nothing", async () => {
     const databases = await createDatabases(SERVICE_NAMES);
     const dir = await mkdtemp(join(tmpdir(), "pooya-start-real-"));
-    const started = await spawnStart({
-      ...Object.fromEntries(SERVICE_NAMES.map((name) => [`${name.toUpperCase()}_DATABASE_URL`, databases.urls[name]!])),
-      POOYA_ADMIN_EMAIL: "root@uni.example", POOYA_ADMIN_PASSWORD: "a real secret 123",
-    }, dir);
+    const started = await spawnStart(
+      {
+        ...Object.fromEntries(
+          SERVICE_NAMES.map((name) => [`${name.toUpperCase()}_DATABASE_URL`, databases.urls[name]!]),
+        ),
+        POOYA_ADMIN_EMAIL: "root@uni.example",
+        POOYA_ADMIN_PASSWORD: "a real secret 123",
+      },
+      dir,
+    );
     let log = "";
     started.process.stdout!.on("data", (c) => (log += c));
     started.process.stderr!.on("data", (c) => (log += c));
@@ -179,7 +225,10 @@ describe("with *_DATABASE_URL set", () => {
       const login = await postGraphQL(started.gatewayUrl, {
         query: `mutation { login(email: "root@uni.example", password: "a real secret 123") { accessToken } }`,
       });
-      const r = await postGraphQL(started.gatewayUrl, { query: `{ me { role teachingCourses { id } wallet { balance } } users { totalCount } }`, token: login.data?.login.accessToken });
+      const r = await postGraphQL(started.gatewayUrl, {
+        query: `{ me { role teachingCourses { id } wallet { balance } } users { totalCount } }`,
+        token: login.data?.login.accessToken,
+      });
       expect(r.errors).toBeUndefined();
       expect(r.data).toEqual({ me: { role: "STAFF", teachingCourses: [], wallet: null }, users: { totalCount: 1 } });
     } finally {

@@ -29,11 +29,22 @@ test("each service's build holds its bundle, its assets and production packages 
   for (const service of built) {
     const modules = join(service.dir, "node_modules");
     expect(existsSync(join(service.dir, service.entry)), service.name).toBe(true);
-    for (const devOnly of ["typescript", "vitest", "prisma", "turbo", "esbuild", "@electric-sql", "fast-check", "tsx"]) {
+    for (const devOnly of [
+      "typescript",
+      "vitest",
+      "prisma",
+      "turbo",
+      "esbuild",
+      "@electric-sql",
+      "fast-check",
+      "tsx",
+    ]) {
       expect(existsSync(join(modules, devOnly)), `${service.name} carries ${devOnly}`).toBe(false);
     }
     // No TypeScript source travels: the bundle has it all.
-    const sources = (await readdir(service.dir, { recursive: true })).filter((f) => String(f).endsWith(".ts") && !String(f).endsWith(".d.ts") && !String(f).includes("node_modules"));
+    const sources = (await readdir(service.dir, { recursive: true })).filter(
+      (f) => String(f).endsWith(".ts") && !String(f).endsWith(".d.ts") && !String(f).includes("node_modules"),
+    );
     expect(sources, service.name).toEqual([]);
     expect(service.bytes).toBeLessThan(60 * 1024 * 1024);
   }
@@ -48,12 +59,28 @@ test("each service's build holds its bundle, its assets and production packages 
 test("the gateway's bundle carries no database or broker code (it depends on runtime and identity only)", async () => {
   const gateway = built.find((s) => s.name === "gateway")!;
   const dist = join(gateway.dir, "gateway/dist");
-  const code = (await Promise.all((await readdir(dist)).filter((f) => f.endsWith(".mjs")).map((f) => readFile(join(dist, f), "utf8")))).join("\n");
+  const code = (
+    await Promise.all(
+      (await readdir(dist)).filter((f) => f.endsWith(".mjs")).map((f) => readFile(join(dist, f), "utf8")),
+    )
+  ).join("\n");
   expect(code).toContain("createEdge"); // the bundle was read
-  for (const forbidden of ["pg", "pg-pool", "@prisma/client", "@prisma/adapter-pg", "@prisma/instrumentation", "@nats-io/jetstream", "@nats-io/transport-node", "dataloader"]) {
-    expect(code, `the gateway bundle imports ${forbidden}`).not.toMatch(new RegExp(`(from|import\\()\\s*"${forbidden.replace("/", "\\/")}(/[^"]*)?"`));
+  for (const forbidden of [
+    "pg",
+    "pg-pool",
+    "@prisma/client",
+    "@prisma/adapter-pg",
+    "@prisma/instrumentation",
+    "@nats-io/jetstream",
+    "@nats-io/transport-node",
+    "dataloader",
+  ]) {
+    expect(code, `the gateway bundle imports ${forbidden}`).not.toMatch(
+      new RegExp(`(from|import\\()\\s*"${forbidden.replace("/", "\\/")}(/[^"]*)?"`),
+    );
   }
-  for (const folder of ["pg", "@prisma/adapter-pg", "@nats-io"]) expect(existsSync(join(gateway.dir, "node_modules", folder)), `the gateway build carries ${folder}`).toBe(false);
+  for (const folder of ["pg", "@prisma/adapter-pg", "@nats-io"])
+    expect(existsSync(join(gateway.dir, "node_modules", folder)), `the gateway build carries ${folder}`).toBe(false);
 });
 
 test("the built gateway serves the built web client at /", async () => {
@@ -64,7 +91,10 @@ test("the built gateway serves the built web client at /", async () => {
 
 test("started from the build with env only, the federation answers a query across every subgraph", async () => {
   const url = system.gatewayUrl;
-  const login = await postGraphQL(url, { query: `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }`, variables: { e: PROCESS_ADMIN.email, p: PROCESS_ADMIN.password } });
+  const login = await postGraphQL(url, {
+    query: `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken user { id } } }`,
+    variables: { e: PROCESS_ADMIN.email, p: PROCESS_ADMIN.password },
+  });
   expect(login.errors).toBeUndefined();
   const staff = login.data!.login.accessToken as string;
   const registered = await postGraphQL(url, {
@@ -73,14 +103,25 @@ test("started from the build with env only, the federation answers a query acros
   });
   expect(registered.errors).toBeUndefined();
   const student = registered.data!.register as { accessToken: string; user: { id: string } };
-  const teacher = await postGraphQL(url, { query: `mutation { createUser(input: { email: "t@uni.example", password: "a fine password", name: "Dr Build", role: TEACHER }) { id } }`, token: staff });
+  const teacher = await postGraphQL(url, {
+    query: `mutation { createUser(input: { email: "t@uni.example", password: "a fine password", name: "Dr Build", role: TEACHER }) { id } }`,
+    token: staff,
+  });
   const course = await postGraphQL(url, {
     query: `mutation($t: ID!) { createCourse(input: { code: "BLD101", title: "Shipping", capacity: 5, teacherId: $t }) { id } }`,
     variables: { t: teacher.data!.createUser.id },
     token: staff,
   });
-  await postGraphQL(url, { query: `mutation($c: ID!) { enroll(courseId: $c) { id } }`, variables: { c: course.data!.createCourse.id }, token: student.accessToken });
-  await postGraphQL(url, { query: `mutation($u: ID!) { topUpWallet(userId: $u, amount: 900) { balance } }`, variables: { u: student.user.id }, token: staff });
+  await postGraphQL(url, {
+    query: `mutation($c: ID!) { enroll(courseId: $c) { id } }`,
+    variables: { c: course.data!.createCourse.id },
+    token: student.accessToken,
+  });
+  await postGraphQL(url, {
+    query: `mutation($u: ID!) { topUpWallet(userId: $u, amount: 900) { balance } }`,
+    variables: { u: student.user.id },
+    token: staff,
+  });
   const deadline = Date.now() + 10_000;
   let me: any;
   do {
@@ -90,7 +131,11 @@ test("started from the build with env only, the federation answers a query acros
     });
     expect(r.errors).toBeUndefined();
     me = r.data!.me;
-  } while (me.unreadNotificationCount < 3 && Date.now() < deadline && (await new Promise((resolve) => setTimeout(resolve, 100)), true));
+  } while (
+    me.unreadNotificationCount < 3 &&
+    Date.now() < deadline &&
+    (await new Promise((resolve) => setTimeout(resolve, 100)), true)
+  );
   expect(me).toEqual({
     name: "Built Student",
     enrolledCourses: [{ code: "BLD101", seatsLeft: 4, teacher: { name: "Dr Build" } }],

@@ -5,7 +5,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Agent } from "node:http";
 import { postGraphQL } from "../src/harness.ts";
-import { PROCESS_ADMIN, spawnService, startProcesses, stopProcess, waitUntilReady, type Processes } from "../src/processes.ts";
+import {
+  PROCESS_ADMIN,
+  spawnService,
+  startProcesses,
+  stopProcess,
+  waitUntilReady,
+  type Processes,
+} from "../src/processes.ts";
 import { freePort } from "../src/free-port.ts";
 import { rawRequest } from "../src/raw-http.ts";
 
@@ -13,7 +20,10 @@ let system: Processes;
 let token: string;
 beforeAll(async () => {
   system = await startProcesses();
-  const login = await postGraphQL(system.gatewayUrl, { query: `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, variables: { e: PROCESS_ADMIN.email, p: PROCESS_ADMIN.password } });
+  const login = await postGraphQL(system.gatewayUrl, {
+    query: `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`,
+    variables: { e: PROCESS_ADMIN.email, p: PROCESS_ADMIN.password },
+  });
   token = login.data?.login.accessToken as string;
 }, 60_000);
 afterAll(() => system?.close());
@@ -36,16 +46,24 @@ test("five processes configured by environment alone serve the contract together
     token,
   });
   expect(r.errors).toBeUndefined();
-  expect(r.data).toEqual({ course: { code: "PROC-1", attendanceRate: null, teacher: { id: teacher.data?.createUser.id } }, me: { wallet: null } });
+  expect(r.data).toEqual({
+    course: { code: "PROC-1", attendanceRate: null, teacher: { id: teacher.data?.createUser.id } },
+    me: { wallet: null },
+  });
 });
 
 test("one request id is in the gateway's and every touched subgraph's log lines, and never a token", async () => {
   const requestId = `trace-me-${Date.now()}`;
-  const r = await postGraphQL(system.gatewayUrl, { query: `{ me { name teachingCourses { code } wallet { balance } } }`, token, headers: { "x-request-id": requestId } });
+  const r = await postGraphQL(system.gatewayUrl, {
+    query: `{ me { name teachingCourses { code } wallet { balance } } }`,
+    token,
+    headers: { "x-request-id": requestId },
+  });
   expect(r.errors).toBeUndefined();
   expect(r.headers?.get("x-request-id")).toBe(requestId);
   await new Promise((resolve) => setTimeout(resolve, 200)); // log lines are flushed as they are written; give the pipes a moment
-  const withId = (name: "gateway" | "users" | "courses" | "food") => system.processes[name].logLines().filter((l) => l.reqId === requestId);
+  const withId = (name: "gateway" | "users" | "courses" | "food") =>
+    system.processes[name].logLines().filter((l) => l.reqId === requestId);
   for (const name of ["gateway", "users", "courses", "food"] as const) {
     const lines = withId(name);
     expect(lines.length, `${name} logged no line for ${requestId}`).toBeGreaterThan(0);
@@ -72,7 +90,9 @@ describe("configuration", () => {
     expect(courses.output).toMatch(/courses cannot start: 3 configuration problems/);
     expect(courses.output).toMatch(/DATABASE_POOL_SIZE: must be a whole number from 1 to 1000 \(got "abc"\)/);
     expect(courses.output).toMatch(/USERS_URL: must be an http:\/\/ or https:\/\/ URL/);
-    expect(courses.output).toMatch(/COURSES_SERVICE_SIGNING_KEYS: must be JSON: a JSON array of private Ed25519 JWKs with a kid/);
+    expect(courses.output).toMatch(
+      /COURSES_SERVICE_SIGNING_KEYS: must be JSON: a JSON array of private Ed25519 JWKs with a kid/,
+    );
     expect(courses.output).not.toContain("too-short"); // a secret's value is never echoed
     expect(courses.output).not.toMatch(/\n\s+at /);
   });
@@ -99,7 +119,12 @@ describe("shutdown", () => {
   test("SIGTERM while a client keeps keep-alive connections busy: in-flight requests finish, the process exits within the deadline", async () => {
     // A gateway of its own with a short deadline, so the test also proves the deadline bounds it.
     const port = await freePort();
-    const gateway = spawnService("gateway", "gateway/src/main.ts", { ...system.envOf("gateway"), PORT: String(port), SHUTDOWN_TIMEOUT_MS: "4000" }, port);
+    const gateway = spawnService(
+      "gateway",
+      "gateway/src/main.ts",
+      { ...system.envOf("gateway"), PORT: String(port), SHUTDOWN_TIMEOUT_MS: "4000" },
+      port,
+    );
     await waitUntilReady(gateway);
 
     const agent = new Agent({ keepAlive: true, maxSockets: 4 });
@@ -132,7 +157,9 @@ describe("shutdown", () => {
     await Promise.all(clients);
     agent.destroy();
 
-    console.log(`drain: ${tookMs} ms, outcomes ${JSON.stringify(Object.fromEntries([...new Set(outcomes)].map((o) => [o, outcomes.filter((x) => x === o).length])))}`);
+    console.log(
+      `drain: ${tookMs} ms, outcomes ${JSON.stringify(Object.fromEntries([...new Set(outcomes)].map((o) => [o, outcomes.filter((x) => x === o).length])))}`,
+    );
     expect(okBefore, JSON.stringify(outcomes.slice(0, 5))).toBeGreaterThan(10);
     expect(code).toBe(0);
     expect(tookMs).toBeLessThan(4000);

@@ -3,7 +3,13 @@
 // caller's published keys and answers only the callers its descriptor declares for the route.
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { SignJWT } from "jose";
-import { SERVICE_KEYS_PATH, SERVICE_TOKEN_HEADER, createServiceIdentity, generateSigningKey, type SigningKey } from "@pooya/identity";
+import {
+  SERVICE_KEYS_PATH,
+  SERVICE_TOKEN_HEADER,
+  createServiceIdentity,
+  generateSigningKey,
+  type SigningKey,
+} from "@pooya/identity";
 import { GATEWAY, SUBGRAPHS } from "@pooya/system";
 import { startFederation, type Federation, type ServiceName } from "../src/harness.ts";
 import { createCourse } from "../src/fixtures.ts";

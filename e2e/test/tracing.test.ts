@@ -29,10 +29,17 @@ beforeAll(async () => {
     request.on("data", (chunk) => (body += chunk));
     request.on("end", () => {
       if (request.url === "/v1/traces") {
-        const payload = JSON.parse(body) as { resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: Omit<OtlpSpan, "service">[] }[] }[] };
+        const payload = JSON.parse(body) as {
+          resourceSpans: {
+            resource: { attributes: { key: string; value: { stringValue?: string } }[] };
+            scopeSpans: { spans: Omit<OtlpSpan, "service">[] }[];
+          }[];
+        };
         for (const resourceSpans of payload.resourceSpans) {
-          const service = resourceSpans.resource.attributes.find((a) => a.key === "service.name")?.value.stringValue ?? "?";
-          for (const scope of resourceSpans.scopeSpans) for (const span of scope.spans) received.push({ ...span, service });
+          const service =
+            resourceSpans.resource.attributes.find((a) => a.key === "service.name")?.value.stringValue ?? "?";
+          for (const scope of resourceSpans.scopeSpans)
+            for (const span of scope.spans) received.push({ ...span, service });
         }
       }
       response.writeHead(200, { "content-type": "application/json" }).end("{}");
@@ -41,7 +48,11 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
   const { port } = receiver.address() as { port: number };
   system = await startProcesses({
-    env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_BSP_SCHEDULE_DELAY: "100" },
+    env: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_BSP_SCHEDULE_DELAY: "100",
+    },
   });
 }, 60_000);
 
@@ -52,10 +63,31 @@ afterAll(async () => {
 
 describe("with OTEL_EXPORTER_OTLP_ENDPOINT", () => {
   test("a cross-subgraph query is one trace with spans from the gateway and every subgraph it touched, parents intact, logs correlated", async () => {
-    const call = (query: string, token?: string, variables?: Record<string, unknown>, headers?: Record<string, string>) => postGraphQL(system.gatewayUrl, { query, token, variables, headers });
-    const admin = (await call(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, undefined, { e: PROCESS_ADMIN.email, p: PROCESS_ADMIN.password })).data?.login.accessToken;
-    const teacherId = (await call(`mutation { createUser(input: { email: "tr@uni.example", password: "password 123", name: "Tracer", role: TEACHER }) { id } }`, admin)).data?.createUser.id;
-    const courseId = (await call(`mutation($t: ID!) { createCourse(input: { code: "TRACE-1", title: "Traces", capacity: 3, teacherId: $t }) { id } }`, admin, { t: teacherId })).data?.createCourse.id;
+    const call = (
+      query: string,
+      token?: string,
+      variables?: Record<string, unknown>,
+      headers?: Record<string, string>,
+    ) => postGraphQL(system.gatewayUrl, { query, token, variables, headers });
+    const admin = (
+      await call(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }`, undefined, {
+        e: PROCESS_ADMIN.email,
+        p: PROCESS_ADMIN.password,
+      })
+    ).data?.login.accessToken;
+    const teacherId = (
+      await call(
+        `mutation { createUser(input: { email: "tr@uni.example", password: "password 123", name: "Tracer", role: TEACHER }) { id } }`,
+        admin,
+      )
+    ).data?.createUser.id;
+    const courseId = (
+      await call(
+        `mutation($t: ID!) { createCourse(input: { code: "TRACE-1", title: "Traces", capacity: 3, teacherId: $t }) { id } }`,
+        admin,
+        { t: teacherId },
+      )
+    ).data?.createCourse.id;
     expect(courseId).toBeTruthy();
 
     const traceId = randomBytes(16).toString("hex");
@@ -80,7 +112,9 @@ describe("with OTEL_EXPORTER_OTLP_ENDPOINT", () => {
 
         const byId = new Map(spans.map((s) => [s.spanId, s]));
         // The gateway's server span continues the client's trace.
-        const gatewayServer = spans.find((s) => s.service === "gateway" && s.kind === 2 && s.parentSpanId === clientSpanId);
+        const gatewayServer = spans.find(
+          (s) => s.service === "gateway" && s.kind === 2 && s.parentSpanId === clientSpanId,
+        );
         expect(gatewayServer?.name).toBe("POST /graphql");
         // Apollo Gateway's own planning and fetch spans hang under it.
         expect(spans.some((s) => s.service === "gateway" && s.name === "gateway.plan")).toBe(true);
@@ -93,13 +127,24 @@ describe("with OTEL_EXPORTER_OTLP_ENDPOINT", () => {
           expect(parent?.kind).toBe(3); // CLIENT
           // Every span of a subgraph leads up to the gateway's server span.
           let node: OtlpSpan | undefined = server;
-          for (let hops = 0; node && node !== gatewayServer && hops < 20; hops += 1) node = byId.get(node.parentSpanId ?? "");
-          expect(spans.filter((s) => s.service === name).every((s) => byId.has(s.parentSpanId ?? "") || s.parentSpanId === clientSpanId)).toBe(true);
+          for (let hops = 0; node && node !== gatewayServer && hops < 20; hops += 1)
+            node = byId.get(node.parentSpanId ?? "");
+          expect(
+            spans
+              .filter((s) => s.service === name)
+              .every((s) => byId.has(s.parentSpanId ?? "") || s.parentSpanId === clientSpanId),
+          ).toBe(true);
           expect(node).toBe(gatewayServer);
           // Its resolvers and its database work are traced too.
-          expect(spans.some((s) => s.service === name && s.name.startsWith("graphql.resolve ")), `${name} has resolver spans`).toBe(true);
+          expect(
+            spans.some((s) => s.service === name && s.name.startsWith("graphql.resolve ")),
+            `${name} has resolver spans`,
+          ).toBe(true);
           // Prisma's statements, or a batch read straight on the pool (`SELECT <table>`).
-          expect(spans.some((s) => s.service === name && (s.name.startsWith("prisma:") || s.name.startsWith("SELECT "))), `${name} has SQL spans`).toBe(true);
+          expect(
+            spans.some((s) => s.service === name && (s.name.startsWith("prisma:") || s.name.startsWith("SELECT "))),
+            `${name} has SQL spans`,
+          ).toBe(true);
         }
       },
       { timeout: 10_000, interval: 100 },

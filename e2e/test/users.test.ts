@@ -17,7 +17,10 @@ const countUsers = async () => Number((await fed.db.users.query("SELECT count(*)
 
 describe("register, login, me", () => {
   test("a new account is a STUDENT that can sign in and see itself", async () => {
-    const registered = await fed.execute({ query: REGISTER, variables: { i: { email: "  Sara@Uni.Example ", password: "correct horse", name: "Sara" } } });
+    const registered = await fed.execute({
+      query: REGISTER,
+      variables: { i: { email: "  Sara@Uni.Example ", password: "correct horse", name: "Sara" } },
+    });
     expect(registered.errors).toBeUndefined();
     expect(registered.data?.register.user).toMatchObject({ email: "sara@uni.example", name: "Sara", role: "STUDENT" });
     expect(registered.data?.register.expiresIn).toBe(900);
@@ -25,11 +28,18 @@ describe("register, login, me", () => {
     const login = await fed.execute({ query: LOGIN, variables: { e: "sara@uni.example", p: "correct horse" } });
     expect(login.errors).toBeUndefined();
     const me = await fed.execute({ query: ME, token: login.data?.login.accessToken });
-    expect(me.data?.me).toMatchObject({ id: registered.data?.register.user.id, role: "STUDENT", email: "sara@uni.example" });
+    expect(me.data?.me).toMatchObject({
+      id: registered.data?.register.user.id,
+      role: "STUDENT",
+      email: "sara@uni.example",
+    });
   });
 
   test("a wrong password or unknown email is UNAUTHENTICATED, with one message for both", async () => {
-    await fed.execute({ query: REGISTER, variables: { i: { email: "omid@uni.example", password: "right password", name: "Omid" } } });
+    await fed.execute({
+      query: REGISTER,
+      variables: { i: { email: "omid@uni.example", password: "right password", name: "Omid" } },
+    });
     const wrong = await fed.execute({ query: LOGIN, variables: { e: "omid@uni.example", p: "wrong password" } });
     const unknown = await fed.execute({ query: LOGIN, variables: { e: "nobody@uni.example", p: "wrong password" } });
     expect(errorCodes(wrong)).toEqual(["UNAUTHENTICATED"]);
@@ -39,9 +49,14 @@ describe("register, login, me", () => {
   });
 
   test("after 5 attempts from one client the account refuses that client for a while (TOO_MANY_REQUESTS, HTTP 429), even with the right password", async () => {
-    await fed.execute({ query: REGISTER, variables: { i: { email: "brute@uni.example", password: "the right one", name: "B" } } });
+    await fed.execute({
+      query: REGISTER,
+      variables: { i: { email: "brute@uni.example", password: "the right one", name: "B" } },
+    });
     for (let i = 0; i < 5; i++) {
-      expect(errorCodes(await fed.execute({ query: LOGIN, variables: { e: "brute@uni.example", p: `guess ${i}` } }))).toEqual(["UNAUTHENTICATED"]);
+      expect(
+        errorCodes(await fed.execute({ query: LOGIN, variables: { e: "brute@uni.example", p: `guess ${i}` } })),
+      ).toEqual(["UNAUTHENTICATED"]);
     }
     const locked = await fed.execute({ query: LOGIN, variables: { e: "brute@uni.example", p: "the right one" } });
     expect(errorCodes(locked)).toEqual(["TOO_MANY_REQUESTS"]);
@@ -54,9 +69,15 @@ describe("register, login, me", () => {
   });
 
   test("a taken email (in any letter case) is a CONFLICT and writes nothing", async () => {
-    await fed.execute({ query: REGISTER, variables: { i: { email: "dup@uni.example", password: "password one", name: "First" } } });
+    await fed.execute({
+      query: REGISTER,
+      variables: { i: { email: "dup@uni.example", password: "password one", name: "First" } },
+    });
     const before = await countUsers();
-    const again = await fed.execute({ query: REGISTER, variables: { i: { email: "DUP@uni.example", password: "password two", name: "Second" } } });
+    const again = await fed.execute({
+      query: REGISTER,
+      variables: { i: { email: "DUP@uni.example", password: "password two", name: "Second" } },
+    });
     expect(errorCodes(again)).toEqual(["CONFLICT"]);
     expect(await countUsers()).toBe(before);
   });
@@ -82,7 +103,10 @@ describe("register, login, me", () => {
 
 describe("refresh tokens", () => {
   test("rotate: the new pair works and the old refresh token is refused", async () => {
-    const reg = await fed.execute({ query: REGISTER, variables: { i: { email: "rot@uni.example", password: "password 123", name: "Rot" } } });
+    const reg = await fed.execute({
+      query: REGISTER,
+      variables: { i: { email: "rot@uni.example", password: "password 123", name: "Rot" } },
+    });
     const first = reg.data?.register.refreshToken as string;
     const rotated = await fed.execute({ query: REFRESH, variables: { t: first } });
     expect(rotated.errors).toBeUndefined();
@@ -98,7 +122,10 @@ describe("refresh tokens", () => {
   });
 
   test("only the hash of a refresh token is stored", async () => {
-    const reg = await fed.execute({ query: REGISTER, variables: { i: { email: "hash@uni.example", password: "password 123", name: "Hash" } } });
+    const reg = await fed.execute({
+      query: REGISTER,
+      variables: { i: { email: "hash@uni.example", password: "password 123", name: "Hash" } },
+    });
     const token = reg.data?.register.refreshToken as string;
     const { rows } = await fed.db.users.query("SELECT token_hash FROM refresh_tokens WHERE token_hash = $1", [token]);
     expect(rows).toHaveLength(0);
@@ -107,19 +134,35 @@ describe("refresh tokens", () => {
   });
 
   test("two concurrent refreshes with one token: exactly one succeeds", async () => {
-    const reg = await fed.execute({ query: REGISTER, variables: { i: { email: "race@uni.example", password: "password 123", name: "Race" } } });
+    const reg = await fed.execute({
+      query: REGISTER,
+      variables: { i: { email: "race@uni.example", password: "password 123", name: "Race" } },
+    });
     const token = reg.data?.register.refreshToken;
     const results = await Promise.all([1, 2].map(() => fed.execute({ query: REFRESH, variables: { t: token } })));
     expect(results.filter((r) => r.data?.refreshToken).length).toBe(1);
   });
 
   test("logout ends the session: its refresh token stops working", async () => {
-    const reg = await fed.execute({ query: REGISTER, variables: { i: { email: "out@uni.example", password: "password 123", name: "Out" } } });
+    const reg = await fed.execute({
+      query: REGISTER,
+      variables: { i: { email: "out@uni.example", password: "password 123", name: "Out" } },
+    });
     const { accessToken, refreshToken } = reg.data!.register;
-    const out = await fed.execute({ query: `mutation($t: String!) { logout(refreshToken: $t) }`, variables: { t: refreshToken }, token: accessToken });
+    const out = await fed.execute({
+      query: `mutation($t: String!) { logout(refreshToken: $t) }`,
+      variables: { t: refreshToken },
+      token: accessToken,
+    });
     expect(out.data?.logout).toBe(true);
-    expect(errorCodes(await fed.execute({ query: REFRESH, variables: { t: refreshToken } }))).toEqual(["UNAUTHENTICATED"]);
-    const again = await fed.execute({ query: `mutation($t: String!) { logout(refreshToken: $t) }`, variables: { t: refreshToken }, token: accessToken });
+    expect(errorCodes(await fed.execute({ query: REFRESH, variables: { t: refreshToken } }))).toEqual([
+      "UNAUTHENTICATED",
+    ]);
+    const again = await fed.execute({
+      query: `mutation($t: String!) { logout(refreshToken: $t) }`,
+      variables: { t: refreshToken },
+      token: accessToken,
+    });
     expect(again.data?.logout).toBe(false);
   });
 });
@@ -133,7 +176,11 @@ describe("staff administration", () => {
 
     const student = await fed.createUser("STUDENT");
     const before = await countUsers();
-    const denied = await fed.execute({ query: CREATE, variables: { i: { ...input, email: "x@uni.example", role: "STAFF" } }, token: student.token });
+    const denied = await fed.execute({
+      query: CREATE,
+      variables: { i: { ...input, email: "x@uni.example", role: "STAFF" } },
+      token: student.token,
+    });
     expect(errorCodes(denied)).toEqual(["FORBIDDEN"]);
     const anonymous = await fed.execute({ query: CREATE, variables: { i: { ...input, email: "y@uni.example" } } });
     expect(errorCodes(anonymous)).toEqual(["UNAUTHENTICATED"]);
@@ -147,7 +194,15 @@ describe("staff administration", () => {
     expect((await fed.execute({ query: Q, variables: { id: a.id }, token: a.token })).data?.user.id).toBe(a.id);
     expect((await fed.execute({ query: Q, variables: { id: a.id }, token: fed.admin.token })).data?.user.id).toBe(a.id);
     expect(errorCodes(await fed.execute({ query: Q, variables: { id: a.id }, token: b.token }))).toEqual(["FORBIDDEN"]);
-    expect((await fed.execute({ query: Q, variables: { id: "00000000-0000-4000-8000-000000000000" }, token: fed.admin.token })).data?.user).toBeNull();
+    expect(
+      (
+        await fed.execute({
+          query: Q,
+          variables: { id: "00000000-0000-4000-8000-000000000000" },
+          token: fed.admin.token,
+        })
+      ).data?.user,
+    ).toBeNull();
   });
 
   test("users(): STAFF pages through a role with a cursor; others are FORBIDDEN", async () => {
@@ -168,10 +223,15 @@ describe("staff administration", () => {
     }
     expect(new Set(seen).size).toBe(seen.length);
     const student = await fed.createUser("STUDENT");
-    expect(errorCodes(await fed.execute({ query: Q, variables: { after: null }, token: student.token }))).toEqual(["FORBIDDEN"]);
+    expect(errorCodes(await fed.execute({ query: Q, variables: { after: null }, token: student.token }))).toEqual([
+      "FORBIDDEN",
+    ]);
     const tooMany = await fed.execute({ query: `{ users(first: 101) { totalCount } }`, token: fed.admin.token });
     expect(errorCodes(tooMany)).toEqual(["BAD_USER_INPUT"]);
-    const badCursor = await fed.execute({ query: `{ users(after: "nonsense") { totalCount } }`, token: fed.admin.token });
+    const badCursor = await fed.execute({
+      query: `{ users(after: "nonsense") { totalCount } }`,
+      token: fed.admin.token,
+    });
     expect(errorCodes(badCursor)).toEqual(["BAD_USER_INPUT"]);
   });
 });
@@ -211,23 +271,36 @@ describe("health", () => {
   test("browsers on another origin may call the gateway (CORS preflight), not the subgraphs", async () => {
     const preflight = await fetch(fed.gateway.graphqlUrl, {
       method: "OPTIONS",
-      headers: { origin: "https://panel.example.edu", "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
+      headers: {
+        origin: "https://panel.example.edu",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type",
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
     expect(preflight.headers.get("access-control-allow-headers")).toContain("authorization");
     const call = await fetch(fed.gateway.graphqlUrl, {
       method: "POST",
-      headers: { origin: "https://panel.example.edu", "content-type": "application/json", authorization: `Bearer ${fed.admin.token}` },
+      headers: {
+        origin: "https://panel.example.edu",
+        "content-type": "application/json",
+        authorization: `Bearer ${fed.admin.token}`,
+      },
       body: JSON.stringify({ query: "{ me { id } }" }),
     });
     expect(call.headers.get("access-control-allow-origin")).toBe("*");
-    const subgraph = await fetch(fed.services.users.graphqlUrl, { method: "OPTIONS", headers: { origin: "https://panel.example.edu" } });
+    const subgraph = await fetch(fed.services.users.graphqlUrl, {
+      method: "OPTIONS",
+      headers: { origin: "https://panel.example.edu" },
+    });
     expect(subgraph.headers.get("access-control-allow-origin")).toBeNull();
   });
 
   test("the users JWKS publishes public keys only", async () => {
-    const jwks = (await (await fetch(`${fed.services.users.url}/.well-known/jwks.json`)).json()) as { keys: Record<string, unknown>[] };
+    const jwks = (await (await fetch(`${fed.services.users.url}/.well-known/jwks.json`)).json()) as {
+      keys: Record<string, unknown>[];
+    };
     expect(jwks.keys).toHaveLength(1);
     expect(jwks.keys[0]).toMatchObject({ kty: "OKP", crv: "Ed25519", alg: "EdDSA", kid: fed.usersKey.kid });
     expect(jwks.keys[0]?.d).toBeUndefined();

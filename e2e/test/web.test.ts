@@ -4,7 +4,18 @@
 // own gateway (explorer on). Screenshots of every page land in .ci/artifacts/screenshots/.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { ADMIN, INSECURE_TEST_HOST, addMeal, createCourse, launchBrowser, screenshotPath, startFederation, topUp, uniqueCode, type Federation } from "@pooya/e2e";
+import {
+  ADMIN,
+  INSECURE_TEST_HOST,
+  addMeal,
+  createCourse,
+  launchBrowser,
+  screenshotPath,
+  startFederation,
+  topUp,
+  uniqueCode,
+  type Federation,
+} from "@pooya/e2e";
 
 let fed: Federation;
 let panelUrl: string;
@@ -17,12 +28,15 @@ const startingBalance = 50_000;
 const price = 2_700;
 
 /** Waits (up to 20 s) until the value passes the assertion that follows. */
-const eventually = <T,>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 20_000, interval: 100 });
+const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 20_000, interval: 100 });
 
 const localDate = (offset = 0) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 
 async function newPage(options: { width?: number } = {}): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: 900 }, timezoneId: "UTC" });
+  const context = await browser.newContext({
+    viewport: { width: options.width ?? 1280, height: 900 },
+    timezoneId: "UTC",
+  });
   const page = await context.newPage();
   // What the page itself reports goes into the test's output (a failure then says why).
   page.on("pageerror", (error) => console.error(`[browser] ${error.message}`));
@@ -40,7 +54,8 @@ async function signIn(page: Page, email: string, password: string, base = panelU
 }
 
 /** A page of the panel, by its name in the navigation. */
-const goTo = (page: Page, name: string) => page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name, exact: true }).click();
+const goTo = (page: Page, name: string) =>
+  page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name, exact: true }).click();
 
 async function shot(page: Page, name: string) {
   await page.screenshot({ path: screenshotPath(name), fullPage: true });
@@ -52,7 +67,10 @@ beforeAll(async () => {
   // whatever address or hostname it is opened at.
   const enforcing = await fed.startGateway({ TRUSTED_DOCUMENTS: "enforce", CORS_ORIGINS: "https://pooya.example.edu" });
   panelUrl = enforcing.url;
-  [student, teacher] = await Promise.all([fed.createUser("STUDENT", "Sara Student"), fed.createUser("TEACHER", "Tara Teacher")]);
+  [student, teacher] = await Promise.all([
+    fed.createUser("STUDENT", "Sara Student"),
+    fed.createUser("TEACHER", "Tara Teacher"),
+  ]);
   course = await createCourse(fed, teacher, { code: uniqueCode("WEB"), title: "Web things" });
   await topUp(fed, student.id, startingBalance);
   browser = await launchBrowser();
@@ -112,7 +130,11 @@ describe("the web client", () => {
     await shot(page, "23-staff-wallets");
     await context.close();
 
-    const r = await fed.execute({ query: `query($d: Date!) { meals(from: $d, to: $d) { name } }`, variables: { d: localDate(0) }, token: student.token });
+    const r = await fed.execute({
+      query: `query($d: Date!) { meals(from: $d, to: $d) { name } }`,
+      variables: { d: localDate(0) },
+      token: student.token,
+    });
     expect(r.data?.meals.map((m: { name: string }) => m.name)).toContain(mealName);
   });
 
@@ -138,13 +160,18 @@ describe("the web client", () => {
     await shot(page, "12-student-meals");
 
     await goTo(page, "Orders and wallet");
-    await eventually(() => page.getByTestId("wallet-balance").textContent()).toBe((startingBalance - price).toLocaleString("en-US"));
+    await eventually(() => page.getByTestId("wallet-balance").textContent()).toBe(
+      (startingBalance - price).toLocaleString("en-US"),
+    );
     await eventually(() => page.getByTestId("order").filter({ hasText: mealName }).count()).toBe(1);
     await shot(page, "13-student-orders");
     await context.close();
 
     // What the double click did, as the API sees it: one order, one charge.
-    const r = await fed.execute({ query: `{ me { wallet { balance } } myOrders { meal { name } quantity } }`, token: student.token });
+    const r = await fed.execute({
+      query: `{ me { wallet { balance } } myOrders { meal { name } quantity } }`,
+      token: student.token,
+    });
     expect(r.data?.me.wallet.balance).toBe(startingBalance - price);
     expect(r.data?.myOrders.filter((o: { meal: { name: string } }) => o.meal.name === mealName)).toHaveLength(1);
   });
@@ -179,7 +206,10 @@ describe("the web client", () => {
     await signIn(page, student.email, student.password);
     await goTo(page, "Meals this week");
     await page.getByRole("listitem", { name: new RegExp(mealName) }).waitFor();
-    const overflow = await page.evaluate(() => { const browser = globalThis as any; return browser.document.documentElement.scrollWidth - browser.innerWidth; });
+    const overflow = await page.evaluate(() => {
+      const browser = globalThis as any;
+      return browser.document.documentElement.scrollWidth - browser.innerWidth;
+    });
     expect(overflow).toBeLessThanOrEqual(0);
     await shot(page, "14-student-meals-phone");
     await context.close();
@@ -191,13 +221,21 @@ describe("the web client", () => {
     await page.getByTestId("user-name").waitFor();
     const before = await page.evaluate(() => JSON.parse(localStorage.getItem("pooya.session")!));
     // The token is about to expire: the next request refreshes first.
-    await page.evaluate((s) => localStorage.setItem("pooya.session", JSON.stringify({ ...s, expiresAt: Date.now() + 5_000 })), before);
+    await page.evaluate(
+      (s) => localStorage.setItem("pooya.session", JSON.stringify({ ...s, expiresAt: Date.now() + 5_000 })),
+      before,
+    );
     await page.reload();
     await goTo(page, "Orders and wallet");
     await page.getByTestId("wallet-balance").waitFor();
-    await eventually(async () => (await page.evaluate(() => JSON.parse(localStorage.getItem("pooya.session")!))).refreshToken).not.toBe(before.refreshToken);
+    await eventually(
+      async () => (await page.evaluate(() => JSON.parse(localStorage.getItem("pooya.session")!))).refreshToken,
+    ).not.toBe(before.refreshToken);
     // The spent refresh token no longer works: rotation happened on the server.
-    const spent = await fed.execute({ query: `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }`, variables: { t: before.refreshToken } });
+    const spent = await fed.execute({
+      query: `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }`,
+      variables: { t: before.refreshToken },
+    });
     expect(spent.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
     await context.close();
   });
@@ -237,46 +275,49 @@ function pageProblems(page: Page): string[] {
 const offLoopback = (url: string) => url.replace("//127.0.0.1:", `//${INSECURE_TEST_HOST}:`);
 
 describe(`the panel over plain http off loopback (http://${INSECURE_TEST_HOST}, not a secure context)`, () => {
-  it.each(["student", "teacher", "staff member"] as const)("walks every page of a %s with no page error", async (role) => {
-    const base = offLoopback(panelUrl);
-    // A student of its own (with a meal to buy today), so the other tests' balances stay as they expect.
-    const who: { email: string; password: string; id?: string; token?: string } =
-      role === "student" ? await fed.createUser("STUDENT", "Lan Student") : role === "teacher" ? teacher : ADMIN;
-    const meal = role === "student" ? `Kuku sabzi ${uniqueCode("")}` : undefined;
-    if (meal) {
-      await topUp(fed, who.id!, 10_000);
-      await addMeal(fed, { name: meal, servingDate: localDate(0), price: 800, stock: 10 });
-    }
-    const { context, page } = await newPage();
-    const problems = pageProblems(page);
-    const hosts = new Set<string>();
-    page.on("request", (request) => hosts.add(new URL(request.url()).host));
-    await signIn(page, who.email, who.password, base);
-    await page.getByRole("button", { name: "Sign out" }).waitFor();
-    expect(await page.evaluate(() => (globalThis as any).isSecureContext)).toBe(false);
+  it.each(["student", "teacher", "staff member"] as const)(
+    "walks every page of a %s with no page error",
+    async (role) => {
+      const base = offLoopback(panelUrl);
+      // A student of its own (with a meal to buy today), so the other tests' balances stay as they expect.
+      const who: { email: string; password: string; id?: string; token?: string } =
+        role === "student" ? await fed.createUser("STUDENT", "Lan Student") : role === "teacher" ? teacher : ADMIN;
+      const meal = role === "student" ? `Kuku sabzi ${uniqueCode("")}` : undefined;
+      if (meal) {
+        await topUp(fed, who.id!, 10_000);
+        await addMeal(fed, { name: meal, servingDate: localDate(0), price: 800, stock: 10 });
+      }
+      const { context, page } = await newPage();
+      const problems = pageProblems(page);
+      const hosts = new Set<string>();
+      page.on("request", (request) => hosts.add(new URL(request.url()).host));
+      await signIn(page, who.email, who.password, base);
+      await page.getByRole("button", { name: "Sign out" }).waitFor();
+      expect(await page.evaluate(() => (globalThis as any).isSecureContext)).toBe(false);
 
-    // Every page the navigation offers, each until it has loaded its data.
-    const titles = await page.getByRole("navigation", { name: "Pages" }).getByRole("link").allTextContents();
-    expect(titles.length).toBeGreaterThanOrEqual(3);
-    for (const title of titles) {
-      await goTo(page, title);
-      await page.getByRole("region", { name: title, exact: true }).waitFor();
-      await eventually(() => page.getByText("Loading…").count()).toBe(0);
-    }
-    if (meal) {
-      // The page that made an idempotency key with crypto.randomUUID (secure contexts only).
-      await goTo(page, "Meals this week");
-      const card = page.getByRole("listitem", { name: new RegExp(meal) });
-      await card.getByRole("button", { name: `Buy ${meal}` }).dblclick();
-      await eventually(() => card.getByRole("status").textContent()).toMatch(`Ordered 1 × ${meal}`);
-      await shot(page, "15-student-meals-plain-http");
-      const r = await fed.execute({ query: `{ myOrders { meal { name } } }`, token: who.token });
-      expect(r.data?.myOrders.filter((o: { meal: { name: string } }) => o.meal.name === meal)).toHaveLength(1);
-    }
-    await context.close();
-    expect(problems).toEqual([]);
-    expect([...hosts]).toEqual([new URL(base).host]);
-  });
+      // Every page the navigation offers, each until it has loaded its data.
+      const titles = await page.getByRole("navigation", { name: "Pages" }).getByRole("link").allTextContents();
+      expect(titles.length).toBeGreaterThanOrEqual(3);
+      for (const title of titles) {
+        await goTo(page, title);
+        await page.getByRole("region", { name: title, exact: true }).waitFor();
+        await eventually(() => page.getByText("Loading…").count()).toBe(0);
+      }
+      if (meal) {
+        // The page that made an idempotency key with crypto.randomUUID (secure contexts only).
+        await goTo(page, "Meals this week");
+        const card = page.getByRole("listitem", { name: new RegExp(meal) });
+        await card.getByRole("button", { name: `Buy ${meal}` }).dblclick();
+        await eventually(() => card.getByRole("status").textContent()).toMatch(`Ordered 1 × ${meal}`);
+        await shot(page, "15-student-meals-plain-http");
+        const r = await fed.execute({ query: `{ myOrders { meal { name } } }`, token: who.token });
+        expect(r.data?.myOrders.filter((o: { meal: { name: string } }) => o.meal.name === meal)).toHaveLength(1);
+      }
+      await context.close();
+      expect(problems).toEqual([]);
+      expect([...hosts]).toEqual([new URL(base).host]);
+    },
+  );
 
   it("charges once when a purchase's answer is lost and the student clicks again (the same key is sent)", async () => {
     const buyer = await fed.createUser("STUDENT", "Lost Answer");
@@ -303,7 +344,10 @@ describe(`the panel over plain http off loopback (http://${INSECURE_TEST_HOST}, 
     await card.getByRole("button", { name: `Buy ${meal}` }).click();
     await eventually(() => card.getByRole("status").textContent()).toMatch(`Ordered 1 × ${meal}`);
     await context.close();
-    const r = await fed.execute({ query: `{ me { wallet { balance } } myOrders { meal { name } } }`, token: buyer.token });
+    const r = await fed.execute({
+      query: `{ me { wallet { balance } } myOrders { meal { name } } }`,
+      token: buyer.token,
+    });
     expect(r.data?.myOrders.filter((o: { meal: { name: string } }) => o.meal.name === meal)).toHaveLength(1);
     expect(r.data?.me.wallet.balance).toBe(10_000 - 900);
   });
@@ -342,7 +386,10 @@ describe("GraphiQL at /graphiql", () => {
     let clickedAt = 0;
     await eventually(async () => {
       // Monaco renders the answer as lines of spans with non-breaking spaces.
-      const text = (await page.evaluate(() => (globalThis as any).document.body.innerText as string)).replace(/\u00a0/g, " ");
+      const text = (await page.evaluate(() => (globalThis as any).document.body.innerText as string)).replace(
+        /\u00a0/g,
+        " ",
+      );
       if (!answered.test(text) && Date.now() - clickedAt > 3_000) {
         clickedAt = Date.now();
         await page.getByRole("button", { name: /execute query/i }).click();
@@ -369,7 +416,11 @@ describe("GraphiQL at /graphiql", () => {
 
 describe("trusted documents (enforce)", () => {
   it("refuses an operation that is not listed with 400 PERSISTED_QUERY_NOT_LISTED, and runs listed ones by hash", async () => {
-    const refused = await fetch(`${panelUrl}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
+    const refused = await fetch(`${panelUrl}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ __typename }" }),
+    });
     expect(refused.status).toBe(400);
     expect(((await refused.json()) as any).errors[0].extensions.code).toBe("PERSISTED_QUERY_NOT_LISTED");
     const unknownHash = await fetch(`${panelUrl}/graphql`, {

@@ -4,7 +4,16 @@
 // nobody out). Over WebSocket the same checks decide how the connection is closed.
 import { errors as joseErrors, jwtVerify } from "jose";
 import { bearerChallenge, invalidToken, unavailableRequest, type CacheBounds } from "@pooya/runtime";
-import { ACCESS_TOKEN_DEFAULTS, KeysUnavailableError, ROLES, TOKEN_EXPIRED, createVerifiedTokenCache, type KeyStore, type Role, type Viewer } from "@pooya/identity";
+import {
+  ACCESS_TOKEN_DEFAULTS,
+  KeysUnavailableError,
+  ROLES,
+  TOKEN_EXPIRED,
+  createVerifiedTokenCache,
+  type KeyStore,
+  type Role,
+  type Viewer,
+} from "@pooya/identity";
 
 export interface AccessTokenPolicy {
   jwksUrl: string;
@@ -35,7 +44,11 @@ export const bearerToken = (authorization: string) => /^Bearer\s+(\S+)$/i.exec(a
 /** Tokens verified once and remembered while valid (bounded: the least recently used go first; TOKEN_CACHE_MAX_*). */
 export const VERIFIED_TOKENS_CACHED: CacheBounds = { maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 };
 
-export function createAccessTokenVerifier(policy: AccessTokenPolicy, keys: KeyStore, bounds: CacheBounds = VERIFIED_TOKENS_CACHED) {
+export function createAccessTokenVerifier(
+  policy: AccessTokenPolicy,
+  keys: KeyStore,
+  bounds: CacheBounds = VERIFIED_TOKENS_CACHED,
+) {
   // A token's signature and claims are checked once; until its `exp` the answer is the same, so
   // a client's next requests skip the EdDSA verification. An entry counts only for the key set it
   // was checked against (createVerifiedTokenCache), and the keys are refreshed on the same
@@ -62,13 +75,24 @@ export function createAccessTokenVerifier(policy: AccessTokenPolicy, keys: KeySt
         typ: ACCESS_TOKEN_DEFAULTS.type,
         requiredClaims: ["exp", "sub"],
       });
-      if (!ROLES.includes(payload.role as Role)) throw new AccessTokenError("invalid", "The access token names no role.");
-      return { viewer: { userId: payload.sub as string, role: payload.role as Role }, expiresAt: payload.exp as number };
+      if (!ROLES.includes(payload.role as Role))
+        throw new AccessTokenError("invalid", "The access token names no role.");
+      return {
+        viewer: { userId: payload.sub as string, role: payload.role as Role },
+        expiresAt: payload.exp as number,
+      };
     } catch (error) {
       if (error instanceof AccessTokenError) throw error;
-      if (error instanceof KeysUnavailableError) throw new AccessTokenError("keys-unavailable", "Access tokens cannot be checked right now; try again shortly.", error.retryAfterSeconds);
-      if (error instanceof joseErrors.JWTExpired) throw new AccessTokenError("expired", "The access token has expired: refresh it.");
-      if (error instanceof joseErrors.JOSEError || error instanceof TypeError) throw new AccessTokenError("invalid", "The access token is not valid.");
+      if (error instanceof KeysUnavailableError)
+        throw new AccessTokenError(
+          "keys-unavailable",
+          "Access tokens cannot be checked right now; try again shortly.",
+          error.retryAfterSeconds,
+        );
+      if (error instanceof joseErrors.JWTExpired)
+        throw new AccessTokenError("expired", "The access token has expired: refresh it.");
+      if (error instanceof joseErrors.JOSEError || error instanceof TypeError)
+        throw new AccessTokenError("invalid", "The access token is not valid.");
       throw error;
     }
   }

@@ -12,19 +12,27 @@ function rootFields(selectionSet: SelectionSetNode, document: DocumentNode, seen
     if (selection.kind === Kind.INLINE_FRAGMENT) return rootFields(selection.selectionSet, document, seen);
     if (seen.has(selection.name.value)) return [];
     seen.add(selection.name.value);
-    const fragment = document.definitions.find((d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === selection.name.value);
+    const fragment = document.definitions.find(
+      (d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === selection.name.value,
+    );
     return fragment?.kind === Kind.FRAGMENT_DEFINITION ? rootFields(fragment.selectionSet, document, seen) : [];
   });
 }
 
 export function tooManyRequests(message: string, retryAfterSeconds: number): GraphQLError {
   return new GraphQLError(message, {
-    extensions: { code: "TOO_MANY_REQUESTS", retryAfterSeconds, http: { status: 429, headers: new HeaderMap([["retry-after", String(retryAfterSeconds)]]) } },
+    extensions: {
+      code: "TOO_MANY_REQUESTS",
+      retryAfterSeconds,
+      http: { status: 429, headers: new HeaderMap([["retry-after", String(retryAfterSeconds)]]) },
+    },
   });
 }
 
 /** `limits`: root field name → its per-client limit. */
-export function clientLimitsPlugin<TContext extends BaseContext & { clientIp: string }>(limits: Record<string, RateLimit>): ApolloServerPlugin<TContext> {
+export function clientLimitsPlugin<TContext extends BaseContext & { clientIp: string }>(
+  limits: Record<string, RateLimit>,
+): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       return {
@@ -35,7 +43,10 @@ export function clientLimitsPlugin<TContext extends BaseContext & { clientIp: st
             if (!limit) continue;
             const decision = await limit.consume(clientAddressKey(contextValue.clientIp));
             if (!decision.allowed) {
-              throw tooManyRequests(`Too many ${field} requests from your address; try again in ${decision.retryAfterSeconds} s.`, decision.retryAfterSeconds);
+              throw tooManyRequests(
+                `Too many ${field} requests from your address; try again in ${decision.retryAfterSeconds} s.`,
+                decision.retryAfterSeconds,
+              );
             }
           }
         },
@@ -51,7 +62,8 @@ export function tooManyRequestsStatusPlugin<TContext extends BaseContext>(): Apo
       return {
         async willSendResponse({ response }) {
           if (response.body.kind !== "single") return;
-          if (response.body.singleResult.errors?.some((e) => e.extensions?.code === "TOO_MANY_REQUESTS")) response.http.status = 429;
+          if (response.body.singleResult.errors?.some((e) => e.extensions?.code === "TOO_MANY_REQUESTS"))
+            response.http.status = 429;
         },
       };
     },

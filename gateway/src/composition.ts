@@ -9,8 +9,7 @@ export interface SubgraphSource {
 }
 
 export type CompositionResult =
-  | { ok: true; supergraphSdl: string; apiSchema: GraphQLSchema; hints: string[] }
-  | { ok: false; errors: string[] };
+  { ok: true; supergraphSdl: string; apiSchema: GraphQLSchema; hints: string[] } | { ok: false; errors: string[] };
 
 export function composeSupergraph(subgraphs: SubgraphSource[]): CompositionResult {
   const parsed: { name: string; url: string; typeDefs: ReturnType<typeof parse> }[] = [];

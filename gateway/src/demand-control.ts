@@ -1,7 +1,18 @@
 // Demand control: what a query may ask for, refused (HTTP 400, with a code) before it is
 // planned or any subgraph is called. The cost counts every object in the answer the query
 // could produce: lists multiply by `first`, or by an assumed size where they are not paginated.
-import { GraphQLError, visit, getNamedType, getNullableType, isLeafType, isListType, type ASTVisitor, type DocumentNode, type GraphQLSchema, type ValidationContext } from "graphql";
+import {
+  GraphQLError,
+  visit,
+  getNamedType,
+  getNullableType,
+  isLeafType,
+  isListType,
+  type ASTVisitor,
+  type DocumentNode,
+  type GraphQLSchema,
+  type ValidationContext,
+} from "graphql";
 import { getComplexity, type ComplexityEstimator } from "graphql-query-complexity";
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import { DEFAULT_PAGE_SIZE } from "@pooya/runtime";
@@ -48,19 +59,42 @@ function refused(message: string, code: string, extensions: Record<string, unkno
 }
 
 /** The estimated cost of an operation (undefined: variables that do not fit, which the executor answers with its own error). */
-function estimatedCost(args: { schema: GraphQLSchema; document: DocumentNode; variables?: Record<string, unknown>; operationName?: string | null }): number | undefined {
+function estimatedCost(args: {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  variables?: Record<string, unknown>;
+  operationName?: string | null;
+}): number | undefined {
   try {
-    return getComplexity({ schema: args.schema, query: args.document, variables: args.variables ?? {}, operationName: args.operationName ?? undefined, estimators: [listAwareEstimator] });
+    return getComplexity({
+      schema: args.schema,
+      query: args.document,
+      variables: args.variables ?? {},
+      operationName: args.operationName ?? undefined,
+      estimators: [listAwareEstimator],
+    });
   } catch {
     return undefined;
   }
 }
 
 const tooExpensive = (cost: number, limits: DemandLimits) =>
-  refused(`This query could produce about ${cost} objects; at most ${limits.maxCost} are served. Ask for fewer items (first) or fewer nested lists.`, "COST_ESTIMATED_TOO_EXPENSIVE", { cost, maxCost: limits.maxCost });
+  refused(
+    `This query could produce about ${cost} objects; at most ${limits.maxCost} are served. Ask for fewer items (first) or fewer nested lists.`,
+    "COST_ESTIMATED_TOO_EXPENSIVE",
+    { cost, maxCost: limits.maxCost },
+  );
 
 /** The estimated cost of an operation, or a COST_ESTIMATED_TOO_EXPENSIVE error when it is over the limit (undefined: fine, or variables that do not fit). */
-export function costRefusal(limits: DemandLimits, args: { schema: GraphQLSchema; document: DocumentNode; variables?: Record<string, unknown>; operationName?: string | null }): GraphQLError | undefined {
+export function costRefusal(
+  limits: DemandLimits,
+  args: {
+    schema: GraphQLSchema;
+    document: DocumentNode;
+    variables?: Record<string, unknown>;
+    operationName?: string | null;
+  },
+): GraphQLError | undefined {
   const cost = estimatedCost(args);
   return cost !== undefined && cost > limits.maxCost ? tooExpensive(cost, limits) : undefined;
 }
@@ -73,7 +107,10 @@ function costDependsOnVariables(document: DocumentNode): boolean {
   let depends = false;
   let inside = 0; // depth within `first:` arguments and directives
   visit(document, {
-    Argument: { enter: (node) => void (node.name.value === "first" && inside++), leave: (node) => void (node.name.value === "first" && inside--) },
+    Argument: {
+      enter: (node) => void (node.name.value === "first" && inside++),
+      leave: (node) => void (node.name.value === "first" && inside--),
+    },
     Directive: { enter: () => void inside++, leave: () => void inside-- },
     Variable: () => {
       if (inside > 0) depends = true;
@@ -85,13 +122,17 @@ function costDependsOnVariables(document: DocumentNode): boolean {
 export function demandControlPlugin<TContext extends BaseContext>(limits: DemandLimits): ApolloServerPlugin<TContext> {
   // Apollo Server keeps one parsed document per distinct query, so the cost of a query whose cost
   // cannot change with its variables is estimated once (it was 4 % of the gateway's CPU on `me`).
-  const known = new WeakMap<DocumentNode, { schema: GraphQLSchema; fixed: boolean; costs: Map<string, number | undefined> }>();
+  const known = new WeakMap<
+    DocumentNode,
+    { schema: GraphQLSchema; fixed: boolean; costs: Map<string, number | undefined> }
+  >();
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ schema, document, request, operationName }) {
           let entry = known.get(document);
-          if (!entry || entry.schema !== schema) known.set(document, (entry = { schema, fixed: !costDependsOnVariables(document), costs: new Map() }));
+          if (!entry || entry.schema !== schema)
+            known.set(document, (entry = { schema, fixed: !costDependsOnVariables(document), costs: new Map() }));
           const key = operationName ?? "";
           let cost = entry.fixed ? entry.costs.get(key) : undefined;
           if (cost === undefined) {

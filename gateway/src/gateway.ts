@@ -8,8 +8,36 @@ import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { ApolloServerPluginLandingPageProductionDefault } from "@apollo/server/plugin/landingPage/default";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { boundedKeyValueCache, createEdge, createMetrics, createRateLimitStore, documentBytes, errorBody, graphqlMetricsPlugin, createUpstream, drainDeadline, enableWebSockets, maskUnexpectedErrors, requestShapePlugin, retryAfterPlugin, setSubscriptionsHint, stringBytes, type CacheBounds, type CorsOrigins, type Logger, type Upstream, type UpstreamSettings } from "@pooya/runtime";
-import { createIdentityAssertionSigner, createKeyStore, generateSigningKey, publicKeySet, type SigningKey, type Viewer } from "@pooya/identity";
+import {
+  boundedKeyValueCache,
+  createEdge,
+  createMetrics,
+  createRateLimitStore,
+  documentBytes,
+  errorBody,
+  graphqlMetricsPlugin,
+  createUpstream,
+  drainDeadline,
+  enableWebSockets,
+  maskUnexpectedErrors,
+  requestShapePlugin,
+  retryAfterPlugin,
+  setSubscriptionsHint,
+  stringBytes,
+  type CacheBounds,
+  type CorsOrigins,
+  type Logger,
+  type Upstream,
+  type UpstreamSettings,
+} from "@pooya/runtime";
+import {
+  createIdentityAssertionSigner,
+  createKeyStore,
+  generateSigningKey,
+  publicKeySet,
+  type SigningKey,
+  type Viewer,
+} from "@pooya/identity";
 import { request as httpRequest } from "undici";
 import { VERIFIED_TOKENS_CACHED, createAccessTokenVerifier, type AccessTokenPolicy } from "./access-tokens.ts";
 import { subgraphsOf } from "./supergraph.ts";
@@ -25,7 +53,14 @@ import { serveWebClient } from "./web.ts";
 import { SubgraphDataSource, SubgraphRequestCounter } from "./subgraph-data-source.ts";
 
 export { SubgraphRequestCounter };
-import { DOCUMENT_HASHES_CACHED, NOT_LISTED_MESSAGE, documentHasher, documentListed, trustedDocumentsHandler, type TrustedDocumentsMode } from "./trusted-documents.ts";
+import {
+  DOCUMENT_HASHES_CACHED,
+  NOT_LISTED_MESSAGE,
+  documentHasher,
+  documentListed,
+  trustedDocumentsHandler,
+  type TrustedDocumentsMode,
+} from "./trusted-documents.ts";
 
 export interface GatewayContext extends BaseContext {
   viewer: Viewer;
@@ -66,7 +101,9 @@ export const DEFAULT_CACHE_BOUNDS: GatewayCacheBounds = {
  * fetch nodes' operation texts, selection sets and paths as objects.
  */
 const QUERY_PLAN_BYTES_PER_JSON_BYTE = 3;
-type QueryPlan = NonNullable<Awaited<ReturnType<NonNullable<NonNullable<GatewayConfig["queryPlannerConfig"]>["cache"]>["get"]>>>;
+type QueryPlan = NonNullable<
+  Awaited<ReturnType<NonNullable<NonNullable<GatewayConfig["queryPlannerConfig"]>["cache"]>["get"]>>
+>;
 
 export interface GatewaySettings {
   port: number;
@@ -122,8 +159,15 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
   const caches = { ...DEFAULT_CACHE_BOUNDS, ...settings.caches };
   const signingKey = settings.signingKey ?? (await generateSigningKey());
   const signIdentityAssertion = createIdentityAssertionSigner(signingKey);
-  const identityAssertionFor = reusingAssertionSigner((viewer, clientIp) => signIdentityAssertion(viewer, clientIp), { bounds: caches.assertions });
-  const accessTokenKeys = createKeyStore({ name: "access-token", url: settings.accessTokens.jwksUrl, log, refreshAfterMs: settings.keysRefreshMs });
+  const identityAssertionFor = reusingAssertionSigner((viewer, clientIp) => signIdentityAssertion(viewer, clientIp), {
+    bounds: caches.assertions,
+  });
+  const accessTokenKeys = createKeyStore({
+    name: "access-token",
+    url: settings.accessTokens.jwksUrl,
+    log,
+    refreshAfterMs: settings.keysRefreshMs,
+  });
   await accessTokenKeys.load(); // if this fails, readiness says so and tokens are checked once the keys can be fetched
   const accessTokens = createAccessTokenVerifier(settings.accessTokens, accessTokenKeys, caches.tokens);
   const subgraphRequests = new SubgraphRequestCounter();
@@ -132,12 +176,31 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
   // each, measured by JSON, which for a parsed document is about a quarter of its heap.
   const documentStore = boundedKeyValueCache<DocumentNode>("documents", caches.documents, documentBytes);
   const persistedQueries = boundedKeyValueCache<string>("persisted-queries", caches.persistedQueries, stringBytes);
-  const queryPlans = boundedKeyValueCache<QueryPlan>("query-plans", caches.queryPlans, (plan) => JSON.stringify(plan).length * QUERY_PLAN_BYTES_PER_JSON_BYTE);
+  const queryPlans = boundedKeyValueCache<QueryPlan>(
+    "query-plans",
+    caches.queryPlans,
+    (plan) => JSON.stringify(plan).length * QUERY_PLAN_BYTES_PER_JSON_BYTE,
+  );
   const documentHash = documentHasher(caches.documentHashes);
-  for (const cache of [documentStore.cache, persistedQueries.cache, queryPlans.cache, accessTokens.cache, identityAssertionFor.cache, documentHash.cache]) metrics.trackCache(cache);
+  for (const cache of [
+    documentStore.cache,
+    persistedQueries.cache,
+    queryPlans.cache,
+    accessTokens.cache,
+    identityAssertionFor.cache,
+    documentHash.cache,
+  ])
+    metrics.trackCache(cache);
   const rateLimits = createRateLimitStore({ redisUrl: settings.redisUrl, prefix: "pooya:gateway", log });
-  const clientLimits = Object.fromEntries(Object.entries(settings.clientLimits).map(([field, perMinute]) => [field, rateLimits.limit(`client-${field}`, { points: perMinute, windowSeconds: 60 })]));
-  setSubscriptionsHint("Subscriptions are served over WebSocket at this same URL (protocol graphql-transport-ws, access token in connection_init), not over HTTP POST or GET.");
+  const clientLimits = Object.fromEntries(
+    Object.entries(settings.clientLimits).map(([field, perMinute]) => [
+      field,
+      rateLimits.limit(`client-${field}`, { points: perMinute, windowSeconds: 60 }),
+    ]),
+  );
+  setSubscriptionsHint(
+    "Subscriptions are served over WebSocket at this same URL (protocol graphql-transport-ws, access token in connection_init), not over HTTP POST or GET.",
+  );
 
   // @apollo/gateway otherwise probes cloud metadata endpoints (AWS, GCP, Azure, Alibaba) and
   // exports usage metrics to Apollo. This gateway talks to its subgraphs and nothing else.
@@ -148,13 +211,24 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     upstreams.set(name, createUpstream({ ...settings.calls(name, target), log, metrics }));
   }
   if (settings.resultShaping === "apollo") useApolloResultShaping();
-  else if (!installFastResultShaping()) log.warn({ expected: SHAPED_LIKE_APOLLO_GATEWAY }, "@apollo/gateway is not the version gateway/src/result-shaping.ts was written against: Apollo's own (slower) result shaping is used");
+  else if (!installFastResultShaping())
+    log.warn(
+      { expected: SHAPED_LIKE_APOLLO_GATEWAY },
+      "@apollo/gateway is not the version gateway/src/result-shaping.ts was written against: Apollo's own (slower) result shaping is used",
+    );
   const gateway = new ApolloGateway({
     supergraphSdl: settings.supergraphSdl,
     logger: log,
     queryPlannerConfig: { cache: queryPlans },
     buildService: ({ name, url }) =>
-      new SubgraphDataSource(name, settings.subgraphUrls[name] ?? url ?? "", upstreams.get(name)!, subgraphRequests, log, settings.limits.maxSubgraphRequestBytes),
+      new SubgraphDataSource(
+        name,
+        settings.subgraphUrls[name] ?? url ?? "",
+        upstreams.get(name)!,
+        subgraphRequests,
+        log,
+        settings.limits.maxSubgraphRequestBytes,
+      ),
   });
   let apiSchema: GraphQLSchema | undefined;
   gateway.onSchemaLoadOrUpdate((loaded) => {
@@ -202,25 +276,49 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
       graphqlMetricsPlugin<GatewayContext>(metrics),
       // graphql-armor is typed against Apollo's CommonJS declarations; the plugins are the same.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
-      !explorer ? ApolloServerPluginLandingPageProductionDefault({ footer: false }) : sandboxLandingPagePlugin<GatewayContext>({ graphiqlAvailable }),
+      !explorer
+        ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
+        : sandboxLandingPagePlugin<GatewayContext>({ graphiqlAvailable }),
     ],
   });
   await apollo.start();
 
-  const edge = await createEdge({ log, cors: settings.corsOrigins, trustProxy: settings.trustedProxies, metrics, metricsAllowFrom: settings.metricsAllowFrom, metricsPort: settings.metricsPort });
+  const edge = await createEdge({
+    log,
+    cors: settings.corsOrigins,
+    trustProxy: settings.trustedProxies,
+    metrics,
+    metricsAllowFrom: settings.metricsAllowFrom,
+    metricsPort: settings.metricsPort,
+  });
   const graphql = fastifyApolloHandler<GatewayContext>(apollo, {
     context: async (request) => {
       const viewer = await accessTokens.viewerFromAuthorization(request.headers.authorization);
       let assertion: Promise<string> | undefined;
-      return { viewer, requestId: request.id, clientIp: request.ip, identityAssertion: () => (assertion ??= identityAssertionFor(viewer, request.ip)) };
+      return {
+        viewer,
+        requestId: request.id,
+        clientIp: request.ip,
+        identityAssertion: () => (assertion ??= identityAssertionFor(viewer, request.ip)),
+      };
     },
   });
   async function graphqlOverHttp(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
-    const payload = await graphql.call(this, request as Parameters<typeof graphql>[0], reply as Parameters<typeof graphql>[1]);
+    const payload = await graphql.call(
+      this,
+      request as Parameters<typeof graphql>[0],
+      reply as Parameters<typeof graphql>[1],
+    );
     // The last line of demand control: an answer too large to serve is refused, not sent.
     if (typeof payload === "string" && Buffer.byteLength(payload) > settings.limits.maxResponseBytes) {
       void reply.code(400);
-      return JSON.stringify(errorBody(`The answer is larger than ${settings.limits.maxResponseBytes} bytes; ask for fewer items (paginate).`, "RESPONSE_TOO_LARGE", { maxBytes: settings.limits.maxResponseBytes }));
+      return JSON.stringify(
+        errorBody(
+          `The answer is larger than ${settings.limits.maxResponseBytes} bytes; ask for fewer items (paginate).`,
+          "RESPONSE_TOO_LARGE",
+          { maxBytes: settings.limits.maxResponseBytes },
+        ),
+      );
     }
     return payload;
   }
@@ -238,16 +336,36 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     formatError,
     log,
     metrics,
-    refuseDocument: trusted.mode === "enforce" ? (query) => (documentListed(trusted.manifest, query, documentHash) ? undefined : new GraphQLError(NOT_LISTED_MESSAGE, { extensions: { code: "PERSISTED_QUERY_NOT_LISTED" } })) : undefined,
+    refuseDocument:
+      trusted.mode === "enforce"
+        ? (query) =>
+            documentListed(trusted.manifest, query, documentHash)
+              ? undefined
+              : new GraphQLError(NOT_LISTED_MESSAGE, { extensions: { code: "PERSISTED_QUERY_NOT_LISTED" } })
+        : undefined,
   });
-  const trustedOutcomes = metrics.counter("gateway_trusted_documents_total", "GraphQL requests over HTTP by trusted-documents outcome: listed, unlisted (refused with TRUSTED_DOCUMENTS=enforce), none (no operation)", ["outcome"] as const);
-  const preHandler = trustedDocumentsHandler(trusted.mode, trusted.manifest, (outcome) => trustedOutcomes.inc({ outcome }), documentHash);
+  const trustedOutcomes = metrics.counter(
+    "gateway_trusted_documents_total",
+    "GraphQL requests over HTTP by trusted-documents outcome: listed, unlisted (refused with TRUSTED_DOCUMENTS=enforce), none (no operation)",
+    ["outcome"] as const,
+  );
+  const preHandler = trustedDocumentsHandler(
+    trusted.mode,
+    trusted.manifest,
+    (outcome) => trustedOutcomes.inc({ outcome }),
+    documentHash,
+  );
   await enableWebSockets(edge);
   edge.app.post("/graphql", { preHandler }, graphqlOverHttp);
   // GET: a query over HTTP, or the WebSocket upgrade for subscriptions (same URL). No HEAD:
   // Apollo answers only GET and POST.
   edge.app.route({
-    method: "GET", url: "/graphql", exposeHeadRoute: false, preHandler, handler: graphqlOverHttp, wsHandler: subscriptions.handler,
+    method: "GET",
+    url: "/graphql",
+    exposeHeadRoute: false,
+    preHandler,
+    handler: graphqlOverHttp,
+    wsHandler: subscriptions.handler,
   });
   if (settings.webRoot) await serveWebClient(edge.app, { root: settings.webRoot, explorer: graphiqlAvailable, log });
   edge.app.get("/.well-known/jwks.json", async () => publicKeySet([signingKey]));
@@ -257,14 +375,21 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
   edge.setReadiness(async () => {
     if (!accessTokenKeys.status().loaded) await accessTokenKeys.load();
     const keys = accessTokenKeys.status();
-    const subgraphs = Object.fromEntries(await Promise.all([...upstreams].map(async ([name, upstream]) => {
-      const readyz = new URL("/readyz", settings.subgraphUrls[name] ?? upstream.baseUrl).href;
-      const ready = await httpRequest(readyz, { signal: AbortSignal.timeout(1_000) }).then(async (r) => {
-        await r.body.dump();
-        return r.statusCode === 200;
-      }, () => false);
-      return [name, { ready, breaker: upstream.status() }] as const;
-    })));
+    const subgraphs = Object.fromEntries(
+      await Promise.all(
+        [...upstreams].map(async ([name, upstream]) => {
+          const readyz = new URL("/readyz", settings.subgraphUrls[name] ?? upstream.baseUrl).href;
+          const ready = await httpRequest(readyz, { signal: AbortSignal.timeout(1_000) }).then(
+            async (r) => {
+              await r.body.dump();
+              return r.statusCode === 200;
+            },
+            () => false,
+          );
+          return [name, { ready, breaker: upstream.status() }] as const;
+        }),
+      ),
+    );
     return { ready: keys.loaded, supergraph: true, accessTokenKeys: keys, subgraphs };
   });
   const { url, metricsUrl } = await edge.listen(settings.port, settings.host, { reusePort: settings.reusePort });

@@ -13,16 +13,26 @@ const ASSERTION_BYTES = 500;
 
 export const ASSERTIONS_CACHED: CacheBounds = { maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 };
 
-export function reusingAssertionSigner(sign: Sign, { reuseMs = (ASSERTION_LIFETIME_SECONDS * 1000) / 2, bounds = ASSERTIONS_CACHED } = {}): Sign & { cache: TrackedCache } {
-  const signed = boundedCache<string, { assertion: Promise<string>; at: number }>("identity-assertions", bounds, () => ASSERTION_BYTES);
-  return Object.assign((viewer: Viewer, clientIp: string) => {
-    const key = viewer ? `${viewer.userId}\u0000${viewer.role}\u0000${clientIp}` : `\u0000anonymous\u0000${clientIp}`;
-    const now = Date.now();
-    const known = signed.get(key);
-    if (known && now - known.at < reuseMs) return known.assertion;
-    const assertion = sign(viewer, clientIp);
-    signed.set(key, { assertion, at: now });
-    assertion.catch(() => signed.delete(key)); // a failed signature is not reused
-    return assertion;
-  }, { cache: signed });
+export function reusingAssertionSigner(
+  sign: Sign,
+  { reuseMs = (ASSERTION_LIFETIME_SECONDS * 1000) / 2, bounds = ASSERTIONS_CACHED } = {},
+): Sign & { cache: TrackedCache } {
+  const signed = boundedCache<string, { assertion: Promise<string>; at: number }>(
+    "identity-assertions",
+    bounds,
+    () => ASSERTION_BYTES,
+  );
+  return Object.assign(
+    (viewer: Viewer, clientIp: string) => {
+      const key = viewer ? `${viewer.userId}\u0000${viewer.role}\u0000${clientIp}` : `\u0000anonymous\u0000${clientIp}`;
+      const now = Date.now();
+      const known = signed.get(key);
+      if (known && now - known.at < reuseMs) return known.assertion;
+      const assertion = sign(viewer, clientIp);
+      signed.set(key, { assertion, at: now });
+      assertion.catch(() => signed.delete(key)); // a failed signature is not reused
+      return assertion;
+    },
+    { cache: signed },
+  );
 }

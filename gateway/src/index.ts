@@ -20,49 +20,68 @@ export const gatewayService = defineService({
       const base = (vars as Record<string, unknown>)[serviceUrlVariable(name)] as string | undefined;
       if (base) subgraphUrls[name] = `${base}/graphql`;
     }
-    return startGateway({
-      port: vars.PORT,
-      host: vars.HOST,
-      reusePort: vars.REUSE_PORT,
-      supergraphSdl: supergraph.sdl,
-      subgraphUrls,
-      calls: (name, url) => ({ ...callSettings(vars, name, url), maxResponseBytes: vars.MAX_RESPONSE_BYTES }),
-      limits: {
-        maxCost: vars.MAX_QUERY_COST,
-        maxAliasLength: vars.MAX_ALIAS_LENGTH,
-        maxTextLength: vars.MAX_TEXT_VALUE_LENGTH,
-        maxListItems: vars.MAX_LIST_VALUE_ITEMS,
-        maxSubgraphRequestBytes: vars.MAX_SUBGRAPH_REQUEST_BYTES,
-        maxResponseBytes: vars.MAX_RESPONSE_BYTES,
+    return startGateway(
+      {
+        port: vars.PORT,
+        host: vars.HOST,
+        reusePort: vars.REUSE_PORT,
+        supergraphSdl: supergraph.sdl,
+        subgraphUrls,
+        calls: (name, url) => ({ ...callSettings(vars, name, url), maxResponseBytes: vars.MAX_RESPONSE_BYTES }),
+        limits: {
+          maxCost: vars.MAX_QUERY_COST,
+          maxAliasLength: vars.MAX_ALIAS_LENGTH,
+          maxTextLength: vars.MAX_TEXT_VALUE_LENGTH,
+          maxListItems: vars.MAX_LIST_VALUE_ITEMS,
+          maxSubgraphRequestBytes: vars.MAX_SUBGRAPH_REQUEST_BYTES,
+          maxResponseBytes: vars.MAX_RESPONSE_BYTES,
+        },
+        subscriptions: {
+          maxPerConnection: vars.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+          maxConnections: vars.MAX_WEBSOCKET_CONNECTIONS,
+        },
+        accessTokens: { jwksUrl: vars.ACCESS_TOKEN_JWKS_URL, issuer: vars.TOKEN_ISSUER, audience: vars.TOKEN_AUDIENCE },
+        signingKey: vars.GATEWAY_SIGNING_KEY ? await signingKeyFromJwk(vars.GATEWAY_SIGNING_KEY) : undefined,
+        production: vars.NODE_ENV === "production",
+        explorer: vars.EXPLORER ?? vars.NODE_ENV !== "production",
+        webRoot: vars.WEB_ROOT,
+        trustedDocuments: {
+          mode: vars.TRUSTED_DOCUMENTS,
+          manifest:
+            vars.TRUSTED_DOCUMENTS === "off" && !existsSync(vars.TRUSTED_DOCUMENTS_PATH)
+              ? new Map()
+              : loadTrustedDocuments(vars.TRUSTED_DOCUMENTS_PATH),
+        },
+        corsOrigins: vars.CORS_ORIGINS.includes("*") ? "*" : vars.CORS_ORIGINS,
+        shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
+        trustedProxies: vars.TRUSTED_PROXIES,
+        metricsAllowFrom: vars.METRICS_ALLOW_FROM,
+        metricsPort: vars.METRICS_PORT,
+        redisUrl: vars.REDIS_URL,
+        clientLimits: {
+          login: vars.LOGIN_LIMIT_PER_CLIENT,
+          register: vars.REGISTER_LIMIT_PER_CLIENT,
+          refreshToken: vars.REFRESH_LIMIT_PER_CLIENT,
+        },
+        keysRefreshMs: vars.KEYS_REFRESH_MS,
+        resultShaping: vars.RESULT_SHAPING,
+        caches: {
+          documents: { maxEntries: vars.DOCUMENT_CACHE_MAX_ENTRIES, maxBytes: vars.DOCUMENT_CACHE_MAX_BYTES },
+          queryPlans: { maxEntries: vars.QUERY_PLAN_CACHE_MAX_ENTRIES, maxBytes: vars.QUERY_PLAN_CACHE_MAX_BYTES },
+          persistedQueries: {
+            maxEntries: vars.PERSISTED_QUERY_CACHE_MAX_ENTRIES,
+            maxBytes: vars.PERSISTED_QUERY_CACHE_MAX_BYTES,
+          },
+          tokens: { maxEntries: vars.TOKEN_CACHE_MAX_ENTRIES, maxBytes: vars.TOKEN_CACHE_MAX_BYTES },
+          assertions: { maxEntries: vars.ASSERTION_CACHE_MAX_ENTRIES, maxBytes: vars.ASSERTION_CACHE_MAX_BYTES },
+          documentHashes: {
+            maxEntries: vars.DOCUMENT_HASH_CACHE_MAX_ENTRIES,
+            maxBytes: vars.DOCUMENT_HASH_CACHE_MAX_BYTES,
+          },
+        },
       },
-      subscriptions: { maxPerConnection: vars.MAX_SUBSCRIPTIONS_PER_CONNECTION, maxConnections: vars.MAX_WEBSOCKET_CONNECTIONS },
-      accessTokens: { jwksUrl: vars.ACCESS_TOKEN_JWKS_URL, issuer: vars.TOKEN_ISSUER, audience: vars.TOKEN_AUDIENCE },
-      signingKey: vars.GATEWAY_SIGNING_KEY ? await signingKeyFromJwk(vars.GATEWAY_SIGNING_KEY) : undefined,
-      production: vars.NODE_ENV === "production",
-      explorer: vars.EXPLORER ?? vars.NODE_ENV !== "production",
-      webRoot: vars.WEB_ROOT,
-      trustedDocuments: {
-        mode: vars.TRUSTED_DOCUMENTS,
-        manifest: vars.TRUSTED_DOCUMENTS === "off" && !existsSync(vars.TRUSTED_DOCUMENTS_PATH) ? new Map() : loadTrustedDocuments(vars.TRUSTED_DOCUMENTS_PATH),
-      },
-      corsOrigins: vars.CORS_ORIGINS.includes("*") ? "*" : vars.CORS_ORIGINS,
-      shutdownTimeoutMs: vars.SHUTDOWN_TIMEOUT_MS,
-      trustedProxies: vars.TRUSTED_PROXIES,
-      metricsAllowFrom: vars.METRICS_ALLOW_FROM,
-      metricsPort: vars.METRICS_PORT,
-      redisUrl: vars.REDIS_URL,
-      clientLimits: { login: vars.LOGIN_LIMIT_PER_CLIENT, register: vars.REGISTER_LIMIT_PER_CLIENT, refreshToken: vars.REFRESH_LIMIT_PER_CLIENT },
-      keysRefreshMs: vars.KEYS_REFRESH_MS,
-      resultShaping: vars.RESULT_SHAPING,
-      caches: {
-        documents: { maxEntries: vars.DOCUMENT_CACHE_MAX_ENTRIES, maxBytes: vars.DOCUMENT_CACHE_MAX_BYTES },
-        queryPlans: { maxEntries: vars.QUERY_PLAN_CACHE_MAX_ENTRIES, maxBytes: vars.QUERY_PLAN_CACHE_MAX_BYTES },
-        persistedQueries: { maxEntries: vars.PERSISTED_QUERY_CACHE_MAX_ENTRIES, maxBytes: vars.PERSISTED_QUERY_CACHE_MAX_BYTES },
-        tokens: { maxEntries: vars.TOKEN_CACHE_MAX_ENTRIES, maxBytes: vars.TOKEN_CACHE_MAX_BYTES },
-        assertions: { maxEntries: vars.ASSERTION_CACHE_MAX_ENTRIES, maxBytes: vars.ASSERTION_CACHE_MAX_BYTES },
-        documentHashes: { maxEntries: vars.DOCUMENT_HASH_CACHE_MAX_ENTRIES, maxBytes: vars.DOCUMENT_HASH_CACHE_MAX_BYTES },
-      },
-    }, log);
+      log,
+    );
   },
 });
 

@@ -26,7 +26,11 @@ export function withExplorerLink(html: string, graphiqlAvailable: boolean): stri
   if (!graphiqlAvailable) return html;
   const nonce = /nonce="?([0-9a-f]+)"?/.exec(html)?.[1];
   const offline = /<p>Apollo Sandbox cannot be loaded; it appears that you might be offline\.<\/p>/;
-  let page = html.replace(offline, (line) => `${line}\n  <p>The built-in explorer needs nothing from the internet: <a href="/graphiql">open GraphiQL at /graphiql</a>.</p>`);
+  let page = html.replace(
+    offline,
+    (line) =>
+      `${line}\n  <p>The built-in explorer needs nothing from the internet: <a href="/graphiql">open GraphiQL at /graphiql</a>.</p>`,
+  );
   if (nonce) {
     page = page.replace(
       "</body>",
@@ -36,7 +40,11 @@ export function withExplorerLink(html: string, graphiqlAvailable: boolean): stri
   return page;
 }
 
-export function sandboxLandingPagePlugin<TContext extends BaseContext>({ graphiqlAvailable }: { graphiqlAvailable: boolean }): ApolloServerPlugin<TContext> {
+export function sandboxLandingPagePlugin<TContext extends BaseContext>({
+  graphiqlAvailable,
+}: {
+  graphiqlAvailable: boolean;
+}): ApolloServerPlugin<TContext> {
   const sandbox = ApolloServerPluginLandingPageLocalDefault({
     embed: { runTelemetry: false },
     footer: false,
@@ -53,7 +61,8 @@ export function sandboxLandingPagePlugin<TContext extends BaseContext>({ graphiq
         async renderLandingPage() {
           const page = await render();
           return {
-            html: async () => withExplorerLink(typeof page.html === "string" ? page.html : await page.html(), graphiqlAvailable),
+            html: async () =>
+              withExplorerLink(typeof page.html === "string" ? page.html : await page.html(), graphiqlAvailable),
           };
         },
       };

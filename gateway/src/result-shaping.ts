@@ -20,8 +20,22 @@
 // RESULT_SHAPING=apollo keeps Apollo's.
 import { createRequire } from "node:module";
 import {
-  ERRORS, Variable, isCompositeType, isCustomScalarType, isObjectType, isSubtype, isValidLeafValue, typenameFieldName,
-  type CompositeType, type FieldSelection, type NamedType, type Operation, type Schema, type Selection, type SelectionSet, type Type,
+  ERRORS,
+  Variable,
+  isCompositeType,
+  isCustomScalarType,
+  isObjectType,
+  isSubtype,
+  isValidLeafValue,
+  typenameFieldName,
+  type CompositeType,
+  type FieldSelection,
+  type NamedType,
+  type Operation,
+  type Schema,
+  type Selection,
+  type SelectionSet,
+  type Type,
 } from "@apollo/federation-internals";
 import type { GraphQLError } from "graphql";
 
@@ -39,7 +53,15 @@ export const SHAPED_LIKE_APOLLO_GATEWAY = "2.14.4";
 
 /** One selection, read once per answer: a field (with what it needs) or an inline fragment. */
 type Compiled =
-  | { field: true; responseName: string; introspection: boolean; typename: boolean; type: Type; selectionSet: SelectionSet | undefined; selection: FieldSelection }
+  | {
+      field: true;
+      responseName: string;
+      introspection: boolean;
+      typename: boolean;
+      type: Type;
+      selectionSet: SelectionSet | undefined;
+      selection: FieldSelection;
+    }
   | { field: false; typeCondition: CompositeType | undefined; selectionSet: SelectionSet };
 
 interface Shaping {
@@ -59,11 +81,15 @@ function fail(message: string): never {
   throw new Error(message);
 }
 
-function ifValue(directive: { arguments(): Record<string, unknown>; toString(): string }, variables: Record<string, unknown>): boolean {
+function ifValue(
+  directive: { arguments(): Record<string, unknown>; toString(): string },
+  variables: Record<string, unknown>,
+): boolean {
   const ifArg = directive.arguments().if as unknown;
   if (ifArg instanceof Variable) {
     const value = variables[ifArg.name];
-    if (value === undefined || typeof value !== "boolean") fail(`Unexpected value ${value} for variable ${ifArg} of ${directive}`);
+    if (value === undefined || typeof value !== "boolean")
+      fail(`Unexpected value ${value} for variable ${ifArg} of ${directive}`);
     return value;
   }
   return ifArg as boolean;
@@ -80,7 +106,11 @@ function compile(selectionSet: SelectionSet, p: Shaping): Compiled[] {
     const element = selection.element;
     const skipDirective = element.appliedDirectivesOf(skip)[0];
     const includeDirective = element.appliedDirectivesOf(include)[0];
-    if ((skipDirective && ifValue(skipDirective, p.variables)) || (includeDirective && !ifValue(includeDirective, p.variables))) continue;
+    if (
+      (skipDirective && ifValue(skipDirective, p.variables)) ||
+      (includeDirective && !ifValue(includeDirective, p.variables))
+    )
+      continue;
     if (selection.kind === "FieldSelection") {
       const field = selection.element;
       compiled.push({
@@ -93,14 +123,23 @@ function compile(selectionSet: SelectionSet, p: Shaping): Compiled[] {
         selection,
       });
     } else {
-      compiled.push({ field: false, typeCondition: selection.element.typeCondition, selectionSet: selection.selectionSet });
+      compiled.push({
+        field: false,
+        typeCondition: selection.element.typeCondition,
+        selectionSet: selection.selectionSet,
+      });
     }
   }
   p.compiled.set(selectionSet, compiled);
   return compiled;
 }
 
-function typeConditionApplies(schema: Schema, typeCondition: CompositeType | undefined, typename: string | undefined, parentType: CompositeType): boolean {
+function typeConditionApplies(
+  schema: Schema,
+  typeCondition: CompositeType | undefined,
+  typename: string | undefined,
+  parentType: CompositeType,
+): boolean {
   if (!typeCondition) return true;
   if (typename) {
     const type = schema.type(typename);
@@ -112,14 +151,23 @@ function typeConditionApplies(schema: Schema, typeCondition: CompositeType | und
 function pathLastElementDescription(path: (string | number)[], currentType: Type, parentType: CompositeType): string {
   const element = path[path.length - 1];
   if (element === undefined) fail("Should not have been called on an empty path");
-  return typeof element === "string" ? `field ${parentType}.${element}` : `array element of type ${currentType} at index ${element}`;
+  return typeof element === "string"
+    ? `field ${parentType}.${element}`
+    : `array element of type ${currentType} at index ${element}`;
 }
 
 // updateOutputValue's two flags, set by every call (one answer is shaped synchronously).
 let isInvalid = false;
 let hasErrors = false;
 
-function applySelectionSet(input: Record<string, unknown>, selectionSet: SelectionSet, output: Record<string, unknown>, p: Shaping, path: (string | number)[], parentType: CompositeType): number {
+function applySelectionSet(
+  input: Record<string, unknown>,
+  selectionSet: SelectionSet,
+  output: Record<string, unknown>,
+  p: Shaping,
+  path: (string | number)[],
+  parentType: CompositeType,
+): number {
   for (const s of compile(selectionSet, p)) {
     if (s.field) {
       const { responseName } = s;
@@ -132,7 +180,10 @@ function applySelectionSet(input: Record<string, unknown>, selectionSet: Selecti
       if (s.typename) {
         if (outputValue === undefined) {
           if (inputValue === null && responseName !== typenameFieldName) inputValue = input[typenameFieldName] ?? null;
-          const type = inputValue !== null && typeof inputValue === "string" ? (p.schema.type(inputValue) ?? parentType) : parentType;
+          const type =
+            inputValue !== null && typeof inputValue === "string"
+              ? (p.schema.type(inputValue) ?? parentType)
+              : parentType;
           if (!isObjectType(type)) return NULL_BUBBLE_UP;
           output[responseName] = type.name;
         }
@@ -148,7 +199,8 @@ function applySelectionSet(input: Record<string, unknown>, selectionSet: Selecti
       const typename = input[typenameFieldName];
       if (!(!typename || typeof typename === "string")) fail(`Got unexpected value for __typename: ${typename}`);
       if (typeConditionApplies(p.schema, s.typeCondition, typename as string | undefined, parentType)) {
-        if (applySelectionSet(input, s.selectionSet, output, p, path, s.typeCondition ?? parentType) === NULL_BUBBLE_UP) return NULL_BUBBLE_UP;
+        if (applySelectionSet(input, s.selectionSet, output, p, path, s.typeCondition ?? parentType) === NULL_BUBBLE_UP)
+          return NULL_BUBBLE_UP;
       }
     }
   }
@@ -158,7 +210,15 @@ function applySelectionSet(input: Record<string, unknown>, selectionSet: Selecti
 /** Custom scalars take any value: that is most leaves here (ids, dates), so it is remembered per type. */
 const customScalar = new WeakMap<object, boolean>();
 
-function updateOutputValue(outputValue: unknown, type: Type, inputValue: unknown, selectionSet: SelectionSet | undefined, path: (string | number)[], p: Shaping, parentType: CompositeType): unknown {
+function updateOutputValue(
+  outputValue: unknown,
+  type: Type,
+  inputValue: unknown,
+  selectionSet: SelectionSet | undefined,
+  path: (string | number)[],
+  p: Shaping,
+  parentType: CompositeType,
+): unknown {
   isInvalid = false;
   hasErrors = false;
   if (inputValue === undefined) fail("Should not pass undefined for `inputValue` to this method");
@@ -167,7 +227,12 @@ function updateOutputValue(outputValue: unknown, type: Type, inputValue: unknown
     const updated = updateOutputValue(outputValue, type.ofType, inputValue, selectionSet, path, p, parentType);
     if (updated === null) {
       if (!hasErrors) {
-        p.errors.push(ERRORS.INVALID_GRAPHQL.err(`Cannot return null for non-nullable ${pathLastElementDescription(path, type.ofType, parentType)}.`, { path: Array.from(path) }));
+        p.errors.push(
+          ERRORS.INVALID_GRAPHQL.err(
+            `Cannot return null for non-nullable ${pathLastElementDescription(path, type.ofType, parentType)}.`,
+            { path: Array.from(path) },
+          ),
+        );
       }
       isInvalid = true;
       hasErrors = true;
@@ -179,16 +244,27 @@ function updateOutputValue(outputValue: unknown, type: Type, inputValue: unknown
   }
   if (inputValue === null) return null;
   if (type.kind === "ListType") {
-    if (!Array.isArray(inputValue)) fail(`Invalid non-list value ${inputValue} returned by subgraph for list type ${type}`);
-    if (!(outputValue === undefined || Array.isArray(outputValue))) fail(`Invalid non-list value ${outputValue} returned by subgraph for list type ${type}`);
+    if (!Array.isArray(inputValue))
+      fail(`Invalid non-list value ${inputValue} returned by subgraph for list type ${type}`);
+    if (!(outputValue === undefined || Array.isArray(outputValue)))
+      fail(`Invalid non-list value ${outputValue} returned by subgraph for list type ${type}`);
     const outputList = outputValue as unknown[] | undefined;
-    if (outputList && inputValue.length !== outputList.length) fail(`[${inputValue}].length (${inputValue.length}) !== [${outputList}].length (${outputList.length})`);
+    if (outputList && inputValue.length !== outputList.length)
+      fail(`[${inputValue}].length (${inputValue.length}) !== [${outputList}].length (${outputList.length})`);
     let shouldNullify = false;
     let anyErrors = false;
     const updated = new Array<unknown>(inputValue.length);
     for (let i = 0; i < inputValue.length; i++) {
       path.push(i);
-      updated[i] = updateOutputValue(outputList ? outputList[i] : undefined, type.ofType, inputValue[i], selectionSet, path, p, parentType);
+      updated[i] = updateOutputValue(
+        outputList ? outputList[i] : undefined,
+        type.ofType,
+        inputValue[i],
+        selectionSet,
+        path,
+        p,
+        parentType,
+      );
       path.pop();
       shouldNullify ||= isInvalid;
       anyErrors ||= hasErrors;
@@ -199,15 +275,23 @@ function updateOutputValue(outputValue: unknown, type: Type, inputValue: unknown
   }
   if (isCompositeType(type)) {
     if (!selectionSet) fail(`Invalid empty selection set for composite type ${type}`);
-    if (typeof inputValue !== "object") fail(`Invalid non-object value ${inputValue} returned by subgraph for composite type ${type}`);
-    if (!(outputValue === undefined || typeof outputValue === "object")) fail(`Invalid non-object value ${inputValue} returned by subgraph for composite type ${type}`);
+    if (typeof inputValue !== "object")
+      fail(`Invalid non-object value ${inputValue} returned by subgraph for composite type ${type}`);
+    if (!(outputValue === undefined || typeof outputValue === "object"))
+      fail(`Invalid non-object value ${inputValue} returned by subgraph for composite type ${type}`);
     const inputTypename = (inputValue as Record<string, unknown>)[typenameFieldName];
-    if (!(inputTypename === undefined || typeof inputTypename === "string")) fail(`Invalid non-string value ${inputTypename} for __typename at ${path}`);
+    if (!(inputTypename === undefined || typeof inputTypename === "string"))
+      fail(`Invalid non-string value ${inputTypename} for __typename at ${path}`);
     let objType: CompositeType = type;
     if (inputTypename) {
       const typenameType = p.schema.type(inputTypename);
       if (!typenameType || !isCompositeType(typenameType)) {
-        p.errors.push(ERRORS.INVALID_GRAPHQL.err(`Invalid __typename found for object at ${pathLastElementDescription(path, type, parentType)}.`, { path: Array.from(path) }));
+        p.errors.push(
+          ERRORS.INVALID_GRAPHQL.err(
+            `Invalid __typename found for object at ${pathLastElementDescription(path, type, parentType)}.`,
+            { path: Array.from(path) },
+          ),
+        );
         isInvalid = false;
         hasErrors = true;
         return null;
@@ -215,7 +299,9 @@ function updateOutputValue(outputValue: unknown, type: Type, inputValue: unknown
       objType = typenameType;
     }
     const outputObject = (outputValue === undefined ? newObject(p) : outputValue) as Record<string, unknown>;
-    const bubbled = applySelectionSet(inputValue as Record<string, unknown>, selectionSet, outputObject, p, path, objType) === NULL_BUBBLE_UP;
+    const bubbled =
+      applySelectionSet(inputValue as Record<string, unknown>, selectionSet, outputObject, p, path, objType) ===
+      NULL_BUBBLE_UP;
     isInvalid = false;
     hasErrors = bubbled;
     return bubbled ? null : outputObject;
@@ -223,9 +309,14 @@ function updateOutputValue(outputValue: unknown, type: Type, inputValue: unknown
   if (outputValue !== undefined) fail(`Excepted output to be undefined but got ${type} for type ${type}`);
   let custom = customScalar.get(type);
   if (custom === undefined) customScalar.set(type, (custom = isCustomScalarType(type as NamedType)));
-  const valid = custom || isValidLeafValue(p.schema, inputValue, type as globalThis.Parameters<typeof isValidLeafValue>[2]);
+  const valid =
+    custom || isValidLeafValue(p.schema, inputValue, type as globalThis.Parameters<typeof isValidLeafValue>[2]);
   if (!valid) {
-    p.errors.push(ERRORS.INVALID_GRAPHQL.err(`Invalid value found for ${pathLastElementDescription(path, type, parentType)}.`, { path: Array.from(path) }));
+    p.errors.push(
+      ERRORS.INVALID_GRAPHQL.err(`Invalid value found for ${pathLastElementDescription(path, type, parentType)}.`, {
+        path: Array.from(path),
+      }),
+    );
   }
   isInvalid = false;
   hasErrors = !valid;
@@ -247,14 +338,24 @@ export const computeResponse: ComputeResponse = ({ operation, variables, input, 
   const schema = operation.schema();
   const p: Shaping = {
     schema,
-    variables: { __proto__: null, ...operation.collectDefaultedVariableValues(), ...variables } as Record<string, unknown>,
+    variables: { __proto__: null, ...operation.collectDefaultedVariableValues(), ...variables } as Record<
+      string,
+      unknown
+    >,
     errors: [],
     introspectionHandling,
     compiled: new Map(),
     withoutPrototype: namesObjectPrototype(operation.selectionSet),
   };
   const data = newObject(p);
-  const result = applySelectionSet(input, operation.selectionSet, data, p, [], schema.schemaDefinition.rootType(operation.rootKind)!);
+  const result = applySelectionSet(
+    input,
+    operation.selectionSet,
+    data,
+    p,
+    [],
+    schema.schemaDefinition.rootType(operation.rootKind)!,
+  );
   return { data: result === NULL_BUBBLE_UP ? null : data, errors: p.errors };
 };
 

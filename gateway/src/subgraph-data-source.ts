@@ -4,7 +4,15 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from "@apollo/gateway";
 import type { GatewayGraphQLResponse } from "@apollo/server-gateway-interface";
 import { GraphQLError } from "graphql";
-import { CALLER_TIMEOUT_HEADER, REQUEST_ID_HEADER, UpstreamError, currentLog, dependencyError, type Logger, type Upstream } from "@pooya/runtime";
+import {
+  CALLER_TIMEOUT_HEADER,
+  REQUEST_ID_HEADER,
+  UpstreamError,
+  currentLog,
+  dependencyError,
+  type Logger,
+  type Upstream,
+} from "@pooya/runtime";
 import { IDENTITY_ASSERTION_HEADER } from "@pooya/identity";
 import type { GatewayContext } from "./gateway.ts";
 
@@ -23,7 +31,9 @@ export class SubgraphRequestCounter {
 const isMutationBody = (body: string) => /^\{"query":"\s*mutation\b/.test(body);
 
 /** A subgraph's error body, when it has one. */
-function errorsOf(body: unknown): { message?: string; extensions?: { code?: string; field?: string; retryAfterSeconds?: number } }[] {
+function errorsOf(
+  body: unknown,
+): { message?: string; extensions?: { code?: string; field?: string; retryAfterSeconds?: number } }[] {
   const errors = (body as { errors?: unknown } | undefined)?.errors;
   return Array.isArray(errors) ? errors : [];
 }
@@ -45,7 +55,14 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly log: Logger;
   private readonly maxRequestBytes: number;
 
-  constructor(subgraphName: string, url: string, upstream: Upstream, counter: SubgraphRequestCounter, log: Logger, maxRequestBytes: number) {
+  constructor(
+    subgraphName: string,
+    url: string,
+    upstream: Upstream,
+    counter: SubgraphRequestCounter,
+    log: Logger,
+    maxRequestBytes: number,
+  ) {
     this.subgraphName = subgraphName;
     this.path = url;
     this.upstream = upstream;
@@ -62,18 +79,32 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     // Headers the planner adds (none unless federated tracing is on), then ours.
     for (const [name, value] of request.http?.headers ?? []) headers[name.toLowerCase()] = value;
     // Requests the gateway makes on its own (no incoming request) go as anonymous.
-    const assertion = "identityAssertion" in context && context.identityAssertion ? await context.identityAssertion() : undefined;
+    const assertion =
+      "identityAssertion" in context && context.identityAssertion ? await context.identityAssertion() : undefined;
     if (assertion) headers[IDENTITY_ASSERTION_HEADER] = assertion;
     if ("requestId" in context && context.requestId) headers[REQUEST_ID_HEADER] = context.requestId;
     headers[CALLER_TIMEOUT_HEADER] = String(this.upstream.timeoutMs); // the subgraph's own calls end within it
     // The query first: isMutationBody reads it there.
-    const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
+    const body = JSON.stringify({
+      query: request.query,
+      variables: request.variables,
+      operationName: request.operationName,
+      extensions: request.extensions,
+    });
     if (body.length > this.maxRequestBytes / 3 && Buffer.byteLength(body) > this.maxRequestBytes) {
       // One oversized value was refused before planning (value-limits.ts): this is the sum of many.
-      throw new GraphQLError(`This query expands to more than ${this.maxRequestBytes} bytes for one subgraph; ask for fewer fields or send smaller values.`, { extensions: { code: "REQUEST_TOO_LARGE", maxBytes: this.maxRequestBytes } });
+      throw new GraphQLError(
+        `This query expands to more than ${this.maxRequestBytes} bytes for one subgraph; ask for fewer fields or send smaller values.`,
+        { extensions: { code: "REQUEST_TOO_LARGE", maxBytes: this.maxRequestBytes } },
+      );
     }
     // A query is safe to send again when the connection breaks before an answer; a mutation is not.
-    const answer = await this.upstream.send(this.path, { method: "POST", headers, body, idempotent: !isMutationBody(body) });
+    const answer = await this.upstream.send(this.path, {
+      method: "POST",
+      headers,
+      body,
+      idempotent: !isMutationBody(body),
+    });
     const json = isJson(answer.headers["content-type"]);
     if (answer.status < 200 || answer.status > 299) {
       let body: unknown;
@@ -85,7 +116,8 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       throw this.errorFromResponse(answer.status, body);
     }
     const parsed = json ? (JSON.parse(answer.body) as unknown) : answer.body;
-    if (typeof parsed !== "object" || parsed === null) throw new Error(`Expected JSON response body, but received: ${String(parsed).slice(0, 100)}`);
+    if (typeof parsed !== "object" || parsed === null)
+      throw new Error(`Expected JSON response body, but received: ${String(parsed).slice(0, 100)}`);
     return parsed as GatewayGraphQLResponse;
   }
 
@@ -103,7 +135,10 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       return new GraphQLError(first.message, { extensions: { code: "BAD_USER_INPUT", ...(field ? { field } : {}) } });
     }
     if (status === 503) {
-      return dependencyError(new UpstreamError(this.subgraphName, "unavailable", first?.extensions?.retryAfterSeconds ?? 1, "HTTP 503"), this.subgraphName);
+      return dependencyError(
+        new UpstreamError(this.subgraphName, "unavailable", first?.extensions?.retryAfterSeconds ?? 1, "HTTP 503"),
+        this.subgraphName,
+      );
     }
     return new GraphQLError(`subgraph ${this.subgraphName} answered HTTP ${status}`);
   }
@@ -117,7 +152,10 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       if (error instanceof GraphQLError && !(error.originalError instanceof UpstreamError)) throw error;
       const cause = error instanceof GraphQLError ? error.originalError : error;
       if (!(cause instanceof UpstreamError && cause.failure === "open")) {
-        currentLog(this.log).warn({ subgraph: this.subgraphName, reason: (cause as Error).message }, "subgraph call failed");
+        currentLog(this.log).warn(
+          { subgraph: this.subgraphName, reason: (cause as Error).message },
+          "subgraph call failed",
+        );
       }
       // The error points where this subgraph's fields hang in the answer (e.g. `me` for `me.wallet`).
       const where = "pathInIncomingRequest" in options ? options.pathInIncomingRequest : undefined;
@@ -129,4 +167,5 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
 }
 
 const isJson = (contentType: string | string[] | undefined) =>
-  typeof contentType === "string" && (contentType.startsWith("application/json") || contentType.startsWith("application/graphql-response+json"));
+  typeof contentType === "string" &&
+  (contentType.startsWith("application/json") || contentType.startsWith("application/graphql-response+json"));

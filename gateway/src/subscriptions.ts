@@ -15,26 +15,61 @@
 // refetch the list); if the subgraph stays away, the subscription ends with SERVICE_UNAVAILABLE.
 import { CloseCode, createClient, type Client, type ExecutionResult } from "graphql-ws";
 import WebSocket from "ws";
-import { GraphQLError, Kind, parse, print, type DocumentNode, type EnumTypeDefinitionNode, type GraphQLFormattedError, type GraphQLSchema, type ObjectTypeDefinitionNode, type ValidationRule } from "graphql";
-import { SESSION_EXPIRED, graphqlOverWebSocket, isSubscription, onlyRootField, prepareOperation, type Logger, type Metrics } from "@pooya/runtime";
+import {
+  GraphQLError,
+  Kind,
+  parse,
+  print,
+  type DocumentNode,
+  type EnumTypeDefinitionNode,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  type ObjectTypeDefinitionNode,
+  type ValidationRule,
+} from "graphql";
+import {
+  SESSION_EXPIRED,
+  graphqlOverWebSocket,
+  isSubscription,
+  onlyRootField,
+  prepareOperation,
+  type Logger,
+  type Metrics,
+} from "@pooya/runtime";
 import { type Viewer } from "@pooya/identity";
 import { AccessTokenError, bearerToken, type AccessTokenVerifier } from "./access-tokens.ts";
 import { costRefusal, type DemandLimits } from "./demand-control.ts";
 import { oversizedValue, type ValueLimits } from "./value-limits.ts";
 
-export const UNAUTHORIZED = { code: CloseCode.Unauthorized, reason: "Unauthorized: send { \"authorization\": \"Bearer <accessToken>\" } in connection_init" } as const;
-export const BAD_TOKEN = { code: CloseCode.Unauthorized, reason: "Unauthorized: the access token is not valid" } as const;
+export const UNAUTHORIZED = {
+  code: CloseCode.Unauthorized,
+  reason: 'Unauthorized: send { "authorization": "Bearer <accessToken>" } in connection_init',
+} as const;
+export const BAD_TOKEN = {
+  code: CloseCode.Unauthorized,
+  reason: "Unauthorized: the access token is not valid",
+} as const;
 /** The token cannot be checked right now (its keys cannot be fetched): try again later. */
-export const TRY_AGAIN_LATER = { code: 1013, reason: "Try again later: access tokens cannot be checked right now" } as const;
-export const TOO_MANY_CONNECTIONS = { code: 1013, reason: "Try again later: this gateway holds as many WebSockets as it serves" } as const;
+export const TRY_AGAIN_LATER = {
+  code: 1013,
+  reason: "Try again later: access tokens cannot be checked right now",
+} as const;
+export const TOO_MANY_CONNECTIONS = {
+  code: 1013,
+  reason: "Try again later: this gateway holds as many WebSockets as it serves",
+} as const;
 
 /** Which subgraph owns each root field of Subscription, from the supergraph's join directives. */
 export function subscriptionOwners(supergraphSdl: string): Map<string, string> {
   const definitions = parse(supergraphSdl).definitions;
-  const graphs = definitions.find((d): d is EnumTypeDefinitionNode => d.kind === Kind.ENUM_TYPE_DEFINITION && d.name.value === "join__Graph");
+  const graphs = definitions.find(
+    (d): d is EnumTypeDefinitionNode => d.kind === Kind.ENUM_TYPE_DEFINITION && d.name.value === "join__Graph",
+  );
   const graphName = new Map(
     (graphs?.values ?? []).map((value) => {
-      const name = value.directives?.find((d) => d.name.value === "join__graph")?.arguments?.find((a) => a.name.value === "name")?.value;
+      const name = value.directives
+        ?.find((d) => d.name.value === "join__graph")
+        ?.arguments?.find((a) => a.name.value === "name")?.value;
       return [value.name.value, name?.kind === Kind.STRING ? name.value : value.name.value.toLowerCase()] as const;
     }),
   );
@@ -96,7 +131,9 @@ interface Session {
 }
 
 const unavailable = (subgraph: string) =>
-  new GraphQLError(`The ${subgraph} service cannot be reached right now; subscribe again shortly.`, { extensions: { code: "SERVICE_UNAVAILABLE", retryAfterSeconds: 5 } });
+  new GraphQLError(`The ${subgraph} service cannot be reached right now; subscribe again shortly.`, {
+    extensions: { code: "SERVICE_UNAVAILABLE", retryAfterSeconds: 5 },
+  });
 
 /** The graphql-ws handler for the gateway's /graphql (GET upgrade). */
 export function createSubscriptionGateway(options: SubscriptionGatewayOptions) {
@@ -105,7 +142,12 @@ export function createSubscriptionGateway(options: SubscriptionGatewayOptions) {
   const UpstreamSocket = timedWebSocket(options.connectTimeoutMs);
   const sessions = new Set<Session>();
   let connections = 0;
-  options.metrics.gauge("websocket_connections", "GraphQL WebSocket connections open on this gateway", [] as const, (set) => set({}, connections));
+  options.metrics.gauge(
+    "websocket_connections",
+    "GraphQL WebSocket connections open on this gateway",
+    [] as const,
+    (set) => set({}, connections),
+  );
   options.metrics.gauge("subscriptions_active", "Subscriptions running on this gateway", [] as const, (set) => {
     let active = 0;
     for (const session of sessions) active += session.active;
@@ -124,12 +166,15 @@ export function createSubscriptionGateway(options: SubscriptionGatewayOptions) {
       keepAlive: 10_000,
       connectionAckWaitTimeout: options.connectTimeoutMs,
       // A fresh assertion per (re)connection: they live 60 s, the connection may live for hours.
-      connectionParams: async () => ({ identityAssertion: await options.signAssertion(session.viewer, session.clientIp, session.expiresAt) }),
+      connectionParams: async () => ({
+        identityAssertion: await options.signAssertion(session.viewer, session.clientIp, session.expiresAt),
+      }),
       // The subgraph restarting: reconnect and resubscribe, for about 10 s.
       retryAttempts: 6,
       retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(4_000, 250 * 2 ** retries))),
       // …but not when the subgraph refused the identity or the session ended (the client's socket ends too).
-      shouldRetry: (event) => ![CloseCode.Unauthorized, CloseCode.Forbidden].includes((event as { code?: number })?.code as never),
+      shouldRetry: (event) =>
+        ![CloseCode.Unauthorized, CloseCode.Forbidden].includes((event as { code?: number })?.code as never),
       on: {
         error: (error) => log.debug({ subgraph, reason: (error as Error)?.message }, "subscription relay socket error"),
       },
@@ -138,21 +183,48 @@ export function createSubscriptionGateway(options: SubscriptionGatewayOptions) {
     return client;
   }
 
-  async function* relay(session: Session, subgraph: string, document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | undefined): AsyncGenerator<ExecutionResult> {
-    const results = upstreamFor(session, subgraph).iterate({ query: print(document), variables: variables ?? {}, ...(operationName ? { operationName } : {}) });
+  async function* relay(
+    session: Session,
+    subgraph: string,
+    document: DocumentNode,
+    variables: Record<string, unknown> | undefined,
+    operationName: string | undefined,
+  ): AsyncGenerator<ExecutionResult> {
+    const results = upstreamFor(session, subgraph).iterate({
+      query: print(document),
+      variables: variables ?? {},
+      ...(operationName ? { operationName } : {}),
+    });
     try {
       for await (const result of results) {
         yield {
           ...(result.data !== undefined ? { data: result.data } : {}),
-          ...(result.errors ? { errors: result.errors.map((e) => new GraphQLError(e.message, { path: e.path, extensions: e.extensions })) } : {}),
+          ...(result.errors
+            ? {
+                errors: result.errors.map(
+                  (e) => new GraphQLError(e.message, { path: e.path, extensions: e.extensions }),
+                ),
+              }
+            : {}),
         };
       }
     } catch (error) {
       if (Array.isArray(error)) {
         // The subgraph refused the operation (an error message): its errors, typed.
-        yield { errors: (error as GraphQLFormattedError[]).map((e) => new GraphQLError(e.message, { extensions: e.extensions })) };
+        yield {
+          errors: (error as GraphQLFormattedError[]).map(
+            (e) => new GraphQLError(e.message, { extensions: e.extensions }),
+          ),
+        };
       } else {
-        log.warn({ subgraph, reason: (error as { reason?: string; message?: string })?.reason ?? (error as Error)?.message, code: (error as { code?: number })?.code }, "subscription relay ended");
+        log.warn(
+          {
+            subgraph,
+            reason: (error as { reason?: string; message?: string })?.reason ?? (error as Error)?.message,
+            code: (error as { code?: number })?.code,
+          },
+          "subscription relay ended",
+        );
         yield { errors: [unavailable(subgraph)] };
       }
     } finally {
@@ -178,11 +250,26 @@ export function createSubscriptionGateway(options: SubscriptionGatewayOptions) {
           verified = await options.accessTokens.verify(token);
         } catch (error) {
           if (!(error instanceof AccessTokenError)) throw error;
-          return refuse(error.reason === "expired" ? SESSION_EXPIRED : error.reason === "keys-unavailable" ? TRY_AGAIN_LATER : BAD_TOKEN);
+          return refuse(
+            error.reason === "expired"
+              ? SESSION_EXPIRED
+              : error.reason === "keys-unavailable"
+                ? TRY_AGAIN_LATER
+                : BAD_TOKEN,
+          );
         }
-        const session: Session = { viewer: verified.viewer, expiresAt: verified.expiresAt, clientIp: ctx.extra.request.ip, upstreams: new Map(), active: 0 };
+        const session: Session = {
+          viewer: verified.viewer,
+          expiresAt: verified.expiresAt,
+          clientIp: ctx.extra.request.ip,
+          upstreams: new Map(),
+          active: 0,
+        };
         // The token's end is the connection's end; clients reconnect with a fresh token.
-        session.expiry = setTimeout(() => socket.close(SESSION_EXPIRED.code, SESSION_EXPIRED.reason), verified.expiresAt * 1000 - Date.now());
+        session.expiry = setTimeout(
+          () => socket.close(SESSION_EXPIRED.code, SESSION_EXPIRED.reason),
+          verified.expiresAt * 1000 - Date.now(),
+        );
         ctx.extra.session = session;
         sessions.add(session);
         connections += 1;
@@ -196,16 +283,37 @@ export function createSubscriptionGateway(options: SubscriptionGatewayOptions) {
         if (Array.isArray(prepared)) return prepared;
         const { document, args } = prepared;
         if (!isSubscription(document, payload.operationName)) {
-          return [new GraphQLError("This socket carries subscriptions; send queries and mutations over HTTP (POST /graphql).", { extensions: { code: "BAD_REQUEST" } })];
+          return [
+            new GraphQLError(
+              "This socket carries subscriptions; send queries and mutations over HTTP (POST /graphql).",
+              { extensions: { code: "BAD_REQUEST" } },
+            ),
+          ];
         }
         const field = onlyRootField(document, payload.operationName);
         const owner = field ? owners.get(field) : undefined;
-        if (!field || !owner) return [new GraphQLError("Subscribe to one field per operation (no fragments at the root).", { extensions: { code: "BAD_REQUEST" } })];
+        if (!field || !owner)
+          return [
+            new GraphQLError("Subscribe to one field per operation (no fragments at the root).", {
+              extensions: { code: "BAD_REQUEST" },
+            }),
+          ];
         if (session.active >= options.maxSubscriptionsPerConnection) {
-          return [new GraphQLError(`At most ${options.maxSubscriptionsPerConnection} subscriptions run at once on one connection.`, { extensions: { code: "TOO_MANY_REQUESTS", retryAfterSeconds: 1 } })];
+          return [
+            new GraphQLError(
+              `At most ${options.maxSubscriptionsPerConnection} subscriptions run at once on one connection.`,
+              { extensions: { code: "TOO_MANY_REQUESTS", retryAfterSeconds: 1 } },
+            ),
+          ];
         }
-        const refusal = oversizedValue(options.limits, document, payload.variables)
-          ?? costRefusal(options.limits, { schema: args.schema, document, variables: payload.variables ?? undefined, operationName: payload.operationName });
+        const refusal =
+          oversizedValue(options.limits, document, payload.variables) ??
+          costRefusal(options.limits, {
+            schema: args.schema,
+            document,
+            variables: payload.variables ?? undefined,
+            operationName: payload.operationName,
+          });
         if (refusal) return [refusal];
         session.active += 1;
         return { ...args, contextValue: { session, owner } };

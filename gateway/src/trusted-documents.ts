@@ -30,14 +30,19 @@ export const DOCUMENT_HASHES_CACHED: CacheBounds = { maxEntries: 1_000, maxBytes
  * remembered (by text; bounded by entries and bytes, DOCUMENT_HASH_CACHE_MAX_*) instead of
  * computed for every request. A text over 20 000 characters is hashed each time.
  */
-export function documentHasher(bounds: CacheBounds = DOCUMENT_HASHES_CACHED): ((text: string) => string) & { cache: TrackedCache } {
+export function documentHasher(
+  bounds: CacheBounds = DOCUMENT_HASHES_CACHED,
+): ((text: string) => string) & { cache: TrackedCache } {
   const known = boundedCache<string, string>("document-hashes", bounds, () => 64);
-  return Object.assign((text: string) => {
-    if (text.length > 20_000) return digest(text);
-    let hash = known.get(text);
-    if (hash === undefined) known.set(text, (hash = digest(text)));
-    return hash;
-  }, { cache: known });
+  return Object.assign(
+    (text: string) => {
+      if (text.length > 20_000) return digest(text);
+      let hash = known.get(text);
+      if (hash === undefined) known.set(text, (hash = digest(text)));
+      return hash;
+    },
+    { cache: known },
+  );
 }
 
 interface GraphQLParams {
@@ -57,7 +62,8 @@ function requestedHash(params: GraphQLParams): string | undefined {
       return undefined; // Apollo answers the malformed parameter
     }
   }
-  const persisted = (extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery?.sha256Hash;
+  const persisted = (extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery
+    ?.sha256Hash;
   if (typeof persisted === "string") return persisted.toLowerCase();
   if (typeof params.documentId === "string") return params.documentId.replace(/^sha256:/i, "").toLowerCase();
   return undefined;
@@ -76,7 +82,8 @@ function withoutPersistedQuery(extensions: unknown): unknown {
   return rest;
 }
 
-export const NOT_LISTED_MESSAGE = "This operation is not one of this API's trusted documents. Send a listed operation by its hash; new operations are added to the manifest at build time (docs/web.md).";
+export const NOT_LISTED_MESSAGE =
+  "This operation is not one of this API's trusted documents. Send a listed operation by its hash; new operations are added to the manifest at build time (docs/web.md).";
 
 /**
  * A preHandler for /graphql that resolves listed hashes to their document and applies the mode.
@@ -97,7 +104,8 @@ export function trustedDocumentsHandler(
       onOutcome("none");
       return; // the explorer's page, or a request Apollo answers as malformed
     }
-    const document = hash !== undefined ? manifest.get(hash) : manifest.get(sha256(query!)) !== undefined ? query : undefined;
+    const document =
+      hash !== undefined ? manifest.get(hash) : manifest.get(sha256(query!)) !== undefined ? query : undefined;
     if (document !== undefined) {
       onOutcome("listed");
       // The document is ours: it runs as a plain query, whatever APQ's cache holds.
@@ -111,11 +119,21 @@ export function trustedDocumentsHandler(
       return replyError(request, reply, 400, errorBody(NOT_LISTED_MESSAGE, "PERSISTED_QUERY_NOT_LISTED"));
     }
     if (mode === "log") {
-      request.log.warn({ operationName: typeof params.operationName === "string" ? params.operationName.slice(0, 100) : undefined, hash: hash ?? sha256(query!) }, "operation not in the trusted documents");
+      request.log.warn(
+        {
+          operationName: typeof params.operationName === "string" ? params.operationName.slice(0, 100) : undefined,
+          hash: hash ?? sha256(query!),
+        },
+        "operation not in the trusted documents",
+      );
     }
     // off/log: a hash we do not list goes on to APQ (PERSISTED_QUERY_NOT_FOUND, then the client sends the text).
   };
 }
 
 /** Whether a WebSocket subscription's document may run (enforce: only listed ones). */
-export const documentListed = (manifest: Map<string, string>, query: string, sha256: (text: string) => string = digest) => manifest.has(sha256(query));
+export const documentListed = (
+  manifest: Map<string, string>,
+  query: string,
+  sha256: (text: string) => string = digest,
+) => manifest.has(sha256(query));

@@ -36,9 +36,13 @@ function refusal(place: Place, problem: string, limit: Record<string, number>): 
 }
 
 const textTooLong = (place: Place, length: number, limits: ValueLimits) =>
-  refusal(place, `is ${length} characters long; a text value may be at most ${limits.maxTextLength} characters`, { maxLength: limits.maxTextLength });
+  refusal(place, `is ${length} characters long; a text value may be at most ${limits.maxTextLength} characters`, {
+    maxLength: limits.maxTextLength,
+  });
 const listTooLong = (place: Place, items: number, limits: ValueLimits) =>
-  refusal(place, `holds ${items} items; a list value may hold at most ${limits.maxListItems}`, { maxItems: limits.maxListItems });
+  refusal(place, `holds ${items} items; a list value may hold at most ${limits.maxListItems}`, {
+    maxItems: limits.maxListItems,
+  });
 
 const at = (place: Place, path: string): Place => ({ ...place, path });
 
@@ -69,7 +73,12 @@ function checkValue(value: unknown, place: Place, limits: ValueLimits): GraphQLE
 }
 
 /** The first oversized part of a literal; records where each variable inside it is used. */
-function checkLiteral(node: ValueNode, place: Place, limits: ValueLimits, uses: Map<string, Place>): GraphQLError | undefined {
+function checkLiteral(
+  node: ValueNode,
+  place: Place,
+  limits: ValueLimits,
+  uses: Map<string, Place>,
+): GraphQLError | undefined {
   switch (node.kind) {
     case Kind.STRING: {
       const length = characters(node.value, limits.maxTextLength);

@@ -12,7 +12,10 @@ import { errorBody, type Logger } from "@pooya/runtime";
 /** web/dist beside the gateway: ../../web/dist from gateway/src and from the bundle alike. */
 export const WEB_ROOT = fileURLToPath(new URL("../../web/dist/", import.meta.url));
 
-export async function serveWebClient(app: FastifyInstance, { root, explorer, log }: { root: string; explorer: boolean; log: Logger }) {
+export async function serveWebClient(
+  app: FastifyInstance,
+  { root, explorer, log }: { root: string; explorer: boolean; log: Logger },
+) {
   if (!existsSync(join(root, "index.html"))) {
     log.warn({ root }, "web client not built: / answers 404 (npm run build, or npm start, builds it)");
     return false;
@@ -30,6 +33,16 @@ export async function serveWebClient(app: FastifyInstance, { root, explorer, log
     reply.header("cache-control", "no-cache").sendFile(file, root, { cacheControl: false });
   app.get("/", page("index.html"));
   if (explorer) app.get("/graphiql", page("graphiql.html"));
-  else app.get("/graphiql", async (_request, reply) => reply.code(404).send(errorBody("The explorer is off here (EXPLORER=off, NODE_ENV=production or TRUSTED_DOCUMENTS=enforce).", "NOT_FOUND")));
+  else
+    app.get("/graphiql", async (_request, reply) =>
+      reply
+        .code(404)
+        .send(
+          errorBody(
+            "The explorer is off here (EXPLORER=off, NODE_ENV=production or TRUSTED_DOCUMENTS=enforce).",
+            "NOT_FOUND",
+          ),
+        ),
+    );
   return true;
 }

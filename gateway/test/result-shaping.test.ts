@@ -7,9 +7,21 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { expect, test } from "vitest";
 import { parse } from "graphql";
-import { Supergraph, buildSchema, operationFromDocument, type FieldSelection, type Schema } from "@apollo/federation-internals";
+import {
+  Supergraph,
+  buildSchema,
+  operationFromDocument,
+  type FieldSelection,
+  type Schema,
+} from "@apollo/federation-internals";
 import { SUPERGRAPH_PATH } from "../src/supergraph.ts";
-import { apolloComputeResponse, computeResponse, installFastResultShaping, useApolloResultShaping, type ComputeResponseArgs } from "../src/result-shaping.ts";
+import {
+  apolloComputeResponse,
+  computeResponse,
+  installFastResultShaping,
+  useApolloResultShaping,
+  type ComputeResponseArgs,
+} from "../src/result-shaping.ts";
 
 const schema = buildSchema(`
   scalar Date
@@ -26,11 +38,28 @@ const schema = buildSchema(`
 const introspection = (selection: FieldSelection) => ({ introspected: selection.element.responseName() });
 
 /** What one implementation made of the input: its answer as JSON (key order included), or what it threw. */
-function outcome(shape: (args: ComputeResponseArgs) => { data: unknown; errors: { message: string; path?: readonly (string | number)[]; extensions?: Record<string, unknown> }[] }, on: Schema, query: string, variables: Record<string, unknown>, input: unknown) {
+function outcome(
+  shape: (args: ComputeResponseArgs) => {
+    data: unknown;
+    errors: { message: string; path?: readonly (string | number)[]; extensions?: Record<string, unknown> }[];
+  },
+  on: Schema,
+  query: string,
+  variables: Record<string, unknown>,
+  input: unknown,
+) {
   const operation = operationFromDocument(on, parse(query), { validate: true });
   try {
-    const { data, errors } = shape({ operation, variables, input: structuredClone(input) as Record<string, unknown>, introspectionHandling: introspection });
-    return JSON.stringify({ data, errors: errors.map((e) => ({ message: e.message, path: e.path, code: e.extensions?.code })) });
+    const { data, errors } = shape({
+      operation,
+      variables,
+      input: structuredClone(input) as Record<string, unknown>,
+      introspectionHandling: introspection,
+    });
+    return JSON.stringify({
+      data,
+      errors: errors.map((e) => ({ message: e.message, path: e.path, code: e.extensions?.code })),
+    });
   } catch (error) {
     return `threw: ${(error as Error).message}`;
   }
@@ -46,12 +75,27 @@ const queries: { query: string; variables: Record<string, unknown>; valid: unkno
   {
     query: `{ me { id __typename ... on Student { name marks { date status } } ... on Teacher { courses } } }`,
     variables: {},
-    valid: { me: { __typename: "Student", id: "s1", name: "Ada", marks: [{ date: "2026-01-01", status: "PRESENT" }, { date: "2026-01-02", status: "LATE" }] } },
+    valid: {
+      me: {
+        __typename: "Student",
+        id: "s1",
+        name: "Ada",
+        marks: [
+          { date: "2026-01-01", status: "PRESENT" },
+          { date: "2026-01-02", status: "LATE" },
+        ],
+      },
+    },
   },
   {
     query: `query($s: Boolean!, $i: Boolean = true) { people { __typename ... on Student { n: name marks @skip(if: $s) { status score } wallet @include(if: $i) { balance } } ... on Teacher { name courses } } }`,
     variables: { s: false },
-    valid: { people: [{ __typename: "Student", n: "Ada", marks: [{ status: "ABSENT", score: 1.5 }], wallet: { balance: 10 } }, { __typename: "Teacher", name: "Bo", courses: ["a", null] }] },
+    valid: {
+      people: [
+        { __typename: "Student", n: "Ada", marks: [{ status: "ABSENT", score: 1.5 }], wallet: { balance: 10 } },
+        { __typename: "Teacher", name: "Bo", courses: ["a", null] },
+      ],
+    },
   },
   {
     query: `query($s: Boolean!) { people { ... on Student { marks @skip(if: $s) { status } id } } }`,
@@ -61,7 +105,17 @@ const queries: { query: string; variables: Record<string, unknown>; valid: unkno
   {
     query: `{ student(id: "1") { id name tags marks { date status count flag score } wallet { balance } } grid flag t: __typename }`,
     variables: {},
-    valid: { student: { id: "1", name: "Ada", tags: ["x", "y"], marks: [{ date: "d", status: "PRESENT", count: 3, flag: true, score: 2 }], wallet: null }, grid: [[1, 2], [3]], flag: false },
+    valid: {
+      student: {
+        id: "1",
+        name: "Ada",
+        tags: ["x", "y"],
+        marks: [{ date: "d", status: "PRESENT", count: 3, flag: true, score: 2 }],
+        wallet: null,
+      },
+      grid: [[1, 2], [3]],
+      flag: false,
+    },
   },
   {
     query: `{ __typename ... on Query { flag } __schema { queryType { name } } me { ... on Node { id } } }`,
@@ -72,7 +126,9 @@ const queries: { query: string; variables: Record<string, unknown>; valid: unkno
   {
     query: `{ me { __proto__: id constructor: __typename ... on Student { toString: name marks { valueOf: status hasOwnProperty: date } } } people { ... on Teacher { __proto__: name } } }`,
     variables: {},
-    valid: JSON.parse(`{ "me": { "__typename": "Student", "__proto__": "s1", "constructor": "Student", "toString": "Ada", "marks": [{ "valueOf": "LATE", "hasOwnProperty": "d" }] }, "people": [{ "__typename": "Teacher", "__proto__": "Bo" }] }`),
+    valid: JSON.parse(
+      `{ "me": { "__typename": "Student", "__proto__": "s1", "constructor": "Student", "toString": "Ada", "marks": [{ "valueOf": "LATE", "hasOwnProperty": "d" }] }, "people": [{ "__typename": "Teacher", "__proto__": "Bo" }] }`,
+    ),
   },
 ];
 
@@ -85,34 +141,79 @@ test("hand-written edge cases answer as Apollo's: nulls bubbling, wrong values, 
     [0, { me: null }],
     [0, {}], // field missing
     [1, { people: [{ __typename: "Student", n: null, marks: [], wallet: null }] }], // non-null list item bubbles to the root
-    [3, { student: { id: 1, name: "Ada", tags: null, marks: [{ date: "d", status: "LATE", count: 1.5, flag: "yes", score: "x" }] }, grid: [[1, null]], flag: 3 }],
+    [
+      3,
+      {
+        student: {
+          id: 1,
+          name: "Ada",
+          tags: null,
+          marks: [{ date: "d", status: "LATE", count: 1.5, flag: "yes", score: "x" }],
+        },
+        grid: [[1, null]],
+        flag: 3,
+      },
+    ],
     [3, { student: { id: "1", name: "Ada", tags: "not a list", marks: [] }, grid: [], flag: null }], // a list that is not one: both throw
     [3, { student: { id: "1", name: "Ada", tags: [], marks: {} }, grid: [], flag: null }],
   ];
   for (const [i, input] of cases) same(schema, queries[i]!.query, queries[i]!.variables, input);
   // Those names reach the answer as the client's own keys, not as the prototype or its methods.
-  expect(JSON.parse(same(schema, queries[5]!.query, {}, queries[5]!.valid)).data).toEqual(JSON.parse(`{ "me": { "__proto__": "s1", "constructor": "Student", "toString": "Ada", "marks": [{ "valueOf": "LATE", "hasOwnProperty": "d" }] }, "people": [{ "__proto__": "Bo" }] }`));
+  expect(JSON.parse(same(schema, queries[5]!.query, {}, queries[5]!.valid)).data).toEqual(
+    JSON.parse(
+      `{ "me": { "__proto__": "s1", "constructor": "Student", "toString": "Ada", "marks": [{ "valueOf": "LATE", "hasOwnProperty": "d" }] }, "people": [{ "__proto__": "Bo" }] }`,
+    ),
+  );
   // A null for the non-null `__proto__: id` makes `me` null, as for any other name.
-  expect(JSON.parse(same(schema, queries[5]!.query, {}, JSON.parse(`{ "me": { "__typename": "Student", "__proto__": null }, "people": [] }`))).data).toEqual({ me: null, people: [] });
-  expect(outcome(computeResponse, schema, queries[0]!.query, {}, null)).toBe(JSON.stringify({ data: null, errors: [] }));
+  expect(
+    JSON.parse(
+      same(
+        schema,
+        queries[5]!.query,
+        {},
+        JSON.parse(`{ "me": { "__typename": "Student", "__proto__": null }, "people": [] }`),
+      ),
+    ).data,
+  ).toEqual({ me: null, people: [] });
+  expect(outcome(computeResponse, schema, queries[0]!.query, {}, null)).toBe(
+    JSON.stringify({ data: null, errors: [] }),
+  );
   expect(() => same(schema, `query($s: Boolean!) { flag @skip(if: $s) }`, { s: "no" }, { flag: true })).not.toThrow();
 });
 
 /** A deterministic random number generator, so a failure can be replayed. */
 function random(seed: number) {
-  return () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+  return () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
 }
-const replacements: unknown[] = [null, undefined, "PRESENT", "BOGUS", 3, 3.5, -0, true, {}, [], { __typename: "Nope" }, { __typename: "Teacher", id: "t" }, [null], "Student"];
+const replacements: unknown[] = [
+  null,
+  undefined,
+  "PRESENT",
+  "BOGUS",
+  3,
+  3.5,
+  -0,
+  true,
+  {},
+  [],
+  { __typename: "Nope" },
+  { __typename: "Teacher", id: "t" },
+  [null],
+  "Student",
+];
 
 /** The input with one value somewhere replaced (or removed). */
 function corrupt(value: unknown, next: () => number): unknown {
   if (value === null || typeof value !== "object") return replacements[Math.floor(next() * replacements.length)];
-  const copy: Record<string, unknown> | unknown[] = Array.isArray(value) ? [...value] : { ...(value as Record<string, unknown>) };
+  const copy: Record<string, unknown> | unknown[] = Array.isArray(value)
+    ? [...value]
+    : { ...(value as Record<string, unknown>) };
   const keys = Object.keys(copy);
   if (keys.length === 0 || next() < 0.15) return replacements[Math.floor(next() * replacements.length)];
   const key = keys[Math.floor(next() * keys.length)]!;
   const replaced = corrupt((copy as Record<string, unknown>)[key], next);
-  if (replaced === undefined && !Array.isArray(copy)) return Object.fromEntries(Object.entries(copy).filter(([k]) => k !== key));
+  if (replaced === undefined && !Array.isArray(copy))
+    return Object.fromEntries(Object.entries(copy).filter(([k]) => k !== key));
   (copy as Record<string, unknown>)[key] = replaced;
   return copy;
 }
@@ -136,15 +237,27 @@ test("the real supergraph's course report (200 students) answers as Apollo's, an
   const api = Supergraph.build(readFileSync(SUPERGRAPH_PATH, "utf8")).apiSchema();
   const query = `query($id: ID!) { course(id: $id) { code attendanceRate students { name attendance(courseId: $id) { date status } wallet { balance } foodOrders { totalPrice status } } } }`;
   const students = Array.from({ length: 200 }, (_, i) => ({
-    __typename: "User", id: `u${i}`, name: `Student ${i}`,
-    attendance: Array.from({ length: 10 }, (_, d) => ({ date: `2026-11-${String(d + 1).padStart(2, "0")}`, status: ["PRESENT", "LATE", "ABSENT"][(i + d) % 3] })),
+    __typename: "User",
+    id: `u${i}`,
+    name: `Student ${i}`,
+    attendance: Array.from({ length: 10 }, (_, d) => ({
+      date: `2026-11-${String(d + 1).padStart(2, "0")}`,
+      status: ["PRESENT", "LATE", "ABSENT"][(i + d) % 3],
+    })),
     wallet: i % 7 === 0 ? null : { __typename: "Wallet", balance: 3600, userId: `u${i}` },
     foodOrders: [{ totalPrice: 700, status: "CONFIRMED", id: "o" }],
   }));
-  const answer = same(api, query, { id: "c1" }, { course: { __typename: "Course", id: "c1", code: "B200", attendanceRate: 0.8, students } });
+  const answer = same(
+    api,
+    query,
+    { id: "c1" },
+    { course: { __typename: "Course", id: "c1", code: "B200", attendanceRate: 0.8, students } },
+  );
   expect(JSON.parse(answer).data.course.students).toHaveLength(200);
   // What executeQueryPlan calls is the module's export: ours once installed, Apollo's again with RESULT_SHAPING=apollo.
-  const apolloModule = createRequire(import.meta.url)("@apollo/gateway/dist/resultShaping.js") as { computeResponse: unknown };
+  const apolloModule = createRequire(import.meta.url)("@apollo/gateway/dist/resultShaping.js") as {
+    computeResponse: unknown;
+  };
   expect(installFastResultShaping()).toBe(true);
   expect(apolloModule.computeResponse).toBe(computeResponse);
   useApolloResultShaping();

@@ -54,7 +54,16 @@ test("a remembered token signed with a withdrawn key is refused after the next k
   await new Promise((resolve) => setTimeout(resolve, 150));
   // The refresh this triggers runs in the background (as it did before tokens were remembered);
   // once it has the new set, the withdrawn key's token is checked again and refused.
-  await expect.poll(async () => verifier.verify(token).then(() => "accepted", (error) => error.reason), { timeout: 5_000, interval: 50 }).toBe("invalid");
+  await expect
+    .poll(
+      async () =>
+        verifier.verify(token).then(
+          () => "accepted",
+          (error) => error.reason,
+        ),
+      { timeout: 5_000, interval: 50 },
+    )
+    .toBe("invalid");
 });
 
 test("a forged token is never remembered as valid", async () => {
@@ -70,7 +79,9 @@ test("a forged token is never remembered as valid", async () => {
 
 test("an identity assertion is reused for the same viewer and address only, and for half its lifetime", async () => {
   let signed = 0;
-  const signer = reusingAssertionSigner(async (viewer, ip) => `${viewer?.userId ?? "anonymous"}@${ip}#${++signed}`, { reuseMs: 200 });
+  const signer = reusingAssertionSigner(async (viewer, ip) => `${viewer?.userId ?? "anonymous"}@${ip}#${++signed}`, {
+    reuseMs: 200,
+  });
   const alice = { userId: "a", role: "STUDENT" as const };
   const first = await signer(alice, "10.0.0.1");
   expect(await signer(alice, "10.0.0.1")).toBe(first);

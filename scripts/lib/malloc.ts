@@ -4,4 +4,5 @@
 export const MALLOC_SETTINGS = { MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "131072" };
 
 /** Whoever starts the process already chose (these, or GLIBC_TUNABLES): theirs stands. */
-export const mallocChosen = (env: NodeJS.ProcessEnv) => [...Object.keys(MALLOC_SETTINGS), "GLIBC_TUNABLES"].some((name) => env[name] !== undefined);
+export const mallocChosen = (env: NodeJS.ProcessEnv) =>
+  [...Object.keys(MALLOC_SETTINGS), "GLIBC_TUNABLES"].some((name) => env[name] !== undefined);

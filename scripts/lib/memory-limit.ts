@@ -55,7 +55,9 @@ export function createMemoryLimit(name: string, mb: number): MemoryLimit {
     if (existsSync(memsw)) writeFileSync(memsw, bytes);
     events = () => readFileSync(join(dir, "memory.oom_control"), "utf8");
   } else {
-    throw new Error("a memory limit needs a writable memory cgroup controller (Linux, as root): none found under /sys/fs/cgroup");
+    throw new Error(
+      "a memory limit needs a writable memory cgroup controller (Linux, as root): none found under /sys/fs/cgroup",
+    );
   }
   const killed = () => Number(/oom_kill (\d+)/.exec(events())?.[1] ?? 0);
   const killedBefore = killed(); // a cgroup left by an earlier run keeps its count

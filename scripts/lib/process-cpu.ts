@@ -38,7 +38,12 @@ export function running(pid: number): boolean {
 
 /** A process and the processes it started (a node:cluster primary's workers). */
 export function withChildren(pid: number): number[] {
-  return [pid, ...allProcesses().filter((p) => p.ppid === pid).map((p) => p.pid)];
+  return [
+    pid,
+    ...allProcesses()
+      .filter((p) => p.ppid === pid)
+      .map((p) => p.pid),
+  ];
 }
 
 export function cpuMs(pid: number): number {

@@ -22,7 +22,10 @@ export const subgraphDirectory = (service: string, root = PROJECT_ROOT) => join(
 export async function generateResolverTypes(service: string): Promise<string> {
   const dir = subgraphDirectory(service);
   const sdl = readFileSync(join(dir, "schema.graphql"), "utf8");
-  const { contextType, mappers } = JSON.parse(readFileSync(join(dir, "codegen.json"), "utf8")) as { contextType: string; mappers: Record<string, string> };
+  const { contextType, mappers } = JSON.parse(readFileSync(join(dir, "codegen.json"), "utf8")) as {
+    contextType: string;
+    mappers: Record<string, string>;
+  };
   const output = await codegen({
     filename: "resolvers-types.ts",
     schema: parse(FEDERATION_DEFINITIONS + sdl),

@@ -9,7 +9,16 @@ import { PLATFORM_OWNERS, SUBGRAPH_NAMES, SUBGRAPH_OWNERS } from "./registry.ts"
 export const CODEOWNERS_PATH = join(PROJECT_ROOT, ".github", "CODEOWNERS");
 
 /** Platform-owned paths; a subgraph team still needs the platform team for the API baseline and its acknowledgements. */
-const PLATFORM_PATHS = ["/gateway/", "/platform/", "/system/", "/e2e/", "/scripts/", "/.ci/", "/gateway/api-baseline.graphql", "/gateway/acknowledged-changes.json"];
+const PLATFORM_PATHS = [
+  "/gateway/",
+  "/platform/",
+  "/system/",
+  "/e2e/",
+  "/scripts/",
+  "/.ci/",
+  "/gateway/api-baseline.graphql",
+  "/gateway/acknowledged-changes.json",
+];
 
 export function renderCodeowners(root = PROJECT_ROOT): string {
   const rows: [string, string][] = [];

@@ -22,9 +22,9 @@ const dbPasswordVariable = (name: string) => `${upper(name)}_DB_PASSWORD`;
 /** Whom a subgraph exchanges calls with: the services it calls, then those that call it (it reads their keys). */
 function peersOf(service: AnyServiceDescriptor): { calls: string[]; callers: string[] } {
   const calls = [...service.calls];
-  const callers = SUBGRAPHS
-    .filter((s) => (s.calls as readonly string[]).includes(service.name) && !calls.includes(s.name))
-    .map((s) => s.name);
+  const callers = SUBGRAPHS.filter(
+    (s) => (s.calls as readonly string[]).includes(service.name) && !calls.includes(s.name),
+  ).map((s) => s.name);
   return { calls, callers };
 }
 
@@ -33,7 +33,8 @@ const hasVariable = (service: AnyServiceDescriptor, name: string) => name in env
 /** Mail goes out from the services that have a mail server variable (to Mailpit here). */
 const sendsMail = (service: AnyServiceDescriptor) => hasVariable(service, "SMTP_URL");
 /** A subgraph that only consumes events (it publishes none) waits for the broker before it starts. */
-const waitsForBroker = (service: AnyServiceDescriptor) => hasVariable(service, "NATS_URL") && !service.publishes?.events;
+const waitsForBroker = (service: AnyServiceDescriptor) =>
+  hasVariable(service, "NATS_URL") && !service.publishes?.events;
 
 /** The files `npm run compose:generate` writes, relative to the project root → content. */
 export function renderCompose(): Record<string, string> {
@@ -73,8 +74,9 @@ export function imageBuildArgs(name: string): { SERVICE: string; PORT: string; E
 }
 
 function build(name: string): string[] {
-  const args = Object.entries(imageBuildArgs(name))
-    .map(([key, value]) => `${key}: ${key === "PORT" ? `"${value}"` : value}`);
+  const args = Object.entries(imageBuildArgs(name)).map(
+    ([key, value]) => `${key}: ${key === "PORT" ? `"${value}"` : value}`,
+  );
   return ["    build:", "      <<: *service-build", `      args: { <<: *base-images, ${args.join(", ")} }`];
 }
 
@@ -82,7 +84,10 @@ function composeFile(): string {
   const issuer = accessTokenIssuer().name;
   const signers = serviceTokenSigners();
   const secrets = [
-    "POSTGRES_PASSWORD", ...SUBGRAPHS.map((s) => dbPasswordVariable(s.name)), "POOYA_ADMIN_EMAIL", "POOYA_ADMIN_PASSWORD",
+    "POSTGRES_PASSWORD",
+    ...SUBGRAPHS.map((s) => dbPasswordVariable(s.name)),
+    "POOYA_ADMIN_EMAIL",
+    "POOYA_ADMIN_PASSWORD",
   ];
   const out: string[] = [
     GENERATED,
@@ -90,7 +95,11 @@ function composeFile(): string {
     "# per service from docker/Dockerfile, health checks on /readyz, the gateway on port 4000; events",
     "# through NATS JetStream, mail to Mailpit (its inbox at http://localhost:8025).",
     "# Secrets come from the environment (or an .env file beside this one, never committed):",
-    ...wrap(secrets.map((s, i) => (i < secrets.length - 1 ? `${s},` : `${s}.`)), "#   ", "#   "),
+    ...wrap(
+      secrets.map((s, i) => (i < secrets.length - 1 ? `${s},` : `${s}.`)),
+      "#   ",
+      "#   ",
+    ),
     "# Signing keys (users' token keys, each calling service's service-token keys) are generated at",
     `# first start into the service's volume, or come from ${upper(issuer)}_SIGNING_KEYS, <NAME>_SERVICE_SIGNING_KEYS.`,
     "# Base images are build arguments / variables (NODE_IMAGE, RUNTIME_IMAGE, POSTGRES_IMAGE,",
@@ -124,7 +133,9 @@ function composeFile(): string {
     "      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}",
     "      # A database and a role for each (docker/postgres/init-service-databases.sh), passwords below.",
     `      SERVICE_DATABASES: ${SUBGRAPHS.map((s) => s.name).join(" ")}`,
-    ...SUBGRAPHS.map((s) => dbPasswordVariable(s.name)).map((variable) => `      ${variable}: \${${variable}:?set ${variable}}`),
+    ...SUBGRAPHS.map((s) => dbPasswordVariable(s.name)).map(
+      (variable) => `      ${variable}: \${${variable}:?set ${variable}}`,
+    ),
     "    volumes:",
     "      - postgres-data:/var/lib/postgresql/data",
     "      - ./docker/postgres:/docker-entrypoint-initdb.d:ro",
@@ -186,8 +197,8 @@ function composeFile(): string {
     }
     if (sendsMail(service)) out.push("      SMTP_URL: ${SMTP_URL:-smtp://mailpit:1025}");
     if (hasVariable(service, "MAIL_FROM")) out.push("      MAIL_FROM: ${MAIL_FROM:-Pooya <no-reply@pooya.local>}");
-    const keys = service.name === issuer ? "signing key survives" : signs ? "service-token key survives"
-      : "keys survive";
+    const keys =
+      service.name === issuer ? "signing key survives" : signs ? "service-token key survives" : "keys survive";
     out.push(
       "    volumes:",
       `      - ${service.name}-keys:/data   # the generated ${keys} restarts`,

@@ -5,7 +5,12 @@ import { mkdir } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 
-export const EMBEDDED_POSTGRES_SETTINGS = ["shared_buffers = 8MB", "wal_buffers = 1MB", "work_mem = 2MB", "maintenance_work_mem = 16MB"];
+export const EMBEDDED_POSTGRES_SETTINGS = [
+  "shared_buffers = 8MB",
+  "wal_buffers = 1MB",
+  "work_mem = 2MB",
+  "maintenance_work_mem = 16MB",
+];
 
 export interface EmbeddedPostgres {
   url: string;
@@ -37,13 +42,21 @@ function forgetParsedMessages(db: PGlite) {
 }
 
 /** maxConnections must cover the service's pool plus the migration runner's connection. */
-export async function startEmbeddedPostgres(dataDir: string, options: { port: number; maxConnections: number }): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  options: { port: number; maxConnections: number },
+): Promise<EmbeddedPostgres> {
   await mkdir(dataDir, { recursive: true });
   // Small buffers: each instance is one service's demo data (a few MB), and five run in one
   // process. Postgres' default 128 MB shared_buffers costs ≈ 35 MB of resident memory each.
   const db = await PGlite.create(dataDir, { postgresqlconf: EMBEDDED_POSTGRES_SETTINGS });
   forgetParsedMessages(db);
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: options.port, maxConnections: options.maxConnections });
+  const server = new PGLiteSocketServer({
+    db,
+    host: "127.0.0.1",
+    port: options.port,
+    maxConnections: options.maxConnections,
+  });
   await server.start();
   const [host, port] = server.getServerConn().split(":");
   return {

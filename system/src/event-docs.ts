@@ -42,12 +42,30 @@ export function renderEventCatalogue(prefix = "pooya"): string {
     lines.push("", `### ${catalogue.source}`, "");
     for (const [type, definition] of Object.entries(catalogue.types)) {
       const schema = z.toJSONSchema(definition.payload, { io: "input" }) as JsonSchema;
-      lines.push(`#### \`${type}\` (version ${definition.version})`, "", definition.description, "", `Subject \`${prefix}.${catalogue.source}.${type}\`. Payload:`, "");
+      lines.push(
+        `#### \`${type}\` (version ${definition.version})`,
+        "",
+        definition.description,
+        "",
+        `Subject \`${prefix}.${catalogue.source}.${type}\`. Payload:`,
+        "",
+      );
       lines.push("| field | type | required | meaning |", "|---|---|---|---|");
       for (const [field, property] of Object.entries(schema.properties ?? {})) {
-        lines.push(`| \`${field}\` | ${cell(typeOf(property))} | ${schema.required?.includes(field) ? "yes" : "no"} | ${cell(property.description ?? "")} |`);
+        lines.push(
+          `| \`${field}\` | ${cell(typeOf(property))} | ${schema.required?.includes(field) ? "yes" : "no"} | ${cell(property.description ?? "")} |`,
+        );
       }
-      lines.push("", "<details><summary>JSON Schema</summary>", "", "```json", JSON.stringify(schema, null, 2), "```", "</details>", "");
+      lines.push(
+        "",
+        "<details><summary>JSON Schema</summary>",
+        "",
+        "```json",
+        JSON.stringify(schema, null, 2),
+        "```",
+        "</details>",
+        "",
+      );
     }
   }
   lines.push(EVENT_DOCS_END);
@@ -58,6 +76,7 @@ export function renderEventCatalogue(prefix = "pooya"): string {
 export function withEventCatalogue(document: string): string {
   const start = document.indexOf(EVENT_DOCS_START);
   const end = document.indexOf(EVENT_DOCS_END);
-  if (start === -1 || end === -1) throw new Error(`docs/events.md has no ${EVENT_DOCS_START} … ${EVENT_DOCS_END} section`);
+  if (start === -1 || end === -1)
+    throw new Error(`docs/events.md has no ${EVENT_DOCS_START} … ${EVENT_DOCS_END} section`);
   return document.slice(0, start) + renderEventCatalogue() + document.slice(end + EVENT_DOCS_END.length);
 }

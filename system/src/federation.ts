@@ -4,7 +4,14 @@
 import { ConfigError, callersOf, readAll, readServiceEnv, serviceUrlVariable, type Logger } from "@pooya/runtime";
 import type { RunningGateway } from "@pooya/gateway";
 import {
-  GATEWAY, SUBGRAPH_NAMES, accessTokenIssuer, checkInternalRoutes, startOrder, subgraph, type Subgraph, type SubgraphName,
+  GATEWAY,
+  SUBGRAPH_NAMES,
+  accessTokenIssuer,
+  checkInternalRoutes,
+  startOrder,
+  subgraph,
+  type Subgraph,
+  type SubgraphName,
 } from "./registry.ts";
 
 type Running<N extends SubgraphName> = Awaited<ReturnType<Extract<Subgraph, { name: N }>["start"]>>;
@@ -40,9 +47,16 @@ export function checkFederationEnv(options: Omit<FederationOptions, "logFor">): 
   for (const name of SUBGRAPH_NAMES) {
     const descriptor = subgraph(name);
     const peers = Object.fromEntries(peersOf(name).map((peer) => [serviceUrlVariable(peer), PLACEHOLDER_URL]));
-    readers[name] = () => readServiceEnv(descriptor, { ...options.env, GATEWAY_JWKS_URL: PLACEHOLDER_URL, ...peers, ...options.subgraphs[name] });
+    readers[name] = () =>
+      readServiceEnv(descriptor, {
+        ...options.env,
+        GATEWAY_JWKS_URL: PLACEHOLDER_URL,
+        ...peers,
+        ...options.subgraphs[name],
+      });
   }
-  readers.gateway = () => readServiceEnv(GATEWAY, { ...options.env, ACCESS_TOKEN_JWKS_URL: PLACEHOLDER_URL, ...options.gateway });
+  readers.gateway = () =>
+    readServiceEnv(GATEWAY, { ...options.env, ACCESS_TOKEN_JWKS_URL: PLACEHOLDER_URL, ...options.gateway });
   readAll(readers);
 }
 
@@ -50,7 +64,8 @@ export async function startFederation(options: FederationOptions) {
   checkFederationEnv(options);
   const host = reachable(options.env.HOST);
   const gatewayPort = Number(options.gateway.PORT ?? options.env.PORT);
-  if (!gatewayPort) throw new ConfigError(["PORT: the gateway's port must be known before the subgraphs start (they fetch its keys)"]);
+  if (!gatewayPort)
+    throw new ConfigError(["PORT: the gateway's port must be known before the subgraphs start (they fetch its keys)"]);
   const gatewayJwksUrl = `http://${host}:${gatewayPort}/.well-known/jwks.json`;
   const services = {} as RunningServices;
   const ports = {} as Record<SubgraphName, number>;
@@ -59,7 +74,8 @@ export async function startFederation(options: FederationOptions) {
   const callers = new Set(SUBGRAPH_NAMES.flatMap((name) => callersOf(subgraph(name).internalRoutes ?? [])));
   const unknown = [...callers].filter((name) => !fixedPort(name as SubgraphName));
   if (unknown.length) {
-    const problem = (name: string) => `${name}: PORT must be known before the services it calls start (they fetch its keys)`;
+    const problem = (name: string) =>
+      `${name}: PORT must be known before the services it calls start (they fetch its keys)`;
     throw new ConfigError(unknown.map(problem));
   }
   const urlOf = (name: SubgraphName) => services[name]?.url ?? `http://${host}:${fixedPort(name)}`;
@@ -96,7 +112,9 @@ export async function startFederation(options: FederationOptions) {
       ...options.gateway,
       PORT: String(gatewayPort),
     };
-    const gateway = (await GATEWAY.start(readServiceEnv(GATEWAY, gatewayEnv), { log: options.logFor("gateway") })) as RunningGateway;
+    const gateway = (await GATEWAY.start(readServiceEnv(GATEWAY, gatewayEnv), {
+      log: options.logFor("gateway"),
+    })) as RunningGateway;
     let stopping: string | undefined;
     return {
       gateway,

@@ -16,12 +16,24 @@ export const PG_ADMIN_URL = process.env.PG_ADMIN_URL ?? "postgres://postgres@127
 
 export function prismaEnv(service: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   // CHECKPOINT_DISABLE: the CLI would otherwise report usage to Prisma's servers.
-  const env: NodeJS.ProcessEnv = { ...process.env, PRISMA_SERVICE: service, PRISMA_HIDE_UPDATE_MESSAGE: "1", CHECKPOINT_DISABLE: "1", ...extra };
-  if (!env.PRISMA_SCHEMA_ENGINE_BINARY && existsSync(STAND_IN_ENGINE)) env.PRISMA_SCHEMA_ENGINE_BINARY = STAND_IN_ENGINE;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PRISMA_SERVICE: service,
+    PRISMA_HIDE_UPDATE_MESSAGE: "1",
+    CHECKPOINT_DISABLE: "1",
+    ...extra,
+  };
+  if (!env.PRISMA_SCHEMA_ENGINE_BINARY && existsSync(STAND_IN_ENGINE))
+    env.PRISMA_SCHEMA_ENGINE_BINARY = STAND_IN_ENGINE;
   return env;
 }
 
-export function runPrisma(service: string, args: string[], extraEnv: Record<string, string> = {}, { capture = false, root = PROJECT_ROOT } = {}) {
+export function runPrisma(
+  service: string,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+  { capture = false, root = PROJECT_ROOT } = {},
+) {
   const cli = join(root, "node_modules/prisma/build/index.js");
   return spawnSync(process.execPath, [cli, ...args, "--config", "prisma.config.ts"], {
     cwd: join(root, "prisma"),

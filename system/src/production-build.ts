@@ -25,9 +25,17 @@ export const BUILD_DIR = join(PROJECT_ROOT, "build");
 /** Every service of the registry and the gateway. */
 export function buildTargets(): BuildTarget[] {
   return [
-    ...SUBGRAPHS.map((s) => ({ name: s.name, dir: `subgraphs/${s.name}`, assets: [`subgraphs/${s.name}/schema.graphql`, `prisma/${s.name}/migrations`] })),
+    ...SUBGRAPHS.map((s) => ({
+      name: s.name,
+      dir: `subgraphs/${s.name}`,
+      assets: [`subgraphs/${s.name}/schema.graphql`, `prisma/${s.name}/migrations`],
+    })),
     // The gateway also serves the web client (web/dist) and checks operations against the trusted documents.
-    { name: "gateway", dir: "gateway", assets: ["gateway/supergraph.graphql", "gateway/trusted-documents.json", "web/dist"] },
+    {
+      name: "gateway",
+      dir: "gateway",
+      assets: ["gateway/supergraph.graphql", "gateway/trusted-documents.json", "web/dist"],
+    },
   ];
 }
 
@@ -50,7 +58,9 @@ export const nodeFlagsOf = (_name: string): string[] => ["--max-semi-space-size=
 const packagesStayExternal: Plugin = {
   name: "packages-stay-external",
   setup(build) {
-    build.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith("@pooya/") ? undefined : { path: args.path, external: true }));
+    build.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.path.startsWith("@pooya/") ? undefined : { path: args.path, external: true },
+    );
   },
 };
 
@@ -110,7 +120,14 @@ export async function buildService(target: BuildTarget, outDir = BUILD_DIR): Pro
   }
   let bundleBytes = 0;
   for (const file of code) bundleBytes += (await stat(file)).size;
-  return { name: target.name, dir: serviceDir, entry: entryOf(target), bundleBytes, files: files.size, bytes: await sizeOf(serviceDir) };
+  return {
+    name: target.name,
+    dir: serviceDir,
+    entry: entryOf(target),
+    bundleBytes,
+    files: files.size,
+    bytes: await sizeOf(serviceDir),
+  };
 }
 
 export async function buildAll(options: { names?: string[]; outDir?: string } = {}): Promise<BuiltService[]> {

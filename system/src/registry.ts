@@ -12,13 +12,7 @@ import { attendanceService } from "@pooya/attendance";
 import { foodService } from "@pooya/food";
 import { notificationsService } from "@pooya/notifications";
 
-export const SUBGRAPHS = [
-  usersService,
-  coursesService,
-  attendanceService,
-  foodService,
-  notificationsService,
-] as const;
+export const SUBGRAPHS = [usersService, coursesService, attendanceService, foodService, notificationsService] as const;
 
 export const GATEWAY = gatewayService;
 
@@ -54,7 +48,8 @@ export function startOrder(): SubgraphName[] {
   const visiting = new Set<string>();
   const visit = (descriptor: AnyServiceDescriptor) => {
     if (order.includes(descriptor.name as SubgraphName)) return;
-    if (visiting.has(descriptor.name)) throw new Error(`services call each other in a cycle through ${descriptor.name}`);
+    if (visiting.has(descriptor.name))
+      throw new Error(`services call each other in a cycle through ${descriptor.name}`);
     visiting.add(descriptor.name);
     for (const callee of descriptor.calls) visit(subgraph(callee as SubgraphName));
     order.push(descriptor.name as SubgraphName);
@@ -66,7 +61,8 @@ export function startOrder(): SubgraphName[] {
 /** The service whose JWKS holds the access-token keys the gateway verifies with. */
 export function accessTokenIssuer(): { name: SubgraphName; keysPath: string } {
   const issuer = SUBGRAPHS.find((s) => "publishes" in s && s.publishes?.accessTokenKeys);
-  if (!issuer || !("publishes" in issuer) || !issuer.publishes?.accessTokenKeys) throw new Error("no service in the registry publishes access-token keys");
+  if (!issuer || !("publishes" in issuer) || !issuer.publishes?.accessTokenKeys)
+    throw new Error("no service in the registry publishes access-token keys");
   return { name: issuer.name, keysPath: issuer.publishes.accessTokenKeys };
 }
 
@@ -95,7 +91,9 @@ export function checkInternalRoutes(subgraphs: readonly AnyServiceDescriptor[] =
       const callee = byName.get(calleeName);
       if (!callee) problems.push(`${caller.name} calls ${calleeName}, which is not a subgraph of the registry`);
       else if (!(callee.internalRoutes ?? []).some((route) => route.callers.includes(caller.name))) {
-        problems.push(`${caller.name} calls ${calleeName}, but no internal route of ${calleeName} declares it as a caller`);
+        problems.push(
+          `${caller.name} calls ${calleeName}, but no internal route of ${calleeName} declares it as a caller`,
+        );
       }
     }
   }
@@ -104,13 +102,19 @@ export function checkInternalRoutes(subgraphs: readonly AnyServiceDescriptor[] =
 
 /** Who may call which internal route, as the Markdown table docs/token-flow.md shows (a test compares them). */
 export function internalRouteTable(subgraphs: readonly AnyServiceDescriptor[] = SUBGRAPHS): string {
-  const rows = subgraphs.flatMap((callee) => (callee.internalRoutes ?? []).map((route) =>
-    `| ${callee.name} | \`${route.method} ${route.path}\` | ${route.callers.join(", ")} |`));
+  const rows = subgraphs.flatMap((callee) =>
+    (callee.internalRoutes ?? []).map(
+      (route) => `| ${callee.name} | \`${route.method} ${route.path}\` | ${route.callers.join(", ")} |`,
+    ),
+  );
   return ["| service | internal route | callers allowed |", "|---|---|---|", ...rows].join("\n");
 }
 
 /** `markdown` with its caller table (the one that starts with internalRouteTable's header) replaced by the registry's. */
-export function withInternalRouteTable(markdown: string, subgraphs: readonly AnyServiceDescriptor[] = SUBGRAPHS): string {
+export function withInternalRouteTable(
+  markdown: string,
+  subgraphs: readonly AnyServiceDescriptor[] = SUBGRAPHS,
+): string {
   const table = internalRouteTable(subgraphs);
   const lines = markdown.split("\n");
   const start = lines.indexOf(table.split("\n")[0]!);

@@ -4,10 +4,17 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { OPERATIONS_DIR } from "./operations.ts";
 
-const TITLES: Record<string, string> = { "1-anyone": "Anyone (no token)", "2-student": "Student", "3-teacher": "Teacher", "4-staff": "Staff" };
+const TITLES: Record<string, string> = {
+  "1-anyone": "Anyone (no token)",
+  "2-student": "Student",
+  "3-teacher": "Teacher",
+  "4-staff": "Staff",
+};
 
 export function renderSandboxGuide(dir = join(OPERATIONS_DIR, "sandbox")): string {
-  const files = readdirSync(dir).filter((f) => f.endsWith(".graphql")).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".graphql"))
+    .sort();
   const sections = files.map((file) => {
     const name = file.replace(/\.graphql$/, "");
     return `## ${TITLES[name] ?? name}\n\n\`\`\`graphql\n${readFileSync(join(dir, file), "utf8").trimEnd()}\n\`\`\`\n`;

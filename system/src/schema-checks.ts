@@ -41,10 +41,14 @@ export function checkComposition(root: string): CheckResult {
 /** 2. The committed supergraph.graphql is what the subgraphs compose to. */
 export async function checkSupergraphDrift(root: string): Promise<CheckResult> {
   const result = compose(root);
-  if (!result.ok) return { name: "supergraph drift", ok: false, problems: ["the subgraphs do not compose (see composition)"] };
+  if (!result.ok)
+    return { name: "supergraph drift", ok: false, problems: ["the subgraphs do not compose (see composition)"] };
   const committed = readFileSync(join(root, SUPERGRAPH_FILE), "utf8");
   if (committed.trim() === result.supergraphSdl.trim()) return { name: "supergraph drift", ok: true, problems: [] };
-  const changes = await diff(buildSchema(committed, { assumeValidSDL: true }), buildSchema(result.supergraphSdl, { assumeValidSDL: true }));
+  const changes = await diff(
+    buildSchema(committed, { assumeValidSDL: true }),
+    buildSchema(result.supergraphSdl, { assumeValidSDL: true }),
+  );
   return {
     name: "supergraph drift",
     ok: false,
@@ -58,7 +62,9 @@ export async function checkSupergraphDrift(root: string): Promise<CheckResult> {
 /** 3. Each service's schema.prisma matches its committed migrations. */
 export async function checkPrismaMigrations(root: string, adminUrl = PG_ADMIN_URL): Promise<CheckResult> {
   const problems: string[] = [];
-  const services = readdirSync(join(root, "prisma"), { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(root, "prisma", d.name, "schema.prisma"))).map((d) => d.name);
+  const services = readdirSync(join(root, "prisma"), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(root, "prisma", d.name, "schema.prisma")))
+    .map((d) => d.name);
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
@@ -69,16 +75,37 @@ export async function checkPrismaMigrations(root: string, adminUrl = PG_ADMIN_UR
         const url = new URL(adminUrl);
         url.pathname = `/${shadow}`;
         const cli = join(root, "node_modules/prisma/build/index.js");
-        const run = spawnSync(process.execPath, [cli, "migrate", "diff", "--from-migrations", `${service}/migrations`, "--to-schema", `${service}/schema.prisma`, "--script", "--exit-code", "--config", "prisma.config.ts"], {
-          cwd: join(root, "prisma"),
-          env: prismaEnv(service, { SERVICE_DATABASE_URL: url.toString(), SHADOW_DATABASE_URL: url.toString() }),
-          encoding: "utf8",
-        });
+        const run = spawnSync(
+          process.execPath,
+          [
+            cli,
+            "migrate",
+            "diff",
+            "--from-migrations",
+            `${service}/migrations`,
+            "--to-schema",
+            `${service}/schema.prisma`,
+            "--script",
+            "--exit-code",
+            "--config",
+            "prisma.config.ts",
+          ],
+          {
+            cwd: join(root, "prisma"),
+            env: prismaEnv(service, { SERVICE_DATABASE_URL: url.toString(), SHADOW_DATABASE_URL: url.toString() }),
+            encoding: "utf8",
+          },
+        );
         if (run.status === 2) {
           const statements = run.stdout.split("\n").filter((l) => l.trim() && !l.startsWith("--"));
-          problems.push(`[${service}] prisma/${service}/schema.prisma differs from its migrations; create one with \`npm run migrate:dev -- ${service} <name>\`. Missing SQL:`, ...statements.map((l) => `    ${l}`));
+          problems.push(
+            `[${service}] prisma/${service}/schema.prisma differs from its migrations; create one with \`npm run migrate:dev -- ${service} <name>\`. Missing SQL:`,
+            ...statements.map((l) => `    ${l}`),
+          );
         } else if (run.status !== 0) {
-          problems.push(`[${service}] prisma migrate diff failed: ${(run.stderr || run.stdout).trim().split("\n").slice(-3).join(" ")}`);
+          problems.push(
+            `[${service}] prisma migrate diff failed: ${(run.stderr || run.stdout).trim().split("\n").slice(-3).join(" ")}`,
+          );
         }
       } finally {
         await admin.query(`DROP DATABASE IF EXISTS "${shadow}" WITH (FORCE)`);
@@ -114,17 +141,25 @@ export async function apiChanges(root: string): Promise<Change[]> {
 
 /** 4. No breaking change against the released baseline, unless acknowledged with a reason. */
 export async function checkBreakingChanges(root: string): Promise<CheckResult> {
-  if (!compose(root).ok) return { name: "breaking changes", ok: false, problems: ["the subgraphs do not compose (see composition)"] };
-  const acknowledged: Acknowledgement[] = existsSync(join(root, ACKNOWLEDGED_FILE)) ? JSON.parse(readFileSync(join(root, ACKNOWLEDGED_FILE), "utf8")) : [];
+  if (!compose(root).ok)
+    return { name: "breaking changes", ok: false, problems: ["the subgraphs do not compose (see composition)"] };
+  const acknowledged: Acknowledgement[] = existsSync(join(root, ACKNOWLEDGED_FILE))
+    ? JSON.parse(readFileSync(join(root, ACKNOWLEDGED_FILE), "utf8"))
+    : [];
   const problems: string[] = [];
-  for (const ack of acknowledged) if (!ack.reason?.trim()) problems.push(`${ACKNOWLEDGED_FILE}: ${ack.type} at ${ack.path} needs a reason`);
+  for (const ack of acknowledged)
+    if (!ack.reason?.trim()) problems.push(`${ACKNOWLEDGED_FILE}: ${ack.type} at ${ack.path} needs a reason`);
   const breaking = (await apiChanges(root)).filter((c) => c.criticality.level === CriticalityLevel.Breaking);
   for (const change of breaking) {
     if (acknowledged.some((a) => a.path === change.path && a.type === change.type && a.reason?.trim())) continue;
-    problems.push(`BREAKING ${change.type} at ${change.path}: ${change.message} (${change.criticality.reason ?? "clients using it will fail"})`);
+    problems.push(
+      `BREAKING ${change.type} at ${change.path}: ${change.message} (${change.criticality.reason ?? "clients using it will fail"})`,
+    );
   }
   if (breaking.length && problems.length) {
-    problems.push(`Deprecate first (@deprecated), or, if the break is intended, acknowledge it in ${ACKNOWLEDGED_FILE} as { "path", "type", "reason" }.`);
+    problems.push(
+      `Deprecate first (@deprecated), or, if the break is intended, acknowledge it in ${ACKNOWLEDGED_FILE} as { "path", "type", "reason" }.`,
+    );
   }
   return { name: "breaking changes", ok: problems.length === 0, problems };
 }
@@ -132,9 +167,12 @@ export async function checkBreakingChanges(root: string): Promise<CheckResult> {
 /** 5. Every client operation (operations/, web/src/) validates against the supergraph's API schema. */
 export function checkOperations(root: string): CheckResult {
   const result = compose(root);
-  if (!result.ok) return { name: "client operations", ok: false, problems: ["the subgraphs do not compose (see composition)"] };
+  if (!result.ok)
+    return { name: "client operations", ok: false, problems: ["the subgraphs do not compose (see composition)"] };
   const problems: string[] = [];
-  const files = CLIENT_OPERATION_DIRS.filter((dir) => existsSync(join(root, dir))).flatMap((dir) => operationFiles(join(root, dir)));
+  const files = CLIENT_OPERATION_DIRS.filter((dir) => existsSync(join(root, dir))).flatMap((dir) =>
+    operationFiles(join(root, dir)),
+  );
   for (const file of files) {
     let document;
     try {
@@ -144,12 +182,18 @@ export function checkOperations(root: string): CheckResult {
       continue;
     }
     // Each error names the operation it breaks, so a schema change tells who it breaks.
-    const operations = document.definitions.flatMap((d) => (d.kind === Kind.OPERATION_DEFINITION && d.loc ? [{ name: d.name?.value ?? "(anonymous)", start: d.loc.start, end: d.loc.end }] : []));
+    const operations = document.definitions.flatMap((d) =>
+      d.kind === Kind.OPERATION_DEFINITION && d.loc
+        ? [{ name: d.name?.value ?? "(anonymous)", start: d.loc.start, end: d.loc.end }]
+        : [],
+    );
     for (const error of validate(result.apiSchema, document)) {
       const line = error.locations?.[0]?.line;
       const at = error.nodes?.[0]?.loc?.start;
       const operation = at === undefined ? undefined : operations.find((o) => at >= o.start && at < o.end);
-      problems.push(`${relative(root, file)}${line ? `:${line}` : ""}${operation ? ` (operation ${operation.name})` : ""}: ${error.message}`);
+      problems.push(
+        `${relative(root, file)}${line ? `:${line}` : ""}${operation ? ` (operation ${operation.name})` : ""}: ${error.message}`,
+      );
     }
   }
   return { name: "client operations", ok: problems.length === 0, problems, notes: [`${files.length} files checked`] };
@@ -163,7 +207,13 @@ export function checkPublicSchemaFile(root: string): CheckResult {
   const current = existsSync(path) ? readFileSync(path, "utf8") : "";
   return current === printApiSchema(root)
     ? { name, ok: true, problems: [] }
-    : { name, ok: false, problems: [`${PUBLIC_SCHEMA_FILE} is not the API schema the subgraphs compose to; run \`npm run schema:print\` and commit it`] };
+    : {
+        name,
+        ok: false,
+        problems: [
+          `${PUBLIC_SCHEMA_FILE} is not the API schema the subgraphs compose to; run \`npm run schema:print\` and commit it`,
+        ],
+      };
 }
 
 /** Every check runs, whatever another one does: one that cannot run (no Postgres) fails alone. */

@@ -1,7 +1,17 @@
 // `npm start`'s system: the federation on embedded Postgres unless *_DATABASE_URL point at real
 // servers, every service configured through its own variables, generated keys kept in the data folder.
 import { join } from "node:path";
-import { ConfigError, createLogger, env, logDestination, projectDataDir, readEnv, LOG_LEVELS, NODE_ENVIRONMENTS, type EnvShape } from "@pooya/runtime";
+import {
+  ConfigError,
+  createLogger,
+  env,
+  logDestination,
+  projectDataDir,
+  readEnv,
+  LOG_LEVELS,
+  NODE_ENVIRONMENTS,
+  type EnvShape,
+} from "@pooya/runtime";
 import { startEmbeddedPostgres } from "./embedded-postgres.ts";
 import { checkFederationEnv, startFederation } from "./federation.ts";
 import { SUBGRAPHS, SUBGRAPH_NAMES, type SubgraphName } from "./registry.ts";
@@ -17,18 +27,51 @@ export function systemEnv(): EnvShape {
   return {
     PORT: env.port().default(4000).describe("`npm start`: the gateway's port"),
     HOST: env.text().default("127.0.0.1").describe("`npm start`: the address every service listens on"),
-    ...Object.fromEntries(SUBGRAPHS.flatMap((s) => [
-      [portVariable(s.name), env.port().default(s.defaultPort).describe(`\`npm start\`: the ${s.name} subgraph's port`)],
-      [databaseVariable(s.name), env.postgresUrl().optional().describe(`\`npm start\`: the ${s.name} service's database; unset: embedded Postgres in \`$POOYA_DATA_DIR/pglite/${s.name}\``)],
-    ])),
-    POOYA_DATA_DIR: env.text().default(projectDataDir()).meta({ defaultText: "`.data` in the project root" })
+    ...Object.fromEntries(
+      SUBGRAPHS.flatMap((s) => [
+        [
+          portVariable(s.name),
+          env.port().default(s.defaultPort).describe(`\`npm start\`: the ${s.name} subgraph's port`),
+        ],
+        [
+          databaseVariable(s.name),
+          env
+            .postgresUrl()
+            .optional()
+            .describe(
+              `\`npm start\`: the ${s.name} service's database; unset: embedded Postgres in \`$POOYA_DATA_DIR/pglite/${s.name}\``,
+            ),
+        ],
+      ]),
+    ),
+    POOYA_DATA_DIR: env
+      .text()
+      .default(projectDataDir())
+      .meta({ defaultText: "`.data` in the project root" })
       .describe("`npm start`: embedded databases and the generated key files"),
-    POOYA_SEED: env.boolean().optional().describe("`npm start`: seed the demo term when the users database is empty; default: true on embedded Postgres, else false"),
-    POOYA_ADMIN_EMAIL: env.text().optional().describe("`npm start`: unset on embedded Postgres: the demo admin `admin@pooya.local`"),
-    POOYA_ADMIN_PASSWORD: env.secret({ min: 8 }).optional().describe("`npm start`: unset on embedded Postgres: `pooya-admin-demo`"),
+    POOYA_SEED: env
+      .boolean()
+      .optional()
+      .describe(
+        "`npm start`: seed the demo term when the users database is empty; default: true on embedded Postgres, else false",
+      ),
+    POOYA_ADMIN_EMAIL: env
+      .text()
+      .optional()
+      .describe("`npm start`: unset on embedded Postgres: the demo admin `admin@pooya.local`"),
+    POOYA_ADMIN_PASSWORD: env
+      .secret({ min: 8 })
+      .optional()
+      .describe("`npm start`: unset on embedded Postgres: `pooya-admin-demo`"),
     NODE_ENV: env.oneOf(NODE_ENVIRONMENTS).default("development").describe("see the services"),
-    LOG_LEVEL: env.oneOf(LOG_LEVELS).default("warn").describe("`npm start`: warnings and errors only by default; `info` adds a line per request and per migration"),
-    LOG_FORMAT: env.oneOf(["json", "pretty"] as const).default("pretty").describe("`npm start`: pretty unless set to json"),
+    LOG_LEVEL: env
+      .oneOf(LOG_LEVELS)
+      .default("warn")
+      .describe("`npm start`: warnings and errors only by default; `info` adds a line per request and per migration"),
+    LOG_FORMAT: env
+      .oneOf(["json", "pretty"] as const)
+      .default("pretty")
+      .describe("`npm start`: pretty unless set to json"),
   };
 }
 
@@ -56,13 +99,22 @@ export async function startSystem({ env: environment = process.env, print = cons
   const dataDir = settings.POOYA_DATA_DIR as string;
   const embedded = SUBGRAPH_NAMES.filter((name) => !settings[databaseVariable(name)]);
   const allEmbedded = embedded.length === SUBGRAPH_NAMES.length;
-  const admin = settings.POOYA_ADMIN_EMAIL && settings.POOYA_ADMIN_PASSWORD
-    ? { email: settings.POOYA_ADMIN_EMAIL as string, password: settings.POOYA_ADMIN_PASSWORD as string }
-    : allEmbedded ? DEMO_ADMIN : undefined;
+  const admin =
+    settings.POOYA_ADMIN_EMAIL && settings.POOYA_ADMIN_PASSWORD
+      ? { email: settings.POOYA_ADMIN_EMAIL as string, password: settings.POOYA_ADMIN_PASSWORD as string }
+      : allEmbedded
+        ? DEMO_ADMIN
+        : undefined;
   const seed = (settings.POOYA_SEED as boolean | undefined) ?? allEmbedded;
   // One process, every service: one METRICS_PORT would be taken by the first service to start.
-  if (environment.METRICS_PORT) problems.push("METRICS_PORT: not for npm start (every service runs in this one process, each serving /metrics on its own port); set it per service where each runs as its own process");
-  if (seed && !admin) problems.push("POOYA_SEED: seeding needs POOYA_ADMIN_EMAIL and POOYA_ADMIN_PASSWORD (the seed signs in as that STAFF account)");
+  if (environment.METRICS_PORT)
+    problems.push(
+      "METRICS_PORT: not for npm start (every service runs in this one process, each serving /metrics on its own port); set it per service where each runs as its own process",
+    );
+  if (seed && !admin)
+    problems.push(
+      "POOYA_SEED: seeding needs POOYA_ADMIN_EMAIL and POOYA_ADMIN_PASSWORD (the seed signs in as that STAFF account)",
+    );
 
   const shared: NodeJS.ProcessEnv = {
     ...environment,
@@ -73,15 +125,22 @@ export async function startSystem({ env: environment = process.env, print = cons
     ...(admin ? { POOYA_ADMIN_EMAIL: admin.email, POOYA_ADMIN_PASSWORD: admin.password } : {}),
     // The demo seed registers and signs in hundreds of people from this machine, through the
     // gateway: per-client limits (unless set) are raised for a seeded demo system.
-    ...(seed ? Object.fromEntries(SEED_UNLIMITED.filter((name) => !environment[name]).map((name) => [name, "1000000"])) : {}),
+    ...(seed
+      ? Object.fromEntries(SEED_UNLIMITED.filter((name) => !environment[name]).map((name) => [name, "1000000"]))
+      : {}),
   };
   const perService = (databaseUrls: Partial<Record<SubgraphName, string>>) =>
-    Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, {
-      PORT: String(settings[portVariable(name)]),
-      [databaseVariable(name)]: databaseUrls[name] ?? (settings[databaseVariable(name)] as string),
-      // PGlite's socket server shares one session between its connections: one connection per pool.
-      ...(embedded.includes(name) ? { DATABASE_POOL_SIZE: "1" } : {}),
-    }])) as unknown as Record<SubgraphName, NodeJS.ProcessEnv>;
+    Object.fromEntries(
+      SUBGRAPH_NAMES.map((name) => [
+        name,
+        {
+          PORT: String(settings[portVariable(name)]),
+          [databaseVariable(name)]: databaseUrls[name] ?? (settings[databaseVariable(name)] as string),
+          // PGlite's socket server shares one session between its connections: one connection per pool.
+          ...(embedded.includes(name) ? { DATABASE_POOL_SIZE: "1" } : {}),
+        },
+      ]),
+    ) as unknown as Record<SubgraphName, NodeJS.ProcessEnv>;
   const gateway = { PORT: String(settings.PORT) };
 
   // Every service's variables are checked before any database starts or any key file is written.
@@ -93,7 +152,8 @@ export async function startSystem({ env: environment = process.env, print = cons
   const logFor = (service: string) => createLogger({ service, level: settings.LOG_LEVEL as string, destination });
   const stopDatabases: (() => Promise<void>)[] = [];
   const stopAllDatabases = async () => {
-    for (const stop of stopDatabases.reverse()) await stop().catch((error) => logFor("system").error({ err: error }, "embedded Postgres did not stop"));
+    for (const stop of stopDatabases.reverse())
+      await stop().catch((error) => logFor("system").error({ err: error }, "embedded Postgres did not stop"));
   };
   try {
     const databaseUrls: Partial<Record<SubgraphName, string>> = {};

@@ -30,7 +30,9 @@ export async function createDatabases(services: readonly string[]) {
           // Let closing pools finish saying goodbye first: FORCE would kill a backend that is
           // still ending, and its client would emit an error nobody listens to any more.
           for (let i = 0; i < 30; i++) {
-            const { rows } = await client.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1", [name]);
+            const { rows } = await client.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1", [
+              name,
+            ]);
             if (rows[0].n === 0) break;
             await new Promise((resolve) => setTimeout(resolve, 100));
           }

@@ -15,9 +15,11 @@ async function workspaceDirs(): Promise<string[]> {
   for (const pattern of workspaces) {
     if (!pattern.endsWith("/*")) dirs.push(pattern);
     // As npm reads a glob: the folders that hold a package.json (not node_modules or .turbo).
-    else for (const entry of await readdir(join(PROJECT_ROOT, pattern.slice(0, -2)))) {
-      if (existsSync(join(PROJECT_ROOT, pattern.slice(0, -2), entry, "package.json"))) dirs.push(`${pattern.slice(0, -2)}/${entry}`);
-    }
+    else
+      for (const entry of await readdir(join(PROJECT_ROOT, pattern.slice(0, -2)))) {
+        if (existsSync(join(PROJECT_ROOT, pattern.slice(0, -2), entry, "package.json")))
+          dirs.push(`${pattern.slice(0, -2)}/${entry}`);
+      }
   }
   return dirs;
 }
@@ -25,11 +27,18 @@ async function workspaceDirs(): Promise<string[]> {
 test("the Dockerfile installs every workspace and has one runtime target for every service, non-root, with a health check", async () => {
   const dockerfile = await read("docker/Dockerfile");
   // Every workspace's manifest is found in the build context (none is listed), so none may be ignored there.
-  expect(dockerfile).toContain('find . -name package.json -not -path "*/node_modules/*" -exec cp --parents {} /manifests/');
+  expect(dockerfile).toContain(
+    'find . -name package.json -not -path "*/node_modules/*" -exec cp --parents {} /manifests/',
+  );
   expect(dockerfile).toMatch(/\nCOPY --from=manifests \/manifests\/ \.\/\nRUN npm ci /);
-  const ignored = (await read(".dockerignore")).split("\n").map((l) => l.trim()).filter((l) => l && !/^[#!]/.test(l));
+  const ignored = (await read(".dockerignore"))
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !/^[#!]/.test(l));
   const hides = (pattern: string, dir: string) =>
-    dir === pattern || dir.startsWith(`${pattern}/`) || (pattern.startsWith("**/") && dir.split("/").includes(pattern.slice(3)));
+    dir === pattern ||
+    dir.startsWith(`${pattern}/`) ||
+    (pattern.startsWith("**/") && dir.split("/").includes(pattern.slice(3)));
   for (const dir of await workspaceDirs()) {
     const hidden = ignored.filter((pattern) => hides(pattern, dir));
     expect(hidden, `${dir}/package.json is outside the image's build context`).toEqual([]);
@@ -43,7 +52,9 @@ test("the Dockerfile installs every workspace and has one runtime target for eve
   expect(service).toMatch(/\nENV PORT=\$\{PORT\} SERVICE_ENTRY=\$\{ENTRY\}\n/);
   // What the process harness starts too (nodeFlagsOf): tests and the bench run what images run; exec keeps node PID 1.
   for (const target of buildTargets()) {
-    expect(service).toContain(`\nCMD exec ${["node", "--enable-source-maps", ...nodeFlagsOf(target.name)].join(" ")} "$SERVICE_ENTRY"\n`);
+    expect(service).toContain(
+      `\nCMD exec ${["node", "--enable-source-maps", ...nodeFlagsOf(target.name)].join(" ")} "$SERVICE_ENTRY"\n`,
+    );
   }
   const runtime = dockerfile.slice(dockerfile.indexOf("AS runtime"));
   expect(runtime).toMatch(/\nUSER node\n/);
@@ -52,8 +63,23 @@ test("the Dockerfile installs every workspace and has one runtime target for eve
 });
 
 test(".dockerignore keeps secrets, local data, tests and docs out of every image (the example env file may go in)", async () => {
-  const ignored = (await read(".dockerignore")).split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
-  for (const pattern of [".env", ".env.*", "!.env.example", ".data", "**/.data", "node_modules", "**/node_modules", "**/test", "docs", "build", ".git"]) {
+  const ignored = (await read(".dockerignore"))
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
+  for (const pattern of [
+    ".env",
+    ".env.*",
+    "!.env.example",
+    ".data",
+    "**/.data",
+    "node_modules",
+    "**/node_modules",
+    "**/test",
+    "docs",
+    "build",
+    ".git",
+  ]) {
     expect(ignored, pattern).toContain(pattern);
   }
 });
@@ -78,7 +104,10 @@ test("docker-compose: every service, restarted, health-checked on /readyz, its d
     const environment = compose.services[name].environment as Record<string, string>;
     expect(environment.PGHOST, name).toBe("postgres");
     expect(environment.PGPASSWORD, name).toBe(`\${${name.toUpperCase()}_DB_PASSWORD}`);
-    expect(Object.keys(environment).filter((k) => k.endsWith("_DATABASE_URL")), name).toEqual([]);
+    expect(
+      Object.keys(environment).filter((k) => k.endsWith("_DATABASE_URL")),
+      name,
+    ).toEqual([]);
   }
   const init = await read("docker/postgres/init-service-databases.sh");
   expect(init).toContain("for service in ${SERVICE_DATABASES:?SERVICE_DATABASES is not set}; do");

@@ -9,7 +9,16 @@ import { PROJECT_ROOT, withConfigTables, withEventCatalogue } from "../src/index
 test("docs/configuration.md's tables are what the services' schemas say (npm run docs:config)", async () => {
   const document = await readFile(join(PROJECT_ROOT, "docs/configuration.md"), "utf8");
   expect(document).toBe(withConfigTables(document));
-  for (const name of ["USERS_DATABASE_URL", "ACCESS_TOKEN_JWKS_URL", "SHUTDOWN_TIMEOUT_MS", "EVENTS_POLL_INTERVAL_MS", "NATS_URL", "SMTP_URL", "COURSES_PORT", "POOYA_SEED"]) {
+  for (const name of [
+    "USERS_DATABASE_URL",
+    "ACCESS_TOKEN_JWKS_URL",
+    "SHUTDOWN_TIMEOUT_MS",
+    "EVENTS_POLL_INTERVAL_MS",
+    "NATS_URL",
+    "SMTP_URL",
+    "COURSES_PORT",
+    "POOYA_SEED",
+  ]) {
     expect(document).toContain("| `" + name + "` |");
   }
 });
@@ -17,7 +26,16 @@ test("docs/configuration.md's tables are what the services' schemas say (npm run
 test("docs/events.md's catalogue is what the producers' event catalogues say (npm run docs:events)", async () => {
   const document = await readFile(join(PROJECT_ROOT, "docs/events.md"), "utf8");
   expect(document).toBe(withEventCatalogue(document));
-  for (const type of ["UserRegistered", "UserCreated", "StudentEnrolled", "EnrollmentDropped", "AttendanceMarked", "FoodOrderConfirmed", "FoodOrderCancelled", "WalletToppedUp"]) {
+  for (const type of [
+    "UserRegistered",
+    "UserCreated",
+    "StudentEnrolled",
+    "EnrollmentDropped",
+    "AttendanceMarked",
+    "FoodOrderConfirmed",
+    "FoodOrderCancelled",
+    "WalletToppedUp",
+  ]) {
     expect(document).toContain("#### `" + type + "`");
   }
 });
@@ -33,7 +51,10 @@ function anchorsOf(markdown: string): Set<string> {
     const heading = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line)?.[1];
     if (heading === undefined) continue;
     const text = heading.replace(/\[([^\]]*)\]\([^)]*\)/g, "$1");
-    const slug = text.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\s_-]/gu, "").replace(/\s/g, "-");
+    const slug = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{M}\p{N}\s_-]/gu, "")
+      .replace(/\s/g, "-");
     const count = seen.get(slug) ?? 0;
     seen.set(slug, count + 1);
     anchors.add(count === 0 ? slug : `${slug}-${count}`);
@@ -68,7 +89,8 @@ test("every relative link in README.md and docs/*.md reaches its file, and its h
 });
 
 test("every docs/<page>.md#<heading> named in code or configuration exists (error messages point there)", async () => {
-  const files = execFileSync("git", ["ls-files", "-z"], { cwd: PROJECT_ROOT, encoding: "utf8" }).split("\0")
+  const files = execFileSync("git", ["ls-files", "-z"], { cwd: PROJECT_ROOT, encoding: "utf8" })
+    .split("\0")
     .filter((f) => f && !f.endsWith(".md") && !f.endsWith("package-lock.json") && existsSync(join(PROJECT_ROOT, f)));
   expect(files.length).toBeGreaterThan(100);
   const broken: string[] = [];

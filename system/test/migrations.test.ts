@@ -21,7 +21,11 @@ async function migrationRows(url: string) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    return (await client.query(`SELECT migration_name, finished_at, applied_steps_count FROM "_prisma_migrations" ORDER BY migration_name`)).rows;
+    return (
+      await client.query(
+        `SELECT migration_name, finished_at, applied_steps_count FROM "_prisma_migrations" ORDER BY migration_name`,
+      )
+    ).rows;
   } finally {
     await client.end();
   }
@@ -53,7 +57,10 @@ test("a failing migration leaves neither schema changes nor a row, and the next 
   const dir = await mkdtemp(join(tmpdir(), "pooya-migrations-"));
   await cp(join(prismaDir, "users/migrations"), dir, { recursive: true });
   await mkdir(join(dir, "29990101000000_broken"));
-  await writeFile(join(dir, "29990101000000_broken/migration.sql"), `CREATE TABLE half_done (id int);\nSELECT * FROM table_that_does_not_exist;`);
+  await writeFile(
+    join(dir, "29990101000000_broken/migration.sql"),
+    `CREATE TABLE half_done (id int);\nSELECT * FROM table_that_does_not_exist;`,
+  );
   await expect(applyMigrations(url, dir)).rejects.toThrow(/29990101000000_broken failed/);
   const rows = await migrationRows(url);
   expect(rows.map((r) => r.migration_name)).not.toContain("29990101000000_broken");

@@ -4,7 +4,15 @@ import { expect, test } from "vitest";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { defineService, type InternalRoute } from "@pooya/runtime";
-import { CODEOWNERS_PATH, PROJECT_ROOT, SUBGRAPHS, checkInternalRoutes, internalRouteTable, renderCodeowners, withInternalRouteTable } from "../src/index.ts";
+import {
+  CODEOWNERS_PATH,
+  PROJECT_ROOT,
+  SUBGRAPHS,
+  checkInternalRoutes,
+  internalRouteTable,
+  renderCodeowners,
+  withInternalRouteTable,
+} from "../src/index.ts";
 
 test("every declared caller calls the route's service, and every call has a route that declares its caller", () => {
   expect(checkInternalRoutes()).toEqual([]);
@@ -51,7 +59,8 @@ test("docs/token-flow.md shows the caller table the descriptors declare (npm run
 test(".github/CODEOWNERS is what the registry says (npm run codeowners), and gives every subgraph's folder to its team", async () => {
   const written = await readFile(CODEOWNERS_PATH, "utf8");
   expect(written).toBe(renderCodeowners());
-  for (const subgraph of SUBGRAPHS) expect(written).toMatch(new RegExp(`^/subgraphs/${subgraph.name}/ +@pooya/[a-z-]+$`, "m"));
+  for (const subgraph of SUBGRAPHS)
+    expect(written).toMatch(new RegExp(`^/subgraphs/${subgraph.name}/ +@pooya/[a-z-]+$`, "m"));
 });
 
 test("@pooya/system depends on every subgraph's package, so turbo builds (codegen) and typechecks each before the registry", async () => {

@@ -5,7 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  checkBreakingChanges, checkComposition, checkOperations, checkPrismaMigrations, checkPublicSchemaFile, checkSupergraphDrift, runAllChecks,
+  checkBreakingChanges,
+  checkComposition,
+  checkOperations,
+  checkPrismaMigrations,
+  checkPublicSchemaFile,
+  checkSupergraphDrift,
+  runAllChecks,
 } from "../src/schema-checks.ts";
 import { SUBGRAPH_NAMES } from "../src/registry.ts";
 
@@ -16,7 +22,16 @@ let root: string;
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), "pooya-schema-"));
-  for (const path of [...SUBGRAPH_FILES, "gateway/supergraph.graphql", "gateway/api-baseline.graphql", "gateway/acknowledged-changes.json", "prisma", "operations", "schema.graphql", "web/src/operations"]) {
+  for (const path of [
+    ...SUBGRAPH_FILES,
+    "gateway/supergraph.graphql",
+    "gateway/api-baseline.graphql",
+    "gateway/acknowledged-changes.json",
+    "prisma",
+    "operations",
+    "schema.graphql",
+    "web/src/operations",
+  ]) {
     await cp(join(repo, path), join(root, path), { recursive: true });
   }
   await symlink(join(repo, "node_modules"), join(root, "node_modules"));
@@ -66,27 +81,43 @@ describe("planted defects", () => {
   });
 
   test("a subgraph change without `npm run compose` fails the drift check", async () => {
-    await edit("subgraphs/food/schema.graphql", (s) => s.replace("  stock: Int!\n}", "  stock: Int!\n  calories: Int\n}"));
+    await edit("subgraphs/food/schema.graphql", (s) =>
+      s.replace("  stock: Int!\n}", "  stock: Int!\n  calories: Int\n}"),
+    );
     const result = await checkSupergraphDrift(root);
     expect(result.ok).toBe(false);
     expect(result.problems.join("\n")).toMatch(/Meal\.calories/);
   });
 
   test("a removed field fails the breaking-change check, naming the type and field, until it is acknowledged", async () => {
-    await edit("subgraphs/courses/schema.graphql", (s) => s.replace(/\n {2}"Number of seats; enrolling beyond it fails with CONFLICT."\n {2}capacity: Int!/, ""));
+    await edit("subgraphs/courses/schema.graphql", (s) =>
+      s.replace(/\n {2}"Number of seats; enrolling beyond it fails with CONFLICT."\n {2}capacity: Int!/, ""),
+    );
     const result = await checkBreakingChanges(root);
     expect(result.ok).toBe(false);
     expect(result.problems.join("\n")).toMatch(/FIELD_REMOVED at Course\.capacity/);
 
-    await writeFile(join(root, "gateway/acknowledged-changes.json"), JSON.stringify([{ path: "Course.capacity", type: "FIELD_REMOVED", reason: "" }]));
+    await writeFile(
+      join(root, "gateway/acknowledged-changes.json"),
+      JSON.stringify([{ path: "Course.capacity", type: "FIELD_REMOVED", reason: "" }]),
+    );
     expect((await checkBreakingChanges(root)).ok).toBe(false); // no reason, no pass
-    await writeFile(join(root, "gateway/acknowledged-changes.json"), JSON.stringify([{ path: "Course.capacity", type: "FIELD_REMOVED", reason: "replaced by seats, agreed with the web team" }]));
+    await writeFile(
+      join(root, "gateway/acknowledged-changes.json"),
+      JSON.stringify([
+        { path: "Course.capacity", type: "FIELD_REMOVED", reason: "replaced by seats, agreed with the web team" },
+      ]),
+    );
     expect((await checkBreakingChanges(root)).ok).toBe(true);
   });
 
   test("a changed argument, nullability or enum value is breaking too", async () => {
-    await edit("subgraphs/food/schema.graphql", (s) => s.replace("  DINNER\n", "").replace("cancelOrder(orderId: ID!)", "cancelOrder(orderId: ID!, reason: String!)"));
-    await edit("subgraphs/users/schema.graphql", (s) => s.replace("  name: String!\n  role: Role!", "  name: String\n  role: Role!"));
+    await edit("subgraphs/food/schema.graphql", (s) =>
+      s.replace("  DINNER\n", "").replace("cancelOrder(orderId: ID!)", "cancelOrder(orderId: ID!, reason: String!)"),
+    );
+    await edit("subgraphs/users/schema.graphql", (s) =>
+      s.replace("  name: String!\n  role: Role!", "  name: String\n  role: Role!"),
+    );
     const problems = (await checkBreakingChanges(root)).problems.join("\n");
     expect(problems).toMatch(/MealType\.DINNER/);
     expect(problems).toMatch(/Mutation\.cancelOrder\.reason/);
@@ -94,7 +125,9 @@ describe("planted defects", () => {
   });
 
   test("a schema.prisma edit without a migration fails, naming the service and the SQL it lacks", async () => {
-    await edit("prisma/food/schema.prisma", (s) => s.replace("  price       Int\n", "  price       Int\n  calories    Int?\n"));
+    await edit("prisma/food/schema.prisma", (s) =>
+      s.replace("  price       Int\n", "  price       Int\n  calories    Int?\n"),
+    );
     const result = await checkPrismaMigrations(root);
     expect(result.ok).toBe(false);
     expect(result.problems.join("\n")).toMatch(/\[food\]/);
@@ -103,17 +136,26 @@ describe("planted defects", () => {
 
   test("an operation that does not validate fails, naming the file and field", async () => {
     await mkdir(join(root, "operations/sandbox"), { recursive: true });
-    await writeFile(join(root, "operations/sandbox/broken.graphql"), `query Broken { courses { edges { node { code lecturer { name } } } } }\n`);
+    await writeFile(
+      join(root, "operations/sandbox/broken.graphql"),
+      `query Broken { courses { edges { node { code lecturer { name } } } } }\n`,
+    );
     const result = checkOperations(root);
     expect(result.ok).toBe(false);
-    expect(result.problems.join("\n")).toMatch(/operations\/sandbox\/broken\.graphql:1 \(operation Broken\): Cannot query field "lecturer" on type "Course"/);
+    expect(result.problems.join("\n")).toMatch(
+      /operations\/sandbox\/broken\.graphql:1 \(operation Broken\): Cannot query field "lecturer" on type "Course"/,
+    );
   });
 
   test("a schema change that breaks one of the web client's operations fails, naming the operation", async () => {
-    await edit("subgraphs/food/schema.graphql", (s) => s.replace("  description: String\n  mealType: MealType!", "  mealType: MealType!"));
+    await edit("subgraphs/food/schema.graphql", (s) =>
+      s.replace("  description: String\n  mealType: MealType!", "  mealType: MealType!"),
+    );
     const result = checkOperations(root);
     expect(result.ok).toBe(false);
-    expect(result.problems.join("\n")).toMatch(/web\/src\/operations\/student\.graphql:\d+ \(operation WeekMeals\): Cannot query field "description" on type "Meal"/);
+    expect(result.problems.join("\n")).toMatch(
+      /web\/src\/operations\/student\.graphql:\d+ \(operation WeekMeals\): Cannot query field "description" on type "Meal"/,
+    );
   });
 
   test("an API change without `npm run schema:print` fails the public schema check", async () => {

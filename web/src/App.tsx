@@ -73,20 +73,45 @@ function SignIn({ farewell }: { farewell?: string | undefined }) {
         aria-label="Sign in"
         onSubmit={async (event) => {
           event.preventDefault();
-          const { data } = await signIn({ variables: { email: email.trim(), password } }).catch(() => ({ data: undefined }));
+          const { data } = await signIn({ variables: { email: email.trim(), password } }).catch(() => ({
+            data: undefined,
+          }));
           if (data) setSession(sessionFrom(data.login));
         }}
       >
         <Field label="Email" error={byField.email}>
-          {(props) => <input {...props} type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />}
+          {(props) => (
+            <input
+              {...props}
+              type="email"
+              autoComplete="username"
+              required
+              value={email}
+              onChange={(e) => setEmail(e.target.value)}
+            />
+          )}
         </Field>
         <Field label="Password" error={byField.password}>
-          {(props) => <input {...props} type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />}
+          {(props) => (
+            <input
+              {...props}
+              type="password"
+              autoComplete="current-password"
+              required
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+          )}
         </Field>
         <Problems problems={general} />
-        <button type="submit" disabled={loading}>{loading ? "Signing in…" : "Sign in"}</button>
+        <button type="submit" disabled={loading}>
+          {loading ? "Signing in…" : "Sign in"}
+        </button>
       </form>
-      <p className="muted small">Developers: the API is at <code>/graphql</code>; an explorer is at <a href="/graphiql">/graphiql</a> where enabled.</p>
+      <p className="muted small">
+        Developers: the API is at <code>/graphql</code>; an explorer is at <a href="/graphiql">/graphiql</a> where
+        enabled.
+      </p>
     </main>
   );
 }
@@ -107,7 +132,9 @@ function Panel({ session }: { session: Session }) {
           <ul>
             {pages.map((p) => (
               <li key={p.path}>
-                <a href={`#/${p.path}`} aria-current={p === page ? "page" : undefined}>{p.title}</a>
+                <a href={`#/${p.path}`} aria-current={p === page ? "page" : undefined}>
+                  {p.title}
+                </a>
               </li>
             ))}
           </ul>

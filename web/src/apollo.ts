@@ -44,7 +44,10 @@ export function refreshSession(): Promise<Session | null> {
     const session = getSession();
     if (!session) return null;
     try {
-      const { data } = await client.mutate({ mutation: RefreshSessionDocument, variables: { refreshToken: session.refreshToken } });
+      const { data } = await client.mutate({
+        mutation: RefreshSessionDocument,
+        variables: { refreshToken: session.refreshToken },
+      });
       if (!data) throw new Error("no session in the answer");
       const next = sessionFrom(data.refreshToken);
       setSession(next);

@@ -16,7 +16,8 @@ const WORDS: Record<string, string> = {
   SOLD_OUT: "This meal is sold out.",
   SERVICE_UNAVAILABLE: "This part of Pooya is not available right now. Please try again in a moment.",
   GATEWAY_TIMEOUT: "This took too long to answer. Please try again in a moment.",
-  INTERNAL_SERVER_ERROR: "Something went wrong on our side. Please try again; if it keeps happening, tell the staff office.",
+  INTERNAL_SERVER_ERROR:
+    "Something went wrong on our side. Please try again; if it keeps happening, tell the staff office.",
 };
 
 /** Codes whose message the API writes for people (which field, what is wrong with it). */
@@ -30,15 +31,20 @@ export function problemsOf(error: unknown): Problem[] {
       const field = typeof e.extensions?.field === "string" ? e.extensions.field : undefined;
       if (code === "TOO_MANY_REQUESTS") {
         const seconds = Number(e.extensions?.retryAfterSeconds);
-        return { code, message: `Too many attempts. Please wait${seconds > 0 ? ` ${seconds} seconds` : " a moment"} and try again.` };
+        return {
+          code,
+          message: `Too many attempts. Please wait${seconds > 0 ? ` ${seconds} seconds` : " a moment"} and try again.`,
+        };
       }
-      const message = code && SERVER_WORDS.has(code) ? e.message : (code && WORDS[code]) ?? e.message;
+      const message = code && SERVER_WORDS.has(code) ? e.message : ((code && WORDS[code]) ?? e.message);
       return { code, field, message };
     });
   }
   if (ServerError.is(error)) {
-    if (error.statusCode === 401) return [{ code: "UNAUTHENTICATED", message: "Your session has ended. Please sign in again." }];
-    if (error.statusCode === 429) return [{ code: "TOO_MANY_REQUESTS", message: "Too many attempts. Please wait a moment and try again." }];
+    if (error.statusCode === 401)
+      return [{ code: "UNAUTHENTICATED", message: "Your session has ended. Please sign in again." }];
+    if (error.statusCode === 429)
+      return [{ code: "TOO_MANY_REQUESTS", message: "Too many attempts. Please wait a moment and try again." }];
     return [{ message: `The server answered ${error.statusCode}. Please try again in a moment.` }];
   }
   return [{ message: "Cannot reach Pooya. Check your connection and try again." }];

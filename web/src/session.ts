@@ -52,6 +52,16 @@ window.addEventListener("storage", (event) => {
   for (const listener of listeners) listener(current, current ? undefined : "signed out in another tab");
 });
 
-export function sessionFrom(payload: { accessToken: string; refreshToken: string; expiresIn: number; user: SessionUser }): Session {
-  return { accessToken: payload.accessToken, refreshToken: payload.refreshToken, expiresAt: Date.now() + payload.expiresIn * 1000, user: payload.user };
+export function sessionFrom(payload: {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+  user: SessionUser;
+}): Session {
+  return {
+    accessToken: payload.accessToken,
+    refreshToken: payload.refreshToken,
+    expiresAt: Date.now() + payload.expiresIn * 1000,
+    user: payload.user,
+  };
 }

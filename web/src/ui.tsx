@@ -2,14 +2,26 @@
 import { useId, type ReactNode } from "react";
 import { problemsOf, type Problem } from "./errors";
 
-export function Field({ label, error, children }: { label: string; error?: string | undefined; children: (props: { id: string; "aria-invalid": boolean; "aria-describedby"?: string }) => ReactNode }) {
+export function Field({
+  label,
+  error,
+  children,
+}: {
+  label: string;
+  error?: string | undefined;
+  children: (props: { id: string; "aria-invalid": boolean; "aria-describedby"?: string }) => ReactNode;
+}) {
   const id = useId();
   const errorId = `${id}-error`;
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
       {children({ id, "aria-invalid": Boolean(error), ...(error ? { "aria-describedby": errorId } : {}) })}
-      {error && <p className="field-error" id={errorId}>{error}</p>}
+      {error && (
+        <p className="field-error" id={errorId}>
+          {error}
+        </p>
+      )}
     </div>
   );
 }
@@ -18,7 +30,9 @@ export function Problems({ problems }: { problems: Problem[] }) {
   if (!problems.length) return null;
   return (
     <div role="alert" className="alert">
-      {problems.map((p, i) => <p key={i}>{p.message}</p>)}
+      {problems.map((p, i) => (
+        <p key={i}>{p.message}</p>
+      ))}
     </div>
   );
 }
@@ -28,7 +42,11 @@ export function ErrorAlert({ error }: { error: unknown }) {
 }
 
 export function Notice({ children }: { children: ReactNode }) {
-  return <p role="status" className="notice">{children}</p>;
+  return (
+    <p role="status" className="notice">
+      {children}
+    </p>
+  );
 }
 
 export const money = (amount: number) => amount.toLocaleString("en-US");
@@ -48,5 +66,9 @@ export function weekOf(date = new Date()) {
 }
 
 export function Loading() {
-  return <p className="muted" aria-live="polite">Loading…</p>;
+  return (
+    <p className="muted" aria-live="polite">
+      Loading…
+    </p>
+  );
 }

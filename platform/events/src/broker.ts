@@ -5,7 +5,16 @@
 // (no persistence) carries live fan-out between replicas, e.g. new notifications to the
 // replica that holds the recipient's WebSocket.
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { AckPolicy, DeliverPolicy, StorageType, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
+import {
+  AckPolicy,
+  DeliverPolicy,
+  StorageType,
+  jetstream,
+  jetstreamManager,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JsMsg,
+} from "@nats-io/jetstream";
 import type { Logger } from "@pooya/runtime";
 import type { EventEnvelope } from "./envelope.ts";
 
@@ -83,7 +92,9 @@ export function connectBroker(options: BrokerOptions) {
       } else if (status.type === "reconnect") {
         log.info({ server: status.server }, "broker connection back");
         // A broker that lost its storage comes back without the stream.
-        await ensureStream(nc).catch((error: Error) => log.warn({ reason: error.message }, "could not check the event stream"));
+        await ensureStream(nc).catch((error: Error) =>
+          log.warn({ reason: error.message }, "could not check the event stream"),
+        );
         setConnected(true);
       }
     }
@@ -112,7 +123,11 @@ export function connectBroker(options: BrokerOptions) {
         setConnected(true);
         return;
       } catch (error) {
-        if (attempt === 0) log.warn({ url: options.url, reason: (error as Error).message }, "broker not reachable; retrying in the background");
+        if (attempt === 0)
+          log.warn(
+            { url: options.url, reason: (error as Error).message },
+            "broker not reachable; retrying in the background",
+          );
         await sleep(Math.min(5_000, 250 * 2 ** Math.min(attempt, 5)));
       }
     }
@@ -169,7 +184,12 @@ export function connectBroker(options: BrokerOptions) {
      * `handle` resolved (its transaction committed) they are acknowledged. A failed `handle`
      * gets them delivered again after `retryMs`.
      */
-    consume(durable: string, filterSubject: string, handle: (events: EventEnvelope[], delivery: BrokerDelivery) => Promise<void>, retryMs = 1_000) {
+    consume(
+      durable: string,
+      filterSubject: string,
+      handle: (events: EventEnvelope[], delivery: BrokerDelivery) => Promise<void>,
+      retryMs = 1_000,
+    ) {
       let messages: ConsumerMessages | undefined;
       let halted = false;
       const consumerConfig = {
@@ -200,10 +220,16 @@ export function connectBroker(options: BrokerOptions) {
           if (events.length === 0) continue;
           const last = accepted.at(-1)!;
           try {
-            await handle(events, { pending: last.info.pending + queue.length, redeliveries: Math.max(...accepted.map((m) => m.info.deliveryCount)) - 1 });
+            await handle(events, {
+              pending: last.info.pending + queue.length,
+              redeliveries: Math.max(...accepted.map((m) => m.info.deliveryCount)) - 1,
+            });
             for (const message of accepted) message.ack();
           } catch (error) {
-            log.warn({ durable, events: events.length, firstEventId: events[0]!.id, reason: (error as Error).message }, "events not applied; delivered again later");
+            log.warn(
+              { durable, events: events.length, firstEventId: events[0]!.id, reason: (error as Error).message },
+              "events not applied; delivered again later",
+            );
             for (const message of accepted) message.nak(retryMs);
           }
         }
@@ -227,7 +253,11 @@ export function connectBroker(options: BrokerOptions) {
             messages = await consumer.consume({ max_messages: 200 });
             void (async () => {
               for await (const status of messages.status()) {
-                if (status.type === "consumer_not_found" || status.type === "stream_not_found" || status.type === "consumer_deleted") {
+                if (
+                  status.type === "consumer_not_found" ||
+                  status.type === "stream_not_found" ||
+                  status.type === "consumer_deleted"
+                ) {
                   // The broker lost them (restarted without its storage): put them back; consume() resumes.
                   await ensureStream(nc).catch(() => undefined);
                   await jsm.consumers.add(stream, consumerConfig).catch(() => undefined);

@@ -34,13 +34,20 @@ export function defineEvents<const D extends EventDefinitions>(source: string, t
     types,
     create(type, payload) {
       const definition = types[type]!;
-      return { type, version: definition.version, payload: definition.payload.parse(payload) as Record<string, unknown> };
+      return {
+        type,
+        version: definition.version,
+        payload: definition.payload.parse(payload) as Record<string, unknown>,
+      };
     },
     read(event, type) {
       const definition = types[type]!;
       if (event.source !== source || event.type !== type || event.version !== definition.version) return undefined;
       const parsed = definition.payload.safeParse(event.payload);
-      if (!parsed.success) throw new UnprocessableEvent(`${source} ${type} v${event.version}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+      if (!parsed.success)
+        throw new UnprocessableEvent(
+          `${source} ${type} v${event.version}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+        );
       return parsed.data as z.output<D[typeof type]["payload"]>;
     },
   };

@@ -49,7 +49,11 @@ export const TRANSACTION_BUDGET_MS = 100;
 
 export function createEventConsumer<Tx extends SqlRunner>(options: EventConsumerOptions<Tx>) {
   const { log, broker } = options;
-  const consumed = options.metrics?.counter("events_consumed_total", "Events received, by source and outcome: applied, duplicate (seen before), rejected (unprocessable, skipped)", ["source", "outcome"] as const);
+  const consumed = options.metrics?.counter(
+    "events_consumed_total",
+    "Events received, by source and outcome: applied, duplicate (seen before), rejected (unprocessable, skipped)",
+    ["source", "outcome"] as const,
+  );
 
   // One transaction at a time per source: a held-open read and a request's catch-up may bring
   // the same events at once, and two transactions writing the same inbox and replica rows in
@@ -66,7 +70,7 @@ export function createEventConsumer<Tx extends SqlRunner>(options: EventConsumer
   /** Applies events of one source in order (resolves with how many were new), in as many transactions as the budget asks. */
   async function apply(events: EventEnvelope[]): Promise<number> {
     let fresh = 0;
-    for (let start = 0; start < events.length; ) {
+    for (let start = 0; start < events.length;) {
       const batch = start === 0 ? events : events.slice(start);
       const done = await oneAtATime(batch[0]!.source, () => applyInOneTransaction(batch));
       fresh += done.fresh;
@@ -109,7 +113,10 @@ export function createEventConsumer<Tx extends SqlRunner>(options: EventConsumer
         return { count: count + 1, fresh: applied };
       }
       const event = events[0]!;
-      log.error({ eventId: event.id, source: event.source, type: event.type, version: event.version, reason: error.message }, "unprocessable event skipped");
+      log.error(
+        { eventId: event.id, source: event.source, type: event.type, version: event.version, reason: error.message },
+        "unprocessable event skipped",
+      );
       await options.transaction((tx) => applyOnce(tx, event, async () => undefined));
       consumed?.inc({ source: event.source, outcome: "rejected" });
       return { count: 1, fresh: 0 };
@@ -128,15 +135,18 @@ export function createEventConsumer<Tx extends SqlRunner>(options: EventConsumer
 
   const feeds = new Map<string, FeedConsumer>();
   for (const [source, upstream] of Object.entries(options.sources)) {
-    feeds.set(source, createFeedConsumer({
+    feeds.set(
       source,
-      upstream,
-      identity: options.identity,
-      readCursor: () => readCursor(options.pool, source),
-      apply,
-      pollIntervalMs: options.pollIntervalMs,
-      log,
-    }));
+      createFeedConsumer({
+        source,
+        upstream,
+        identity: options.identity,
+        readCursor: () => readCursor(options.pool, source),
+        apply,
+        pollIntervalMs: options.pollIntervalMs,
+        log,
+      }),
+    );
   }
 
   let brokerConsumers: { stop(): Promise<void> }[] = [];
@@ -169,7 +179,10 @@ export function createEventConsumer<Tx extends SqlRunner>(options: EventConsumer
       brokerConsumers.push(
         broker.consume(`${options.name}-${source}`, `${broker.subjectPrefix}.${source}.>`, async (events, delivery) => {
           await apply(events);
-          feed.noteApplied(events.reduce((max, e) => (BigInt(e.sequence) > max ? BigInt(e.sequence) : max), 0n), delivery.pending);
+          feed.noteApplied(
+            events.reduce((max, e) => (BigInt(e.sequence) > max ? BigInt(e.sequence) : max), 0n),
+            delivery.pending,
+          );
         }),
       );
     }

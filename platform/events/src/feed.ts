@@ -22,7 +22,10 @@ export const MAX_FEED_WAIT_MS = 25_000;
  * Serves the service's outbox to other services. close() answers held-open reads at once
  * (shutdown). An internal route: the service's guard lets only its declared readers in.
  */
-export function registerEventFeed(app: FastifyInstance, options: { outbox: Outbox<SqlRunner>; pollIntervalMs: number }) {
+export function registerEventFeed(
+  app: FastifyInstance,
+  options: { outbox: Outbox<SqlRunner>; pollIntervalMs: number },
+) {
   const { outbox } = options;
   let closing = false;
   app.get(EVENT_FEED_PATH, async (request): Promise<EventPage> => {
@@ -30,8 +33,19 @@ export function registerEventFeed(app: FastifyInstance, options: { outbox: Outbo
     const after = query.after ?? "0";
     const limit = Number(query.limit ?? MAX_EVENT_PAGE);
     const wait = Number(query.wait ?? 0);
-    if (!/^\d{1,19}$/.test(after) || !Number.isInteger(limit) || limit < 1 || limit > MAX_EVENT_PAGE || !Number.isInteger(wait) || wait < 0 || wait > MAX_FEED_WAIT_MS) {
-      throw new HttpError(400, `after must be a sequence number, limit 1..${MAX_EVENT_PAGE}, wait 0..${MAX_FEED_WAIT_MS} ms`);
+    if (
+      !/^\d{1,19}$/.test(after) ||
+      !Number.isInteger(limit) ||
+      limit < 1 ||
+      limit > MAX_EVENT_PAGE ||
+      !Number.isInteger(wait) ||
+      wait < 0 ||
+      wait > MAX_FEED_WAIT_MS
+    ) {
+      throw new HttpError(
+        400,
+        `after must be a sequence number, limit 1..${MAX_EVENT_PAGE}, wait 0..${MAX_FEED_WAIT_MS} ms`,
+      );
     }
     const deadline = Date.now() + wait;
     let seen = outbox.committed.version;
@@ -161,18 +175,26 @@ export function createFeedConsumer(options: FeedConsumerOptions) {
     while (!signal.aborted) {
       try {
         const applied = await pull(longPollMs);
-        if (failures > 0) options.log.info({ source: options.source, failedReads: failures, applied }, "event feed readable again");
+        if (failures > 0)
+          options.log.info({ source: options.source, failedReads: failures, applied }, "event feed readable again");
         failures = 0;
         if (longPollMs <= 0 && applied === 0) await sleep(options.pollIntervalMs, signal);
       } catch (error) {
         if (signal.aborted) break;
         // The source is down or slow: its events wait in its outbox. Logged once per outage.
-        if (failures === 0) options.log.warn({ source: options.source, reason: (error as Error).message }, "cannot read the event feed; retrying with backoff");
+        if (failures === 0)
+          options.log.warn(
+            { source: options.source, reason: (error as Error).message },
+            "cannot read the event feed; retrying with backoff",
+          );
         failures += 1;
         // The backoff ends early when the source is back (its breaker closed on a ready /readyz).
         const recovered = new AbortController();
         const stopWaiting = options.upstream.onRecovered(() => recovered.abort());
-        await sleep(Math.min(30_000, options.pollIntervalMs * 2 ** Math.min(failures, 10)), AbortSignal.any([signal, recovered.signal]));
+        await sleep(
+          Math.min(30_000, options.pollIntervalMs * 2 ** Math.min(failures, 10)),
+          AbortSignal.any([signal, recovered.signal]),
+        );
         stopWaiting();
       }
     }
@@ -194,10 +216,22 @@ export function createFeedConsumer(options: FeedConsumerOptions) {
       let deadline: NodeJS.Timeout | undefined;
       const expired = new Promise<CatchUpOutcome>((resolve) => {
         const { upstream } = options;
-        deadline = setTimeout(() => resolve(upstream.status().state === "closed" && !upstream.lastCallReachedNothing() ? "behind" : "unreachable"), deadlineMs);
+        deadline = setTimeout(
+          () =>
+            resolve(
+              upstream.status().state === "closed" && !upstream.lastCallReachedNothing() ? "behind" : "unreachable",
+            ),
+          deadlineMs,
+        );
       });
       try {
-        return await Promise.race([catchUpSince(since).then((): CatchUpOutcome => "fresh", (): CatchUpOutcome => "unreachable"), expired]);
+        return await Promise.race([
+          catchUpSince(since).then(
+            (): CatchUpOutcome => "fresh",
+            (): CatchUpOutcome => "unreachable",
+          ),
+          expired,
+        ]);
       } finally {
         clearTimeout(deadline);
       }
@@ -211,9 +245,11 @@ export function createFeedConsumer(options: FeedConsumerOptions) {
       const previous = polling ?? Promise.resolve();
       pollAbort = new AbortController();
       const signal = pollAbort.signal;
-      const current: Promise<void> = previous.then(() => poll(signal)).finally(() => {
-        if (polling === current) polling = undefined;
-      });
+      const current: Promise<void> = previous
+        .then(() => poll(signal))
+        .finally(() => {
+          if (polling === current) polling = undefined;
+        });
       polling = current;
     },
     /** Stops reading continuously; resolves when the current read is over. */

@@ -21,6 +21,9 @@ export async function applyOnce(tx: SqlRunner, event: EventEnvelope, work: () =>
 
 /** Where the consumer stands in `source`'s outbox (read on the pool, outside any request's statements). */
 export async function readCursor(pool: PoolLike, source: string): Promise<bigint> {
-  const { rows } = await pool.query<{ last_sequence: string }>("SELECT last_sequence::text FROM replication_cursors WHERE source = $1", [source]);
+  const { rows } = await pool.query<{ last_sequence: string }>(
+    "SELECT last_sequence::text FROM replication_cursors WHERE source = $1",
+    [source],
+  );
   return BigInt(rows[0]?.last_sequence ?? 0);
 }

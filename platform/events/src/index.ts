@@ -24,11 +24,24 @@ export * from "./catalog.ts";
 /** The variables of every service that produces or consumes events. */
 export function eventVariables() {
   return {
-    NATS_URL: env.natsUrls().optional()
-      .describe("NATS with JetStream (nats://host:4222): events go through the broker; unset, services read each other's event feeds over HTTP (the zero-setup mode)"),
-    EVENTS_SUBJECT_PREFIX: env.matching(/^[A-Za-z0-9_-]{1,40}$/, "1 to 40 letters, digits, _ or -").default("pooya").describe("first token of event subjects (`<prefix>.<service>.<EventType>`) and of the stream's name (`<PREFIX>_EVENTS`)"),
-    EVENTS_POLL_INTERVAL_MS: env.integer({ min: 10, max: 600_000 }).default(1_000)
-      .describe("how often a held-open feed request, and the outbox relay, look for events committed by other replicas (commits in the same process wake them at once)"),
+    NATS_URL: env
+      .natsUrls()
+      .optional()
+      .describe(
+        "NATS with JetStream (nats://host:4222): events go through the broker; unset, services read each other's event feeds over HTTP (the zero-setup mode)",
+      ),
+    EVENTS_SUBJECT_PREFIX: env
+      .matching(/^[A-Za-z0-9_-]{1,40}$/, "1 to 40 letters, digits, _ or -")
+      .default("pooya")
+      .describe(
+        "first token of event subjects (`<prefix>.<service>.<EventType>`) and of the stream's name (`<PREFIX>_EVENTS`)",
+      ),
+    EVENTS_POLL_INTERVAL_MS: env
+      .integer({ min: 10, max: 600_000 })
+      .default(1_000)
+      .describe(
+        "how often a held-open feed request, and the outbox relay, look for events committed by other replicas (commits in the same process wake them at once)",
+      ),
   };
 }
 
@@ -39,12 +52,18 @@ export interface EventSettings {
 }
 
 export function eventSettings(vars: Record<string, unknown>): EventSettings {
-  return { natsUrl: vars.NATS_URL as string | undefined, subjectPrefix: vars.EVENTS_SUBJECT_PREFIX as string, pollIntervalMs: vars.EVENTS_POLL_INTERVAL_MS as number };
+  return {
+    natsUrl: vars.NATS_URL as string | undefined,
+    subjectPrefix: vars.EVENTS_SUBJECT_PREFIX as string,
+    pollIntervalMs: vars.EVENTS_POLL_INTERVAL_MS as number,
+  };
 }
 
 /** The broker connection when NATS_URL is set (connecting in the background), else undefined. */
 export function brokerFor(service: string, settings: EventSettings, log: Logger): Broker | undefined {
-  return settings.natsUrl ? connectBroker({ url: settings.natsUrl, subjectPrefix: settings.subjectPrefix, service, log }) : undefined;
+  return settings.natsUrl
+    ? connectBroker({ url: settings.natsUrl, subjectPrefix: settings.subjectPrefix, service, log })
+    : undefined;
 }
 
 /**
@@ -64,7 +83,14 @@ export function startEventProducer(options: {
   let feed: { close(): void } | undefined;
   const metrics = options.metrics ? relayMetrics(options.metrics) : undefined;
   const relay = options.broker
-    ? startRelay({ outbox: options.outbox, pool: options.pool, broker: options.broker, pollIntervalMs: options.settings.pollIntervalMs, log: options.log, metrics })
+    ? startRelay({
+        outbox: options.outbox,
+        pool: options.pool,
+        broker: options.broker,
+        pollIntervalMs: options.settings.pollIntervalMs,
+        log: options.log,
+        metrics,
+      })
     : undefined;
   return {
     routes(app: FastifyInstance) {
@@ -72,7 +98,8 @@ export function startEventProducer(options: {
     },
     closeFeed: () => feed?.close(),
     /** For /readyz (reported, not required: events wait in the outbox while the broker is away). */
-    status: () => (options.broker ? { transport: "jetstream", broker: options.broker.status() } : { transport: "feed" }),
+    status: () =>
+      options.broker ? { transport: "jetstream", broker: options.broker.status() } : { transport: "feed" },
     async stop() {
       await relay?.stop();
     },

@@ -48,7 +48,10 @@ export interface PoolLike {
 /** The events after `after`, in sequence order, and the newest sequence (readers measure lag by it). */
 export async function readOutbox(pool: PoolLike, source: string, after: bigint, limit: number): Promise<EventPage> {
   const [rows, head] = await Promise.all([
-    pool.query<OutboxRow>("SELECT sequence, id, type, version, payload, occurred_at FROM outbox_events WHERE sequence > $1 ORDER BY sequence LIMIT $2", [after.toString(), limit]),
+    pool.query<OutboxRow>(
+      "SELECT sequence, id, type, version, payload, occurred_at FROM outbox_events WHERE sequence > $1 ORDER BY sequence LIMIT $2",
+      [after.toString(), limit],
+    ),
     pool.query<{ head: string | null }>("SELECT max(sequence)::text AS head FROM outbox_events"),
   ]);
   return { events: rows.rows.map((row) => rowToEnvelope(source, row)), head: head.rows[0]?.head ?? null };

@@ -19,9 +19,18 @@ const BATCH = 200;
 /** What the relay reports (registered whether or not a broker is configured: zero without one). */
 export function relayMetrics(metrics: Metrics) {
   let backlog = 0;
-  metrics.gauge("outbox_unpublished_events", "Events the outbox relay found waiting for the broker in its last round (a lower bound while it publishes in batches; 0 without NATS_URL)", [] as const, (set) => set({}, backlog));
+  metrics.gauge(
+    "outbox_unpublished_events",
+    "Events the outbox relay found waiting for the broker in its last round (a lower bound while it publishes in batches; 0 without NATS_URL)",
+    [] as const,
+    (set) => set({}, backlog),
+  );
   return {
-    published: metrics.counter("events_published_total", "Events the outbox relay stored in the broker, by type (duplicate: the broker had it already)", ["type", "duplicate"] as const),
+    published: metrics.counter(
+      "events_published_total",
+      "Events the outbox relay stored in the broker, by type (duplicate: the broker had it already)",
+      ["type", "duplicate"] as const,
+    ),
     setBacklog: (count: number) => {
       backlog = count;
     },
@@ -53,7 +62,9 @@ export function startRelay(options: RelayOptions) {
     let count: number;
     try {
       await client.query("BEGIN");
-      const lock = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_xact_lock($1) AS locked", [RELAY_LOCK]);
+      const lock = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_xact_lock($1) AS locked", [
+        RELAY_LOCK,
+      ]);
       if (!lock.rows[0]?.locked) {
         await client.query("ROLLBACK");
         return -1;
@@ -76,7 +87,8 @@ export function startRelay(options: RelayOptions) {
           break;
         }
       }
-      if (done.length) await client.query("UPDATE outbox_events SET published_at = now() WHERE sequence = ANY($1::bigint[])", [done]);
+      if (done.length)
+        await client.query("UPDATE outbox_events SET published_at = now() WHERE sequence = ANY($1::bigint[])", [done]);
       await client.query("COMMIT");
       count = done.length;
       options.metrics?.setBacklog(rows.length - count);
@@ -108,7 +120,11 @@ export function startRelay(options: RelayOptions) {
           continue;
         }
       } catch (error) {
-        if (failures === 0) log.warn({ reason: (error as Error).message }, "outbox relay cannot publish; events wait in the outbox, retrying");
+        if (failures === 0)
+          log.warn(
+            { reason: (error as Error).message },
+            "outbox relay cannot publish; events wait in the outbox, retrying",
+          );
         failures += 1;
         await sleep(Math.min(10_000, 100 * 2 ** Math.min(failures, 7)));
         continue;

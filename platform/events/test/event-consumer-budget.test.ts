@@ -10,11 +10,20 @@ import pg from "pg";
 import { createDatabases } from "@pooya/system";
 import { createLogger } from "@pooya/runtime";
 import { createServiceIdentity, generateSigningKey } from "@pooya/identity";
-import { TRANSACTION_BUDGET_MS, UnprocessableEvent, createEventConsumer, type EventEnvelope, type SqlRunner } from "@pooya/events";
+import {
+  TRANSACTION_BUDGET_MS,
+  UnprocessableEvent,
+  createEventConsumer,
+  type EventEnvelope,
+  type SqlRunner,
+} from "@pooya/events";
 
 const identity = createServiceIdentity("test", [await generateSigningKey()]);
 
-const MIGRATION = new URL("../../../prisma/notifications/migrations/20261127222019_init/migration.sql", import.meta.url);
+const MIGRATION = new URL(
+  "../../../prisma/notifications/migrations/20261127222019_init/migration.sql",
+  import.meta.url,
+);
 let databases: Awaited<ReturnType<typeof createDatabases>>;
 let pool: pg.Pool;
 
@@ -34,7 +43,8 @@ function sqlRunner(client: pg.PoolClient): SqlRunner {
   const text = (strings: TemplateStringsArray) => strings.reduce((sql, part, i) => `${sql}$${i}${part}`);
   return {
     $executeRaw: async (strings, ...values) => (await client.query(text(strings), values)).rowCount ?? 0,
-    $queryRaw: async <T>(strings: TemplateStringsArray, ...values: unknown[]) => (await client.query(text(strings), values)).rows as T,
+    $queryRaw: async <T>(strings: TemplateStringsArray, ...values: unknown[]) =>
+      (await client.query(text(strings), values)).rows as T,
   };
 }
 
@@ -68,7 +78,15 @@ function consumerOver(handle: (tx: SqlRunner, event: EventEnvelope) => Promise<v
 }
 
 const page = (source: string, count: number): EventEnvelope[] =>
-  Array.from({ length: count }, (_, i) => ({ id: randomUUID(), type: "Tested", version: 1, occurredAt: new Date().toISOString(), source, sequence: String(i + 1), payload: { n: i } }));
+  Array.from({ length: count }, (_, i) => ({
+    id: randomUUID(),
+    type: "Tested",
+    version: 1,
+    occurredAt: new Date().toISOString(),
+    source,
+    sequence: String(i + 1),
+    payload: { n: i },
+  }));
 
 const slowHandler = async (tx: SqlRunner, event: EventEnvelope) => {
   await tx.$queryRaw`SELECT pg_sleep(0.005)`;
@@ -93,7 +111,9 @@ test("a page of 500 events is applied in short transactions, and the service's q
   await requests;
 
   expect(applied).toBe(500);
-  const { rows } = await pool.query("SELECT (SELECT count(*)::int FROM applied) AS applied, (SELECT count(*)::int FROM inbox_events) AS inbox, (SELECT last_sequence::int FROM replication_cursors WHERE source = 'budget-a') AS cursor");
+  const { rows } = await pool.query(
+    "SELECT (SELECT count(*)::int FROM applied) AS applied, (SELECT count(*)::int FROM inbox_events) AS inbox, (SELECT last_sequence::int FROM replication_cursors WHERE source = 'budget-a') AS cursor",
+  );
   expect(rows[0]).toEqual({ applied: 500, inbox: 500, cursor: 500 });
   // ≥ 2.5 s of handler time in transactions of about TRANSACTION_BUDGET_MS: many commits, not one.
   expect(transactions.committed).toBeGreaterThanOrEqual(2_500 / (TRANSACTION_BUDGET_MS * 4));
@@ -118,6 +138,10 @@ test("an unprocessable event in the middle of a page is skipped; every other eve
   expect(rows).toHaveLength(299);
   expect(rows.map((r) => r.event_id)).not.toContain(bad);
   // The bad one is recorded as seen (it is not read again), and the cursor is past the page.
-  expect((await pool.query("SELECT count(*)::int AS n FROM inbox_events WHERE event_id = $1", [bad])).rows[0].n).toBe(1);
-  expect((await pool.query("SELECT last_sequence::int AS s FROM replication_cursors WHERE source = 'budget-b'")).rows[0].s).toBe(300);
+  expect((await pool.query("SELECT count(*)::int AS n FROM inbox_events WHERE event_id = $1", [bad])).rows[0].n).toBe(
+    1,
+  );
+  expect(
+    (await pool.query("SELECT last_sequence::int AS s FROM replication_cursors WHERE source = 'budget-b'")).rows[0].s,
+  ).toBe(300);
 });

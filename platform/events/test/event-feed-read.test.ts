@@ -18,10 +18,13 @@ beforeAll(async () => {
   server = createServer((request, response) => {
     const wait = Number(new URL(request.url!, "http://x").searchParams.get("wait") ?? 0);
     const started = Date.now();
-    setTimeout(() => {
-      reads.push({ wait, answeredAfterMs: Date.now() - started });
-      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ events: [], head: "0" }));
-    }, wait > 0 ? wait + 1_200 : 0);
+    setTimeout(
+      () => {
+        reads.push({ wait, answeredAfterMs: Date.now() - started });
+        response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ events: [], head: "0" }));
+      },
+      wait > 0 ? wait + 1_200 : 0,
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address() as { port: number };
@@ -31,10 +34,30 @@ afterAll(() => new Promise((resolve) => server.close(resolve)));
 
 test("a held-open read answered after its wait, within the call deadline, is a read like any other", async () => {
   const lines: { msg: string }[] = [];
-  const log = createLogger({ service: "test", level: "info", destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+  const log = createLogger({
+    service: "test",
+    level: "info",
+    destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
+  });
   // Call deadline 2 s: the source may hold a read 1.5 s; it answers at 2.7 s.
-  const upstream = createUpstream({ name: "source", baseUrl: base, connectTimeoutMs: 500, timeoutMs: 2_000, maxSockets: 2, breaker: { connectionFailures: 3 }, log });
-  const consumer = createFeedConsumer({ source: "source", upstream, identity: createServiceIdentity("test", [await generateSigningKey()]), log, readCursor: async () => 0n, apply: async () => 0, pollIntervalMs: 1_000 });
+  const upstream = createUpstream({
+    name: "source",
+    baseUrl: base,
+    connectTimeoutMs: 500,
+    timeoutMs: 2_000,
+    maxSockets: 2,
+    breaker: { connectionFailures: 3 },
+    log,
+  });
+  const consumer = createFeedConsumer({
+    source: "source",
+    upstream,
+    identity: createServiceIdentity("test", [await generateSigningKey()]),
+    log,
+    readCursor: async () => 0n,
+    apply: async () => 0,
+    pollIntervalMs: 1_000,
+  });
   consumer.startPolling();
   await new Promise((resolve) => setTimeout(resolve, 6_000));
   await consumer.stop();

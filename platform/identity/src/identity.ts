@@ -1,7 +1,18 @@
 // The identity a subgraph acts on. Subgraphs never read it from a plain header: the gateway
 // signs it per request (an "identity assertion", a short-lived JWT) and subgraphs verify it
 // against the gateway's published keys.
-import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify, errors as joseErrors, type JSONWebKeySet, type JWK, type JWTVerifyGetKey, type CryptoKey } from "jose";
+import {
+  SignJWT,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  errors as joseErrors,
+  type JSONWebKeySet,
+  type JWK,
+  type JWTVerifyGetKey,
+  type CryptoKey,
+} from "jose";
 import { randomUUID } from "node:crypto";
 import { invalidToken, unauthenticated, unavailableRequest } from "@pooya/runtime";
 import { KeysUnavailableError, TOKEN_EXPIRED, createVerifiedTokenCache } from "./key-store.ts";
@@ -19,7 +30,12 @@ export function requireViewer(viewer: Viewer): NonNullable<Viewer> {
 }
 
 /** The access-token contract between the service that issues tokens and the gateway that checks them. */
-export const ACCESS_TOKEN_DEFAULTS = { issuer: "pooya-users", audience: "pooya-api", type: "at+jwt", algorithm: "EdDSA" } as const;
+export const ACCESS_TOKEN_DEFAULTS = {
+  issuer: "pooya-users",
+  audience: "pooya-api",
+  type: "at+jwt",
+  algorithm: "EdDSA",
+} as const;
 
 export const IDENTITY_ASSERTION_HEADER = "x-identity-assertion";
 export const IDENTITY_ASSERTION_ISSUER = "pooya-gateway";
@@ -44,7 +60,9 @@ export async function generateSigningKey(): Promise<SigningKey> {
 export async function signingKeyFromJwk(jwk: JWK): Promise<SigningKey> {
   if (!jwk.kid || !jwk.d) throw new Error("a signing key needs a private JWK with a kid");
   // Extractable, so that a key read from a file can be written back when keys rotate.
-  const privateKey = (await importJWK({ ...jwk, alg: SIGNING_ALGORITHM }, SIGNING_ALGORITHM, { extractable: true })) as CryptoKey;
+  const privateKey = (await importJWK({ ...jwk, alg: SIGNING_ALGORITHM }, SIGNING_ALGORITHM, {
+    extractable: true,
+  })) as CryptoKey;
   const { d: _private, ...publicPart } = jwk;
   return { kid: jwk.kid, privateKey, publicJwk: { ...publicPart, alg: SIGNING_ALGORITHM, use: "sig" } };
 }
@@ -68,8 +86,16 @@ export interface Caller {
 
 /** Gateway side: sign the verified viewer (and the client's address) for one subgraph request. */
 export function createIdentityAssertionSigner(key: SigningKey) {
-  return async function signIdentityAssertion(viewer: Viewer, clientIp?: string, sessionExpiresAt?: number): Promise<string> {
-    const claims = { ...(viewer ? { role: viewer.role } : { anonymous: true }), ...(clientIp ? { cip: clientIp } : {}), ...(sessionExpiresAt ? { sxp: sessionExpiresAt } : {}) };
+  return async function signIdentityAssertion(
+    viewer: Viewer,
+    clientIp?: string,
+    sessionExpiresAt?: number,
+  ): Promise<string> {
+    const claims = {
+      ...(viewer ? { role: viewer.role } : { anonymous: true }),
+      ...(clientIp ? { cip: clientIp } : {}),
+      ...(sessionExpiresAt ? { sxp: sessionExpiresAt } : {}),
+    };
     const jwt = new SignJWT(claims)
       .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: key.kid, typ: "identity+jwt" })
       .setIssuer(IDENTITY_ASSERTION_ISSUER)
@@ -91,8 +117,13 @@ export const VERIFIED_ASSERTIONS_CACHED = { maxEntries: 10_000, maxBytes: 16 * 1
  * the same one many times); an entry counts only for the key set it was checked against, as the
  * gateway's access-token cache does. Refusals are never remembered.
  */
-export function createIdentityAssertionVerifier(getKey: JWTVerifyGetKey, keys?: { fetchedAtMs(): number; refreshIfDue(): void }) {
-  const verified = keys ? createVerifiedTokenCache<Caller>(keys, VERIFIED_ASSERTIONS_CACHED, "verified-assertions") : undefined;
+export function createIdentityAssertionVerifier(
+  getKey: JWTVerifyGetKey,
+  keys?: { fetchedAtMs(): number; refreshIfDue(): void },
+) {
+  const verified = keys
+    ? createVerifiedTokenCache<Caller>(keys, VERIFIED_ASSERTIONS_CACHED, "verified-assertions")
+    : undefined;
   return async function verifyIdentityAssertion(token: string | undefined): Promise<Caller> {
     if (!token) throw invalidToken("This service only answers requests forwarded by the gateway.");
     if (verified) {
@@ -116,16 +147,30 @@ export function createIdentityAssertionVerifier(getKey: JWTVerifyGetKey, keys?: 
         maxTokenAge: `${ASSERTION_LIFETIME_SECONDS + 5}s`,
       });
       // Valid until its exp, and no longer than the age verification allows.
-      const validUntilMs = Math.min(typeof payload.exp === "number" ? payload.exp * 1000 : Infinity, ((payload.iat ?? 0) + ASSERTION_LIFETIME_SECONDS + 5) * 1000);
+      const validUntilMs = Math.min(
+        typeof payload.exp === "number" ? payload.exp * 1000 : Infinity,
+        ((payload.iat ?? 0) + ASSERTION_LIFETIME_SECONDS + 5) * 1000,
+      );
       const clientIp = typeof payload.cip === "string" ? payload.cip : null;
       if (payload.anonymous === true) return { caller: { viewer: null, clientIp }, validUntilMs };
       if (typeof payload.sub !== "string" || !ROLES.includes(payload.role as Role)) {
         throw invalidToken("The gateway credential names no valid identity.");
       }
       const sessionExpiresAt = typeof payload.sxp === "number" ? payload.sxp : undefined;
-      return { caller: { viewer: { userId: payload.sub, role: payload.role as Role }, clientIp, ...(sessionExpiresAt ? { sessionExpiresAt } : {}) }, validUntilMs };
+      return {
+        caller: {
+          viewer: { userId: payload.sub, role: payload.role as Role },
+          clientIp,
+          ...(sessionExpiresAt ? { sessionExpiresAt } : {}),
+        },
+        validUntilMs,
+      };
     } catch (error) {
-      if (error instanceof KeysUnavailableError) throw unavailableRequest("The gateway's keys cannot be fetched right now; try again shortly.", error.retryAfterSeconds);
+      if (error instanceof KeysUnavailableError)
+        throw unavailableRequest(
+          "The gateway's keys cannot be fetched right now; try again shortly.",
+          error.retryAfterSeconds,
+        );
       if (error instanceof joseErrors.JOSEError) throw invalidToken("The gateway credential is not valid.");
       throw error;
     }

@@ -47,7 +47,11 @@ export function createKeyStore(options: KeyStoreOptions) {
   async function fetchKeys(): Promise<void> {
     lastAttemptAt = Date.now();
     try {
-      const response = await request(options.url, { signal: AbortSignal.timeout(timeoutMs), headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+      const response = await request(options.url, {
+        signal: AbortSignal.timeout(timeoutMs),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
       const body = await response.body.text();
       if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}`);
       const jwks = JSON.parse(body) as JSONWebKeySet;
@@ -58,7 +62,10 @@ export function createKeyStore(options: KeyStoreOptions) {
       lastError = undefined;
     } catch (error) {
       if (!lastError) {
-        options.log.warn({ keys: options.name, url: options.url, err: errorFields(error), kept: Boolean(keys) }, keys ? "cannot refresh keys; verifying with the ones fetched before" : "cannot fetch keys");
+        options.log.warn(
+          { keys: options.name, url: options.url, err: errorFields(error), kept: Boolean(keys) },
+          keys ? "cannot refresh keys; verifying with the ones fetched before" : "cannot fetch keys",
+        );
       }
       lastError = (error as Error).message;
     }
@@ -70,7 +77,8 @@ export function createKeyStore(options: KeyStoreOptions) {
     return inFlight;
   }
 
-  const unavailable = () => new KeysUnavailableError(`the ${options.name} keys cannot be fetched right now`, Math.ceil(cooldownMs / 1000));
+  const unavailable = () =>
+    new KeysUnavailableError(`the ${options.name} keys cannot be fetched right now`, Math.ceil(cooldownMs / 1000));
 
   const getKey: JWTVerifyGetKey = async (header, token) => {
     if (!keys) {
@@ -126,8 +134,17 @@ export const TOKEN_EXPIRED = Symbol("token expired");
  * (a rotation, a withdrawn key) every token is checked again. Only successes are remembered.
  * Bounded by entries and by bytes (the token, its key, and `valueBytes` for what it says).
  */
-export function createVerifiedTokenCache<T extends object>(keys: { fetchedAtMs(): number }, bounds: CacheBounds, name = "verified-tokens", valueBytes = 200) {
-  const entries = boundedCache<string, { value: T; validUntilMs: number; keysFetchedAt: number }>(name, bounds, () => valueBytes);
+export function createVerifiedTokenCache<T extends object>(
+  keys: { fetchedAtMs(): number },
+  bounds: CacheBounds,
+  name = "verified-tokens",
+  valueBytes = 200,
+) {
+  const entries = boundedCache<string, { value: T; validUntilMs: number; keysFetchedAt: number }>(
+    name,
+    bounds,
+    () => valueBytes,
+  );
   return {
     /** The cache itself (for its gauges). */
     cache: entries,

@@ -34,7 +34,6 @@ const ALGORITHM = "EdDSA";
 /** Verified service tokens remembered per caller (callers reuse a token for half its lifetime). */
 const VERIFIED_TOKENS_CACHED = { maxEntries: 1_000, maxBytes: 2 * 1024 * 1024 };
 
-
 // ---- the caller's side: its keys, its tokens -------------------------------------------------
 
 const privateJwks = z
@@ -222,7 +221,14 @@ export function createServiceTokenVerifier(options: {
       });
       return [
         caller,
-        { keys, verified: createVerifiedTokenCache<{ caller: string }>(keys, VERIFIED_TOKENS_CACHED, "verified-service-tokens") },
+        {
+          keys,
+          verified: createVerifiedTokenCache<{ caller: string }>(
+            keys,
+            VERIFIED_TOKENS_CACHED,
+            "verified-service-tokens",
+          ),
+        },
       ] as const;
     }),
   );

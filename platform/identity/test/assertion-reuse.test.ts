@@ -5,7 +5,14 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { startJwksServer } from "@pooya/e2e";
 import { SignJWT } from "jose";
 import { createLogger } from "@pooya/runtime";
-import { IDENTITY_ASSERTION_AUDIENCE, IDENTITY_ASSERTION_ISSUER, createIdentityAssertionSigner, createIdentityAssertionVerifier, createKeyStore, generateSigningKey } from "@pooya/identity";
+import {
+  IDENTITY_ASSERTION_AUDIENCE,
+  IDENTITY_ASSERTION_ISSUER,
+  createIdentityAssertionSigner,
+  createIdentityAssertionVerifier,
+  createKeyStore,
+  generateSigningKey,
+} from "@pooya/identity";
 
 let jwks: Awaited<ReturnType<typeof startJwksServer>>;
 let jwksUrl: string;
@@ -18,7 +25,12 @@ beforeAll(async () => {
 afterAll(() => jwks.close());
 
 async function verifierWith(refreshAfterMs?: number) {
-  const keys = createKeyStore({ name: "gateway assertion", url: jwksUrl, log, ...(refreshAfterMs ? { refreshAfterMs } : {}) });
+  const keys = createKeyStore({
+    name: "gateway assertion",
+    url: jwksUrl,
+    log,
+    ...(refreshAfterMs ? { refreshAfterMs } : {}),
+  });
   await keys.load();
   return createIdentityAssertionVerifier(keys.getKey, keys);
 }
@@ -48,7 +60,14 @@ test("a remembered assertion signed with a withdrawn gateway key is refused afte
   jwks.publish([await generateSigningKey()]); // the gateway's key is replaced
   await new Promise((resolve) => setTimeout(resolve, 150));
   await expect
-    .poll(async () => verify(assertion).then(() => "accepted", (error) => error.extensions?.code), { timeout: 5_000, interval: 50 })
+    .poll(
+      async () =>
+        verify(assertion).then(
+          () => "accepted",
+          (error) => error.extensions?.code,
+        ),
+      { timeout: 5_000, interval: 50 },
+    )
     .toBe("UNAUTHENTICATED");
 });
 
@@ -57,6 +76,7 @@ test("a forged assertion is never remembered as valid", async () => {
   const good = await createIdentityAssertionSigner(jwks.keys[0]!)(student);
   const [header, payload] = good.split(".");
   const forged = `${header}.${payload}.${"A".repeat(86)}`;
-  for (let i = 0; i < 2; i++) await expect(verify(forged)).rejects.toMatchObject({ extensions: { code: "UNAUTHENTICATED" } });
+  for (let i = 0; i < 2; i++)
+    await expect(verify(forged)).rejects.toMatchObject({ extensions: { code: "UNAUTHENTICATED" } });
   await expect(verify(good)).resolves.toMatchObject({ viewer: student });
 });

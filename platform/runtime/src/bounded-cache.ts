@@ -51,11 +51,19 @@ export interface BoundedCache<K extends Present, V extends Present> extends LRUC
  * `sizeOf` estimates one entry's value (its key and ENTRY_OVERHEAD_BYTES are added). A value
  * larger than the whole budget is not kept.
  */
-export function boundedCache<K extends Present, V extends Present>(name: string, bounds: CacheBounds, sizeOf: (value: V, key: K) => number): BoundedCache<K, V> {
+export function boundedCache<K extends Present, V extends Present>(
+  name: string,
+  bounds: CacheBounds,
+  sizeOf: (value: V, key: K) => number,
+): BoundedCache<K, V> {
   const cache = new LRUCache<K, V>({
     max: bounds.maxEntries,
     maxSize: bounds.maxBytes,
-    sizeCalculation: (value, key) => Math.max(1, Math.ceil(sizeOf(value, key) + (typeof key === "string" ? stringBytes(key) : 8) + ENTRY_OVERHEAD_BYTES)),
+    sizeCalculation: (value, key) =>
+      Math.max(
+        1,
+        Math.ceil(sizeOf(value, key) + (typeof key === "string" ? stringBytes(key) : 8) + ENTRY_OVERHEAD_BYTES),
+      ),
   }) as BoundedCache<K, V>;
   Object.defineProperties(cache, { cacheName: { value: name }, bounds: { value: { ...bounds } } });
   return cache;
@@ -67,7 +75,11 @@ export function boundedCache<K extends Present, V extends Present>(name: string,
  * cache, the query-plan store). Their default is a 30 MiB LRU measured by each value's JSON,
  * which for a parsed document is about a quarter of the heap it holds.
  */
-export function boundedKeyValueCache<V extends Present>(name: string, bounds: CacheBounds, sizeOf: (value: V, key: string) => number) {
+export function boundedKeyValueCache<V extends Present>(
+  name: string,
+  bounds: CacheBounds,
+  sizeOf: (value: V, key: string) => number,
+) {
   const cache = boundedCache<string, V>(name, bounds, sizeOf);
   return {
     cache,

@@ -10,7 +10,9 @@ export type EnvValues<S extends EnvShape> = { [K in keyof S]: z.output<S[K]> };
 export class ConfigError extends Error {
   readonly problems: string[];
   constructor(problems: string[]) {
-    super(`${problems.length} configuration problem${problems.length === 1 ? "" : "s"}:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    super(
+      `${problems.length} configuration problem${problems.length === 1 ? "" : "s"}:\n${problems.map((p) => `  ${p}`).join("\n")}`,
+    );
     this.problems = problems;
   }
 }
@@ -60,7 +62,12 @@ export function describeEnv(shape: EnvShape): VariableDoc[] {
     if (defaultText) return { name, required: false, defaultValue: undefined, defaultText, description };
     if (schema instanceof z.ZodDefault) {
       const value = schema.def.defaultValue as unknown;
-      return { name, required: false, defaultValue: Array.isArray(value) ? value.join(",") : String(value), description };
+      return {
+        name,
+        required: false,
+        defaultValue: Array.isArray(value) ? value.join(",") : String(value),
+        description,
+      };
     }
     return { name, required: !(schema instanceof z.ZodOptional), defaultValue: undefined, description };
   });
@@ -98,7 +105,8 @@ export const env = {
   integer: ({ min, max }: { min: number; max: number }) =>
     variable((raw) => {
       const n = Number(raw.trim());
-      if (!/^-?\d+$/.test(raw.trim()) || n < min || n > max) throw problem(`must be a whole number from ${min} to ${max}`);
+      if (!/^-?\d+$/.test(raw.trim()) || n < min || n > max)
+        throw problem(`must be a whole number from ${min} to ${max}`);
       return n;
     }),
 
@@ -118,7 +126,8 @@ export const env = {
       } catch {
         throw problem("must be an http:// or https:// URL such as http://host:4001");
       }
-      if (url.protocol !== "http:" && url.protocol !== "https:") throw problem("must be an http:// or https:// URL such as http://host:4001");
+      if (url.protocol !== "http:" && url.protocol !== "https:")
+        throw problem("must be an http:// or https:// URL such as http://host:4001");
       return url.toString().replace(/\/$/, "");
     }),
 
@@ -127,7 +136,10 @@ export const env = {
     variable(
       (raw) => {
         const expected = "one or more nats:// URLs such as nats://host:4222, comma-separated";
-        const urls = raw.split(",").map((s) => s.trim()).filter(Boolean);
+        const urls = raw
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean);
         if (urls.length === 0) throw problem(`must be ${expected}`);
         for (const url of urls) serverUrl(url, ["nats:", "tls:", "ws:", "wss:"], expected);
         return urls.join(",");
@@ -137,7 +149,15 @@ export const env = {
 
   /** An SMTP server URL (smtp:// or smtps://); it may hold a password, so its value is never echoed. */
   smtpUrl: () =>
-    variable((raw) => serverUrl(raw.trim(), ["smtp:", "smtps:"], "an smtp:// or smtps:// URL such as smtp://user:password@host:587 (URL-encode special characters)"), { secret: true }),
+    variable(
+      (raw) =>
+        serverUrl(
+          raw.trim(),
+          ["smtp:", "smtps:"],
+          "an smtp:// or smtps:// URL such as smtp://user:password@host:587 (URL-encode special characters)",
+        ),
+      { secret: true },
+    ),
 
   /** A Postgres connection URL; it may hold a password, so its value is never echoed. */
   postgresUrl: () =>
@@ -147,7 +167,9 @@ export const env = {
         try {
           url = new URL(raw.trim());
         } catch {
-          throw problem("must be a postgres:// URL (postgres://user:password@host:5432/database; URL-encode special characters in the password)");
+          throw problem(
+            "must be a postgres:// URL (postgres://user:password@host:5432/database; URL-encode special characters in the password)",
+          );
         }
         if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") throw problem("must be a postgres:// URL");
         if (!url.hostname) throw problem("must name a host (postgres://user:password@host:5432/database)");
@@ -195,21 +217,30 @@ export const env = {
     }),
 
   /** Comma-separated values. */
-  list: () => variable((raw) => raw.split(",").map((s) => s.trim()).filter(Boolean)),
+  list: () =>
+    variable((raw) =>
+      raw
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
 
   /** JSON checked against `schema`; secret by default (it usually holds keys). */
   json: <T>(schema: z.ZodType<T>, expected: string, { secret = true }: { secret?: boolean } = {}) =>
-    variable((raw) => {
-      let value: unknown;
-      try {
-        value = JSON.parse(raw);
-      } catch {
-        throw problem(`must be JSON: ${expected}`);
-      }
-      const checked = schema.safeParse(value);
-      if (!checked.success) throw problem(`must be ${expected}`);
-      return checked.data;
-    }, { secret }),
+    variable(
+      (raw) => {
+        let value: unknown;
+        try {
+          value = JSON.parse(raw);
+        } catch {
+          throw problem(`must be JSON: ${expected}`);
+        }
+        const checked = schema.safeParse(value);
+        if (!checked.success) throw problem(`must be ${expected}`);
+        return checked.data;
+      },
+      { secret },
+    ),
 };
 
 export const NODE_ENVIRONMENTS = ["development", "production", "test"] as const;
@@ -220,18 +251,43 @@ export function processVariables(defaultPort: number) {
   return {
     PORT: env.port().default(defaultPort).describe("listening port"),
     HOST: env.text().default("0.0.0.0").describe("listening address"),
-    REUSE_PORT: env.boolean().default(false)
-      .describe("`true`: listen with SO_REUSEPORT (Linux), so a supervisor can start the new process on the port, wait for its /readyz, then stop the old one: a restart without a moment when nothing listens. Off by default: a second copy started by mistake fails with EADDRINUSE instead of sharing the port"),
-    NODE_ENV: env.oneOf(NODE_ENVIRONMENTS).default("development").describe("`production`: JSON logs by default, no Sandbox, no introspection, no suggestions in errors"),
+    REUSE_PORT: env
+      .boolean()
+      .default(false)
+      .describe(
+        "`true`: listen with SO_REUSEPORT (Linux), so a supervisor can start the new process on the port, wait for its /readyz, then stop the old one: a restart without a moment when nothing listens. Off by default: a second copy started by mistake fails with EADDRINUSE instead of sharing the port",
+      ),
+    NODE_ENV: env
+      .oneOf(NODE_ENVIRONMENTS)
+      .default("development")
+      .describe("`production`: JSON logs by default, no Sandbox, no introspection, no suggestions in errors"),
     LOG_LEVEL: env.oneOf(LOG_LEVELS).default("info").describe("least severe log level written"),
-    LOG_FORMAT: env.oneOf(["json", "pretty"] as const).optional().describe("`json` (one object per line) or `pretty` (for a terminal); default: json, pretty under `npm start`"),
-    SHUTDOWN_TIMEOUT_MS: env.integer({ min: 100, max: 600_000 }).default(10_000).describe("after SIGTERM, the process exits within this time whatever its clients do"),
-    METRICS_PORT: env.port().optional()
-      .describe("serve GET /metrics on this port, on a listener of its own, and not on `PORT` (the Kubernetes manifests set it, so a NetworkPolicy can let monitoring reach the metrics and nothing else); unset: on `PORT`"),
-    METRICS_ALLOW_FROM: env.list().default(["loopback", "uniquelocal"])
-      .describe("client addresses or CIDRs that may read GET /metrics (`loopback`, `uniquelocal` = the private ranges, `linklocal` also accepted); others get 404"),
-    KEYS_REFRESH_MS: env.integer({ min: 100, max: 86_400_000 }).default(600_000)
-      .describe("how old fetched token keys may get before they are refreshed in the background (kept, whatever their age, while they cannot be fetched)"),
+    LOG_FORMAT: env
+      .oneOf(["json", "pretty"] as const)
+      .optional()
+      .describe("`json` (one object per line) or `pretty` (for a terminal); default: json, pretty under `npm start`"),
+    SHUTDOWN_TIMEOUT_MS: env
+      .integer({ min: 100, max: 600_000 })
+      .default(10_000)
+      .describe("after SIGTERM, the process exits within this time whatever its clients do"),
+    METRICS_PORT: env
+      .port()
+      .optional()
+      .describe(
+        "serve GET /metrics on this port, on a listener of its own, and not on `PORT` (the Kubernetes manifests set it, so a NetworkPolicy can let monitoring reach the metrics and nothing else); unset: on `PORT`",
+      ),
+    METRICS_ALLOW_FROM: env
+      .list()
+      .default(["loopback", "uniquelocal"])
+      .describe(
+        "client addresses or CIDRs that may read GET /metrics (`loopback`, `uniquelocal` = the private ranges, `linklocal` also accepted); others get 404",
+      ),
+    KEYS_REFRESH_MS: env
+      .integer({ min: 100, max: 86_400_000 })
+      .default(600_000)
+      .describe(
+        "how old fetched token keys may get before they are refreshed in the background (kept, whatever their age, while they cannot be fetched)",
+      ),
   };
 }
 
@@ -239,7 +295,8 @@ export function processVariables(defaultPort: number) {
 export function checkProcessVariables(vars: Record<string, unknown>): string[] {
   const { PORT: port, METRICS_PORT: metricsPort } = vars;
   // With SO_REUSEPORT the two listeners would even share one port, each taking some requests.
-  if (typeof metricsPort === "number" && metricsPort !== 0 && metricsPort === port) return ["METRICS_PORT: must differ from PORT (unset it to serve /metrics on PORT)"];
+  if (typeof metricsPort === "number" && metricsPort !== 0 && metricsPort === port)
+    return ["METRICS_PORT: must differ from PORT (unset it to serve /metrics on PORT)"];
   return [];
 }
 
@@ -248,23 +305,62 @@ export function callVariables(callees: readonly string[]) {
   const perCallee: Record<string, z.ZodOptional<ReturnType<typeof env.integer>>> = {};
   for (const callee of callees) {
     const prefix = callee.toUpperCase();
-    perCallee[`${prefix}_CONNECT_TIMEOUT_MS`] = env.integer({ min: 10, max: 60_000 }).optional().describe(`CALL_CONNECT_TIMEOUT_MS for calls to ${callee}`);
-    perCallee[`${prefix}_TIMEOUT_MS`] = env.integer({ min: 50, max: 300_000 }).optional().describe(`CALL_TIMEOUT_MS for calls to ${callee}`);
+    perCallee[`${prefix}_CONNECT_TIMEOUT_MS`] = env
+      .integer({ min: 10, max: 60_000 })
+      .optional()
+      .describe(`CALL_CONNECT_TIMEOUT_MS for calls to ${callee}`);
+    perCallee[`${prefix}_TIMEOUT_MS`] = env
+      .integer({ min: 50, max: 300_000 })
+      .optional()
+      .describe(`CALL_TIMEOUT_MS for calls to ${callee}`);
   }
   return {
-    CALL_CONNECT_TIMEOUT_MS: env.integer({ min: 10, max: 60_000 }).default(1_000).describe("time to connect to a called service"),
-    CALL_TIMEOUT_MS: env.integer({ min: 50, max: 300_000 }).default(3_000).describe("time for a whole call to another service, retries included; then its fields answer GATEWAY_TIMEOUT"),
-    CALL_MAX_SOCKETS: env.integer({ min: 1, max: 10_000 }).default(64).describe("keep-alive connections kept to each called service at most"),
-    BREAKER_FAILURE_PERCENT: env.integer({ min: 1, max: 99 }).default(50)
-      .describe("a called service's circuit breaker opens when more than this share (%) of the calls in `BREAKER_WINDOW_MS` failed (errors, timeouts, 5xx), once there were `BREAKER_MIN_CALLS`"),
-    BREAKER_MIN_CALLS: env.integer({ min: 1, max: 100_000 }).default(20).describe("fewest calls in the window before the failure share can open the breaker (a few slow calls open nothing)"),
-    BREAKER_WINDOW_MS: env.integer({ min: 1_000, max: 600_000 }).default(10_000).describe("the sliding window over which the failure share is counted"),
-    BREAKER_CONNECTION_FAILURES: env.integer({ min: 1, max: 1_000 }).default(5)
-      .describe("calls in a row that cannot reach the called service at all (connection refused, unreachable, reset) that open its breaker"),
-    BREAKER_PROBE_INTERVAL_MS: env.integer({ min: 100, max: 60_000 }).default(1_000)
-      .describe("while a breaker is open, how often the called service's `/readyz` is asked; a ready answer closes the breaker at once"),
-    BREAKER_OPEN_MS: env.integer({ min: 100, max: 3_600_000 }).default(60_000)
-      .describe("while a breaker is open, the longest wait before one call goes through to try the service (1 s, doubling up to this), whatever `/readyz` says"),
+    CALL_CONNECT_TIMEOUT_MS: env
+      .integer({ min: 10, max: 60_000 })
+      .default(1_000)
+      .describe("time to connect to a called service"),
+    CALL_TIMEOUT_MS: env
+      .integer({ min: 50, max: 300_000 })
+      .default(3_000)
+      .describe("time for a whole call to another service, retries included; then its fields answer GATEWAY_TIMEOUT"),
+    CALL_MAX_SOCKETS: env
+      .integer({ min: 1, max: 10_000 })
+      .default(64)
+      .describe("keep-alive connections kept to each called service at most"),
+    BREAKER_FAILURE_PERCENT: env
+      .integer({ min: 1, max: 99 })
+      .default(50)
+      .describe(
+        "a called service's circuit breaker opens when more than this share (%) of the calls in `BREAKER_WINDOW_MS` failed (errors, timeouts, 5xx), once there were `BREAKER_MIN_CALLS`",
+      ),
+    BREAKER_MIN_CALLS: env
+      .integer({ min: 1, max: 100_000 })
+      .default(20)
+      .describe(
+        "fewest calls in the window before the failure share can open the breaker (a few slow calls open nothing)",
+      ),
+    BREAKER_WINDOW_MS: env
+      .integer({ min: 1_000, max: 600_000 })
+      .default(10_000)
+      .describe("the sliding window over which the failure share is counted"),
+    BREAKER_CONNECTION_FAILURES: env
+      .integer({ min: 1, max: 1_000 })
+      .default(5)
+      .describe(
+        "calls in a row that cannot reach the called service at all (connection refused, unreachable, reset) that open its breaker",
+      ),
+    BREAKER_PROBE_INTERVAL_MS: env
+      .integer({ min: 100, max: 60_000 })
+      .default(1_000)
+      .describe(
+        "while a breaker is open, how often the called service's `/readyz` is asked; a ready answer closes the breaker at once",
+      ),
+    BREAKER_OPEN_MS: env
+      .integer({ min: 100, max: 3_600_000 })
+      .default(60_000)
+      .describe(
+        "while a breaker is open, the longest wait before one call goes through to try the service (1 s, doubling up to this), whatever `/readyz` says",
+      ),
     ...perCallee,
   };
 }
@@ -298,12 +394,20 @@ export function callSettings(vars: Record<string, unknown>, callee: string, base
 export function databaseVariables<const N extends string>(name: N) {
   const databaseUrl = `${name.toUpperCase() as Uppercase<N>}_DATABASE_URL` as const;
   return {
-    [databaseUrl]: env.postgresUrl().optional().describe("the service's own Postgres database (`postgres://user:password@host:5432/database`); unset: the PG* variables"),
+    [databaseUrl]: env
+      .postgresUrl()
+      .optional()
+      .describe(
+        "the service's own Postgres database (`postgres://user:password@host:5432/database`); unset: the PG* variables",
+      ),
     PGHOST: env.text({ max: 255 }).optional().describe("with no `<NAME>_DATABASE_URL`: the database server's host"),
     PGPORT: env.port().default(5432).describe("with no `<NAME>_DATABASE_URL`: its port"),
     PGDATABASE: env.text({ max: 63 }).optional().describe("with no `<NAME>_DATABASE_URL`: the database"),
     PGUSER: env.text({ max: 63 }).optional().describe("with no `<NAME>_DATABASE_URL`: the role"),
-    PGPASSWORD: env.secret({ min: 1 }).optional().describe("with no `<NAME>_DATABASE_URL`: the role's password, any characters, as it is"),
+    PGPASSWORD: env
+      .secret({ min: 1 })
+      .optional()
+      .describe("with no `<NAME>_DATABASE_URL`: the role's password, any characters, as it is"),
   } as {
     [K in `${Uppercase<N>}_DATABASE_URL`]: z.ZodOptional<ReturnType<typeof env.postgresUrl>>;
   } & {
@@ -319,7 +423,13 @@ export function databaseVariables<const N extends string>(name: N) {
 export function databaseUrlOf(name: string, vars: Record<string, unknown>): string | undefined {
   const url = vars[`${name.toUpperCase()}_DATABASE_URL`] as string | undefined;
   if (url) return url;
-  const { PGHOST: host, PGPORT: port, PGDATABASE: database, PGUSER: user, PGPASSWORD: password } = vars as Record<string, string | number | undefined>;
+  const {
+    PGHOST: host,
+    PGPORT: port,
+    PGDATABASE: database,
+    PGUSER: user,
+    PGPASSWORD: password,
+  } = vars as Record<string, string | number | undefined>;
   if (!host || !database || !user) return undefined;
   const credentials = `${encodeURIComponent(String(user))}${password ? `:${encodeURIComponent(String(password))}` : ""}`;
   return `postgres://${credentials}@${host}:${port ?? 5432}/${encodeURIComponent(String(database))}`;
@@ -328,7 +438,11 @@ export function databaseUrlOf(name: string, vars: Record<string, unknown>): stri
 /** The problem when neither way of naming the database is complete. */
 export function checkDatabaseVariables(name: string) {
   return (vars: Record<string, unknown>): string[] =>
-    databaseUrlOf(name, vars) ? [] : [`${name.toUpperCase()}_DATABASE_URL: set it, or PGHOST, PGDATABASE and PGUSER (and PGPASSWORD, PGPORT) instead`];
+    databaseUrlOf(name, vars)
+      ? []
+      : [
+          `${name.toUpperCase()}_DATABASE_URL: set it, or PGHOST, PGDATABASE and PGUSER (and PGPASSWORD, PGPORT) instead`,
+        ];
 }
 
 /** What every subgraph reads besides the process variables. */
@@ -336,9 +450,19 @@ export function subgraphVariables<const N extends string>(name: N, defaultPort: 
   return {
     ...processVariables(defaultPort),
     ...databaseVariables(name),
-    DATABASE_POOL_SIZE: env.integer({ min: 1, max: 1000 }).default(10).describe("connections in the service's database pool"),
-    GRAPHQL_EXECUTOR: env.oneOf(["compiled", "graphql-js"] as const).default("compiled").describe("`compiled`: an operation used twice is compiled by graphql-jit (the gateway's fetches repeat; entity batches run several times faster); `graphql-js`: every operation interpreted"),
-    GATEWAY_JWKS_URL: env.httpUrl().describe("the gateway's `/.well-known/jwks.json` (keys of the identity assertions subgraphs accept)"),
+    DATABASE_POOL_SIZE: env
+      .integer({ min: 1, max: 1000 })
+      .default(10)
+      .describe("connections in the service's database pool"),
+    GRAPHQL_EXECUTOR: env
+      .oneOf(["compiled", "graphql-js"] as const)
+      .default("compiled")
+      .describe(
+        "`compiled`: an operation used twice is compiled by graphql-jit (the gateway's fetches repeat; entity batches run several times faster); `graphql-js`: every operation interpreted",
+      ),
+    GATEWAY_JWKS_URL: env
+      .httpUrl()
+      .describe("the gateway's `/.well-known/jwks.json` (keys of the identity assertions subgraphs accept)"),
   };
 }
 

@@ -6,7 +6,14 @@
 import { randomUUID } from "node:crypto";
 import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
 import { STATUS_CODES, type Server as HttpServer } from "node:http";
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyError } from "fastify";
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyError,
+} from "fastify";
 import { fastifyCors } from "@fastify/cors";
 import { fastifyCompress } from "@fastify/compress";
 import helmet from "helmet";
@@ -25,9 +32,18 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Headers browser clients send with GraphQL requests (Apollo Client, tracing, error reporting). */
 export const CORS_ALLOWED_HEADERS = [
-  "authorization", "content-type", "accept", "apollo-require-preflight", "x-apollo-operation-name",
-  "apollographql-client-name", "apollographql-client-version", "traceparent", "tracestate", "baggage",
-  "sentry-trace", REQUEST_ID_HEADER,
+  "authorization",
+  "content-type",
+  "accept",
+  "apollo-require-preflight",
+  "x-apollo-operation-name",
+  "apollographql-client-name",
+  "apollographql-client-version",
+  "traceparent",
+  "tracestate",
+  "baggage",
+  "sentry-trace",
+  REQUEST_ID_HEADER,
 ];
 
 /** Which browser origins may call: "*" (bearer tokens, no cookies, so no CSRF exposure) or a list. */
@@ -100,7 +116,10 @@ type ErrorBody = ReturnType<typeof errorBody>;
 
 /** An error answer outside GraphQL, in the media type the client negotiated for GraphQL answers. */
 export function replyError(request: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody) {
-  return reply.code(status).type(`${graphqlMediaType(request.headers.accept)}; charset=utf-8`).send(body);
+  return reply
+    .code(status)
+    .type(`${graphqlMediaType(request.headers.accept)}; charset=utf-8`)
+    .send(body);
 }
 
 /** RFC 6750's challenge for a 401: a token that was sent and refused is `invalid_token`. */
@@ -123,8 +142,15 @@ export class HttpError extends Error {
 }
 
 const CODE_BY_STATUS: Record<number, string> = {
-  400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
-  408: "REQUEST_TIMEOUT", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 429: "TOO_MANY_REQUESTS",
+  400: "BAD_REQUEST",
+  401: "UNAUTHENTICATED",
+  403: "FORBIDDEN",
+  404: "NOT_FOUND",
+  405: "METHOD_NOT_ALLOWED",
+  408: "REQUEST_TIMEOUT",
+  413: "PAYLOAD_TOO_LARGE",
+  415: "UNSUPPORTED_MEDIA_TYPE",
+  429: "TOO_MANY_REQUESTS",
   431: "REQUEST_HEADER_FIELDS_TOO_LARGE",
 };
 
@@ -154,8 +180,16 @@ class AccessLog extends LogController {
   override incomingRequest(): void {}
   override requestCompleted(_error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     const route = request.routeOptions.url;
-    this.metrics?.httpDuration.observe({ method: request.method, route: route ?? "unmatched", status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
-    const line = { method: request.method, url: request.url, status: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 10) / 10 };
+    this.metrics?.httpDuration.observe(
+      { method: request.method, route: route ?? "unmatched", status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    const line = {
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime * 10) / 10,
+    };
     if (QUIET_ROUTES.has(request.routeOptions.url ?? "")) request.log.debug(line, "request");
     else request.log.info(line, "request");
   }
@@ -238,7 +272,11 @@ export interface Edge {
   setReadiness(check: ReadinessCheck): void;
   readonly draining: boolean;
   /** `reusePort`: others may listen on the same port too (SO_REUSEPORT), for a restart without a gap. `metricsUrl`: with `metricsPort`, its base URL. */
-  listen(port: number, host: string, options?: { reusePort?: boolean }): Promise<{ url: string; port: number; metricsUrl?: string }>;
+  listen(
+    port: number,
+    host: string,
+    options?: { reusePort?: boolean },
+  ): Promise<{ url: string; port: number; metricsUrl?: string }>;
   /** Stops accepting, lets in-flight requests finish, closes idle keep-alive sockets at once and busy ones after their response; after `deadlineMs` closes whatever is left. */
   close(deadlineMs: number): Promise<void>;
   /** Runs as the drain starts (e.g. WebSockets are told to reconnect elsewhere). */
@@ -293,7 +331,13 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
     app.server.emit("request", request, response);
   });
 
-  await app.register(fastifyRequestContext, { defaultStoreValues: (request) => ({ log: request.log as Logger, requestId: request.id, callerDeadline: callerDeadlineOf(request) }) });
+  await app.register(fastifyRequestContext, {
+    defaultStoreValues: (request) => ({
+      log: request.log as Logger,
+      requestId: request.id,
+      callerDeadline: callerDeadlineOf(request),
+    }),
+  });
   // Helmet's middleware, built once (the Fastify plugin builds it again on every request).
   const pageSecurityHeaders = helmet({
     // The API answers JSON; the Sandbox page (gateway, development) needs Apollo's CDN and an iframe.
@@ -301,8 +345,20 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
       useDefaults: false,
       directives: {
         defaultSrc: ["'self'"],
-        scriptSrc: ["'self'", "'unsafe-inline'", "https://embeddable-sandbox.cdn.apollographql.com", "https://embeddable-explorer.cdn.apollographql.com", "https://apollo-server-landing-page.cdn.apollographql.com"],
-        styleSrc: ["'self'", "'unsafe-inline'", "https://fonts.googleapis.com", "https://embeddable-sandbox.cdn.apollographql.com", "https://apollo-server-landing-page.cdn.apollographql.com"],
+        scriptSrc: [
+          "'self'",
+          "'unsafe-inline'",
+          "https://embeddable-sandbox.cdn.apollographql.com",
+          "https://embeddable-explorer.cdn.apollographql.com",
+          "https://apollo-server-landing-page.cdn.apollographql.com",
+        ],
+        styleSrc: [
+          "'self'",
+          "'unsafe-inline'",
+          "https://fonts.googleapis.com",
+          "https://embeddable-sandbox.cdn.apollographql.com",
+          "https://apollo-server-landing-page.cdn.apollographql.com",
+        ],
         fontSrc: ["'self'", "data:", "https://fonts.gstatic.com"],
         imgSrc: ["'self'", "data:", "https://apollo-server-landing-page.cdn.apollographql.com"],
         manifestSrc: ["'self'", "https://apollo-server-landing-page.cdn.apollographql.com"],
@@ -324,10 +380,12 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
       done();
     });
   } else {
-    app.addHook("onRequest", (request, reply, done) => pageSecurityHeaders(request.raw, reply.raw, (error?: unknown) => {
-      if (!error && mayBeSecureContext(request)) reply.raw.setHeader("cross-origin-opener-policy", "same-origin");
-      done(error as Error | undefined);
-    }));
+    app.addHook("onRequest", (request, reply, done) =>
+      pageSecurityHeaders(request.raw, reply.raw, (error?: unknown) => {
+        if (!error && mayBeSecureContext(request)) reply.raw.setHeader("cross-origin-opener-policy", "same-origin");
+        done(error as Error | undefined);
+      }),
+    );
   }
   await app.register(fastifyCompress, { global: true, threshold: 1024, encodings: ["br", "gzip", "deflate"] });
   if (options.cors) {
@@ -386,12 +444,16 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
   app.get("/healthz", async () => ({ status: "ok" }));
   const metricsAllowed = metricsAccess(options.metricsAllowFrom ?? ["loopback", "uniquelocal"]);
   const { metricsPort } = options;
-  const metricsServer = options.metrics && metricsPort !== undefined ? createMetricsServer(options.metrics.registry, metricsAllowed) : undefined;
+  const metricsServer =
+    options.metrics && metricsPort !== undefined
+      ? createMetricsServer(options.metrics.registry, metricsAllowed)
+      : undefined;
   if (options.metrics && !metricsServer) {
     const { registry } = options.metrics;
     app.get("/metrics", async (request, reply) => {
       // Outsiders are told nothing exists here.
-      if (!metricsAllowed(request.ip)) return replyError(request, reply, 404, errorBody(`No route GET /metrics.`, "NOT_FOUND"));
+      if (!metricsAllowed(request.ip))
+        return replyError(request, reply, 404, errorBody(`No route GET /metrics.`, "NOT_FOUND"));
       void reply.header("content-type", registry.contentType);
       return registry.metrics();
     });
@@ -432,7 +494,11 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
         throw error;
       });
       const metricsAddress = metricsServer.address() as AddressInfo;
-      return { url: `http://${shownHost}:${address.port}`, port: address.port, metricsUrl: `http://${shownHost}:${metricsAddress.port}` };
+      return {
+        url: `http://${shownHost}:${address.port}`,
+        port: address.port,
+        metricsUrl: `http://${shownHost}:${metricsAddress.port}`,
+      };
     },
     onDrain(hook) {
       drainHooks.push(hook);

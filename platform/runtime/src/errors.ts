@@ -37,19 +37,30 @@ export const conflict = (message: string) => domainError("CONFLICT", message);
 /** A call to another service that did not answer, as the client's typed, retryable error. */
 export function dependencyError(error: unknown, service: string): GraphQLError {
   if (error instanceof UpstreamError && error.failure === "too-large") {
-    return domainError("RESPONSE_TOO_LARGE", `The ${service} service's answer to this query is too large; ask for fewer items.`);
+    return domainError(
+      "RESPONSE_TOO_LARGE",
+      `The ${service} service's answer to this query is too large; ask for fewer items.`,
+    );
   }
   if (error instanceof UpstreamError && error.failure === "timeout") {
-    return domainError("GATEWAY_TIMEOUT", `The ${service} service did not answer in time; try again shortly.`, { retryAfterSeconds: error.retryAfterSeconds });
+    return domainError("GATEWAY_TIMEOUT", `The ${service} service did not answer in time; try again shortly.`, {
+      retryAfterSeconds: error.retryAfterSeconds,
+    });
   }
   const retryAfterSeconds = error instanceof UpstreamError ? error.retryAfterSeconds : 1;
-  return domainError("SERVICE_UNAVAILABLE", `The ${service} service is unavailable right now; try again shortly.`, { retryAfterSeconds });
+  return domainError("SERVICE_UNAVAILABLE", `The ${service} service is unavailable right now; try again shortly.`, {
+    retryAfterSeconds,
+  });
 }
 
 /** The whole request cannot be served right now (e.g. token keys unreachable): HTTP 503 with Retry-After. */
 export function unavailableRequest(message: string, retryAfterSeconds: number): GraphQLError {
   return new GraphQLError(message, {
-    extensions: { code: "SERVICE_UNAVAILABLE", retryAfterSeconds, http: { status: 503, headers: new HeaderMap([["retry-after", String(retryAfterSeconds)]]) } },
+    extensions: {
+      code: "SERVICE_UNAVAILABLE",
+      retryAfterSeconds,
+      http: { status: 503, headers: new HeaderMap([["retry-after", String(retryAfterSeconds)]]) },
+    },
   });
 }
 
@@ -64,17 +75,44 @@ export function invalidToken(message: string, challenge?: string): GraphQLError 
 }
 
 const CLIENT_CODES = new Set<string>([
-  "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "CONFLICT", "NOT_ENROLLED",
-  "INSUFFICIENT_FUNDS", "SOLD_OUT", "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE", "GATEWAY_TIMEOUT",
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
+  "NOT_FOUND",
+  "BAD_USER_INPUT",
+  "CONFLICT",
+  "NOT_ENROLLED",
+  "INSUFFICIENT_FUNDS",
+  "SOLD_OUT",
+  "TOO_MANY_REQUESTS",
+  "SERVICE_UNAVAILABLE",
+  "GATEWAY_TIMEOUT",
   // Apollo's own request-level codes: safe, they describe the request, not our internals.
-  "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "PERSISTED_QUERY_NOT_FOUND", "PERSISTED_QUERY_NOT_SUPPORTED",
-  "PERSISTED_QUERY_HASH_MISMATCH", "PERSISTED_QUERY_NOT_LISTED", "OPERATION_RESOLUTION_FAILURE", "BAD_REQUEST",
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "PERSISTED_QUERY_NOT_SUPPORTED",
+  "PERSISTED_QUERY_HASH_MISMATCH",
+  "PERSISTED_QUERY_NOT_LISTED",
+  "OPERATION_RESOLUTION_FAILURE",
+  "BAD_REQUEST",
   // Demand control: the request asks for more than is served.
-  "COST_ESTIMATED_TOO_EXPENSIVE", "REQUEST_TOO_LARGE", "RESPONSE_TOO_LARGE",
+  "COST_ESTIMATED_TOO_EXPENSIVE",
+  "REQUEST_TOO_LARGE",
+  "RESPONSE_TOO_LARGE",
 ]);
 
 /** Extension keys a client may rely on besides `code`: the input field at fault, the students a roll call refused, when to retry. */
-const CLIENT_DETAILS = ["field", "studentIds", "ids", "retryAfterSeconds", "cost", "maxCost", "maxBytes", "maxLength", "maxItems"] as const;
+const CLIENT_DETAILS = [
+  "field",
+  "studentIds",
+  "ids",
+  "retryAfterSeconds",
+  "cost",
+  "maxCost",
+  "maxBytes",
+  "maxLength",
+  "maxItems",
+] as const;
 
 export interface ErrorMaskOptions {
   log: Logger;
@@ -93,14 +131,19 @@ export function maskUnexpectedErrors(options: ErrorMaskOptions) {
     const code = formatted.extensions?.code;
     if (typeof code === "string" && CLIENT_CODES.has(code)) {
       // Only what a client acts on: the code and the documented details, nothing internal.
-      const details = Object.fromEntries(CLIENT_DETAILS.filter((k) => formatted.extensions?.[k] !== undefined).map((k) => [k, formatted.extensions![k]]));
+      const details = Object.fromEntries(
+        CLIENT_DETAILS.filter((k) => formatted.extensions?.[k] !== undefined).map((k) => [k, formatted.extensions![k]]),
+      );
       const message = options.production ? withoutSuggestions(formatted.message) : formatted.message;
       return { ...formatted, message, extensions: { code, ...details } };
     }
     const original = unwrapResolverError(error);
     if (isTransientDatabaseError(original)) {
       // Not the client's fault and not a bug: the database connection failed; nothing was half-written.
-      currentLog(options.log).warn({ err: { message: (original as Error).message }, path: formatted.path }, "database unavailable for this request");
+      currentLog(options.log).warn(
+        { err: { message: (original as Error).message }, path: formatted.path },
+        "database unavailable for this request",
+      );
       return {
         message: "The service's database is unavailable right now; try again shortly.",
         ...(formatted.path ? { path: formatted.path } : {}),

@@ -23,8 +23,10 @@ export function requestShapePlugin<TContext extends BaseContext>(): ApolloServer
         async didResolveOperation({ operation, document, request }) {
           if (!operation) {
             const operations = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
-            if (request.operationName) throw badRequest(`The document has no operation named "${request.operationName}".`);
-            if (operations.length > 1) throw badRequest("The document holds several operations: name the one to run in operationName.");
+            if (request.operationName)
+              throw badRequest(`The document has no operation named "${request.operationName}".`);
+            if (operations.length > 1)
+              throw badRequest("The document holds several operations: name the one to run in operationName.");
             throw badRequest("The document holds no operation to run.");
           }
           if (operation.operation === "subscription") throw badRequest(subscriptionsHint);
@@ -58,7 +60,8 @@ export function retryAfterPlugin<TContext extends BaseContext>(): ApolloServerPl
           const waits = (response.body.singleResult.errors ?? [])
             .map((e) => e.extensions?.retryAfterSeconds)
             .filter((s): s is number => typeof s === "number");
-          if (waits.length && !response.http.headers.has("retry-after")) response.http.headers.set("retry-after", String(Math.max(...waits)));
+          if (waits.length && !response.http.headers.has("retry-after"))
+            response.http.headers.set("retry-after", String(Math.max(...waits)));
         },
       };
     },
@@ -75,7 +78,9 @@ export function rootFieldSpansPlugin<TContext extends BaseContext>(): ApolloServ
           return {
             willResolveField({ info }) {
               if (info.path.prev !== undefined) return; // root fields only
-              const span = tracer.startSpan(`graphql.resolve ${info.parentType.name}.${info.fieldName}`, { attributes: { "graphql.field.path": info.fieldName } });
+              const span = tracer.startSpan(`graphql.resolve ${info.parentType.name}.${info.fieldName}`, {
+                attributes: { "graphql.field.path": info.fieldName },
+              });
               return (error) => {
                 if (error) span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
                 span.end();

@@ -12,7 +12,9 @@ export function unstorableText(value: string): string | null {
 }
 
 function refuse(field: string, problem: string): GraphQLError {
-  return new GraphQLError(`${field} ${problem}, which cannot be stored.`, { extensions: { code: "BAD_USER_INPUT", field, http: { status: 400 } } });
+  return new GraphQLError(`${field} ${problem}, which cannot be stored.`, {
+    extensions: { code: "BAD_USER_INPUT", field, http: { status: 400 } },
+  });
 }
 
 /** Whether any string in a value (keys included) cannot be stored: a scan that builds nothing. */
@@ -47,7 +49,8 @@ function checkValue(value: unknown, path: string): void {
 function variableUses(node: ValueNode, path: string, uses: Map<string, string>): void {
   if (node.kind === Kind.VARIABLE && !uses.has(node.name.value)) uses.set(node.name.value, path);
   else if (node.kind === Kind.LIST) node.values.forEach((item, i) => variableUses(item, `${path}[${i}]`, uses));
-  else if (node.kind === Kind.OBJECT) for (const field of node.fields) variableUses(field.value, `${path}.${field.name.value}`, uses);
+  else if (node.kind === Kind.OBJECT)
+    for (const field of node.fields) variableUses(field.value, `${path}.${field.name.value}`, uses);
 }
 
 function checkLiteral(node: ValueNode, path: string): void {
@@ -92,7 +95,8 @@ export function storableTextPlugin<TContext extends BaseContext>(): ApolloServer
         async didResolveOperation({ request, document }) {
           const { refusal, uses } = readDocument(document);
           if (refusal) throw new GraphQLError(refusal.message, { extensions: refusal.extensions }); // a fresh error for each request
-          for (const [name, value] of Object.entries(request.variables ?? {})) checkValue(value, uses.get(name) ?? name);
+          for (const [name, value] of Object.entries(request.variables ?? {}))
+            checkValue(value, uses.get(name) ?? name);
         },
       };
     },

@@ -19,15 +19,34 @@ export interface LogSettings {
 /** One output for several loggers: stdout as JSON lines, or pretty for a terminal. */
 export function logDestination(format: "json" | "pretty" = "json"): pino.DestinationStream {
   return format === "pretty"
-    ? pretty({ sync: true, colorize: process.stdout.isTTY, translateTime: "HH:MM:ss.l", ignore: "pid,hostname,service", messageFormat: "[{service}] {msg}", singleLine: true })
+    ? pretty({
+        sync: true,
+        colorize: process.stdout.isTTY,
+        translateTime: "HH:MM:ss.l",
+        ignore: "pid,hostname,service",
+        messageFormat: "[{service}] {msg}",
+        singleLine: true,
+      })
     : pino.destination({ dest: 1, sync: true });
 }
 
 /** Never written, wherever they appear in a logged object. */
 const REDACTED_PATHS = [
-  "password", "*.password", "token", "*.token", "accessToken", "*.accessToken", "refreshToken", "*.refreshToken",
-  "req.headers.authorization", "req.headers.cookie", 'req.headers["x-identity-assertion"]', 'req.headers["x-service-token"]',
-  "headers.authorization", 'headers["x-identity-assertion"]', 'headers["x-service-token"]',
+  "password",
+  "*.password",
+  "token",
+  "*.token",
+  "accessToken",
+  "*.accessToken",
+  "refreshToken",
+  "*.refreshToken",
+  "req.headers.authorization",
+  "req.headers.cookie",
+  'req.headers["x-identity-assertion"]',
+  'req.headers["x-service-token"]',
+  "headers.authorization",
+  'headers["x-identity-assertion"]',
+  'headers["x-service-token"]',
 ];
 
 export function createLogger(settings: LogSettings): Logger {

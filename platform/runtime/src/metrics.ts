@@ -13,10 +13,26 @@ export type { Registry };
 
 /** Error codes a label may carry; anything else is "other". */
 const KNOWN_CODES = new Set([
-  "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "CONFLICT", "NOT_ENROLLED", "INSUFFICIENT_FUNDS", "SOLD_OUT",
-  "TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE", "GATEWAY_TIMEOUT", "GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED",
-  "PERSISTED_QUERY_NOT_FOUND", "PERSISTED_QUERY_NOT_LISTED", "BAD_REQUEST", "COST_ESTIMATED_TOO_EXPENSIVE", "REQUEST_TOO_LARGE",
-  "RESPONSE_TOO_LARGE", "INTERNAL_SERVER_ERROR",
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
+  "NOT_FOUND",
+  "BAD_USER_INPUT",
+  "CONFLICT",
+  "NOT_ENROLLED",
+  "INSUFFICIENT_FUNDS",
+  "SOLD_OUT",
+  "TOO_MANY_REQUESTS",
+  "SERVICE_UNAVAILABLE",
+  "GATEWAY_TIMEOUT",
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "PERSISTED_QUERY_NOT_LISTED",
+  "BAD_REQUEST",
+  "COST_ESTIMATED_TOO_EXPENSIVE",
+  "REQUEST_TOO_LARGE",
+  "RESPONSE_TOO_LARGE",
+  "INTERNAL_SERVER_ERROR",
 ]);
 export const codeLabel = (code: unknown) => (typeof code === "string" && KNOWN_CODES.has(code) ? code : "other");
 
@@ -113,7 +129,12 @@ export function createMetrics(service: string) {
       registers: [registry],
     }),
     /** A gauge computed when scraped. */
-    gauge<L extends string>(name: string, help: string, labelNames: readonly L[], collect: (set: (labels: Record<L, string>, value: number) => void) => void) {
+    gauge<L extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly L[],
+      collect: (set: (labels: Record<L, string>, value: number) => void) => void,
+    ) {
       return new Gauge({
         name,
         help,
@@ -145,22 +166,38 @@ export function metricsAccess(allowFrom: string[]): (address: string) => boolean
  * proxy), gets the 404 an unknown route gets.
  */
 export function createMetricsServer(registry: Registry, allowed: (address: string) => boolean): Server {
-  const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, (request, response) => {
-    const path = (request.url ?? "/").split("?")[0];
-    if (request.method !== "GET" || path !== "/metrics" || !allowed(request.socket.remoteAddress ?? "")) {
-      const body = JSON.stringify({ errors: [{ message: `No route ${request.method} ${path}.`, extensions: { code: "NOT_FOUND" } }] });
-      response.writeHead(404, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) }).end(body);
-      return;
-    }
-    registry.metrics().then(
-      (text) => response.writeHead(200, { "content-type": registry.contentType, "content-length": Buffer.byteLength(text) }).end(text),
-      () => response.writeHead(500, { "content-type": "text/plain" }).end("metrics could not be collected\n"),
-    );
-  });
+  const server = createServer(
+    { requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 },
+    (request, response) => {
+      const path = (request.url ?? "/").split("?")[0];
+      if (request.method !== "GET" || path !== "/metrics" || !allowed(request.socket.remoteAddress ?? "")) {
+        const body = JSON.stringify({
+          errors: [{ message: `No route ${request.method} ${path}.`, extensions: { code: "NOT_FOUND" } }],
+        });
+        response
+          .writeHead(404, {
+            "content-type": "application/json; charset=utf-8",
+            "content-length": Buffer.byteLength(body),
+          })
+          .end(body);
+        return;
+      }
+      registry.metrics().then(
+        (text) =>
+          response
+            .writeHead(200, { "content-type": registry.contentType, "content-length": Buffer.byteLength(text) })
+            .end(text),
+        () => response.writeHead(500, { "content-type": "text/plain" }).end("metrics could not be collected\n"),
+      );
+    },
+  );
   return server;
 }
 
-export function graphqlMetricsPlugin<TContext extends BaseContext>(metrics: Metrics, maxOperationNames = 100): ApolloServerPlugin<TContext> {
+export function graphqlMetricsPlugin<TContext extends BaseContext>(
+  metrics: Metrics,
+  maxOperationNames = 100,
+): ApolloServerPlugin<TContext> {
   const nameOf = boundedNames(maxOperationNames);
   return {
     async requestDidStart() {

@@ -44,12 +44,22 @@ export interface RateLimitStore {
 /** `redisUrl` unset: counts live in this process. */
 export function createRateLimitStore(options: { redisUrl?: string; prefix: string; log: Logger }): RateLimitStore {
   const redis = options.redisUrl
-    ? new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 1_000, commandTimeout: 500, lazyConnect: false })
+    ? new Redis(options.redisUrl, {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        connectTimeout: 1_000,
+        commandTimeout: 500,
+        lazyConnect: false,
+      })
     : undefined;
   if (redis) {
     let down = false;
     redis.on("error", (error: Error) => {
-      if (!down) options.log.warn({ err: { message: error.message } }, "rate limits: Redis unreachable, counting in memory meanwhile");
+      if (!down)
+        options.log.warn(
+          { err: { message: error.message } },
+          "rate limits: Redis unreachable, counting in memory meanwhile",
+        );
       down = true;
     });
     redis.on("ready", () => {
@@ -59,10 +69,19 @@ export function createRateLimitStore(options: { redisUrl?: string; prefix: strin
   }
   return {
     limit(name, policy) {
-      const settings = { keyPrefix: `${options.prefix}:${name}`, points: policy.points, duration: policy.windowSeconds };
+      const settings = {
+        keyPrefix: `${options.prefix}:${name}`,
+        points: policy.points,
+        duration: policy.windowSeconds,
+      };
       const memory = new RateLimiterMemory(settings);
       const limiter: RateLimiterAbstract = redis
-        ? new RateLimiterRedis({ ...settings, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: memory })
+        ? new RateLimiterRedis({
+            ...settings,
+            storeClient: redis,
+            rejectIfRedisNotReady: true,
+            insuranceLimiter: memory,
+          })
         : memory;
       return {
         async consume(key) {
@@ -70,7 +89,8 @@ export function createRateLimitStore(options: { redisUrl?: string; prefix: strin
             await limiter.consume(key);
             return { allowed: true };
           } catch (rejection) {
-            if (rejection instanceof RateLimiterRes) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)) };
+            if (rejection instanceof RateLimiterRes)
+              return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)) };
             throw rejection;
           }
         },

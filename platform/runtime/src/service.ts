@@ -37,7 +37,11 @@ export interface ServiceRuntime {
   log: Logger;
 }
 
-export interface ServiceDescriptor<S extends EnvShape = EnvShape, R extends RunningService = RunningService, N extends string = string> {
+export interface ServiceDescriptor<
+  S extends EnvShape = EnvShape,
+  R extends RunningService = RunningService,
+  N extends string = string,
+> {
   name: N;
   defaultPort: number;
   /** Services it calls over HTTP; each one's base URL comes from `<NAME>_URL`. */
@@ -53,7 +57,9 @@ export interface ServiceDescriptor<S extends EnvShape = EnvShape, R extends Runn
   start(vars: EnvValues<S>, runtime: ServiceRuntime): Promise<R>;
 }
 
-export function defineService<const N extends string, S extends EnvShape, R extends RunningService>(descriptor: ServiceDescriptor<S, R, N>): ServiceDescriptor<S, R, N> {
+export function defineService<const N extends string, S extends EnvShape, R extends RunningService>(
+  descriptor: ServiceDescriptor<S, R, N>,
+): ServiceDescriptor<S, R, N> {
   return descriptor;
 }
 
@@ -61,12 +67,18 @@ export function defineService<const N extends string, S extends EnvShape, R exte
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- `check` takes S contravariantly: only `any` admits every S
 export type AnyServiceDescriptor = ServiceDescriptor<any, any, string>;
 
-export function envShapeOf(descriptor: { env: EnvShape | ((env: NodeJS.ProcessEnv) => EnvShape) }, env: NodeJS.ProcessEnv = process.env): EnvShape {
+export function envShapeOf(
+  descriptor: { env: EnvShape | ((env: NodeJS.ProcessEnv) => EnvShape) },
+  env: NodeJS.ProcessEnv = process.env,
+): EnvShape {
   return typeof descriptor.env === "function" ? descriptor.env(env) : descriptor.env;
 }
 
 /** The service's variables read from `env` and checked, typed as its start() takes them. */
-export function readServiceEnv<D extends AnyServiceDescriptor>(descriptor: D, env: NodeJS.ProcessEnv = process.env): Parameters<D["start"]>[0] {
+export function readServiceEnv<D extends AnyServiceDescriptor>(
+  descriptor: D,
+  env: NodeJS.ProcessEnv = process.env,
+): Parameters<D["start"]>[0] {
   const vars = readEnv(envShapeOf(descriptor, env), env);
   const problems = [...checkProcessVariables(vars), ...(descriptor.check?.(vars) ?? [])];
   if (problems.length) throw new ConfigError(problems);
@@ -106,11 +118,21 @@ export async function runService<S extends EnvShape, R extends RunningService, N
     vars = readServiceEnv(descriptor, env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${descriptor.name} cannot start: ${error.message}\nSee docs/configuration.md for every variable.\n`);
+    process.stderr.write(
+      `${descriptor.name} cannot start: ${error.message}\nSee docs/configuration.md for every variable.\n`,
+    );
     process.exit(1);
   }
-  const settings = vars as unknown as { LOG_LEVEL: string; LOG_FORMAT?: "json" | "pretty"; SHUTDOWN_TIMEOUT_MS: number };
-  const log = createLogger({ service: descriptor.name, level: settings.LOG_LEVEL, format: settings.LOG_FORMAT ?? "json" });
+  const settings = vars as unknown as {
+    LOG_LEVEL: string;
+    LOG_FORMAT?: "json" | "pretty";
+    SHUTDOWN_TIMEOUT_MS: number;
+  };
+  const log = createLogger({
+    service: descriptor.name,
+    level: settings.LOG_LEVEL,
+    format: settings.LOG_FORMAT ?? "json",
+  });
   let running: R;
   try {
     running = await descriptor.start(vars, { log });
@@ -123,7 +145,10 @@ export async function runService<S extends EnvShape, R extends RunningService, N
   closeWithGrace(
     {
       delay: settings.SHUTDOWN_TIMEOUT_MS,
-      logger: { error: (message: unknown) => log.error(typeof message === "string" ? message : { err: errorFields(message) }, "shutdown") },
+      logger: {
+        error: (message: unknown) =>
+          log.error(typeof message === "string" ? message : { err: errorFields(message) }, "shutdown"),
+      },
     },
     async ({ signal, err }) => {
       if (err) log.fatal({ err: errorFields(err) }, "stopping after an uncaught error");

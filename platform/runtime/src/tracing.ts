@@ -45,7 +45,8 @@ export interface TracingOptions {
 export async function startTracing(serviceName: string, options: TracingOptions = {}): Promise<Tracing | undefined> {
   const env = options.env ?? process.env;
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  if (env.OTEL_SDK_DISABLED === "true" || env.OTEL_TRACES_EXPORTER === "none" || (!endpoint && !options.spanProcessors)) return undefined;
+  if (env.OTEL_SDK_DISABLED === "true" || env.OTEL_TRACES_EXPORTER === "none" || (!endpoint && !options.spanProcessors))
+    return undefined;
   // Traces only: metrics are Prometheus' (/metrics), logs are pino's (stdout).
   env.OTEL_METRICS_EXPORTER ??= "none";
   env.OTEL_LOGS_EXPORTER ??= "none";

@@ -1,11 +1,18 @@
 // Which database failures say nothing about the request (the edge maps them to a retryable
 // SERVICE_UNAVAILABLE; the database retries such reads once). No driver here: the gateway shares it.
-const TRANSIENT_ADAPTER_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections", "TransactionWriteConflict"]);
+const TRANSIENT_ADAPTER_KINDS = new Set([
+  "DatabaseNotReachable",
+  "ConnectionClosed",
+  "SocketTimeout",
+  "TooManyConnections",
+  "TransactionWriteConflict",
+]);
 // Connection exceptions, the server shutting down or refusing for now, serialization failures and deadlocks, too many connections.
 const TRANSIENT_POSTGRES_CODES = /^(08...|57P0[1-3]|40001|40P01|53300|53400)$/;
 const TRANSIENT_PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2034"]);
 const TRANSIENT_NODE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT"]);
-const TRANSIENT_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/;
+const TRANSIENT_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/;
 
 /** What Prisma's, the driver adapter's, pg's and Node's errors carry that tells a transient failure. */
 interface ErrorFacts {
@@ -31,7 +38,11 @@ export function isTransientDatabaseError(error: unknown): boolean {
       if (typeof adapter.originalCode === "string" && TRANSIENT_POSTGRES_CODES.test(adapter.originalCode)) return true;
       if (typeof adapter.code === "string" && TRANSIENT_POSTGRES_CODES.test(adapter.code)) return true;
     }
-    if (typeof e.code === "string" && (TRANSIENT_PRISMA_CODES.has(e.code) || TRANSIENT_NODE_CODES.has(e.code) || TRANSIENT_POSTGRES_CODES.test(e.code))) return true;
+    if (
+      typeof e.code === "string" &&
+      (TRANSIENT_PRISMA_CODES.has(e.code) || TRANSIENT_NODE_CODES.has(e.code) || TRANSIENT_POSTGRES_CODES.test(e.code))
+    )
+      return true;
     if (typeof e.message === "string" && TRANSIENT_MESSAGES.test(e.message)) return true;
   }
   return false;

@@ -11,7 +11,14 @@
 // after a backoff (1 s doubling up to `maxOpenMs`) covers a service that answers /readyz "not
 // ready" although these calls might work (none goes to a service that does not answer at all).
 import { Agent, request } from "undici";
-import { CircuitState, ExponentialBackoff, circuitBreaker, handleWhen, noJitterGenerator, type IBreaker } from "cockatiel";
+import {
+  CircuitState,
+  ExponentialBackoff,
+  circuitBreaker,
+  handleWhen,
+  noJitterGenerator,
+  type IBreaker,
+} from "cockatiel";
 import { errorFields, type Logger } from "./logging.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -124,7 +131,10 @@ class SlidingFailureRate {
   }
   totals(now = Date.now()): { calls: number; failures: number } {
     this.expire(now);
-    return this.buckets.reduce((sum, b) => ({ calls: sum.calls + b.calls, failures: sum.failures + b.failures }), { calls: 0, failures: 0 });
+    return this.buckets.reduce((sum, b) => ({ calls: sum.calls + b.calls, failures: sum.failures + b.failures }), {
+      calls: 0,
+      failures: 0,
+    });
   }
   private expire(now: number): void {
     while (this.buckets.length && this.buckets[0]!.start <= now - this.windowMs) this.buckets.shift();
@@ -177,13 +187,24 @@ const STATE_NAMES: Partial<Record<CircuitState, BreakerStatus["state"]>> = {
   [CircuitState.Open]: "open",
 };
 
-const NOTHING_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+const NOTHING_SENT = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
 const CONNECTION_BROKE = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED"]);
 const TIMED_OUT = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
 
 function codeOf(error: unknown): string | undefined {
   const e = error as { code?: string; cause?: { code?: string }; name?: string };
-  if (e?.name === "TimeoutError" || (e?.name === "AbortError" && (e as { cause?: { name?: string } }).cause?.name === "TimeoutError")) return "TIMEOUT";
+  if (
+    e?.name === "TimeoutError" ||
+    (e?.name === "AbortError" && (e as { cause?: { name?: string } }).cause?.name === "TimeoutError")
+  )
+    return "TIMEOUT";
   return e?.code ?? e?.cause?.code;
 }
 
@@ -201,12 +222,22 @@ export function createUpstream(settings: UpstreamSettings) {
     ...(settings.maxResponseBytes ? { maxResponseSize: settings.maxResponseBytes } : {}),
   });
   // Probes get a connection of their own: the pool may still hold calls to a hung service.
-  const probeAgent = new Agent({ connections: 1, connect: { timeout: settings.connectTimeoutMs }, keepAliveTimeout: 2_000 });
+  const probeAgent = new Agent({
+    connections: 1,
+    connect: { timeout: settings.connectTimeoutMs },
+    keepAliveTimeout: 2_000,
+  });
   const breaker = new RateOrUnreachableBreaker(breakerPolicy);
   const policy = circuitBreaker(
-    handleWhen((error) => error instanceof UpstreamError && error.failure !== "too-large").orWhenResult((result) => (result as UpstreamResponse).status >= 500),
+    handleWhen((error) => error instanceof UpstreamError && error.failure !== "too-large").orWhenResult(
+      (result) => (result as UpstreamResponse).status >= 500,
+    ),
     {
-      halfOpenAfter: new ExponentialBackoff({ initialDelay: Math.min(1_000, breakerPolicy.maxOpenMs), maxDelay: breakerPolicy.maxOpenMs, generator: noJitterGenerator }),
+      halfOpenAfter: new ExponentialBackoff({
+        initialDelay: Math.min(1_000, breakerPolicy.maxOpenMs),
+        maxDelay: breakerPolicy.maxOpenMs,
+        generator: noJitterGenerator,
+      }),
       breaker,
     },
   );
@@ -237,10 +268,13 @@ export function createUpstream(settings: UpstreamSettings) {
       dispatcher: probeAgent,
       method: "GET",
       signal: AbortSignal.timeout(settings.timeoutMs),
-    }).then(async (response) => {
-      await response.body.dump();
-      return response.statusCode;
-    }, () => undefined);
+    }).then(
+      async (response) => {
+        await response.body.dump();
+        return response.statusCode;
+      },
+      () => undefined,
+    );
     const ready = answer === 200;
     probeAnswered = answer !== undefined;
     probeRunning = false;
@@ -269,7 +303,10 @@ export function createUpstream(settings: UpstreamSettings) {
     } else if (entered === "closed") {
       clearTimeout(probeTimer);
       probeTimer = undefined;
-      log.info({ upstream: name, closedBy: closedBy ?? "a trial call succeeded", openForMs: Date.now() - openedAt }, "circuit breaker closed");
+      log.info(
+        { upstream: name, closedBy: closedBy ?? "a trial call succeeded", openForMs: Date.now() - openedAt },
+        "circuit breaker closed",
+      );
       closedBy = undefined;
       for (const listener of recoveryListeners) listener();
     }
@@ -294,11 +331,17 @@ export function createUpstream(settings: UpstreamSettings) {
     let refusedWith: string | undefined;
     for (;;) {
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw failure("unavailable", `cannot connect within ${timeoutMs} ms${refusedWith ? ` (${refusedWith})` : ""}`, { unreachable: true });
+      if (remaining <= 0)
+        throw failure("unavailable", `cannot connect within ${timeoutMs} ms${refusedWith ? ` (${refusedWith})` : ""}`, {
+          unreachable: true,
+        });
       // The deadline's timer is cleared once the answer is read (AbortSignal.timeout's would fire
       // later for every call, each time building an exception nobody reads).
       const deadlineReached = new AbortController();
-      const timer = setTimeout(() => deadlineReached.abort(new DOMException(`no answer within ${remaining} ms`, "TimeoutError")), remaining);
+      const timer = setTimeout(
+        () => deadlineReached.abort(new DOMException(`no answer within ${remaining} ms`, "TimeoutError")),
+        remaining,
+      );
       try {
         const response = await request(new URL(path, settings.baseUrl), {
           dispatcher: agent,
@@ -316,15 +359,18 @@ export function createUpstream(settings: UpstreamSettings) {
       } catch (error) {
         if (init.signal?.aborted) throw new UpstreamError(name, "unavailable", 1, "call cancelled by the caller");
         const code = codeOf(error);
-        if (code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") throw new UpstreamError(name, "too-large", 0, `answered more than ${settings.maxResponseBytes} bytes`);
+        if (code === "UND_ERR_RES_EXCEEDED_MAX_SIZE")
+          throw new UpstreamError(name, "too-large", 0, `answered more than ${settings.maxResponseBytes} bytes`);
         // Slow is not down: a timeout counts towards the failure rate, not as unreachable.
-        if (code === "TIMEOUT" || (code && TIMED_OUT.has(code))) throw failure("timeout", `no answer within ${timeoutMs} ms`);
+        if (code === "TIMEOUT" || (code && TIMED_OUT.has(code)))
+          throw failure("timeout", `no answer within ${timeoutMs} ms`);
         if (code && NOTHING_SENT.has(code)) {
           // Nothing reached the service (it is restarting, or down): safe to try again for any
           // call, until the deadline — or until the breaker has opened meanwhile.
           refusedWith = code;
           const wait = Math.min(backoff, deadline - Date.now());
-          if (wait <= 0 || policy.state !== CircuitState.Closed) throw failure("unavailable", `cannot connect (${code})`, { unreachable: true });
+          if (wait <= 0 || policy.state !== CircuitState.Closed)
+            throw failure("unavailable", `cannot connect (${code})`, { unreachable: true });
           await sleep(wait);
           backoff = Math.min(backoff * 2, 400);
           continue;
@@ -335,7 +381,9 @@ export function createUpstream(settings: UpstreamSettings) {
           retriedBrokenConnection = true;
           continue;
         }
-        throw failure("unavailable", `${code ?? "request failed"}: ${(error as Error).message}`, { unreachable: !!code && CONNECTION_BROKE.has(code) });
+        throw failure("unavailable", `${code ?? "request failed"}: ${(error as Error).message}`, {
+          unreachable: !!code && CONNECTION_BROKE.has(code),
+        });
       } finally {
         clearTimeout(timer);
       }
@@ -345,13 +393,16 @@ export function createUpstream(settings: UpstreamSettings) {
   async function send(path: string, init: UpstreamRequest): Promise<UpstreamResponse> {
     // While its trial call runs, others are answered at once (cockatiel would make them wait);
     // and no trial goes to a service that does not even answer its /readyz (hung or down).
-    if (policy.state === CircuitState.HalfOpen) throw new UpstreamError(name, "open", retryAfter(), "circuit breaker open (trying the service)");
-    if (policy.state === CircuitState.Open && !probeAnswered) throw new UpstreamError(name, "open", retryAfter(), "circuit breaker open");
+    if (policy.state === CircuitState.HalfOpen)
+      throw new UpstreamError(name, "open", retryAfter(), "circuit breaker open (trying the service)");
+    if (policy.state === CircuitState.Open && !probeAnswered)
+      throw new UpstreamError(name, "open", retryAfter(), "circuit breaker open");
     try {
       return await policy.execute(() => attempt(path, init));
     } catch (error) {
       if (error instanceof UpstreamError) throw error;
-      if ((error as { isBrokenCircuitError?: boolean }).isBrokenCircuitError) throw new UpstreamError(name, "open", retryAfter(), "circuit breaker open");
+      if ((error as { isBrokenCircuitError?: boolean }).isBrokenCircuitError)
+        throw new UpstreamError(name, "open", retryAfter(), "circuit breaker open");
       log.error({ upstream: name, err: errorFields(error) }, "upstream call failed unexpectedly");
       throw failure("unavailable", (error as Error).message);
     }

@@ -5,7 +5,19 @@
 import fastifyWebsocket, { type WebSocket } from "@fastify/websocket";
 import type { FastifyRequest } from "fastify";
 import { CloseCode, handleProtocols, makeServer, type ServerOptions, type SubscribePayload } from "graphql-ws";
-import { GraphQLError, Kind, getOperationAST, parse, specifiedRules, validate, type DocumentNode, type ExecutionArgs, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule } from "graphql";
+import {
+  GraphQLError,
+  Kind,
+  getOperationAST,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  type ValidationRule,
+} from "graphql";
 import type { Edge } from "./edge.ts";
 import { errorFields, type Logger } from "./logging.ts";
 
@@ -17,13 +29,19 @@ export interface SocketExtra {
 /** Largest message a client may send (a subscribe message holds one operation). */
 export const WEBSOCKET_MAX_PAYLOAD_BYTES = 64 * 1024;
 /** Close codes beyond graphql-ws's own: the access token expired (retryable with a fresh one). */
-export const SESSION_EXPIRED = { code: CloseCode.Forbidden, reason: "Forbidden: the access token expired; reconnect with a fresh one" } as const;
+export const SESSION_EXPIRED = {
+  code: CloseCode.Forbidden,
+  reason: "Forbidden: the access token expired; reconnect with a fresh one",
+} as const;
 export const GOING_AWAY = { code: 1001, reason: "Server shutting down; reconnect" } as const;
 
 /** @fastify/websocket on the edge (call before the routes): sockets are closed with 1001 as the drain starts. */
 export async function enableWebSockets(edge: Edge, options: { maxPayloadBytes?: number } = {}) {
   await edge.app.register(fastifyWebsocket, {
-    options: { maxPayload: options.maxPayloadBytes ?? WEBSOCKET_MAX_PAYLOAD_BYTES, handleProtocols: (protocols) => handleProtocols(protocols) },
+    options: {
+      maxPayload: options.maxPayloadBytes ?? WEBSOCKET_MAX_PAYLOAD_BYTES,
+      handleProtocols: (protocols) => handleProtocols(protocols),
+    },
     errorHandler(error, socket, request) {
       const code = (error as { code?: string }).code;
       // A client that breaks the WebSocket protocol (a frame over the limit, bad masking, bad
@@ -42,7 +60,11 @@ export async function enableWebSockets(edge: Edge, options: { maxPayloadBytes?: 
 }
 
 /** Parses and validates a subscribe message's operation; errors carry GRAPHQL_PARSE_FAILED / GRAPHQL_VALIDATION_FAILED. */
-export function prepareOperation(schema: GraphQLSchema, payload: SubscribePayload, rules?: readonly ValidationRule[]): { document: DocumentNode; args: ExecutionArgs } | GraphQLError[] {
+export function prepareOperation(
+  schema: GraphQLSchema,
+  payload: SubscribePayload,
+  rules?: readonly ValidationRule[],
+): { document: DocumentNode; args: ExecutionArgs } | GraphQLError[] {
   let document: DocumentNode;
   try {
     document = parse(payload.query, { maxTokens: 2_000 });
@@ -50,10 +72,21 @@ export function prepareOperation(schema: GraphQLSchema, payload: SubscribePayloa
     return [new GraphQLError((error as Error).message, { extensions: { code: "GRAPHQL_PARSE_FAILED" } })];
   }
   const errors = validate(schema, document, rules ? [...specifiedRules, ...rules] : undefined);
-  if (errors.length) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }));
+  if (errors.length)
+    return errors.map(
+      (e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }),
+    );
   const operation = getOperationAST(document, payload.operationName);
-  if (!operation) return [new GraphQLError("Name the operation to run (operationName).", { extensions: { code: "OPERATION_RESOLUTION_FAILURE" } })];
-  return { document, args: { schema, document, variableValues: payload.variables, operationName: payload.operationName } };
+  if (!operation)
+    return [
+      new GraphQLError("Name the operation to run (operationName).", {
+        extensions: { code: "OPERATION_RESOLUTION_FAILURE" },
+      }),
+    ];
+  return {
+    document,
+    args: { schema, document, variableValues: payload.variables, operationName: payload.operationName },
+  };
 }
 
 export const isSubscription = (document: DocumentNode, operationName?: string | null) =>
@@ -70,7 +103,11 @@ export const onlyRootField = (document: DocumentNode, operationName?: string | n
  */
 export function graphqlOverWebSocket<E extends Record<PropertyKey, unknown>>(
   options: ServerOptions<Record<string, unknown> | undefined, SocketExtra & Partial<E>>,
-  settings: { log: Logger; keepAliveMs?: number; formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError },
+  settings: {
+    log: Logger;
+    keepAliveMs?: number;
+    formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  },
 ) {
   const { log, formatError } = settings;
   const keepAliveMs = settings.keepAliveMs ?? 12_000;

@@ -37,13 +37,21 @@ it("gives the executor a response whose status is a class's accessor and reaches
     for (let i = 0; i < 2; i++) {
       answers.push(
         await server.executeHTTPGraphQLRequest({
-          httpGraphQLRequest: { method: "POST", headers: new HeaderMap([["content-type", "application/json"]]), search: "", body: { query: "{ hello }" } },
+          httpGraphQLRequest: {
+            method: "POST",
+            headers: new HeaderMap([["content-type", "application/json"]]),
+            search: "",
+            body: { query: "{ hello }" },
+          },
           context: async () => ({}),
         }),
       );
     }
     expect(answers.map((a) => a.status)).toEqual([418, 418]);
-    expect(answers.map((a) => (a.body.kind === "complete" ? JSON.parse(a.body.string) : undefined))).toEqual([{ data: { hello: "tea" } }, { data: { hello: "tea" } }]);
+    expect(answers.map((a) => (a.body.kind === "complete" ? JSON.parse(a.body.string) : undefined))).toEqual([
+      { data: { hello: "tea" } },
+      { data: { hello: "tea" } },
+    ]);
     for (const requestContext of seen) {
       const http = requestContext.response!.http!;
       expect(http.status).toBe(418);

@@ -11,7 +11,13 @@ test("an IPv4 address is its own key, mapped into IPv6 or not", () => {
 });
 
 test("every IPv6 address of one /64 is one key, however it is written", () => {
-  const keys = ["2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:DB8:0001:0002:a:b:c:d", "2001:db8:1:2:0:0:0:0", "fe80::1%eth0".replace("fe80::1", "2001:db8:1:2::9")];
+  const keys = [
+    "2001:db8:1:2::1",
+    "2001:db8:1:2:ffff:ffff:ffff:ffff",
+    "2001:DB8:0001:0002:a:b:c:d",
+    "2001:db8:1:2:0:0:0:0",
+    "fe80::1%eth0".replace("fe80::1", "2001:db8:1:2::9"),
+  ];
   expect(new Set(keys.map(clientAddressKey))).toEqual(new Set(["2001:db8:1:2::/64"]));
 });
 

@@ -22,15 +22,18 @@ function listen(): Promise<void> {
     if (behaviour.work === "hang") return; // the client's deadline ends it
     response.writeHead(behaviour.work === "ok" ? 200 : 500, { "content-type": "application/json" }).end("{}");
   });
-  return new Promise((resolve) => server!.listen(port, "127.0.0.1", () => {
-    port = (server!.address() as { port: number }).port; // the same port again on a later listen()
-    resolve();
-  }));
+  return new Promise((resolve) =>
+    server!.listen(port, "127.0.0.1", () => {
+      port = (server!.address() as { port: number }).port; // the same port again on a later listen()
+      resolve();
+    }),
+  );
 }
-const stopListening = () => new Promise<void>((resolve) => {
-  server?.close(() => resolve());
-  server?.closeAllConnections();
-});
+const stopListening = () =>
+  new Promise<void>((resolve) => {
+    server?.close(() => resolve());
+    server?.closeAllConnections();
+  });
 
 beforeEach(async () => {
   Object.assign(behaviour, { work: "ok", ready: true, probes: 0 });
@@ -41,11 +44,29 @@ afterEach(stopListening);
 
 function upstreamWith(breaker: Partial<BreakerPolicy>) {
   const lines: { msg: string; [key: string]: unknown }[] = [];
-  const log = createLogger({ service: "test", level: "info", destination: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+  const log = createLogger({
+    service: "test",
+    level: "info",
+    destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
+  });
   const metrics = createMetrics("test");
-  const upstream = createUpstream({ name: "peer", baseUrl: `http://127.0.0.1:${port}`, connectTimeoutMs: 200, timeoutMs: 300, maxSockets: 32, breaker, log, metrics });
-  const transitions = async () => Object.fromEntries((await metrics.breakerTransitions.get()).values.map((v) => [v.labels.state, v.value]));
-  const call = () => upstream.send("/work", { idempotent: true }).then((r) => `HTTP ${r.status}`, (e: unknown) => (e instanceof UpstreamError ? e.failure : "error"));
+  const upstream = createUpstream({
+    name: "peer",
+    baseUrl: `http://127.0.0.1:${port}`,
+    connectTimeoutMs: 200,
+    timeoutMs: 300,
+    maxSockets: 32,
+    breaker,
+    log,
+    metrics,
+  });
+  const transitions = async () =>
+    Object.fromEntries((await metrics.breakerTransitions.get()).values.map((v) => [v.labels.state, v.value]));
+  const call = () =>
+    upstream.send("/work", { idempotent: true }).then(
+      (r) => `HTTP ${r.status}`,
+      (e: unknown) => (e instanceof UpstreamError ? e.failure : "error"),
+    );
   return { upstream, lines, transitions, call };
 }
 
@@ -64,7 +85,12 @@ test("a few timeouts among many calls open nothing: slowness is not an outage", 
 });
 
 test("a failure rate over the window opens it; it stays open while /readyz says not ready and closes once it says ready", async () => {
-  const { upstream, call, transitions, lines } = upstreamWith({ minimumCalls: 10, windowMs: 5_000, probeIntervalMs: 100, maxOpenMs: 60_000 });
+  const { upstream, call, transitions, lines } = upstreamWith({
+    minimumCalls: 10,
+    windowMs: 5_000,
+    probeIntervalMs: 100,
+    maxOpenMs: 60_000,
+  });
   Object.assign(behaviour, { work: "fail", ready: false });
   const outcomes = await Promise.all(Array.from({ length: 10 }, call));
   expect(outcomes).toEqual(Array(10).fill("HTTP 500"));
@@ -83,8 +109,14 @@ test("a failure rate over the window opens it; it stays open while /readyz says 
   expect(Date.now() - readyAt).toBeLessThan(1_000); // a probe interval, not the 60 s open period
   expect(await call()).toBe("HTTP 200");
   expect(await transitions()).toEqual({ open: 1, closed: 1 });
-  expect(lines.find((l) => l.msg === "circuit breaker opened")).toMatchObject({ upstream: "peer", reason: "failure rate" });
-  expect(lines.find((l) => l.msg === "circuit breaker closed")).toMatchObject({ upstream: "peer", closedBy: "its /readyz answered ready" });
+  expect(lines.find((l) => l.msg === "circuit breaker opened")).toMatchObject({
+    upstream: "peer",
+    reason: "failure rate",
+  });
+  expect(lines.find((l) => l.msg === "circuit breaker closed")).toMatchObject({
+    upstream: "peer",
+    closedBy: "its /readyz answered ready",
+  });
   await upstream.close();
 });
 
@@ -130,17 +162,25 @@ test("an answer in between resets the count of calls that could not connect", as
 });
 
 test("with /readyz never ready, a trial call after the open period decides", async () => {
-  const { upstream, call, transitions, lines } = upstreamWith({ minimumCalls: 5, windowMs: 5_000, probeIntervalMs: 100, maxOpenMs: 60_000 });
+  const { upstream, call, transitions, lines } = upstreamWith({
+    minimumCalls: 5,
+    windowMs: 5_000,
+    probeIntervalMs: 100,
+    maxOpenMs: 60_000,
+  });
   Object.assign(behaviour, { work: "fail", ready: false });
   await Promise.all(Array.from({ length: 5 }, call));
   expect(upstream.status().state).toBe("open");
   behaviour.work = "ok"; // the calls would work, but /readyz still says 503
   const openedAt = Date.now();
   const outcomes: string[] = [];
-  await vi.waitFor(async () => {
-    outcomes.push(await call());
-    expect(outcomes.at(-1)).toBe("HTTP 200"); // the trial call, once the first open period (1 s) is over
-  }, { timeout: 3_000, interval: 50 });
+  await vi.waitFor(
+    async () => {
+      outcomes.push(await call());
+      expect(outcomes.at(-1)).toBe("HTTP 200"); // the trial call, once the first open period (1 s) is over
+    },
+    { timeout: 3_000, interval: 50 },
+  );
   expect(Date.now() - openedAt).toBeGreaterThanOrEqual(900);
   expect(outcomes.slice(0, -1).every((o) => o === "open")).toBe(true);
   expect(upstream.status().state).toBe("closed");
@@ -150,7 +190,12 @@ test("with /readyz never ready, a trial call after the open period decides", asy
 });
 
 test("a service that answers nothing, not even /readyz, gets no trial call: every caller is answered at once until it is ready", async () => {
-  const { upstream, call } = upstreamWith({ minimumCalls: 5, windowMs: 5_000, probeIntervalMs: 100, maxOpenMs: 60_000 });
+  const { upstream, call } = upstreamWith({
+    minimumCalls: 5,
+    windowMs: 5_000,
+    probeIntervalMs: 100,
+    maxOpenMs: 60_000,
+  });
   Object.assign(behaviour, { work: "hang", ready: "hang" });
   expect(await Promise.all(Array.from({ length: 5 }, call))).toEqual(Array(5).fill("timeout"));
   expect(upstream.status().state).toBe("open");

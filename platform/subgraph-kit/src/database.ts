@@ -12,17 +12,24 @@ function traced<T>(text: string, run: () => Promise<T>): Promise<T> {
   const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? "QUERY";
   const target = /\bFROM\s+"?(\w+)/i.exec(text)?.[1];
   const name = target ? `${operation} ${target}` : operation;
-  const attributes = { "db.system.name": "postgresql", "db.operation.name": operation, "db.query.text": text, ...(target ? { "db.collection.name": target } : {}) };
-  return trace.getTracer("pooya-database").startActiveSpan(name, { kind: SpanKind.CLIENT, attributes }, async (span) => {
-    try {
-      return await run();
-    } catch (error) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+  const attributes = {
+    "db.system.name": "postgresql",
+    "db.operation.name": operation,
+    "db.query.text": text,
+    ...(target ? { "db.collection.name": target } : {}),
+  };
+  return trace
+    .getTracer("pooya-database")
+    .startActiveSpan(name, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+      try {
+        return await run();
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
 }
 
 export interface DatabaseOptions {
@@ -39,7 +46,12 @@ export function createPgAdapter(databaseUrl: string, options: DatabaseOptions) {
     connectionTimeoutMillis: 5_000,
   });
   // An idle connection the server dropped: the pool replaces it on the next checkout.
-  pool.on("error", (error) => options.log.warn({ err: { message: error.message, code: (error as { code?: string }).code } }, "idle database connection lost"));
+  pool.on("error", (error) =>
+    options.log.warn(
+      { err: { message: error.message, code: (error as { code?: string }).code } },
+      "idle database connection lost",
+    ),
+  );
   return { adapter: new PrismaPg(pool), pool };
 }
 
@@ -66,10 +78,15 @@ export function connectDatabase<Client extends { $disconnect(): Promise<void> }>
         sqlStatements.increment();
         return (await pool.query<Row>(text, values)).rows;
       };
-      const attempt = () => query().catch((error: unknown) => (isTransientDatabaseError(error) ? query() : Promise.reject(error)));
+      const attempt = () =>
+        query().catch((error: unknown) => (isTransientDatabaseError(error) ? query() : Promise.reject(error)));
       return tracingEnabled() ? traced(text, attempt) : attempt();
     },
-    ping: () => pool.query("SELECT 1").then(() => true, () => false),
+    ping: () =>
+      pool.query("SELECT 1").then(
+        () => true,
+        () => false,
+      ),
     async close() {
       await prisma.$disconnect();
       await pool.end();
@@ -96,7 +113,16 @@ export class SqlStatementCounter {
 /** Interactive transactions wait for a pooled connection under load instead of failing at 2 s. */
 export const TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 15_000 } as const;
 
-const READ_OPERATIONS = new Set(["findUnique", "findUniqueOrThrow", "findFirst", "findFirstOrThrow", "findMany", "count", "aggregate", "groupBy"]);
+const READ_OPERATIONS = new Set([
+  "findUnique",
+  "findUniqueOrThrow",
+  "findFirst",
+  "findFirstOrThrow",
+  "findMany",
+  "count",
+  "aggregate",
+  "groupBy",
+]);
 
 /**
  * A Prisma client extension: a read that fails because its connection was lost is sent once
@@ -107,7 +133,15 @@ export const retryTransientReads = {
   name: "retry-transient-reads",
   query: {
     $allModels: {
-      async $allOperations({ operation, args, query }: { operation: string; args: unknown; query: (args: unknown) => Promise<unknown> }) {
+      async $allOperations({
+        operation,
+        args,
+        query,
+      }: {
+        operation: string;
+        args: unknown;
+        query: (args: unknown) => Promise<unknown>;
+      }) {
         try {
           return await query(args);
         } catch (error) {

@@ -7,16 +7,42 @@
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import type { PrismaPg } from "@prisma/adapter-pg";
-import { callSettings, callVariables, checkDatabaseVariables, env, subgraphVariables, serviceUrlVariable, type EnvShape, type EnvValues } from "@pooya/runtime";
+import {
+  callSettings,
+  callVariables,
+  checkDatabaseVariables,
+  env,
+  subgraphVariables,
+  serviceUrlVariable,
+  type EnvShape,
+  type EnvValues,
+} from "@pooya/runtime";
 import { TRANSACTION_OPTIONS, connectDatabase, retryTransientReads } from "./database.ts";
-import { brokerFor, createOutbox, eventSettings, eventVariables, startEventProducer, type Broker, type EventCatalog, type EventSettings, type Outbox, type SqlRunner } from "@pooya/events";
+import {
+  brokerFor,
+  createOutbox,
+  eventSettings,
+  eventVariables,
+  startEventProducer,
+  type Broker,
+  type EventCatalog,
+  type EventSettings,
+  type Outbox,
+  type SqlRunner,
+} from "@pooya/events";
 import type { Caller, Viewer } from "@pooya/identity";
 import type { Logger } from "@pooya/runtime";
 import { createMetrics, type Metrics } from "@pooya/runtime";
 import { applyMigrations } from "./migrations.ts";
 import { defineService, type RunningService, type ServiceDescriptor } from "@pooya/runtime";
 import { type InternalRoute } from "@pooya/runtime";
-import { callerUrls, callerVariables, loadServiceIdentity, serviceIdentityVariables, type ServiceIdentity } from "@pooya/identity";
+import {
+  callerUrls,
+  callerVariables,
+  loadServiceIdentity,
+  serviceIdentityVariables,
+  type ServiceIdentity,
+} from "@pooya/identity";
 import { serveSubgraph, subgraphSettings, type SubgraphSettings } from "./subgraph.ts";
 import { createUpstream, type Upstream } from "@pooya/runtime";
 
@@ -27,7 +53,10 @@ export interface PrismaClientLike {
 }
 
 /** A generated PrismaClient class. */
-export type PrismaClientClass<P extends PrismaClientLike> = new (options: { adapter: PrismaPg; log: { emit: "event"; level: "query" }[] }) => P;
+export type PrismaClientClass<P extends PrismaClientLike> = new (options: {
+  adapter: PrismaPg;
+  log: { emit: "event"; level: "query" }[];
+}) => P;
 
 /** A subgraph's database: its Prisma client on a pg pool, statements counted, transient reads retried once. */
 export type SubgraphDatabase<P extends PrismaClientLike> = ReturnType<typeof connectDatabase<P>>;
@@ -36,10 +65,16 @@ export type SubgraphDatabase<P extends PrismaClientLike> = ReturnType<typeof con
 export type DatabaseOf<C> = C extends PrismaClientClass<infer P> ? SubgraphDatabase<P> : never;
 
 /** The interactive-transaction client of a database's Prisma client. */
-export type TransactionOf<D extends { prisma: PrismaClientLike }> = Parameters<Parameters<D["prisma"]["$transaction"]>[0]>[0];
+export type TransactionOf<D extends { prisma: PrismaClientLike }> = Parameters<
+  Parameters<D["prisma"]["$transaction"]>[0]
+>[0];
 
 /** Connects a generated Prisma client the way every subgraph does. */
-export function connectSubgraphDatabase<P extends PrismaClientLike>(Client: PrismaClientClass<P>, databaseUrl: string, options: { poolSize: number; log: Logger }): SubgraphDatabase<P> {
+export function connectSubgraphDatabase<P extends PrismaClientLike>(
+  Client: PrismaClientClass<P>,
+  databaseUrl: string,
+  options: { poolSize: number; log: Logger },
+): SubgraphDatabase<P> {
   return connectDatabase(databaseUrl, options, (adapter, countStatement) => {
     const prisma = new Client({ adapter, log: [{ emit: "event", level: "query" }] });
     (prisma as unknown as { $on(event: "query", listener: () => void): void }).$on("query", countStatement);
@@ -119,7 +154,12 @@ export interface SubgraphWiring<P extends PrismaClientLike, S extends EnvShape, 
 type NoExtras = Record<never, never>;
 
 /** A subgraph's wiring (its wiring module's default export); `env` types `vars`, the kit reads them all. */
-export function wireSubgraph<P extends PrismaClientLike, C extends { viewer: Viewer }, X = NoExtras, S extends EnvShape = NoExtras>(
+export function wireSubgraph<
+  P extends PrismaClientLike,
+  C extends { viewer: Viewer },
+  X = NoExtras,
+  S extends EnvShape = NoExtras,
+>(
   options: { client: PrismaClientClass<P>; resolvers: object; env?: S },
   wire: SubgraphWiring<P, S, C, X>["wire"],
 ): SubgraphWiring<P, S, C, X> {
@@ -163,7 +203,12 @@ function subgraphEnv(definition: SubgraphDefinition<string, EnvShape, unknown>):
   const callees = Object.keys(definition.calls ?? {});
   return {
     ...subgraphVariables(definition.name, definition.port),
-    ...Object.fromEntries(Object.entries(definition.calls ?? {}).map(([callee, what]) => [serviceUrlVariable(callee), env.httpUrl().describe(what)])),
+    ...Object.fromEntries(
+      Object.entries(definition.calls ?? {}).map(([callee, what]) => [
+        serviceUrlVariable(callee),
+        env.httpUrl().describe(what),
+      ]),
+    ),
     ...definition.env,
     ...(callees.length ? { ...callVariables(callees), ...serviceIdentityVariables(definition.name) } : {}),
     ...callerVariables(definition.internalRoutes ?? []),
@@ -190,7 +235,12 @@ export function defineSubgraph<const N extends string, S extends EnvShape = NoEx
     ...(Object.keys(publishes).length ? { publishes } : {}),
     async start(vars, { log }) {
       const { default: wiring } = await definition.wiring();
-      return startSubgraph(definition as unknown as SubgraphDefinition<string, EnvShape, unknown>, wiring, vars as Record<string, unknown>, log) as Promise<RunningSubgraph<X>>;
+      return startSubgraph(
+        definition as unknown as SubgraphDefinition<string, EnvShape, unknown>,
+        wiring,
+        vars as Record<string, unknown>,
+        log,
+      ) as Promise<RunningSubgraph<X>>;
     },
   });
 }
@@ -205,24 +255,42 @@ async function startSubgraph(
   const stack = new ShutdownStack();
   try {
     const settings = subgraphSettings(name, vars);
-    await applyMigrations(settings.databaseUrl, fileURLToPath(new URL(`../../../prisma/${name}/migrations`, definition.source)), log);
-    const db = connectSubgraphDatabase(wiring.client, settings.databaseUrl, { poolSize: settings.databasePoolSize, log });
+    await applyMigrations(
+      settings.databaseUrl,
+      fileURLToPath(new URL(`../../../prisma/${name}/migrations`, definition.source)),
+      log,
+    );
+    const db = connectSubgraphDatabase(wiring.client, settings.databaseUrl, {
+      poolSize: settings.databasePoolSize,
+      log,
+    });
     stack.push("database", () => db.close());
     const metrics = createMetrics(name);
     const callees = Object.keys(definition.calls ?? {});
     const identity = callees.length ? await loadServiceIdentity(name, vars) : undefined;
     const upstreams = new Map<string, Upstream>();
     for (const callee of callees) {
-      const upstream = createUpstream({ ...callSettings(vars, callee, vars[serviceUrlVariable(callee)] as string), log, metrics });
+      const upstream = createUpstream({
+        ...callSettings(vars, callee, vars[serviceUrlVariable(callee)] as string),
+        log,
+        metrics,
+      });
       upstreams.set(callee, upstream);
       stack.push(`calls to ${callee}`, () => upstream.close());
     }
     const events = eventSettings(vars);
     const broker = brokerFor(name, events, log);
     if (broker) stack.push("broker", () => broker.close());
-    const transaction = <R>(work: (tx: never) => Promise<R>) => db.prisma.$transaction(work as never, TRANSACTION_OPTIONS as never) as Promise<R>;
-    const outbox = createOutbox<SqlRunner>({ source: name, pool: db.pool, transaction: transaction as unknown as Outbox<SqlRunner>["transaction"] });
-    const producer = definition.produces ? startEventProducer({ service: name, outbox, pool: db.pool, broker, settings: events, log, metrics }) : undefined;
+    const transaction = <R>(work: (tx: never) => Promise<R>) =>
+      db.prisma.$transaction(work as never, TRANSACTION_OPTIONS as never) as Promise<R>;
+    const outbox = createOutbox<SqlRunner>({
+      source: name,
+      pool: db.pool,
+      transaction: transaction as unknown as Outbox<SqlRunner>["transaction"],
+    });
+    const producer = definition.produces
+      ? startEventProducer({ service: name, outbox, pool: db.pool, broker, settings: events, log, metrics })
+      : undefined;
     if (producer) stack.push("event relay", () => producer.stop());
     const onStop = (step: string, stop: () => unknown) => stack.push(step, stop);
 
@@ -258,7 +326,9 @@ async function startSubgraph(
       resolvers: wiring.resolvers,
       ...(identity ? { identity } : {}),
       ...(definition.subscriptions ? { subscriptions: true } : {}),
-      ...(definition.internalRoutes ? { internalRoutes: definition.internalRoutes, callerUrls: callerUrls(definition.internalRoutes, vars) } : {}),
+      ...(definition.internalRoutes
+        ? { internalRoutes: definition.internalRoutes, callerUrls: callerUrls(definition.internalRoutes, vars) }
+        : {}),
       db,
       createContext: (_viewer, caller) => serving.context(caller),
       routes(app) {

@@ -4,7 +4,15 @@
 // document for every field of every item. Apollo Server's only seam for its executor is the
 // gateway interface, so that is what this implements; parsing, validation, plugins and error
 // formatting stay Apollo Server's.
-import { GraphQLError, execute, getVariableValues, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from "graphql";
+import {
+  GraphQLError,
+  execute,
+  getVariableValues,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from "graphql";
 import type { CompiledQuery } from "graphql-jit";
 import { boundedCache, documentBytes, type BoundedCache } from "@pooya/runtime";
 import type { GatewayGraphQLRequestContext, GatewayInterface } from "@apollo/server-gateway-interface";
@@ -46,8 +54,20 @@ function asGraphqlJsError(error: GraphQLError): GraphQLError {
 }
 
 /** Runs graphql-js for one operation (first uses, or what graphql-jit cannot compile). */
-function executeWithGraphqlJs(schema: GraphQLSchema, document: DocumentNode, operationName: string | null, contextValue: unknown, variables: Record<string, unknown> | undefined) {
-  return execute({ schema, document, contextValue, ...(variables ? { variableValues: variables } : {}), ...(operationName ? { operationName } : {}) });
+function executeWithGraphqlJs(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null,
+  contextValue: unknown,
+  variables: Record<string, unknown> | undefined,
+) {
+  return execute({
+    schema,
+    document,
+    contextValue,
+    ...(variables ? { variableValues: variables } : {}),
+    ...(operationName ? { operationName } : {}),
+  });
 }
 
 /**
@@ -60,10 +80,14 @@ export function compiledExecutor(schema: GraphQLSchema, options: CompiledExecuto
   // An entry holds the compiled code (about as large as the document it came from) and the
   // document; its size is counted when it is first remembered, as for a compiled one.
   const documents = new WeakMap<Entry, DocumentNode>();
-  const operations = boundedCache<string, Entry>("compiled-operations", { maxEntries: options.maxOperations ?? 500, maxBytes: options.maxBytes ?? 64 * 1024 * 1024 }, (entry) => {
-    const document = documents.get(entry);
-    return document ? 2 * documentBytes(document) : 1_000;
-  });
+  const operations = boundedCache<string, Entry>(
+    "compiled-operations",
+    { maxEntries: options.maxOperations ?? 500, maxBytes: options.maxBytes ?? 64 * 1024 * 1024 },
+    (entry) => {
+      const document = documents.get(entry);
+      return document ? 2 * documentBytes(document) : 1_000;
+    },
+  );
   let compiled = 0;
   // The compiler (and the JSON-schema tooling it brings) loads with the first request, not at
   // start: a restarting subgraph is ready as fast as before, and until it has loaded, graphql-js runs.
@@ -72,7 +96,10 @@ export function compiledExecutor(schema: GraphQLSchema, options: CompiledExecuto
 
   function loadCompiler(): Promise<unknown> {
     // Should it fail to load, everything keeps running on graphql-js.
-    loading ??= import("graphql-jit").then((module) => (jit = module), () => undefined);
+    loading ??= import("graphql-jit").then(
+      (module) => (jit = module),
+      () => undefined,
+    );
     return loading;
   }
 
@@ -106,7 +133,8 @@ export function compiledExecutor(schema: GraphQLSchema, options: CompiledExecuto
       const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
       if (coerced.errors) return { errors: coerced.errors };
       // Anything else: a query is run again by graphql-js; a mutation never is (no second write).
-      if (operation.operation === "query") return executeWithGraphqlJs(schema, document, operationName, context, variables);
+      if (operation.operation === "query")
+        return executeWithGraphqlJs(schema, document, operationName, context, variables);
     }
     return result.errors?.length ? { ...result, errors: result.errors.map(asGraphqlJsError) } : result;
   }

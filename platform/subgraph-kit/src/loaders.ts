@@ -2,7 +2,11 @@
 import DataLoader from "dataloader";
 
 /** A loader of one row per key; missing rows come back as null. */
-export function rowLoader<K, V>(fetch: (keys: readonly K[]) => Promise<V[]>, keyOf: (row: V) => K, options: { maxBatchSize?: number } = {}) {
+export function rowLoader<K, V>(
+  fetch: (keys: readonly K[]) => Promise<V[]>,
+  keyOf: (row: V) => K,
+  options: { maxBatchSize?: number } = {},
+) {
   return new DataLoader<K, V | null>(
     async (keys) => {
       const rows = await fetch(keys);
@@ -14,7 +18,11 @@ export function rowLoader<K, V>(fetch: (keys: readonly K[]) => Promise<V[]>, key
 }
 
 /** A loader of many rows per key (e.g. the enrollments of each course). */
-export function groupLoader<K, V>(fetch: (keys: readonly K[]) => Promise<V[]>, keyOf: (row: V) => K, options: { cacheKeyFn?: (key: K) => unknown } = {}) {
+export function groupLoader<K, V>(
+  fetch: (keys: readonly K[]) => Promise<V[]>,
+  keyOf: (row: V) => K,
+  options: { cacheKeyFn?: (key: K) => unknown } = {},
+) {
   return new DataLoader<K, V[], unknown>(
     async (keys) => {
       const rows = await fetch(keys);

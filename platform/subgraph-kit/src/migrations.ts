@@ -29,7 +29,10 @@ export interface MigrationFile {
 
 export async function readMigrations(directory: string): Promise<MigrationFile[]> {
   const entries = await readdir(directory, { withFileTypes: true });
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const bytes = await readFile(join(directory, name, "migration.sql"));
@@ -49,18 +52,24 @@ export async function applyMigrations(databaseUrl: string, directory: string, lo
   try {
     await client.query("SELECT pg_advisory_lock($1)", [PRISMA_MIGRATE_LOCK]);
     await client.query(CREATE_MIGRATIONS_TABLE);
-    const { rows } = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null; rolled_back_at: Date | null }>(
-      `SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at`,
-    );
+    const { rows } = await client.query<{
+      migration_name: string;
+      checksum: string;
+      finished_at: Date | null;
+      rolled_back_at: Date | null;
+    }>(`SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at`);
     const failed = rows.find((r) => r.finished_at === null && r.rolled_back_at === null);
     if (failed) {
-      throw new MigrationError(`migration ${failed.migration_name} failed earlier; resolve it with \`prisma migrate resolve\` before starting`);
+      throw new MigrationError(
+        `migration ${failed.migration_name} failed earlier; resolve it with \`prisma migrate resolve\` before starting`,
+      );
     }
     const done = new Map(rows.filter((r) => r.finished_at !== null).map((r) => [r.migration_name, r.checksum]));
     for (const migration of migrations) {
       const checksum = done.get(migration.name);
       if (checksum !== undefined) {
-        if (checksum !== migration.checksum) log?.warn({ migration: migration.name }, "migration was edited after it was applied");
+        if (checksum !== migration.checksum)
+          log?.warn({ migration: migration.name }, "migration was edited after it was applied");
         continue;
       }
       // One transaction per migration: a failing script leaves neither half a schema nor a row.
@@ -72,7 +81,10 @@ export async function applyMigrations(databaseUrl: string, directory: string, lo
           [id, migration.checksum, migration.name],
         );
         await client.query(migration.sql);
-        await client.query(`UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`, [id]);
+        await client.query(
+          `UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`,
+          [id],
+        );
         await client.query("COMMIT");
         applied.push(migration.name);
         log?.info({ migration: migration.name }, "migration applied");

@@ -4,7 +4,6 @@ import { parseInstant } from "./scalars.ts";
 import { isUuid } from "./validation.ts";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "@pooya/runtime";
 
-
 export function pageSize(first: number | null | undefined): number {
   if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) {

@@ -9,7 +9,9 @@ export const LAST_YEAR = 2200;
 function inYearRange(date: Date, what: string): Date {
   const year = date.getUTCFullYear();
   if (year < FIRST_YEAR || year > LAST_YEAR) {
-    throw new GraphQLError(`${what} must be between the years ${FIRST_YEAR} and ${LAST_YEAR}.`, { extensions: { code: "BAD_USER_INPUT" } });
+    throw new GraphQLError(`${what} must be between the years ${FIRST_YEAR} and ${LAST_YEAR}.`, {
+      extensions: { code: "BAD_USER_INPUT" },
+    });
   }
   return date;
 }
@@ -36,7 +38,8 @@ export const DateScalar = new GraphQLScalarType({
   serialize: (value) => (value instanceof Date ? formatDay(value) : String(value)),
   parseValue: parseDay,
   parseLiteral: (ast) => {
-    if (ast.kind !== Kind.STRING) throw new GraphQLError("Date must be a string.", { extensions: { code: "BAD_USER_INPUT" } });
+    if (ast.kind !== Kind.STRING)
+      throw new GraphQLError("Date must be a string.", { extensions: { code: "BAD_USER_INPUT" } });
     return parseDay(ast.value);
   },
 });
@@ -46,7 +49,9 @@ const INSTANT_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[
 export function parseInstant(value: unknown): Date {
   const date = typeof value === "string" && INSTANT_PATTERN.test(value) ? new Date(value) : new Date(Number.NaN);
   if (Number.isNaN(date.getTime())) {
-    throw new GraphQLError("DateTime must be an ISO-8601 instant such as 2026-09-01T08:00:00Z.", { extensions: { code: "BAD_USER_INPUT" } });
+    throw new GraphQLError("DateTime must be an ISO-8601 instant such as 2026-09-01T08:00:00Z.", {
+      extensions: { code: "BAD_USER_INPUT" },
+    });
   }
   return inYearRange(date, "An instant");
 }

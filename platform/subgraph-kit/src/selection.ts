@@ -35,7 +35,11 @@ export function selectedFieldNames(info: Pick<GraphQLResolveInfo, "fieldNodes" |
  * (keys to group rows by). Fields without a column (e.g. `__typename`) are skipped. Stable order,
  * so the same selection gives the same text (and the same batch).
  */
-export function selectColumns(info: Pick<GraphQLResolveInfo, "fieldNodes" | "fragments">, columns: Readonly<Record<string, string>>, always: readonly string[]): string {
+export function selectColumns(
+  info: Pick<GraphQLResolveInfo, "fieldNodes" | "fragments">,
+  columns: Readonly<Record<string, string>>,
+  always: readonly string[],
+): string {
   let byColumns = selectListsByFieldNodes.get(info.fieldNodes);
   if (!byColumns) selectListsByFieldNodes.set(info.fieldNodes, (byColumns = new Map()));
   let list = byColumns.get(columns);

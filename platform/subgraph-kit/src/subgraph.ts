@@ -1,7 +1,11 @@
 // Boots one subgraph: schema from its SDL, identity from the gateway's assertion, the HTTP edge
 // (health, readiness on its own database), its own routes; stop() drains and closes in order.
 import { ApolloServer } from "@apollo/server";
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from "@apollo/server/plugin/disabled";
 import { fastifyApolloHandler } from "@as-integrations/fastify";
 import { buildSubgraphSchema, type GraphQLResolverMap } from "@apollo/subgraph";
 import type { DocumentNode } from "graphql";
@@ -14,7 +18,12 @@ import { IDENTITY_ASSERTION_HEADER, createIdentityAssertionVerifier, type Caller
 import { createEdge } from "@pooya/runtime";
 import { createKeyStore } from "@pooya/identity";
 import { callersOf, type InternalRoute } from "@pooya/runtime";
-import { SERVICE_KEYS_PATH, createServiceTokenVerifier, guardInternalRoutes, type ServiceIdentity } from "@pooya/identity";
+import {
+  SERVICE_KEYS_PATH,
+  createServiceTokenVerifier,
+  guardInternalRoutes,
+  type ServiceIdentity,
+} from "@pooya/identity";
 import { requestShapePlugin, rootFieldSpansPlugin } from "@pooya/runtime";
 import { tracingEnabled } from "@pooya/runtime/tracing";
 import { graphqlMetricsPlugin, type Metrics } from "@pooya/runtime";
@@ -102,9 +111,16 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
   readinessDetails?: () => Record<string, unknown>;
 }) {
   const { settings, db, log } = options;
-  const gatewayKeys = createKeyStore({ name: "gateway assertion", url: settings.gatewayJwksUrl, log, refreshAfterMs: settings.keysRefreshMs });
+  const gatewayKeys = createKeyStore({
+    name: "gateway assertion",
+    url: settings.gatewayJwksUrl,
+    log,
+    refreshAfterMs: settings.keysRefreshMs,
+  });
   const verifyIdentityAssertion = createIdentityAssertionVerifier(gatewayKeys.getKey, gatewayKeys);
-  const schema = buildSubgraphSchema([{ typeDefs: loadSchemaFile(options.schema), resolvers: options.resolvers as GraphQLResolverMap<unknown> }]);
+  const schema = buildSubgraphSchema([
+    { typeDefs: loadSchemaFile(options.schema), resolvers: options.resolvers as GraphQLResolverMap<unknown> },
+  ]);
   const formatError = maskUnexpectedErrors({ log, production: settings.production });
   const executor = settings.executor === "compiled" ? compiledExecutor(schema) : undefined;
   if (executor) options.metrics.trackCache(executor.cache);
@@ -136,12 +152,23 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
   });
   await apollo.start();
 
-  options.metrics.gauge("db_pool_connections", "The service's database pool: connections in use, idle, and requests waiting for one", ["state"] as const, (set) => {
-    set({ state: "in_use" }, db.pool.totalCount - db.pool.idleCount);
-    set({ state: "idle" }, db.pool.idleCount);
-    set({ state: "waiting" }, db.pool.waitingCount);
+  options.metrics.gauge(
+    "db_pool_connections",
+    "The service's database pool: connections in use, idle, and requests waiting for one",
+    ["state"] as const,
+    (set) => {
+      set({ state: "in_use" }, db.pool.totalCount - db.pool.idleCount);
+      set({ state: "idle" }, db.pool.idleCount);
+      set({ state: "waiting" }, db.pool.waitingCount);
+    },
+  );
+  const edge = await createEdge({
+    log,
+    audience: "services",
+    metrics: options.metrics,
+    metricsAllowFrom: settings.metricsAllowFrom,
+    metricsPort: settings.metricsPort,
   });
-  const edge = await createEdge({ log, audience: "services", metrics: options.metrics, metricsAllowFrom: settings.metricsAllowFrom, metricsPort: settings.metricsPort });
   if (options.subscriptions) await enableWebSockets(edge);
   const graphqlHandler = fastifyApolloHandler<TContext>(apollo, {
     context: async (request) => {
@@ -164,12 +191,17 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
             {
               async onConnect(ctx) {
                 const assertion = ctx.connectionParams?.identityAssertion;
-                const caller = await verifyIdentityAssertion(typeof assertion === "string" ? assertion : undefined).catch(() => undefined);
+                const caller = await verifyIdentityAssertion(
+                  typeof assertion === "string" ? assertion : undefined,
+                ).catch(() => undefined);
                 if (!caller?.viewer) return false; // 4403
                 ctx.extra.caller = caller;
                 if (caller.sessionExpiresAt) {
                   const socket = ctx.extra.socket;
-                  const timer = setTimeout(() => socket.close(SESSION_EXPIRED.code, SESSION_EXPIRED.reason), caller.sessionExpiresAt * 1000 - Date.now());
+                  const timer = setTimeout(
+                    () => socket.close(SESSION_EXPIRED.code, SESSION_EXPIRED.reason),
+                    caller.sessionExpiresAt * 1000 - Date.now(),
+                  );
                   socket.once("close", () => clearTimeout(timer));
                 }
                 return true;
@@ -194,7 +226,8 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
     });
   }
   const missing = callersOf(options.internalRoutes ?? []).filter((caller) => !options.callerUrls?.[caller]);
-  if (missing.length) throw new Error(`${options.name} has no address for its callers ${missing.join(", ")} (their keys)`);
+  if (missing.length)
+    throw new Error(`${options.name} has no address for its callers ${missing.join(", ")} (their keys)`);
   const callers = createServiceTokenVerifier({
     service: options.name,
     callers: options.callerUrls ?? {},

@@ -2,7 +2,10 @@
 // Import it first in a subgraph's main.ts; it loads nothing of the kit (see @pooya/runtime/tracing).
 import { startTracing, type Tracing, type TracingOptions } from "@pooya/runtime/tracing";
 
-export function startSubgraphTracing(serviceName: string, options: Omit<TracingOptions, "instrumentations"> = {}): Promise<Tracing | undefined> {
+export function startSubgraphTracing(
+  serviceName: string,
+  options: Omit<TracingOptions, "instrumentations"> = {},
+): Promise<Tracing | undefined> {
   return startTracing(serviceName, {
     ...options,
     instrumentations: async () => {

@@ -40,12 +40,22 @@ function schema() {
         Query: { user: (_: unknown, { id }: { id: string }) => ({ id }) },
         User: {
           __resolveReference: ({ id }: { id: string }) => (id === "missing" ? null : { id }),
-          records: async ({ id }: { id: string }, { limit }: { limit: number }, context: Context, info: GraphQLResolveInfo) => {
+          records: async (
+            { id }: { id: string },
+            { limit }: { limit: number },
+            context: Context,
+            info: GraphQLResolveInfo,
+          ) => {
             context.columns.push(selectColumns(info, COLUMNS, ["user_id"]));
-            return Array.from({ length: limit }, (_, i) => ({ date: `2026-11-${String(i + 1).padStart(2, "0")}`, status: i % 2 ? "LATE" : "PRESENT", note: id === "u1" ? null : `n${i}` }));
+            return Array.from({ length: limit }, (_, i) => ({
+              date: `2026-11-${String(i + 1).padStart(2, "0")}`,
+              status: i % 2 ? "LATE" : "PRESENT",
+              note: id === "u1" ? null : `n${i}`,
+            }));
           },
           secret: ({ id }: { id: string }) => {
-            if (id === "u2") throw new GraphQLError("Only the user themself can see this.", { extensions: { code: "FORBIDDEN" } });
+            if (id === "u2")
+              throw new GraphQLError("Only the user themself can see this.", { extensions: { code: "FORBIDDEN" } });
             return `s-${id}`;
           },
         },
@@ -83,7 +93,10 @@ const ENTITIES = `
 describe("compiled executor", () => {
   it("answers an entity batch as graphql-js does, before and after compiling, errors and nulls included", async () => {
     const { interpreted, jit, compiled } = await servers();
-    const variables = { representations: ["u1", "u2", "missing", "u3"].map((id) => ({ __typename: "User", id })), limit: 3 };
+    const variables = {
+      representations: ["u1", "u2", "missing", "u3"].map((id) => ({ __typename: "User", id })),
+      limit: 3,
+    };
     const expected = await run(interpreted, ENTITIES, variables);
     expect(expected.result.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     for (let use = 1; use <= 4; use++) {

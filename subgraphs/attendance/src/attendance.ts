@@ -58,10 +58,18 @@ interface Facts {
 
 export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, replica: EnrollmentReplica) {
   const findCourse = (courseId: string): Promise<CourseFacts | null> =>
-    isUuid(courseId) ? db.prisma.courseReplica.findUnique({ where: { courseId }, select: { courseId: true, teacherId: true, code: true } }) : Promise.resolve(null);
+    isUuid(courseId)
+      ? db.prisma.courseReplica.findUnique({
+          where: { courseId },
+          select: { courseId: true, teacherId: true, code: true },
+        })
+      : Promise.resolve(null);
 
   /** AttendanceMarked for each record written, with the status it replaced. */
-  const markedEvents = (course: CourseFacts, records: { record: AttendanceRecord; previousStatus: AttendanceStatus | null }[]) =>
+  const markedEvents = (
+    course: CourseFacts,
+    records: { record: AttendanceRecord; previousStatus: AttendanceStatus | null }[],
+  ) =>
     records.map(({ record, previousStatus }) =>
       attendanceEvents.create("AttendanceMarked", {
         recordId: record.id,
@@ -79,7 +87,10 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
   async function fromReplica(courseId: string, studentIds: string[]): Promise<Facts> {
     const course = await findCourse(courseId);
     const rows = studentIds.length
-      ? await db.prisma.enrollmentReplica.findMany({ where: { courseId, studentId: { in: studentIds.filter(isUuid) } }, select: { studentId: true, enrolled: true } })
+      ? await db.prisma.enrollmentReplica.findMany({
+          where: { courseId, studentId: { in: studentIds.filter(isUuid) } },
+          select: { studentId: true, enrolled: true },
+        })
       : [];
     const enrolled = new Set(rows.filter((r) => r.enrolled).map((r) => r.studentId));
     const known = new Set(rows.map((r) => r.studentId));
@@ -89,7 +100,12 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
   }
 
   /** Facts that are the truth as of the request (after a catch-up, or courses' own answer): nothing left unknown. */
-  const certain = (course: CourseFacts | null, enrolled: Iterable<string>): Facts => ({ course, enrolled: new Set(enrolled), courseUnknown: false, unknownStudents: [] });
+  const certain = (course: CourseFacts | null, enrolled: Iterable<string>): Facts => ({
+    course,
+    enrolled: new Set(enrolled),
+    courseUnknown: false,
+    unknownStudents: [],
+  });
 
   /**
    * What a request decides on (see docs/enrollment-sync.md). Replica first: a course it holds
@@ -111,7 +127,10 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
       const fresh = await fromReplica(courseId, studentIds);
       return certain(fresh.course, fresh.enrolled);
     });
-    const quick = await Promise.race([caughtUp, delay(replica.directCheckAfterMs, undefined, { ref: false }).then(() => undefined)]);
+    const quick = await Promise.race([
+      caughtUp,
+      delay(replica.directCheckAfterMs, undefined, { ref: false }).then(() => undefined),
+    ]);
     if (quick) return quick;
     // Courses down or its breaker open: the direct question fails at once too.
     const direct = replica
@@ -123,10 +142,14 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
 
   /** Courses could not be asked about what the replica does not know: retryable, never a guess. */
   const cannotTellYet = (what: string, extensions: Record<string, unknown> = {}) =>
-    domainError("SERVICE_UNAVAILABLE", `${what} The courses service cannot be reached to confirm it; try again shortly.`, {
-      ...extensions,
-      retryAfterSeconds: replica.retryAfterSeconds(),
-    });
+    domainError(
+      "SERVICE_UNAVAILABLE",
+      `${what} The courses service cannot be reached to confirm it; try again shortly.`,
+      {
+        ...extensions,
+        retryAfterSeconds: replica.retryAfterSeconds(),
+      },
+    );
 
   /** Throws the typed error when any of `studentIds` may not be marked (or cannot be confirmed now). */
   function requireEnrolled(studentIds: string[], facts: Facts): void {
@@ -135,11 +158,16 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
     const notEnrolled = studentIds.filter((id) => !facts.enrolled.has(id) && !unknown.has(id));
     if (notEnrolled.length) {
       if (studentIds.length === 1) throw domainError("NOT_ENROLLED", "This student is not enrolled in the course.");
-      throw domainError("NOT_ENROLLED", `${notEnrolled.length} of these students are not enrolled in the course.`, { studentIds: notEnrolled });
+      throw domainError("NOT_ENROLLED", `${notEnrolled.length} of these students are not enrolled in the course.`, {
+        studentIds: notEnrolled,
+      });
     }
     if (unknown.size) {
-      if (studentIds.length === 1) throw cannotTellYet("This student's enrollment is newer than attendance's copy of it.");
-      throw cannotTellYet(`${unknown.size} of these students' enrollments are newer than attendance's copy of them.`, { studentIds: [...unknown] });
+      if (studentIds.length === 1)
+        throw cannotTellYet("This student's enrollment is newer than attendance's copy of it.");
+      throw cannotTellYet(`${unknown.size} of these students' enrollments are newer than attendance's copy of them.`, {
+        studentIds: [...unknown],
+      });
     }
   }
 
@@ -151,7 +179,11 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
     if (viewer.role === "STUDENT") throw forbidden("Only the course's teacher or staff can do this.");
   }
 
-  function requireManagedCourse(viewer: NonNullable<Viewer>, courseId: string, { course, courseUnknown }: Pick<Facts, "course" | "courseUnknown">): CourseFacts {
+  function requireManagedCourse(
+    viewer: NonNullable<Viewer>,
+    courseId: string,
+    { course, courseUnknown }: Pick<Facts, "course" | "courseUnknown">,
+  ): CourseFacts {
     if (!course && courseUnknown) throw cannotTellYet("This course is newer than attendance's copy of the catalogue.");
     if (!course) throw notFound("Course", courseId);
     if (!mayManage(viewer, course)) throw forbidden("Only the course's teacher or staff can do this.");
@@ -167,11 +199,19 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
       refuseFutureDay(input.date);
       requireEnrolled([input.studentId], known);
       return outbox.transaction(async (tx, emit) => {
-        const key = { courseId_studentId_date: { courseId: course.courseId, studentId: input.studentId, date: input.date } };
+        const key = {
+          courseId_studentId_date: { courseId: course.courseId, studentId: input.studentId, date: input.date },
+        };
         const previous = await tx.attendanceRecord.findUnique({ where: key, select: { status: true } });
         const record = await tx.attendanceRecord.upsert({
           where: key,
-          create: { courseId: course.courseId, studentId: input.studentId, date: input.date, status: input.status, markedById: viewer.userId },
+          create: {
+            courseId: course.courseId,
+            studentId: input.studentId,
+            date: input.date,
+            status: input.status,
+            markedById: viewer.userId,
+          },
           update: { status: input.status, markedById: viewer.userId, markedAt: new Date() },
         });
         emit(markedEvents(course, [{ record, previousStatus: previous?.status ?? null }]));
@@ -182,9 +222,11 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
     async markMany(viewer: NonNullable<Viewer>, input: MarkCourseAttendanceInput, since: number) {
       requireManager(viewer);
       const { marks } = input;
-      if (marks.length < 1 || marks.length > MAX_ROLL_CALL) throw badUserInput(`marks must hold 1 to ${MAX_ROLL_CALL} entries.`, "marks");
+      if (marks.length < 1 || marks.length > MAX_ROLL_CALL)
+        throw badUserInput(`marks must hold 1 to ${MAX_ROLL_CALL} entries.`, "marks");
       const studentIds = marks.map((m) => m.studentId);
-      if (new Set(studentIds).size !== studentIds.length) throw badUserInput("Each student can be marked once per roll call.", "marks");
+      if (new Set(studentIds).size !== studentIds.length)
+        throw badUserInput("Each student can be marked once per roll call.", "marks");
       const known = await facts(input.courseId, studentIds, since);
       const course = requireManagedCourse(viewer, input.courseId, known);
       refuseFutureDay(input.date);
@@ -202,11 +244,18 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
           FROM unnest(${studentIds}::uuid[], ${marks.map((m) => m.status)}::text[]) AS m(student_id, status)
           ON CONFLICT (course_id, student_id, date)
           DO UPDATE SET status = EXCLUDED.status, marked_by_id = EXCLUDED.marked_by_id, marked_at = EXCLUDED.marked_at`;
-        const records = await tx.attendanceRecord.findMany({ where: { courseId: course.courseId, date: input.date, studentId: { in: studentIds } } });
+        const records = await tx.attendanceRecord.findMany({
+          where: { courseId: course.courseId, date: input.date, studentId: { in: studentIds } },
+        });
         const byStudent = new Map(records.map((r) => [r.studentId, r]));
         const before = new Map(previous.map((p) => [p.student_id, p.status]));
         const written = studentIds.map((id) => byStudent.get(id)!);
-        emit(markedEvents(course, written.map((record) => ({ record, previousStatus: before.get(record.studentId) ?? null }))));
+        emit(
+          markedEvents(
+            course,
+            written.map((record) => ({ record, previousStatus: before.get(record.studentId) ?? null })),
+          ),
+        );
         return written;
       });
     },
@@ -215,7 +264,10 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
       requireManager(viewer);
       // A course's teacher never changes: only a course the replica does not know yet needs fresh facts.
       const course = requireManagedCourse(viewer, courseId, await facts(courseId, [], since));
-      return db.prisma.attendanceRecord.findMany({ where: { courseId: course.courseId, date }, orderBy: [{ markedAt: "asc" }, { id: "asc" }] });
+      return db.prisma.attendanceRecord.findMany({
+        where: { courseId: course.courseId, date },
+        orderBy: [{ markedAt: "asc" }, { id: "asc" }],
+      });
     },
   };
 }

@@ -10,7 +10,8 @@ import type { AttendanceRecord, CourseReplica } from "./generated/prisma/client.
  * An attendance record as its resolvers read it: a whole Prisma row (after a write), or only
  * the columns a query's selection asked for (entity batches, see `recordsOfStudents`).
  */
-export type AttendanceRecordRow = Pick<AttendanceRecord, "studentId" | "courseId"> & Partial<Omit<AttendanceRecord, "date">> & { date?: Date | string };
+export type AttendanceRecordRow = Pick<AttendanceRecord, "studentId" | "courseId"> &
+  Partial<Omit<AttendanceRecord, "date">> & { date?: Date | string };
 
 /**
  * The value behind each AttendanceRecord field, as a key and value of json_build_object, named
@@ -47,7 +48,10 @@ export interface AttendanceRate {
 export function createLoaders(db: AttendanceDb) {
   const recordLoaders = loaderPerKey<DataLoader<string, AttendanceRecordRow[], unknown>>();
   return {
-    course: rowLoader<string, CourseReplica>((ids) => db.prisma.courseReplica.findMany({ where: { courseId: { in: [...ids] } } }), (c) => c.courseId),
+    course: rowLoader<string, CourseReplica>(
+      (ids) => db.prisma.courseReplica.findMany({ where: { courseId: { in: [...ids] } } }),
+      (c) => c.courseId,
+    ),
     coursesTaughtBy: groupLoader<string, CourseReplica>(
       (ids) => db.prisma.courseReplica.findMany({ where: { teacherId: { in: [...ids] } } }),
       (c) => c.teacherId,
@@ -61,22 +65,34 @@ export function createLoaders(db: AttendanceDb) {
      */
     recordsOfStudents: (info: GraphQLResolveInfo, courseId: string | null) => {
       const fields = selectColumns(info, RECORD_JSON, courseId ? [] : [`'courseId', course_id`]);
-      return recordLoaders(`${courseId}\u0000${fields}`, () =>
-        new DataLoader<string, AttendanceRecordRow[]>(async (ids) => {
-          const rows = courseId
-            ? await db.read<StudentRecords>(`SELECT student_id AS "studentId", json_agg(json_build_object(${fields}) ORDER BY date DESC) AS records FROM attendance_records WHERE course_id = $1::uuid AND student_id = ANY($2::uuid[]) GROUP BY student_id`, [courseId, ids])
-            : await db.read<StudentRecords>(`SELECT student_id AS "studentId", json_agg(json_build_object(${fields}) ORDER BY date DESC, course_id ASC) AS records FROM attendance_records WHERE student_id = ANY($1::uuid[]) GROUP BY student_id`, [ids]);
-          const course = courseId?.toLowerCase(); // as Postgres writes a uuid
-          const byStudent = new Map<string, AttendanceRecordRow[]>();
-          for (const { studentId, records } of rows) {
-            for (const record of records) {
-              record.studentId = studentId;
-              if (course) record.courseId = course;
-            }
-            byStudent.set(studentId, records);
-          }
-          return ids.map((id) => byStudent.get(id) ?? []);
-        }, { maxBatchSize: 1000 }));
+      return recordLoaders(
+        `${courseId}\u0000${fields}`,
+        () =>
+          new DataLoader<string, AttendanceRecordRow[]>(
+            async (ids) => {
+              const rows = courseId
+                ? await db.read<StudentRecords>(
+                    `SELECT student_id AS "studentId", json_agg(json_build_object(${fields}) ORDER BY date DESC) AS records FROM attendance_records WHERE course_id = $1::uuid AND student_id = ANY($2::uuid[]) GROUP BY student_id`,
+                    [courseId, ids],
+                  )
+                : await db.read<StudentRecords>(
+                    `SELECT student_id AS "studentId", json_agg(json_build_object(${fields}) ORDER BY date DESC, course_id ASC) AS records FROM attendance_records WHERE student_id = ANY($1::uuid[]) GROUP BY student_id`,
+                    [ids],
+                  );
+              const course = courseId?.toLowerCase(); // as Postgres writes a uuid
+              const byStudent = new Map<string, AttendanceRecordRow[]>();
+              for (const { studentId, records } of rows) {
+                for (const record of records) {
+                  record.studentId = studentId;
+                  if (course) record.courseId = course;
+                }
+                byStudent.set(studentId, records);
+              }
+              return ids.map((id) => byStudent.get(id) ?? []);
+            },
+            { maxBatchSize: 1000 },
+          ),
+      );
     },
     /** Share of a course's records that are PRESENT or LATE (null before its first roll call): counted by Postgres, one row per course. */
     attendanceRate: new DataLoader<string, number | null>(async (courseIds) => {

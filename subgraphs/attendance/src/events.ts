@@ -7,7 +7,8 @@ const status = z.enum(["PRESENT", "ABSENT", "LATE", "EXCUSED"]);
 export const attendanceEvents = defineEvents("attendance", {
   AttendanceMarked: {
     version: 1,
-    description: "A teacher or staff marked a student's attendance for a course on a day (markAttendance, or one per student of markCourseAttendance); marking again writes another.",
+    description:
+      "A teacher or staff marked a student's attendance for a course on a day (markAttendance, or one per student of markCourseAttendance); marking again writes another.",
     payload: z.object({
       recordId: eventFields.id().describe("The attendance record (one per course, student and day)"),
       courseId: eventFields.id().describe("The course"),

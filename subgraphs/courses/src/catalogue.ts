@@ -38,7 +38,8 @@ export function createCatalogue(db: CoursesDb, outbox: CoursesOutbox, users: Use
       const code = input.code.trim().toUpperCase();
       if (!CODE_PATTERN.test(code)) throw badUserInput("code must be 2 to 20 letters, digits or dashes.", "code");
       const title = requireText(input.title, "title", { max: 200 });
-      const description = input.description == null ? null : requireText(input.description, "description", { min: 0, max: 5000 }) || null;
+      const description =
+        input.description == null ? null : requireText(input.description, "description", { min: 0, max: 5000 }) || null;
       const capacity = requireIntRange(input.capacity, "capacity", 1, MAX_CAPACITY);
       const teacherId = await resolveTeacher(viewer, input.teacherId);
       try {
@@ -60,7 +61,12 @@ export function createCatalogue(db: CoursesDb, outbox: CoursesOutbox, users: Use
       const search = args.search?.trim();
       if (search && search.length > 100) throw badUserInput("search must be at most 100 characters.", "search");
       const filter: Prisma.CourseWhereInput = search
-        ? { OR: [{ code: { contains: search, mode: "insensitive" } }, { title: { contains: search, mode: "insensitive" } }] }
+        ? {
+            OR: [
+              { code: { contains: search, mode: "insensitive" } },
+              { title: { contains: search, mode: "insensitive" } },
+            ],
+          }
         : {};
       const rows = await db.prisma.course.findMany({
         where: { AND: [filter, afterPosition(decodeCursor(args.after))] },

@@ -49,7 +49,14 @@ export function createEnrollment(db: CoursesDb, outbox: CoursesOutbox, users: Us
           data: { enrollmentCount: { increment: 1 } },
         });
         if (seat.count !== 1) throw conflict(`${course.code} is full (${course.capacity} seats).`);
-        emit(courseEvents.create("StudentEnrolled", { courseId: course.id, studentId: target, code: course.code, title: course.title }));
+        emit(
+          courseEvents.create("StudentEnrolled", {
+            courseId: course.id,
+            studentId: target,
+            code: course.code,
+            title: course.title,
+          }),
+        );
         return tx.course.findUniqueOrThrow({ where: { id: course.id } });
       });
     },
@@ -57,14 +64,22 @@ export function createEnrollment(db: CoursesDb, outbox: CoursesOutbox, users: Us
     async drop(viewer: NonNullable<Viewer>, courseId: string, studentId: string): Promise<Course> {
       const course = await findCourse(courseId);
       const self = viewer.role === "STUDENT" && viewer.userId === studentId;
-      if (!self && !mayManage(viewer, course)) throw forbidden("Only the student, the course's teacher or staff can drop an enrollment.");
+      if (!self && !mayManage(viewer, course))
+        throw forbidden("Only the student, the course's teacher or staff can drop an enrollment.");
       return outbox.transaction(async (tx, emit) => {
         const removed = isUuid(studentId)
           ? await tx.enrollment.deleteMany({ where: { courseId: course.id, studentId } })
           : { count: 0 };
         if (removed.count !== 1) throw domainError("NOT_ENROLLED", "This student is not enrolled in the course.");
         await tx.course.update({ where: { id: course.id }, data: { enrollmentCount: { decrement: 1 } } });
-        emit(courseEvents.create("EnrollmentDropped", { courseId: course.id, studentId, code: course.code, title: course.title }));
+        emit(
+          courseEvents.create("EnrollmentDropped", {
+            courseId: course.id,
+            studentId,
+            code: course.code,
+            title: course.title,
+          }),
+        );
         return tx.course.findUniqueOrThrow({ where: { id: course.id } });
       });
     },

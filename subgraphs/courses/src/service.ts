@@ -23,14 +23,31 @@ export default wireSubgraph({ client: PrismaClient, resolvers }, ({ db, outbox, 
     routes(app) {
       app.post(ENROLLMENT_CHECK_PATH, async (request): Promise<EnrollmentCheck> => {
         const { courseId, studentIds } = (request.body ?? {}) as { courseId?: unknown; studentIds?: unknown };
-        if (typeof courseId !== "string" || !Array.isArray(studentIds) || studentIds.length > MAX_CHECKED_STUDENTS || !studentIds.every((id) => typeof id === "string")) {
-          throw new HttpError(400, `courseId must be a string and studentIds an array of at most ${MAX_CHECKED_STUDENTS} strings`);
+        if (
+          typeof courseId !== "string" ||
+          !Array.isArray(studentIds) ||
+          studentIds.length > MAX_CHECKED_STUDENTS ||
+          !studentIds.every((id) => typeof id === "string")
+        ) {
+          throw new HttpError(
+            400,
+            `courseId must be a string and studentIds an array of at most ${MAX_CHECKED_STUDENTS} strings`,
+          );
         }
         if (!isUuid(courseId)) return { course: null, enrolledStudentIds: [] };
-        const course = await db.prisma.course.findUnique({ where: { id: courseId }, select: { id: true, teacherId: true, code: true } });
+        const course = await db.prisma.course.findUnique({
+          where: { id: courseId },
+          select: { id: true, teacherId: true, code: true },
+        });
         if (!course) return { course: null, enrolledStudentIds: [] };
-        const enrolled = await db.prisma.enrollment.findMany({ where: { courseId, studentId: { in: (studentIds as string[]).filter(isUuid) } }, select: { studentId: true } });
-        return { course: { courseId: course.id, teacherId: course.teacherId, code: course.code }, enrolledStudentIds: enrolled.map((e) => e.studentId) };
+        const enrolled = await db.prisma.enrollment.findMany({
+          where: { courseId, studentId: { in: (studentIds as string[]).filter(isUuid) } },
+          select: { studentId: true },
+        });
+        return {
+          course: { courseId: course.id, teacherId: course.teacherId, code: course.code },
+          enrolledStudentIds: enrolled.map((e) => e.studentId),
+        };
       });
     },
   };

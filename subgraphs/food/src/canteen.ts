@@ -44,9 +44,16 @@ export interface CanteenObserver {
   purchase(outcome: string): void;
 }
 
-export function createCanteen(db: FoodDb, outbox: FoodOutbox, users: UsersDirectory, observe: CanteenObserver = { purchase: () => undefined }) {
+export function createCanteen(
+  db: FoodDb,
+  outbox: FoodOutbox,
+  users: UsersDirectory,
+  observe: CanteenObserver = { purchase: () => undefined },
+) {
   async function existingOrder(userId: string, input: BuyMealInput): Promise<FoodOrder | null> {
-    const order = await db.prisma.foodOrder.findUnique({ where: { userId_idempotencyKey: { userId, idempotencyKey: input.idempotencyKey } } });
+    const order = await db.prisma.foodOrder.findUnique({
+      where: { userId_idempotencyKey: { userId, idempotencyKey: input.idempotencyKey } },
+    });
     if (order && (order.mealId !== input.mealId || order.quantity !== input.quantity)) {
       throw conflict("This idempotencyKey was already used for a different purchase.");
     }
@@ -54,21 +61,29 @@ export function createCanteen(db: FoodDb, outbox: FoodOutbox, users: UsersDirect
   }
 
   /** One purchase, or the earlier one with the same idempotency key (replayed). */
-  async function buyOnce(viewer: NonNullable<Viewer>, input: BuyMealInput): Promise<{ order: FoodOrder; replayed: boolean }> {
+  async function buyOnce(
+    viewer: NonNullable<Viewer>,
+    input: BuyMealInput,
+  ): Promise<{ order: FoodOrder; replayed: boolean }> {
     if (viewer.role !== "STUDENT") throw forbidden("Only students can buy meals.");
     requireIntRange(input.quantity, "quantity", 1, MAX_QUANTITY);
     const key = input.idempotencyKey.trim();
-    if (key.length < 1 || key.length > 100) throw badUserInput("idempotencyKey must be 1 to 100 characters.", "idempotencyKey");
+    if (key.length < 1 || key.length > 100)
+      throw badUserInput("idempotencyKey must be 1 to 100 characters.", "idempotencyKey");
     const request = { ...input, idempotencyKey: key };
     const replay = await existingOrder(viewer.userId, request);
     if (replay) return { order: replay, replayed: true };
     const meal = isUuid(input.mealId) ? await db.prisma.meal.findUnique({ where: { id: input.mealId } }) : null;
     if (!meal) throw notFound("Meal", input.mealId);
-    if (meal.servingDate < today()) throw badUserInput(`This meal was served on ${formatDay(meal.servingDate)}.`, "mealId");
+    if (meal.servingDate < today())
+      throw badUserInput(`This meal was served on ${formatDay(meal.servingDate)}.`, "mealId");
     const totalPrice = meal.price * input.quantity;
     try {
       const order = await outbox.transaction(async (tx, emit) => {
-        const taken = await tx.meal.updateMany({ where: { id: meal.id, stock: { gte: input.quantity } }, data: { stock: { decrement: input.quantity } } });
+        const taken = await tx.meal.updateMany({
+          where: { id: meal.id, stock: { gte: input.quantity } },
+          data: { stock: { decrement: input.quantity } },
+        });
         if (taken.count !== 1) throw domainError("SOLD_OUT", `Not enough servings of ${meal.name} left.`);
         const [wallet] = await tx.wallet.updateManyAndReturn({
           where: { userId: viewer.userId, balance: { gte: totalPrice } },
@@ -77,21 +92,38 @@ export function createCanteen(db: FoodDb, outbox: FoodOutbox, users: UsersDirect
         });
         if (!wallet) throw domainError("INSUFFICIENT_FUNDS", `The wallet balance does not cover ${totalPrice}.`);
         const order = await tx.foodOrder.create({
-          data: { userId: viewer.userId, mealId: meal.id, quantity: input.quantity, totalPrice, status: "CONFIRMED", idempotencyKey: key },
+          data: {
+            userId: viewer.userId,
+            mealId: meal.id,
+            quantity: input.quantity,
+            totalPrice,
+            status: "CONFIRMED",
+            idempotencyKey: key,
+          },
         });
-        await tx.ledgerEntry.create({ data: { userId: viewer.userId, amount: -totalPrice, reason: "PURCHASE", orderId: order.id, actorId: viewer.userId } });
-        emit(foodEvents.create("FoodOrderConfirmed", {
-          orderId: order.id,
-          userId: viewer.userId,
-          mealId: meal.id,
-          mealName: meal.name,
-          mealType: meal.mealType,
-          servingDate: formatDay(meal.servingDate),
-          quantity: input.quantity,
-          unitPrice: meal.price,
-          totalPrice,
-          balanceAfter: wallet.balance,
-        }));
+        await tx.ledgerEntry.create({
+          data: {
+            userId: viewer.userId,
+            amount: -totalPrice,
+            reason: "PURCHASE",
+            orderId: order.id,
+            actorId: viewer.userId,
+          },
+        });
+        emit(
+          foodEvents.create("FoodOrderConfirmed", {
+            orderId: order.id,
+            userId: viewer.userId,
+            mealId: meal.id,
+            mealName: meal.name,
+            mealType: meal.mealType,
+            servingDate: formatDay(meal.servingDate),
+            quantity: input.quantity,
+            unitPrice: meal.price,
+            totalPrice,
+            balanceAfter: wallet.balance,
+          }),
+        );
         return order;
       });
       return { order, replayed: false };
@@ -111,7 +143,10 @@ export function createCanteen(db: FoodDb, outbox: FoodOutbox, users: UsersDirect
       return db.prisma.meal.create({
         data: {
           name: requireText(input.name, "name", { max: 100 }),
-          description: input.description == null ? null : requireText(input.description, "description", { min: 0, max: 1000 }) || null,
+          description:
+            input.description == null
+              ? null
+              : requireText(input.description, "description", { min: 0, max: 1000 }) || null,
           mealType: input.mealType,
           servingDate: input.servingDate,
           price: requireIntRange(input.price, "price", 0, MAX_PRICE),
@@ -124,7 +159,8 @@ export function createCanteen(db: FoodDb, outbox: FoodOutbox, users: UsersDirect
       const start = from ?? today();
       const end = to ?? new Date(start.getTime() + 30 * DAY_MS);
       if (end < start) throw badUserInput("to must not be before from.", "to");
-      if (end.getTime() - start.getTime() > MAX_RANGE_DAYS * DAY_MS) throw badUserInput(`Ask for at most ${MAX_RANGE_DAYS} days at a time.`, "to");
+      if (end.getTime() - start.getTime() > MAX_RANGE_DAYS * DAY_MS)
+        throw badUserInput(`Ask for at most ${MAX_RANGE_DAYS} days at a time.`, "to");
       return db.prisma.meal.findMany({
         where: { servingDate: { gte: start, lte: end } },
         orderBy: [{ servingDate: "asc" }, { mealType: "asc" }, { name: "asc" }],
@@ -138,10 +174,20 @@ export function createCanteen(db: FoodDb, outbox: FoodOutbox, users: UsersDirect
       return outbox.transaction(async (tx, emit) => {
         await tx.wallet.createMany({ data: [{ userId, balance: 0 }], skipDuplicates: true });
         // One conditional UPDATE: concurrent top-ups can never carry a wallet past the ceiling.
-        const [wallet] = await tx.wallet.updateManyAndReturn({ where: { userId, balance: { lte: MAX_BALANCE - amount } }, data: { balance: { increment: amount } } });
+        const [wallet] = await tx.wallet.updateManyAndReturn({
+          where: { userId, balance: { lte: MAX_BALANCE - amount } },
+          data: { balance: { increment: amount } },
+        });
         if (!wallet) throw conflict(`A wallet holds at most ${MAX_BALANCE}; this top-up would go over it.`);
         await tx.ledgerEntry.create({ data: { userId, amount, reason: "TOP_UP", actorId: viewer.userId } });
-        emit(foodEvents.create("WalletToppedUp", { userId, amount, balanceAfter: wallet.balance, toppedUpBy: viewer.userId }));
+        emit(
+          foodEvents.create("WalletToppedUp", {
+            userId,
+            amount,
+            balanceAfter: wallet.balance,
+            toppedUpBy: viewer.userId,
+          }),
+        );
         return wallet;
       });
     },
@@ -158,28 +204,46 @@ export function createCanteen(db: FoodDb, outbox: FoodOutbox, users: UsersDirect
     },
 
     async cancel(viewer: NonNullable<Viewer>, orderId: string): Promise<FoodOrder> {
-      const order = isUuid(orderId) ? await db.prisma.foodOrder.findUnique({ where: { id: orderId }, include: { meal: true } }) : null;
+      const order = isUuid(orderId)
+        ? await db.prisma.foodOrder.findUnique({ where: { id: orderId }, include: { meal: true } })
+        : null;
       if (!order) throw notFound("Order", orderId);
       if (order.userId !== viewer.userId) throw forbidden("Only the buyer can cancel an order.");
       if (order.status === "CANCELLED") throw conflict("This order is already cancelled.");
       if (order.meal.servingDate <= today()) throw conflict("Orders can only be cancelled before the serving date.");
       return outbox.transaction(async (tx, emit) => {
-        const cancelled = await tx.foodOrder.updateMany({ where: { id: order.id, status: "CONFIRMED" }, data: { status: "CANCELLED", cancelledAt: new Date() } });
+        const cancelled = await tx.foodOrder.updateMany({
+          where: { id: order.id, status: "CONFIRMED" },
+          data: { status: "CANCELLED", cancelledAt: new Date() },
+        });
         if (cancelled.count !== 1) throw conflict("This order is already cancelled.");
         await tx.meal.update({ where: { id: order.mealId }, data: { stock: { increment: order.quantity } } });
-        const wallet = await tx.wallet.update({ where: { userId: order.userId }, data: { balance: { increment: order.totalPrice } } });
-        await tx.ledgerEntry.create({ data: { userId: order.userId, amount: order.totalPrice, reason: "REFUND", orderId: order.id, actorId: viewer.userId } });
-        emit(foodEvents.create("FoodOrderCancelled", {
-          orderId: order.id,
-          userId: order.userId,
-          mealId: order.mealId,
-          mealName: order.meal.name,
-          mealType: order.meal.mealType,
-          servingDate: formatDay(order.meal.servingDate),
-          quantity: order.quantity,
-          refund: order.totalPrice,
-          balanceAfter: wallet.balance,
-        }));
+        const wallet = await tx.wallet.update({
+          where: { userId: order.userId },
+          data: { balance: { increment: order.totalPrice } },
+        });
+        await tx.ledgerEntry.create({
+          data: {
+            userId: order.userId,
+            amount: order.totalPrice,
+            reason: "REFUND",
+            orderId: order.id,
+            actorId: viewer.userId,
+          },
+        });
+        emit(
+          foodEvents.create("FoodOrderCancelled", {
+            orderId: order.id,
+            userId: order.userId,
+            mealId: order.mealId,
+            mealName: order.meal.name,
+            mealType: order.meal.mealType,
+            servingDate: formatDay(order.meal.servingDate),
+            quantity: order.quantity,
+            refund: order.totalPrice,
+            balanceAfter: wallet.balance,
+          }),
+        );
         return tx.foodOrder.findUniqueOrThrow({ where: { id: order.id } });
       });
     },

@@ -32,17 +32,28 @@ const ORDER_KEYS = [`user_id AS "userId"`];
 export function createLoaders(db: FoodDb) {
   const orderLoaders = loaderPerKey<DataLoader<string, FoodOrderRow[], unknown>>();
   return {
-    meal: rowLoader<string, Meal>((ids) => db.prisma.meal.findMany({ where: { id: { in: [...ids] } } }), (m) => m.id),
+    meal: rowLoader<string, Meal>(
+      (ids) => db.prisma.meal.findMany({ where: { id: { in: [...ids] } } }),
+      (m) => m.id,
+    ),
     // Entity batches (a course's students) read straight from the pool: one SELECT, no ORM per row.
-    wallet: rowLoader<string, WalletRow>((ids) => db.read(`SELECT user_id AS "userId", balance FROM wallets WHERE user_id = ANY($1::uuid[])`, [ids]), (w) => w.userId),
+    wallet: rowLoader<string, WalletRow>(
+      (ids) => db.read(`SELECT user_id AS "userId", balance FROM wallets WHERE user_id = ANY($1::uuid[])`, [ids]),
+      (w) => w.userId,
+    ),
     /** Users' orders, newest first, with only the columns the selection asks for. */
     ordersOfUsers: (info: GraphQLResolveInfo) => {
       const columns = selectColumns(info, ORDER_COLUMNS, ORDER_KEYS);
       return orderLoaders(columns, () =>
         groupLoader<string, FoodOrderRow>(
-          (ids) => db.read(`SELECT ${columns} FROM food_orders WHERE user_id = ANY($1::uuid[]) ORDER BY created_at DESC, id DESC`, [ids]),
+          (ids) =>
+            db.read(
+              `SELECT ${columns} FROM food_orders WHERE user_id = ANY($1::uuid[]) ORDER BY created_at DESC, id DESC`,
+              [ids],
+            ),
           (o) => o.userId,
-        ));
+        ),
+      );
     },
   };
 }

@@ -13,7 +13,8 @@ const meal = {
 export const foodEvents = defineEvents("food", {
   FoodOrderConfirmed: {
     version: 1,
-    description: "A student bought servings of a meal: stock taken, wallet charged (an idempotent replay writes no second event).",
+    description:
+      "A student bought servings of a meal: stock taken, wallet charged (an idempotent replay writes no second event).",
     payload: z.object({
       orderId: eventFields.id().describe("The order (a FoodOrder id)"),
       userId: eventFields.id().describe("The buyer"),

@@ -12,7 +12,13 @@ export type FoodTransaction = TransactionOf<FoodDb>;
 export type FoodOutbox = Outbox<FoodTransaction>;
 
 export default wireSubgraph({ client: PrismaClient, resolvers }, ({ db, outbox, identity, upstream, metrics }) => {
-  const purchases = metrics.counter("food_purchases_total", "buyMeal calls, by outcome: ok, replayed (same idempotency key) or the error code", ["outcome"] as const);
-  const canteen = createCanteen(db, outbox, createUsersDirectory({ upstream: upstream("users"), identity }), { purchase: (outcome) => purchases.inc({ outcome }) });
+  const purchases = metrics.counter(
+    "food_purchases_total",
+    "buyMeal calls, by outcome: ok, replayed (same idempotency key) or the error code",
+    ["outcome"] as const,
+  );
+  const canteen = createCanteen(db, outbox, createUsersDirectory({ upstream: upstream("users"), identity }), {
+    purchase: (outcome) => purchases.inc({ outcome }),
+  });
   return { context: ({ viewer }): FoodContext => ({ viewer, db, canteen, loaders: createLoaders(db) }) };
 });

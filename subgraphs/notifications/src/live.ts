@@ -16,7 +16,11 @@ interface Subscriber {
 /** The wire form of a notification between replicas (dates as ISO strings). */
 type Broadcast = Omit<Notification, "createdAt" | "readAt"> & { createdAt: string; readAt: string | null };
 
-const fromBroadcast = (n: Broadcast): Notification => ({ ...n, createdAt: new Date(n.createdAt), readAt: n.readAt ? new Date(n.readAt) : null });
+const fromBroadcast = (n: Broadcast): Notification => ({
+  ...n,
+  createdAt: new Date(n.createdAt),
+  readAt: n.readAt ? new Date(n.readAt) : null,
+});
 
 export function createLiveNotifications(options: { broker?: Broker; log: Logger; metrics?: Metrics }) {
   const { broker, log } = options;
@@ -25,11 +29,16 @@ export function createLiveNotifications(options: { broker?: Broker; log: Logger;
   const subject = broker ? `${broker.subjectPrefix}-live.notifications` : "";
   let dropped = 0;
 
-  options.metrics?.gauge("live_subscriptions", "notificationAdded subscriptions open on this replica", [] as const, (set) => {
-    let count = 0;
-    for (const set of subscribers.values()) count += set.size;
-    set({}, count);
-  });
+  options.metrics?.gauge(
+    "live_subscriptions",
+    "notificationAdded subscriptions open on this replica",
+    [] as const,
+    (set) => {
+      let count = 0;
+      for (const set of subscribers.values()) count += set.size;
+      set({}, count);
+    },
+  );
 
   function deliver(notification: Notification) {
     for (const subscriber of subscribers.get(notification.userId) ?? []) subscriber.push(notification);
@@ -61,7 +70,8 @@ export function createLiveNotifications(options: { broker?: Broker; log: Logger;
           queue.push(notification);
           if (queue.length > MAX_QUEUED) {
             queue.shift();
-            if (dropped++ % 100 === 0) log.warn({ userId }, "a live subscriber is not keeping up; oldest notifications dropped from its queue");
+            if (dropped++ % 100 === 0)
+              log.warn({ userId }, "a live subscriber is not keeping up; oldest notifications dropped from its queue");
           }
         },
       };

@@ -14,7 +14,12 @@ export const escapeHtml = (value: unknown) => String(value).replace(/[&<>"']/g, 
 
 /** One layout for every mail: a heading, paragraphs, an optional table of facts. */
 function layout(heading: string, paragraphs: string[], facts: [string, string][] = []): string {
-  const rows = facts.map(([label, value]) => `<tr><td style="padding:4px 16px 4px 0;color:#555">${escapeHtml(label)}</td><td style="padding:4px 0"><strong>${escapeHtml(value)}</strong></td></tr>`).join("");
+  const rows = facts
+    .map(
+      ([label, value]) =>
+        `<tr><td style="padding:4px 16px 4px 0;color:#555">${escapeHtml(label)}</td><td style="padding:4px 0"><strong>${escapeHtml(value)}</strong></td></tr>`,
+    )
+    .join("");
   return [
     "<!doctype html>",
     '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"></head>',
@@ -28,7 +33,16 @@ function layout(heading: string, paragraphs: string[], facts: [string, string][]
 }
 
 const text = (heading: string, paragraphs: string[], facts: [string, string][] = []) =>
-  [heading, "", ...paragraphs.flatMap((p) => [p, ""]), ...facts.map(([label, value]) => `${label}: ${value}`), "", "— Pooya, the university panel"].join("\n").trimEnd() + "\n";
+  [
+    heading,
+    "",
+    ...paragraphs.flatMap((p) => [p, ""]),
+    ...facts.map(([label, value]) => `${label}: ${value}`),
+    "",
+    "— Pooya, the university panel",
+  ]
+    .join("\n")
+    .trimEnd() + "\n";
 
 function mail(subject: string, heading: string, paragraphs: string[], facts: [string, string][] = []): RenderedMail {
   return { subject, text: text(heading, paragraphs, facts), html: layout(heading, paragraphs, facts) };
@@ -47,7 +61,11 @@ interface OrderMailData {
   balanceAfter: number;
 }
 
-export function renderMail(template: MailTemplate, data: Record<string, unknown>, recipient: { name: string }): RenderedMail {
+export function renderMail(
+  template: MailTemplate,
+  data: Record<string, unknown>,
+  recipient: { name: string },
+): RenderedMail {
   const d = data as unknown as OrderMailData & { createdByStaff?: boolean };
   switch (template) {
     case "WELCOME":
@@ -56,21 +74,31 @@ export function renderMail(template: MailTemplate, data: Record<string, unknown>
         "Enrol in courses, follow your attendance and order meals from the canteen, all in one place.",
       ]);
     case "ORDER_RECEIPT":
-      return mail(`Receipt: ${d.quantity} × ${d.mealName} on ${d.servingDate}`, `Thank you for your order, ${recipient.name}`, ["Your meal order is confirmed and paid."], [
-        ["Order", d.orderId],
-        ["Meal", `${d.quantity} × ${d.mealName} (${String(d.mealType).toLowerCase()})`],
-        ["Serving date", d.servingDate],
-        ["Price each", money(d.unitPrice)],
-        ["Total charged", money(d.totalPrice)],
-        ["Wallet balance", money(d.balanceAfter)],
-      ]);
+      return mail(
+        `Receipt: ${d.quantity} × ${d.mealName} on ${d.servingDate}`,
+        `Thank you for your order, ${recipient.name}`,
+        ["Your meal order is confirmed and paid."],
+        [
+          ["Order", d.orderId],
+          ["Meal", `${d.quantity} × ${d.mealName} (${String(d.mealType).toLowerCase()})`],
+          ["Serving date", d.servingDate],
+          ["Price each", money(d.unitPrice)],
+          ["Total charged", money(d.totalPrice)],
+          ["Wallet balance", money(d.balanceAfter)],
+        ],
+      );
     case "ORDER_CANCELLED":
-      return mail(`Order cancelled: ${d.quantity} × ${d.mealName} on ${d.servingDate}`, `Your order is cancelled, ${recipient.name}`, ["The meal order below is cancelled and the money is back in your wallet."], [
-        ["Order", d.orderId],
-        ["Meal", `${d.quantity} × ${d.mealName} (${String(d.mealType).toLowerCase()})`],
-        ["Serving date", d.servingDate],
-        ["Refunded", money(d.refund)],
-        ["Wallet balance", money(d.balanceAfter)],
-      ]);
+      return mail(
+        `Order cancelled: ${d.quantity} × ${d.mealName} on ${d.servingDate}`,
+        `Your order is cancelled, ${recipient.name}`,
+        ["The meal order below is cancelled and the money is back in your wallet."],
+        [
+          ["Order", d.orderId],
+          ["Meal", `${d.quantity} × ${d.mealName} (${String(d.mealType).toLowerCase()})`],
+          ["Serving date", d.servingDate],
+          ["Refunded", money(d.refund)],
+          ["Wallet balance", money(d.balanceAfter)],
+        ],
+      );
   }
 }

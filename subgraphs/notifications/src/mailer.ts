@@ -61,7 +61,11 @@ function transportFor(smtpUrl: string, timeoutMs: number) {
 export function createMailer(options: MailerOptions) {
   const { pool, log } = options;
   const transport = options.smtpUrl ? transportFor(options.smtpUrl, options.timeoutMs) : undefined;
-  const outcomes = options.metrics?.counter("mails_total", "Mails handled, by template and outcome: sent, logged (no SMTP_URL), retry (failed, will be tried again), failed (given up)", ["template", "outcome"] as const);
+  const outcomes = options.metrics?.counter(
+    "mails_total",
+    "Mails handled, by template and outcome: sent, logged (no SMTP_URL), retry (failed, will be tried again), failed (given up)",
+    ["template", "outcome"] as const,
+  );
   const wake = new CommitSignal();
   let stopped = false;
   let failing = false;
@@ -80,37 +84,65 @@ export function createMailer(options: MailerOptions) {
   async function deliver(mail: ClaimedMail, recipient: { email: string; name: string } | undefined): Promise<void> {
     if (!recipient) {
       if (Date.now() - mail.created_at.getTime() > UNKNOWN_RECIPIENT_GIVE_UP_MS) {
-        await pool.query(`UPDATE outgoing_mails SET status = 'FAILED', last_error = 'no address known for this user' WHERE id = $1`, [mail.id]);
+        await pool.query(
+          `UPDATE outgoing_mails SET status = 'FAILED', last_error = 'no address known for this user' WHERE id = $1`,
+          [mail.id],
+        );
         log.error({ mailId: mail.id, userId: mail.user_id }, "mail given up: no address known for its recipient");
         outcomes?.inc({ template: mail.template, outcome: "failed" });
         return;
       }
       // Not an attempt: the account's event has not arrived yet.
-      await pool.query(`UPDATE outgoing_mails SET attempts = attempts - 1, next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1`, [mail.id, unknownRecipientWaitSeconds(Date.now() - mail.created_at.getTime())]);
+      await pool.query(
+        `UPDATE outgoing_mails SET attempts = attempts - 1, next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1`,
+        [mail.id, unknownRecipientWaitSeconds(Date.now() - mail.created_at.getTime())],
+      );
       return;
     }
     const rendered = renderMail(mail.template, mail.data, recipient);
     if (!transport) {
-      log.info({ mailId: mail.id, to: recipient.email, subject: rendered.subject, text: rendered.text }, "mail not sent (no SMTP_URL): written here instead");
-      await pool.query(`UPDATE outgoing_mails SET status = 'LOGGED', sent_to = $2, subject = $3, sent_at = now() WHERE id = $1`, [mail.id, recipient.email, rendered.subject]);
+      log.info(
+        { mailId: mail.id, to: recipient.email, subject: rendered.subject, text: rendered.text },
+        "mail not sent (no SMTP_URL): written here instead",
+      );
+      await pool.query(
+        `UPDATE outgoing_mails SET status = 'LOGGED', sent_to = $2, subject = $3, sent_at = now() WHERE id = $1`,
+        [mail.id, recipient.email, rendered.subject],
+      );
       outcomes?.inc({ template: mail.template, outcome: "logged" });
       return;
     }
     try {
-      await transport.sendMail({ from: options.from, to: { name: recipient.name, address: recipient.email }, subject: rendered.subject, text: rendered.text, html: rendered.html, headers: { "X-Pooya-Mail-Id": mail.id } });
+      await transport.sendMail({
+        from: options.from,
+        to: { name: recipient.name, address: recipient.email },
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+        headers: { "X-Pooya-Mail-Id": mail.id },
+      });
     } catch (error) {
       const reason = (error as Error).message.slice(0, 500);
       if (mail.attempts >= options.maxAttempts) {
-        await pool.query(`UPDATE outgoing_mails SET status = 'FAILED', last_error = $2 WHERE id = $1`, [mail.id, reason]);
+        await pool.query(`UPDATE outgoing_mails SET status = 'FAILED', last_error = $2 WHERE id = $1`, [
+          mail.id,
+          reason,
+        ]);
         log.error({ mailId: mail.id, attempts: mail.attempts, reason }, "mail given up after its last attempt");
         outcomes?.inc({ template: mail.template, outcome: "failed" });
       } else {
-        await pool.query(`UPDATE outgoing_mails SET last_error = $2, next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1`, [mail.id, reason, retryDelaySeconds(mail.attempts)]);
+        await pool.query(
+          `UPDATE outgoing_mails SET last_error = $2, next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1`,
+          [mail.id, reason, retryDelaySeconds(mail.attempts)],
+        );
         outcomes?.inc({ template: mail.template, outcome: "retry" });
       }
       throw error;
     }
-    await pool.query(`UPDATE outgoing_mails SET status = 'SENT', sent_to = $2, subject = $3, sent_at = now(), last_error = NULL WHERE id = $1`, [mail.id, recipient.email, rendered.subject]);
+    await pool.query(
+      `UPDATE outgoing_mails SET status = 'SENT', sent_to = $2, subject = $3, sent_at = now(), last_error = NULL WHERE id = $1`,
+      [mail.id, recipient.email, rendered.subject],
+    );
     outcomes?.inc({ template: mail.template, outcome: "sent" });
   }
 
@@ -118,7 +150,10 @@ export function createMailer(options: MailerOptions) {
   async function round(): Promise<boolean> {
     const mails = await claim();
     if (mails.length === 0) return false;
-    const { rows } = await pool.query<{ user_id: string; email: string; name: string }>("SELECT user_id, email, name FROM recipients WHERE user_id = ANY($1::uuid[])", [[...new Set(mails.map((m) => m.user_id))]]);
+    const { rows } = await pool.query<{ user_id: string; email: string; name: string }>(
+      "SELECT user_id, email, name FROM recipients WHERE user_id = ANY($1::uuid[])",
+      [[...new Set(mails.map((m) => m.user_id))]],
+    );
     const recipients = new Map(rows.map((r) => [r.user_id, r]));
     let failure: unknown;
     for (const mail of mails) {
@@ -130,7 +165,11 @@ export function createMailer(options: MailerOptions) {
     }
     if (failure) {
       // Logged once per outage; each mail keeps its own error and next attempt.
-      if (!failing) log.warn({ reason: (failure as Error).message }, "cannot send mail; retrying with backoff (mails wait in the outbox)");
+      if (!failing)
+        log.warn(
+          { reason: (failure as Error).message },
+          "cannot send mail; retrying with backoff (mails wait in the outbox)",
+        );
       failing = true;
     } else if (failing) {
       failing = false;

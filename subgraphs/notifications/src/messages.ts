@@ -41,7 +41,12 @@ export const dropped = (studentId: string, course: string): NotificationDraft =>
   body: `Your enrollment in ${course} has ended.`,
 });
 
-export const attendanceMarked = (studentId: string, status: "ABSENT" | "LATE", course: string, date: string): NotificationDraft => ({
+export const attendanceMarked = (
+  studentId: string,
+  status: "ABSENT" | "LATE",
+  course: string,
+  date: string,
+): NotificationDraft => ({
   userId: studentId,
   kind: "ATTENDANCE_MARKED",
   title: `Marked ${status} in ${course}`,

@@ -8,12 +8,17 @@ import type { NotificationsDb } from "./service.ts";
 export const MAX_MARKED = 100;
 
 function requireSelf(viewer: NonNullable<Viewer>, userId: string) {
-  if (viewer.userId !== userId) throw forbidden("Notifications are private: only their recipient can see or change them.");
+  if (viewer.userId !== userId)
+    throw forbidden("Notifications are private: only their recipient can see or change them.");
 }
 
 export function createNotificationList(db: NotificationsDb) {
   return {
-    async list(viewer: NonNullable<Viewer>, userId: string, args: { first?: number | null; after?: string | null; unreadOnly?: boolean | null }) {
+    async list(
+      viewer: NonNullable<Viewer>,
+      userId: string,
+      args: { first?: number | null; after?: string | null; unreadOnly?: boolean | null },
+    ) {
       requireSelf(viewer, userId);
       const size = pageSize(args.first);
       const position = decodeCursor(args.after);
@@ -22,7 +27,14 @@ export function createNotificationList(db: NotificationsDb) {
         where: {
           ...filter,
           // Newest first: the rows before the cursor in (createdAt, id) order.
-          ...(position ? { OR: [{ createdAt: { lt: position.createdAt } }, { createdAt: position.createdAt, id: { lt: position.id } }] } : {}),
+          ...(position
+            ? {
+                OR: [
+                  { createdAt: { lt: position.createdAt } },
+                  { createdAt: position.createdAt, id: { lt: position.id } },
+                ],
+              }
+            : {}),
         },
         orderBy: [{ createdAt: "desc" }, { id: "desc" }],
         take: size + 1,
@@ -42,10 +54,15 @@ export function createNotificationList(db: NotificationsDb) {
       const malformed = unique.filter((id) => !isUuid(id));
       if (malformed.length) throw badUserInput("ids must be notification ids.", "ids");
       return db.prisma.$transaction(async (tx) => {
-        const own = await tx.notification.findMany({ where: { id: { in: unique }, userId: viewer.userId }, select: { id: true } });
+        const own = await tx.notification.findMany({
+          where: { id: { in: unique }, userId: viewer.userId },
+          select: { id: true },
+        });
         if (own.length !== unique.length) {
           const found = new Set(own.map((n) => n.id));
-          throw domainError("NOT_FOUND", "Some of these are not your notifications; none was marked.", { ids: unique.filter((id) => !found.has(id)) });
+          throw domainError("NOT_FOUND", "Some of these are not your notifications; none was marked.", {
+            ids: unique.filter((id) => !found.has(id)),
+          });
         }
         await tx.notification.updateMany({ where: { id: { in: unique }, readAt: null }, data: { readAt: new Date() } });
         const marked = await tx.notification.findMany({ where: { id: { in: unique } } });
@@ -55,7 +72,10 @@ export function createNotificationList(db: NotificationsDb) {
     },
 
     async markAllRead(viewer: NonNullable<Viewer>) {
-      const { count } = await db.prisma.notification.updateMany({ where: { userId: viewer.userId, readAt: null }, data: { readAt: new Date() } });
+      const { count } = await db.prisma.notification.updateMany({
+        where: { userId: viewer.userId, readAt: null },
+        data: { readAt: new Date() },
+      });
       return count;
     },
   };

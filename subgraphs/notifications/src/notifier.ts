@@ -20,19 +20,38 @@ export interface NotifierObserver {
 }
 
 export function createNotifier(observe: NotifierObserver) {
-  async function notify(tx: NotificationsTransaction, event: EventEnvelope, draft: messages.NotificationDraft, afterCommit: AfterCommit) {
+  async function notify(
+    tx: NotificationsTransaction,
+    event: EventEnvelope,
+    draft: messages.NotificationDraft,
+    afterCommit: AfterCommit,
+  ) {
     // The same event never notifies the same person twice (the inbox already makes that so;
     // the unique key keeps it so should a consumer's inbox ever be reset).
-    const [created] = await tx.notification.createManyAndReturn({ data: [{ ...draft, sourceEventId: event.id }], skipDuplicates: true });
+    const [created] = await tx.notification.createManyAndReturn({
+      data: [{ ...draft, sourceEventId: event.id }],
+      skipDuplicates: true,
+    });
     if (created) afterCommit(() => observe.created(created));
   }
 
-  async function mail(tx: NotificationsTransaction, event: EventEnvelope, draft: messages.MailDraft, afterCommit: AfterCommit) {
-    const queued = await tx.outgoingMail.createMany({ data: [{ ...draft, data: draft.data as object, sourceEventId: event.id }], skipDuplicates: true });
+  async function mail(
+    tx: NotificationsTransaction,
+    event: EventEnvelope,
+    draft: messages.MailDraft,
+    afterCommit: AfterCommit,
+  ) {
+    const queued = await tx.outgoingMail.createMany({
+      data: [{ ...draft, data: draft.data as object, sourceEventId: event.id }],
+      skipDuplicates: true,
+    });
     if (queued.count > 0) afterCommit(observe.mailQueued);
   }
 
-  async function rememberRecipient(tx: NotificationsTransaction, user: { userId: string; email: string; name: string; role: string }) {
+  async function rememberRecipient(
+    tx: NotificationsTransaction,
+    user: { userId: string; email: string; name: string; role: string },
+  ) {
     await tx.recipient.upsert({
       where: { userId: user.userId },
       create: { userId: user.userId, email: user.email, name: user.name, role: user.role },
@@ -52,13 +71,19 @@ export function createNotifier(observe: NotifierObserver) {
         if (registered || created) {
           const byStaff = Boolean(created?.createdBy);
           await notify(tx, event, messages.welcome(account.userId, account.name, byStaff), afterCommit);
-          await mail(tx, event, { userId: account.userId, template: "WELCOME", data: { createdByStaff: byStaff } }, afterCommit);
+          await mail(
+            tx,
+            event,
+            { userId: account.userId, template: "WELCOME", data: { createdByStaff: byStaff } },
+            afterCommit,
+          );
         }
         return;
       }
       case "courses": {
         const enrolled = courseEvents.read(event, "StudentEnrolled");
-        if (enrolled) return notify(tx, event, messages.enrolled(enrolled.studentId, courseName(enrolled)), afterCommit);
+        if (enrolled)
+          return notify(tx, event, messages.enrolled(enrolled.studentId, courseName(enrolled)), afterCommit);
         const dropped = courseEvents.read(event, "EnrollmentDropped");
         if (dropped) return notify(tx, event, messages.dropped(dropped.studentId, courseName(dropped)), afterCommit);
         return;
@@ -66,8 +91,17 @@ export function createNotifier(observe: NotifierObserver) {
       case "attendance": {
         const marked = attendanceEvents.read(event, "AttendanceMarked");
         // Only news is worth telling: ABSENT or LATE, and not the same mark again.
-        if (marked && (marked.status === "ABSENT" || marked.status === "LATE") && marked.previousStatus !== marked.status) {
-          await notify(tx, event, messages.attendanceMarked(marked.studentId, marked.status, marked.courseCode, marked.date), afterCommit);
+        if (
+          marked &&
+          (marked.status === "ABSENT" || marked.status === "LATE") &&
+          marked.previousStatus !== marked.status
+        ) {
+          await notify(
+            tx,
+            event,
+            messages.attendanceMarked(marked.studentId, marked.status, marked.courseCode, marked.date),
+            afterCommit,
+          );
         }
         return;
       }
@@ -81,11 +115,22 @@ export function createNotifier(observe: NotifierObserver) {
         const cancelled = foodEvents.read(event, "FoodOrderCancelled");
         if (cancelled) {
           await notify(tx, event, messages.orderCancelled(cancelled.userId, cancelled), afterCommit);
-          await mail(tx, event, { userId: cancelled.userId, template: "ORDER_CANCELLED", data: cancelled }, afterCommit);
+          await mail(
+            tx,
+            event,
+            { userId: cancelled.userId, template: "ORDER_CANCELLED", data: cancelled },
+            afterCommit,
+          );
           return;
         }
         const toppedUp = foodEvents.read(event, "WalletToppedUp");
-        if (toppedUp) await notify(tx, event, messages.walletToppedUp(toppedUp.userId, toppedUp.amount, toppedUp.balanceAfter), afterCommit);
+        if (toppedUp)
+          await notify(
+            tx,
+            event,
+            messages.walletToppedUp(toppedUp.userId, toppedUp.amount, toppedUp.balanceAfter),
+            afterCommit,
+          );
         return;
       }
     }

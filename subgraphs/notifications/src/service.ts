@@ -49,13 +49,21 @@ export default wireSubgraph({ client: PrismaClient, resolvers, env: notification
     log,
     metrics,
   });
-  metrics.gauge("event_consumer_lag_events", "Events of each source not yet applied here (as of the last answer from the source or the broker)", ["source"] as const, (set) => {
-    for (const source of EVENT_SOURCES) set({ source }, consumer.lag(source).events);
-  });
+  metrics.gauge(
+    "event_consumer_lag_events",
+    "Events of each source not yet applied here (as of the last answer from the source or the broker)",
+    ["source"] as const,
+    (set) => {
+      for (const source of EVENT_SOURCES) set({ source }, consumer.lag(source).events);
+    },
+  );
   const notifications = createNotificationList(db);
   return {
     context: ({ viewer }): NotificationsContext => ({ viewer, db, notifications, live }),
-    readiness: () => ({ events: { consuming: consumer.transport(), ...(broker ? { broker: broker.status() } : {}) }, mail: mailer.sending ? "smtp" : "log" }),
+    readiness: () => ({
+      events: { consuming: consumer.transport(), ...(broker ? { broker: broker.status() } : {}) },
+      mail: mailer.sending ? "smtp" : "log",
+    }),
     // Once it listens: the sources verify its reads with the keys it publishes there.
     listening({ onStop: stopFirst }) {
       consumer.start();

@@ -6,7 +6,13 @@ import { Prisma, type User } from "./generated/prisma/client.ts";
 import type { UsersDb, UsersOutbox } from "./service.ts";
 import { userEvents } from "./events.ts";
 import { hashPassword, verifyPassword } from "./auth/passwords.ts";
-import { ACCESS_TOKEN_TTL_SECONDS, REFRESH_TOKEN_TTL_MS, hashRefreshToken, newRefreshToken, type AccessTokenIssuer } from "./auth/tokens.ts";
+import {
+  ACCESS_TOKEN_TTL_SECONDS,
+  REFRESH_TOKEN_TTL_MS,
+  hashRefreshToken,
+  newRefreshToken,
+  type AccessTokenIssuer,
+} from "./auth/tokens.ts";
 
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export const PASSWORD_MIN = 8;
@@ -37,7 +43,8 @@ export interface NewAccount {
 
 function validateAccount(input: NewAccount): NewAccount {
   const email = input.email.trim().toLowerCase();
-  if (email.length > 254 || !EMAIL_PATTERN.test(email)) throw badUserInput("email is not a valid email address.", "email");
+  if (email.length > 254 || !EMAIL_PATTERN.test(email))
+    throw badUserInput("email is not a valid email address.", "email");
   if (input.password.length < PASSWORD_MIN || input.password.length > PASSWORD_MAX) {
     throw badUserInput(`password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`, "password");
   }
@@ -47,31 +54,60 @@ function validateAccount(input: NewAccount): NewAccount {
 const sessionExpired = () => domainError("UNAUTHENTICATED", "This refresh token is not valid any more: sign in again.");
 const wrongCredentials = () => domainError("UNAUTHENTICATED", "Email or password is wrong.");
 const tooManyAttempts = (retryAfterSeconds: number) =>
-  domainError("TOO_MANY_REQUESTS", `Too many sign-in attempts for this account; try again in ${Math.ceil(retryAfterSeconds / 60)} minute(s).`, { retryAfterSeconds });
+  domainError(
+    "TOO_MANY_REQUESTS",
+    `Too many sign-in attempts for this account; try again in ${Math.ceil(retryAfterSeconds / 60)} minute(s).`,
+    { retryAfterSeconds },
+  );
 
 /** What accounts report as they work (metrics). */
 export interface AccountsObserver {
   login(outcome: string): void;
 }
 
-export function createAccounts(db: UsersDb, outbox: UsersOutbox, accessTokens: AccessTokenIssuer, limits: LoginLimits, observe: AccountsObserver = { login: () => undefined }) {
+export function createAccounts(
+  db: UsersDb,
+  outbox: UsersOutbox,
+  accessTokens: AccessTokenIssuer,
+  limits: LoginLimits,
+  observe: AccountsObserver = { login: () => undefined },
+) {
   async function startSession(user: User, familyId: string = crypto.randomUUID()) {
     const refresh = newRefreshToken();
     await db.prisma.refreshToken.create({
-      data: { tokenHash: refresh.tokenHash, familyId, userId: user.id, expiresAt: new Date(Date.now() + REFRESH_TOKEN_TTL_MS) },
+      data: {
+        tokenHash: refresh.tokenHash,
+        familyId,
+        userId: user.id,
+        expiresAt: new Date(Date.now() + REFRESH_TOKEN_TTL_MS),
+      },
     });
-    return { accessToken: await accessTokens.issue(user), refreshToken: refresh.token, expiresIn: ACCESS_TOKEN_TTL_SECONDS, user };
+    return {
+      accessToken: await accessTokens.issue(user),
+      refreshToken: refresh.token,
+      expiresIn: ACCESS_TOKEN_TTL_SECONDS,
+      user,
+    };
   }
 
   /** A new account and its event: UserRegistered when someone signed up, else UserCreated (by `createdBy`, null: at start). */
-  async function createAccount(input: NewAccount, origin: { registered: true } | { createdBy: string | null }): Promise<User> {
+  async function createAccount(
+    input: NewAccount,
+    origin: { registered: true } | { createdBy: string | null },
+  ): Promise<User> {
     const account = validateAccount(input);
     const passwordHash = await hashPassword(account.password);
     try {
       return await outbox.transaction(async (tx, emit) => {
-        const user = await tx.user.create({ data: { email: account.email, name: account.name, role: account.role, passwordHash } });
+        const user = await tx.user.create({
+          data: { email: account.email, name: account.name, role: account.role, passwordHash },
+        });
         const facts = { userId: user.id, email: user.email, name: user.name, role: user.role };
-        emit("registered" in origin ? userEvents.create("UserRegistered", facts) : userEvents.create("UserCreated", { ...facts, createdBy: origin.createdBy }));
+        emit(
+          "registered" in origin
+            ? userEvents.create("UserRegistered", facts)
+            : userEvents.create("UserCreated", { ...facts, createdBy: origin.createdBy }),
+        );
         return user;
       });
     } catch (error) {
@@ -103,9 +139,14 @@ export function createAccounts(db: UsersDb, outbox: UsersOutbox, accessTokens: A
         AND (failed_logins_since IS NULL OR failed_logins_since < now() - make_interval(secs => ${windowSeconds}) OR failed_logins < ${limits.accountCeiling})
       RETURNING id, email, name, role, password_hash AS "passwordHash", created_at AS "createdAt", failed_logins AS "failedLogins", failed_logins_since AS "failedLoginsSince"`;
     if (!reserved) {
-      const locked = await db.prisma.user.findUnique({ where: { email: address }, select: { failedLoginsSince: true } });
+      const locked = await db.prisma.user.findUnique({
+        where: { email: address },
+        select: { failedLoginsSince: true },
+      });
       if (locked?.failedLoginsSince) {
-        throw tooManyAttempts(Math.max(1, Math.ceil((locked.failedLoginsSince.getTime() + limits.accountWindowMs - Date.now()) / 1000)));
+        throw tooManyAttempts(
+          Math.max(1, Math.ceil((locked.failedLoginsSince.getTime() + limits.accountWindowMs - Date.now()) / 1000)),
+        );
       }
       // No such account: counted like one, checked against a decoy, answered like a wrong password.
       const unknown = await limits.unknownAccount.consume(address);
@@ -115,7 +156,8 @@ export function createAccounts(db: UsersDb, outbox: UsersOutbox, accessTokens: A
     }
     if (!(await verifyPassword(reserved.passwordHash, password))) throw wrongCredentials();
     // The right password: this attempt is given back, and this client's count cleared.
-    await db.prisma.$executeRaw`UPDATE users SET failed_logins = greatest(failed_logins - 1, 0) WHERE id = ${reserved.id}::uuid`;
+    await db.prisma
+      .$executeRaw`UPDATE users SET failed_logins = greatest(failed_logins - 1, 0) WHERE id = ${reserved.id}::uuid`;
     await limits.perAccountAndClient.reset(`${address}|${client}`);
     return startSession(reserved);
   }
@@ -149,7 +191,10 @@ export function createAccounts(db: UsersDb, outbox: UsersOutbox, accessTokens: A
       const stored = await db.prisma.refreshToken.findUnique({ where: { tokenHash }, include: { user: true } });
       if (claimed.count !== 1 || !stored) {
         if (stored?.usedAt) {
-          await db.prisma.refreshToken.updateMany({ where: { familyId: stored.familyId, revokedAt: null }, data: { revokedAt: now } });
+          await db.prisma.refreshToken.updateMany({
+            where: { familyId: stored.familyId, revokedAt: null },
+            data: { revokedAt: now },
+          });
         }
         throw sessionExpired();
       }
@@ -175,7 +220,12 @@ export function createAccounts(db: UsersDb, outbox: UsersOutbox, accessTokens: A
         return true;
       } catch (error) {
         // Another instance created it at the same moment.
-        if (!(error instanceof Error && "extensions" in error && (error as { extensions: { code?: string } }).extensions.code === "CONFLICT")) throw error;
+        if (!(
+          error instanceof Error &&
+          "extensions" in error &&
+          (error as { extensions: { code?: string } }).extensions.code === "CONFLICT"
+        ))
+          throw error;
         return false;
       }
     },

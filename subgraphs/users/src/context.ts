@@ -33,7 +33,12 @@ export function createLoaders(db: UsersDb) {
      */
     users: (info: Pick<GraphQLResolveInfo, "fieldNodes" | "fragments">) => {
       const columns = selectColumns(info, USER_COLUMNS, ["id"]);
-      return userLoaders(columns, () => rowLoader<string, UserRow>((ids) => db.read(`SELECT ${columns} FROM users WHERE id = ANY($1::uuid[])`, [ids]), (u) => u.id));
+      return userLoaders(columns, () =>
+        rowLoader<string, UserRow>(
+          (ids) => db.read(`SELECT ${columns} FROM users WHERE id = ANY($1::uuid[])`, [ids]),
+          (u) => u.id,
+        ),
+      );
     },
   };
 }

@@ -20,11 +20,15 @@ export const userEvents = defineEvents("users", {
   UserCreated: {
     version: 1,
     description: "Staff created an account of any role (createUser), or the first STAFF account was created at start.",
-    payload: z.object({ ...account, createdBy: eventFields.id().nullable().describe("The STAFF user who created it; null for the first account") }),
+    payload: z.object({
+      ...account,
+      createdBy: eventFields.id().nullable().describe("The STAFF user who created it; null for the first account"),
+    }),
   },
   UserImported: {
     version: 1,
-    description: "An account that existed before the outbox did, announced once by the migration that added it (not a sign-up: no welcome).",
+    description:
+      "An account that existed before the outbox did, announced once by the migration that added it (not a sign-up: no welcome).",
     payload: z.object(account),
   },
 });

@@ -10,7 +10,14 @@ try {
   const { POOYA_DATA_DIR } = readEnv({ POOYA_DATA_DIR: usersEnv.POOYA_DATA_DIR });
   const file = signingKeysFile(POOYA_DATA_DIR);
   const keys = await rotateSigningKeys(file);
-  console.log(`${file}: signing with ${keys[0]!.kid}; still published: ${keys.slice(1).map((k) => k.kid).join(", ") || "none"}`);
+  console.log(
+    `${file}: signing with ${keys[0]!.kid}; still published: ${
+      keys
+        .slice(1)
+        .map((k) => k.kid)
+        .join(", ") || "none"
+    }`,
+  );
 } catch (error) {
   console.error(error instanceof ConfigError ? error.message : `keys:rotate failed: ${(error as Error).message}`);
   process.exit(1);

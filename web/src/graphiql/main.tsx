@@ -9,20 +9,39 @@ import { GraphiQL } from "graphiql";
 import { createGraphiQLFetcher } from "@graphiql/toolkit";
 import { getSession } from "../session";
 
-const examples = import.meta.glob<string>("../../../operations/sandbox/*.graphql", { query: "?raw", import: "default", eager: true });
-const TITLES: Record<string, string> = { "1-anyone": "Anyone", "2-student": "Student", "3-teacher": "Teacher", "4-staff": "Staff" };
+const examples = import.meta.glob<string>("../../../operations/sandbox/*.graphql", {
+  query: "?raw",
+  import: "default",
+  eager: true,
+});
+const TITLES: Record<string, string> = {
+  "1-anyone": "Anyone",
+  "2-student": "Student",
+  "3-teacher": "Teacher",
+  "4-staff": "Staff",
+};
 
 const session = getSession();
-const headers = JSON.stringify({ Authorization: `Bearer ${session?.accessToken ?? "<accessToken from SignIn>"}` }, null, 2);
+const headers = JSON.stringify(
+  { Authorization: `Bearer ${session?.accessToken ?? "<accessToken from SignIn>"}` },
+  null,
+  2,
+);
 // A link can carry an operation to open first: /graphiql?query=…&variables=…
 const shared = new URLSearchParams(location.search);
 const linked = shared.get("query");
 const tabs = [
-  { query: `# Pooya API explorer. Sign in in the "Anyone" tab, put the accessToken in the\n# Authorization header below, then try the tab of your role.\nquery WhoAmI {\n  me { id name email role }\n}\n`, headers },
+  {
+    query: `# Pooya API explorer. Sign in in the "Anyone" tab, put the accessToken in the\n# Authorization header below, then try the tab of your role.\nquery WhoAmI {\n  me { id name email role }\n}\n`,
+    headers,
+  },
   ...Object.entries(examples)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([path, query]) => {
-      const name = path.split("/").pop()!.replace(/\.graphql$/, "");
+      const name = path
+        .split("/")
+        .pop()!
+        .replace(/\.graphql$/, "");
       return { query: `# ${TITLES[name] ?? name}\n${query}`, headers };
     }),
 ];

@@ -3,25 +3,57 @@
 import { useMemo, useState, type FormEvent, type ReactNode } from "react";
 import { useMutation, useQuery } from "@apollo/client/react";
 import {
-  AddMealDocument, CatalogueDocument, CreateCourseDocument, CreateUserDocument, PeopleDocument, StudentWalletDocument, TopUpWalletDocument, WeekMealsDocument,
-  type MealType, type Role,
+  AddMealDocument,
+  CatalogueDocument,
+  CreateCourseDocument,
+  CreateUserDocument,
+  PeopleDocument,
+  StudentWalletDocument,
+  TopUpWalletDocument,
+  WeekMealsDocument,
+  type MealType,
+  type Role,
 } from "../gql/graphql";
 import { splitProblems } from "../errors";
 import { ErrorAlert, Field, Loading, Notice, Problems, isoDate, money, weekOf } from "../ui";
 
 /** A form whose API errors go next to their fields (by extensions.field), the rest above the button. */
-function ApiForm({ label, fields, error, done, busy, submitLabel, onSubmit, children }: {
-  label: string; fields: string[]; error: unknown; done?: string | undefined; busy: boolean; submitLabel: string;
-  onSubmit: () => Promise<unknown>; children: (errors: Record<string, string>) => ReactNode;
+function ApiForm({
+  label,
+  fields,
+  error,
+  done,
+  busy,
+  submitLabel,
+  onSubmit,
+  children,
+}: {
+  label: string;
+  fields: string[];
+  error: unknown;
+  done?: string | undefined;
+  busy: boolean;
+  submitLabel: string;
+  onSubmit: () => Promise<unknown>;
+  children: (errors: Record<string, string>) => ReactNode;
 }) {
   const { byField, general } = splitProblems(error, fields);
   return (
-    <form aria-label={label} className="panel" onSubmit={(event: FormEvent) => { event.preventDefault(); void onSubmit().catch(() => undefined); }}>
+    <form
+      aria-label={label}
+      className="panel"
+      onSubmit={(event: FormEvent) => {
+        event.preventDefault();
+        void onSubmit().catch(() => undefined);
+      }}
+    >
       <h2>{label}</h2>
       {children(byField)}
       <Problems problems={general} />
       {done && <Notice>{done}</Notice>}
-      <button type="submit" disabled={busy}>{submitLabel}</button>
+      <button type="submit" disabled={busy}>
+        {submitLabel}
+      </button>
     </form>
   );
 }
@@ -34,7 +66,9 @@ function usePeople(role: Role) {
 export function People() {
   const [role, setRole] = useState<Role | "">("");
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const { data, loading, error } = useQuery(PeopleDocument, { variables: { role: role || null, first: 20, after: cursors[cursors.length - 1] ?? null } });
+  const { data, loading, error } = useQuery(PeopleDocument, {
+    variables: { role: role || null, first: 20, after: cursors[cursors.length - 1] ?? null },
+  });
   const [form, setForm] = useState({ name: "", email: "", password: "", role: "TEACHER" as Role });
   const [create, creating] = useMutation(CreateUserDocument, { refetchQueries: [PeopleDocument] });
   const [done, setDone] = useState<string>();
@@ -52,20 +86,49 @@ export function People() {
           setDone(undefined);
           const result = await create({ variables: { input: { ...form, email: form.email.trim() } } });
           if (result.data) {
-            setDone(`${result.data.createUser.name} can now sign in as a ${result.data.createUser.role.toLowerCase()}.`);
+            setDone(
+              `${result.data.createUser.name} can now sign in as a ${result.data.createUser.role.toLowerCase()}.`,
+            );
             setForm({ ...form, name: "", email: "", password: "" });
           }
         }}
       >
         {(errors) => (
           <>
-            <Field label="Name" error={errors.name}>{(p) => <input {...p} required value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />}</Field>
-            <Field label="Email" error={errors.email}>{(p) => <input {...p} type="email" required value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />}</Field>
-            <Field label="Initial password" error={errors.password}>{(p) => <input {...p} type="password" autoComplete="new-password" required value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} />}</Field>
+            <Field label="Name" error={errors.name}>
+              {(p) => (
+                <input {...p} required value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />
+              )}
+            </Field>
+            <Field label="Email" error={errors.email}>
+              {(p) => (
+                <input
+                  {...p}
+                  type="email"
+                  required
+                  value={form.email}
+                  onChange={(e) => setForm({ ...form, email: e.target.value })}
+                />
+              )}
+            </Field>
+            <Field label="Initial password" error={errors.password}>
+              {(p) => (
+                <input
+                  {...p}
+                  type="password"
+                  autoComplete="new-password"
+                  required
+                  value={form.password}
+                  onChange={(e) => setForm({ ...form, password: e.target.value })}
+                />
+              )}
+            </Field>
             <Field label="Role" error={errors.role}>
               {(p) => (
                 <select {...p} value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as Role })}>
-                  <option value="TEACHER">Teacher</option><option value="STUDENT">Student</option><option value="STAFF">Staff</option>
+                  <option value="TEACHER">Teacher</option>
+                  <option value="STUDENT">Student</option>
+                  <option value="STAFF">Staff</option>
                 </select>
               )}
             </Field>
@@ -75,24 +138,68 @@ export function People() {
       <div>
         <Field label="Show">
           {(p) => (
-            <select {...p} value={role} onChange={(e) => { setRole(e.target.value as Role | ""); setCursors([null]); }}>
-              <option value="">Everyone</option><option value="STUDENT">Students</option><option value="TEACHER">Teachers</option><option value="STAFF">Staff</option>
+            <select
+              {...p}
+              value={role}
+              onChange={(e) => {
+                setRole(e.target.value as Role | "");
+                setCursors([null]);
+              }}
+            >
+              <option value="">Everyone</option>
+              <option value="STUDENT">Students</option>
+              <option value="TEACHER">Teachers</option>
+              <option value="STAFF">Staff</option>
             </select>
           )}
         </Field>
         <ErrorAlert error={error} />
-        {loading && !data ? <Loading /> : connection && (
-          <>
-            <p className="muted">{connection.totalCount} people · page {cursors.length}</p>
-            <table>
-              <thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Role</th></tr></thead>
-              <tbody>{connection.edges.map(({ node }) => <tr key={node.id}><td>{node.name}</td><td>{node.email}</td><td>{node.role.toLowerCase()}</td></tr>)}</tbody>
-            </table>
-            <div className="pager">
-              <button type="button" className="secondary" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>Previous page</button>
-              <button type="button" className="secondary" disabled={!connection.pageInfo.hasNextPage} onClick={() => setCursors([...cursors, connection.pageInfo.endCursor ?? null])}>Next page</button>
-            </div>
-          </>
+        {loading && !data ? (
+          <Loading />
+        ) : (
+          connection && (
+            <>
+              <p className="muted">
+                {connection.totalCount} people · page {cursors.length}
+              </p>
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Name</th>
+                    <th scope="col">Email</th>
+                    <th scope="col">Role</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {connection.edges.map(({ node }) => (
+                    <tr key={node.id}>
+                      <td>{node.name}</td>
+                      <td>{node.email}</td>
+                      <td>{node.role.toLowerCase()}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <div className="pager">
+                <button
+                  type="button"
+                  className="secondary"
+                  disabled={cursors.length === 1}
+                  onClick={() => setCursors(cursors.slice(0, -1))}
+                >
+                  Previous page
+                </button>
+                <button
+                  type="button"
+                  className="secondary"
+                  disabled={!connection.pageInfo.hasNextPage}
+                  onClick={() => setCursors([...cursors, connection.pageInfo.endCursor ?? null])}
+                >
+                  Next page
+                </button>
+              </div>
+            </>
+          )
         )}
       </div>
     </section>
@@ -117,23 +224,71 @@ export function StaffCourses() {
         submitLabel="Create course"
         onSubmit={async () => {
           setDone(undefined);
-          const result = await create({ variables: { input: { code: form.code.trim(), title: form.title.trim(), description: form.description.trim() || null, capacity: form.capacity, teacherId } } });
+          const result = await create({
+            variables: {
+              input: {
+                code: form.code.trim(),
+                title: form.title.trim(),
+                description: form.description.trim() || null,
+                capacity: form.capacity,
+                teacherId,
+              },
+            },
+          });
           if (result.data) {
-            setDone(`${result.data.createCourse.code} is in the catalogue, taught by ${result.data.createCourse.teacher.name}.`);
+            setDone(
+              `${result.data.createCourse.code} is in the catalogue, taught by ${result.data.createCourse.teacher.name}.`,
+            );
             setForm({ ...form, code: "", title: "", description: "" });
           }
         }}
       >
         {(errors) => (
           <>
-            <Field label="Code" error={errors.code}>{(p) => <input {...p} required value={form.code} onChange={(e) => setForm({ ...form, code: e.target.value })} />}</Field>
-            <Field label="Title" error={errors.title}>{(p) => <input {...p} required value={form.title} onChange={(e) => setForm({ ...form, title: e.target.value })} />}</Field>
-            <Field label="Description" error={errors.description}>{(p) => <textarea {...p} value={form.description} onChange={(e) => setForm({ ...form, description: e.target.value })} />}</Field>
-            <Field label="Capacity" error={errors.capacity}>{(p) => <input {...p} type="number" min={1} required value={form.capacity} onChange={(e) => setForm({ ...form, capacity: Number(e.target.value) })} />}</Field>
+            <Field label="Code" error={errors.code}>
+              {(p) => (
+                <input {...p} required value={form.code} onChange={(e) => setForm({ ...form, code: e.target.value })} />
+              )}
+            </Field>
+            <Field label="Title" error={errors.title}>
+              {(p) => (
+                <input
+                  {...p}
+                  required
+                  value={form.title}
+                  onChange={(e) => setForm({ ...form, title: e.target.value })}
+                />
+              )}
+            </Field>
+            <Field label="Description" error={errors.description}>
+              {(p) => (
+                <textarea
+                  {...p}
+                  value={form.description}
+                  onChange={(e) => setForm({ ...form, description: e.target.value })}
+                />
+              )}
+            </Field>
+            <Field label="Capacity" error={errors.capacity}>
+              {(p) => (
+                <input
+                  {...p}
+                  type="number"
+                  min={1}
+                  required
+                  value={form.capacity}
+                  onChange={(e) => setForm({ ...form, capacity: Number(e.target.value) })}
+                />
+              )}
+            </Field>
             <Field label="Teacher" error={errors.teacherId}>
               {(p) => (
                 <select {...p} value={teacherId} onChange={(e) => setForm({ ...form, teacherId: e.target.value })}>
-                  {teachers.map((t) => <option key={t.id} value={t.id}>{t.name} ({t.email})</option>)}
+                  {teachers.map((t) => (
+                    <option key={t.id} value={t.id}>
+                      {t.name} ({t.email})
+                    </option>
+                  ))}
                 </select>
               )}
             </Field>
@@ -143,7 +298,14 @@ export function StaffCourses() {
       <div>
         <h2>Catalogue</h2>
         <ErrorAlert error={catalogue.error} />
-        <ul className="plain">{catalogue.data?.courses.edges.map(({ node }) => <li key={node.id}><strong>{node.code}</strong> {node.title} · {node.teacher.name} · {node.capacity - node.seatsLeft}/{node.capacity}</li>)}</ul>
+        <ul className="plain">
+          {catalogue.data?.courses.edges.map(({ node }) => (
+            <li key={node.id}>
+              <strong>{node.code}</strong> {node.title} · {node.teacher.name} · {node.capacity - node.seatsLeft}/
+              {node.capacity}
+            </li>
+          ))}
+        </ul>
       </div>
     </section>
   );
@@ -153,7 +315,14 @@ const MEAL_TYPES: MealType[] = ["BREAKFAST", "LUNCH", "DINNER"];
 
 export function StaffMeals() {
   const week = useMemo(() => weekOf(), []);
-  const [form, setForm] = useState({ name: "", description: "", mealType: "LUNCH" as MealType, servingDate: isoDate(), price: 2500, stock: 100 });
+  const [form, setForm] = useState({
+    name: "",
+    description: "",
+    mealType: "LUNCH" as MealType,
+    servingDate: isoDate(),
+    price: 2500,
+    stock: 100,
+  });
   const [add, adding] = useMutation(AddMealDocument, { refetchQueries: [WeekMealsDocument] });
   const [done, setDone] = useState<string>();
   const meals = useQuery(WeekMealsDocument, { variables: week });
@@ -168,7 +337,9 @@ export function StaffMeals() {
         submitLabel="Add meal"
         onSubmit={async () => {
           setDone(undefined);
-          const result = await add({ variables: { input: { ...form, name: form.name.trim(), description: form.description.trim() || null } } });
+          const result = await add({
+            variables: { input: { ...form, name: form.name.trim(), description: form.description.trim() || null } },
+          });
           if (result.data) {
             setDone(`${result.data.addMeal.name} is on the menu for ${result.data.addMeal.servingDate}.`);
             setForm({ ...form, name: "", description: "" });
@@ -177,22 +348,89 @@ export function StaffMeals() {
       >
         {(errors) => (
           <>
-            <Field label="Name" error={errors.name}>{(p) => <input {...p} required value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />}</Field>
-            <Field label="Description" error={errors.description}>{(p) => <input {...p} value={form.description} onChange={(e) => setForm({ ...form, description: e.target.value })} />}</Field>
-            <Field label="Meal" error={errors.mealType}>
-              {(p) => <select {...p} value={form.mealType} onChange={(e) => setForm({ ...form, mealType: e.target.value as MealType })}>{MEAL_TYPES.map((t) => <option key={t} value={t}>{t.toLowerCase()}</option>)}</select>}
+            <Field label="Name" error={errors.name}>
+              {(p) => (
+                <input {...p} required value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />
+              )}
             </Field>
-            <Field label="Serving date" error={errors.servingDate}>{(p) => <input {...p} type="date" required value={form.servingDate} onChange={(e) => setForm({ ...form, servingDate: e.target.value })} />}</Field>
-            <Field label="Price" error={errors.price}>{(p) => <input {...p} type="number" min={0} required value={form.price} onChange={(e) => setForm({ ...form, price: Number(e.target.value) })} />}</Field>
-            <Field label="Stock" error={errors.stock}>{(p) => <input {...p} type="number" min={0} required value={form.stock} onChange={(e) => setForm({ ...form, stock: Number(e.target.value) })} />}</Field>
+            <Field label="Description" error={errors.description}>
+              {(p) => (
+                <input
+                  {...p}
+                  value={form.description}
+                  onChange={(e) => setForm({ ...form, description: e.target.value })}
+                />
+              )}
+            </Field>
+            <Field label="Meal" error={errors.mealType}>
+              {(p) => (
+                <select
+                  {...p}
+                  value={form.mealType}
+                  onChange={(e) => setForm({ ...form, mealType: e.target.value as MealType })}
+                >
+                  {MEAL_TYPES.map((t) => (
+                    <option key={t} value={t}>
+                      {t.toLowerCase()}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+            <Field label="Serving date" error={errors.servingDate}>
+              {(p) => (
+                <input
+                  {...p}
+                  type="date"
+                  required
+                  value={form.servingDate}
+                  onChange={(e) => setForm({ ...form, servingDate: e.target.value })}
+                />
+              )}
+            </Field>
+            <Field label="Price" error={errors.price}>
+              {(p) => (
+                <input
+                  {...p}
+                  type="number"
+                  min={0}
+                  required
+                  value={form.price}
+                  onChange={(e) => setForm({ ...form, price: Number(e.target.value) })}
+                />
+              )}
+            </Field>
+            <Field label="Stock" error={errors.stock}>
+              {(p) => (
+                <input
+                  {...p}
+                  type="number"
+                  min={0}
+                  required
+                  value={form.stock}
+                  onChange={(e) => setForm({ ...form, stock: Number(e.target.value) })}
+                />
+              )}
+            </Field>
           </>
         )}
       </ApiForm>
       <div>
-        <h2>This week ({week.from} to {week.to})</h2>
+        <h2>
+          This week ({week.from} to {week.to})
+        </h2>
         <ErrorAlert error={meals.error} />
-        {meals.loading && !meals.data ? <Loading /> : (
-          <ul className="plain">{meals.data?.meals.map((m) => <li key={m.id}>{m.servingDate} {m.mealType.toLowerCase()}: <strong>{m.name}</strong> · {money(m.price)} · {m.stock} left</li>)}</ul>
+        {meals.loading && !meals.data ? (
+          <Loading />
+        ) : (
+          <ul className="plain">
+            {meals.data?.meals.map((m) => (
+              <li key={m.id}>
+                {m.servingDate} {m.mealType.toLowerCase()}: <strong>{m.name}</strong> · {money(m.price)} · {m.stock}{" "}
+                left
+              </li>
+            ))}
+          </ul>
         )}
       </div>
     </section>
@@ -225,10 +463,38 @@ export function Wallets() {
         {(errors) => (
           <>
             <Field label="Student" error={errors.userId}>
-              {(p) => <select {...p} value={chosen} onChange={(e) => { setStudentId(e.target.value); setDone(undefined); }}>{students.map((s) => <option key={s.id} value={s.id}>{s.name} ({s.email})</option>)}</select>}
+              {(p) => (
+                <select
+                  {...p}
+                  value={chosen}
+                  onChange={(e) => {
+                    setStudentId(e.target.value);
+                    setDone(undefined);
+                  }}
+                >
+                  {students.map((s) => (
+                    <option key={s.id} value={s.id}>
+                      {s.name} ({s.email})
+                    </option>
+                  ))}
+                </select>
+              )}
             </Field>
-            <p className="muted">Current balance: {wallet.data?.user ? money(wallet.data.user.wallet?.balance ?? 0) : "…"}</p>
-            <Field label="Amount" error={errors.amount}>{(p) => <input {...p} type="number" min={1} required value={amount} onChange={(e) => setAmount(Number(e.target.value))} />}</Field>
+            <p className="muted">
+              Current balance: {wallet.data?.user ? money(wallet.data.user.wallet?.balance ?? 0) : "…"}
+            </p>
+            <Field label="Amount" error={errors.amount}>
+              {(p) => (
+                <input
+                  {...p}
+                  type="number"
+                  min={1}
+                  required
+                  value={amount}
+                  onChange={(e) => setAmount(Number(e.target.value))}
+                />
+              )}
+            </Field>
           </>
         )}
       </ApiForm>

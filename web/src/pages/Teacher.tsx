@@ -2,7 +2,13 @@
 // of every student's marks by date.
 import { useEffect, useMemo, useState } from "react";
 import { useMutation, useQuery } from "@apollo/client/react";
-import { CourseReportDocument, RollCallDocument, SubmitRollCallDocument, TeachingCoursesDocument, type AttendanceStatus } from "../gql/graphql";
+import {
+  CourseReportDocument,
+  RollCallDocument,
+  SubmitRollCallDocument,
+  TeachingCoursesDocument,
+  type AttendanceStatus,
+} from "../gql/graphql";
 import { splitProblems } from "../errors";
 import { ErrorAlert, Field, Loading, Notice, Problems, isoDate } from "../ui";
 
@@ -34,7 +40,11 @@ function CoursePicker({ value, onChange }: { value: string; onChange: (id: strin
       <Field label="Course">
         {(props) => (
           <select {...props} value={value} onChange={(e) => onChange(e.target.value)}>
-            {courses.map((c) => <option key={c.id} value={c.id}>{c.code} · {c.title}</option>)}
+            {courses.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.code} · {c.title}
+              </option>
+            ))}
           </select>
         )}
       </Field>
@@ -49,14 +59,29 @@ export function TeachingCourses() {
   return (
     <section aria-label="My courses">
       <ErrorAlert error={error} />
-      {courses.length === 0 ? <p>You do not teach any course yet. The staff office creates courses for teachers.</p> : (
+      {courses.length === 0 ? (
+        <p>You do not teach any course yet. The staff office creates courses for teachers.</p>
+      ) : (
         <table>
-          <thead><tr><th scope="col">Course</th><th scope="col">Students</th><th scope="col">Attendance rate</th><th scope="col"><span className="visually-hidden">Actions</span></th></tr></thead>
+          <thead>
+            <tr>
+              <th scope="col">Course</th>
+              <th scope="col">Students</th>
+              <th scope="col">Attendance rate</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
           <tbody>
             {courses.map((c) => (
               <tr key={c.id}>
-                <td><strong>{c.code}</strong> {c.title}</td>
-                <td>{c.enrollmentCount} / {c.capacity}</td>
+                <td>
+                  <strong>{c.code}</strong> {c.title}
+                </td>
+                <td>
+                  {c.enrollmentCount} / {c.capacity}
+                </td>
                 <td data-testid={`rate-${c.code}`}>{percent(c.attendanceRate)}</td>
                 <td className="actions">
                   <a href={`#/roll-call?course=${c.id}`}>Roll call</a> · <a href={`#/report?course=${c.id}`}>Report</a>
@@ -78,21 +103,32 @@ export function RollCall() {
   const day = `${courseId} ${date}`;
   const [changes, setChanges] = useState<{ day: string; marks: Record<string, AttendanceStatus> }>({ day, marks: {} });
   const marks = changes.day === day ? changes.marks : {};
-  const [submit, submitting] = useMutation(SubmitRollCallDocument, { refetchQueries: [TeachingCoursesDocument, RollCallDocument] });
+  const [submit, submitting] = useMutation(SubmitRollCallDocument, {
+    refetchQueries: [TeachingCoursesDocument, RollCallDocument],
+  });
   const [saved, setSaved] = useState<string>();
   const students = data?.course?.students ?? [];
   // Start from what is already marked that day; everyone else is PRESENT until changed.
-  const marked = useMemo(() => Object.fromEntries((data?.courseAttendance ?? []).map((r) => [r.student.id, r.status])), [data]);
+  const marked = useMemo(
+    () => Object.fromEntries((data?.courseAttendance ?? []).map((r) => [r.student.id, r.status])),
+    [data],
+  );
   const statusOf = (id: string) => marks[id] ?? marked[id] ?? "PRESENT";
   const { byField, general } = splitProblems(submitting.error, ["date"]);
   return (
     <section aria-label="Roll call">
       <div className="inline">
         <CoursePicker value={courseId} onChange={setCourseId} />
-        <Field label="Date" error={byField.date}>{(props) => <input {...props} type="date" value={date} onChange={(e) => setDate(e.target.value)} />}</Field>
+        <Field label="Date" error={byField.date}>
+          {(props) => <input {...props} type="date" value={date} onChange={(e) => setDate(e.target.value)} />}
+        </Field>
       </div>
       <ErrorAlert error={error} />
-      {loading && !data ? <Loading /> : students.length === 0 ? <p>No students are enrolled in this course.</p> : (
+      {loading && !data ? (
+        <Loading />
+      ) : students.length === 0 ? (
+        <p>No students are enrolled in this course.</p>
+      ) : (
         <form
           aria-label="Marks"
           onSubmit={async (event) => {
@@ -104,7 +140,16 @@ export function RollCall() {
           }}
         >
           <table>
-            <thead><tr><th scope="col">Student</th>{STATUSES.map((s) => <th scope="col" key={s}>{s.toLowerCase()}</th>)}</tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">Student</th>
+                {STATUSES.map((s) => (
+                  <th scope="col" key={s}>
+                    {s.toLowerCase()}
+                  </th>
+                ))}
+              </tr>
+            </thead>
             <tbody>
               {students.map((student) => (
                 <tr key={student.id}>
@@ -126,7 +171,9 @@ export function RollCall() {
           </table>
           <Problems problems={general} />
           {saved && <Notice>{saved}</Notice>}
-          <button type="submit" disabled={submitting.loading}>Submit roll call</button>
+          <button type="submit" disabled={submitting.loading}>
+            Submit roll call
+          </button>
         </form>
       )}
     </section>
@@ -139,34 +186,64 @@ export function CourseReport() {
   const [courseId, setCourseId] = useCourseChoice();
   const { data, loading, error } = useQuery(CourseReportDocument, { variables: { courseId }, skip: !courseId });
   const course = data?.course;
-  const dates = useMemo(() => [...new Set((course?.students ?? []).flatMap((s) => s.attendance.map((a) => a.date)))].sort(), [course]);
+  const dates = useMemo(
+    () => [...new Set((course?.students ?? []).flatMap((s) => s.attendance.map((a) => a.date)))].sort(),
+    [course],
+  );
   return (
     <section aria-label="Course report">
       <CoursePicker value={courseId} onChange={setCourseId} />
       <ErrorAlert error={error} />
-      {loading && !data ? <Loading /> : course && (
-        <>
-          <p>Attendance rate of {course.code}: <strong data-testid="report-rate">{percent(course.attendanceRate)}</strong></p>
-          <p className="muted small">P present · L late · A absent · E excused</p>
-          <div className="scroll">
-            <table>
-              <thead><tr><th scope="col">Student</th>{dates.map((d) => <th scope="col" key={d}>{d.slice(5)}</th>)}<th scope="col">Rate</th></tr></thead>
-              <tbody>
-                {course.students.map((student) => {
-                  const byDate = Object.fromEntries(student.attendance.map((a) => [a.date, a.status]));
-                  const attended = student.attendance.filter((a) => a.status === "PRESENT" || a.status === "LATE").length;
-                  return (
-                    <tr key={student.id}>
-                      <th scope="row">{student.name}</th>
-                      {dates.map((d) => <td key={d} title={byDate[d]?.toLowerCase()}>{byDate[d] ? SHORT[byDate[d]] : "·"}</td>)}
-                      <td>{student.attendance.length ? `${Math.round((attended / student.attendance.length) * 100)}%` : "—"}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-        </>
+      {loading && !data ? (
+        <Loading />
+      ) : (
+        course && (
+          <>
+            <p>
+              Attendance rate of {course.code}:{" "}
+              <strong data-testid="report-rate">{percent(course.attendanceRate)}</strong>
+            </p>
+            <p className="muted small">P present · L late · A absent · E excused</p>
+            <div className="scroll">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Student</th>
+                    {dates.map((d) => (
+                      <th scope="col" key={d}>
+                        {d.slice(5)}
+                      </th>
+                    ))}
+                    <th scope="col">Rate</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {course.students.map((student) => {
+                    const byDate = Object.fromEntries(student.attendance.map((a) => [a.date, a.status]));
+                    const attended = student.attendance.filter(
+                      (a) => a.status === "PRESENT" || a.status === "LATE",
+                    ).length;
+                    return (
+                      <tr key={student.id}>
+                        <th scope="row">{student.name}</th>
+                        {dates.map((d) => (
+                          <td key={d} title={byDate[d]?.toLowerCase()}>
+                            {byDate[d] ? SHORT[byDate[d]] : "·"}
+                          </td>
+                        ))}
+                        <td>
+                          {student.attendance.length
+                            ? `${Math.round((attended / student.attendance.length) * 100)}%`
+                            : "—"}
+                        </td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            </div>
+          </>
+        )
       )}
     </section>
   );

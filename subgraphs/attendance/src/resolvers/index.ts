@@ -15,7 +15,8 @@ export const resolvers: Resolvers = {
   },
 
   Mutation: {
-    markAttendance: (_, { input }, { viewer, attendance, replicaPosition }) => attendance.mark(requireViewer(viewer), input, replicaPosition),
+    markAttendance: (_, { input }, { viewer, attendance, replicaPosition }) =>
+      attendance.mark(requireViewer(viewer), input, replicaPosition),
     markCourseAttendance: (_, { input }, { viewer, attendance, replicaPosition }) =>
       attendance.markMany(requireViewer(viewer), input, replicaPosition),
   },
@@ -33,7 +34,8 @@ export const resolvers: Resolvers = {
       if (!isUuid(id)) return null;
       if (me.role !== "STAFF") {
         const course = await loaders.course.load(id);
-        if (me.role !== "TEACHER" || course?.teacherId !== me.userId) throw forbidden("Only the course's teacher and staff can see its attendance rate.");
+        if (me.role !== "TEACHER" || course?.teacherId !== me.userId)
+          throw forbidden("Only the course's teacher and staff can see its attendance rate.");
       }
       return loaders.attendanceRate.load(id);
     },
@@ -46,7 +48,10 @@ export const resolvers: Resolvers = {
       if (me.role === "STUDENT" && me.userId !== id) throw forbidden("Students can only see their own attendance.");
       if (!isUuid(id) || (courseId != null && !isUuid(courseId))) return [];
       // Teachers see a student's attendance in the courses they teach.
-      const taught = me.role === "TEACHER" && me.userId !== id ? new Set((await loaders.coursesTaughtBy.load(me.userId)).map((c) => c.courseId)) : null;
+      const taught =
+        me.role === "TEACHER" && me.userId !== id
+          ? new Set((await loaders.coursesTaughtBy.load(me.userId)).map((c) => c.courseId))
+          : null;
       if (taught && courseId && !taught.has(courseId)) return [];
       const records = await loaders.recordsOfStudents(info, courseId ?? null).load(id);
       return taught && !courseId ? records.filter((r) => taught.has(r.courseId)) : records;

@@ -21,8 +21,10 @@ export const resolvers: Resolvers = {
 
   Mutation: {
     createCourse: (_, { input }, { viewer, catalogue }) => catalogue.createCourse(requireViewer(viewer), input),
-    enroll: (_, { courseId, studentId }, { viewer, enrollment }) => enrollment.enroll(requireViewer(viewer), courseId, studentId),
-    dropEnrollment: (_, { courseId, studentId }, { viewer, enrollment }) => enrollment.drop(requireViewer(viewer), courseId, studentId),
+    enroll: (_, { courseId, studentId }, { viewer, enrollment }) =>
+      enrollment.enroll(requireViewer(viewer), courseId, studentId),
+    dropEnrollment: (_, { courseId, studentId }, { viewer, enrollment }) =>
+      enrollment.drop(requireViewer(viewer), courseId, studentId),
   },
 
   Course: {
@@ -33,7 +35,8 @@ export const resolvers: Resolvers = {
     teacher: (course) => userRef(course.teacherId),
     students: async (course, _, { viewer, loaders }) => {
       const me = requireViewer(viewer);
-      if (me.role !== "STAFF" && me.userId !== course.teacherId) throw forbidden("Only the course's teacher and staff can see its students.");
+      if (me.role !== "STAFF" && me.userId !== course.teacherId)
+        throw forbidden("Only the course's teacher and staff can see its students.");
       return (await loaders.studentsOfCourse.load(course.id)).map((e) => userRef(e.studentId));
     },
     seatsLeft: (course) => course.capacity - course.enrollmentCount,

@@ -7,7 +7,8 @@ export const resolvers: Resolvers = {
   DateTime: DateTimeScalar,
 
   Mutation: {
-    markNotificationsRead: (_, { ids }, { viewer, notifications }) => notifications.markRead(requireViewer(viewer), ids),
+    markNotificationsRead: (_, { ids }, { viewer, notifications }) =>
+      notifications.markRead(requireViewer(viewer), ids),
     markAllNotificationsRead: (_, __, { viewer, notifications }) => notifications.markAllRead(requireViewer(viewer)),
   },
 
@@ -21,7 +22,8 @@ export const resolvers: Resolvers = {
   User: {
     __resolveReference: ({ id }) => ({ id }),
     notifications: ({ id }, args, { viewer, notifications }) => notifications.list(requireViewer(viewer), id, args),
-    unreadNotificationCount: ({ id }, _, { viewer, notifications }) => notifications.unreadCount(requireViewer(viewer), id),
+    unreadNotificationCount: ({ id }, _, { viewer, notifications }) =>
+      notifications.unreadCount(requireViewer(viewer), id),
   },
 
   Notification: {
