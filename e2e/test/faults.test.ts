@@ -213,7 +213,9 @@ describe("a hung subgraph (SIGSTOP)", () => {
     expect(errorCodes).toContain("GATEWAY_TIMEOUT");
     expect(errorCodes).toContain("SERVICE_UNAVAILABLE");
     expect(new Set(errorCodes)).toEqual(new Set(["GATEWAY_TIMEOUT", "SERVICE_UNAVAILABLE"]));
-    expect(Math.max(...latencies)).toBeLessThan(CALL_TIMEOUT_MS + 600); // a timed-out call, plus the pause after a fast answer
+    // A timed-out call, plus the pause after a fast answer and a busy machine's scheduling (a
+    // missing timeout would show as a second timeout or a hang, not as a few hundred ms more).
+    expect(Math.max(...latencies)).toBeLessThan(CALL_TIMEOUT_MS + 1_500);
     expect(percentile(fastAnswers, 0.5)).toBeLessThan(50);
     measured.hungMaxLatencyMs = Math.max(...latencies);
     measured.breakerOpenLatencyMs = {
