@@ -1,7 +1,8 @@
 // The one list of services. Each package describes itself (name, default port, whom it calls,
 // its variables, how it starts); everything that needs the list — npm start, the test harness,
 // composition, the Prisma and codegen scripts, the docs — reads it from here.
-// Adding a service: its folder under subgraphs/, its prisma/<name>/, one line below and its team
+// Adding a service: `npm run new:subgraph -- <name>` (docs/architecture.md#adding-a-subgraph) does all
+// this: its folder under subgraphs/, its prisma/<name>/, one line below and its team
 // in SUBGRAPH_OWNERS, its package in system/package.json, then `npm install` and
 // `npm run registry:generate` (supergraph, compose, Kubernetes, CODEOWNERS, docs tables).
 import type { AnyServiceDescriptor } from "@pooya/runtime";
