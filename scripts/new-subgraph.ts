@@ -1,7 +1,7 @@
 // npm run new:subgraph -- <name> [--port <n>] [--owner <@org/team>] [--no-install]
 // Scaffolds a working subgraph from scripts/templates/subgraph/: one entity (<Name>Item, keyed by
 // id, created by a User), a paged query, a create mutation for signed-in users, its Prisma schema
-// and first migration, a test through the gateway, and its registry entry. Then it links the
+// and first migration, a test of the subgraph alone (createTenv), and its registry entry. Then it links the
 // workspace (npm install), generates the clients and resolver types, and regenerates everything
 // derived from the registry (supergraph, schema.graphql, compose, Kubernetes, CODEOWNERS, docs).
 import { execFileSync } from "node:child_process";
