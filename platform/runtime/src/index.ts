@@ -12,3 +12,4 @@ export * from "./rate-limits.ts";
 export * from "./metrics.ts";
 export * from "./websocket.ts";
 export * from "./bounded-cache.ts";
+export * from "./shutdown.ts";
