@@ -86,8 +86,6 @@ export const gatewayService = defineService({
 });
 
 export type { RunningGateway } from "./gateway.ts";
-export type { SubgraphRequestCounter } from "./subgraph-data-source.ts";
-export { composeSupergraph, type CompositionResult, type SubgraphSource } from "./composition.ts";
-export { SUPERGRAPH_PATH, apiSchemaOfSupergraph, readSupergraph, subgraphsOf } from "./supergraph.ts";
-export { MAX_QUERY_TOKENS } from "./apollo-server.ts";
+export { composeSupergraph, type SubgraphSource } from "./composition.ts";
+export { SUPERGRAPH_PATH, apiSchemaOfSupergraph, readSupergraph } from "./supergraph.ts";
 export { serveWebClient, WEB_ROOT } from "./web.ts";
