@@ -3,7 +3,7 @@
 // before any subgraph is called. Over the limit: HTTP 429, Retry-After, TOO_MANY_REQUESTS.
 import { GraphQLError, Kind, type DocumentNode, type SelectionSetNode } from "graphql";
 import { HeaderMap, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
-import { clientAddressKey, type RateLimit } from "@pooya/runtime";
+import { clientAddressKey, createRateLimitStore, type Logger, type RateLimit } from "@pooya/runtime";
 
 /** The root fields of the operation, one entry per occurrence (aliases count), fragments included. */
 function rootFields(selectionSet: SelectionSetNode, document: DocumentNode, seen = new Set<string>()): string[] {
@@ -27,6 +27,21 @@ export function tooManyRequests(message: string, retryAfterSeconds: number): Gra
       http: { status: 429, headers: new HeaderMap([["retry-after", String(retryAfterSeconds)]]) },
     },
   });
+}
+
+/**
+ * Each limited root field's per-client limit (`perMinute`: field → requests per minute), counted
+ * in Redis when `redisUrl` is set (shared by the replicas), else in this process.
+ */
+export function createClientLimits(perMinute: Record<string, number>, options: { redisUrl?: string; log: Logger }) {
+  const store = createRateLimitStore({ redisUrl: options.redisUrl, prefix: "pooya:gateway", log: options.log });
+  const limits: Record<string, RateLimit> = Object.fromEntries(
+    Object.entries(perMinute).map(([field, points]) => [
+      field,
+      store.limit(`client-${field}`, { points, windowSeconds: 60 }),
+    ]),
+  );
+  return { limits, close: () => store.close() };
 }
 
 /** `limits`: root field name → its per-client limit. */

@@ -85,8 +85,7 @@ export const gatewayService = defineService({
   },
 });
 
-export type { RunningGateway, SubgraphRequestCounter } from "./gateway.ts";
-export { composeSupergraph, type CompositionResult, type SubgraphSource } from "./composition.ts";
-export { SUPERGRAPH_PATH, apiSchemaOfSupergraph, readSupergraph, subgraphsOf } from "./supergraph.ts";
-export { MAX_QUERY_TOKENS } from "./gateway.ts";
+export type { RunningGateway } from "./gateway.ts";
+export { composeSupergraph, type SubgraphSource } from "./composition.ts";
+export { SUPERGRAPH_PATH, apiSchemaOfSupergraph, readSupergraph } from "./supergraph.ts";
 export { serveWebClient, WEB_ROOT } from "./web.ts";

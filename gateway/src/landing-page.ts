@@ -1,8 +1,29 @@
 // Apollo Sandbox on GET /graphql for people online, opened on an example operation, with a way
 // to the offline explorer (/graphiql): in the page Apollo shows when its CDN cannot be reached,
 // and as a small link over Sandbox when it can.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
-import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import {
+  ApolloServerPluginLandingPageLocalDefault,
+  ApolloServerPluginLandingPageProductionDefault,
+} from "@apollo/server/plugin/landingPage/default";
+import type { Logger } from "@pooya/runtime";
+import type { GatewaySettings } from "./settings.ts";
+
+/** Whether the explorer (Sandbox, introspection) is on, and whether GraphiQL is there to link to (/graphiql). */
+export interface Explorer {
+  enabled: boolean;
+  graphiqlAvailable: boolean;
+}
+
+export function explorerOf(settings: Pick<GatewaySettings, "explorer" | "trustedDocuments" | "webRoot">, log: Logger) {
+  // Enforced trusted documents and an explorer that runs any operation do not go together.
+  const enabled = settings.explorer && settings.trustedDocuments.mode !== "enforce";
+  if (settings.explorer && !enabled) log.info("explorer off: TRUSTED_DOCUMENTS=enforce runs listed operations only");
+  const graphiqlAvailable = enabled && !!settings.webRoot && existsSync(join(settings.webRoot, "graphiql.html"));
+  return { enabled, graphiqlAvailable } satisfies Explorer;
+}
 
 export const SANDBOX_EXAMPLE = `# Welcome to the Pooya API. Sign in (try student1@pooya.local / student-demo-pass on the demo
 # data of npm start), put the accessToken into the Authorization header (Headers below:
@@ -68,4 +89,11 @@ export function sandboxLandingPagePlugin<TContext extends BaseContext>({
       };
     },
   };
+}
+
+/** Sandbox when the explorer is on, else Apollo's production landing page. */
+export function landingPagePlugin<TContext extends BaseContext>(explorer: Explorer): ApolloServerPlugin<TContext> {
+  return !explorer.enabled
+    ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
+    : sandboxLandingPagePlugin<TContext>({ graphiqlAvailable: explorer.graphiqlAvailable });
 }

@@ -14,7 +14,7 @@ import {
   type Upstream,
 } from "@pooya/runtime";
 import { IDENTITY_ASSERTION_HEADER } from "@pooya/identity";
-import type { GatewayContext } from "./gateway.ts";
+import type { GatewayContext } from "./context.ts";
 
 /** Counts requests the gateway sends to each subgraph (tests assert query plans by it). */
 export class SubgraphRequestCounter {

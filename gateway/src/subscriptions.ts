@@ -35,11 +35,15 @@ import {
   prepareOperation,
   type Logger,
   type Metrics,
+  type Upstream,
 } from "@pooya/runtime";
 import { type Viewer } from "@pooya/identity";
 import { AccessTokenError, bearerToken, type AccessTokenVerifier } from "./access-tokens.ts";
 import { costRefusal, type DemandLimits } from "./demand-control.ts";
 import { oversizedValue, type ValueLimits } from "./value-limits.ts";
+import type { GatewayKeys } from "./keys.ts";
+import type { GatewaySettings } from "./settings.ts";
+import { unlistedDocumentRefusal } from "./trusted-documents.ts";
 
 export const UNAUTHORIZED = {
   code: CloseCode.Unauthorized,
@@ -345,4 +349,33 @@ export function createSubscriptionGateway(options: SubscriptionGatewayOptions) {
       return connections;
     },
   };
+}
+
+/** The gateway's subscriptions: its settings, keys and subgraphs as the relay's options. */
+export function startSubscriptions(
+  settings: Pick<GatewaySettings, "supergraphSdl" | "subgraphUrls" | "limits" | "subscriptions" | "trustedDocuments">,
+  parts: Pick<SubscriptionGatewayOptions, "schema" | "validationRules" | "formatError" | "log" | "metrics"> & {
+    keys: GatewayKeys;
+    upstreams: Map<string, Upstream>;
+    documentHash: (text: string) => string;
+  },
+) {
+  const { keys, upstreams } = parts;
+  return createSubscriptionGateway({
+    supergraphSdl: settings.supergraphSdl,
+    schema: parts.schema,
+    validationRules: parts.validationRules,
+    limits: settings.limits,
+    accessTokens: keys.accessTokens,
+    signAssertion: (viewer, clientIp, sessionExpiresAt) =>
+      keys.signIdentityAssertion(viewer, clientIp, sessionExpiresAt),
+    subgraphUrl: (name) => settings.subgraphUrls[name] ?? upstreams.get(name)!.baseUrl,
+    maxSubscriptionsPerConnection: settings.subscriptions.maxPerConnection,
+    maxConnections: settings.subscriptions.maxConnections,
+    connectTimeoutMs: Math.max(...[...upstreams.values()].map((u) => u.timeoutMs)),
+    formatError: parts.formatError,
+    log: parts.log,
+    metrics: parts.metrics,
+    refuseDocument: unlistedDocumentRefusal(settings.trustedDocuments, parts.documentHash),
+  });
 }

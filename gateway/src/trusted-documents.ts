@@ -10,7 +10,8 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { boundedCache, errorBody, replyError, type CacheBounds, type TrackedCache } from "@pooya/runtime";
+import { GraphQLError } from "graphql";
+import { boundedCache, errorBody, replyError, type CacheBounds, type Metrics, type TrackedCache } from "@pooya/runtime";
 
 export type TrustedDocumentsMode = "off" | "log" | "enforce";
 export const TRUSTED_DOCUMENTS_PATH = fileURLToPath(new URL("../trusted-documents.json", import.meta.url));
@@ -137,3 +138,31 @@ export const documentListed = (
   query: string,
   sha256: (text: string) => string = digest,
 ) => manifest.has(sha256(query));
+
+export interface TrustedDocuments {
+  mode: TrustedDocumentsMode;
+  manifest: Map<string, string>;
+}
+
+/** The /graphql preHandler of `trusted`, its outcomes counted (gateway_trusted_documents_total). */
+export function trustedDocumentsCheck(trusted: TrustedDocuments, metrics: Metrics, sha256: (text: string) => string) {
+  const outcomes = metrics.counter(
+    "gateway_trusted_documents_total",
+    "GraphQL requests over HTTP by trusted-documents outcome: listed, unlisted (refused with TRUSTED_DOCUMENTS=enforce), none (no operation)",
+    ["outcome"] as const,
+  );
+  return trustedDocumentsHandler(trusted.mode, trusted.manifest, (outcome) => outcomes.inc({ outcome }), sha256);
+}
+
+/** For subscriptions over WebSocket: with enforce, refuses a document the manifest does not list. */
+export function unlistedDocumentRefusal(
+  trusted: TrustedDocuments,
+  sha256: (text: string) => string,
+): ((query: string) => GraphQLError | undefined) | undefined {
+  return trusted.mode === "enforce"
+    ? (query) =>
+        documentListed(trusted.manifest, query, sha256)
+          ? undefined
+          : new GraphQLError(NOT_LISTED_MESSAGE, { extensions: { code: "PERSISTED_QUERY_NOT_LISTED" } })
+    : undefined;
+}

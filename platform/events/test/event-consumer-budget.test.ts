@@ -10,13 +10,8 @@ import pg from "pg";
 import { createDatabases } from "@pooya/system";
 import { createLogger } from "@pooya/runtime";
 import { createServiceIdentity, generateSigningKey } from "@pooya/identity";
-import {
-  TRANSACTION_BUDGET_MS,
-  UnprocessableEvent,
-  createEventConsumer,
-  type EventEnvelope,
-  type SqlRunner,
-} from "@pooya/events";
+import { createEventConsumer, type EventEnvelope, type SqlRunner } from "@pooya/events";
+import { TRANSACTION_BUDGET_MS, UnprocessableEvent } from "../src/consumer.ts";
 
 const identity = createServiceIdentity("test", [await generateSigningKey()]);
 

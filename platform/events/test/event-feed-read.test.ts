@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createLogger, createUpstream } from "@pooya/runtime";
 import { createServiceIdentity, generateSigningKey } from "@pooya/identity";
-import { createFeedConsumer } from "@pooya/events";
+import { createFeedConsumer } from "../src/feed.ts";
 
 let server: Server;
 let base: string;

@@ -7,7 +7,10 @@ import pg from "pg";
 import { MACHINE_NATS_URL, freePort } from "@pooya/e2e";
 import { createLogger, createUpstream } from "@pooya/runtime";
 import { createServiceIdentity, generateSigningKey } from "@pooya/identity";
-import { connectBroker, createFeedConsumer, createOutbox, startRelay } from "@pooya/events";
+import { createOutbox } from "@pooya/events";
+import { connectBroker } from "../src/broker.ts";
+import { createFeedConsumer } from "../src/feed.ts";
+import { startRelay } from "../src/relay.ts";
 
 const identity = createServiceIdentity("test", [await generateSigningKey()]);
 

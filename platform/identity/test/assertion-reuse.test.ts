@@ -6,13 +6,12 @@ import { startJwksServer } from "@pooya/e2e";
 import { SignJWT } from "jose";
 import { createLogger } from "@pooya/runtime";
 import {
-  IDENTITY_ASSERTION_AUDIENCE,
-  IDENTITY_ASSERTION_ISSUER,
   createIdentityAssertionSigner,
   createIdentityAssertionVerifier,
   createKeyStore,
   generateSigningKey,
 } from "@pooya/identity";
+import { IDENTITY_ASSERTION_AUDIENCE, IDENTITY_ASSERTION_ISSUER } from "../src/identity.ts";
 
 let jwks: Awaited<ReturnType<typeof startJwksServer>>;
 let jwksUrl: string;

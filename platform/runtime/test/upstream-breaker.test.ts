@@ -5,7 +5,8 @@
 // Against a real HTTP server on loopback whose answers the test sets.
 import { createServer, type Server } from "node:http";
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
-import { UpstreamError, createLogger, createMetrics, createUpstream, type BreakerPolicy } from "@pooya/runtime";
+import { UpstreamError, createLogger, createMetrics, createUpstream } from "@pooya/runtime";
+import type { BreakerPolicy } from "../src/upstream.ts";
 
 /** What the server does: `/work` answers ok, 500 or never; `/readyz` 200, 503 or never. */
 const behaviour = { work: "ok" as "ok" | "fail" | "hang", ready: true as boolean | "hang", probes: 0 };

@@ -34,7 +34,7 @@ import type { Caller, Viewer } from "@pooya/identity";
 import type { Logger } from "@pooya/runtime";
 import { createMetrics, type Metrics } from "@pooya/runtime";
 import { applyMigrations } from "./migrations.ts";
-import { defineService, type RunningService, type ServiceDescriptor } from "@pooya/runtime";
+import { ShutdownStack, defineService, type RunningService, type ServiceDescriptor } from "@pooya/runtime";
 import { type InternalRoute } from "@pooya/runtime";
 import {
   callerUrls,
@@ -81,29 +81,6 @@ export function connectSubgraphDatabase<P extends PrismaClientLike>(
     // A query extension: the client's API (and so its type) stays the generated one.
     return (prisma as unknown as { $extends(extension: typeof retryTransientReads): P }).$extends(retryTransientReads);
   });
-}
-
-/** Stops in the reverse order of starting; every step runs even if one before it failed. */
-export class ShutdownStack {
-  readonly #steps: { name: string; stop: () => unknown }[] = [];
-  /** `stop` runs before everything pushed earlier. */
-  push(name: string, stop: () => unknown): void {
-    this.#steps.push({ name, stop });
-  }
-  get names(): string[] {
-    return this.#steps.map((step) => step.name).reverse();
-  }
-  async unwind(): Promise<void> {
-    let failure: unknown;
-    for (let step = this.#steps.pop(); step; step = this.#steps.pop()) {
-      try {
-        await step.stop();
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-    if (failure !== undefined) throw failure;
-  }
 }
 
 /** What the kit hands a subgraph's wiring. */

@@ -1,10 +1,9 @@
-export * from "./migrations.ts";
-export * from "./database.ts";
-export * from "./pagination.ts";
-export * from "./scalars.ts";
-export * from "./loaders.ts";
-export * from "./selection.ts";
-export * from "./executor.ts";
-export * from "./validation.ts";
-export * from "./subgraph.ts";
-export * from "./define-subgraph.ts";
+// @pooya/subgraph-kit's public surface: what other packages import (tests inside it import its files).
+export { applyMigrations } from "./migrations.ts";
+export { TRANSACTION_OPTIONS } from "./database.ts";
+export { afterPosition, decodeCursor, pageSize, toConnection, type Connection } from "./pagination.ts";
+export { DateScalar, DateTimeScalar, formatDay } from "./scalars.ts";
+export { groupLoader, loaderPerKey, rowLoader } from "./loaders.ts";
+export { selectColumns } from "./selection.ts";
+export { isUuid, requireIntRange, requireText } from "./validation.ts";
+export { defineSubgraph, wireSubgraph, type DatabaseOf, type TransactionOf } from "./define-subgraph.ts";

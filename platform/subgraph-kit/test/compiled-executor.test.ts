@@ -7,7 +7,8 @@ import { buildSubgraphSchema } from "@apollo/subgraph";
 import { GraphQLError, type GraphQLResolveInfo } from "graphql";
 import { gql } from "graphql-tag";
 import { describe, expect, it } from "vitest";
-import { compiledExecutor, selectColumns } from "@pooya/subgraph-kit";
+import { selectColumns } from "@pooya/subgraph-kit";
+import { compiledExecutor } from "../src/executor.ts";
 
 const typeDefs = gql`
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
