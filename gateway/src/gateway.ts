@@ -40,8 +40,9 @@ import {
 } from "@pooya/identity";
 import { request as httpRequest } from "undici";
 import { VERIFIED_TOKENS_CACHED, createAccessTokenVerifier, type AccessTokenPolicy } from "./access-tokens.ts";
-import { subgraphsOf } from "./supergraph.ts";
+import { forApolloGateway, subgraphsOf } from "./supergraph.ts";
 import { createSubscriptionGateway } from "./subscriptions.ts";
+import { authorizationPlugin } from "./authorization.ts";
 import { demandControlPlugin, maxAliasLengthRule, type DemandLimits } from "./demand-control.ts";
 import { clientLimitsPlugin, tooManyRequestsStatusPlugin } from "./client-limits.ts";
 import { graphqlResponseStatusPlugin } from "./graphql-response-status.ts";
@@ -217,7 +218,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
       "@apollo/gateway is not the version gateway/src/result-shaping.ts was written against: Apollo's own (slower) result shaping is used",
     );
   const gateway = new ApolloGateway({
-    supergraphSdl: settings.supergraphSdl,
+    supergraphSdl: forApolloGateway(settings.supergraphSdl), // authorization: the plugin below
     logger: log,
     queryPlannerConfig: { cache: queryPlans },
     buildService: ({ name, url }) =>
@@ -244,6 +245,11 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     maxAliases: { n: 30 },
     blockFieldSuggestion: { enabled: settings.production },
   }).protect();
+  const authorizationRefusals = metrics.counter(
+    "gateway_authorization_refusals_total",
+    "Fields removed from operations before planning, by field (Type.field) and rule (authenticated, requiresScopes, policy:<name>)",
+    ["field", "rule"] as const,
+  );
   const validationRules = [...armor.validationRules, maxAliasLengthRule(settings.limits.maxAliasLength)];
   const trusted = settings.trustedDocuments;
   // Enforced trusted documents and an explorer that runs any operation do not go together.
@@ -267,6 +273,11 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     introspection: explorer,
     plugins: [
       requestShapePlugin<GatewayContext>(),
+      authorizationPlugin<GatewayContext>({
+        supergraphSdl: settings.supergraphSdl,
+        viewerOf: (context) => context.viewer,
+        refused: (field, rule) => authorizationRefusals.inc({ field, rule }),
+      }),
       valueLimitsPlugin<GatewayContext>(settings.limits),
       demandControlPlugin<GatewayContext>(settings.limits),
       clientLimitsPlugin<GatewayContext>(clientLimits),

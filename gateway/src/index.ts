@@ -87,6 +87,6 @@ export const gatewayService = defineService({
 
 export type { RunningGateway, SubgraphRequestCounter } from "./gateway.ts";
 export { composeSupergraph, type CompositionResult, type SubgraphSource } from "./composition.ts";
-export { SUPERGRAPH_PATH, apiSchemaOfSupergraph, readSupergraph, subgraphsOf } from "./supergraph.ts";
+export { SUPERGRAPH_PATH, apiSchemaOfSupergraph, forApolloGateway, readSupergraph, subgraphsOf } from "./supergraph.ts";
 export { MAX_QUERY_TOKENS } from "./gateway.ts";
 export { serveWebClient, WEB_ROOT } from "./web.ts";
