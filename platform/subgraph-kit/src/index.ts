@@ -7,4 +7,5 @@ export * from "./selection.ts";
 export * from "./executor.ts";
 export * from "./validation.ts";
 export * from "./subgraph.ts";
+export * from "./authorization.ts";
 export * from "./define-subgraph.ts";
