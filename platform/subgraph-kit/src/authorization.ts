@@ -108,59 +108,68 @@ export function guardResolvers(
   for (const [key, requirements] of guarded) {
     const [typeName, fieldName] = key.split(".") as [string, string];
     const typeResolvers = (map[typeName] = { ...map[typeName] });
-    const check = async (parent: unknown, args: unknown, context: { viewer: Viewer }) => {
-      for (const requirement of requirements) {
-        const rule = await refusal(requirement, parent, args, context, policies);
-        if (rule) {
-          refused?.(requirement.coordinate, rule);
-          throw refusalError(requirement, context.viewer);
-        }
-      }
+    const refuse = (requirement: Requirement, rule: string, viewer: Viewer) => {
+      refused?.(requirement.coordinate, rule);
+      return refusalError(requirement, viewer);
     };
+    const withPolicies = requirements.filter((r) => r.policies);
+    // What the token decides is checked at once; only a policy makes the field wait (for its data).
+    const check = (parent: unknown, args: unknown, context: { viewer: Viewer }): Promise<void> | undefined => {
+      for (const requirement of requirements) {
+        const rule = tokenRefusal(requirement, context.viewer);
+        if (rule) throw refuse(requirement, rule, context.viewer);
+      }
+      if (!withPolicies.length) return undefined;
+      return (async () => {
+        for (const requirement of withPolicies) {
+          const rule = await policyRefusal(requirement, parent, args, context, policies);
+          if (rule) throw refuse(requirement, rule, context.viewer);
+        }
+      })();
+    };
+    const then = (pending: Promise<void> | undefined, next: () => unknown) => (pending ? pending.then(next) : next());
     const existing = typeResolvers[fieldName];
     if (fieldName === "__resolveReference") {
       if (typeof existing !== "function") continue; // the kit's default reference is the key itself: nothing to read
       const resolve = existing as (ref: unknown, context: { viewer: Viewer }, info: unknown) => unknown;
-      typeResolvers[fieldName] = async (ref: unknown, context: { viewer: Viewer }, info: unknown) => {
-        await check(ref, {}, context);
-        return resolve(ref, context, info);
-      };
+      typeResolvers[fieldName] = (ref: unknown, context: { viewer: Viewer }, info: unknown) =>
+        then(check(ref, {}, context), () => resolve(ref, context, info));
     } else if (typeName === "Subscription") {
       const field = existing as { subscribe: Resolver; resolve?: Resolver };
       typeResolvers[fieldName] = {
         ...field,
-        subscribe: async (parent: unknown, args: unknown, context: { viewer: Viewer }, info: unknown) => {
-          await check(parent, args, context);
-          return field.subscribe(parent, args, context, info);
-        },
+        subscribe: (parent: unknown, args: unknown, context: { viewer: Viewer }, info: unknown) =>
+          then(check(parent, args, context), () => field.subscribe(parent, args, context, info)),
       };
     } else {
       const resolve: Resolver =
         typeof existing === "function"
           ? (existing as Resolver)
           : (parent) => (parent as Record<string, unknown> | null)?.[fieldName];
-      typeResolvers[fieldName] = async (parent: unknown, args: unknown, context: { viewer: Viewer }, info: unknown) => {
-        await check(parent, args, context);
-        return resolve(parent, args, context, info);
-      };
+      typeResolvers[fieldName] = (parent: unknown, args: unknown, context: { viewer: Viewer }, info: unknown) =>
+        then(check(parent, args, context), () => resolve(parent, args, context, info));
     }
   }
   return map;
 }
 
-async function refusal(
+function tokenRefusal(requirement: Requirement, viewer: Viewer): string | undefined {
+  if (!viewer) return "authenticated";
+  if (requirement.scopes) {
+    const scopes = new Set(scopesOfRole(viewer.role));
+    if (!requirement.scopes.some((all) => all.every((s) => scopes.has(s)))) return "requiresScopes";
+  }
+  return undefined;
+}
+
+async function policyRefusal(
   requirement: Requirement,
   parent: unknown,
   args: unknown,
   context: { viewer: Viewer },
   policies: Policies<never>,
 ): Promise<string | undefined> {
-  const viewer = context.viewer;
-  if (!viewer) return "authenticated";
-  if (requirement.scopes) {
-    const scopes = new Set(scopesOfRole(viewer.role));
-    if (!requirement.scopes.some((all) => all.every((s) => scopes.has(s)))) return "requiresScopes";
-  }
+  const viewer = context.viewer!; // signed in: tokenRefusal ran first
   if (requirement.policies) {
     for (const all of requirement.policies) {
       let passes = true;
