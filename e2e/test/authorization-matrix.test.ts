@@ -348,7 +348,9 @@ const PROBES: Record<string, RootProbe | EntityProbe> = {
   },
   "Mutation.markAttendance": {
     service: "attendance",
-    query: `mutation($c: ID!, $s: ID!) { markAttendance(input: { courseId: $c, studentId: $s, date: "2999-01-01", status: PRESENT }) { id } }`,
+    // A future day: refused as BAD_USER_INPUT once authorized, so nothing is written.
+    query: `mutation($c: ID!, $s: ID!, $d: Date!) { markAttendance(input: { courseId: $c, studentId: $s, date: $d, status: PRESENT }) { id } }`,
+    variables: () => ({ d: day(30) }),
   },
   "Mutation.markCourseAttendance": {
     service: "attendance",
