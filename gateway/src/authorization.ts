@@ -11,10 +11,8 @@ import {
   isListType,
   isObjectType,
   isInterfaceType,
-  parse,
   print,
   type DefinitionNode,
-  type DirectiveNode,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -23,143 +21,18 @@ import {
   type GraphQLOutputType,
   type GraphQLSchema,
   type SelectionSetNode,
-  type ValueNode,
 } from "graphql";
 import { HeaderMap, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
 import type { Role, Viewer } from "@pooya/identity";
-
-/** What a field or type asks of the caller: each list is OR of ANDs, as in the federation spec. */
-export interface Requirement {
-  authenticated: boolean;
-  scopes?: string[][];
-  policies?: string[][];
-}
-
-export interface AuthorizationRules {
-  /** By "Type.field". */
-  fields: Map<string, Requirement>;
-  /** By type name: a field returning the type, or a fragment on it, needs it too. */
-  types: Map<string, Requirement>;
-}
-
-/**
- * The named policies of the supergraph. `token`: decided here from the verified token's role (a
- * policy that needs nothing else); `row`: needs the data, so it passes the gateway for a signed-in
- * caller and the subgraph that owns the field decides (its registered function of the same name).
- * A policy the supergraph names that is not listed here stops the gateway at start.
- */
-export const GATEWAY_POLICIES: Record<string, { token: (role: Role) => boolean } | "row"> = {
-  self: "row",
-  self_or_staff: "row",
-  self_or_teacher_or_staff: "row",
-  teacher_of_course_or_staff: "row",
-};
-
-/** Scopes of a signed-in caller: from the access token's role. */
-export const scopesOf = (role: Role) => [`role:${role.toLowerCase()}`];
-
-export const REFUSAL_REASON = "UNAUTHORIZED_FIELD_OR_TYPE";
-
-const SPECS = { authenticated: "authenticated", requiresScopes: "requiresScopes", policy: "policy" } as const;
-
-/** The directives' names in a supergraph (as its @link says, `as:` included). */
-function directiveNames(document: DocumentNode) {
-  const names: Record<keyof typeof SPECS, string> = { ...SPECS };
-  for (const definition of document.definitions) {
-    if (definition.kind !== Kind.SCHEMA_DEFINITION && definition.kind !== Kind.SCHEMA_EXTENSION) continue;
-    for (const link of definition.directives ?? []) {
-      if (link.name.value !== "link") continue;
-      const url = stringArgument(link, "url");
-      const spec = url && /specs\.apollo\.dev\/(authenticated|requiresScopes|policy)\/v/.exec(url)?.[1];
-      if (spec) names[spec as keyof typeof SPECS] = stringArgument(link, "as") ?? spec;
-    }
-  }
-  return names;
-}
-
-function stringArgument(directive: DirectiveNode, name: string): string | undefined {
-  const value = directive.arguments?.find((a) => a.name.value === name)?.value;
-  return value?.kind === Kind.STRING ? value.value : undefined;
-}
-
-const listOfLists = (value: ValueNode | undefined): string[][] =>
-  value?.kind === Kind.LIST
-    ? value.values.map((inner) =>
-        inner.kind === Kind.LIST ? inner.values.flatMap((v) => (v.kind === Kind.STRING ? [v.value] : [])) : [],
-      )
-    : [];
-
-function requirementOf(
-  directives: readonly DirectiveNode[] | undefined,
-  names: ReturnType<typeof directiveNames>,
-): Requirement | undefined {
-  let requirement: Requirement | undefined;
-  for (const directive of directives ?? []) {
-    const name = directive.name.value;
-    if (name === names.authenticated) (requirement ??= { authenticated: true }).authenticated = true;
-    else if (name === names.requiresScopes)
-      (requirement ??= { authenticated: true }).scopes = listOfLists(directive.arguments?.[0]?.value);
-    else if (name === names.policy)
-      (requirement ??= { authenticated: true }).policies = listOfLists(directive.arguments?.[0]?.value);
-  }
-  return requirement;
-}
-
-/** Every field and type of the supergraph that carries @authenticated, @requiresScopes or @policy. */
-export function authorizationRules(supergraphSdl: string): AuthorizationRules {
-  const document = parse(supergraphSdl);
-  const names = directiveNames(document);
-  const rules: AuthorizationRules = { fields: new Map(), types: new Map() };
-  for (const definition of document.definitions) {
-    if (
-      definition.kind !== Kind.OBJECT_TYPE_DEFINITION &&
-      definition.kind !== Kind.OBJECT_TYPE_EXTENSION &&
-      definition.kind !== Kind.INTERFACE_TYPE_DEFINITION &&
-      definition.kind !== Kind.INTERFACE_TYPE_EXTENSION
-    )
-      continue;
-    const type = definition.name.value;
-    const own = requirementOf(definition.directives, names);
-    if (own) rules.types.set(type, own);
-    for (const field of definition.fields ?? []) {
-      const requirement = requirementOf(field.directives, names);
-      if (requirement) rules.fields.set(`${type}.${field.name.value}`, requirement);
-    }
-  }
-  for (const requirement of [...rules.fields.values(), ...rules.types.values()])
-    for (const policy of requirement.policies?.flat() ?? [])
-      if (!(policy in GATEWAY_POLICIES))
-        throw new Error(`the supergraph names @policy "${policy}", which gateway/src/authorization.ts does not know`);
-  return rules;
-}
-
-/** How a requirement reads in an error and in metrics, e.g. `@requiresScopes(role:teacher | role:staff)`. */
-export function describe(requirement: Requirement): string {
-  const parts: string[] = [];
-  const alternatives = (lists: string[][]) => lists.map((all) => all.join(" & ")).join(" | ");
-  if (requirement.scopes) parts.push(`@requiresScopes(${alternatives(requirement.scopes)})`);
-  if (requirement.policies) parts.push(`@policy(${alternatives(requirement.policies)})`);
-  if (!parts.length) parts.push("@authenticated");
-  return parts.join(" ");
-}
-
-/** Why a requirement refuses a caller (undefined: allowed here). Row-level policies pass for a signed-in caller. */
-export function refusal(requirement: Requirement, role: Role | null): string | undefined {
-  if (role === null) return "authenticated";
-  if (requirement.scopes) {
-    const scopes = new Set(scopesOf(role));
-    if (!requirement.scopes.some((all) => all.every((scope) => scopes.has(scope)))) return "requiresScopes";
-  }
-  if (requirement.policies) {
-    const passes = (policy: string) => {
-      const rule = GATEWAY_POLICIES[policy];
-      return rule === "row" || rule?.token(role) === true;
-    };
-    const allowed = requirement.policies.find((all) => all.every(passes));
-    if (!allowed) return `policy:${requirement.policies.flat().find((p) => !passes(p))}`;
-  }
-  return undefined;
-}
+import type { Metrics } from "@pooya/runtime";
+import {
+  REFUSAL_REASON,
+  authorizationRules,
+  describe,
+  refusal,
+  type AuthorizationRules,
+  type Requirement,
+} from "./authorization-rules.ts";
 
 /** One removed field (or fragment): where its null goes in the answer, and why. */
 export interface RemovedPath {
@@ -383,8 +256,8 @@ export function removedPathError(removedPath: RemovedPath, role: Role | null): G
 export interface AuthorizationOptions<TContext> {
   supergraphSdl: string;
   viewerOf: (context: TContext) => Viewer;
-  /** A refusal, by "Type.field" and rule (authenticated, requiresScopes, policy:<name>). */
-  refused?: (coordinate: string, rule: string) => void;
+  /** Where refusals are counted (gateway_authorization_refusals_total). */
+  metrics?: Metrics;
 }
 
 /**
@@ -396,6 +269,11 @@ export function authorizationPlugin<TContext extends BaseContext>(
   options: AuthorizationOptions<TContext>,
 ): ApolloServerPlugin<TContext> {
   const rules = authorizationRules(options.supergraphSdl);
+  const refusals = options.metrics?.counter(
+    "gateway_authorization_refusals_total",
+    "Fields removed from operations before planning, by field (Type.field) and rule (authenticated, requiresScopes, policy:<name>)",
+    ["field", "rule"] as const,
+  );
   // Apollo Server keeps one parsed document per query, so each is filtered once per role.
   const filtered = new WeakMap<DocumentNode, { schema: GraphQLSchema; byRole: Map<string, FilteredOperation> }>();
   return {
@@ -413,7 +291,7 @@ export function authorizationPlugin<TContext extends BaseContext>(
           let known = entry.byRole.get(key);
           if (!known) entry.byRole.set(key, (known = filterOperation(schema, rules, document, operationName, role)));
           outcome = known;
-          for (const r of outcome.removed) if (!r.silent) options.refused?.(r.coordinate, r.rule);
+          for (const r of outcome.removed) if (!r.silent) refusals?.inc({ field: r.coordinate, rule: r.rule });
           if (!outcome.document) return;
           const writable = requestContext as { document: DocumentNode; queryHash: string; operation: unknown };
           writable.document = outcome.document;

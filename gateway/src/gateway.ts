@@ -245,11 +245,6 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     maxAliases: { n: 30 },
     blockFieldSuggestion: { enabled: settings.production },
   }).protect();
-  const authorizationRefusals = metrics.counter(
-    "gateway_authorization_refusals_total",
-    "Fields removed from operations before planning, by field (Type.field) and rule (authenticated, requiresScopes, policy:<name>)",
-    ["field", "rule"] as const,
-  );
   const validationRules = [...armor.validationRules, maxAliasLengthRule(settings.limits.maxAliasLength)];
   const trusted = settings.trustedDocuments;
   // Enforced trusted documents and an explorer that runs any operation do not go together.
@@ -275,8 +270,8 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
       requestShapePlugin<GatewayContext>(),
       authorizationPlugin<GatewayContext>({
         supergraphSdl: settings.supergraphSdl,
-        viewerOf: (context) => context.viewer,
-        refused: (field, rule) => authorizationRefusals.inc({ field, rule }),
+        metrics,
+        viewerOf: (c) => c.viewer,
       }),
       valueLimitsPlugin<GatewayContext>(settings.limits),
       demandControlPlugin<GatewayContext>(settings.limits),

@@ -89,5 +89,5 @@ export type { RunningGateway, SubgraphRequestCounter } from "./gateway.ts";
 export { composeSupergraph, type CompositionResult, type SubgraphSource } from "./composition.ts";
 export { SUPERGRAPH_PATH, apiSchemaOfSupergraph, forApolloGateway, readSupergraph, subgraphsOf } from "./supergraph.ts";
 export { MAX_QUERY_TOKENS } from "./gateway.ts";
-export { REFUSAL_REASON, authorizationRules, refusal, type Requirement } from "./authorization.ts";
+export { REFUSAL_REASON, authorizationRules, refusal, type Requirement } from "./authorization-rules.ts";
 export { serveWebClient, WEB_ROOT } from "./web.ts";

@@ -3,7 +3,8 @@
 import { describe, expect, test } from "vitest";
 import { parse, print } from "graphql";
 import { readSupergraph, SUPERGRAPH_PATH, apiSchemaOfSupergraph } from "../src/supergraph.ts";
-import { authorizationRules, filterOperation, withRemovedNulls } from "../src/authorization.ts";
+import { authorizationRules } from "../src/authorization-rules.ts";
+import { filterOperation, withRemovedNulls } from "../src/authorization.ts";
 
 const { sdl } = readSupergraph(SUPERGRAPH_PATH);
 const schema = apiSchemaOfSupergraph(sdl);
