@@ -512,6 +512,16 @@ describe("Router semantics at the gateway", () => {
     expect(fed.gateway.subgraphRequests.snapshot().attendance ?? 0).toBe(before.attendance ?? 0);
   });
 
+  test("a field left with nothing the caller may see is null, its variable unused, the rest answered", async () => {
+    const r = await fed.execute({
+      query: `query($c: ID!) { me { id } course(id: $c) { students { id } } }`,
+      variables: { c: course.id },
+      token: people.student.token,
+    });
+    expect(r.data).toEqual({ me: { id: people.student.id }, course: null });
+    expect(r.errors?.map((e) => [e.path, e.extensions?.code])).toEqual([[["course", "students"], F]]);
+  });
+
   test("an operation whose every field is refused reaches no subgraph", async () => {
     const before = fed.gateway.subgraphRequests.snapshot();
     const anonymous = await fed.execute({ query: `{ me { id } meals { id } }` });
