@@ -47,7 +47,7 @@ import {
   waitUntilReady,
   type ServiceProcess,
 } from "@pooya/e2e";
-import { SUPERGRAPH_PATH } from "@pooya/gateway";
+import { SUPERGRAPH_PATH, forApolloGateway } from "@pooya/gateway";
 import { nodeFlagsOf } from "@pooya/system";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -227,7 +227,8 @@ try {
   const supergraphPath = join(work, "supergraph.graphql");
   writeFileSync(
     supergraphPath,
-    readFileSync(SUPERGRAPH_PATH, "utf8").replace(
+    // Without `for: SECURITY`: stock Apollo Gateway refuses security features it does not enforce.
+    forApolloGateway(readFileSync(SUPERGRAPH_PATH, "utf8")).replace(
       /@join__graph\(name: "(\w+)", url: "[^"]+"\)/g,
       (_m, name: string) =>
         `@join__graph(name: "${name}", url: "${system.processes[name as keyof typeof system.processes].url}/graphql")`,

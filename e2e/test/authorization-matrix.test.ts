@@ -1,11 +1,20 @@
 // Who may do what: every role × every operation and entity field of the contract, as one table.
 // A missing or loosened rule shows up as a changed cell, not as a forgotten test.
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { randomBytes } from "node:crypto";
 import type { Viewer } from "@pooya/identity";
+import {
+  REFUSAL_REASON,
+  SUPERGRAPH_PATH,
+  authorizationRules,
+  readSupergraph,
+  refusal,
+  type Requirement,
+} from "@pooya/gateway";
 import { startFederation, type Federation, type GraphQLResponse, type ServiceName } from "../src/harness.ts";
 import { OPS, addMeal, createCourse, day, enroll, topUp, uniqueCode } from "../src/fixtures.ts";
 import { connectRaw } from "../src/live.ts";
+import { metricSum } from "../src/metrics.ts";
 
 const ROLES = ["anonymous", "student", "otherStudent", "teacher", "otherTeacher", "staff"] as const;
 type Actor = (typeof ROLES)[number];
@@ -279,4 +288,259 @@ test("the matrix covers every root field of the contract", async () => {
   const covered = new Set(Object.keys(EXPECTED).map((k) => k.split(" ")[0]));
   // Query.meal is a lookup with the same rule as Query.meals.
   expect(roots.filter((f) => !covered.has(f) && f !== "Query.meal")).toEqual([]);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The same rules from the schema: every field and type the supergraph guards (@authenticated,
+// @requiresScopes, @policy) × anonymous/student/teacher/staff (× self/other where a policy
+// decides by the row), asked through the gateway and of the owning subgraph directly. The two
+// must answer alike, and what the token alone refuses must be refused by the gateway itself.
+
+const rules = authorizationRules(readSupergraph(SUPERGRAPH_PATH).sdl);
+const GUARDED = [...[...rules.fields.keys()], ...[...rules.types.keys()]].sort();
+const MATRIX_ACTORS = ["anonymous", "student", "teacher", "staff"] as const;
+type MatrixActor = (typeof MATRIX_ACTORS)[number];
+type Subject = "self" | "other";
+const ZERO = "00000000-0000-0000-0000-000000000000";
+
+/** A root field: the same operation through the gateway and to its subgraph. */
+interface RootProbe {
+  service: ServiceName;
+  query: string;
+  variables?: (subjectId: string) => Record<string, unknown>;
+}
+/** An entity's field (or a guarded type): reached through the gateway, asked of its subgraph as `_entities`. */
+interface EntityProbe {
+  service: ServiceName;
+  entity: "User" | "Course" | "Meal";
+  selection: string;
+}
+
+const PROBES: Record<string, RootProbe | EntityProbe> = {
+  "Query.me": { service: "users", query: `{ me { id } }` },
+  "Query.user": { service: "users", query: `query($id: ID!) { user(id: $id) { id } }`, variables: (id) => ({ id }) },
+  "Query.users": { service: "users", query: `{ users(first: 1) { totalCount } }` },
+  "Mutation.logout": { service: "users", query: `mutation { logout(refreshToken: "bogus") }` },
+  "Mutation.createUser": {
+    service: "users",
+    query: `mutation { createUser(input: { email: "not an email", password: "x", name: "", role: STUDENT }) { id } }`,
+  },
+  "Query.course": { service: "courses", query: `query($c: ID!) { course(id: $c) { id } }` },
+  "Query.courses": { service: "courses", query: `{ courses(first: 1) { totalCount } }` },
+  Course: { service: "courses", entity: "Course", selection: "id code" },
+  "Course.students": { service: "courses", entity: "Course", selection: "students { id }" },
+  "User.teachingCourses": { service: "courses", entity: "User", selection: "teachingCourses { id }" },
+  "User.enrolledCourses": { service: "courses", entity: "User", selection: "enrolledCourses { id }" },
+  "Mutation.createCourse": {
+    service: "courses",
+    query: `mutation { createCourse(input: { code: "!", title: "x", capacity: 1 }) { id } }`,
+  },
+  "Mutation.enroll": { service: "courses", query: `mutation { enroll(courseId: "${ZERO}") { id } }` },
+  "Mutation.dropEnrollment": {
+    service: "courses",
+    query: `mutation { dropEnrollment(courseId: "${ZERO}", studentId: "${ZERO}") { id } }`,
+  },
+  "Course.attendanceRate": { service: "attendance", entity: "Course", selection: "attendanceRate" },
+  "User.attendance": { service: "attendance", entity: "User", selection: "attendance { id }" },
+  "Query.courseAttendance": {
+    service: "attendance",
+    query: `query($c: ID!) { courseAttendance(courseId: $c, date: "2020-01-01") { id } }`,
+  },
+  "Mutation.markAttendance": {
+    service: "attendance",
+    // A future day: refused as BAD_USER_INPUT once authorized, so nothing is written.
+    query: `mutation($c: ID!, $s: ID!, $d: Date!) { markAttendance(input: { courseId: $c, studentId: $s, date: $d, status: PRESENT }) { id } }`,
+    variables: () => ({ d: day(30) }),
+  },
+  "Mutation.markCourseAttendance": {
+    service: "attendance",
+    query: `mutation($c: ID!) { markCourseAttendance(input: { courseId: $c, date: "2020-01-01", marks: [] }) { id } }`,
+  },
+  Meal: { service: "food", entity: "Meal", selection: "id name" },
+  "Query.meals": { service: "food", query: `{ meals { id } }` },
+  "Query.meal": { service: "food", query: `query($m: ID!) { meal(id: $m) { id } }` },
+  "Query.myOrders": { service: "food", query: `{ myOrders { id } }` },
+  "Mutation.addMeal": {
+    service: "food",
+    query: `mutation { addMeal(input: { name: "", mealType: LUNCH, servingDate: "2030-01-01", price: 1, stock: 1 }) { id } }`,
+  },
+  "Mutation.topUpWallet": {
+    service: "food",
+    query: `mutation($s: ID!) { topUpWallet(userId: $s, amount: 0) { balance } }`,
+  },
+  "Mutation.buyMeal": {
+    service: "food",
+    query: `mutation($m: ID!) { buyMeal(input: { mealId: $m, quantity: 0, idempotencyKey: "matrix" }) { id } }`,
+  },
+  "Mutation.cancelOrder": { service: "food", query: `mutation { cancelOrder(orderId: "${ZERO}") { id } }` },
+  "User.wallet": { service: "food", entity: "User", selection: "wallet { balance }" },
+  "User.foodOrders": { service: "food", entity: "User", selection: "foodOrders { id }" },
+  "User.notifications": { service: "notifications", entity: "User", selection: "notifications { totalCount }" },
+  "User.unreadNotificationCount": { service: "notifications", entity: "User", selection: "unreadNotificationCount" },
+  "Mutation.markNotificationsRead": {
+    service: "notifications",
+    query: `mutation { markNotificationsRead(ids: []) { id } }`,
+  },
+  "Mutation.markAllNotificationsRead": { service: "notifications", query: `mutation { markAllNotificationsRead }` },
+};
+// Over WebSocket only: its row in the table above is the gateway's answer; the subgraph's own
+// refusal of an anonymous subscriber is tested in notifications.test.ts.
+const NOT_PROBED = ["Subscription.notificationAdded"];
+
+const requirementsOf = (coordinate: string): Requirement[] => {
+  const field = rules.fields.get(coordinate);
+  const [type, name] = coordinate.split(".");
+  const schemaType = name ? undefined : rules.types.get(type!);
+  return [field, schemaType].filter((r): r is Requirement => !!r);
+};
+const rowLevel = (coordinate: string) => requirementsOf(coordinate).some((r) => r.policies);
+const matrixPerson = (actor: Exclude<MatrixActor, "anonymous">) => people[actor];
+/** Whose row a cell reads: the actor's own, or someone else's (the teacher's; for the teacher, the student's). */
+const subjectId = (actor: MatrixActor, subject: Subject) =>
+  actor === "anonymous"
+    ? people.student.id
+    : subject === "self"
+      ? matrixPerson(actor).id
+      : actor === "teacher"
+        ? people.student.id
+        : people.teacher.id;
+
+function variablesFor(actor: MatrixActor, subject: Subject, probe: RootProbe) {
+  return {
+    ...(probe.query.includes("$c:") ? { c: course.id } : {}),
+    ...(probe.query.includes("$m:") ? { m: meal.id } : {}),
+    ...(probe.query.includes("$s:") ? { s: people.student.id } : {}),
+    ...probe.variables?.(subjectId(actor, subject)),
+  };
+}
+
+/** How the gateway reaches an entity's field for a cell. */
+function gatewayQuery(actor: MatrixActor, subject: Subject, probe: EntityProbe) {
+  if (probe.entity === "Meal") return `query($m: ID!) { meal(id: $m) { ${probe.selection} } }`;
+  if (probe.entity === "Course") return `query($c: ID!) { course(id: $c) { ${probe.selection} } }`;
+  if (actor === "anonymous" || subject === "self") return `{ me { ${probe.selection} } }`;
+  // Someone else: the course's teacher, or (for the teacher) its students.
+  return actor === "teacher"
+    ? `query($c: ID!) { course(id: $c) { students { ${probe.selection} } } }`
+    : `query($c: ID!) { course(id: $c) { teacher { ${probe.selection} } } }`;
+}
+
+interface Cell {
+  gateway: Outcome;
+  subgraph: Outcome;
+  /** Refused by the gateway before planning (the subgraph never asked). */
+  byGateway: boolean;
+}
+
+async function cell(coordinate: string, actor: MatrixActor, subject: Subject): Promise<Cell> {
+  const probe = PROBES[coordinate]!;
+  const token = actor === "anonymous" ? undefined : matrixPerson(actor).token;
+  const viewer: Viewer =
+    actor === "anonymous" ? null : { userId: matrixPerson(actor).id, role: matrixPerson(actor).role };
+  let throughGateway: GraphQLResponse;
+  let direct: GraphQLResponse;
+  if ("query" in probe) {
+    const variables = variablesFor(actor, subject, probe);
+    throughGateway = await fed.execute({ query: probe.query, variables, token });
+    direct = await fed.callSubgraph(probe.service, { query: probe.query, variables, viewer });
+  } else {
+    const query = gatewayQuery(actor, subject, probe);
+    throughGateway = await fed.execute({ query, variables: { c: course.id, m: meal.id }, token });
+    const id = probe.entity === "Course" ? course.id : probe.entity === "Meal" ? meal.id : subjectId(actor, subject);
+    direct = await fed.callSubgraph(probe.service, {
+      query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on ${probe.entity} { ${probe.selection} } } }`,
+      variables: { r: [{ __typename: probe.entity, id }] },
+      viewer,
+    });
+  }
+  const first = throughGateway.errors?.[0];
+  return {
+    gateway: outcome(throughGateway),
+    subgraph: outcome(direct),
+    byGateway: first?.extensions?.reason === REFUSAL_REASON && first.extensions.serviceName === undefined,
+  };
+}
+
+test("the matrix from the supergraph probes every guarded field and type", () => {
+  expect(GUARDED.length).toBeGreaterThanOrEqual(30);
+  expect([...Object.keys(PROBES), ...NOT_PROBED].sort()).toEqual(GUARDED);
+});
+
+test("gateway and subgraph refuse alike, and the gateway refuses what the token alone decides", async () => {
+  const disagreements: string[] = [];
+  const table: string[] = [];
+  for (const coordinate of Object.keys(PROBES)) {
+    const subjects: Subject[] = rowLevel(coordinate) ? ["self", "other"] : ["self"];
+    for (const actor of MATRIX_ACTORS)
+      for (const subject of subjects) {
+        const name = `${coordinate} ${actor}${subjects.length > 1 ? ` (${subject})` : ""}`;
+        const result = await cell(coordinate, actor, subject);
+        table.push(
+          `${name}: gateway ${result.gateway}${result.byGateway ? " (before planning)" : ""}, subgraph ${result.subgraph}`,
+        );
+        if (result.gateway !== result.subgraph) disagreements.push(name);
+        const role = actor === "anonymous" ? null : matrixPerson(actor).role;
+        // Guarded parents (me, course) stand in for an anonymous caller; the token decides it all the same.
+        const tokenRefuses = role === null || requirementsOf(coordinate).some((r) => refusal(r, role) !== undefined);
+        if (tokenRefuses !== result.byGateway)
+          disagreements.push(`${name}: refused before planning? ${result.byGateway}`);
+        if (role === null && result.gateway !== U) disagreements.push(`${name}: anonymous got ${result.gateway}`);
+      }
+  }
+  expect(disagreements, table.join("\n")).toEqual([]);
+});
+
+describe("Router semantics at the gateway", () => {
+  test("allowed and refused fields together: the allowed data, null and an error at each refused path", async () => {
+    const before = fed.gateway.subgraphRequests.snapshot();
+    const r = await fed.execute({
+      query: `query($c: ID!) { me { id } course(id: $c) { code attendanceRate } }`,
+      variables: { c: course.id },
+      token: people.student.token,
+    });
+    expect(r.data).toEqual({
+      me: { id: people.student.id },
+      course: { code: expect.any(String), attendanceRate: null },
+    });
+    expect(r.errors).toEqual([
+      expect.objectContaining({
+        path: ["course", "attendanceRate"],
+        extensions: expect.objectContaining({ code: F, reason: REFUSAL_REASON }),
+      }),
+    ]);
+    // attendanceRate was the only field attendance serves here: it was not asked.
+    expect(fed.gateway.subgraphRequests.snapshot().attendance ?? 0).toBe(before.attendance ?? 0);
+  });
+
+  test("a field left with nothing the caller may see is null, its variable unused, the rest answered", async () => {
+    const r = await fed.execute({
+      query: `query($c: ID!) { me { id } course(id: $c) { students { id } } }`,
+      variables: { c: course.id },
+      token: people.student.token,
+    });
+    expect(r.data).toEqual({ me: { id: people.student.id }, course: null });
+    expect(r.errors?.map((e) => [e.path, e.extensions?.code])).toEqual([[["course", "students"], F]]);
+  });
+
+  test("an operation whose every field is refused reaches no subgraph", async () => {
+    const before = fed.gateway.subgraphRequests.snapshot();
+    const anonymous = await fed.execute({ query: `{ me { id } meals { id } }` });
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.data).toBeNull(); // meals is non-null
+    expect(anonymous.errors?.map((e) => [e.path, e.extensions?.code, e.extensions?.reason])).toEqual([
+      [["me"], U, REFUSAL_REASON],
+      [["meals"], U, REFUSAL_REASON],
+    ]);
+    const student = await fed.execute({ query: `{ users { totalCount } }`, token: people.student.token });
+    expect(student.data).toBeNull();
+    expect(student.errors?.map((e) => e.extensions?.code)).toEqual([F]);
+    expect(fed.gateway.subgraphRequests.snapshot()).toEqual(before);
+  });
+
+  test("refusals are counted per field and rule", async () => {
+    const labels = { field: "Query.users", rule: "requiresScopes" };
+    const before = await metricSum(fed.gateway.metricsUrl, "gateway_authorization_refusals_total", labels);
+    await fed.execute({ query: `{ users { totalCount } }`, token: people.teacher.token });
+    expect(await metricSum(fed.gateway.metricsUrl, "gateway_authorization_refusals_total", labels)).toBe(before + 1);
+  });
 });

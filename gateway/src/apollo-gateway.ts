@@ -8,7 +8,7 @@ import type { ApolloCaches } from "./caches.ts";
 import { SHAPED_LIKE_APOLLO_GATEWAY, installFastResultShaping, useApolloResultShaping } from "./result-shaping.ts";
 import type { GatewaySettings } from "./settings.ts";
 import { SubgraphDataSource, type SubgraphRequestCounter } from "./subgraph-data-source.ts";
-import { subgraphsOf } from "./supergraph.ts";
+import { forApolloGateway, subgraphsOf } from "./supergraph.ts";
 
 /** Each subgraph's Upstream (keep-alive pool, timeouts, retries, breaker), by name. */
 export function connectSubgraphs(
@@ -43,7 +43,7 @@ export function createSupergraphGateway(
       "@apollo/gateway is not the version gateway/src/result-shaping.ts was written against: Apollo's own (slower) result shaping is used",
     );
   const gateway = new ApolloGateway({
-    supergraphSdl: settings.supergraphSdl,
+    supergraphSdl: forApolloGateway(settings.supergraphSdl), // authorization: our plugin enforces it
     logger: log,
     queryPlannerConfig: { cache: parts.queryPlans },
     buildService: ({ name, url }) =>

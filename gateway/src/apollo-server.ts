@@ -15,6 +15,7 @@ import {
   type Metrics,
   type RateLimit,
 } from "@pooya/runtime";
+import { authorizationPlugin } from "./authorization.ts";
 import type { ApolloCaches } from "./caches.ts";
 import { clientLimitsPlugin, tooManyRequestsStatusPlugin } from "./client-limits.ts";
 import type { GatewayContext } from "./context.ts";
@@ -53,7 +54,7 @@ function queryProtection(settings: Pick<GatewaySettings, "production" | "limits"
 
 /** Apollo Server, not started yet; `validationRules` and `formatError` serve subscriptions too. */
 export function createApolloServer(
-  settings: Pick<GatewaySettings, "production" | "limits">,
+  settings: Pick<GatewaySettings, "production" | "limits" | "supergraphSdl">,
   parts: {
     gateway: ApolloGateway;
     caches: Pick<ApolloCaches, "documentStore" | "persistedQueries">;
@@ -85,6 +86,11 @@ export function createApolloServer(
     introspection: explorer.enabled,
     plugins: [
       requestShapePlugin<GatewayContext>(),
+      authorizationPlugin<GatewayContext>({
+        supergraphSdl: settings.supergraphSdl,
+        metrics: parts.metrics,
+        viewerOf: (c) => c.viewer,
+      }),
       valueLimitsPlugin<GatewayContext>(settings.limits),
       demandControlPlugin<GatewayContext>(settings.limits),
       clientLimitsPlugin<GatewayContext>(parts.clientLimits),

@@ -87,5 +87,6 @@ export const gatewayService = defineService({
 
 export type { RunningGateway } from "./gateway.ts";
 export { composeSupergraph, type SubgraphSource } from "./composition.ts";
-export { SUPERGRAPH_PATH, apiSchemaOfSupergraph, readSupergraph } from "./supergraph.ts";
+export { SUPERGRAPH_PATH, apiSchemaOfSupergraph, forApolloGateway, readSupergraph } from "./supergraph.ts";
+export { REFUSAL_REASON, authorizationRules, refusal, type Requirement } from "./authorization-rules.ts";
 export { serveWebClient, WEB_ROOT } from "./web.ts";

@@ -14,7 +14,7 @@ import {
   type FieldSelection,
   type Schema,
 } from "@apollo/federation-internals";
-import { SUPERGRAPH_PATH } from "../src/supergraph.ts";
+import { SUPERGRAPH_PATH, forApolloGateway } from "../src/supergraph.ts";
 import {
   apolloComputeResponse,
   computeResponse,
@@ -234,7 +234,7 @@ test("3 000 random corruptions of valid answers: the same data, errors and excep
 });
 
 test("the real supergraph's course report (200 students) answers as Apollo's, and the install takes effect", () => {
-  const api = Supergraph.build(readFileSync(SUPERGRAPH_PATH, "utf8")).apiSchema();
+  const api = Supergraph.build(forApolloGateway(readFileSync(SUPERGRAPH_PATH, "utf8"))).apiSchema();
   const query = `query($id: ID!) { course(id: $id) { code attendanceRate students { name attendance(courseId: $id) { date status } wallet { balance } foodOrders { totalPrice status } } } }`;
   const students = Array.from({ length: 200 }, (_, i) => ({
     __typename: "User",

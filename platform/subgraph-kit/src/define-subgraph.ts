@@ -44,6 +44,7 @@ import {
   type ServiceIdentity,
 } from "@pooya/identity";
 import { serveSubgraph, subgraphSettings, type SubgraphSettings } from "./subgraph.ts";
+import type { Policies } from "./authorization.ts";
 import { createUpstream, type Upstream } from "@pooya/runtime";
 
 /** What the kit needs of a generated Prisma client. */
@@ -124,6 +125,8 @@ export interface SubgraphWiring<P extends PrismaClientLike, S extends EnvShape, 
   client: PrismaClientClass<P>;
   /** Typed where they are written (generated `Resolvers` from schema.graphql); any resolver map here. */
   resolvers: object;
+  /** The named policies its schema's @policy directives name. */
+  policies?: Policies<C>;
   wire(parts: SubgraphParts<P, S>): Promise<SubgraphServing<C, X>> | SubgraphServing<C, X>;
 }
 
@@ -137,10 +140,10 @@ export function wireSubgraph<
   X = NoExtras,
   S extends EnvShape = NoExtras,
 >(
-  options: { client: PrismaClientClass<P>; resolvers: object; env?: S },
+  options: { client: PrismaClientClass<P>; resolvers: object; policies?: Policies<C>; env?: S },
   wire: SubgraphWiring<P, S, C, X>["wire"],
 ): SubgraphWiring<P, S, C, X> {
-  return { client: options.client, resolvers: options.resolvers, wire };
+  return { client: options.client, resolvers: options.resolvers, policies: options.policies, wire };
 }
 
 export interface SubgraphDefinition<N extends string, S extends EnvShape, X> {
@@ -297,6 +300,7 @@ async function startSubgraph(
       metrics,
       schema: new URL("../schema.graphql", definition.source),
       resolvers: wiring.resolvers,
+      policies: wiring.policies as Policies<never>,
       ...(identity ? { identity } : {}),
       ...(definition.subscriptions ? { subscriptions: true } : {}),
       ...(definition.internalRoutes

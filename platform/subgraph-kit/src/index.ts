@@ -7,3 +7,4 @@ export { groupLoader, loaderPerKey, rowLoader } from "./loaders.ts";
 export { selectColumns } from "./selection.ts";
 export { isUuid, requireIntRange, requireText } from "./validation.ts";
 export { defineSubgraph, wireSubgraph, type DatabaseOf, type TransactionOf } from "./define-subgraph.ts";
+export type { Policies, Policy } from "./authorization.ts";

@@ -32,6 +32,7 @@ import { compiledExecutor } from "./executor.ts";
 import { boundedKeyValueCache, documentBytes, drainDeadline } from "@pooya/runtime";
 import { SESSION_EXPIRED, enableWebSockets, graphqlOverWebSocket, prepareOperation } from "@pooya/runtime";
 import type { SqlStatementCounter } from "./database.ts";
+import { guardResolvers, type Policies } from "./authorization.ts";
 import type { Logger } from "@pooya/runtime";
 
 /** The parsed operations a subgraph keeps (the gateway's fetches): entries and estimated heap. */
@@ -95,6 +96,8 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
   schema: URL;
   /** Typed where they are written (generated `Resolvers` from schema.graphql); any resolver map here. */
   resolvers: object;
+  /** The named policies its schema's @policy directives name (see authorization.ts). */
+  policies?: Policies<never>;
   db: ServiceDatabase;
   /** A fresh context per request, for the verified caller (DataLoaders live here). */
   createContext: (viewer: Viewer, caller: Caller) => TContext;
@@ -118,9 +121,17 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
     refreshAfterMs: settings.keysRefreshMs,
   });
   const verifyIdentityAssertion = createIdentityAssertionVerifier(gatewayKeys.getKey, gatewayKeys);
-  const schema = buildSubgraphSchema([
-    { typeDefs: loadSchemaFile(options.schema), resolvers: options.resolvers as GraphQLResolverMap<unknown> },
-  ]);
+  const typeDefs = loadSchemaFile(options.schema);
+  const refusals = options.metrics.counter(
+    "authorization_refusals_total",
+    "Guarded fields refused by this subgraph, by field (Type.field) and rule (authenticated, requiresScopes, policy:<names>)",
+    ["field", "rule"] as const,
+  );
+  // The schema's @authenticated, @requiresScopes and @policy, checked before the resolvers run.
+  const resolvers = guardResolvers(typeDefs, options.resolvers, options.policies, (field, rule) =>
+    refusals.inc({ field, rule }),
+  );
+  const schema = buildSubgraphSchema([{ typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }]);
   const formatError = maskUnexpectedErrors({ log, production: settings.production });
   const executor = settings.executor === "compiled" ? compiledExecutor(schema) : undefined;
   if (executor) options.metrics.trackCache(executor.cache);

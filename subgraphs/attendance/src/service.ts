@@ -6,6 +6,7 @@ import { createEnrollmentReplica } from "./enrollment-replica.ts";
 import { createAttendance } from "./attendance.ts";
 import { createLoaders, type AttendanceContext } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
+import { policies } from "./resolvers/policies.ts";
 import { attendanceEnv } from "./env.ts";
 
 export type AttendanceDb = DatabaseOf<typeof PrismaClient>;
@@ -13,7 +14,7 @@ export type AttendanceTransaction = TransactionOf<AttendanceDb>;
 export type AttendanceOutbox = Outbox<AttendanceTransaction>;
 
 export default wireSubgraph(
-  { client: PrismaClient, resolvers, env: attendanceEnv },
+  { client: PrismaClient, resolvers, policies, env: attendanceEnv },
   ({ vars, db, outbox, identity, upstream, broker, events, log, metrics }) => {
     const replica = createEnrollmentReplica(db, {
       courses: upstream("courses"),

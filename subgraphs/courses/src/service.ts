@@ -8,13 +8,14 @@ import { createCatalogue } from "./catalogue.ts";
 import { createEnrollment } from "./enrollment.ts";
 import { createLoaders, type CoursesContext } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
+import { policies } from "./resolvers/policies.ts";
 import { ENROLLMENT_CHECK_PATH, MAX_CHECKED_STUDENTS, type EnrollmentCheck } from "./internal-api.ts";
 
 export type CoursesDb = DatabaseOf<typeof PrismaClient>;
 export type CoursesTransaction = TransactionOf<CoursesDb>;
 export type CoursesOutbox = Outbox<CoursesTransaction>;
 
-export default wireSubgraph({ client: PrismaClient, resolvers }, ({ db, outbox, identity, upstream }) => {
+export default wireSubgraph({ client: PrismaClient, resolvers, policies }, ({ db, outbox, identity, upstream }) => {
   const directory = createUsersDirectory({ upstream: upstream("users"), identity });
   const catalogue = createCatalogue(db, outbox, directory);
   const enrollment = createEnrollment(db, outbox, directory);

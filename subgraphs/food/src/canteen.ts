@@ -65,7 +65,7 @@ export function createCanteen(
     viewer: NonNullable<Viewer>,
     input: BuyMealInput,
   ): Promise<{ order: FoodOrder; replayed: boolean }> {
-    if (viewer.role !== "STUDENT") throw forbidden("Only students can buy meals.");
+    // A STUDENT: @requiresScopes on Mutation.buyMeal.
     requireIntRange(input.quantity, "quantity", 1, MAX_QUANTITY);
     const key = input.idempotencyKey.trim();
     if (key.length < 1 || key.length > 100)
@@ -138,8 +138,8 @@ export function createCanteen(
   }
 
   return {
-    addMeal(viewer: NonNullable<Viewer>, input: AddMealInput) {
-      if (viewer.role !== "STAFF") throw forbidden("Only staff can add meals.");
+    /** STAFF: @requiresScopes on Mutation.addMeal. */
+    addMeal(input: AddMealInput) {
       return db.prisma.meal.create({
         data: {
           name: requireText(input.name, "name", { max: 100 }),
@@ -168,7 +168,7 @@ export function createCanteen(
     },
 
     async topUp(viewer: NonNullable<Viewer>, userId: string, amount: number) {
-      if (viewer.role !== "STAFF") throw forbidden("Only staff can top up wallets.");
+      // STAFF: @requiresScopes on Mutation.topUpWallet.
       requireIntRange(amount, "amount", 1, MAX_TOP_UP);
       if (!isUuid(userId) || !(await users.find(userId))) throw notFound("User", userId);
       return outbox.transaction(async (tx, emit) => {

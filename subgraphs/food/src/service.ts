@@ -6,19 +6,23 @@ import { PrismaClient } from "./generated/prisma/client.ts";
 import { createCanteen } from "./canteen.ts";
 import { createLoaders, type FoodContext } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
+import { policies } from "./resolvers/policies.ts";
 
 export type FoodDb = DatabaseOf<typeof PrismaClient>;
 export type FoodTransaction = TransactionOf<FoodDb>;
 export type FoodOutbox = Outbox<FoodTransaction>;
 
-export default wireSubgraph({ client: PrismaClient, resolvers }, ({ db, outbox, identity, upstream, metrics }) => {
-  const purchases = metrics.counter(
-    "food_purchases_total",
-    "buyMeal calls, by outcome: ok, replayed (same idempotency key) or the error code",
-    ["outcome"] as const,
-  );
-  const canteen = createCanteen(db, outbox, createUsersDirectory({ upstream: upstream("users"), identity }), {
-    purchase: (outcome) => purchases.inc({ outcome }),
-  });
-  return { context: ({ viewer }): FoodContext => ({ viewer, db, canteen, loaders: createLoaders(db) }) };
-});
+export default wireSubgraph(
+  { client: PrismaClient, resolvers, policies },
+  ({ db, outbox, identity, upstream, metrics }) => {
+    const purchases = metrics.counter(
+      "food_purchases_total",
+      "buyMeal calls, by outcome: ok, replayed (same idempotency key) or the error code",
+      ["outcome"] as const,
+    );
+    const canteen = createCanteen(db, outbox, createUsersDirectory({ upstream: upstream("users"), identity }), {
+      purchase: (outcome) => purchases.inc({ outcome }),
+    });
+    return { context: ({ viewer }): FoodContext => ({ viewer, db, canteen, loaders: createLoaders(db) }) };
+  },
+);

@@ -1,25 +1,16 @@
 // A user's notifications: the list (newest first, keyset-paged), the unread count, marking read.
 // Only the user themself sees or changes them — staff included.
-import { badUserInput, domainError, forbidden } from "@pooya/runtime";
+import { badUserInput, domainError } from "@pooya/runtime";
 import { type Viewer } from "@pooya/identity";
 import { decodeCursor, isUuid, pageSize, toConnection } from "@pooya/subgraph-kit";
 import type { NotificationsDb } from "./service.ts";
 
 export const MAX_MARKED = 100;
 
-function requireSelf(viewer: NonNullable<Viewer>, userId: string) {
-  if (viewer.userId !== userId)
-    throw forbidden("Notifications are private: only their recipient can see or change them.");
-}
-
 export function createNotificationList(db: NotificationsDb) {
   return {
-    async list(
-      viewer: NonNullable<Viewer>,
-      userId: string,
-      args: { first?: number | null; after?: string | null; unreadOnly?: boolean | null },
-    ) {
-      requireSelf(viewer, userId);
+    /** Only for the user themself: @policy(self) on User.notifications. */
+    async list(userId: string, args: { first?: number | null; after?: string | null; unreadOnly?: boolean | null }) {
       const size = pageSize(args.first);
       const position = decodeCursor(args.after);
       const filter = { userId, ...(args.unreadOnly ? { readAt: null } : {}) };
@@ -42,8 +33,8 @@ export function createNotificationList(db: NotificationsDb) {
       return toConnection(rows, size, () => db.prisma.notification.count({ where: filter }));
     },
 
-    unreadCount(viewer: NonNullable<Viewer>, userId: string) {
-      requireSelf(viewer, userId);
+    /** Only for the user themself: @policy(self) on User.unreadNotificationCount. */
+    unreadCount(userId: string) {
       return db.prisma.notification.count({ where: { userId, readAt: null } });
     },
 

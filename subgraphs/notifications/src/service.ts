@@ -8,12 +8,13 @@ import { createLiveNotifications } from "./live.ts";
 import { createNotificationList } from "./notification-list.ts";
 import type { NotificationsContext } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
+import { policies } from "./resolvers/policies.ts";
 import { notificationsEnv } from "./env.ts";
 
 export type NotificationsDb = DatabaseOf<typeof PrismaClient>;
 export type NotificationsTransaction = TransactionOf<NotificationsDb>;
 
-export default wireSubgraph({ client: PrismaClient, resolvers, env: notificationsEnv }, (parts) => {
+export default wireSubgraph({ client: PrismaClient, resolvers, policies, env: notificationsEnv }, (parts) => {
   const { vars, db, broker, events, identity, log, metrics, onStop } = parts;
   const live = createLiveNotifications({ broker, log, metrics });
   onStop("live notifications", () => live.stop());

@@ -6,6 +6,7 @@ import { PrismaClient } from "./generated/prisma/client.ts";
 import { createAccounts } from "./accounts.ts";
 import { createLoaders, type UsersContext } from "./context.ts";
 import { resolvers } from "./resolvers/index.ts";
+import { policies } from "./resolvers/policies.ts";
 import { loadSigningKeys, signingKeysFile } from "./auth/signing-keys.ts";
 import { createAccessTokenIssuer } from "./auth/tokens.ts";
 import { ACCESS_TOKEN_KEYS_PATH, USERS_LOOKUP_PATH } from "./directory-client.ts";
@@ -16,7 +17,7 @@ export type UsersTransaction = TransactionOf<UsersDb>;
 export type UsersOutbox = Outbox<UsersTransaction>;
 
 export default wireSubgraph(
-  { client: PrismaClient, resolvers, env: usersEnv },
+  { client: PrismaClient, resolvers, policies, env: usersEnv },
   async ({ vars, db, outbox, log, metrics, onStop }) => {
     const signingKeys = await loadSigningKeys(
       vars.USERS_SIGNING_KEYS ? { jwks: vars.USERS_SIGNING_KEYS } : { file: signingKeysFile(vars.POOYA_DATA_DIR) },

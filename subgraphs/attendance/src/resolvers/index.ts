@@ -1,9 +1,11 @@
-import { forbidden } from "@pooya/runtime";
-import { requireViewer } from "@pooya/identity";
 import { DateScalar, DateTimeScalar, isUuid } from "@pooya/subgraph-kit";
 import type { Resolvers } from "../__generated__/resolvers-types.ts";
 
 const ref = (id: string) => ({ id });
+
+// Who may call what is declared in schema.graphql (@requiresScopes, @policy) and checked by the
+// subgraph kit before these run; `viewer!` is signed in wherever a field says so. Whether a
+// teacher teaches the course a root field names depends on its input: checked by the domain.
 
 export const resolvers: Resolvers = {
   Date: DateScalar,
@@ -11,14 +13,14 @@ export const resolvers: Resolvers = {
 
   Query: {
     courseAttendance: (_, { courseId, date }, { viewer, attendance, replicaPosition }) =>
-      attendance.ofCourseOnDay(requireViewer(viewer), courseId, date, replicaPosition),
+      attendance.ofCourseOnDay(viewer!, courseId, date, replicaPosition),
   },
 
   Mutation: {
     markAttendance: (_, { input }, { viewer, attendance, replicaPosition }) =>
-      attendance.mark(requireViewer(viewer), input, replicaPosition),
+      attendance.mark(viewer!, input, replicaPosition),
     markCourseAttendance: (_, { input }, { viewer, attendance, replicaPosition }) =>
-      attendance.markMany(requireViewer(viewer), input, replicaPosition),
+      attendance.markMany(viewer!, input, replicaPosition),
   },
 
   AttendanceRecord: {
@@ -29,23 +31,13 @@ export const resolvers: Resolvers = {
 
   Course: {
     __resolveReference: ({ id }) => ({ id }),
-    attendanceRate: async ({ id }, _, { viewer, loaders }) => {
-      const me = requireViewer(viewer);
-      if (!isUuid(id)) return null;
-      if (me.role !== "STAFF") {
-        const course = await loaders.course.load(id);
-        if (me.role !== "TEACHER" || course?.teacherId !== me.userId)
-          throw forbidden("Only the course's teacher and staff can see its attendance rate.");
-      }
-      return loaders.attendanceRate.load(id);
-    },
+    attendanceRate: ({ id }, _, { loaders }) => (isUuid(id) ? loaders.attendanceRate.load(id) : null),
   },
 
   User: {
     __resolveReference: ({ id }) => ({ id }),
     attendance: async ({ id }, { courseId }, { viewer, loaders }, info) => {
-      const me = requireViewer(viewer);
-      if (me.role === "STUDENT" && me.userId !== id) throw forbidden("Students can only see their own attendance.");
+      const me = viewer!;
       if (!isUuid(id) || (courseId != null && !isUuid(courseId))) return [];
       // Teachers see a student's attendance in the courses they teach.
       const taught =
