@@ -50,6 +50,7 @@ import { sandboxLandingPagePlugin } from "./landing-page.ts";
 import { ASSERTIONS_CACHED, reusingAssertionSigner } from "./identity-assertions.ts";
 import { SHAPED_LIKE_APOLLO_GATEWAY, installFastResultShaping, useApolloResultShaping } from "./result-shaping.ts";
 import { serveWebClient } from "./web.ts";
+import { cachePolicyPlugin, withCacheHeaders } from "./cache-policy.ts";
 import { SubgraphDataSource, SubgraphRequestCounter } from "./subgraph-data-source.ts";
 
 export { SubgraphRequestCounter };
@@ -273,6 +274,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
       retryAfterPlugin<GatewayContext>(),
       tooManyRequestsStatusPlugin<GatewayContext>(),
       graphqlResponseStatusPlugin<GatewayContext>(),
+      cachePolicyPlugin<GatewayContext>(settings.supergraphSdl), // Cache-Control of GET answers
       graphqlMetricsPlugin<GatewayContext>(metrics),
       // graphql-armor is typed against Apollo's CommonJS declarations; the plugins are the same.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
@@ -364,7 +366,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     url: "/graphql",
     exposeHeadRoute: false,
     preHandler,
-    handler: graphqlOverHttp,
+    handler: withCacheHeaders(graphqlOverHttp),
     wsHandler: subscriptions.handler,
   });
   if (settings.webRoot) await serveWebClient(edge.app, { root: settings.webRoot, explorer: graphiqlAvailable, log });
