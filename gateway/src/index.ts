@@ -90,6 +90,10 @@ export { composeSupergraph, type CompositionResult, type SubgraphSource } from "
 export { SUPERGRAPH_PATH, apiSchemaOfSupergraph, readSupergraph, subgraphsOf } from "./supergraph.ts";
 export { MAX_QUERY_TOKENS } from "./gateway.ts";
 export { serveWebClient, WEB_ROOT } from "./web.ts";
-export * from "./linked-directives.ts";
-export * from "./schema-requirements.ts";
-export { cacheControlHeader, cacheHintsOf, operationCachePolicy, type CachePolicy } from "./cache-policy.ts";
+export {
+  requirementText,
+  schemaRequirements,
+  type Alternatives,
+  type Requirement,
+  type SchemaRequirements,
+} from "./schema-requirements.ts";
