@@ -9,7 +9,7 @@ import {
   authorizationRules,
   readSupergraph,
   refusal,
-  type Requirement,
+  type AccessRequirement as Requirement,
 } from "@pooya/gateway";
 import { startFederation, type Federation, type GraphQLResponse, type ServiceName } from "../src/harness.ts";
 import { OPS, addMeal, createCourse, day, enroll, topUp, uniqueCode } from "../src/fixtures.ts";

@@ -16,6 +16,7 @@ import {
   type RateLimit,
 } from "@pooya/runtime";
 import { authorizationPlugin } from "./authorization.ts";
+import { cachePolicyPlugin } from "./cache-policy.ts";
 import type { ApolloCaches } from "./caches.ts";
 import { clientLimitsPlugin, tooManyRequestsStatusPlugin } from "./client-limits.ts";
 import type { GatewayContext } from "./context.ts";
@@ -97,6 +98,7 @@ export function createApolloServer(
       retryAfterPlugin<GatewayContext>(),
       tooManyRequestsStatusPlugin<GatewayContext>(),
       graphqlResponseStatusPlugin<GatewayContext>(),
+      cachePolicyPlugin<GatewayContext>(settings.supergraphSdl), // Cache-Control of GET answers
       graphqlMetricsPlugin<GatewayContext>(parts.metrics),
       ...protection.plugins,
       landingPagePlugin<GatewayContext>(explorer),

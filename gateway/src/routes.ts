@@ -9,6 +9,7 @@ import type { KeyStore } from "@pooya/identity";
 import type { GatewayContext } from "./context.ts";
 import type { createSubscriptionGateway } from "./subscriptions.ts";
 import type { trustedDocumentsHandler } from "./trusted-documents.ts";
+import { withCacheHeaders } from "./cache-policy.ts";
 
 /** POST /graphql, and GET /graphql: a query over HTTP, or the WebSocket upgrade for subscriptions. */
 export async function serveGraphql(
@@ -52,7 +53,7 @@ export async function serveGraphql(
     url: "/graphql",
     exposeHeadRoute: false,
     preHandler,
-    handler: graphqlOverHttp,
+    handler: withCacheHeaders(graphqlOverHttp), // Cache-Control of GET answers
     wsHandler: parts.subscriptions.handler,
   });
 }

@@ -83,6 +83,18 @@ function withoutPersistedQuery(extensions: unknown): unknown {
   return rest;
 }
 
+/** `url` with its query string made of `params` (objects as JSON, as GraphQL over HTTP's GET has them). */
+function withSearch(url: string, params: GraphQLParams): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value === undefined || value === null) continue;
+    if (typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0) continue;
+    search.set(name, typeof value === "string" ? value : JSON.stringify(value));
+  }
+  const path = url.split("?")[0]!;
+  return `${path}?${search.toString()}`;
+}
+
 export const NOT_LISTED_MESSAGE =
   "This operation is not one of this API's trusted documents. Send a listed operation by its hash; new operations are added to the manifest at build time (docs/web.md).";
 
@@ -113,6 +125,8 @@ export function trustedDocumentsHandler(
       params.query = document;
       delete params.documentId;
       if (params.extensions !== undefined) params.extensions = withoutPersistedQuery(params.extensions);
+      // Apollo reads a GET's parameters from the URL, not from the parsed query: write them back.
+      if (request.method === "GET") request.raw.url = withSearch(request.raw.url ?? "/", params);
       return;
     }
     onOutcome("unlisted");

@@ -8,6 +8,7 @@ export * from "./prisma-cli.ts";
 export * from "./codegen.ts";
 export * from "./subgraph-schemas.ts";
 export * from "./schema-checks.ts";
+export * from "./schema-policy.ts";
 export * from "./sandbox-guide.ts";
 export * from "./config-docs.ts";
 export * from "./test-databases.ts";

@@ -6,10 +6,11 @@ import { join, relative } from "node:path";
 import { Kind, buildSchema, lexicographicSortSchema, parse, printSchema, validate, type GraphQLSchema } from "graphql";
 import { diff, CriticalityLevel, type Change } from "@graphql-inspector/core";
 import pg from "pg";
-import { composeSupergraph } from "@pooya/gateway";
+import { composeSupergraph, schemaRequirements } from "@pooya/gateway";
 import { readSubgraphSchemas } from "./subgraph-schemas.ts";
 import { PG_ADMIN_URL, prismaEnv } from "./prisma-cli.ts";
 import { operationFiles } from "./operations.ts";
+import { POLICY_BASELINE_FILE, policyChanges, readPolicyBaseline, type PolicyChange } from "./schema-policy.ts";
 
 export interface CheckResult {
   name: string;
@@ -139,6 +140,17 @@ export async function apiChanges(root: string): Promise<Change[]> {
   return diff(baseline, apiSchemaOf(root));
 }
 
+/**
+ * Who-may-read-what and list-size changes against the released ones (POLICY_BASELINE_FILE): a
+ * guard lost or widened is BREAKING, a lost @listSize DANGEROUS (the API diff cannot see these:
+ * they live in the supergraph, not the API schema).
+ */
+export function policyChangesOf(root: string): PolicyChange[] {
+  const result = compose(root);
+  if (!result.ok) throw new Error("the subgraphs do not compose");
+  return policyChanges(readPolicyBaseline(root), schemaRequirements(result.supergraphSdl));
+}
+
 /** 4. No breaking change against the released baseline, unless acknowledged with a reason. */
 export async function checkBreakingChanges(root: string): Promise<CheckResult> {
   if (!compose(root).ok)
@@ -150,13 +162,22 @@ export async function checkBreakingChanges(root: string): Promise<CheckResult> {
   for (const ack of acknowledged)
     if (!ack.reason?.trim()) problems.push(`${ACKNOWLEDGED_FILE}: ${ack.type} at ${ack.path} needs a reason`);
   const breaking = (await apiChanges(root)).filter((c) => c.criticality.level === CriticalityLevel.Breaking);
+  const isAcknowledged = (change: { path?: string; type: string }) =>
+    acknowledged.some((a) => a.path === change.path && a.type === change.type && a.reason?.trim());
   for (const change of breaking) {
-    if (acknowledged.some((a) => a.path === change.path && a.type === change.type && a.reason?.trim())) continue;
+    if (isAcknowledged(change)) continue;
     problems.push(
       `BREAKING ${change.type} at ${change.path}: ${change.message} (${change.criticality.reason ?? "clients using it will fail"})`,
     );
   }
-  if (breaking.length && problems.length) {
+  const weakened = policyChangesOf(root).filter((c) => c.level === "BREAKING");
+  for (const change of weakened) {
+    if (isAcknowledged(change)) continue;
+    problems.push(
+      `BREAKING ${change.type} at ${change.path}: ${change.message} (a security regression against ${POLICY_BASELINE_FILE})`,
+    );
+  }
+  if ((breaking.length || weakened.length) && problems.length) {
     problems.push(
       `Deprecate first (@deprecated), or, if the break is intended, acknowledge it in ${ACKNOWLEDGED_FILE} as { "path", "type", "reason" }.`,
     );

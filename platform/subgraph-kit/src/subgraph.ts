@@ -149,8 +149,8 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
     stopOnTerminationSignals: false, // the process owns shutdown, in order
     // The gateway reads answers, not people: compact JSON.
     stringifyResult: JSON.stringify,
-    // No GraphOS here: federated traces (ftv1) would only cost time. No @cacheControl hints
-    // either, so no cache-control hook on every field of every answer.
+    // No GraphOS here: federated traces (ftv1) would only cost time. The @cacheControl hints
+    // are the gateway's to read (gateway/src/cache-policy.ts): no hook on every field here.
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
