@@ -20,6 +20,7 @@ export * from "./broker.ts";
 export * from "./relay.ts";
 export * from "./consumer.ts";
 export * from "./catalog.ts";
+export * from "./sql.ts";
 
 /** The variables of every service that produces or consumes events. */
 export function eventVariables() {
