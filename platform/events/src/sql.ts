@@ -21,7 +21,7 @@ import type { SqlRunner } from "./envelope.ts";
 import type { PoolLike } from "./outbox.ts";
 
 export { sql } from "kysely";
-export type { Kysely } from "kysely";
+export type { ExpressionBuilder, Kysely, RawBuilder } from "kysely";
 
 /** A query builder for the tables of `DB` that compiles statements and cannot run them itself. */
 export function sqlBuilder<DB>(): Kysely<DB> {
@@ -37,23 +37,25 @@ export function sqlBuilder<DB>(): Kysely<DB> {
 
 /** A builder's statement, or a raw one (`sql\`…\`.compile(builder)`). */
 export type Statement<Row = unknown> = Compilable<Row> | CompiledQuery<Row>;
-const compiled = <Row>(query: Statement<Row>): CompiledQuery<Row> => ("compile" in query ? query.compile() : query);
+/** The SQL text and parameters of a statement. */
+export const compileStatement = <Row>(query: Statement<Row>): CompiledQuery<Row> =>
+  "compile" in query ? query.compile() : query;
 
 /** Runs a statement in the caller's Prisma transaction (or client); resolves with the rows it affected. */
 export function runStatement(tx: SqlRunner, query: Statement): Promise<number> {
-  const { sql: text, parameters } = compiled(query);
+  const { sql: text, parameters } = compileStatement(query);
   return tx.$executeRawUnsafe(text, ...parameters);
 }
 
 /** Runs a query in the caller's Prisma transaction (or client); resolves with its rows. */
 export function runQuery<Row>(tx: SqlRunner, query: Statement<Row>): Promise<Row[]> {
-  const { sql: text, parameters } = compiled(query);
+  const { sql: text, parameters } = compileStatement(query);
   return tx.$queryRawUnsafe<Row[]>(text, ...parameters);
 }
 
 /** Runs a query on a pg pool or connection (outside Prisma); resolves with its rows. */
 export async function runPoolQuery<Row extends object>(pool: PoolLike, query: Statement<Row>): Promise<Row[]> {
-  const { sql: text, parameters } = compiled(query);
+  const { sql: text, parameters } = compileStatement(query);
   return (await pool.query<Row>(text, [...parameters])).rows;
 }
 
