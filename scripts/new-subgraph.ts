@@ -1,7 +1,7 @@
 // npm run new:subgraph -- <name> [--port <n>] [--owner <@org/team>] [--no-install]
 // Scaffolds a working subgraph from scripts/templates/subgraph/: one entity (<Name>Item, keyed by
 // id, created by a User), a paged query, a create mutation for signed-in users, its Prisma schema
-// and first migration, a test through the gateway, and its registry entry. Then it links the
+// and first migration, a test of the subgraph alone (createTenv), and its registry entry. Then it links the
 // workspace (npm install), generates the clients and resolver types, and regenerates everything
 // derived from the registry (supergraph, schema.graphql, compose, Kubernetes, CODEOWNERS, docs).
 import { execFileSync } from "node:child_process";
@@ -42,8 +42,7 @@ if (!/^[a-z]{2,30}$/.test(name)) fail(`the name must be 2 to 30 lowercase letter
 if (RESERVED_NAMES.has(name)) fail(`"${name}" is a reserved word; pick another name`);
 const taken = SUBGRAPHS.map((s) => s.name as string);
 if (taken.includes(name)) fail(`a subgraph named ${name} is already in the registry`);
-for (const folder of [join("subgraphs", name), join("prisma", name)])
-  if (existsSync(join(PROJECT_ROOT, folder))) fail(`${folder} already exists`);
+if (existsSync(join(PROJECT_ROOT, "subgraphs", name))) fail(`subgraphs/${name} already exists`);
 
 const usedPorts = [GATEWAY.defaultPort, ...SUBGRAPHS.map((s) => s.defaultPort)];
 const port = values.port === undefined ? Math.max(...usedPorts) + 1 : Number(values.port);
@@ -64,19 +63,16 @@ function* templateFiles(dir: string): Generator<string> {
   }
 }
 
-/** Where a template goes: subgraph/… → subgraphs/<name>/…, prisma/… → prisma/<name>/…. */
+/** Where a template goes: <path>.tmpl → subgraphs/<name>/<path> (the template folder is the subgraph's folder). */
 function target(template: string): string {
-  const [area, ...rest] = relative(TEMPLATES, template).slice(0, -".tmpl".length).split("/");
-  if (area === "subgraph") {
-    if (rest.join("/") === "test/test.ts") return join("subgraphs", name, "test", `${name}.test.ts`);
-    return join("subgraphs", name, ...rest);
-  }
-  if (rest[0] === "migrations" && rest[1] === "init") {
+  const path = relative(TEMPLATES, template).slice(0, -".tmpl".length).split("/");
+  if (path.join("/") === "test/test.ts") return join("subgraphs", name, "test", `${name}.test.ts`);
+  if (path.slice(0, 3).join("/") === "prisma/migrations/init") {
     // Prisma orders migrations by their folder name: a timestamp, as `prisma migrate dev` names them.
     const stamp = new Date().toISOString().replace(/\D/g, "").slice(0, 14);
-    return join("prisma", name, "migrations", `${stamp}_init`, ...rest.slice(2));
+    return join("subgraphs", name, "prisma", "migrations", `${stamp}_init`, ...path.slice(3));
   }
-  return join("prisma", name, ...rest);
+  return join("subgraphs", name, ...path);
 }
 
 const written: string[] = [];
@@ -140,13 +136,13 @@ try {
     .split("\n")
     .filter(Boolean)
     .map((line) => line.slice(3))
-    .filter((file) => !file.startsWith(`subgraphs/${name}/`) && !file.startsWith(`prisma/${name}/`));
+    .filter((file) => !file.startsWith(`subgraphs/${name}/`));
 } catch {
   changed = ["(not a git checkout: see what changed with your own tools)"];
 }
 console.log(`
 Scaffolded the ${name} subgraph (port ${port}, owned by ${owner}):
-  subgraphs/${name}/ and prisma/${name}/ (${written.length} files)
-Changed outside them (the registry entry and what is derived from it):
+  subgraphs/${name}/ (${written.length} files, its Prisma schema and first migration in subgraphs/${name}/prisma/)
+Changed outside it (the registry entry and what is derived from it):
 ${changed.map((file) => `  ${file}`).join("\n")}
 Next: npm run typecheck, npx vitest run subgraphs/${name}/test, npm start (it serves ${Name}Item through the gateway).`);

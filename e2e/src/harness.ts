@@ -1,80 +1,32 @@
-// One harness for every end-to-end test: fresh databases, the real subgraphs and the real
-// gateway on free ports (in this process, over HTTP, wired by @pooya/system exactly as
-// `npm start` wires them), and helpers to call them.
+// The whole federation on fresh databases: the real subgraphs and the real gateway on free ports
+// (in this process, over HTTP, wired by @pooya/system exactly as `npm start` wires them), and
+// helpers to call them. A layer over createTenv (tenv.ts): its keys, variables, databases and
+// signed calls; tests of one subgraph use createTenv directly (subgraphs/<name>/test/).
 import { randomBytes } from "node:crypto";
-import pg from "pg";
-import { connect } from "@nats-io/transport-node";
-import { jetstreamManager } from "@nats-io/jetstream";
-import { readServiceEnv, serviceUrlVariable, createLogger, logDestination } from "@pooya/runtime";
-import {
-  IDENTITY_ASSERTION_HEADER,
-  createIdentityAssertionSigner,
-  serviceSigningKeysVariable,
-  exportPrivateJwk,
-  generateSigningKey,
-  type SigningKey,
-  type Viewer,
-} from "@pooya/identity";
-import { streamName } from "@pooya/events";
+import { readServiceEnv, serviceUrlVariable } from "@pooya/runtime";
+import { IDENTITY_ASSERTION_HEADER, type SigningKey } from "@pooya/identity";
 import {
   GATEWAY,
   SUBGRAPH_NAMES,
   accessTokenIssuer,
-  createDatabases,
   startFederation as startRunningFederation,
   subgraph,
   type Federation as RunningFederation,
   type SubgraphName,
 } from "@pooya/system";
 import { freePort, retryWhilePortTaken } from "./free-port.ts";
+import { ADMIN, createTenv, postGraphQL, type ExecuteOptions, type SubgraphCallOptions } from "./tenv.ts";
 
 export { SUBGRAPH_NAMES as SERVICE_NAMES, type SubgraphName as ServiceName };
-
-export const ADMIN = { email: "admin@pooya.test", password: "admin-password-1" };
-
-export interface GraphQLResponse<T = Record<string, any>> {
-  status: number;
-  headers?: Headers;
-  data?: T | null;
-  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; [k: string]: unknown } }[];
-}
-
-export interface ExecuteOptions {
-  query: string;
-  variables?: Record<string, unknown>;
-  operationName?: string;
-  extensions?: Record<string, unknown>;
-  token?: string;
-  headers?: Record<string, string>;
-}
-
-export async function postGraphQL<T = Record<string, any>>(
-  url: string,
-  options: ExecuteOptions,
-): Promise<GraphQLResponse<T>> {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-      ...options.headers,
-    },
-    body: JSON.stringify({
-      query: options.query,
-      variables: options.variables,
-      operationName: options.operationName,
-      extensions: options.extensions,
-    }),
-  });
-  const text = await response.text();
-  let body: { data?: T | null; errors?: GraphQLResponse<T>["errors"] };
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new Error(`HTTP ${response.status}, not JSON: ${text.slice(0, 300)}`);
-  }
-  return { status: response.status, headers: response.headers, ...body };
-}
+export {
+  ADMIN,
+  deleteStream,
+  errorCodes,
+  postGraphQL,
+  type ExecuteOptions,
+  type GraphQLResponse,
+  type SubgraphCallOptions,
+} from "./tenv.ts";
 
 export interface HarnessOptions {
   /** With a broker: `env.NATS_URL`; the harness then uses a subject prefix (and stream) of its own, deleted at close. */
@@ -84,68 +36,38 @@ export interface HarnessOptions {
 }
 
 export async function startFederation(options: HarnessOptions = {}) {
-  const databases = await createDatabases(SUBGRAPH_NAMES);
-  // Each federation on a broker gets its own subjects and stream: runs never see each other's events.
-  const eventsPrefix = options.env?.EVENTS_SUBJECT_PREFIX ?? `t${randomBytes(5).toString("hex")}`;
-  const gatewayKey = await generateSigningKey();
-  // Each service that calls others signs with a key the tests know, so they can sign as it (or forge).
-  const callers = SUBGRAPH_NAMES.filter((name) => subgraph(name).calls.length > 0);
-  const serviceKeys: Partial<Record<SubgraphName, SigningKey>> = {};
-  for (const name of callers) serviceKeys[name] = await generateSigningKey();
-  const serviceKeysEnv = Object.fromEntries(
-    await Promise.all(
-      Object.entries(serviceKeys).map(async ([name, key]) => [
-        serviceSigningKeysVariable(name),
-        JSON.stringify([await exportPrivateJwk(key)]),
-      ]),
-    ),
-  );
-  // The users service signs with a key the tests know, so they can forge expired or foreign tokens.
-  const usersKey = await generateSigningKey();
-  const usersSigningKeys = JSON.stringify(
-    await Promise.all([usersKey, ...(options.previousUsersKeys ?? [])].map(exportPrivateJwk)),
-  );
-  const destination = logDestination("json");
-  const level = process.env.TEST_LOG_LEVEL ?? "warn";
+  const tenv = await createTenv(options);
+  let databaseUrls: Record<SubgraphName, string>;
+  try {
+    databaseUrls = await tenv.databases(SUBGRAPH_NAMES);
+  } catch (error) {
+    await tenv.dispose();
+    throw error;
+  }
+  const { eventsPrefix, logFor } = tenv;
+  const baseEnv = tenv.env;
   let federation: RunningFederation;
-  let baseEnv: NodeJS.ProcessEnv;
   try {
     // The ports are picked before anything listens (the subgraphs must know the gateway's address,
     // and the services they call must know theirs), so another process can take one in between:
     // then the federation starts again on new ones.
     federation = await retryWhilePortTaken(async () =>
       startRunningFederation({
-        env: (baseEnv = {
-          PATH: process.env.PATH,
-          HOST: "127.0.0.1",
-          ...serviceKeysEnv,
-          USERS_SIGNING_KEYS: usersSigningKeys,
-          POOYA_ADMIN_EMAIL: ADMIN.email,
-          POOYA_ADMIN_PASSWORD: ADMIN.password,
-          EVENTS_SUBJECT_PREFIX: eventsPrefix,
-          GATEWAY_SIGNING_KEY: JSON.stringify(await exportPrivateJwk(gatewayKey)),
-          LOG_LEVEL: level,
-          // Every test client is 127.0.0.1: per-client limits would throttle the suite itself.
-          // (login-abuse.test.ts sets its own.)
-          LOGIN_LIMIT_PER_CLIENT: "1000000",
-          REGISTER_LIMIT_PER_CLIENT: "1000000",
-          REFRESH_LIMIT_PER_CLIENT: "1000000",
-          ...options.env,
-        }),
+        env: baseEnv,
         subgraphs: Object.fromEntries(
           await Promise.all(
             SUBGRAPH_NAMES.map(async (name) => [
               name,
-              { PORT: String(await freePort()), [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name]! },
+              { PORT: String(await freePort()), [`${name.toUpperCase()}_DATABASE_URL`]: databaseUrls[name] },
             ]),
           ),
         ) as unknown as Record<SubgraphName, NodeJS.ProcessEnv>,
         gateway: { PORT: String(await freePort()) },
-        logFor: (service) => createLogger({ service, level, destination }),
+        logFor,
       }),
     );
   } catch (error) {
-    await databases.drop();
+    await tenv.dispose();
     throw error;
   }
   const { gateway, services } = federation;
@@ -153,13 +75,10 @@ export async function startFederation(options: HarnessOptions = {}) {
   const extraServices: { stop(): Promise<void> }[] = [];
 
   // The tests' own connections, for fixtures and for checking what was (not) written.
-  const pools = Object.fromEntries(
-    SUBGRAPH_NAMES.map((n) => {
-      const pool = new pg.Pool({ connectionString: databases.urls[n], max: 2 });
-      pool.on("error", () => undefined); // an idle connection closed at teardown is not a test failure
-      return [n, pool];
-    }),
-  ) as Record<SubgraphName, pg.Pool>;
+  const pools = Object.fromEntries(SUBGRAPH_NAMES.map((n) => [n, tenv.pool(databaseUrls[n])])) as Record<
+    SubgraphName,
+    ReturnType<typeof tenv.pool>
+  >;
 
   /** "consumer ← source" for each source a consumer has not caught up with (consumers: the services keeping replication cursors; sources: the services they call). */
   async function eventsBehind(): Promise<string[]> {
@@ -184,17 +103,13 @@ export async function startFederation(options: HarnessOptions = {}) {
     return behind;
   }
 
-  const signAssertion = createIdentityAssertionSigner(gatewayKey);
-
   /** Calls a subgraph directly, as the gateway would (or, with assertion: null, as an outsider). */
-  async function callSubgraph<T = Record<string, any>>(
-    name: SubgraphName,
-    options: ExecuteOptions & { viewer?: Viewer; assertion?: string | null },
-  ) {
-    const assertion = options.assertion === undefined ? await signAssertion(options.viewer ?? null) : options.assertion;
+  async function callSubgraph<T = Record<string, any>>(name: SubgraphName, call: SubgraphCallOptions) {
+    const assertion =
+      call.assertion === undefined ? await tenv.signAssertion(call.viewer ?? null, call.clientIp) : call.assertion;
     return postGraphQL<T>(services[name].graphqlUrl, {
-      ...options,
-      headers: { ...(assertion ? { [IDENTITY_ASSERTION_HEADER]: assertion } : {}), ...options.headers },
+      ...call,
+      headers: { ...(assertion ? { [IDENTITY_ASSERTION_HEADER]: assertion } : {}), ...call.headers },
     });
   }
 
@@ -230,12 +145,14 @@ export async function startFederation(options: HarnessOptions = {}) {
   return {
     gateway,
     services,
-    databaseUrls: databases.urls as Record<SubgraphName, string>,
+    databaseUrls,
     db: pools,
     /** The keys each calling service signs its service tokens with. */
-    serviceKeys,
-    gatewayKey,
-    usersKey,
+    serviceKeys: tenv.keys.services,
+    gatewayKey: tenv.keys.gateway,
+    usersKey: tenv.keys.users,
+    /** The test environment under this federation. */
+    tenv,
     callSubgraph,
     admin,
     execute,
@@ -256,7 +173,7 @@ export async function startFederation(options: HarnessOptions = {}) {
         ...env,
       });
       const extra = (await GATEWAY.start(vars as never, {
-        log: createLogger({ service: "gateway", level, destination }),
+        log: logFor("gateway"),
       })) as RunningFederation["gateway"];
       extraGateways.push(extra);
       return extra;
@@ -278,12 +195,12 @@ export async function startFederation(options: HarnessOptions = {}) {
             services[other].url,
           ]),
         ),
-        [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name],
+        [`${name.toUpperCase()}_DATABASE_URL`]: databaseUrls[name],
         PORT: "0",
         ...env,
       });
       const extra = (await descriptor.start(vars as never, {
-        log: createLogger({ service: name, level, destination }),
+        log: logFor(name),
       })) as RunningFederation["services"][N];
       extraServices.push(extra);
       return extra;
@@ -304,27 +221,9 @@ export async function startFederation(options: HarnessOptions = {}) {
     async close() {
       for (const extra of [...extraGateways, ...extraServices]) await extra.stop().catch(() => undefined);
       await federation.stop();
-      await Promise.all(Object.values(pools).map((p) => p.end()));
-      await databases.drop();
-      if (options.env?.NATS_URL) await deleteStream(options.env.NATS_URL, eventsPrefix).catch(() => undefined);
+      await tenv.dispose();
     },
   };
 }
 
 export type Federation = Awaited<ReturnType<typeof startFederation>>;
-
-/** The `extensions.code` of each error, for compact assertions. */
-export function errorCodes(response: GraphQLResponse): (string | undefined)[] {
-  return (response.errors ?? []).map((e) => e.extensions?.code);
-}
-
-/** Deletes a federation's event stream from the broker (tests clean up after themselves). */
-export async function deleteStream(natsUrl: string, prefix: string): Promise<void> {
-  const nc = await connect({ servers: natsUrl.split(","), timeout: 2_000 });
-  try {
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.delete(streamName(prefix)).catch(() => undefined);
-  } finally {
-    await nc.close();
-  }
-}

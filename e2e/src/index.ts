@@ -10,3 +10,13 @@ export * from "./live.ts";
 export * from "./nats.ts";
 export * from "./browser.ts";
 export * from "./jwks-server.ts";
+export {
+  createTenv,
+  type GatewayHandle,
+  type InternalResponse,
+  type ServiceHandle,
+  type ServiceOptions,
+  type Tenv,
+  type TenvOptions,
+} from "./tenv.ts";
+export * from "./service-fixtures.ts";

@@ -1,131 +1,26 @@
 // The production topology without containers: the gateway and each subgraph as its own process,
 // started from its main.ts with environment variables only — what each container runs. Tests
 // that need real signals, real process deaths or separate logs use this harness.
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
+// A layer over createTenv (tenv.ts): its databases, its gateway key (so tests can sign assertions
+// as these gateways do, tenv.signAssertion) and its process primitives (spawn.ts).
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { callersOf, serviceUrlVariable } from "@pooya/runtime";
-import { exportPrivateJwk, generateSigningKey } from "@pooya/identity";
-import {
-  SUBGRAPHS,
-  SUBGRAPH_NAMES,
-  accessTokenIssuer,
-  createDatabases,
-  nodeFlagsOf,
-  type SubgraphName,
-} from "@pooya/system";
+import { SUBGRAPHS, SUBGRAPH_NAMES, accessTokenIssuer, nodeFlagsOf, type SubgraphName } from "@pooya/system";
 import { freePort, retryWhilePortTaken } from "./free-port.ts";
+import { createTenv } from "./tenv.ts";
+import {
+  spawnService,
+  stopProcess,
+  waitUntilListening,
+  waitUntilReady,
+  type ProcessName,
+  type ServiceProcess,
+} from "./spawn.ts";
 
-const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+export * from "./spawn.ts";
 export const PROCESS_ADMIN = { email: "root@uni.example", password: "root password 1" };
-
-export type ProcessName = SubgraphName | "gateway";
-
-export interface ServiceProcess {
-  name: ProcessName;
-  port: number;
-  url: string;
-  entry: string;
-  env: NodeJS.ProcessEnv;
-  child: ChildProcess;
-  /** Everything it wrote to stdout and stderr. */
-  output: string;
-  /** Its JSON log lines (stdout), parsed. */
-  logLines(): Record<string, unknown>[];
-  exited: Promise<number | null>;
-}
-
-/**
- * Spawns `node [nodeArgs] <entry>` in `cwd` (the repository by default) with exactly `env` (plus
- * PATH), capturing its output. `prefix`: a command that runs it (and becomes it, keeping the pid),
- * e.g. one that joins a cgroup first.
- */
-export function spawnService(
-  name: ProcessName,
-  entry: string,
-  env: NodeJS.ProcessEnv,
-  port: number,
-  options: { cwd?: string; nodeArgs?: string[]; prefix?: string[] } = {},
-): ServiceProcess {
-  const [command, ...args] = [...(options.prefix ?? []), process.execPath, ...(options.nodeArgs ?? []), entry];
-  const child = spawn(command!, args, {
-    cwd: options.cwd ?? repoRoot,
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const service: ServiceProcess = {
-    name,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    entry,
-    env,
-    child,
-    output: "",
-    logLines: () =>
-      service.output
-        .split("\n")
-        .filter((l) => l.startsWith("{"))
-        .flatMap((l) => {
-          try {
-            return [JSON.parse(l) as Record<string, unknown>];
-          } catch {
-            return [];
-          }
-        }),
-    exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))),
-  };
-  child.stdout!.on("data", (chunk) => (service.output += chunk));
-  child.stderr!.on("data", (chunk) => (service.output += chunk));
-  return service;
-}
-
-export async function waitUntilReady(service: ServiceProcess, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (service.child.exitCode !== null)
-      throw new Error(`${service.name} exited with ${service.child.exitCode}:\n${service.output}`);
-    const ready = await fetch(`${service.url}/readyz`).catch(() => null);
-    if (ready?.status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${service.name} not ready within ${timeoutMs} ms:\n${service.output}`);
-}
-
-/**
- * Waits until the process itself holds a listening socket on its port (Linux: its descriptors
- * against /proc/net/tcp*). /readyz cannot tell: with SO_REUSEPORT another process on the same
- * port may answer it. A service listens only once it is ready to serve.
- */
-export async function waitUntilListening(service: ServiceProcess, timeoutMs = 30_000): Promise<void> {
-  const portHex = service.port.toString(16).toUpperCase().padStart(4, "0");
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (service.child.exitCode !== null)
-      throw new Error(`${service.name} exited with ${service.child.exitCode}:\n${service.output}`);
-    const listening = new Set<string>();
-    for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-      const lines = (await readFile(table, "utf8").catch(() => "")).split("\n").slice(1);
-      for (const line of lines) {
-        const [, local, , state, , , , , , inode] = line.trim().split(/\s+/);
-        if (state === "0A" && local?.endsWith(`:${portHex}`)) listening.add(`socket:[${inode}]`); // 0A: LISTEN
-      }
-    }
-    const fdDir = `/proc/${service.child.pid}/fd`;
-    const descriptors = await readdir(fdDir).catch(() => [] as string[]);
-    for (const fd of descriptors) {
-      if (listening.has(await readlink(join(fdDir, fd)).catch(() => ""))) return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${service.name} not listening within ${timeoutMs} ms:\n${service.output}`);
-}
-
-export async function stopProcess(service: ServiceProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
-  if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill(signal);
-  return service.exited;
-}
 
 /**
  * The whole federation as separate processes on fresh databases. `env` is added to every
@@ -149,7 +44,14 @@ interface ProcessesOptions {
 }
 
 async function startProcessesOnce(options: ProcessesOptions) {
-  const databases = await createDatabases(SUBGRAPH_NAMES);
+  const tenv = await createTenv();
+  let databaseUrls: Record<SubgraphName, string>;
+  try {
+    databaseUrls = await tenv.databases(SUBGRAPH_NAMES);
+  } catch (error) {
+    await tenv.dispose();
+    throw error;
+  }
   const dataDir = await mkdtemp(join(tmpdir(), "pooya-processes-"));
   const ports = { gateway: await freePort() } as Record<ProcessName, number>;
   for (const name of SUBGRAPH_NAMES) ports[name] = await freePort();
@@ -164,7 +66,7 @@ async function startProcessesOnce(options: ProcessesOptions) {
     POOYA_ADMIN_EMAIL: PROCESS_ADMIN.email,
     POOYA_ADMIN_PASSWORD: PROCESS_ADMIN.password,
     // Shared by every gateway process, as replicas share it in production: subgraphs accept any of them.
-    GATEWAY_SIGNING_KEY: JSON.stringify(await exportPrivateJwk(await generateSigningKey())),
+    GATEWAY_SIGNING_KEY: tenv.env.GATEWAY_SIGNING_KEY,
     ...options.env,
   };
   const envOf = (name: ProcessName): NodeJS.ProcessEnv => {
@@ -181,7 +83,7 @@ async function startProcessesOnce(options: ProcessesOptions) {
     return {
       ...shared,
       PORT: String(ports[name]),
-      [`${name.toUpperCase()}_DATABASE_URL`]: databases.urls[name]!,
+      [`${name.toUpperCase()}_DATABASE_URL`]: databaseUrls[name],
       // The services it calls, and those that call it (it reads their keys).
       ...Object.fromEntries(
         [...descriptor.calls, ...callersOf(descriptor.internalRoutes ?? [])].map((peer) => [
@@ -220,7 +122,7 @@ async function startProcessesOnce(options: ProcessesOptions) {
     await Promise.all([...SUBGRAPH_NAMES, "gateway" as const].map((name) => start(name)));
   } catch (error) {
     await Promise.all(Object.values(processes).map((p) => stopProcess(p, "SIGKILL")));
-    await databases.drop();
+    await tenv.dispose();
     await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
@@ -228,7 +130,9 @@ async function startProcessesOnce(options: ProcessesOptions) {
   return {
     processes,
     ports,
-    databaseUrls: databases.urls as Record<SubgraphName, string>,
+    databaseUrls,
+    /** The test environment under these processes (its gateway key is theirs: tenv.signAssertion). */
+    tenv,
     gatewayUrl: `${url("gateway")}/graphql`,
     envOf,
     /** (Re)starts one process with its usual variables, plus `extraEnv`. */
@@ -271,7 +175,7 @@ async function startProcessesOnce(options: ProcessesOptions) {
     },
     async close() {
       await Promise.all(Object.values(processes).map((p) => stopProcess(p, "SIGKILL")));
-      await databases.drop();
+      await tenv.dispose();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

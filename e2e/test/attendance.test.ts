@@ -2,7 +2,6 @@
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { errorCodes, startFederation, type Federation } from "../src/harness.ts";
 import { OPS, createCourse, day, enroll } from "../src/fixtures.ts";
-import { metricSum } from "../src/metrics.ts";
 
 let fed: Federation;
 let teacher: Awaited<ReturnType<Federation["createUser"]>>;
@@ -23,9 +22,6 @@ afterAll(() => fed?.close());
 
 const mark = (token: string, input: Record<string, unknown>) =>
   fed.execute({ query: OPS.mark, variables: { i: input }, token });
-/** Calls attendance has made to courses so far (feed reads and enrollment checks; its background delivery is paused here). */
-const callsToCourses = () =>
-  metricSum(fed.services.attendance.url, "upstream_request_duration_seconds_count", { upstream: "courses" });
 const replicaRows = async () =>
   (
     await fed.db.attendance.query(
@@ -229,52 +225,8 @@ describe("reading attendance", () => {
 });
 
 describe("enrollment replication", () => {
-  test("enroll then mark at once works (no sleeps); an enrollment the replica holds is marked without asking courses", async () => {
-    const c = await createCourse(fed, teacher);
-    const s = await fed.createUser("STUDENT");
-    await enroll(fed, s.token, c.id);
-    const marked = await mark(teacher.token, { courseId: c.id, studentId: s.id, date: day(0), status: "PRESENT" });
-    expect(marked.errors).toBeUndefined();
-    // The first mark caught up (the enrollment was newer than the replica); the next ones need nothing from courses.
-    const before = await callsToCourses();
-    for (const date of [day(-1), day(-2)])
-      expect(
-        (await mark(teacher.token, { courseId: c.id, studentId: s.id, date, status: "LATE" })).errors,
-      ).toBeUndefined();
-    expect(await callsToCourses()).toBe(before);
-  });
-
-  test("a drop is refused once it reached the replica; enrolled again, the student is marked at once (no sleeps)", async () => {
-    const c = await createCourse(fed, teacher);
-    const s = await fed.createUser("STUDENT");
-    await enroll(fed, s.token, c.id);
-    await fed.execute({ query: OPS.drop, variables: { c: c.id, s: s.id }, token: s.token });
-    await fed.services.attendance.replica.catchUp(); // what the background delivery does within milliseconds
-    expect(
-      errorCodes(await mark(teacher.token, { courseId: c.id, studentId: s.id, date: day(-1), status: "PRESENT" })),
-    ).toEqual(["NOT_ENROLLED"]);
-    // The replica holds a drop: not a positive fact, so the mark catches up and sees the new enrollment.
-    await enroll(fed, s.token, c.id);
-    expect(
-      (await mark(teacher.token, { courseId: c.id, studentId: s.id, date: day(-1), status: "PRESENT" })).errors,
-    ).toBeUndefined();
-  });
-
-  test("the same events delivered twice are applied once", async () => {
-    await fed.services.attendance.replica.catchUp();
-    const replicaBefore = await replicaRows();
-    const inboxBefore = Number((await fed.db.attendance.query("SELECT count(*) FROM inbox_events")).rows[0].count);
-    expect(inboxBefore).toBeGreaterThan(0);
-    // Forget how far we read: the whole feed is delivered again.
-    await fed.db.attendance.query("UPDATE replication_cursors SET last_sequence = 0");
-    const applied = await fed.services.attendance.replica.catchUp();
-    expect(applied).toBe(0);
-    expect(Number((await fed.db.attendance.query("SELECT count(*) FROM inbox_events")).rows[0].count)).toBe(
-      inboxBefore,
-    );
-    expect(await replicaRows()).toEqual(replicaBefore);
-  });
-
+  // "enroll then mark at once works …", "a drop is refused once it reached the replica …" and "the same
+  // events delivered twice are applied once" moved to subgraphs/attendance/test/attendance.test.ts.
   test("attendance down during enrollments: events wait in the outbox and the replica converges when it is back", async () => {
     const c = await createCourse(fed, teacher);
     const students = await Promise.all([1, 2, 3].map(() => fed.createUser("STUDENT")));

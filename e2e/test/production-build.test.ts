@@ -49,7 +49,7 @@ test("each service's build holds its bundle, its assets and production packages 
     expect(service.bytes).toBeLessThan(60 * 1024 * 1024);
   }
   const users = built.find((s) => s.name === "users")!;
-  expect(existsSync(join(users.dir, "prisma/users/migrations"))).toBe(true);
+  expect(existsSync(join(users.dir, "subgraphs/users/prisma/migrations"))).toBe(true);
   expect(existsSync(join(users.dir, "subgraphs/users/schema.graphql"))).toBe(true);
   const gateway = built.find((s) => s.name === "gateway")!;
   expect(existsSync(join(gateway.dir, "web/dist/index.html"))).toBe(true);

@@ -236,27 +236,7 @@ describe("staff administration", () => {
   });
 });
 
-describe("entity references", () => {
-  test("200 User references in one _entities request cost one SQL statement in users", async () => {
-    const { rows } = await fed.db.users.query(
-      `INSERT INTO users (id, email, name, role, password_hash)
-       SELECT gen_random_uuid(), 'bulk' || i || '@uni.example', 'Bulk ' || i, 'STUDENT', 'not-a-real-hash' FROM generate_series(1, 200) i
-       RETURNING id`,
-    );
-    const representations = rows.map((r) => ({ __typename: "User", id: r.id }));
-    const { result, statements } = await fed.services.users.sqlStatements.measure(() =>
-      fed.callSubgraph("users", {
-        query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id name } } }`,
-        variables: { r: representations },
-        viewer: { userId: fed.admin.userId, role: "STAFF" },
-      }),
-    );
-    expect(result.errors).toBeUndefined();
-    expect(result.data?._entities).toHaveLength(200);
-    expect(result.data?._entities.map((u: any) => u.id)).toEqual(rows.map((r) => r.id));
-    expect(statements).toBe(1);
-  });
-});
+// "200 User references in one _entities request cost one SQL statement" moved to subgraphs/users/test/.
 
 describe("health", () => {
   test("healthz and readyz answer on the gateway and the users subgraph", async () => {

@@ -1,6 +1,5 @@
-// .github/CODEOWNERS, generated from the registry (npm run codeowners): each subgraph's folder,
-// and its Prisma folder where that lives apart, belongs to its team; the rest to the platform team.
-import { existsSync } from "node:fs";
+// .github/CODEOWNERS, generated from the registry (npm run codeowners): each subgraph's folder
+// (its code, schema, Prisma schema and migrations) belongs to its team; the rest to the platform team.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "./prisma-cli.ts";
@@ -20,12 +19,9 @@ const PLATFORM_PATHS = [
   "/gateway/acknowledged-changes.json",
 ];
 
-export function renderCodeowners(root = PROJECT_ROOT): string {
+export function renderCodeowners(): string {
   const rows: [string, string][] = [];
-  for (const name of SUBGRAPH_NAMES) {
-    rows.push([`/subgraphs/${name}/`, SUBGRAPH_OWNERS[name]]);
-    if (existsSync(join(root, "prisma", name))) rows.push([`/prisma/${name}/`, SUBGRAPH_OWNERS[name]]);
-  }
+  for (const name of SUBGRAPH_NAMES) rows.push([`/subgraphs/${name}/`, SUBGRAPH_OWNERS[name]]);
   for (const path of PLATFORM_PATHS) rows.push([path, PLATFORM_OWNERS]);
   const width = Math.max(...rows.map(([path]) => path.length)) + 2;
   return [
@@ -37,5 +33,5 @@ export function renderCodeowners(root = PROJECT_ROOT): string {
 }
 
 export async function writeCodeowners(root = PROJECT_ROOT): Promise<void> {
-  await writeFile(join(root, ".github", "CODEOWNERS"), renderCodeowners(root));
+  await writeFile(join(root, ".github", "CODEOWNERS"), renderCodeowners());
 }

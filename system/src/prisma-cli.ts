@@ -1,5 +1,6 @@
-// The Prisma CLI for one service, with the shared prisma/prisma.config.ts (PRISMA_SERVICE picks
-// the service's schema and migrations, SERVICE_DATABASE_URL its database).
+// The Prisma CLI for one service, with the shared prisma.config.ts of the project folder
+// (PRISMA_SERVICE picks the service's schema and migrations in subgraphs/<service>/prisma/,
+// SERVICE_DATABASE_URL its database).
 //
 // Prisma's CLI wants its native schema engine, which it downloads on first use. Machines
 // without that download (ours) point PRISMA_SCHEMA_ENGINE_BINARY at an offline stand-in kept
@@ -38,7 +39,7 @@ export function runPrisma(
 ) {
   const cli = join(root, "node_modules/prisma/build/index.js");
   return spawnSync(process.execPath, [cli, ...args, "--config", "prisma.config.ts"], {
-    cwd: join(root, "prisma"),
+    cwd: root,
     env: prismaEnv(service, extraEnv),
     stdio: capture ? "pipe" : "inherit",
     encoding: "utf8",

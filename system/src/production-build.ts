@@ -28,7 +28,7 @@ export function buildTargets(): BuildTarget[] {
     ...SUBGRAPHS.map((s) => ({
       name: s.name,
       dir: `subgraphs/${s.name}`,
-      assets: [`subgraphs/${s.name}/schema.graphql`, `prisma/${s.name}/migrations`],
+      assets: [`subgraphs/${s.name}/schema.graphql`, `subgraphs/${s.name}/prisma/migrations`],
     })),
     // The gateway also serves the web client (web/dist) and checks operations against the trusted documents.
     {

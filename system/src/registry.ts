@@ -2,7 +2,7 @@
 // its variables, how it starts); everything that needs the list — npm start, the test harness,
 // composition, the Prisma and codegen scripts, the docs — reads it from here.
 // Adding a service: `npm run new:subgraph -- <name>` (docs/architecture.md#adding-a-subgraph) does all
-// this: its folder under subgraphs/, its prisma/<name>/, one line below and its team
+// this: its folder under subgraphs/ (Prisma schema and migrations included), one line below and its team
 // in SUBGRAPH_OWNERS, its package in system/package.json, then `npm install` and
 // `npm run registry:generate` (supergraph, compose, Kubernetes, CODEOWNERS, docs tables).
 import type { AnyServiceDescriptor } from "@pooya/runtime";

@@ -62,8 +62,8 @@ export async function checkSupergraphDrift(root: string): Promise<CheckResult> {
 /** 3. Each service's schema.prisma matches its committed migrations. */
 export async function checkPrismaMigrations(root: string, adminUrl = PG_ADMIN_URL): Promise<CheckResult> {
   const problems: string[] = [];
-  const services = readdirSync(join(root, "prisma"), { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(root, "prisma", d.name, "schema.prisma")))
+  const services = readdirSync(join(root, "subgraphs"), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(root, "subgraphs", d.name, "prisma", "schema.prisma")))
     .map((d) => d.name);
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -82,16 +82,16 @@ export async function checkPrismaMigrations(root: string, adminUrl = PG_ADMIN_UR
             "migrate",
             "diff",
             "--from-migrations",
-            `${service}/migrations`,
+            `subgraphs/${service}/prisma/migrations`,
             "--to-schema",
-            `${service}/schema.prisma`,
+            `subgraphs/${service}/prisma/schema.prisma`,
             "--script",
             "--exit-code",
             "--config",
             "prisma.config.ts",
           ],
           {
-            cwd: join(root, "prisma"),
+            cwd: root,
             env: prismaEnv(service, { SERVICE_DATABASE_URL: url.toString(), SHADOW_DATABASE_URL: url.toString() }),
             encoding: "utf8",
           },
@@ -99,7 +99,7 @@ export async function checkPrismaMigrations(root: string, adminUrl = PG_ADMIN_UR
         if (run.status === 2) {
           const statements = run.stdout.split("\n").filter((l) => l.trim() && !l.startsWith("--"));
           problems.push(
-            `[${service}] prisma/${service}/schema.prisma differs from its migrations; create one with \`npm run migrate:dev -- ${service} <name>\`. Missing SQL:`,
+            `[${service}] subgraphs/${service}/prisma/schema.prisma differs from its migrations; create one with \`npm run migrate:dev -- ${service} <name>\`. Missing SQL:`,
             ...statements.map((l) => `    ${l}`),
           );
         } else if (run.status !== 0) {

@@ -10,7 +10,8 @@ import { applyMigrations } from "@pooya/subgraph-kit";
 import { createDatabases } from "../src/test-databases.ts";
 import { runPrisma } from "../src/prisma-cli.ts";
 
-const prismaDir = fileURLToPath(new URL("../../prisma/", import.meta.url));
+const migrationsOf = (service: string) =>
+  fileURLToPath(new URL(`../../subgraphs/${service}/prisma/migrations`, import.meta.url));
 let databases: Awaited<ReturnType<typeof createDatabases>>;
 beforeAll(async () => {
   databases = await createDatabases(["courses", "food", "broken"]);
@@ -33,7 +34,7 @@ async function migrationRows(url: string) {
 
 test("two processes migrating the same database at once: each migration applied exactly once", async () => {
   const url = databases.urls.courses!;
-  const dir = join(prismaDir, "courses/migrations");
+  const dir = migrationsOf("courses");
   const results = await Promise.all([applyMigrations(url, dir), applyMigrations(url, dir), applyMigrations(url, dir)]);
   const applied = results.flat();
   const rows = await migrationRows(url);
@@ -44,7 +45,7 @@ test("two processes migrating the same database at once: each migration applied 
 
 test("prisma migrate status and deploy accept a database migrated in-process", async () => {
   const url = databases.urls.food!;
-  await applyMigrations(url, join(prismaDir, "food/migrations"));
+  await applyMigrations(url, migrationsOf("food"));
   const status = runPrisma("food", ["migrate", "status"], { SERVICE_DATABASE_URL: url }, { capture: true });
   expect(status.stdout + status.stderr).toMatch(/Database schema is up to date/);
   expect(status.status).toBe(0);
@@ -55,7 +56,7 @@ test("prisma migrate status and deploy accept a database migrated in-process", a
 test("a failing migration leaves neither schema changes nor a row, and the next start reports it", async () => {
   const url = databases.urls.broken!;
   const dir = await mkdtemp(join(tmpdir(), "pooya-migrations-"));
-  await cp(join(prismaDir, "users/migrations"), dir, { recursive: true });
+  await cp(migrationsOf("users"), dir, { recursive: true });
   await mkdir(join(dir, "29990101000000_broken"));
   await writeFile(
     join(dir, "29990101000000_broken/migration.sql"),

@@ -17,7 +17,10 @@ import { SUBGRAPH_NAMES } from "../src/registry.ts";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 // The registry's subgraphs and every file the checks read.
-const SUBGRAPH_FILES = SUBGRAPH_NAMES.map((name) => `subgraphs/${name}/schema.graphql`);
+const SUBGRAPH_FILES = SUBGRAPH_NAMES.flatMap((name) => [
+  `subgraphs/${name}/schema.graphql`,
+  `subgraphs/${name}/prisma`,
+]);
 let root: string;
 
 beforeEach(async () => {
@@ -27,7 +30,7 @@ beforeEach(async () => {
     "gateway/supergraph.graphql",
     "gateway/api-baseline.graphql",
     "gateway/acknowledged-changes.json",
-    "prisma",
+    "prisma.config.ts",
     "operations",
     "schema.graphql",
     "web/src/operations",
@@ -125,7 +128,7 @@ describe("planted defects", () => {
   });
 
   test("a schema.prisma edit without a migration fails, naming the service and the SQL it lacks", async () => {
-    await edit("prisma/food/schema.prisma", (s) =>
+    await edit("subgraphs/food/prisma/schema.prisma", (s) =>
       s.replace("  price       Int\n", "  price       Int\n  calories    Int?\n"),
     );
     const result = await checkPrismaMigrations(root);

@@ -21,7 +21,7 @@ import {
 const identity = createServiceIdentity("test", [await generateSigningKey()]);
 
 const MIGRATION = new URL(
-  "../../../prisma/notifications/migrations/20261127222019_init/migration.sql",
+  "../../../subgraphs/notifications/prisma/migrations/20261127222019_init/migration.sql",
   import.meta.url,
 );
 let databases: Awaited<ReturnType<typeof createDatabases>>;

@@ -184,7 +184,7 @@ export interface SubgraphDefinition<N extends string, S extends EnvShape, X> {
   accessTokenKeys?: string;
   /**
    * `import.meta.url` of the definition (src/index.ts, or its chunk in dist/ at the same depth): its SDL is
-   * `../schema.graphql` from there, its committed Prisma migrations `../../../prisma/<name>/migrations`.
+   * `../schema.graphql` from there, its committed Prisma migrations `../prisma/migrations`.
    */
   source: string;
   /** Serves subscriptions over WebSocket (for the gateway's relay). */
@@ -255,11 +255,7 @@ async function startSubgraph(
   const stack = new ShutdownStack();
   try {
     const settings = subgraphSettings(name, vars);
-    await applyMigrations(
-      settings.databaseUrl,
-      fileURLToPath(new URL(`../../../prisma/${name}/migrations`, definition.source)),
-      log,
-    );
+    await applyMigrations(settings.databaseUrl, fileURLToPath(new URL("../prisma/migrations", definition.source)), log);
     const db = connectSubgraphDatabase(wiring.client, settings.databaseUrl, {
       poolSize: settings.databasePoolSize,
       log,

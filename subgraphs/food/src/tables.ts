@@ -1,5 +1,5 @@
 // The query builder for this service's hand-written SQL: its tables' types are generated from
-// prisma/food/schema.prisma (prisma-kysely, at `prisma generate`), so a renamed column fails tsc.
+// subgraphs/food/prisma/schema.prisma (prisma-kysely, at `prisma generate`), so a renamed column fails tsc.
 import { sqlBuilder } from "@pooya/events";
 import type { DB } from "./generated/kysely/database.ts";
 

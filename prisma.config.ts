@@ -1,0 +1,16 @@
+// One Prisma config for every service: PRISMA_SERVICE picks the schema and its migrations, in the
+// service's own folder (subgraphs/<service>/prisma/), SERVICE_DATABASE_URL the database.
+// scripts/prisma.ts sets both (through @pooya/system); by hand, from the project folder:
+//   PRISMA_SERVICE=users SERVICE_DATABASE_URL=postgres://… npx prisma migrate status
+import { defineConfig } from "prisma/config";
+
+const service = process.env.PRISMA_SERVICE ?? "";
+
+export default defineConfig({
+  schema: `subgraphs/${service}/prisma/schema.prisma`,
+  migrations: { path: `subgraphs/${service}/prisma/migrations` },
+  datasource: {
+    url: process.env.SERVICE_DATABASE_URL ?? "",
+    shadowDatabaseUrl: process.env.SHADOW_DATABASE_URL,
+  },
+});
