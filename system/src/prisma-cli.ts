@@ -7,7 +7,7 @@
 // beside the project (see docs/configuration.md#developer-tools). This is developer tooling only; no service runs it.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { delimiter, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 
@@ -16,9 +16,11 @@ const STAND_IN_ENGINE = resolve(PROJECT_ROOT, "../shared/tools/prisma-schema-eng
 export const PG_ADMIN_URL = process.env.PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 export function prismaEnv(service: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  // CHECKPOINT_DISABLE: the CLI would otherwise report usage to Prisma's servers.
+  // CHECKPOINT_DISABLE: the CLI would otherwise report usage to Prisma's servers. PATH: the
+  // schemas' second generator (prisma-kysely) is a command Prisma looks up there.
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    PATH: [join(PROJECT_ROOT, "node_modules/.bin"), process.env.PATH].filter(Boolean).join(delimiter),
     PRISMA_SERVICE: service,
     PRISMA_HIDE_UPDATE_MESSAGE: "1",
     CHECKPOINT_DISABLE: "1",

@@ -30,8 +30,9 @@ export interface EventPage {
   head: string | null;
 }
 
-/** Runs SQL on a Prisma client or an interactive transaction (the outbox is plumbing, not a model). */
+/** Runs SQL on a Prisma client or an interactive transaction (the outbox is plumbing, not a model):
+ * statements compiled by Kysely (./sql.ts), with their parameters as $1, $2, … */
 export interface SqlRunner {
-  $executeRaw(query: TemplateStringsArray, ...values: unknown[]): Promise<number>;
-  $queryRaw<T = unknown>(query: TemplateStringsArray, ...values: unknown[]): Promise<T>;
+  $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number>;
+  $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T>;
 }

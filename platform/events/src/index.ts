@@ -9,3 +9,17 @@ export { streamName, type Broker } from "./broker.ts";
 export { createEventConsumer, type AfterCommit } from "./consumer.ts";
 export { defineEvents, eventFields, type EventCatalog } from "./catalog.ts";
 export { brokerFor, eventSettings, eventVariables, startEventProducer, type EventSettings } from "./service.ts";
+export {
+  EVENT_TABLE_COLUMNS,
+  asUuid,
+  asUuids,
+  compileStatement,
+  runPoolQuery,
+  runQuery,
+  runStatement,
+  sql,
+  sqlBuilder,
+  type ExpressionBuilder,
+  type RawBuilder,
+  type Statement,
+} from "./sql.ts";

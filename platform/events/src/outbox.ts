@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { EventEnvelope, EventPage, NewEvent, SqlRunner } from "./envelope.ts";
 import { CommitSignal } from "./signal.ts";
+import { eventTables, runPoolQuery, runStatement, sql } from "./sql.ts";
 
 /** Taken as the last step of a writing transaction: sequences then commit in order, so a reader
  * that has seen sequence N never later finds a smaller one appear (a simple cursor suffices). */
@@ -12,13 +13,29 @@ const OUTBOX_SEQUENCE_LOCK = 4_207_301;
 /** Appends events inside the caller's transaction, in the given order (one statement for any number). */
 export async function appendEvents(tx: SqlRunner, events: readonly NewEvent[]): Promise<void> {
   if (events.length === 0) return;
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${OUTBOX_SEQUENCE_LOCK})`;
-  await tx.$executeRaw`
-    INSERT INTO outbox_events (id, type, version, payload)
-    SELECT e.id, e.type, e.version, e.payload
-    FROM unnest(${events.map(() => randomUUID())}::uuid[], ${events.map((e) => e.type)}::text[], ${events.map((e) => e.version ?? 1)}::int[], ${events.map((e) => JSON.stringify(e.payload))}::jsonb[])
-      WITH ORDINALITY AS e(id, type, version, payload, n)
-    ORDER BY e.n`;
+  await runStatement(tx, sql`SELECT pg_advisory_xact_lock(${OUTBOX_SEQUENCE_LOCK})`.compile(eventTables));
+  await runStatement(
+    tx,
+    eventTables
+      .insertInto("outbox_events")
+      .columns(["id", "type", "version", "payload"])
+      .expression(
+        eventTables
+          .selectFrom(
+            sql<{
+              id: string;
+              type: string;
+              version: number;
+              payload: unknown;
+              n: number;
+            }>`unnest(${events.map(() => randomUUID())}::uuid[], ${events.map((e) => e.type)}::text[], ${events.map((e) => e.version ?? 1)}::int[], ${events.map((e) => JSON.stringify(e.payload))}::jsonb[]) WITH ORDINALITY`.as<"e">(
+              sql`e(id, type, version, payload, n)`,
+            ),
+          )
+          .select(["e.id", "e.type", "e.version", "e.payload"])
+          .orderBy("e.n"),
+      ),
+  );
 }
 
 export interface OutboxRow {
@@ -48,13 +65,23 @@ export interface PoolLike {
 /** The events after `after`, in sequence order, and the newest sequence (readers measure lag by it). */
 export async function readOutbox(pool: PoolLike, source: string, after: bigint, limit: number): Promise<EventPage> {
   const [rows, head] = await Promise.all([
-    pool.query<OutboxRow>(
-      "SELECT sequence, id, type, version, payload, occurred_at FROM outbox_events WHERE sequence > $1 ORDER BY sequence LIMIT $2",
-      [after.toString(), limit],
+    runPoolQuery(
+      pool,
+      eventTables
+        .selectFrom("outbox_events")
+        .select(["sequence", "id", "type", "version", "payload", "occurred_at"])
+        .where("sequence", ">", after.toString())
+        .orderBy("sequence")
+        .limit(limit),
     ),
-    pool.query<{ head: string | null }>("SELECT max(sequence)::text AS head FROM outbox_events"),
+    runPoolQuery(
+      pool,
+      eventTables
+        .selectFrom("outbox_events")
+        .select((eb) => eb.cast<string | null>(eb.fn.max("sequence"), "text").as("head")),
+    ),
   ]);
-  return { events: rows.rows.map((row) => rowToEnvelope(source, row)), head: head.rows[0]?.head ?? null };
+  return { events: rows.map((row) => rowToEnvelope(source, row)), head: head[0]?.head ?? null };
 }
 
 /** Adds events to the transaction they describe: called any number of times, written at its end. */

@@ -10,8 +10,9 @@ import type { Logger } from "@pooya/runtime";
 import type { Metrics } from "@pooya/runtime";
 import type { Broker } from "./broker.ts";
 import { eventSubject } from "./envelope.ts";
-import { rowToEnvelope, type Outbox, type OutboxRow } from "./outbox.ts";
+import { rowToEnvelope, type Outbox } from "./outbox.ts";
 import type { SqlRunner } from "./envelope.ts";
+import { eventTables, runPoolQuery, sql } from "./sql.ts";
 
 const RELAY_LOCK = 4_207_302;
 const BATCH = 200;
@@ -62,16 +63,22 @@ export function startRelay(options: RelayOptions) {
     let count: number;
     try {
       await client.query("BEGIN");
-      const lock = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_xact_lock($1) AS locked", [
-        RELAY_LOCK,
-      ]);
-      if (!lock.rows[0]?.locked) {
+      const lock = await runPoolQuery(
+        client,
+        sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS locked`.compile(eventTables),
+      );
+      if (!lock[0]?.locked) {
         await client.query("ROLLBACK");
         return -1;
       }
-      const { rows } = await client.query<OutboxRow>(
-        "SELECT sequence, id, type, version, payload, occurred_at FROM outbox_events WHERE published_at IS NULL ORDER BY sequence LIMIT $1",
-        [BATCH],
+      const rows = await runPoolQuery(
+        client,
+        eventTables
+          .selectFrom("outbox_events")
+          .select(["sequence", "id", "type", "version", "payload", "occurred_at"])
+          .where("published_at", "is", null)
+          .orderBy("sequence")
+          .limit(BATCH),
       );
       options.metrics?.setBacklog(rows.length);
       const done: string[] = [];
@@ -88,7 +95,13 @@ export function startRelay(options: RelayOptions) {
         }
       }
       if (done.length)
-        await client.query("UPDATE outbox_events SET published_at = now() WHERE sequence = ANY($1::bigint[])", [done]);
+        await runPoolQuery(
+          client,
+          eventTables
+            .updateTable("outbox_events")
+            .set({ published_at: sql`now()` })
+            .where((eb) => eb("sequence", "=", eb.fn.any(sql<string[]>`${done}::bigint[]`))),
+        );
       await client.query("COMMIT");
       count = done.length;
       options.metrics?.setBacklog(rows.length - count);

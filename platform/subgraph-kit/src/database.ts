@@ -6,6 +6,7 @@ import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Logger } from "@pooya/runtime";
 import { tracingEnabled } from "@pooya/runtime/tracing";
 import { isTransientDatabaseError } from "@pooya/runtime";
+import { compileStatement, type Statement } from "@pooya/events";
 
 /** A span for a read sent straight on the pool (Prisma's own statements get Prisma's spans). */
 function traced<T>(text: string, run: () => Promise<T>): Promise<T> {
@@ -70,13 +71,15 @@ export function connectDatabase<Client extends { $disconnect(): Promise<void> }>
     sqlStatements,
     /**
      * One read straight on the pool, for hot paths that return many rows (entity batches): no
-     * ORM mapping per row, only the columns asked for. Counted like Prisma's statements; sent
-     * once more if its connection was lost, as Prisma's reads are.
+     * ORM mapping per row, only the columns asked for; a statement built with Kysely (typed
+     * columns, see @pooya/events' sql.ts). Counted like Prisma's statements; sent once more if
+     * its connection was lost, as Prisma's reads are.
      */
-    async read<Row extends object>(text: string, values: unknown[]): Promise<Row[]> {
+    async read<Row extends object>(statement: Statement<Row>): Promise<Row[]> {
+      const { sql: text, parameters } = compileStatement(statement);
       const query = async () => {
         sqlStatements.increment();
-        return (await pool.query<Row>(text, values)).rows;
+        return (await pool.query<Row>(text, [...parameters])).rows;
       };
       const attempt = () =>
         query().catch((error: unknown) => (isTransientDatabaseError(error) ? query() : Promise.reject(error)));

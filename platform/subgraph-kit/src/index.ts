@@ -4,7 +4,7 @@ export { TRANSACTION_OPTIONS } from "./database.ts";
 export { afterPosition, decodeCursor, pageSize, toConnection, type Connection } from "./pagination.ts";
 export { DateScalar, DateTimeScalar, formatDay } from "./scalars.ts";
 export { groupLoader, loaderPerKey, rowLoader } from "./loaders.ts";
-export { selectColumns } from "./selection.ts";
+export { selectedColumns } from "./selection.ts";
 export { isUuid, requireIntRange, requireText } from "./validation.ts";
 export { defineSubgraph, wireSubgraph, type DatabaseOf, type TransactionOf } from "./define-subgraph.ts";
 export type { Policies, Policy } from "./authorization.ts";

@@ -55,3 +55,30 @@ export function selectColumns(
 
 /** Per field of an operation (every list item shares it) and column map: the select list. */
 const selectListsByFieldNodes = new WeakMap<GraphQLResolveInfo["fieldNodes"], Map<object, string>>();
+
+/**
+ * selectColumns for a typed query builder: the selections (a Kysely column such as
+ * `"created_at as createdAt"`, or any value) of the fields asked for, and `always` first. Same
+ * order; cached per field node, column map and `always` (pass constant arrays); `key` names the
+ * fields picked (for loaders per select list).
+ */
+export function selectedColumns<Selection>(
+  info: Pick<GraphQLResolveInfo, "fieldNodes" | "fragments">,
+  columns: Readonly<Record<string, Selection>>,
+  always: readonly Selection[],
+): { key: string; list: readonly Selection[] } {
+  let byColumns = selectionsByFieldNodes.get(info.fieldNodes);
+  if (!byColumns) selectionsByFieldNodes.set(info.fieldNodes, (byColumns = new Map()));
+  let byAlways = byColumns.get(columns);
+  if (!byAlways) byColumns.set(columns, (byAlways = new Map()));
+  let picked = byAlways.get(always) as { key: string; list: readonly Selection[] } | undefined;
+  if (picked === undefined) {
+    const names = selectedFieldNames(info);
+    const fields = Object.keys(columns).filter((field) => names.has(field));
+    picked = { key: fields.join(","), list: [...new Set([...always, ...fields.map((field) => columns[field]!)])] };
+    byAlways.set(always, picked);
+  }
+  return picked;
+}
+
+const selectionsByFieldNodes = new WeakMap<GraphQLResolveInfo["fieldNodes"], Map<object, Map<object, unknown>>>();

@@ -7,7 +7,7 @@ import { buildSubgraphSchema } from "@apollo/subgraph";
 import { GraphQLError, type GraphQLResolveInfo } from "graphql";
 import { gql } from "graphql-tag";
 import { describe, expect, it } from "vitest";
-import { selectColumns } from "@pooya/subgraph-kit";
+import { selectColumns } from "../src/selection.ts";
 import { compiledExecutor } from "../src/executor.ts";
 
 const typeDefs = gql`

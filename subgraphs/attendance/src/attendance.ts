@@ -3,9 +3,11 @@ import { setTimeout as delay } from "node:timers/promises";
 import { badUserInput, domainError, forbidden, notFound } from "@pooya/runtime";
 import { type Viewer } from "@pooya/identity";
 import { formatDay, isUuid } from "@pooya/subgraph-kit";
+import { asUuid, asUuids, runQuery, runStatement, sql } from "@pooya/events";
 import type { AttendanceDb, AttendanceOutbox } from "./service.ts";
 import type { EnrollmentReplica } from "./enrollment-replica.ts";
 import { attendanceEvents } from "./events.ts";
+import { tables } from "./tables.ts";
 import type { AttendanceRecord, AttendanceStatus, CourseReplica } from "./generated/prisma/client.ts";
 
 export interface MarkAttendanceInput {
@@ -228,16 +230,53 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
       return outbox.transaction(async (tx, emit) => {
         // The day's marks there already (locked: a concurrent roll call waits), then one
         // statement for the whole class: insert, or update them.
-        const previous = await tx.$queryRaw<{ student_id: string; status: AttendanceStatus }[]>`
-          SELECT student_id::text, status::text FROM attendance_records
-          WHERE course_id = ${course.courseId}::uuid AND date = ${formatDay(input.date)}::date AND student_id = ANY(${studentIds}::uuid[])
-          FOR UPDATE`;
-        await tx.$executeRaw`
-          INSERT INTO attendance_records (id, course_id, student_id, date, status, marked_by_id, marked_at)
-          SELECT gen_random_uuid(), ${course.courseId}::uuid, m.student_id, ${formatDay(input.date)}::date, m.status::"AttendanceStatus", ${viewer.userId}::uuid, now()
-          FROM unnest(${studentIds}::uuid[], ${marks.map((m) => m.status)}::text[]) AS m(student_id, status)
-          ON CONFLICT (course_id, student_id, date)
-          DO UPDATE SET status = EXCLUDED.status, marked_by_id = EXCLUDED.marked_by_id, marked_at = EXCLUDED.marked_at`;
+        const day = sql<Date>`${formatDay(input.date)}::date`;
+        const previous = await runQuery(
+          tx,
+          tables
+            .selectFrom("attendance_records")
+            .select((eb) => [
+              eb.cast<string>("student_id", "text").as("student_id"),
+              eb.cast<AttendanceStatus>("status", "text").as("status"),
+            ])
+            .where("course_id", "=", asUuid(course.courseId))
+            .where("date", "=", day)
+            .where((eb) => eb("student_id", "=", eb.fn.any(asUuids(studentIds))))
+            .forUpdate(),
+        );
+        await runStatement(
+          tx,
+          tables
+            .insertInto("attendance_records")
+            .columns(["id", "course_id", "student_id", "date", "status", "marked_by_id", "marked_at"])
+            .expression(
+              tables
+                .selectFrom(
+                  sql<{
+                    student_id: string;
+                    status: string;
+                  }>`unnest(${asUuids(studentIds)}, ${marks.map((m) => m.status)}::text[])`.as<"m">(
+                    sql`m(student_id, status)`,
+                  ),
+                )
+                .select((eb) => [
+                  sql<string>`gen_random_uuid()`.as("id"),
+                  asUuid(course.courseId).as("course_id"),
+                  "m.student_id",
+                  day.as("date"),
+                  sql<AttendanceStatus>`${eb.ref("m.status")}::"AttendanceStatus"`.as("status"),
+                  asUuid(viewer.userId).as("marked_by_id"),
+                  sql<Date>`now()`.as("marked_at"),
+                ]),
+            )
+            .onConflict((oc) =>
+              oc.columns(["course_id", "student_id", "date"]).doUpdateSet((eb) => ({
+                status: eb.ref("excluded.status"),
+                marked_by_id: eb.ref("excluded.marked_by_id"),
+                marked_at: eb.ref("excluded.marked_at"),
+              })),
+            ),
+        );
         const records = await tx.attendanceRecord.findMany({
           where: { courseId: course.courseId, date: input.date, studentId: { in: studentIds } },
         });

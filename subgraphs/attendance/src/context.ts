@@ -1,10 +1,13 @@
 import DataLoader from "dataloader";
 import type { GraphQLResolveInfo } from "graphql";
 import { type Viewer } from "@pooya/identity";
-import { groupLoader, loaderPerKey, rowLoader, selectColumns } from "@pooya/subgraph-kit";
+import { groupLoader, loaderPerKey, rowLoader, selectedColumns } from "@pooya/subgraph-kit";
+import { asUuid, asUuids, sql, type ExpressionBuilder, type RawBuilder } from "@pooya/events";
 import type { AttendanceDb } from "./service.ts";
 import type { Attendance } from "./attendance.ts";
 import type { AttendanceRecord, CourseReplica } from "./generated/prisma/client.ts";
+import type { DB } from "./generated/kysely/database.ts";
+import { tables } from "./tables.ts";
 
 /**
  * An attendance record as its resolvers read it: a whole Prisma row (after a write), or only
@@ -17,13 +20,18 @@ export type AttendanceRecordRow = Pick<AttendanceRecord, "studentId" | "courseId
  * The value behind each AttendanceRecord field, as a key and value of json_build_object, named
  * as its resolver reads it (markedAt formatted as Date#toISOString would).
  */
-const RECORD_JSON = {
-  id: `'id', id`,
-  date: `'date', to_char(date, 'YYYY-MM-DD')`,
-  status: `'status', status`,
-  markedAt: `'markedAt', to_char(marked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
-  markedBy: `'markedById', marked_by_id`,
-} as const;
+type RecordJson = (eb: ExpressionBuilder<DB, "attendance_records">) => RawBuilder<unknown>;
+const RECORD_JSON: Record<string, RecordJson> = {
+  id: (eb) => sql`'id', ${eb.ref("id")}`,
+  date: (eb) => sql`'date', to_char(${eb.ref("date")}, 'YYYY-MM-DD')`,
+  status: (eb) => sql`'status', ${eb.ref("status")}`,
+  markedAt: (eb) =>
+    sql`'markedAt', to_char(${eb.ref("marked_at")} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
+  markedBy: (eb) => sql`'markedById', ${eb.ref("marked_by_id")}`,
+};
+/** Besides the fields asked for, in reads across courses: each record's course. */
+const NO_KEYS: RecordJson[] = [];
+const COURSE_KEYS: RecordJson[] = [(eb) => sql`'courseId', ${eb.ref("course_id")}`];
 
 /** One student's records, aggregated by Postgres into one JSON array. */
 interface StudentRecords {
@@ -64,20 +72,38 @@ export function createLoaders(db: AttendanceDb) {
      * largest cost of the attendance subgraph on a teacher's course report).
      */
     recordsOfStudents: (info: GraphQLResolveInfo, courseId: string | null) => {
-      const fields = selectColumns(info, RECORD_JSON, courseId ? [] : [`'courseId', course_id`]);
+      const fields = selectedColumns(info, RECORD_JSON, courseId ? NO_KEYS : COURSE_KEYS);
       return recordLoaders(
-        `${courseId}\u0000${fields}`,
+        `${courseId}\u0000${fields.key}`,
         () =>
           new DataLoader<string, AttendanceRecordRow[]>(
             async (ids) => {
-              const rows = courseId
-                ? await db.read<StudentRecords>(
-                    `SELECT student_id AS "studentId", json_agg(json_build_object(${fields}) ORDER BY date DESC) AS records FROM attendance_records WHERE course_id = $1::uuid AND student_id = ANY($2::uuid[]) GROUP BY student_id`,
-                    [courseId, ids],
+              const records = tables
+                .selectFrom("attendance_records")
+                .where((eb) => eb("student_id", "=", eb.fn.any(asUuids(ids))))
+                .groupBy("student_id");
+              const object = (eb: ExpressionBuilder<DB, "attendance_records">) =>
+                sql`json_build_object(${sql.join(fields.list.map((field) => field(eb)))})`;
+              const rows: StudentRecords[] = courseId
+                ? await db.read(
+                    records
+                      .select((eb) => [
+                        "student_id as studentId",
+                        sql<AttendanceRecordRow[]>`json_agg(${object(eb)} ORDER BY ${eb.ref("date")} DESC)`.as(
+                          "records",
+                        ),
+                      ])
+                      .where("course_id", "=", asUuid(courseId)),
                   )
-                : await db.read<StudentRecords>(
-                    `SELECT student_id AS "studentId", json_agg(json_build_object(${fields}) ORDER BY date DESC, course_id ASC) AS records FROM attendance_records WHERE student_id = ANY($1::uuid[]) GROUP BY student_id`,
-                    [ids],
+                : await db.read(
+                    records.select((eb) => [
+                      "student_id as studentId",
+                      sql<
+                        AttendanceRecordRow[]
+                      >`json_agg(${object(eb)} ORDER BY ${eb.ref("date")} DESC, ${eb.ref("course_id")} ASC)`.as(
+                        "records",
+                      ),
+                    ]),
                   );
               const course = courseId?.toLowerCase(); // as Postgres writes a uuid
               const byStudent = new Map<string, AttendanceRecordRow[]>();
@@ -96,10 +122,16 @@ export function createLoaders(db: AttendanceDb) {
     },
     /** Share of a course's records that are PRESENT or LATE (null before its first roll call): counted by Postgres, one row per course. */
     attendanceRate: new DataLoader<string, number | null>(async (courseIds) => {
-      const rows = await db.read<{ courseId: string; total: number; attended: number }>(
-        `SELECT course_id AS "courseId", count(*)::int AS total, (count(*) FILTER (WHERE status IN ('PRESENT', 'LATE')))::int AS attended
-         FROM attendance_records WHERE course_id = ANY($1::uuid[]) GROUP BY course_id`,
-        [courseIds],
+      const rows = await db.read(
+        tables
+          .selectFrom("attendance_records")
+          .select((eb) => [
+            "course_id as courseId",
+            sql<number>`${eb.fn.countAll()}::int`.as("total"),
+            sql<number>`(${eb.fn.countAll().filterWhere("status", "in", ["PRESENT", "LATE"])})::int`.as("attended"),
+          ])
+          .where((eb) => eb("course_id", "=", eb.fn.any(asUuids(courseIds))))
+          .groupBy("course_id"),
       );
       const byCourse = new Map(rows.map((r) => [r.courseId, r]));
       return courseIds.map((id) => {

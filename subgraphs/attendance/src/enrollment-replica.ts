@@ -4,11 +4,12 @@
 // last wrote it).
 import { type Logger, type Metrics, type Upstream } from "@pooya/runtime";
 import { withinCallerDeadline, type ServiceIdentity } from "@pooya/identity";
-import { createEventConsumer, type Broker, type EventEnvelope } from "@pooya/events";
+import { asUuid, createEventConsumer, runStatement, type Broker, type EventEnvelope } from "@pooya/events";
 import { TRANSACTION_OPTIONS } from "@pooya/subgraph-kit";
 import { ENROLLMENT_CHECK_PATH, type EnrollmentCheck } from "@pooya/courses/internal-api";
 import { courseEvents } from "@pooya/courses/events";
 import type { AttendanceDb, AttendanceTransaction } from "./service.ts";
+import { tables } from "./tables.ts";
 
 export const EVENT_SOURCE = "courses";
 
@@ -30,22 +31,55 @@ export interface ReplicaOptions {
 
 /** Applies one of courses' events to the replica (other types: nothing to do). */
 async function applyCourseEvent(tx: AttendanceTransaction, event: EventEnvelope): Promise<void> {
-  const sequence = BigInt(event.sequence);
+  const sequence = BigInt(event.sequence).toString();
   const created = courseEvents.read(event, "CourseCreated");
   if (created) {
-    await tx.$executeRaw`
-      INSERT INTO course_replicas (course_id, teacher_id, code, last_sequence) VALUES (${created.courseId}::uuid, ${created.teacherId}::uuid, ${created.code}, ${sequence})
-      ON CONFLICT (course_id) DO UPDATE SET teacher_id = EXCLUDED.teacher_id, code = EXCLUDED.code, last_sequence = EXCLUDED.last_sequence
-      WHERE course_replicas.last_sequence < EXCLUDED.last_sequence`;
+    await runStatement(
+      tx,
+      tables
+        .insertInto("course_replicas")
+        .values({
+          course_id: asUuid(created.courseId),
+          teacher_id: asUuid(created.teacherId),
+          code: created.code,
+          last_sequence: sequence,
+        })
+        .onConflict((oc) =>
+          oc
+            .column("course_id")
+            .doUpdateSet((eb) => ({
+              teacher_id: eb.ref("excluded.teacher_id"),
+              code: eb.ref("excluded.code"),
+              last_sequence: eb.ref("excluded.last_sequence"),
+            }))
+            .whereRef("course_replicas.last_sequence", "<", "excluded.last_sequence"),
+        ),
+    );
     return;
   }
   const change = courseEvents.read(event, "StudentEnrolled") ?? courseEvents.read(event, "EnrollmentDropped");
   if (change) {
     const enrolled = event.type === "StudentEnrolled";
-    await tx.$executeRaw`
-      INSERT INTO enrollment_replicas (course_id, student_id, enrolled, last_sequence) VALUES (${change.courseId}::uuid, ${change.studentId}::uuid, ${enrolled}, ${sequence})
-      ON CONFLICT (course_id, student_id) DO UPDATE SET enrolled = EXCLUDED.enrolled, last_sequence = EXCLUDED.last_sequence
-      WHERE enrollment_replicas.last_sequence < EXCLUDED.last_sequence`;
+    await runStatement(
+      tx,
+      tables
+        .insertInto("enrollment_replicas")
+        .values({
+          course_id: asUuid(change.courseId),
+          student_id: asUuid(change.studentId),
+          enrolled,
+          last_sequence: sequence,
+        })
+        .onConflict((oc) =>
+          oc
+            .columns(["course_id", "student_id"])
+            .doUpdateSet((eb) => ({
+              enrolled: eb.ref("excluded.enrolled"),
+              last_sequence: eb.ref("excluded.last_sequence"),
+            }))
+            .whereRef("enrollment_replicas.last_sequence", "<", "excluded.last_sequence"),
+        ),
+    );
   }
 }
 

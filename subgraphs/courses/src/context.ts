@@ -1,5 +1,7 @@
 import { type Viewer } from "@pooya/identity";
 import { groupLoader, rowLoader } from "@pooya/subgraph-kit";
+import { asUuids } from "@pooya/events";
+import { tables } from "./tables.ts";
 import type { CoursesDb } from "./service.ts";
 import type { Catalogue } from "./catalogue.ts";
 import type { Enrollment as EnrollmentService } from "./enrollment.ts";
@@ -23,8 +25,19 @@ export function createLoaders(db: CoursesDb) {
     course: rowLoader<string, Course>(
       (ids) =>
         db.read(
-          `SELECT id, code, title, description, capacity, teacher_id AS "teacherId", enrollment_count AS "enrollmentCount", created_at AS "createdAt" FROM courses WHERE id = ANY($1::uuid[])`,
-          [ids],
+          tables
+            .selectFrom("courses")
+            .select([
+              "id",
+              "code",
+              "title",
+              "description",
+              "capacity",
+              "teacher_id as teacherId",
+              "enrollment_count as enrollmentCount",
+              "created_at as createdAt",
+            ])
+            .where((eb) => eb("id", "=", eb.fn.any(asUuids(ids)))),
         ),
       (c) => c.id,
     ),
@@ -32,8 +45,12 @@ export function createLoaders(db: CoursesDb) {
     studentsOfCourse: groupLoader<string, Pick<Enrollment, "courseId" | "studentId">>(
       (ids) =>
         db.read(
-          `SELECT course_id AS "courseId", student_id AS "studentId" FROM enrollments WHERE course_id = ANY($1::uuid[]) ORDER BY enrolled_at ASC, student_id ASC`,
-          [ids],
+          tables
+            .selectFrom("enrollments")
+            .select(["course_id as courseId", "student_id as studentId"])
+            .where((eb) => eb("course_id", "=", eb.fn.any(asUuids(ids))))
+            .orderBy("enrolled_at", "asc")
+            .orderBy("student_id", "asc"),
         ),
       (e) => e.courseId,
     ),

@@ -5,9 +5,10 @@
 // mails are written to the log instead.
 import nodemailer from "nodemailer";
 import { type Logger, type Metrics } from "@pooya/runtime";
-import { CommitSignal, type PoolLike } from "@pooya/events";
+import { CommitSignal, asUuids, runPoolQuery, sql, type PoolLike } from "@pooya/events";
 import { renderMail } from "./mail-templates.ts";
 import type { MailTemplate } from "./generated/prisma/client.ts";
+import { tables } from "./tables.ts";
 
 export interface MailerOptions {
   pool: PoolLike;
@@ -71,31 +72,55 @@ export function createMailer(options: MailerOptions) {
   let failing = false;
 
   async function claim(): Promise<ClaimedMail[]> {
-    const { rows } = await pool.query<ClaimedMail>(
-      `UPDATE outgoing_mails m SET attempts = m.attempts + 1, next_attempt_at = now() + make_interval(secs => $2)
-       FROM (SELECT id FROM outgoing_mails WHERE status = 'PENDING' AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) due
-       WHERE m.id = due.id
-       RETURNING m.id, m.user_id, m.template, m.data, m.attempts, m.created_at`,
-      [BATCH, LEASE_SECONDS],
+    const due = tables
+      .selectFrom("outgoing_mails")
+      .select("id")
+      .where("status", "=", "PENDING")
+      .where("next_attempt_at", "<=", sql<Date>`now()`)
+      .orderBy("next_attempt_at")
+      .limit(BATCH)
+      .forUpdate()
+      .skipLocked();
+    const rows = await runPoolQuery(
+      pool,
+      tables
+        .updateTable("outgoing_mails as m")
+        .from(due.as("due"))
+        .set((eb) => ({
+          attempts: eb("m.attempts", "+", eb.lit(1)),
+          next_attempt_at: sql<Date>`now() + make_interval(secs => ${LEASE_SECONDS})`,
+        }))
+        .whereRef("m.id", "=", "due.id")
+        .returning(["m.id", "m.user_id", "m.template", "m.data", "m.attempts", "m.created_at"]),
     );
-    return rows;
+    return rows as ClaimedMail[];
   }
 
   async function deliver(mail: ClaimedMail, recipient: { email: string; name: string } | undefined): Promise<void> {
     if (!recipient) {
       if (Date.now() - mail.created_at.getTime() > UNKNOWN_RECIPIENT_GIVE_UP_MS) {
-        await pool.query(
-          `UPDATE outgoing_mails SET status = 'FAILED', last_error = 'no address known for this user' WHERE id = $1`,
-          [mail.id],
+        await runPoolQuery(
+          pool,
+          tables
+            .updateTable("outgoing_mails")
+            .set({ status: "FAILED", last_error: "no address known for this user" })
+            .where("id", "=", mail.id),
         );
         log.error({ mailId: mail.id, userId: mail.user_id }, "mail given up: no address known for its recipient");
         outcomes?.inc({ template: mail.template, outcome: "failed" });
         return;
       }
       // Not an attempt: the account's event has not arrived yet.
-      await pool.query(
-        `UPDATE outgoing_mails SET attempts = attempts - 1, next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1`,
-        [mail.id, unknownRecipientWaitSeconds(Date.now() - mail.created_at.getTime())],
+      const waitSeconds = unknownRecipientWaitSeconds(Date.now() - mail.created_at.getTime());
+      await runPoolQuery(
+        pool,
+        tables
+          .updateTable("outgoing_mails")
+          .set((eb) => ({
+            attempts: eb("attempts", "-", eb.lit(1)),
+            next_attempt_at: sql<Date>`now() + make_interval(secs => ${waitSeconds})`,
+          }))
+          .where("id", "=", mail.id),
       );
       return;
     }
@@ -105,9 +130,12 @@ export function createMailer(options: MailerOptions) {
         { mailId: mail.id, to: recipient.email, subject: rendered.subject, text: rendered.text },
         "mail not sent (no SMTP_URL): written here instead",
       );
-      await pool.query(
-        `UPDATE outgoing_mails SET status = 'LOGGED', sent_to = $2, subject = $3, sent_at = now() WHERE id = $1`,
-        [mail.id, recipient.email, rendered.subject],
+      await runPoolQuery(
+        pool,
+        tables
+          .updateTable("outgoing_mails")
+          .set({ status: "LOGGED", sent_to: recipient.email, subject: rendered.subject, sent_at: sql<Date>`now()` })
+          .where("id", "=", mail.id),
       );
       outcomes?.inc({ template: mail.template, outcome: "logged" });
       return;
@@ -124,24 +152,39 @@ export function createMailer(options: MailerOptions) {
     } catch (error) {
       const reason = (error as Error).message.slice(0, 500);
       if (mail.attempts >= options.maxAttempts) {
-        await pool.query(`UPDATE outgoing_mails SET status = 'FAILED', last_error = $2 WHERE id = $1`, [
-          mail.id,
-          reason,
-        ]);
+        await runPoolQuery(
+          pool,
+          tables.updateTable("outgoing_mails").set({ status: "FAILED", last_error: reason }).where("id", "=", mail.id),
+        );
         log.error({ mailId: mail.id, attempts: mail.attempts, reason }, "mail given up after its last attempt");
         outcomes?.inc({ template: mail.template, outcome: "failed" });
       } else {
-        await pool.query(
-          `UPDATE outgoing_mails SET last_error = $2, next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1`,
-          [mail.id, reason, retryDelaySeconds(mail.attempts)],
+        await runPoolQuery(
+          pool,
+          tables
+            .updateTable("outgoing_mails")
+            .set({
+              last_error: reason,
+              next_attempt_at: sql<Date>`now() + make_interval(secs => ${retryDelaySeconds(mail.attempts)})`,
+            })
+            .where("id", "=", mail.id),
         );
         outcomes?.inc({ template: mail.template, outcome: "retry" });
       }
       throw error;
     }
-    await pool.query(
-      `UPDATE outgoing_mails SET status = 'SENT', sent_to = $2, subject = $3, sent_at = now(), last_error = NULL WHERE id = $1`,
-      [mail.id, recipient.email, rendered.subject],
+    await runPoolQuery(
+      pool,
+      tables
+        .updateTable("outgoing_mails")
+        .set({
+          status: "SENT",
+          sent_to: recipient.email,
+          subject: rendered.subject,
+          sent_at: sql<Date>`now()`,
+          last_error: null,
+        })
+        .where("id", "=", mail.id),
     );
     outcomes?.inc({ template: mail.template, outcome: "sent" });
   }
@@ -150,9 +193,12 @@ export function createMailer(options: MailerOptions) {
   async function round(): Promise<boolean> {
     const mails = await claim();
     if (mails.length === 0) return false;
-    const { rows } = await pool.query<{ user_id: string; email: string; name: string }>(
-      "SELECT user_id, email, name FROM recipients WHERE user_id = ANY($1::uuid[])",
-      [[...new Set(mails.map((m) => m.user_id))]],
+    const rows = await runPoolQuery(
+      pool,
+      tables
+        .selectFrom("recipients")
+        .select(["user_id", "email", "name"])
+        .where((eb) => eb("user_id", "=", eb.fn.any(asUuids([...new Set(mails.map((m) => m.user_id))])))),
     );
     const recipients = new Map(rows.map((r) => [r.user_id, r]));
     let failure: unknown;

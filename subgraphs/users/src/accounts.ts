@@ -2,9 +2,11 @@
 import { badUserInput, clientAddressKey, codeLabel, conflict, domainError, type RateLimit } from "@pooya/runtime";
 import { type Role } from "@pooya/identity";
 import { requireText } from "@pooya/subgraph-kit";
+import { asUuid, runQuery, runStatement, sql } from "@pooya/events";
 import { Prisma, type User } from "./generated/prisma/client.ts";
 import type { UsersDb, UsersOutbox } from "./service.ts";
 import { userEvents } from "./events.ts";
+import { tables } from "./tables.ts";
 import { hashPassword, verifyPassword } from "./auth/passwords.ts";
 import {
   ACCESS_TOKEN_TTL_SECONDS,
@@ -131,13 +133,51 @@ export function createAccounts(
     // Reserve one attempt against the account-wide ceiling in one statement: of many parallel
     // guesses, only as many as the ceiling allows get a row back (and a password check).
     const windowSeconds = limits.accountWindowMs / 1000;
-    const [reserved] = await db.prisma.$queryRaw<User[]>`
-      UPDATE users SET
-        failed_logins = CASE WHEN failed_logins_since IS NULL OR failed_logins_since < now() - make_interval(secs => ${windowSeconds}) THEN 1 ELSE failed_logins + 1 END,
-        failed_logins_since = CASE WHEN failed_logins_since IS NULL OR failed_logins_since < now() - make_interval(secs => ${windowSeconds}) THEN now() ELSE failed_logins_since END
-      WHERE email = ${address}
-        AND (failed_logins_since IS NULL OR failed_logins_since < now() - make_interval(secs => ${windowSeconds}) OR failed_logins < ${limits.accountCeiling})
-      RETURNING id, email, name, role, password_hash AS "passwordHash", created_at AS "createdAt", failed_logins AS "failedLogins", failed_logins_since AS "failedLoginsSince"`;
+    const [reserved]: User[] = await runQuery(
+      db.prisma,
+      tables
+        .updateTable("users")
+        .set((eb) => {
+          // The account's window has passed (or never began): this attempt starts a new one.
+          const windowOver = () =>
+            eb.or([
+              eb("failed_logins_since", "is", null),
+              eb("failed_logins_since", "<", sql<Date>`now() - make_interval(secs => ${windowSeconds})`),
+            ]);
+          return {
+            failed_logins: eb
+              .case()
+              .when(windowOver())
+              .then(eb.lit(1))
+              .else(eb("failed_logins", "+", eb.lit(1)))
+              .end(),
+            failed_logins_since: eb
+              .case()
+              .when(windowOver())
+              .then(sql<Date>`now()`)
+              .else(eb.ref("failed_logins_since"))
+              .end(),
+          };
+        })
+        .where("email", "=", address)
+        .where((eb) =>
+          eb.or([
+            eb("failed_logins_since", "is", null),
+            eb("failed_logins_since", "<", sql<Date>`now() - make_interval(secs => ${windowSeconds})`),
+            eb("failed_logins", "<", limits.accountCeiling),
+          ]),
+        )
+        .returning([
+          "id",
+          "email",
+          "name",
+          "role",
+          "password_hash as passwordHash",
+          "created_at as createdAt",
+          "failed_logins as failedLogins",
+          "failed_logins_since as failedLoginsSince",
+        ]),
+    );
     if (!reserved) {
       const locked = await db.prisma.user.findUnique({
         where: { email: address },
@@ -156,8 +196,13 @@ export function createAccounts(
     }
     if (!(await verifyPassword(reserved.passwordHash, password))) throw wrongCredentials();
     // The right password: this attempt is given back, and this client's count cleared.
-    await db.prisma
-      .$executeRaw`UPDATE users SET failed_logins = greatest(failed_logins - 1, 0) WHERE id = ${reserved.id}::uuid`;
+    await runStatement(
+      db.prisma,
+      tables
+        .updateTable("users")
+        .set((eb) => ({ failed_logins: eb.fn("greatest", [eb("failed_logins", "-", eb.lit(1)), eb.lit(0)]) }))
+        .where("id", "=", asUuid(reserved.id)),
+    );
     await limits.perAccountAndClient.reset(`${address}|${client}`);
     return startSession(reserved);
   }

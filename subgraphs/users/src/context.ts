@@ -1,7 +1,9 @@
 import type { GraphQLResolveInfo } from "graphql";
 import type DataLoader from "dataloader";
 import { type Viewer } from "@pooya/identity";
-import { loaderPerKey, rowLoader, selectColumns, type Connection } from "@pooya/subgraph-kit";
+import { loaderPerKey, rowLoader, selectedColumns, type Connection } from "@pooya/subgraph-kit";
+import { asUuids } from "@pooya/events";
+import { tables } from "./tables.ts";
 import type { UsersDb } from "./service.ts";
 import type { Accounts } from "./accounts.ts";
 import type { User } from "./generated/prisma/client.ts";
@@ -22,7 +24,8 @@ export type UserRow = Pick<User, "id"> & Partial<User>;
 export type UserPage = Connection<User>;
 
 /** The column behind each User field. The password hash is never read for an answer. */
-const USER_COLUMNS = { email: "email", name: "name", role: "role", createdAt: `created_at AS "createdAt"` } as const;
+const USER_COLUMNS = { email: "email", name: "name", role: "role", createdAt: "created_at as createdAt" } as const;
+const USER_KEYS: ((typeof USER_COLUMNS)[keyof typeof USER_COLUMNS] | "id")[] = ["id"];
 
 export function createLoaders(db: UsersDb) {
   const userLoaders = loaderPerKey<DataLoader<string, UserRow | null>>();
@@ -32,10 +35,16 @@ export function createLoaders(db: UsersDb) {
      * its selection asks for, straight from the pool.
      */
     users: (info: Pick<GraphQLResolveInfo, "fieldNodes" | "fragments">) => {
-      const columns = selectColumns(info, USER_COLUMNS, ["id"]);
-      return userLoaders(columns, () =>
+      const columns = selectedColumns(info, USER_COLUMNS, USER_KEYS);
+      return userLoaders(columns.key, () =>
         rowLoader<string, UserRow>(
-          (ids) => db.read(`SELECT ${columns} FROM users WHERE id = ANY($1::uuid[])`, [ids]),
+          (ids) =>
+            db.read(
+              tables
+                .selectFrom("users")
+                .select(columns.list)
+                .where((eb) => eb("id", "=", eb.fn.any(asUuids(ids)))),
+            ),
           (u) => u.id,
         ),
       );

@@ -1,0 +1,138 @@
+// Hand-written SQL, typed: statements are built with Kysely against table types (generated from
+// each service's schema.prisma by prisma-kysely, or the event tables below), so a renamed or
+// misspelt column fails `tsc`. Kysely only compiles here — it never connects: the SQL it writes
+// runs through the caller's Prisma transaction or pg pool, as before (same transactions, same
+// statement counts and spans).
+import {
+  DummyDriver,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  sql,
+  type ColumnType,
+  type Compilable,
+  type CompiledQuery,
+  type Generated,
+  type RawBuilder,
+  type SelectType,
+} from "kysely";
+import type { SqlRunner } from "./envelope.ts";
+import type { PoolLike } from "./outbox.ts";
+
+export { sql } from "kysely";
+export type { ExpressionBuilder, Kysely, RawBuilder } from "kysely";
+
+/** A query builder for the tables of `DB` that compiles statements and cannot run them itself. */
+export function sqlBuilder<DB>(): Kysely<DB> {
+  return new Kysely<DB>({
+    dialect: {
+      createAdapter: () => new PostgresAdapter(),
+      createDriver: () => new DummyDriver(),
+      createIntrospector: (db) => new PostgresIntrospector(db),
+      createQueryCompiler: () => new PostgresQueryCompiler(),
+    },
+  });
+}
+
+/** A builder's statement, or a raw one (`sql\`…\`.compile(builder)`). */
+export type Statement<Row = unknown> = Compilable<Row> | CompiledQuery<Row>;
+/** The SQL text and parameters of a statement. */
+export const compileStatement = <Row>(query: Statement<Row>): CompiledQuery<Row> =>
+  "compile" in query ? query.compile() : query;
+
+/** Runs a statement in the caller's Prisma transaction (or client); resolves with the rows it affected. */
+export function runStatement(tx: SqlRunner, query: Statement): Promise<number> {
+  const { sql: text, parameters } = compileStatement(query);
+  return tx.$executeRawUnsafe(text, ...parameters);
+}
+
+/** Runs a query in the caller's Prisma transaction (or client); resolves with its rows. */
+export function runQuery<Row>(tx: SqlRunner, query: Statement<Row>): Promise<Row[]> {
+  const { sql: text, parameters } = compileStatement(query);
+  return tx.$queryRawUnsafe<Row[]>(text, ...parameters);
+}
+
+/** Runs a query on a pg pool or connection (outside Prisma); resolves with its rows. */
+export async function runPoolQuery<Row extends object>(pool: PoolLike, query: Statement<Row>): Promise<Row[]> {
+  const { sql: text, parameters } = compileStatement(query);
+  return (await pool.query<Row>(text, [...parameters])).rows;
+}
+
+/** A parameter cast to uuid (`$n::uuid`), as the statements wrote it by hand. */
+export const asUuid = (value: string): RawBuilder<string> => sql<string>`${value}::uuid`;
+/** An array parameter cast to uuid[] (`$n::uuid[]`). */
+export const asUuids = (values: readonly string[]): RawBuilder<string[]> => sql<string[]>`${values}::uuid[]`;
+
+/*
+ * The event tables every producing (outbox) or consuming (inbox, cursors) service keeps in its
+ * own database, with the same columns everywhere (docs/events.md). One definition for all: the
+ * platform code writes them, whichever service it runs in. Their columns are checked against
+ * migrated service databases (platform/events/test/event-tables.test.ts) through
+ * EVENT_TABLE_COLUMNS, which must name exactly these columns (tsc enforces that).
+ */
+
+/** outbox_events: BigInt columns come back from pg as strings; payload is written as JSON text. */
+export interface OutboxEventTable {
+  sequence: Generated<string>;
+  id: string;
+  type: string;
+  version: Generated<number>;
+  payload: ColumnType<Record<string, unknown>, string, string>;
+  occurred_at: Generated<Date>;
+  published_at: Date | null;
+}
+
+export interface InboxEventTable {
+  event_id: string;
+  sequence: string;
+  type: string;
+  applied_at: Generated<Date>;
+}
+
+export interface ReplicationCursorTable {
+  source: string;
+  last_sequence: string;
+  updated_at: Date;
+}
+
+export interface EventTables {
+  outbox_events: OutboxEventTable;
+  inbox_events: InboxEventTable;
+  replication_cursors: ReplicationCursorTable;
+}
+
+/** Each table's columns as Postgres reports them (information_schema.columns.data_type, is_nullable);
+ * tsc holds the names and nullability to the interfaces above, the test holds them to the databases. */
+export const EVENT_TABLE_COLUMNS: {
+  [Table in keyof EventTables]: {
+    [Column in keyof EventTables[Table]]: {
+      type: string;
+      nullable: null extends SelectType<EventTables[Table][Column]> ? true : false;
+    };
+  };
+} = {
+  outbox_events: {
+    sequence: { type: "bigint", nullable: false },
+    id: { type: "uuid", nullable: false },
+    type: { type: "text", nullable: false },
+    version: { type: "integer", nullable: false },
+    payload: { type: "jsonb", nullable: false },
+    occurred_at: { type: "timestamp with time zone", nullable: false },
+    published_at: { type: "timestamp with time zone", nullable: true },
+  },
+  inbox_events: {
+    event_id: { type: "uuid", nullable: false },
+    sequence: { type: "bigint", nullable: false },
+    type: { type: "text", nullable: false },
+    applied_at: { type: "timestamp with time zone", nullable: false },
+  },
+  replication_cursors: {
+    source: { type: "text", nullable: false },
+    last_sequence: { type: "bigint", nullable: false },
+    updated_at: { type: "timestamp with time zone", nullable: false },
+  },
+};
+
+/** The builder for the event tables (platform code: outbox, inbox, relay). */
+export const eventTables = sqlBuilder<EventTables>();

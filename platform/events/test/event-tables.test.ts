@@ -1,0 +1,76 @@
+// The event tables' one typed definition (EventTables, the columns the outbox, inbox and relay
+// statements are type-checked against) must be what every service's migrations create: each
+// service's committed migrations are applied to a fresh database and the outbox_events,
+// inbox_events and replication_cursors it has are compared column by column (name, type,
+// nullability). A migration that renames, drops or adds a column there fails this test;
+// tsc holds EVENT_TABLE_COLUMNS to the interfaces.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import pg from "pg";
+import { SUBGRAPH_NAMES, createDatabases } from "@pooya/system";
+import { EVENT_TABLE_COLUMNS } from "@pooya/events";
+
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+
+/** A service's migrations folder (prisma/<service>/ today, or beside its subgraph). */
+function migrationsOf(service: string): string {
+  const candidates = [`${ROOT}subgraphs/${service}/prisma/migrations`, `${ROOT}prisma/${service}/migrations`];
+  const found = candidates.find((dir) => existsSync(dir));
+  if (!found) throw new Error(`no migrations folder for ${service} (looked in ${candidates.join(", ")})`);
+  return found;
+}
+
+type Columns = Record<string, { type: string; nullable: boolean }>;
+const EVENT_TABLES = Object.keys(EVENT_TABLE_COLUMNS);
+const found = new Map<string, Record<string, Columns>>();
+let databases: Awaited<ReturnType<typeof createDatabases>>;
+
+beforeAll(async () => {
+  databases = await createDatabases(SUBGRAPH_NAMES);
+  for (const service of SUBGRAPH_NAMES) {
+    const client = new pg.Client({ connectionString: databases.urls[service] });
+    await client.connect();
+    try {
+      const dir = migrationsOf(service);
+      const names = readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        .sort();
+      for (const name of names) await client.query(readFileSync(`${dir}/${name}/migration.sql`, "utf8"));
+      const { rows } = await client.query<{ table: string; column: string; type: string; nullable: string }>(
+        `SELECT table_name AS table, column_name AS column, data_type AS type, is_nullable AS nullable
+         FROM information_schema.columns WHERE table_schema = 'public' AND table_name = ANY($1::text[])`,
+        [EVENT_TABLES],
+      );
+      const tables: Record<string, Columns> = {};
+      for (const row of rows)
+        (tables[row.table] ??= {})[row.column] = { type: row.type, nullable: row.nullable === "YES" };
+      found.set(service, tables);
+    } finally {
+      await client.end();
+    }
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await databases?.drop();
+});
+
+test("every service's event tables have exactly the columns of the shared typed definition", () => {
+  const seen = new Set<string>();
+  for (const [service, tables] of found) {
+    for (const [table, columns] of Object.entries(tables)) {
+      seen.add(table);
+      expect({ service, table, columns }).toEqual({
+        service,
+        table,
+        columns: EVENT_TABLE_COLUMNS[table as keyof typeof EVENT_TABLE_COLUMNS],
+      });
+    }
+  }
+  // Each table exists somewhere (a consumer has an inbox and cursors, every producer an outbox).
+  expect([...seen].sort()).toEqual([...EVENT_TABLES].sort());
+  expect(found.get("users")).toHaveProperty("outbox_events");
+  expect(found.get("notifications")).toHaveProperty("inbox_events");
+});
