@@ -1,7 +1,15 @@
 import DataLoader from "dataloader";
 import type { GraphQLResolveInfo } from "graphql";
 import { type Viewer } from "@pooya/identity";
-import { groupLoader, loaderPerKey, rowLoader, selectColumns } from "@pooya/subgraph-kit";
+import {
+  groupLoader,
+  loaderPerKey,
+  ownedPages,
+  rowLoader,
+  selectColumns,
+  type Connection,
+  type OwnedRow,
+} from "@pooya/subgraph-kit";
 import type { AttendanceDb } from "./service.ts";
 import type { Attendance } from "./attendance.ts";
 import type { AttendanceRecord, CourseReplica } from "./generated/prisma/client.ts";
@@ -25,6 +33,19 @@ const RECORD_JSON = {
   markedBy: `'markedById', marked_by_id`,
 } as const;
 
+/** A record in a page: positioned by (date, id), newest day first. */
+export type PagedRecord = AttendanceRecordRow & { id: string; createdAt: Date };
+/** A page of a student's records. */
+export type AttendanceRecordPage = Connection<PagedRecord>;
+
+/** Which of a student's records a page holds: one course or all, only the taught courses (a teacher's view) or all. */
+export interface RecordScope {
+  courseId: string | null;
+  courseIds: string[] | null;
+}
+
+const RECORD_SCOPE = `($2::uuid IS NULL OR course_id = $2::uuid) AND ($3::uuid[] IS NULL OR course_id = ANY($3::uuid[]))`;
+
 /** One student's records, aggregated by Postgres into one JSON array. */
 interface StudentRecords {
   studentId: string;
@@ -47,7 +68,49 @@ export interface AttendanceRate {
 
 export function createLoaders(db: AttendanceDb) {
   const recordLoaders = loaderPerKey<DataLoader<string, AttendanceRecordRow[], unknown>>();
+  const pagesByScope = loaderPerKey<ReturnType<typeof ownedPages<PagedRecord>>>();
+  const countsByScope = loaderPerKey<DataLoader<string, number>>();
+  const scopeKey = (scope: RecordScope) => `${scope.courseId}\u0000${scope.courseIds?.join(",")}`;
   return {
+    /** A page of each student's records (newest day first), for a batch of students in one SELECT. */
+    recordPages: (scope: RecordScope) =>
+      pagesByScope(scopeKey(scope), () =>
+        ownedPages<PagedRecord>((studentIds, take, after) =>
+          db.read<OwnedRow<PagedRecord>>(
+            `SELECT * FROM (
+               SELECT student_id AS "owner", id, student_id AS "studentId", course_id AS "courseId",
+                      to_char(date, 'YYYY-MM-DD') AS date, (date::timestamp AT TIME ZONE 'UTC') AS "createdAt",
+                      status, marked_by_id AS "markedById", marked_at AS "markedAt",
+                      row_number() OVER (PARTITION BY student_id ORDER BY date DESC, id ASC) AS n
+               FROM attendance_records
+               WHERE student_id = ANY($1::uuid[]) AND ${RECORD_SCOPE}
+                 AND ($4::date IS NULL OR date < $4::date OR (date = $4::date AND id > $5::uuid))
+             ) page WHERE n <= $6 ORDER BY "owner", n`,
+            [
+              studentIds,
+              scope.courseId,
+              scope.courseIds,
+              after?.createdAt.toISOString().slice(0, 10) ?? null,
+              after?.id ?? null,
+              take,
+            ],
+          ),
+        ),
+      ),
+    /** How many records each student has in the scope (a page's totalCount), one SELECT per batch. */
+    recordCounts: (scope: RecordScope) =>
+      countsByScope(
+        scopeKey(scope),
+        () =>
+          new DataLoader<string, number>(async (studentIds) => {
+            const rows = await db.read<{ studentId: string; count: number }>(
+              `SELECT student_id AS "studentId", count(*)::int AS count FROM attendance_records WHERE student_id = ANY($1::uuid[]) AND ${RECORD_SCOPE} GROUP BY student_id`,
+              [studentIds, scope.courseId, scope.courseIds],
+            );
+            const byStudent = new Map(rows.map((r) => [r.studentId, r.count]));
+            return studentIds.map((id) => byStudent.get(id) ?? 0);
+          }),
+      ),
     course: rowLoader<string, CourseReplica>(
       (ids) => db.prisma.courseReplica.findMany({ where: { courseId: { in: [...ids] } } }),
       (c) => c.courseId,

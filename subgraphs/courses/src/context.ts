@@ -1,9 +1,12 @@
 import { type Viewer } from "@pooya/identity";
-import { groupLoader, rowLoader } from "@pooya/subgraph-kit";
+import { groupLoader, ownedPages, rowLoader, type Connection } from "@pooya/subgraph-kit";
 import type { CoursesDb } from "./service.ts";
 import type { Catalogue } from "./catalogue.ts";
 import type { Enrollment as EnrollmentService } from "./enrollment.ts";
 import type { Course, Enrollment } from "./generated/prisma/client.ts";
+
+/** A page of a course's students: user references positioned by (enrolledAt, student id). */
+export type StudentsPage = Connection<{ createdAt: Date; id: string }>;
 
 export interface CoursesContext {
   viewer: Viewer;
@@ -36,6 +39,18 @@ export function createLoaders(db: CoursesDb) {
           [ids],
         ),
       (e) => e.courseId,
+    ),
+    /** A page of each course's students in enrollment order, for a batch of courses in one SELECT. */
+    studentsPage: ownedPages<{ createdAt: Date; id: string }>((courseIds, take, after) =>
+      db.read(
+        `SELECT "owner", "id", "createdAt" FROM (
+           SELECT course_id AS "owner", student_id AS "id", enrolled_at AS "createdAt",
+                  row_number() OVER (PARTITION BY course_id ORDER BY enrolled_at ASC, student_id ASC) AS n
+           FROM enrollments
+           WHERE course_id = ANY($1::uuid[]) AND ($2::timestamptz IS NULL OR (enrolled_at, student_id) > ($2::timestamptz, $3::uuid))
+         ) page WHERE n <= $4 ORDER BY "owner", n`,
+        [courseIds, after?.createdAt ?? null, after?.id ?? null, take],
+      ),
     ),
     coursesOfTeacher: groupLoader<string, Course>(
       (ids) =>

@@ -1,7 +1,20 @@
 import { forbidden } from "@pooya/runtime";
 import { requireViewer, type Viewer } from "@pooya/identity";
-import { DateScalar, DateTimeScalar, isUuid } from "@pooya/subgraph-kit";
+import { DateScalar, DateTimeScalar, decodeCursor, isUuid, pageSize, toConnection } from "@pooya/subgraph-kit";
 import type { Resolvers } from "../__generated__/resolvers-types.ts";
+import type { FoodContext } from "../context.ts";
+
+type Loaders = FoodContext["loaders"];
+
+/** A page of a user's orders, newest first; `first` and `after` are checked even for an unknown id. */
+async function ordersPage(userId: string, args: { first?: number | null; after?: string | null }, loaders: Loaders) {
+  if (!isUuid(userId)) {
+    decodeCursor(args.after);
+    return toConnection([], pageSize(args.first), () => Promise.resolve(0));
+  }
+  const { rows, size } = await loaders.orderPages(userId, args);
+  return toConnection(rows, size, () => loaders.orderCounts.load(userId));
+}
 
 /** Wallets and orders are private: the owner themself or STAFF. */
 function selfOrStaff(viewer: Viewer, userId: string) {
@@ -23,6 +36,7 @@ export const resolvers: Resolvers = {
       return isUuid(id) ? loaders.meal.load(id) : null;
     },
     myOrders: (_, __, { viewer, loaders }, info) => loaders.ordersOfUsers(info).load(requireViewer(viewer).userId),
+    myOrdersConnection: (_, args, { viewer, loaders }) => ordersPage(requireViewer(viewer).userId, args, loaders),
   },
 
   Mutation: {
@@ -44,6 +58,10 @@ export const resolvers: Resolvers = {
     buyer: (order) => ({ id: order.userId }),
   },
 
+  FoodOrderConnection: {
+    totalCount: (page) => page.totalCount(),
+  },
+
   User: {
     __resolveReference: ({ id }) => ({ id }),
     wallet: ({ id }, _, { viewer, loaders }) => {
@@ -53,6 +71,10 @@ export const resolvers: Resolvers = {
     foodOrders: ({ id }, _, { viewer, loaders }, info) => {
       selfOrStaff(viewer, id);
       return isUuid(id) ? loaders.ordersOfUsers(info).load(id) : [];
+    },
+    foodOrdersConnection: ({ id }, args, { viewer, loaders }) => {
+      selfOrStaff(viewer, id);
+      return ordersPage(id, args, loaders);
     },
   },
 };
