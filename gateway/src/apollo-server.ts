@@ -18,7 +18,7 @@ import {
 import type { ApolloCaches } from "./caches.ts";
 import { clientLimitsPlugin, tooManyRequestsStatusPlugin } from "./client-limits.ts";
 import type { GatewayContext } from "./context.ts";
-import { demandControlPlugin, maxAliasLengthRule } from "./demand-control.ts";
+import { demandControlPlugin, demandDirectivesOf, maxAliasLengthRule } from "./demand-control.ts";
 import { graphqlResponseStatusPlugin } from "./graphql-response-status.ts";
 import { landingPagePlugin, type Explorer } from "./landing-page.ts";
 import type { GatewaySettings } from "./settings.ts";
@@ -40,7 +40,7 @@ function queryProtection(settings: Pick<GatewaySettings, "production" | "limits"
     maxDepth: { n: 10, ignoreIntrospection: true },
     maxDirectives: { n: 20 },
     maxTokens: { enabled: false },
-    costLimit: { enabled: false }, // replaced by demand control, which sees list sizes
+    costLimit: { enabled: false }, // replaced by demand control, which reads @cost and @listSize
     maxAliases: { n: 30 },
     blockFieldSuggestion: { enabled: settings.production },
   }).protect();
@@ -53,7 +53,7 @@ function queryProtection(settings: Pick<GatewaySettings, "production" | "limits"
 
 /** Apollo Server, not started yet; `validationRules` and `formatError` serve subscriptions too. */
 export function createApolloServer(
-  settings: Pick<GatewaySettings, "production" | "limits">,
+  settings: Pick<GatewaySettings, "production" | "limits" | "supergraphSdl">,
   parts: {
     gateway: ApolloGateway;
     caches: Pick<ApolloCaches, "documentStore" | "persistedQueries">;
@@ -86,7 +86,11 @@ export function createApolloServer(
     plugins: [
       requestShapePlugin<GatewayContext>(),
       valueLimitsPlugin<GatewayContext>(settings.limits),
-      demandControlPlugin<GatewayContext>(settings.limits),
+      demandControlPlugin<GatewayContext>(settings.limits, {
+        directives: demandDirectivesOf(settings.supergraphSdl),
+        metrics: parts.metrics,
+        log,
+      }),
       clientLimitsPlugin<GatewayContext>(parts.clientLimits),
       retryAfterPlugin<GatewayContext>(),
       tooManyRequestsStatusPlugin<GatewayContext>(),
