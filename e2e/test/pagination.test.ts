@@ -3,7 +3,7 @@
 // first/after yields every item once, in order; totalCount is right; `first` is at most 100 and a
 // cursor must be one the API returned (BAD_USER_INPUT otherwise).
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { errorCodes, startFederation, type Federation } from "../src/harness.ts";
+import { SERVICE_NAMES, errorCodes, startFederation, type Federation } from "../src/harness.ts";
 import { OPS, addMeal, createCourse, enroll, topUp } from "../src/fixtures.ts";
 import { largeCourse, type LargeCourse } from "./large-course.ts";
 
@@ -234,5 +234,26 @@ describe("myOrdersConnection and User.foodOrdersConnection", () => {
     expect(errorCodes(tooMany)).toEqual(["BAD_USER_INPUT"]);
     const badCursor = await fed.execute({ query: MY_ORDERS, variables: { after: "%%%" }, token: student.token });
     expect(errorCodes(badCursor)).toEqual(["BAD_USER_INPUT"]);
+  });
+});
+
+describe("batching", () => {
+  const PAGE = `query($id: ID!, $first: Int) { course(id: $id) { studentsConnection(first: $first) { edges { node { name attendanceConnection(courseId: $id, first: 5) { totalCount edges { node { date status } } } foodOrdersConnection(first: 5) { totalCount edges { node { totalPrice } } } } } } } }`;
+
+  async function sqlFor(first: number) {
+    await fed.eventsSettled();
+    const before = Object.fromEntries(SERVICE_NAMES.map((n) => [n, fed.services[n].sqlStatements.count]));
+    const r = await fed.execute({ query: PAGE, variables: { id: large.course.id, first }, token: fed.admin.token });
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.course.studentsConnection.edges).toHaveLength(first);
+    return Object.fromEntries(SERVICE_NAMES.map((n) => [n, fed.services[n].sqlStatements.count - before[n]!]));
+  }
+
+  test("a page of 100 students with their attendance and orders pages costs the SQL statements of a page of 10", async () => {
+    const small = await sqlFor(10);
+    const large100 = await sqlFor(100);
+    expect(large100).toEqual(small);
+    // course + its students' page; their names; their records' pages and counts; their orders' pages and counts.
+    expect(large100).toEqual({ users: 1, courses: 2, attendance: 2, food: 2, notifications: 0 });
   });
 });
