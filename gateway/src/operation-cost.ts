@@ -13,6 +13,7 @@ import {
   getNullableType,
   getOperationAST,
   getVariableValues,
+  isAbstractType,
   isCompositeType,
   isListType,
   isObjectType,
@@ -34,6 +35,11 @@ export const DEFAULT_LIST_SIZE = 10;
 /** What a mutation costs before its fields: it writes. */
 export const MUTATION_BASE_COST = 10;
 
+/**
+ * A list's `@listSize`. `requireOneSlicingArgument` is read but not enforced: every slicing
+ * argument here has a default (`first: Int = 20`), and the subgraph answers an explicit null with
+ * that default, so the estimate does the same.
+ */
 export interface ListSize {
   assumedSize?: number;
   slicingArguments: string[];
@@ -123,6 +129,8 @@ interface CostContext {
   directives: DemandDirectives;
   fragments: Record<string, FragmentDefinitionNode>;
   variables: Variables;
+  /** The fields of each selection set on each type, worked out once per operation (every list item shares them). */
+  fieldsBySelection: Map<SelectionSetNode, Map<GraphQLCompositeType, [string, FieldInfo][]>>;
 }
 
 /** Sizes a connection passes to its sized fields (`edges`), by field name. */
@@ -133,20 +141,23 @@ const included = (node: { directives?: readonly DirectiveNode[] }, variables: Va
   getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if !== false;
 
 /**
- * The fields a selection set asks of an object of `type`, by response key (through fragments,
- * skipped and included ones decided). `typename` is the object's actual type when known: a
- * fragment on another type then does not apply.
+ * The fields a selection set asks of a value of `type`, by response key (through fragments,
+ * skipped and included ones decided). On an object type, a fragment applies when its condition is
+ * that type or an interface or union that includes it; on an abstract type (its object type
+ * unknown) every fragment does: an upper bound.
  */
 function collectFields(
   context: CostContext,
   type: GraphQLCompositeType,
   selectionSet: SelectionSetNode,
-  typename?: string,
   fields = new Map<string, FieldNode[]>(),
   visited = new Set<string>(),
 ): Map<string, FieldNode[]> {
-  const applies = (condition: string | undefined) =>
-    !condition || condition === type.name || typename === undefined || condition === typename;
+  const applies = (condition: string | undefined) => {
+    if (!condition || condition === type.name || !isObjectType(type)) return true;
+    const conditionType = context.schema.getType(condition);
+    return !!conditionType && isAbstractType(conditionType) && context.schema.isSubType(conditionType, type);
+  };
   for (const selection of selectionSet.selections) {
     if (!included(selection, context.variables)) continue;
     if (selection.kind === Kind.FIELD) {
@@ -156,12 +167,12 @@ function collectFields(
       else fields.set(key, [selection]);
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
       if (applies(selection.typeCondition?.name.value))
-        collectFields(context, type, selection.selectionSet, typename, fields, visited);
+        collectFields(context, type, selection.selectionSet, fields, visited);
     } else if (!visited.has(selection.name.value)) {
       visited.add(selection.name.value);
       const fragment = context.fragments[selection.name.value];
       if (fragment && applies(fragment.typeCondition.name.value))
-        collectFields(context, type, fragment.selectionSet, typename, fields, visited);
+        collectFields(context, type, fragment.selectionSet, fields, visited);
     }
   }
   return fields;
@@ -181,6 +192,8 @@ interface FieldInfo {
   typeWeight: number;
   argumentsWeight: number;
   returnsList: boolean;
+  /** The type of the field's values (of its items, for a list). */
+  itemType: GraphQLCompositeType;
   selection?: SelectionSetNode;
   node: FieldNode;
 }
@@ -206,6 +219,7 @@ function fieldInfo(context: CostContext, parent: GraphQLCompositeType, nodes: Fi
     typeWeight,
     argumentsWeight,
     returnsList: isListType(getNullableType(definition.type)),
+    itemType: named as GraphQLCompositeType, // read only when the field has a selection set
     selection: mergedSelection(nodes),
     node,
   };
@@ -225,6 +239,26 @@ function requestedSize(context: CostContext, field: FieldInfo, listSize: ListSiz
   return listSize.assumedSize ?? DEFAULT_LIST_SIZE;
 }
 
+/** The costed fields a selection set asks of an object of `type`, by response key (once per operation). */
+function fieldsOf(
+  context: CostContext,
+  type: GraphQLCompositeType,
+  selectionSet: SelectionSetNode,
+): [string, FieldInfo][] {
+  let byType = context.fieldsBySelection.get(selectionSet);
+  if (!byType) context.fieldsBySelection.set(selectionSet, (byType = new Map()));
+  let fields = byType.get(type);
+  if (!fields) {
+    fields = [];
+    for (const [key, nodes] of collectFields(context, type, selectionSet)) {
+      const field = fieldInfo(context, type, nodes);
+      if (field) fields.push([key, field]);
+    }
+    byType.set(type, fields);
+  }
+  return fields;
+}
+
 function estimateSelection(
   context: CostContext,
   type: GraphQLCompositeType,
@@ -232,18 +266,15 @@ function estimateSelection(
   sized: SizedFields,
 ): number {
   let cost = 0;
-  for (const nodes of collectFields(context, type, selectionSet).values()) {
-    const field = fieldInfo(context, type, nodes);
-    if (!field) continue;
+  for (const [, field] of fieldsOf(context, type, selectionSet)) {
     const listSize = context.directives.listSizes.get(field.key);
     const size = sized?.get(field.node.name.value);
     let children = 0;
     if (field.selection) {
-      const named = getNamedType(field.definition.type) as GraphQLCompositeType;
       const passed = listSize?.sizedFields.length
         ? new Map(listSize.sizedFields.map((name) => [name, requestedSize(context, field, listSize)]))
         : undefined;
-      children = estimateSelection(context, named, field.selection, passed);
+      children = estimateSelection(context, field.itemType, field.selection, passed);
     }
     const items =
       size !== undefined
@@ -262,27 +293,29 @@ function measureSelection(
   selectionSet: SelectionSetNode,
   value: Record<string, unknown>,
 ): number {
-  const typename = typeof value.__typename === "string" ? value.__typename : undefined;
-  const actualType =
-    typename && isObjectType(context.schema.getType(typename)) ? context.schema.getType(typename) : type;
+  let actualType = type;
+  if (isAbstractType(type) && typeof value.__typename === "string") {
+    const named = context.schema.getType(value.__typename);
+    if (named && isObjectType(named)) actualType = named;
+  }
   let cost = 0;
-  for (const [key, nodes] of collectFields(context, actualType as GraphQLCompositeType, selectionSet, typename)) {
-    const field = fieldInfo(context, actualType as GraphQLCompositeType, nodes);
-    if (!field) continue;
-    cost += field.argumentsWeight;
-    const named = getNamedType(field.definition.type) as GraphQLCompositeType;
-    const one = (item: unknown): number =>
-      item === null || item === undefined
-        ? 0
-        : Array.isArray(item)
-          ? item.reduce((sum: number, each) => sum + one(each), 0)
-          : field.typeWeight +
-            (field.selection && typeof item === "object"
-              ? measureSelection(context, named, field.selection, item as Record<string, unknown>)
-              : 0);
-    cost += one(value[key]);
+  for (const [key, field] of fieldsOf(context, actualType, selectionSet)) {
+    cost += field.argumentsWeight + measureValue(context, field, value[key]);
   }
   return cost;
+}
+
+/** The cost of one field's value in an answer: 0 for null, each item of a list counted. */
+function measureValue(context: CostContext, field: FieldInfo, value: unknown): number {
+  if (value === null || value === undefined) return 0;
+  if (Array.isArray(value)) {
+    let cost = 0;
+    for (const item of value) cost += measureValue(context, field, item);
+    return cost;
+  }
+  return field.selection && typeof value === "object"
+    ? field.typeWeight + measureSelection(context, field.itemType, field.selection, value as Record<string, unknown>)
+    : field.typeWeight;
 }
 
 export interface CostRequest {
@@ -305,7 +338,13 @@ function prepare(
   for (const definition of request.document.definitions)
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
   return {
-    context: { schema: request.schema, directives: request.directives, fragments, variables: coerced.coerced },
+    context: {
+      schema: request.schema,
+      directives: request.directives,
+      fragments,
+      variables: coerced.coerced,
+      fieldsBySelection: new Map(),
+    },
     operation,
     root,
   };
