@@ -106,6 +106,10 @@ const OPERATIONS: Record<string, (actor: Actor) => Promise<Outcome>> = {
   })),
   "Query.courses": gw(`{ courses { totalCount } }`),
   "Course.students": gw(`query($id: ID!) { course(id: $id) { students { id } } }`, () => ({ id: course.id })),
+  "Course.studentsConnection": gw(
+    `query($id: ID!) { course(id: $id) { studentsConnection { totalCount edges { node { id } } } } }`,
+    () => ({ id: course.id }),
+  ),
   "Mutation.createCourse (teaching it / for the teacher)": async (actor) =>
     outcome(
       await fed.execute({
@@ -154,9 +158,16 @@ const OPERATIONS: Record<string, (actor: Actor) => Promise<Outcome>> = {
   })),
   "Course.attendanceRate (entity)": entityField("attendance", "Course", "attendanceRate", () => course.id),
   "User.attendance (entity)": entityField("attendance", "User", "attendance { id }", () => people.student.id),
+  "User.attendanceConnection (entity)": entityField(
+    "attendance",
+    "User",
+    "attendanceConnection { totalCount edges { node { id } } }",
+    () => people.student.id,
+  ),
   // food
   "Query.meals": gw(`{ meals { id } }`),
   "Query.myOrders": gw(`{ myOrders { id } }`),
+  "Query.myOrdersConnection": gw(`{ myOrdersConnection { totalCount edges { node { id } } } }`),
   "Mutation.addMeal": gw(OPS.addMeal, () => ({
     i: { name: "M", mealType: "DINNER", servingDate: day(4), price: 1, stock: 1 },
   })),
@@ -172,6 +183,12 @@ const OPERATIONS: Record<string, (actor: Actor) => Promise<Outcome>> = {
   },
   "User.wallet (entity)": entityField("food", "User", "wallet { balance }", () => people.student.id),
   "User.foodOrders (entity)": entityField("food", "User", "foodOrders { id }", () => people.student.id),
+  "User.foodOrdersConnection (entity)": entityField(
+    "food",
+    "User",
+    "foodOrdersConnection { totalCount edges { node { id } } }",
+    () => people.student.id,
+  ),
   // notifications
   "Mutation.markNotificationsRead (the student's)": async (actor) => {
     const { rows } = await fed.db.notifications.query("SELECT id FROM notifications WHERE user_id = $1 LIMIT 1", [
@@ -235,6 +252,7 @@ const EXPECTED: Record<string, Record<Actor, Outcome>> = {
   "Query.course": row(U, "ok", "ok", "ok", "ok", "ok"),
   "Query.courses": row(U, "ok", "ok", "ok", "ok", "ok"),
   "Course.students": row(U, F, F, "ok", F, "ok"),
+  "Course.studentsConnection": row(U, F, F, "ok", F, "ok"),
   "Mutation.createCourse (teaching it / for the teacher)": row(U, F, F, "ok", "ok", "ok"),
   "Mutation.enroll (self)": row(U, "ok", "ok", "BAD_USER_INPUT", F, "BAD_USER_INPUT"),
   "Mutation.enroll (the student)": row(U, "ok", F, "ok", F, "ok"),
@@ -246,14 +264,17 @@ const EXPECTED: Record<string, Record<Actor, Outcome>> = {
   "Query.courseAttendance": row(U, F, F, "ok", F, "ok"),
   "Course.attendanceRate (entity)": row(U, F, F, "ok", F, "ok"),
   "User.attendance (entity)": row(U, "ok", F, "ok", "ok", "ok"),
+  "User.attendanceConnection (entity)": row(U, "ok", F, "ok", "ok", "ok"),
   "Query.meals": row(U, "ok", "ok", "ok", "ok", "ok"),
   "Query.myOrders": row(U, "ok", "ok", "ok", "ok", "ok"),
+  "Query.myOrdersConnection": row(U, "ok", "ok", "ok", "ok", "ok"),
   "Mutation.addMeal": row(U, F, F, F, F, "ok"),
   "Mutation.topUpWallet (the student)": row(U, F, F, F, F, "ok"),
   "Mutation.buyMeal": row(U, "ok", "ok", F, F, F),
   "Mutation.cancelOrder (the student's)": row(U, "ok", F, F, F, F),
   "User.wallet (entity)": row(U, "ok", F, F, F, "ok"),
   "User.foodOrders (entity)": row(U, "ok", F, F, F, "ok"),
+  "User.foodOrdersConnection (entity)": row(U, "ok", F, F, F, "ok"),
   "Mutation.markNotificationsRead (the student's)": row(U, "ok", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND"),
   "Mutation.markAllNotificationsRead": row(U, "ok", "ok", "ok", "ok", "ok"),
   "User.notifications (entity)": row(U, "ok", F, F, F, F),

@@ -20,7 +20,7 @@ import { cachePolicyPlugin } from "./cache-policy.ts";
 import type { ApolloCaches } from "./caches.ts";
 import { clientLimitsPlugin, tooManyRequestsStatusPlugin } from "./client-limits.ts";
 import type { GatewayContext } from "./context.ts";
-import { demandControlPlugin, maxAliasLengthRule } from "./demand-control.ts";
+import { demandControlPlugin, demandDirectivesOf, maxAliasLengthRule } from "./demand-control.ts";
 import { graphqlResponseStatusPlugin } from "./graphql-response-status.ts";
 import { landingPagePlugin, type Explorer } from "./landing-page.ts";
 import type { GatewaySettings } from "./settings.ts";
@@ -42,7 +42,7 @@ function queryProtection(settings: Pick<GatewaySettings, "production" | "limits"
     maxDepth: { n: 10, ignoreIntrospection: true },
     maxDirectives: { n: 20 },
     maxTokens: { enabled: false },
-    costLimit: { enabled: false }, // replaced by demand control, which sees list sizes
+    costLimit: { enabled: false }, // replaced by demand control, which reads @cost and @listSize
     maxAliases: { n: 30 },
     blockFieldSuggestion: { enabled: settings.production },
   }).protect();
@@ -93,7 +93,11 @@ export function createApolloServer(
         viewerOf: (c) => c.viewer,
       }),
       valueLimitsPlugin<GatewayContext>(settings.limits),
-      demandControlPlugin<GatewayContext>(settings.limits),
+      demandControlPlugin<GatewayContext>(settings.limits, {
+        directives: demandDirectivesOf(settings.supergraphSdl),
+        metrics: parts.metrics,
+        log,
+      }),
       clientLimitsPlugin<GatewayContext>(parts.clientLimits),
       retryAfterPlugin<GatewayContext>(),
       tooManyRequestsStatusPlugin<GatewayContext>(),

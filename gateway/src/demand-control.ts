@@ -1,81 +1,23 @@
 // Demand control: what a query may ask for, refused (HTTP 400, with a code) before it is
-// planned or any subgraph is called. The cost counts every object in the answer the query
-// could produce: lists multiply by `first`, or by an assumed size where they are not paginated.
-import {
-  GraphQLError,
-  visit,
-  getNamedType,
-  getNullableType,
-  isLeafType,
-  isListType,
-  type ASTVisitor,
-  type DocumentNode,
-  type GraphQLSchema,
-  type ValidationContext,
-} from "graphql";
-import { getComplexity, type ComplexityEstimator } from "graphql-query-complexity";
+// planned or any subgraph is called. The cost (operation-cost.ts) counts the objects the answer
+// could hold as the subgraphs' `@cost` and `@listSize` declare them; each answer's actual cost is
+// measured too, and both are exported (graphql_operation_cost) and logged at debug level.
+import { GraphQLError, visit, type ASTVisitor, type DocumentNode, type ValidationContext } from "graphql";
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
-import { DEFAULT_PAGE_SIZE } from "@pooya/runtime";
+import type { Logger, Metrics } from "@pooya/runtime";
+import { estimateCost, measureCost, type CostRequest, type DemandDirectives } from "./operation-cost.ts";
+
+export { demandDirectivesOf, type DemandDirectives } from "./operation-cost.ts";
 
 export interface DemandLimits {
-  /** Most objects an answer may hold, as estimated. */
+  /** Highest estimated cost an operation may have (MAX_QUERY_COST). */
   maxCost: number;
   /** Longest alias (a long alias repeated by fragments makes a huge subgraph query). */
   maxAliasLength: number;
 }
 
-/** How many items the lists that are not paginated hold, at most or typically (by Type.field). */
-export const ASSUMED_LIST_SIZES: Record<string, number> = {
-  "Course.students": 50,
-  "User.attendance": 50,
-  "User.foodOrders": 20,
-  "User.enrolledCourses": 10,
-  "User.teachingCourses": 10,
-  "Query.myOrders": 20,
-  "Query.meals": 30,
-  "Query.courseAttendance": 50,
-};
-const DEFAULT_LIST_SIZE = 10;
-
-/**
- * Cost of a field: 1 for an object, 0 for a scalar, times the items of its lists. A field with a
- * `first` argument (a connection) counts `first` items (20 when not given); its `edges` list is
- * then not counted again.
- */
-export const listAwareEstimator: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
-  const own = isLeafType(getNamedType(field.type)) ? 0 : 1;
-  if (field.args.some((a) => a.name === "first")) {
-    const first = typeof args.first === "number" && args.first >= 0 ? args.first : DEFAULT_PAGE_SIZE;
-    return own + first * childComplexity;
-  }
-  if (isListType(getNullableType(field.type)) && !(type.name.endsWith("Connection") && field.name === "edges")) {
-    return (ASSUMED_LIST_SIZES[`${type.name}.${field.name}`] ?? DEFAULT_LIST_SIZE) * (own + childComplexity);
-  }
-  return own + childComplexity;
-};
-
 function refused(message: string, code: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extensions, http: { status: 400 } } });
-}
-
-/** The estimated cost of an operation (undefined: variables that do not fit, which the executor answers with its own error). */
-function estimatedCost(args: {
-  schema: GraphQLSchema;
-  document: DocumentNode;
-  variables?: Record<string, unknown>;
-  operationName?: string | null;
-}): number | undefined {
-  try {
-    return getComplexity({
-      schema: args.schema,
-      query: args.document,
-      variables: args.variables ?? {},
-      operationName: args.operationName ?? undefined,
-      estimators: [listAwareEstimator],
-    });
-  } catch {
-    return undefined;
-  }
 }
 
 const tooExpensive = (cost: number, limits: DemandLimits) =>
@@ -85,31 +27,23 @@ const tooExpensive = (cost: number, limits: DemandLimits) =>
     { cost, maxCost: limits.maxCost },
   );
 
-/** The estimated cost of an operation, or a COST_ESTIMATED_TOO_EXPENSIVE error when it is over the limit (undefined: fine, or variables that do not fit). */
-export function costRefusal(
-  limits: DemandLimits,
-  args: {
-    schema: GraphQLSchema;
-    document: DocumentNode;
-    variables?: Record<string, unknown>;
-    operationName?: string | null;
-  },
-): GraphQLError | undefined {
-  const cost = estimatedCost(args);
+/** A COST_ESTIMATED_TOO_EXPENSIVE error when an operation's estimate is over the limit (undefined: fine, or variables that do not fit). */
+export function costRefusal(limits: DemandLimits, request: CostRequest): GraphQLError | undefined {
+  const cost = estimateCost(request);
   return cost !== undefined && cost > limits.maxCost ? tooExpensive(cost, limits) : undefined;
 }
 
 /**
- * Whether an operation's cost can depend on its variables: a variable in a `first` argument
- * (the page size) or in a directive (@skip/@include decide whether a field counts).
+ * Whether an operation's cost can depend on its variables: a variable in a slicing argument
+ * (`first`) or in a directive (@skip/@include decide whether a field counts).
  */
-function costDependsOnVariables(document: DocumentNode): boolean {
+function costDependsOnVariables(document: DocumentNode, slicingArguments: ReadonlySet<string>): boolean {
   let depends = false;
-  let inside = 0; // depth within `first:` arguments and directives
+  let inside = 0; // depth within slicing arguments and directives
   visit(document, {
     Argument: {
-      enter: (node) => void (node.name.value === "first" && inside++),
-      leave: (node) => void (node.name.value === "first" && inside--),
+      enter: (node) => void (slicingArguments.has(node.name.value) && inside++),
+      leave: (node) => void (slicingArguments.has(node.name.value) && inside--),
     },
     Directive: { enter: () => void inside++, leave: () => void inside-- },
     Variable: () => {
@@ -119,27 +53,59 @@ function costDependsOnVariables(document: DocumentNode): boolean {
   return depends;
 }
 
-export function demandControlPlugin<TContext extends BaseContext>(limits: DemandLimits): ApolloServerPlugin<TContext> {
+/** Histogram buckets of operation costs: from a scalar read to the default limit and past it. */
+const COST_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 20_000, 50_000, 100_000];
+
+export function demandControlPlugin<TContext extends BaseContext>(
+  limits: DemandLimits,
+  options: { directives: DemandDirectives; metrics?: Metrics; log?: Logger },
+): ApolloServerPlugin<TContext> {
+  const { directives, log } = options;
+  const costs = options.metrics?.histogram(
+    "graphql_operation_cost",
+    "Cost of GraphQL operations executed (as @cost/@listSize count it): estimated before planning, actual as measured on the answer",
+    ["kind"] as const,
+    COST_BUCKETS,
+  );
   // Apollo Server keeps one parsed document per distinct query, so the cost of a query whose cost
   // cannot change with its variables is estimated once (it was 4 % of the gateway's CPU on `me`).
   const known = new WeakMap<
     DocumentNode,
-    { schema: GraphQLSchema; fixed: boolean; costs: Map<string, number | undefined> }
+    { schema: CostRequest["schema"]; fixed: boolean; costs: Map<string, number | undefined> }
   >();
   return {
     async requestDidStart() {
+      let estimated: number | undefined;
       return {
         async didResolveOperation({ schema, document, request, operationName }) {
           let entry = known.get(document);
           if (!entry || entry.schema !== schema)
-            known.set(document, (entry = { schema, fixed: !costDependsOnVariables(document), costs: new Map() }));
+            known.set(
+              document,
+              (entry = {
+                schema,
+                fixed: !costDependsOnVariables(document, directives.slicingArgumentNames),
+                costs: new Map(),
+              }),
+            );
           const key = operationName ?? "";
           let cost = entry.fixed ? entry.costs.get(key) : undefined;
           if (cost === undefined) {
-            cost = estimatedCost({ schema, document, variables: request.variables, operationName });
+            cost = estimateCost({ schema, directives, document, variables: request.variables, operationName });
             if (entry.fixed && cost !== undefined) entry.costs.set(key, cost);
           }
           if (cost !== undefined && cost > limits.maxCost) throw tooExpensive(cost, limits);
+          estimated = cost;
+        },
+        async willSendResponse({ schema, document, request, operationName, response }) {
+          if (estimated === undefined || !document || response.body.kind !== "single") return;
+          const data = response.body.singleResult.data;
+          const actual = data
+            ? measureCost({ schema, directives, document, variables: request.variables, operationName }, data)
+            : undefined;
+          costs?.observe({ kind: "estimated" }, estimated);
+          if (actual !== undefined) costs?.observe({ kind: "actual" }, actual);
+          log?.debug({ operationName, estimatedCost: estimated, actualCost: actual }, "operation cost");
         },
       };
     },

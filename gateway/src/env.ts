@@ -121,7 +121,7 @@ export const gatewayStaticEnv = {
     .integer({ min: 1, max: 10_000_000 })
     .default(20_000)
     .describe(
-      "most objects a query may produce, estimated before planning (lists count `first`, or an assumed size); above: 400 COST_ESTIMATED_TOO_EXPENSIVE",
+      "highest cost a query may have, estimated before planning from the subgraphs' `@cost` and `@listSize` (an object 1, a list its `first` or assumed size); above: 400 COST_ESTIMATED_TOO_EXPENSIVE",
     ),
   MAX_ALIAS_LENGTH: env.integer({ min: 1, max: 10_000 }).default(64).describe("longest alias a query may use"),
   MAX_TEXT_VALUE_LENGTH: env

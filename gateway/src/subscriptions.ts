@@ -39,7 +39,7 @@ import {
 } from "@pooya/runtime";
 import { type Viewer } from "@pooya/identity";
 import { AccessTokenError, bearerToken, type AccessTokenVerifier } from "./access-tokens.ts";
-import { costRefusal, type DemandLimits } from "./demand-control.ts";
+import { costRefusal, demandDirectivesOf, type DemandLimits } from "./demand-control.ts";
 import { oversizedValue, type ValueLimits } from "./value-limits.ts";
 import type { GatewayKeys } from "./keys.ts";
 import type { GatewaySettings } from "./settings.ts";
@@ -143,6 +143,7 @@ const unavailable = (subgraph: string) =>
 export function createSubscriptionGateway(options: SubscriptionGatewayOptions) {
   const { log } = options;
   const owners = subscriptionOwners(options.supergraphSdl);
+  const demandDirectives = demandDirectivesOf(options.supergraphSdl);
   const UpstreamSocket = timedWebSocket(options.connectTimeoutMs);
   const sessions = new Set<Session>();
   let connections = 0;
@@ -314,6 +315,7 @@ export function createSubscriptionGateway(options: SubscriptionGatewayOptions) {
           oversizedValue(options.limits, document, payload.variables) ??
           costRefusal(options.limits, {
             schema: args.schema,
+            directives: demandDirectives,
             document,
             variables: payload.variables ?? undefined,
             operationName: payload.operationName,

@@ -5,6 +5,7 @@
 //     expires, once for all requests in flight; a refresh token that is refused signs out;
 //   - an UNAUTHENTICATED answer or an HTTP 401 signs the user out cleanly (cache cleared).
 import { ApolloClient, ApolloLink, CombinedGraphQLErrors, HttpLink, InMemoryCache, ServerError } from "@apollo/client";
+import { relayStylePagination } from "@apollo/client/utilities";
 import { SetContextLink } from "@apollo/client/link/context";
 import { ErrorLink } from "@apollo/client/link/error";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
@@ -97,7 +98,14 @@ export const client = new ApolloClient({
       new HttpLink({ uri: "/graphql" }),
     ),
   ]),
-  cache: new InMemoryCache(),
+  cache: new InMemoryCache({
+    // The pages of a connection are kept as one list (a page that needs every item asks for the rest).
+    typePolicies: {
+      Course: { fields: { studentsConnection: relayStylePagination() } },
+      User: { fields: { attendanceConnection: relayStylePagination(["courseId"]) } },
+      Query: { fields: { myOrdersConnection: relayStylePagination() } },
+    },
+  }),
   defaultOptions: { watchQuery: { fetchPolicy: "cache-and-network" } },
 });
 

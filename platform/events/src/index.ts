@@ -21,5 +21,6 @@ export {
   sqlBuilder,
   type ExpressionBuilder,
   type RawBuilder,
+  type SelectQueryBuilder,
   type Statement,
 } from "./sql.ts";

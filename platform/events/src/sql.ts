@@ -21,7 +21,7 @@ import type { SqlRunner } from "./envelope.ts";
 import type { PoolLike } from "./outbox.ts";
 
 export { sql } from "kysely";
-export type { ExpressionBuilder, Kysely, RawBuilder } from "kysely";
+export type { ExpressionBuilder, Kysely, RawBuilder, SelectQueryBuilder } from "kysely";
 
 /** A query builder for the tables of `DB` that compiles statements and cannot run them itself. */
 export function sqlBuilder<DB>(): Kysely<DB> {

@@ -149,6 +149,9 @@ export function createMetrics(service: string) {
     counter<L extends string>(name: string, help: string, labelNames: readonly L[]) {
       return new Counter({ name, help, labelNames, registers: [registry] });
     },
+    histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]) {
+      return new Histogram({ name, help, labelNames, buckets, registers: [registry] });
+    },
   };
 }
 

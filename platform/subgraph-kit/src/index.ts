@@ -1,7 +1,15 @@
 // @pooya/subgraph-kit's public surface: what other packages import (tests inside it import its files).
 export { applyMigrations } from "./migrations.ts";
 export { TRANSACTION_OPTIONS } from "./database.ts";
-export { afterPosition, decodeCursor, pageSize, toConnection, type Connection } from "./pagination.ts";
+export {
+  afterPosition,
+  decodeCursor,
+  ownedPages,
+  pageSize,
+  toConnection,
+  type Connection,
+  type OwnedRow,
+} from "./pagination.ts";
 export { DateScalar, DateTimeScalar, formatDay } from "./scalars.ts";
 export { groupLoader, loaderPerKey, rowLoader } from "./loaders.ts";
 export { selectedColumns } from "./selection.ts";

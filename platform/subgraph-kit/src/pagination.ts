@@ -3,6 +3,8 @@ import { badUserInput } from "@pooya/runtime";
 import { parseInstant } from "./scalars.ts";
 import { isUuid } from "./validation.ts";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "@pooya/runtime";
+import type DataLoader from "dataloader";
+import { groupLoader, loaderPerKey } from "./loaders.ts";
 
 export function pageSize(first: number | null | undefined): number {
   if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
@@ -58,3 +60,28 @@ export function toConnection<T extends KeysetPosition>(rows: T[], size: number, 
 
 /** What a connection resolver returns; totalCount is counted only when asked for. */
 export type Connection<T extends KeysetPosition> = ReturnType<typeof toConnection<T>>;
+
+/** A row of a page fetched for many owners at once, with the owner it belongs to. */
+export type OwnedRow<T extends KeysetPosition> = T & { owner: string };
+
+/**
+ * One page per owner (a course's students, a user's orders) for a whole entity batch: one query
+ * per batch and page request (`first`, `after`), which fetches `take` rows (`first + 1`) of each
+ * owner after the position. Made per request: `first` and `after` are checked before any query.
+ */
+export function ownedPages<T extends KeysetPosition>(
+  fetch: (owners: readonly string[], take: number, after: KeysetPosition | null) => Promise<OwnedRow<T>[]>,
+) {
+  const loaders = loaderPerKey<DataLoader<string, OwnedRow<T>[], unknown>>();
+  return async (owner: string, args: { first?: number | null; after?: string | null }) => {
+    const size = pageSize(args.first);
+    const after = decodeCursor(args.after);
+    const loader = loaders(`${size}\u0000${args.after ?? ""}`, () =>
+      groupLoader<string, OwnedRow<T>>(
+        (owners) => fetch(owners, size + 1, after),
+        (row) => row.owner,
+      ),
+    );
+    return { rows: await loader.load(owner), size };
+  };
+}

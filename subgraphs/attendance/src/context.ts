@@ -1,8 +1,16 @@
 import DataLoader from "dataloader";
 import type { GraphQLResolveInfo } from "graphql";
 import { type Viewer } from "@pooya/identity";
-import { groupLoader, loaderPerKey, rowLoader, selectedColumns } from "@pooya/subgraph-kit";
-import { asUuid, asUuids, sql, type ExpressionBuilder, type RawBuilder } from "@pooya/events";
+import {
+  groupLoader,
+  loaderPerKey,
+  ownedPages,
+  rowLoader,
+  selectedColumns,
+  type Connection,
+  type OwnedRow,
+} from "@pooya/subgraph-kit";
+import { asUuid, asUuids, sql, type ExpressionBuilder, type RawBuilder, type SelectQueryBuilder } from "@pooya/events";
 import type { AttendanceDb } from "./service.ts";
 import type { Attendance } from "./attendance.ts";
 import type { AttendanceRecord, CourseReplica } from "./generated/prisma/client.ts";
@@ -33,6 +41,25 @@ const RECORD_JSON: Record<string, RecordJson> = {
 const NO_KEYS: RecordJson[] = [];
 const COURSE_KEYS: RecordJson[] = [(eb) => sql`'courseId', ${eb.ref("course_id")}`];
 
+/** A record in a page: positioned by (date, id), newest day first. */
+export type PagedRecord = AttendanceRecordRow & { id: string; createdAt: Date };
+/** A page of a student's records. */
+export type AttendanceRecordPage = Connection<PagedRecord>;
+
+/** Which of a student's records a page holds: one course or all, only the taught courses (a teacher's view) or all. */
+export interface RecordScope {
+  courseId: string | null;
+  courseIds: string[] | null;
+}
+
+/** Narrows a read of attendance_records to a scope. */
+function inScope<Q extends SelectQueryBuilder<DB, "attendance_records", object>>(query: Q, scope: RecordScope): Q {
+  let q = query;
+  if (scope.courseId !== null) q = q.where("course_id", "=", asUuid(scope.courseId)) as Q;
+  if (scope.courseIds !== null) q = q.where((e) => e("course_id", "=", e.fn.any(asUuids(scope.courseIds!)))) as Q;
+  return q;
+}
+
 /** One student's records, aggregated by Postgres into one JSON array. */
 interface StudentRecords {
   studentId: string;
@@ -55,7 +82,67 @@ export interface AttendanceRate {
 
 export function createLoaders(db: AttendanceDb) {
   const recordLoaders = loaderPerKey<DataLoader<string, AttendanceRecordRow[], unknown>>();
+  const pagesByScope = loaderPerKey<ReturnType<typeof ownedPages<PagedRecord>>>();
+  const countsByScope = loaderPerKey<DataLoader<string, number>>();
+  const scopeKey = (scope: RecordScope) => `${scope.courseId}\u0000${scope.courseIds?.join(",")}`;
   return {
+    /** A page of each student's records (newest day first), for a batch of students in one SELECT. */
+    recordPages: (scope: RecordScope) =>
+      pagesByScope(scopeKey(scope), () =>
+        ownedPages<PagedRecord>((studentIds, take, after) =>
+          db.read<OwnedRow<PagedRecord>>(
+            tables
+              .selectFrom((eb) =>
+                inScope(eb.selectFrom("attendance_records"), scope)
+                  .select((e) => [
+                    "student_id as owner",
+                    "id",
+                    "student_id as studentId",
+                    "course_id as courseId",
+                    sql<string>`to_char(${e.ref("date")}, 'YYYY-MM-DD')`.as("date"),
+                    sql<Date>`(${e.ref("date")}::timestamp AT TIME ZONE 'UTC')`.as("createdAt"),
+                    "status",
+                    "marked_by_id as markedById",
+                    "marked_at as markedAt",
+                    sql<string>`row_number() OVER (PARTITION BY ${e.ref("student_id")} ORDER BY ${e.ref("date")} DESC, ${e.ref("id")} ASC)`.as(
+                      "n",
+                    ),
+                  ])
+                  .where((e) => e("student_id", "=", e.fn.any(asUuids(studentIds))))
+                  .$if(after !== null, (q) => {
+                    const day = after!.createdAt.toISOString().slice(0, 10);
+                    return q.where((e) =>
+                      e.or([
+                        e("date", "<", sql<Date>`${day}::date`),
+                        e.and([e("date", "=", sql<Date>`${day}::date`), e("id", ">", asUuid(after!.id))]),
+                      ]),
+                    );
+                  })
+                  .as("page"),
+              )
+              .selectAll()
+              .where("n", "<=", String(take))
+              .orderBy("owner")
+              .orderBy("n"),
+          ),
+        ),
+      ),
+    /** How many records each student has in the scope (a page's totalCount), one SELECT per batch. */
+    recordCounts: (scope: RecordScope) =>
+      countsByScope(
+        scopeKey(scope),
+        () =>
+          new DataLoader<string, number>(async (studentIds) => {
+            const rows = await db.read(
+              inScope(tables.selectFrom("attendance_records"), scope)
+                .select(["student_id as studentId", sql<number>`count(*)::int`.as("count")])
+                .where((e) => e("student_id", "=", e.fn.any(asUuids(studentIds))))
+                .groupBy("student_id"),
+            );
+            const byStudent = new Map(rows.map((r) => [r.studentId, r.count]));
+            return studentIds.map((id) => byStudent.get(id) ?? 0);
+          }),
+      ),
     course: rowLoader<string, CourseReplica>(
       (ids) => db.prisma.courseReplica.findMany({ where: { courseId: { in: [...ids] } } }),
       (c) => c.courseId,

@@ -1,11 +1,14 @@
 import { type Viewer } from "@pooya/identity";
-import { groupLoader, rowLoader } from "@pooya/subgraph-kit";
-import { asUuids } from "@pooya/events";
+import { groupLoader, ownedPages, rowLoader, type Connection } from "@pooya/subgraph-kit";
+import { asUuid, asUuids, sql } from "@pooya/events";
 import { tables } from "./tables.ts";
 import type { CoursesDb } from "./service.ts";
 import type { Catalogue } from "./catalogue.ts";
 import type { Enrollment as EnrollmentService } from "./enrollment.ts";
 import type { Course, Enrollment } from "./generated/prisma/client.ts";
+
+/** A page of a course's students: user references positioned by (enrolledAt, student id). */
+export type StudentsPage = Connection<{ createdAt: Date; id: string }>;
 
 export interface CoursesContext {
   viewer: Viewer;
@@ -53,6 +56,35 @@ export function createLoaders(db: CoursesDb) {
             .orderBy("student_id", "asc"),
         ),
       (e) => e.courseId,
+    ),
+    /** A page of each course's students in enrollment order, for a batch of courses in one SELECT. */
+    studentsPage: ownedPages<{ createdAt: Date; id: string }>((courseIds, take, after) =>
+      db.read(
+        tables
+          .selectFrom((eb) =>
+            eb
+              .selectFrom("enrollments")
+              .select((e) => [
+                "course_id as owner",
+                "student_id as id",
+                "enrolled_at as createdAt",
+                sql<string>`row_number() OVER (PARTITION BY ${e.ref("course_id")} ORDER BY ${e.ref("enrolled_at")} ASC, ${e.ref("student_id")} ASC)`.as(
+                  "n",
+                ),
+              ])
+              .where((e) => e("course_id", "=", e.fn.any(asUuids(courseIds))))
+              .$if(after !== null, (q) =>
+                q.where((e) =>
+                  e(e.refTuple("enrolled_at", "student_id"), ">", e.tuple(after!.createdAt, asUuid(after!.id))),
+                ),
+              )
+              .as("page"),
+          )
+          .select(["owner", "id", "createdAt"])
+          .where("n", "<=", String(take))
+          .orderBy("owner")
+          .orderBy("n"),
+      ),
     ),
     coursesOfTeacher: groupLoader<string, Course>(
       (ids) =>

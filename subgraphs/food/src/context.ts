@@ -1,8 +1,16 @@
 import type { GraphQLResolveInfo } from "graphql";
-import type DataLoader from "dataloader";
+import DataLoader from "dataloader";
 import { type Viewer } from "@pooya/identity";
-import { groupLoader, loaderPerKey, rowLoader, selectedColumns } from "@pooya/subgraph-kit";
-import { asUuids } from "@pooya/events";
+import {
+  groupLoader,
+  loaderPerKey,
+  ownedPages,
+  rowLoader,
+  selectedColumns,
+  type Connection,
+  type OwnedRow,
+} from "@pooya/subgraph-kit";
+import { asUuid, asUuids, sql } from "@pooya/events";
 import { tables } from "./tables.ts";
 import type { FoodDb } from "./service.ts";
 import type { Canteen } from "./canteen.ts";
@@ -19,6 +27,11 @@ export interface FoodContext {
 export type WalletRow = Pick<Wallet, "userId" | "balance"> & Partial<Wallet>;
 /** An order as its resolvers read it: a Prisma row after a purchase, or the columns a query's selection asked for. */
 export type FoodOrderRow = Pick<FoodOrder, "userId"> & Partial<FoodOrder>;
+
+/** An order in a page: positioned by (createdAt, id), newest first. */
+export type PagedOrder = FoodOrderRow & { id: string; createdAt: Date };
+/** A page of a user's orders. */
+export type FoodOrderPage = Connection<PagedOrder>;
 
 /** The column behind each FoodOrder field, named as its resolver reads it. */
 const ORDER_COLUMNS = {
@@ -50,6 +63,50 @@ export function createLoaders(db: FoodDb) {
         ),
       (w) => w.userId,
     ),
+    /** A page of each user's orders (newest first), for a batch of users in one SELECT. */
+    orderPages: ownedPages<PagedOrder>((userIds, take, after) =>
+      db.read<OwnedRow<PagedOrder>>(
+        tables
+          .selectFrom((eb) =>
+            eb
+              .selectFrom("food_orders")
+              .select((e) => [
+                "user_id as owner",
+                "id",
+                "user_id as userId",
+                "meal_id as mealId",
+                "quantity",
+                "total_price as totalPrice",
+                "status",
+                "created_at as createdAt",
+                sql<string>`row_number() OVER (PARTITION BY ${e.ref("user_id")} ORDER BY ${e.ref("created_at")} DESC, ${e.ref("id")} DESC)`.as(
+                  "n",
+                ),
+              ])
+              .where((e) => e("user_id", "=", e.fn.any(asUuids(userIds))))
+              .$if(after !== null, (q) =>
+                q.where((e) => e(e.refTuple("created_at", "id"), "<", e.tuple(after!.createdAt, asUuid(after!.id)))),
+              )
+              .as("page"),
+          )
+          .selectAll()
+          .where("n", "<=", String(take))
+          .orderBy("owner")
+          .orderBy("n"),
+      ),
+    ),
+    /** How many orders each user has (a page's totalCount), one SELECT per batch. */
+    orderCounts: new DataLoader<string, number>(async (userIds) => {
+      const rows = await db.read(
+        tables
+          .selectFrom("food_orders")
+          .select((e) => ["user_id as userId", sql<number>`count(*)::int`.as("count")])
+          .where((e) => e("user_id", "=", e.fn.any(asUuids(userIds))))
+          .groupBy("user_id"),
+      );
+      const byUser = new Map(rows.map((r) => [r.userId, r.count]));
+      return userIds.map((id) => byUser.get(id) ?? 0);
+    }),
     /** Users' orders, newest first, with only the columns the selection asks for. */
     ordersOfUsers: (info: GraphQLResolveInfo) => {
       const columns = selectedColumns(info, ORDER_COLUMNS, ORDER_KEYS);

@@ -15,14 +15,16 @@ import {
 import type { Session } from "../session";
 import { ErrorAlert, Field, Loading, Notice, isoDate, money, weekOf } from "../ui";
 import { PurchaseIntent, purchaseSettled } from "../purchase-intent";
+import { useRemainingPages } from "../pagination";
 
 const PAGE_SIZE = 10;
 
 export function MyCourses({ session }: { session: Session }) {
-  const { data, loading, error } = useQuery(MyCoursesDocument);
+  const { data, loading, error, fetchMore } = useQuery(MyCoursesDocument);
+  useRemainingPages(data?.me?.attendanceConnection.pageInfo, fetchMore);
   const [drop, dropping] = useMutation(DropCourseDocument, { refetchQueries: [MyCoursesDocument] });
   const courses = data?.me?.enrolledCourses ?? [];
-  const marks = data?.me?.attendance ?? [];
+  const marks = (data?.me?.attendanceConnection.edges ?? []).map((e) => e.node);
   if (loading && !data) return <Loading />;
   return (
     <section aria-label="My courses">
@@ -286,10 +288,11 @@ function MealCard({
 }
 
 export function MyFood() {
-  const { data, loading, error } = useQuery(MyFoodDocument);
+  const { data, loading, error, fetchMore } = useQuery(MyFoodDocument);
   const [cancel, cancelling] = useMutation(CancelOrderDocument, { refetchQueries: [MyFoodDocument] });
   if (loading && !data) return <Loading />;
-  const orders = data?.myOrders ?? [];
+  const orders = (data?.myOrdersConnection.edges ?? []).map((e) => e.node);
+  const older = data?.myOrdersConnection.pageInfo;
   const today = isoDate();
   return (
     <section aria-label="Orders and wallet">
@@ -302,45 +305,56 @@ export function MyFood() {
           No orders yet. See the <a href="#/meals">meals this week</a>.
         </p>
       ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Meal</th>
-              <th scope="col">Served</th>
-              <th scope="col">Quantity</th>
-              <th scope="col">Total</th>
-              <th scope="col">Status</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {orders.map((order) => (
-              <tr key={order.id} data-testid="order">
-                <td>{order.meal.name}</td>
-                <td>
-                  {order.meal.servingDate} {order.meal.mealType.toLowerCase()}
-                </td>
-                <td>{order.quantity}</td>
-                <td>{money(order.totalPrice)}</td>
-                <td>{order.status === "CONFIRMED" ? "confirmed" : "cancelled"}</td>
-                <td>
-                  {order.status === "CONFIRMED" && order.meal.servingDate > today && (
-                    <button
-                      type="button"
-                      className="secondary"
-                      disabled={cancelling.loading}
-                      onClick={() => void cancel({ variables: { orderId: order.id } }).catch(() => undefined)}
-                    >
-                      Cancel order
-                    </button>
-                  )}
-                </td>
+        <>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Meal</th>
+                <th scope="col">Served</th>
+                <th scope="col">Quantity</th>
+                <th scope="col">Total</th>
+                <th scope="col">Status</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {orders.map((order) => (
+                <tr key={order.id} data-testid="order">
+                  <td>{order.meal.name}</td>
+                  <td>
+                    {order.meal.servingDate} {order.meal.mealType.toLowerCase()}
+                  </td>
+                  <td>{order.quantity}</td>
+                  <td>{money(order.totalPrice)}</td>
+                  <td>{order.status === "CONFIRMED" ? "confirmed" : "cancelled"}</td>
+                  <td>
+                    {order.status === "CONFIRMED" && order.meal.servingDate > today && (
+                      <button
+                        type="button"
+                        className="secondary"
+                        disabled={cancelling.loading}
+                        onClick={() => void cancel({ variables: { orderId: order.id } }).catch(() => undefined)}
+                      >
+                        Cancel order
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {older?.hasNextPage && older.endCursor && (
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => void fetchMore({ variables: { after: older.endCursor! } }).catch(() => undefined)}
+            >
+              Show older orders
+            </button>
+          )}
+        </>
       )}
     </section>
   );

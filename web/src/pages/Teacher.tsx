@@ -10,6 +10,7 @@ import {
   type AttendanceStatus,
 } from "../gql/graphql";
 import { splitProblems } from "../errors";
+import { useRemainingPages } from "../pagination";
 import { ErrorAlert, Field, Loading, Notice, Problems, isoDate } from "../ui";
 
 const STATUSES: AttendanceStatus[] = ["PRESENT", "ABSENT", "LATE", "EXCUSED"];
@@ -98,7 +99,11 @@ export function TeachingCourses() {
 export function RollCall() {
   const [courseId, setCourseId] = useCourseChoice();
   const [date, setDate] = useState(isoDate());
-  const { data, loading, error } = useQuery(RollCallDocument, { variables: { courseId, date }, skip: !courseId });
+  const { data, loading, error, fetchMore } = useQuery(RollCallDocument, {
+    variables: { courseId, date },
+    skip: !courseId,
+  });
+  const loadingMore = useRemainingPages(data?.course?.studentsConnection.pageInfo, fetchMore);
   // Changes not yet submitted, for one course and date: choosing another starts afresh.
   const day = `${courseId} ${date}`;
   const [changes, setChanges] = useState<{ day: string; marks: Record<string, AttendanceStatus> }>({ day, marks: {} });
@@ -107,7 +112,7 @@ export function RollCall() {
     refetchQueries: [TeachingCoursesDocument, RollCallDocument],
   });
   const [saved, setSaved] = useState<string>();
-  const students = data?.course?.students ?? [];
+  const students = useMemo(() => (data?.course?.studentsConnection.edges ?? []).map((e) => e.node), [data]);
   // Start from what is already marked that day; everyone else is PRESENT until changed.
   const marked = useMemo(
     () => Object.fromEntries((data?.courseAttendance ?? []).map((r) => [r.student.id, r.status])),
@@ -171,7 +176,7 @@ export function RollCall() {
           </table>
           <Problems problems={general} />
           {saved && <Notice>{saved}</Notice>}
-          <button type="submit" disabled={submitting.loading}>
+          <button type="submit" disabled={submitting.loading || loadingMore}>
             Submit roll call
           </button>
         </form>
@@ -184,11 +189,24 @@ const SHORT: Record<AttendanceStatus, string> = { PRESENT: "P", ABSENT: "A", LAT
 
 export function CourseReport() {
   const [courseId, setCourseId] = useCourseChoice();
-  const { data, loading, error } = useQuery(CourseReportDocument, { variables: { courseId }, skip: !courseId });
+  const { data, loading, error, fetchMore } = useQuery(CourseReportDocument, {
+    variables: { courseId },
+    skip: !courseId,
+  });
+  useRemainingPages(data?.course?.studentsConnection.pageInfo, fetchMore);
   const course = data?.course;
-  const dates = useMemo(
-    () => [...new Set((course?.students ?? []).flatMap((s) => s.attendance.map((a) => a.date)))].sort(),
+  // Each student with their latest marks in the course (up to 100, newest first).
+  const students = useMemo(
+    () =>
+      (course?.studentsConnection.edges ?? []).map(({ node }) => ({
+        ...node,
+        attendance: node.attendanceConnection.edges.map((e) => e.node),
+      })),
     [course],
+  );
+  const dates = useMemo(
+    () => [...new Set(students.flatMap((s) => s.attendance.map((a) => a.date)))].sort(),
+    [students],
   );
   return (
     <section aria-label="Course report">
@@ -218,7 +236,7 @@ export function CourseReport() {
                   </tr>
                 </thead>
                 <tbody>
-                  {course.students.map((student) => {
+                  {students.map((student) => {
                     const byDate = Object.fromEntries(student.attendance.map((a) => [a.date, a.status]));
                     const attended = student.attendance.filter(
                       (a) => a.status === "PRESENT" || a.status === "LATE",

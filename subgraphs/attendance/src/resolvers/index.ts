@@ -1,4 +1,4 @@
-import { DateScalar, DateTimeScalar, isUuid } from "@pooya/subgraph-kit";
+import { DateScalar, DateTimeScalar, decodeCursor, isUuid, pageSize, toConnection } from "@pooya/subgraph-kit";
 import type { Resolvers } from "../__generated__/resolvers-types.ts";
 
 const ref = (id: string) => ({ id });
@@ -29,6 +29,10 @@ export const resolvers: Resolvers = {
     markedBy: (r) => ref(r.markedById!), // selected whenever markedBy is
   },
 
+  AttendanceRecordConnection: {
+    totalCount: (page) => page.totalCount(),
+  },
+
   Course: {
     __resolveReference: ({ id }) => ({ id }),
     attendanceRate: ({ id }, _, { loaders }) => (isUuid(id) ? loaders.attendanceRate.load(id) : null),
@@ -47,6 +51,21 @@ export const resolvers: Resolvers = {
       if (taught && courseId && !taught.has(courseId)) return [];
       const records = await loaders.recordsOfStudents(info, courseId ?? null).load(id);
       return taught && !courseId ? records.filter((r) => taught.has(r.courseId)) : records;
+    },
+    attendanceConnection: async ({ id }, { courseId, first, after }, { viewer, loaders }) => {
+      const me = viewer!; // the policy self_or_teacher_or_staff (schema.graphql) was checked by the kit
+      const size = pageSize(first);
+      decodeCursor(after); // a bad cursor is BAD_USER_INPUT even when the page is empty
+      // Teachers see a student's attendance in the courses they teach.
+      const taught =
+        me.role === "TEACHER" && me.userId !== id
+          ? (await loaders.coursesTaughtBy.load(me.userId)).map((c) => c.courseId)
+          : null;
+      if (!isUuid(id) || (courseId != null && (!isUuid(courseId) || (taught && !taught.includes(courseId)))))
+        return toConnection([], size, () => Promise.resolve(0));
+      const scope = { courseId: courseId ?? null, courseIds: courseId ? null : taught };
+      const page = await loaders.recordPages(scope)(id, { first, after });
+      return toConnection(page.rows, page.size, () => loaders.recordCounts(scope).load(id));
     },
   },
 };

@@ -1,4 +1,4 @@
-import { DateTimeScalar, isUuid } from "@pooya/subgraph-kit";
+import { DateTimeScalar, isUuid, toConnection } from "@pooya/subgraph-kit";
 import type { Resolvers } from "../__generated__/resolvers-types.ts";
 
 const userRef = (id: string) => ({ __typename: "User" as const, id });
@@ -28,6 +28,11 @@ export const resolvers: Resolvers = {
     students: async (course, _, { loaders }) => {
       return (await loaders.studentsOfCourse.load(course.id)).map((e) => userRef(e.studentId));
     },
+    studentsConnection: async (course, args, { loaders }) => {
+      const { rows, size } = await loaders.studentsPage(course.id, args);
+      // enrollmentCount is kept in the same transaction as the enrollments themselves.
+      return toConnection(rows, size, () => Promise.resolve(course.enrollmentCount));
+    },
     seatsLeft: (course) => course.capacity - course.enrollmentCount,
   },
 
@@ -46,6 +51,9 @@ export const resolvers: Resolvers = {
   // Counted only when asked for. A compiled executor reads a field without a resolver as a plain
   // property (graphql-js would call a function there), so the count has a resolver of its own.
   CourseConnection: {
+    totalCount: (page) => page.totalCount(),
+  },
+  UserConnection: {
     totalCount: (page) => page.totalCount(),
   },
 };

@@ -1,5 +1,18 @@
-import { DateScalar, DateTimeScalar, isUuid } from "@pooya/subgraph-kit";
+import { DateScalar, DateTimeScalar, decodeCursor, isUuid, pageSize, toConnection } from "@pooya/subgraph-kit";
 import type { Resolvers } from "../__generated__/resolvers-types.ts";
+import type { FoodContext } from "../context.ts";
+
+type Loaders = FoodContext["loaders"];
+
+/** A page of a user's orders, newest first; `first` and `after` are checked even for an unknown id. */
+async function ordersPage(userId: string, args: { first?: number | null; after?: string | null }, loaders: Loaders) {
+  if (!isUuid(userId)) {
+    decodeCursor(args.after);
+    return toConnection([], pageSize(args.first), () => Promise.resolve(0));
+  }
+  const { rows, size } = await loaders.orderPages(userId, args);
+  return toConnection(rows, size, () => loaders.orderCounts.load(userId));
+}
 
 // Who may call what is declared in schema.graphql (@authenticated, @requiresScopes, @policy) and
 // checked by the subgraph kit before these run; `viewer!` is signed in wherever a field says so.
@@ -13,6 +26,7 @@ export const resolvers: Resolvers = {
     meals: (_, { from, to }, { canteen }) => canteen.meals(from, to),
     meal: (_, { id }, { loaders }) => (isUuid(id) ? loaders.meal.load(id) : null),
     myOrders: (_, __, { viewer, loaders }, info) => loaders.ordersOfUsers(info).load(viewer!.userId),
+    myOrdersConnection: (_, args, { viewer, loaders }) => ordersPage(viewer!.userId, args, loaders),
   },
 
   Mutation: {
@@ -31,9 +45,14 @@ export const resolvers: Resolvers = {
     buyer: (order) => ({ id: order.userId }),
   },
 
+  FoodOrderConnection: {
+    totalCount: (page) => page.totalCount(),
+  },
+
   User: {
     __resolveReference: ({ id }) => ({ id }),
     wallet: ({ id }, _, { loaders }) => (isUuid(id) ? loaders.wallet.load(id) : null),
     foodOrders: ({ id }, _, { loaders }, info) => (isUuid(id) ? loaders.ordersOfUsers(info).load(id) : []),
+    foodOrdersConnection: ({ id }, args, { loaders }) => ordersPage(id, args, loaders),
   },
 };
