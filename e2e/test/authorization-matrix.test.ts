@@ -350,6 +350,11 @@ const PROBES: Record<string, RootProbe | EntityProbe> = {
   "Query.courses": { service: "courses", query: `{ courses(first: 1) { totalCount } }` },
   Course: { service: "courses", entity: "Course", selection: "id code" },
   "Course.students": { service: "courses", entity: "Course", selection: "students { id }" },
+  "Course.studentsConnection": {
+    service: "courses",
+    entity: "Course",
+    selection: "studentsConnection(first: 1) { totalCount }",
+  },
   "User.teachingCourses": { service: "courses", entity: "User", selection: "teachingCourses { id }" },
   "User.enrolledCourses": { service: "courses", entity: "User", selection: "enrolledCourses { id }" },
   "Mutation.createCourse": {
@@ -363,6 +368,11 @@ const PROBES: Record<string, RootProbe | EntityProbe> = {
   },
   "Course.attendanceRate": { service: "attendance", entity: "Course", selection: "attendanceRate" },
   "User.attendance": { service: "attendance", entity: "User", selection: "attendance { id }" },
+  "User.attendanceConnection": {
+    service: "attendance",
+    entity: "User",
+    selection: "attendanceConnection(first: 1) { totalCount }",
+  },
   "Query.courseAttendance": {
     service: "attendance",
     query: `query($c: ID!) { courseAttendance(courseId: $c, date: "2020-01-01") { id } }`,
@@ -381,6 +391,7 @@ const PROBES: Record<string, RootProbe | EntityProbe> = {
   "Query.meals": { service: "food", query: `{ meals { id } }` },
   "Query.meal": { service: "food", query: `query($m: ID!) { meal(id: $m) { id } }` },
   "Query.myOrders": { service: "food", query: `{ myOrders { id } }` },
+  "Query.myOrdersConnection": { service: "food", query: `{ myOrdersConnection(first: 1) { totalCount } }` },
   "Mutation.addMeal": {
     service: "food",
     query: `mutation { addMeal(input: { name: "", mealType: LUNCH, servingDate: "2030-01-01", price: 1, stock: 1 }) { id } }`,
@@ -396,6 +407,11 @@ const PROBES: Record<string, RootProbe | EntityProbe> = {
   "Mutation.cancelOrder": { service: "food", query: `mutation { cancelOrder(orderId: "${ZERO}") { id } }` },
   "User.wallet": { service: "food", entity: "User", selection: "wallet { balance }" },
   "User.foodOrders": { service: "food", entity: "User", selection: "foodOrders { id }" },
+  "User.foodOrdersConnection": {
+    service: "food",
+    entity: "User",
+    selection: "foodOrdersConnection(first: 1) { totalCount }",
+  },
   "User.notifications": { service: "notifications", entity: "User", selection: "notifications { totalCount }" },
   "User.unreadNotificationCount": { service: "notifications", entity: "User", selection: "unreadNotificationCount" },
   "Mutation.markNotificationsRead": {

@@ -100,7 +100,7 @@ export function createLoaders(db: FoodDb) {
       const rows = await db.read(
         tables
           .selectFrom("food_orders")
-          .select((e) => ["user_id as userId", sql<number>`count(*)::int`.as("count")])
+          .select(["user_id as userId", sql<number>`count(*)::int`.as("count")])
           .where((e) => e("user_id", "=", e.fn.any(asUuids(userIds))))
           .groupBy("user_id"),
       );
