@@ -88,7 +88,12 @@ export const gatewayService = defineService({
 export type { RunningGateway } from "./gateway.ts";
 export { composeSupergraph, type SubgraphSource } from "./composition.ts";
 export { SUPERGRAPH_PATH, apiSchemaOfSupergraph, forApolloGateway, readSupergraph } from "./supergraph.ts";
-export { REFUSAL_REASON, authorizationRules, refusal, type Requirement as AccessRequirement } from "./authorization-rules.ts";
+export {
+  REFUSAL_REASON,
+  authorizationRules,
+  refusal,
+  type Requirement as AccessRequirement,
+} from "./authorization-rules.ts";
 export { serveWebClient, WEB_ROOT } from "./web.ts";
 export {
   requirementText,
