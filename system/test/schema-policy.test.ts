@@ -3,7 +3,7 @@
 // the description ("Requires: …") that Sandbox and codegen show. Fixtures of our own: small
 // subgraphs composed here, and the repository's tree with a planted policy baseline.
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { cp, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -185,6 +185,15 @@ describe("schema:check and schema:diff on the repository's tree", () => {
 
   test("a guard the released baseline has and the subgraphs lost fails the breaking-change check until acknowledged; a lost @listSize is only reported", async () => {
     expect((await checkBreakingChanges(root)).ok).toBe(true); // no policy baseline: nothing released to lose
+    // Planted: Course.students loses its @listSize.
+    const courses = join(root, "subgraphs/courses/schema.graphql");
+    const sdl = await readFile(courses, "utf8");
+    const planted = sdl.replace(
+      'use studentsConnection.")\n    @listSize(assumedSize: 50)',
+      'use studentsConnection.")',
+    );
+    expect(planted).not.toBe(sdl);
+    await writeFile(courses, planted);
     await writeFile(
       join(root, "gateway/policy-baseline.json"),
       JSON.stringify({
