@@ -7,6 +7,11 @@ import { defineConfig } from "prisma/config";
 const service = process.env.PRISMA_SERVICE ?? "";
 
 export default defineConfig({
+  // The shared event tables are defined once, in @pooya/events (EVENT_TABLES_DDL, created by the
+  // subgraph kit), not in any schema.prisma: Prisma Migrate leaves them alone. Keep this list to
+  // EVENT_TABLE_NAMES (platform/events/test/event-tables.test.ts checks it).
+  experimental: { externalTables: true },
+  tables: { external: ["public.outbox_events", "public.inbox_events", "public.replication_cursors"] },
   schema: `subgraphs/${service}/prisma/schema.prisma`,
   migrations: { path: `subgraphs/${service}/prisma/migrations` },
   datasource: {

@@ -14,7 +14,8 @@
 //   BENCH_NODE_OPTIONS: Node flags for our gateway and subgraphs, as NODE_OPTIONS (a flag a service
 //   already starts with, see nodeFlagsOf, keeps its own value).
 //   BENCH_VARIANT_NODE_OPTIONS: adds "ours-variant", a second gateway of ours started with these
-//   Node options (instead of its own flags), in the same run as the others.
+//   Node options (instead of its own flags), in the same run as the others. BENCH_VARIANT_ENV
+//   ("NAME=value NAME=value"): the same with other variables, e.g. AUTHORIZATION_DIRECTIVES=subgraphs.
 //   BENCH_CORES (1): the gateways and subgraphs run on cores 0 … N-1, the load on core N (on all
 //   of them when N is every core). BENCH_GATEWAY_PROCESSES (1): each gateway runs as N processes
 //   on one port, as replicas on one machine would: ours and stock Apollo with SO_REUSEPORT (ours:
@@ -266,14 +267,26 @@ try {
   // A second gateway of ours with other Node flags, measured in the same run (interleaved, same
   // subgraphs): how a flag is judged when runs differ by ±30 % from one to the next.
   const variantOptions = process.env.BENCH_VARIANT_NODE_OPTIONS;
-  if (variantOptions) {
+  const variantEnv = Object.fromEntries(
+    (process.env.BENCH_VARIANT_ENV ?? "")
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+  );
+  if (variantOptions || Object.keys(variantEnv).length) {
     const port = await freePort();
     const variant = spawnService(
       "gateway",
       "gateway/src/main.ts",
-      { ...system.envOf("gateway"), PORT: String(port), NODE_OPTIONS: variantOptions },
+      {
+        ...system.envOf("gateway"),
+        PORT: String(port),
+        ...(variantOptions ? { NODE_OPTIONS: variantOptions } : {}),
+        ...variantEnv,
+      },
       port,
-      { prefix: limitFor("ours-variant") },
+      // Node flags: the variant's own, or, when only variables differ, the same as ours.
+      { prefix: limitFor("ours-variant"), ...(variantOptions ? {} : { nodeArgs: nodeFlagsOf("gateway") }) },
     );
     await waitUntilReady(variant);
     pin(variant.child.pid!);

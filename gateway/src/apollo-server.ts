@@ -55,7 +55,7 @@ function queryProtection(settings: Pick<GatewaySettings, "production" | "limits"
 
 /** Apollo Server, not started yet; `validationRules` and `formatError` serve subscriptions too. */
 export function createApolloServer(
-  settings: Pick<GatewaySettings, "production" | "limits" | "supergraphSdl">,
+  settings: Pick<GatewaySettings, "production" | "limits" | "supergraphSdl" | "authorizationAtGateway">,
   parts: {
     gateway: ApolloGateway;
     caches: Pick<ApolloCaches, "documentStore" | "persistedQueries">;
@@ -87,11 +87,15 @@ export function createApolloServer(
     introspection: explorer.enabled,
     plugins: [
       requestShapePlugin<GatewayContext>(),
-      authorizationPlugin<GatewayContext>({
-        supergraphSdl: settings.supergraphSdl,
-        metrics: parts.metrics,
-        viewerOf: (c) => c.viewer,
-      }),
+      ...(settings.authorizationAtGateway === false
+        ? []
+        : [
+            authorizationPlugin<GatewayContext>({
+              supergraphSdl: settings.supergraphSdl,
+              metrics: parts.metrics,
+              viewerOf: (c) => c.viewer,
+            }),
+          ]),
       valueLimitsPlugin<GatewayContext>(settings.limits),
       demandControlPlugin<GatewayContext>(settings.limits, {
         directives: demandDirectivesOf(settings.supergraphSdl),

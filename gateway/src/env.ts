@@ -180,6 +180,12 @@ export const gatewayStaticEnv = {
     .describe(
       "where rate-limit counts are shared between replicas (`redis://host:6379`); unset: counted in this process",
     ),
+  AUTHORIZATION_DIRECTIVES: z
+    .enum(["enforce", "subgraphs"])
+    .default("enforce")
+    .describe(
+      "`enforce`: the gateway removes the fields the caller may not see (`@authenticated`, `@requiresScopes`, `@policy` in the supergraph) before planning; `subgraphs`: it plans them and the subgraphs refuse them (they always enforce the same directives), as Apollo Router's `authorization.directives.enabled: false`, for measuring what enforcement costs",
+    ),
   RESULT_SHAPING: z
     .enum(["fast", "apollo"])
     .default("fast")

@@ -65,6 +65,7 @@ export const gatewayService = defineService({
         },
         keysRefreshMs: vars.KEYS_REFRESH_MS,
         resultShaping: vars.RESULT_SHAPING,
+        authorizationAtGateway: vars.AUTHORIZATION_DIRECTIVES === "enforce",
         caches: {
           documents: { maxEntries: vars.DOCUMENT_CACHE_MAX_ENTRIES, maxBytes: vars.DOCUMENT_CACHE_MAX_BYTES },
           queryPlans: { maxEntries: vars.QUERY_PLAN_CACHE_MAX_ENTRIES, maxBytes: vars.QUERY_PLAN_CACHE_MAX_BYTES },

@@ -66,6 +66,8 @@ export interface GatewaySettings {
   redisUrl?: string;
   /** Requests per client address per minute, by root field (login, register, refreshToken). */
   clientLimits: Record<string, number>;
+  /** The schema's auth directives enforced before planning (AUTHORIZATION_DIRECTIVES; default: yes). */
+  authorizationAtGateway?: boolean;
   /** Whose result shaping runs (RESULT_SHAPING; default: the gateway's own). */
   resultShaping?: "fast" | "apollo";
   /** Who may read GET /metrics. */

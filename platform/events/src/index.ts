@@ -11,6 +11,8 @@ export { defineEvents, eventFields, type EventCatalog } from "./catalog.ts";
 export { brokerFor, eventSettings, eventVariables, startEventProducer, type EventSettings } from "./service.ts";
 export {
   EVENT_TABLE_COLUMNS,
+  EVENT_TABLES_DDL,
+  EVENT_TABLE_NAMES,
   asUuid,
   asUuids,
   compileStatement,

@@ -134,5 +134,45 @@ export const EVENT_TABLE_COLUMNS: {
   },
 };
 
+/**
+ * The event tables' DDL, the one place they are created: the subgraph kit runs it after a
+ * producing or consuming service's own migrations (inside their advisory lock), so a new service
+ * gets them without writing them again. `IF NOT EXISTS` makes it a no-op where a service's older
+ * migrations created them already (their history stays as applied). Prisma treats these tables as
+ * external (prisma.config.ts): they are in no service's schema.prisma.
+ */
+export const EVENT_TABLES_DDL = `
+CREATE TABLE IF NOT EXISTS "outbox_events" (
+    "sequence" BIGSERIAL NOT NULL,
+    "id" UUID NOT NULL,
+    "type" TEXT NOT NULL,
+    "version" INTEGER NOT NULL DEFAULT 1,
+    "payload" JSONB NOT NULL,
+    "occurred_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "published_at" TIMESTAMPTZ(3),
+    CONSTRAINT "outbox_events_pkey" PRIMARY KEY ("sequence")
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "outbox_events_id_key" ON "outbox_events"("id");
+CREATE INDEX IF NOT EXISTS "outbox_events_published_at_sequence_idx" ON "outbox_events"("published_at", "sequence");
+
+CREATE TABLE IF NOT EXISTS "inbox_events" (
+    "event_id" UUID NOT NULL,
+    "sequence" BIGINT NOT NULL,
+    "type" TEXT NOT NULL,
+    "applied_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT "inbox_events_pkey" PRIMARY KEY ("event_id")
+);
+
+CREATE TABLE IF NOT EXISTS "replication_cursors" (
+    "source" TEXT NOT NULL,
+    "last_sequence" BIGINT NOT NULL,
+    "updated_at" TIMESTAMPTZ(3) NOT NULL,
+    CONSTRAINT "replication_cursors_pkey" PRIMARY KEY ("source")
+);
+`;
+
+/** The event tables by name (for Prisma's external tables and checks). */
+export const EVENT_TABLE_NAMES = ["outbox_events", "inbox_events", "replication_cursors"] as const;
+
 /** The builder for the event tables (platform code: outbox, inbox, relay). */
 export const eventTables = sqlBuilder<EventTables>();

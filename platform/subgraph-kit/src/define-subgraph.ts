@@ -22,6 +22,7 @@ import {
   brokerFor,
   createOutbox,
   eventSettings,
+  EVENT_TABLES_DDL,
   eventVariables,
   startEventProducer,
   type Broker,
@@ -160,6 +161,8 @@ export interface SubgraphDefinition<N extends string, S extends EnvShape, X> {
   check?: (vars: EnvValues<S>) => string[];
   /** The domain events it publishes (its catalogue): an outbox, its feed and, with NATS, a relay. */
   produces?: EventCatalog;
+  /** The services whose events it consumes (it keeps an inbox and a cursor per source). */
+  consumes?: readonly string[];
   /** Where it publishes the access-token keys (the one service that issues tokens). */
   accessTokenKeys?: string;
   /**
@@ -235,7 +238,13 @@ async function startSubgraph(
   const stack = new ShutdownStack();
   try {
     const settings = subgraphSettings(name, vars);
-    await applyMigrations(settings.databaseUrl, fileURLToPath(new URL("../prisma/migrations", definition.source)), log);
+    await applyMigrations(
+      settings.databaseUrl,
+      fileURLToPath(new URL("../prisma/migrations", definition.source)),
+      log,
+      // The shared event tables, defined once in @pooya/events, for services that use them.
+      definition.produces || definition.consumes?.length ? EVENT_TABLES_DDL : undefined,
+    );
     const db = connectSubgraphDatabase(wiring.client, settings.databaseUrl, {
       poolSize: settings.databasePoolSize,
       log,

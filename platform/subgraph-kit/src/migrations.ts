@@ -43,8 +43,16 @@ export async function readMigrations(directory: string): Promise<MigrationFile[]
 
 export class MigrationError extends Error {}
 
-/** Returns the names of the migrations it applied (empty when the database was up to date). */
-export async function applyMigrations(databaseUrl: string, directory: string, log?: Logger): Promise<string[]> {
+/**
+ * Returns the names of the migrations it applied (empty when the database was up to date).
+ * `afterwards`: idempotent SQL run after them under the same lock (the shared event tables).
+ */
+export async function applyMigrations(
+  databaseUrl: string,
+  directory: string,
+  log?: Logger,
+  afterwards?: string,
+): Promise<string[]> {
   const migrations = await readMigrations(directory);
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -93,6 +101,7 @@ export async function applyMigrations(databaseUrl: string, directory: string, lo
         throw new MigrationError(`migration ${migration.name} failed: ${(error as Error).message}`);
       }
     }
+    if (afterwards) await client.query(afterwards);
     return applied;
   } finally {
     await client.query("SELECT pg_advisory_unlock($1)", [PRISMA_MIGRATE_LOCK]).catch(() => undefined);

@@ -11,6 +11,7 @@ export const attendanceService = defineSubgraph({
   internalRoutes: attendanceInternalRoutes,
   env: attendanceEnv,
   produces: attendanceEvents,
+  consumes: ["courses"], // its enrollment replica
   source: import.meta.url,
   wiring: () => import("./service.ts"),
 });

@@ -2,6 +2,9 @@
 import { defineSubgraph } from "@pooya/subgraph-kit";
 import { notificationsEnv } from "./env.ts";
 
+/** The services whose events become notifications. */
+export const EVENT_SOURCES = ["users", "courses", "attendance", "food"] as const;
+
 export const notificationsService = defineSubgraph({
   name: "notifications",
   port: 4005,
@@ -13,6 +16,7 @@ export const notificationsService = defineSubgraph({
     food: "base URL of the food service (its event feed)",
   },
   env: notificationsEnv,
+  consumes: EVENT_SOURCES,
   subscriptions: true,
   source: import.meta.url,
   wiring: () => import("./service.ts"),

@@ -9,8 +9,6 @@ import type { NotificationsTransaction } from "./service.ts";
 import type { Notification } from "./generated/prisma/client.ts";
 import * as messages from "./messages.ts";
 
-/** The sources whose events are read. */
-export const EVENT_SOURCES = ["users", "courses", "attendance", "food"] as const;
 
 export interface NotifierObserver {
   /** A notification was written (its transaction has committed). */

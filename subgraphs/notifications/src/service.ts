@@ -2,7 +2,8 @@
 import { createEventConsumer } from "@pooya/events";
 import { wireSubgraph, type DatabaseOf, type TransactionOf } from "@pooya/subgraph-kit";
 import { PrismaClient } from "./generated/prisma/client.ts";
-import { EVENT_SOURCES, createNotifier } from "./notifier.ts";
+import { EVENT_SOURCES } from "./index.ts";
+import { createNotifier } from "./notifier.ts";
 import { createMailer } from "./mailer.ts";
 import { createLiveNotifications } from "./live.ts";
 import { createNotificationList } from "./notification-list.ts";
