@@ -9,7 +9,6 @@ import type { NotificationsTransaction } from "./service.ts";
 import type { Notification } from "./generated/prisma/client.ts";
 import * as messages from "./messages.ts";
 
-
 export interface NotifierObserver {
   /** A notification was written (its transaction has committed). */
   created(notification: Notification): void;
