@@ -12,6 +12,8 @@ export { brokerFor, eventSettings, eventVariables, startEventProducer, type Even
 export {
   EVENT_TABLE_COLUMNS,
   EVENT_TABLES_DDL,
+  INBOX_TABLES_DDL,
+  OUTBOX_TABLES_DDL,
   EVENT_TABLE_NAMES,
   asUuid,
   asUuids,

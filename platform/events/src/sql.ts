@@ -135,13 +135,13 @@ export const EVENT_TABLE_COLUMNS: {
 };
 
 /**
- * The event tables' DDL, the one place they are created: the subgraph kit runs it after a
- * producing or consuming service's own migrations (inside their advisory lock), so a new service
+ * The event tables' DDL, the one place they are created: the subgraph kit runs the outbox's
+ * after a producing service's own migrations, the inbox's after a consuming one's (inside their advisory lock), so a new service
  * gets them without writing them again. `IF NOT EXISTS` makes it a no-op where a service's older
  * migrations created them already (their history stays as applied). Prisma treats these tables as
  * external (prisma.config.ts): they are in no service's schema.prisma.
  */
-export const EVENT_TABLES_DDL = `
+export const OUTBOX_TABLES_DDL = `
 CREATE TABLE IF NOT EXISTS "outbox_events" (
     "sequence" BIGSERIAL NOT NULL,
     "id" UUID NOT NULL,
@@ -154,7 +154,10 @@ CREATE TABLE IF NOT EXISTS "outbox_events" (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "outbox_events_id_key" ON "outbox_events"("id");
 CREATE INDEX IF NOT EXISTS "outbox_events_published_at_sequence_idx" ON "outbox_events"("published_at", "sequence");
+`;
 
+/** The consuming side's tables (inbox and a cursor per source): see OUTBOX_TABLES_DDL. */
+export const INBOX_TABLES_DDL = `
 CREATE TABLE IF NOT EXISTS "inbox_events" (
     "event_id" UUID NOT NULL,
     "sequence" BIGINT NOT NULL,
@@ -170,6 +173,9 @@ CREATE TABLE IF NOT EXISTS "replication_cursors" (
     CONSTRAINT "replication_cursors_pkey" PRIMARY KEY ("source")
 );
 `;
+
+/** Both, for a service that produces and consumes. */
+export const EVENT_TABLES_DDL = OUTBOX_TABLES_DDL + INBOX_TABLES_DDL;
 
 /** The event tables by name (for Prisma's external tables and checks). */
 export const EVENT_TABLE_NAMES = ["outbox_events", "inbox_events", "replication_cursors"] as const;

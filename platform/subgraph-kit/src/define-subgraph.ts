@@ -22,7 +22,8 @@ import {
   brokerFor,
   createOutbox,
   eventSettings,
-  EVENT_TABLES_DDL,
+  INBOX_TABLES_DDL,
+  OUTBOX_TABLES_DDL,
   eventVariables,
   startEventProducer,
   type Broker,
@@ -242,8 +243,10 @@ async function startSubgraph(
       settings.databaseUrl,
       fileURLToPath(new URL("../prisma/migrations", definition.source)),
       log,
-      // The shared event tables, defined once in @pooya/events, for services that use them.
-      definition.produces || definition.consumes?.length ? EVENT_TABLES_DDL : undefined,
+      // The shared event tables, defined once in @pooya/events: an outbox for a producer, an
+      // inbox and cursors for a consumer.
+      (definition.produces ? OUTBOX_TABLES_DDL : "") + (definition.consumes?.length ? INBOX_TABLES_DDL : "") ||
+        undefined,
     );
     const db = connectSubgraphDatabase(wiring.client, settings.databaseUrl, {
       poolSize: settings.databasePoolSize,
