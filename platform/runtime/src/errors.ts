@@ -74,7 +74,8 @@ export function invalidToken(message: string, challenge?: string): GraphQLError 
   return new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http } });
 }
 
-const CLIENT_CODES = new Set<string>([
+/** The error codes a client may see (anything else is masked as INTERNAL_SERVER_ERROR). */
+export const CLIENT_CODES: ReadonlySet<string> = new Set<string>([
   "UNAUTHENTICATED",
   "FORBIDDEN",
   "NOT_FOUND",

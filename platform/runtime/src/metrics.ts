@@ -8,32 +8,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import proxyaddr from "proxy-addr";
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import type { TrackedCache } from "./bounded-cache.ts";
+import { CLIENT_CODES } from "./errors.ts";
 
 export type { Registry };
 
-/** Error codes a label may carry; anything else is "other". */
-const KNOWN_CODES = new Set([
-  "UNAUTHENTICATED",
-  "FORBIDDEN",
-  "NOT_FOUND",
-  "BAD_USER_INPUT",
-  "CONFLICT",
-  "NOT_ENROLLED",
-  "INSUFFICIENT_FUNDS",
-  "SOLD_OUT",
-  "TOO_MANY_REQUESTS",
-  "SERVICE_UNAVAILABLE",
-  "GATEWAY_TIMEOUT",
-  "GRAPHQL_PARSE_FAILED",
-  "GRAPHQL_VALIDATION_FAILED",
-  "PERSISTED_QUERY_NOT_FOUND",
-  "PERSISTED_QUERY_NOT_LISTED",
-  "BAD_REQUEST",
-  "COST_ESTIMATED_TOO_EXPENSIVE",
-  "REQUEST_TOO_LARGE",
-  "RESPONSE_TOO_LARGE",
-  "INTERNAL_SERVER_ERROR",
-]);
+/** Error codes a label may carry (those clients see, and the masked one); anything else is "other". */
+const KNOWN_CODES = new Set([...CLIENT_CODES, "INTERNAL_SERVER_ERROR"]);
 export const codeLabel = (code: unknown) => (typeof code === "string" && KNOWN_CODES.has(code) ? code : "other");
 
 /** Operation names as labels: the first `max` distinct well-formed names, then "other". */
