@@ -197,6 +197,9 @@ export async function createTenv(options: TenvOptions = {}) {
     LOGIN_LIMIT_PER_CLIENT: "1000000",
     REGISTER_LIMIT_PER_CLIENT: "1000000",
     REFRESH_LIMIT_PER_CLIENT: "1000000",
+    // Many tests write fixtures straight into the databases (no event to evict what a gateway
+    // cached): the entity cache is on only where a test asks for it (e2e/test/entity-cache.test.ts).
+    CACHE: "off",
     ...options.env,
   };
 

@@ -9,11 +9,12 @@ import { createApolloServer } from "./apollo-server.ts";
 import { connectSubgraphs, createSupergraphGateway } from "./apollo-gateway.ts";
 import { createApolloCaches } from "./caches.ts";
 import { createClientLimits } from "./client-limits.ts";
+import { createEntityCache } from "./entity-cache/entity-cache.ts";
 import { requestContext } from "./context.ts";
 import { loadKeys } from "./keys.ts";
 import { explorerOf } from "./landing-page.ts";
 import { gatewayReadiness, serveGraphql } from "./routes.ts";
-import { DEFAULT_CACHE_BOUNDS, type GatewaySettings } from "./settings.ts";
+import { DEFAULT_CACHE_BOUNDS, DEFAULT_ENTITY_CACHE, type GatewaySettings } from "./settings.ts";
 import { SubgraphRequestCounter } from "./subgraph-data-source.ts";
 import { startSubscriptions } from "./subscriptions.ts";
 import { subgraphsOf } from "./supergraph.ts";
@@ -41,12 +42,21 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     const clientLimits = createClientLimits(settings.clientLimits, { redisUrl: settings.redisUrl, log });
     stack.push("client limits", () => clientLimits.close());
 
+    const entityCache = createEntityCache(settings.entityCache ?? DEFAULT_ENTITY_CACHE, {
+      supergraphSdl: settings.supergraphSdl,
+      redisUrl: settings.redisUrl,
+      log,
+      metrics,
+    });
+    stack.push("entity cache", () => entityCache.close());
+
     const upstreams = connectSubgraphs(settings, { log, metrics });
     stack.push("calls to subgraphs", () => Promise.all([...upstreams.values()].map((upstream) => upstream.close())));
     const supergraph = createSupergraphGateway(settings, {
       upstreams,
       queryPlans: apolloCaches.queryPlans,
       subgraphRequests,
+      entityCache,
       log,
     });
 
@@ -104,6 +114,8 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
       subgraphs: subgraphsOf(settings.supergraphSdl).map((s) => s.name),
       subgraphRequests,
       metrics,
+      /** The entity cache: its counters (`stats()`), and eviction by hand (`evictEntities`). */
+      entityCache,
       /** SHUTDOWN_TIMEOUT_MS: stop() drains clients for up to this less a second. */
       shutdownTimeoutMs: settings.shutdownTimeoutMs,
       /** Breaker state of each subgraph. */
