@@ -9,6 +9,7 @@ import { createApolloServer } from "./apollo-server.ts";
 import { connectSubgraphs, createSupergraphGateway } from "./apollo-gateway.ts";
 import { createApolloCaches } from "./caches.ts";
 import { createClientLimits } from "./client-limits.ts";
+import { createDeactivatedAccounts } from "./deactivated-accounts.ts";
 import { createEntityCache } from "./entity-cache/entity-cache.ts";
 import { requestContext } from "./context.ts";
 import { loadKeys } from "./keys.ts";
@@ -49,6 +50,8 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
       metrics,
     });
     stack.push("entity cache", () => entityCache.close());
+    await entityCache.ready(); // Redis: connected, or a second passed (it keeps trying; misses meanwhile)
+    const deactivatedAccounts = createDeactivatedAccounts();
 
     const upstreams = connectSubgraphs(settings, { log, metrics });
     stack.push("calls to subgraphs", () => Promise.all([...upstreams.values()].map((upstream) => upstream.close())));
@@ -93,7 +96,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     });
     await serveGraphql(edge, {
       apollo,
-      context: requestContext(keys),
+      context: requestContext(keys, deactivatedAccounts),
       preHandler: trustedDocumentsCheck(settings.trustedDocuments, metrics, documentHash),
       subscriptions,
       maxResponseBytes: settings.limits.maxResponseBytes,

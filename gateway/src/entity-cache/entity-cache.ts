@@ -117,18 +117,7 @@ export function createEntityCache(
     lookups.inc({ type, result }, n);
   };
 
-  let store: EntityCacheStore;
-  /** Evictions that could not reach the store: nothing is read from it until `~all` is bumped there. */
-  let mustFlush = false;
-  const flush = async () => {
-    try {
-      await store.bumpTags([ALL]);
-      mustFlush = false;
-    } catch {
-      mustFlush = true;
-    }
-  };
-  store = options.redisUrl
+  const store: EntityCacheStore = options.redisUrl
     ? redisStore({
         url: options.redisUrl,
         prefix: "pooya:gateway:cache:",
@@ -140,6 +129,16 @@ export function createEntityCache(
         },
       })
     : memoryStore(settings.maxBytes, (reason) => countEviction(reason));
+  /** Evictions that could not reach the store: nothing is read from it until `~all` is bumped there. */
+  let mustFlush = false;
+  async function flush() {
+    try {
+      await store.bumpTags([ALL]);
+      mustFlush = false;
+    } catch {
+      mustFlush = true;
+    }
+  }
   metrics.gauge("gateway_entity_cache_bytes", "Estimated bytes held by the in-process entity cache", [], (set) =>
     set({}, store.bytes()),
   );
@@ -418,6 +417,8 @@ export function createEntityCache(
   return {
     enabled: settings.enabled,
     store: store.kind,
+    /** Resolves once the store is reachable, or after its connect timeout (1 s). */
+    ready: () => store.ready(),
     /** Called once the supergraph's API schema is loaded: until then nothing is cached. */
     useSchema(schema: GraphQLSchema) {
       planContext = { schema, hints, rules, entityTypes, typeOverrides };

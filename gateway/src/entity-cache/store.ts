@@ -41,6 +41,8 @@ export interface EntityCacheStore {
   bumpTags(tags: readonly string[]): Promise<void>;
   /** Estimated bytes held (memory only). */
   bytes(): number;
+  /** Resolves once the store is reachable, or after its connect timeout (it keeps trying in the background). */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -109,6 +111,7 @@ export function memoryStore(maxBytes: number, onEvicted?: (reason: "size" | "exp
       for (const tag of names) tags.set(tag, (tags.get(tag) ?? 0) + 1);
     },
     bytes: () => keys.calculatedSize,
+    ready: () => Promise.resolve(),
     async close() {
       keys.clear();
     },
@@ -169,6 +172,11 @@ export function redisStore(options: {
     options.onReconnect();
   });
   const prefix = options.prefix;
+  const connected = new Promise<void>((resolve) => {
+    if (redis.status === "ready") resolve();
+    redis.once("ready", () => resolve());
+    setTimeout(resolve, 1_000).unref();
+  });
   return {
     kind: "redis",
     async read(asked, tagNames) {
@@ -211,6 +219,7 @@ export function redisStore(options: {
       await pipeline.exec();
     },
     bytes: () => 0,
+    ready: () => connected,
     async close() {
       redis.disconnect();
     },
