@@ -2,7 +2,8 @@
 // `<NAME>_URL` is checked here together with the rest.
 import { z } from "zod";
 import { callVariables, env, processVariables, serviceUrlVariable } from "@pooya/runtime";
-import { ACCESS_TOKEN_DEFAULTS } from "@pooya/identity";
+import { ACCESS_TOKEN_DEFAULTS, serviceIdentityVariables } from "@pooya/identity";
+import { eventVariables } from "@pooya/events/live";
 import { SUPERGRAPH_PATH, readSupergraph } from "./supergraph.ts";
 import { TRUSTED_DOCUMENTS_PATH } from "./trusted-documents.ts";
 import { WEB_ROOT } from "./web.ts";
@@ -224,6 +225,9 @@ export const gatewayStaticEnv = {
     .json(privateJwk, "a private Ed25519 JWK with a kid")
     .optional()
     .describe("signs identity assertions; unset: generated per start (set it when gateway replicas must share one)"),
+  // Domain events heard live (the broker, or the producers' feeds read with its service key).
+  ...eventVariables(),
+  ...serviceIdentityVariables("gateway"),
   ...gatewayCacheEnv,
 };
 

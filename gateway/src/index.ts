@@ -1,6 +1,7 @@
 // The gateway as the rest of the system sees it: its descriptor and the offline composition.
 import { callSettings, defineService, serviceUrlVariable } from "@pooya/runtime";
-import { signingKeyFromJwk } from "@pooya/identity";
+import { loadServiceIdentity, signingKeyFromJwk } from "@pooya/identity";
+import { eventSettings } from "@pooya/events/live";
 import { gatewayEnv } from "./env.ts";
 import { readSupergraph } from "./supergraph.ts";
 import { existsSync } from "node:fs";
@@ -64,6 +65,7 @@ export const gatewayService = defineService({
           refreshToken: vars.REFRESH_LIMIT_PER_CLIENT,
         },
         keysRefreshMs: vars.KEYS_REFRESH_MS,
+        events: { ...eventSettings(vars), identity: await loadServiceIdentity("gateway", vars) },
         resultShaping: vars.RESULT_SHAPING,
         authorizationAtGateway: vars.AUTHORIZATION_DIRECTIVES === "enforce",
         entityCache: {
@@ -107,6 +109,7 @@ export {
   type Requirement as AccessRequirement,
 } from "./authorization-rules.ts";
 export { serveWebClient, WEB_ROOT } from "./web.ts";
+export { EVENT_SOURCES } from "./live-events.ts";
 export {
   requirementText,
   schemaRequirements,

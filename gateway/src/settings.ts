@@ -1,7 +1,8 @@
 // What the gateway is started with (src/index.ts reads it from the environment), and the bounds
 // of its in-process caches.
 import type { CacheBounds, CorsOrigins, UpstreamSettings } from "@pooya/runtime";
-import type { SigningKey } from "@pooya/identity";
+import type { ServiceIdentity, SigningKey } from "@pooya/identity";
+import type { EventSettings } from "@pooya/events/live";
 import { VERIFIED_TOKENS_CACHED, type AccessTokenPolicy } from "./access-tokens.ts";
 import type { DemandLimits } from "./demand-control.ts";
 import type { EntityCacheSettings } from "./entity-cache/entity-cache.ts";
@@ -88,4 +89,9 @@ export interface GatewaySettings {
   entityCache?: EntityCacheSettings;
   /** Bounds of the in-process caches (default: DEFAULT_CACHE_BOUNDS). */
   caches?: Partial<GatewayCacheBounds>;
+  /**
+   * Hearing domain events live (live-events.ts): NATS_URL, else the producers' feeds, read as
+   * `identity` (GATEWAY_SERVICE_SIGNING_KEYS, or its key file); `sources`: default EVENT_SOURCES.
+   */
+  events?: EventSettings & { identity?: ServiceIdentity; sources?: readonly string[] };
 }

@@ -6,6 +6,7 @@ export { CommitSignal } from "./signal.ts";
 export { collectWrittenEntities, writtenEntities } from "./written.ts";
 export { createOutbox, type Outbox, type PoolLike } from "./outbox.ts";
 export { EVENT_FEED_PATH } from "./feed.ts";
+export { subscribeToLiveEvents, type LiveEvents, type LiveEventsOptions, type LiveEventsStatus } from "./live.ts";
 export { streamName, type Broker } from "./broker.ts";
 export { createEventConsumer, type AfterCommit } from "./consumer.ts";
 export { defineEvents, eventFields, type EventCatalog } from "./catalog.ts";
