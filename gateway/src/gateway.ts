@@ -13,6 +13,7 @@ import { createDeactivatedAccounts } from "./deactivated-accounts.ts";
 import { createEntityCache } from "./entity-cache/entity-cache.ts";
 import { requestContext } from "./context.ts";
 import { loadKeys } from "./keys.ts";
+import { serveServiceKeys, startLiveEvents } from "./live-events.ts";
 import { explorerOf } from "./landing-page.ts";
 import { gatewayReadiness, serveGraphql } from "./routes.ts";
 import { DEFAULT_CACHE_BOUNDS, DEFAULT_ENTITY_CACHE, type GatewaySettings } from "./settings.ts";
@@ -104,8 +105,27 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     if (settings.webRoot)
       await serveWebClient(edge.app, { root: settings.webRoot, explorer: explorer.graphiqlAvailable, log });
     edge.app.get("/.well-known/jwks.json", async () => publicKeySet([keys.signingKey]));
+    serveServiceKeys(edge.app, settings);
     edge.setReadiness(gatewayReadiness(keys.accessTokenKeys, upstreams, settings.subgraphUrls));
     const { url, metricsUrl } = await edge.listen(settings.port, settings.host, { reusePort: settings.reusePort });
+
+    // Domain events, heard once listening (producers fetch the key its feed reads are signed with
+    // from it): they evict what the entity cache holds of the entities they name, and end the
+    // sessions of deactivated accounts. A gap (at start, after an outage) empties the cache.
+    const liveEvents = settings.events
+      ? startLiveEvents(settings, {
+          log,
+          metrics,
+          async onEvents(events) {
+            deactivatedAccounts.apply(events);
+            if (entityCache.enabled) await entityCache.applyEvents(events);
+          },
+          onGap() {
+            if (entityCache.enabled) void entityCache.clear();
+          },
+        })
+      : undefined;
+    if (liveEvents) stack.push("live events", () => liveEvents.stop());
 
     return {
       name: "gateway",
@@ -119,6 +139,8 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
       metrics,
       /** The entity cache: its counters (`stats()`), and eviction by hand (`evictEntities`). */
       entityCache,
+      /** Whether domain events are heard live (per transport and source). */
+      liveEvents: () => liveEvents?.status(),
       /** SHUTDOWN_TIMEOUT_MS: stop() drains clients for up to this less a second. */
       shutdownTimeoutMs: settings.shutdownTimeoutMs,
       /** Breaker state of each subgraph. */
