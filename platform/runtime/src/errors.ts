@@ -102,9 +102,10 @@ export const CLIENT_CODES: ReadonlySet<string> = new Set<string>([
   "RESPONSE_TOO_LARGE",
 ]);
 
-/** Extension keys a client may rely on besides `code`: the input field at fault, the students a roll call refused, when to retry. */
+/** Extension keys a client may rely on besides `code`: the input field at fault, which refusal a CONFLICT is, the students a roll call refused, when to retry. */
 const CLIENT_DETAILS = [
   "field",
+  "reason",
   "studentIds",
   "ids",
   "retryAfterSeconds",

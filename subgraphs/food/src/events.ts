@@ -57,4 +57,24 @@ export const foodEvents = defineEvents("food", {
     }),
     entities: (e) => [{ type: "User", id: e.userId }],
   },
+  MealUpdated: {
+    version: 1,
+    description:
+      "Staff changed a meal's name, price (for orders placed from then on) or stock (servings left); the payload is the meal as it now is.",
+    payload: z.object({
+      mealId: eventFields.id().describe("The meal (a Meal entity id)"),
+      name: z.string().describe("Its name now"),
+      price: eventFields.money().describe("Its price now: what orders placed from now on pay per serving"),
+      stock: z.number().int().describe("Servings left once changed"),
+    }),
+    entities: (p: { mealId: string }) => [{ type: "Meal", id: p.mealId }],
+  },
+  MealWithdrawn: {
+    version: 1,
+    description: "Staff withdrew a meal: it takes no new orders and leaves the menu; its orders stay as they are.",
+    payload: z.object({
+      mealId: eventFields.id().describe("The meal (a Meal entity id)"),
+    }),
+    entities: (p: { mealId: string }) => [{ type: "Meal", id: p.mealId }],
+  },
 });

@@ -2,15 +2,16 @@
 // meals (add), wallets (top up a student's).
 import { useMemo, useState, type FormEvent, type ReactNode } from "react";
 import { useMutation, useQuery } from "@apollo/client/react";
+import { MealEditor } from "../meal-editor";
 import {
   AddMealDocument,
   CatalogueDocument,
   CreateCourseDocument,
   CreateUserDocument,
   PeopleDocument,
+  StaffMealsDocument,
   StudentWalletDocument,
   TopUpWalletDocument,
-  WeekMealsDocument,
   type MealType,
   type Role,
 } from "../gql/graphql";
@@ -323,9 +324,12 @@ export function StaffMeals() {
     price: 2500,
     stock: 100,
   });
-  const [add, adding] = useMutation(AddMealDocument, { refetchQueries: [WeekMealsDocument] });
+  const [add, adding] = useMutation(AddMealDocument, { refetchQueries: [StaffMealsDocument] });
   const [done, setDone] = useState<string>();
-  const meals = useQuery(WeekMealsDocument, { variables: week });
+  // Withdrawn meals too (flagged): students no longer see them, their orders stay.
+  const meals = useQuery(StaffMealsDocument, { variables: week });
+  const [editing, setEditing] = useState<string>();
+  const edited = meals.data?.allMeals.find((m) => m.id === editing);
   return (
     <section aria-label="Meals" className="columns">
       <ApiForm
@@ -420,14 +424,23 @@ export function StaffMeals() {
           This week ({week.from} to {week.to})
         </h2>
         <ErrorAlert error={meals.error} />
+        {edited && <MealEditor key={edited.id} meal={edited} onDone={() => setEditing(undefined)} />}
         {meals.loading && !meals.data ? (
           <Loading />
         ) : (
           <ul className="plain">
-            {meals.data?.meals.map((m) => (
+            {meals.data?.allMeals.map((m) => (
               <li key={m.id}>
                 {m.servingDate} {m.mealType.toLowerCase()}: <strong>{m.name}</strong> · {money(m.price)} · {m.stock}{" "}
-                left
+                left{!m.available && " · withdrawn"}{" "}
+                <button
+                  type="button"
+                  className="secondary"
+                  aria-label={`Edit ${m.name}`}
+                  onClick={() => setEditing(m.id)}
+                >
+                  Edit
+                </button>
               </li>
             ))}
           </ul>
