@@ -116,6 +116,12 @@ const CLIENT_DETAILS = [
   "maxItems",
 ] as const;
 
+/**
+ * `extensions.reason` values a client acts on (the rest, such as a subgraph's own refusal reason,
+ * stay internal): COURSE_CLOSED — a CONFLICT because the course is closed (not because it is full).
+ */
+export const CLIENT_REASONS: ReadonlySet<string> = new Set(["COURSE_CLOSED"]);
+
 export interface ErrorMaskOptions {
   log: Logger;
   /** Production answers carry no "Did you mean …?" suggestions. */
@@ -136,6 +142,8 @@ export function maskUnexpectedErrors(options: ErrorMaskOptions) {
       const details = Object.fromEntries(
         CLIENT_DETAILS.filter((k) => formatted.extensions?.[k] !== undefined).map((k) => [k, formatted.extensions![k]]),
       );
+      const reason = formatted.extensions?.reason;
+      if (typeof reason === "string" && CLIENT_REASONS.has(reason)) details.reason = reason;
       const message = options.production ? withoutSuggestions(formatted.message) : formatted.message;
       return { ...formatted, message, extensions: { code, ...details } };
     }

@@ -1,5 +1,5 @@
-// Staff pages: people (create teachers and other accounts), courses (create one for a teacher),
-// meals (add), wallets (top up a student's).
+// Staff pages: people (create teachers and other accounts), courses (create one for a teacher;
+// edit, give to another teacher, close), meals (add), wallets (top up a student's).
 import { useMemo, useState, type FormEvent, type ReactNode } from "react";
 import { useMutation, useQuery } from "@apollo/client/react";
 import { MealEditor } from "../meal-editor";
@@ -17,6 +17,7 @@ import {
 } from "../gql/graphql";
 import { splitProblems } from "../errors";
 import { ErrorAlert, Field, Loading, Notice, Problems, isoDate, money, weekOf } from "../ui";
+import { CourseEditor } from "../course-editor";
 
 /** A form whose API errors go next to their fields (by extensions.field), the rest above the button. */
 function ApiForm({
@@ -213,6 +214,8 @@ export function StaffCourses() {
   const [create, creating] = useMutation(CreateCourseDocument, { refetchQueries: [CatalogueDocument] });
   const [done, setDone] = useState<string>();
   const catalogue = useQuery(CatalogueDocument, { variables: { first: 50 } });
+  const [editing, setEditing] = useState<string>();
+  const edited = catalogue.data?.courses.edges.find((e) => e.node.id === editing)?.node;
   const teacherId = form.teacherId || teachers[0]?.id || "";
   return (
     <section aria-label="Courses" className="columns">
@@ -299,11 +302,23 @@ export function StaffCourses() {
       <div>
         <h2>Catalogue</h2>
         <ErrorAlert error={catalogue.error} />
+        {edited && (
+          <CourseEditor key={edited.id} course={edited} teachers={teachers} onDone={() => setEditing(undefined)} />
+        )}
         <ul className="plain">
           {catalogue.data?.courses.edges.map(({ node }) => (
             <li key={node.id}>
               <strong>{node.code}</strong> {node.title} · {node.teacher.name} · {node.capacity - node.seatsLeft}/
               {node.capacity}
+              {node.status === "CLOSED" && " · closed"}{" "}
+              <button
+                type="button"
+                className="secondary"
+                aria-label={`Edit ${node.code}`}
+                onClick={() => setEditing(node.id)}
+              >
+                Edit
+              </button>
             </li>
           ))}
         </ul>
