@@ -115,6 +115,12 @@ const CLIENT_DETAILS = [
   "maxItems",
 ] as const;
 
+/**
+ * `extensions.reason` values a client acts on (the rest, such as a subgraph's own refusal reason,
+ * stay internal): ACCOUNT_DEACTIVATED — the account was deactivated by staff, signing in again will not help.
+ */
+export const CLIENT_REASONS: ReadonlySet<string> = new Set(["ACCOUNT_DEACTIVATED"]);
+
 export interface ErrorMaskOptions {
   log: Logger;
   /** Production answers carry no "Did you mean …?" suggestions. */
@@ -135,6 +141,8 @@ export function maskUnexpectedErrors(options: ErrorMaskOptions) {
       const details = Object.fromEntries(
         CLIENT_DETAILS.filter((k) => formatted.extensions?.[k] !== undefined).map((k) => [k, formatted.extensions![k]]),
       );
+      const reason = formatted.extensions?.reason;
+      if (typeof reason === "string" && CLIENT_REASONS.has(reason)) details.reason = reason;
       const message = options.production ? withoutSuggestions(formatted.message) : formatted.message;
       return { ...formatted, message, extensions: { code, ...details } };
     }
