@@ -31,7 +31,13 @@ function typeOf(schema: JsonSchema): string {
 /** The entity types an event type names, read off its mapping with a payload of placeholders (`Course` (id `courseId`)). */
 function entitiesOf(definition: EventCatalog["types"][string]): string {
   const sample = new Proxy({}, { get: (_target, field) => (typeof field === "string" ? `\u0000${field}` : undefined) });
-  const named = definition.entities(sample as never).map(({ type, id }) => {
+  let entities: { type: string; id: unknown }[];
+  try {
+    entities = definition.entities(sample as never);
+  } catch {
+    return "computed from the payload (see the producer's `src/events.ts`)"; // a mapping that does more than read fields
+  }
+  const named = entities.map(({ type, id }) => {
     const field = typeof id === "string" && id.startsWith("\u0000") ? id.slice(1) : undefined;
     return field ? `\`${type}\` (id \`${field}\`)` : `\`${type}\``;
   });
