@@ -58,6 +58,7 @@ export interface GraphQLResponse<T = Record<string, any>> {
   headers?: Headers;
   data?: T | null;
   errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; [k: string]: unknown } }[];
+  extensions?: Record<string, unknown>;
 }
 
 export interface ExecuteOptions {
@@ -198,6 +199,9 @@ export async function createTenv(options: TenvOptions = {}) {
     LOGIN_LIMIT_PER_CLIENT: "1000000",
     REGISTER_LIMIT_PER_CLIENT: "1000000",
     REFRESH_LIMIT_PER_CLIENT: "1000000",
+    // Many tests write fixtures straight into the databases (no event to evict what a gateway
+    // cached): the entity cache is on only where a test asks for it (e2e/test/entity-cache.test.ts).
+    CACHE: "off",
     ...options.env,
   };
 

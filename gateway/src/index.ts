@@ -68,6 +68,17 @@ export const gatewayService = defineService({
         events: { ...eventSettings(vars), identity: await loadServiceIdentity("gateway", vars) },
         resultShaping: vars.RESULT_SHAPING,
         authorizationAtGateway: vars.AUTHORIZATION_DIRECTIVES === "enforce",
+        entityCache: {
+          enabled: vars.CACHE === "on",
+          maxBytes: vars.CACHE_MAX_BYTES,
+          staleSeconds: vars.CACHE_STALE_SECONDS,
+          typeOverrides: Object.fromEntries(
+            vars.CACHE_TYPES.map((item) => {
+              const [type, age] = item.split("=") as [string, string];
+              return [type, age === "off" ? 0 : Number(age)];
+            }),
+          ),
+        },
         caches: {
           documents: { maxEntries: vars.DOCUMENT_CACHE_MAX_ENTRIES, maxBytes: vars.DOCUMENT_CACHE_MAX_BYTES },
           queryPlans: { maxEntries: vars.QUERY_PLAN_CACHE_MAX_ENTRIES, maxBytes: vars.QUERY_PLAN_CACHE_MAX_BYTES },

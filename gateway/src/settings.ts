@@ -5,6 +5,7 @@ import type { ServiceIdentity, SigningKey } from "@pooya/identity";
 import type { EventSettings } from "@pooya/events/live";
 import { VERIFIED_TOKENS_CACHED, type AccessTokenPolicy } from "./access-tokens.ts";
 import type { DemandLimits } from "./demand-control.ts";
+import type { EntityCacheSettings } from "./entity-cache/entity-cache.ts";
 import { ASSERTIONS_CACHED } from "./identity-assertions.ts";
 import { DOCUMENT_HASHES_CACHED, type TrustedDocumentsMode } from "./trusted-documents.ts";
 import type { ValueLimits } from "./value-limits.ts";
@@ -26,6 +27,13 @@ export interface GatewayCacheBounds {
 }
 
 const MiB = 1024 * 1024;
+export const DEFAULT_ENTITY_CACHE: EntityCacheSettings = {
+  enabled: true,
+  maxBytes: 64 * MiB,
+  staleSeconds: 300,
+  typeOverrides: {},
+};
+
 export const DEFAULT_CACHE_BOUNDS: GatewayCacheBounds = {
   documents: { maxEntries: 1_000, maxBytes: 32 * MiB },
   queryPlans: { maxEntries: 1_000, maxBytes: 16 * MiB },
@@ -77,6 +85,8 @@ export interface GatewaySettings {
   metricsPort?: number;
   /** WebSocket limits: subscriptions per connection, connections per process. */
   subscriptions: { maxPerConnection: number; maxConnections: number };
+  /** The entity cache (CACHE, CACHE_*; default: on, in this process unless `redisUrl`). */
+  entityCache?: EntityCacheSettings;
   /** Bounds of the in-process caches (default: DEFAULT_CACHE_BOUNDS). */
   caches?: Partial<GatewayCacheBounds>;
   /**
