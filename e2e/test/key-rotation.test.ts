@@ -81,7 +81,8 @@ test("keys:rotate also rotates each calling service's service-token keys, all of
   try {
     const fileOf = (name: string) => join(dir, "keys", `${name}-service-signing-keys.json`);
     await rotate(dir);
-    for (const name of ["courses", "attendance", "food", "notifications"]) {
+    // The gateway's too: it signs its reads of the event feeds.
+    for (const name of ["courses", "attendance", "food", "notifications", "gateway"]) {
       expect(await storedKids(fileOf(name)), name).toHaveLength(2);
       expect((await stat(fileOf(name))).mode & 0o777, name).toBe(0o600);
     }
@@ -94,8 +95,8 @@ test("keys:rotate also rotates each calling service's service-token keys, all of
     expect(printed).toContain(`courses: ${fileOf("courses")}: signing with ${courses[0]}`);
     expect(await storedKids(fileOf("food"))).toEqual(before.food); // not named: untouched
     expect(await storedKids(usersFile)).toEqual(usersBefore);
-    const unknownSet = expect.stringMatching(/no key set gateway; the key sets are access-tokens, courses/);
-    await expect(rotate(dir, ["gateway"])).rejects.toMatchObject({ stderr: unknownSet });
+    const unknownSet = expect.stringMatching(/no key set intruder; the key sets are access-tokens, courses/);
+    await expect(rotate(dir, ["intruder"])).rejects.toMatchObject({ stderr: unknownSet });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -255,6 +255,8 @@ export function subscribeToLiveEvents(options: LiveEventsOptions): LiveEvents {
     const { identity } = options;
     if (!identity) throw new Error("reading event feeds needs a service identity (it signs the reads)");
     const feeds = new Map<string, { consumer: FeedConsumer; live: boolean }>();
+    // Cancels a head read in flight at stop (the consumers cancel their own reads).
+    const stopping = new AbortController();
     const wanted = options.sources ? new Set(options.sources) : undefined;
     for (const [source, upstream] of Object.entries(options.feeds ?? {})) {
       if (wanted && !wanted.has(source)) continue;
@@ -278,6 +280,7 @@ export function subscribeToLiveEvents(options: LiveEventsOptions): LiveEvents {
             // Start at "now": the newest event there is now, none older passed on.
             const page = await consumer.call<EventPage>(`${EVENT_FEED_PATH}?after=${HEAD_ONLY}&limit=1&wait=0`, {
               idempotent: true,
+              signal: stopping.signal,
             });
             cursor = BigInt(page.head ?? "0");
             setLive(true);
@@ -306,6 +309,7 @@ export function subscribeToLiveEvents(options: LiveEventsOptions): LiveEvents {
       },
       async stop() {
         stopped = true;
+        stopping.abort();
         await Promise.all([...feeds.values()].map((feed) => feed.consumer.stop()));
         await delivering;
       },
