@@ -185,6 +185,20 @@ const OPERATIONS: Record<string, (actor: Actor) => Promise<Outcome>> = {
     i: { name: "M", mealType: "DINNER", servingDate: day(4), price: 1, stock: 1 },
   })),
   "Mutation.topUpWallet (the student)": gw(OPS.topUp, () => ({ u: people.student.id, a: 1 })),
+  "Query.allMeals": gw(`{ allMeals { id available } }`),
+  "Mutation.updateMeal": gw(`mutation($m: ID!) { updateMeal(id: $m, input: { stock: 1000 }) { id } }`, () => ({
+    m: meal.id,
+  })),
+  "Mutation.withdrawMeal (a meal of its own)": async (actor) => {
+    const m = await addMeal(fed, { servingDate: day(6) });
+    return outcome(
+      await fed.execute({
+        query: `mutation($m: ID!) { withdrawMeal(id: $m) { id } }`,
+        variables: { m: m.id },
+        token: token(actor),
+      }),
+    );
+  },
   "Mutation.buyMeal": gw(OPS.buy, () => ({ i: { mealId: meal.id, quantity: 1, idempotencyKey: fresh() } })),
   "Mutation.cancelOrder (the student's)": async (actor) => {
     const r = await fed.execute({
@@ -289,6 +303,9 @@ const EXPECTED: Record<string, Record<Actor, Outcome>> = {
   "Query.myOrdersConnection": row(U, "ok", "ok", "ok", "ok", "ok"),
   "Mutation.addMeal": row(U, F, F, F, F, "ok"),
   "Mutation.topUpWallet (the student)": row(U, F, F, F, F, "ok"),
+  "Query.allMeals": row(U, F, F, F, F, "ok"),
+  "Mutation.updateMeal": row(U, F, F, F, F, "ok"),
+  "Mutation.withdrawMeal (a meal of its own)": row(U, F, F, F, F, "ok"),
   "Mutation.buyMeal": row(U, "ok", "ok", F, F, F),
   "Mutation.cancelOrder (the student's)": row(U, "ok", F, F, F, F),
   "User.wallet (entity)": row(U, "ok", F, F, F, "ok"),
@@ -432,6 +449,10 @@ const PROBES: Record<string, RootProbe | EntityProbe> = {
     query: `mutation($m: ID!) { buyMeal(input: { mealId: $m, quantity: 0, idempotencyKey: "matrix" }) { id } }`,
   },
   "Mutation.cancelOrder": { service: "food", query: `mutation { cancelOrder(orderId: "${ZERO}") { id } }` },
+  "Query.allMeals": { service: "food", query: `{ allMeals(from: "2030-01-02", to: "2030-01-01") { id } }` },
+  // Refused as BAD_USER_INPUT (no field given) or NOT_FOUND once authorized, so nothing is written.
+  "Mutation.updateMeal": { service: "food", query: `mutation($m: ID!) { updateMeal(id: $m, input: {}) { id } }` },
+  "Mutation.withdrawMeal": { service: "food", query: `mutation { withdrawMeal(id: "${ZERO}") { id } }` },
   "User.wallet": { service: "food", entity: "User", selection: "wallet { balance }" },
   "User.foodOrders": { service: "food", entity: "User", selection: "foodOrders { id }" },
   "User.foodOrdersConnection": {

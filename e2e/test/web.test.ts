@@ -138,6 +138,50 @@ describe("the web client", () => {
     expect(r.data?.meals.map((m: { name: string }) => m.name)).toContain(mealName);
   });
 
+  it("lets staff edit a meal's price and stock where the menu is shown, and withdraw it from students' menu", async () => {
+    const name = `Sholeh zard ${uniqueCode("")}`;
+    const meal = await addMeal(fed, { name, price: 1500, stock: 30, servingDate: localDate(0) });
+    const { context, page } = await newPage();
+    await signIn(page, ADMIN.email, ADMIN.password);
+    await page.getByRole("button", { name: "Sign out" }).waitFor();
+    await goTo(page, "Meals");
+    await page.getByRole("button", { name: `Edit ${name}` }).click();
+    const editor = page.getByRole("form", { name: `Edit ${name}` });
+    const listed = page.getByRole("listitem").filter({ hasText: name });
+    // A refused input is shown at its field.
+    await editor.getByLabel("Price (new orders)").fill("2000000000");
+    await editor.getByRole("button", { name: "Save changes" }).click();
+    await eventually(() => editor.locator(".field-error").textContent()).toMatch(/price/i);
+    await editor.getByLabel("Price (new orders)").fill("1800");
+    await editor.getByLabel("Servings left").fill("12");
+    await editor.getByRole("button", { name: "Save changes" }).click();
+    await eventually(() => editor.getByRole("status").textContent()).toMatch(`${name} is saved`);
+    await eventually(() => listed.textContent()).toMatch("1,800 · 12 left");
+    await shot(page, "24-staff-meal-edit");
+    await editor.getByRole("button", { name: "Withdraw meal" }).click();
+    await eventually(() => listed.textContent()).toMatch("withdrawn");
+    expect(await editor.getByRole("button", { name: "Save changes" }).isDisabled()).toBe(true);
+    await context.close();
+
+    const menu = await fed.execute({
+      query: `query($d: Date!) { meals(from: $d, to: $d) { id } }`,
+      variables: { d: localDate(0) },
+      token: student.token,
+    });
+    expect(menu.data?.meals.map((m: { id: string }) => m.id)).not.toContain(meal.id);
+    const all = await fed.execute({
+      query: `query($d: Date!) { allMeals(from: $d, to: $d) { id price stock available } }`,
+      variables: { d: localDate(0) },
+      token: fed.admin.token,
+    });
+    expect(all.data?.allMeals.find((m: { id: string }) => m.id === meal.id)).toEqual({
+      id: meal.id,
+      price: 1800,
+      stock: 12,
+      available: false,
+    });
+  });
+
   it("lets a student enroll, buy a meal with a double click charged once, and see the order", async () => {
     const { context, page } = await newPage();
     await signIn(page, student.email, student.password);

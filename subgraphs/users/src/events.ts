@@ -16,6 +16,7 @@ export const userEvents = defineEvents("users", {
     version: 1,
     description: "Someone signed up (register): a new STUDENT account.",
     payload: z.object(account),
+    entities: (e) => [{ type: "User", id: e.userId }],
   },
   UserCreated: {
     version: 1,
@@ -24,12 +25,14 @@ export const userEvents = defineEvents("users", {
       ...account,
       createdBy: eventFields.id().nullable().describe("The STAFF user who created it; null for the first account"),
     }),
+    entities: (e) => [{ type: "User", id: e.userId }],
   },
   UserImported: {
     version: 1,
     description:
       "An account that existed before the outbox did, announced once by the migration that added it (not a sign-up: no welcome).",
     payload: z.object(account),
+    entities: (e) => [{ type: "User", id: e.userId }],
   },
   UserProfileUpdated: {
     version: 1,

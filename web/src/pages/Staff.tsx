@@ -1,7 +1,9 @@
 // Staff pages: people (create teachers and other accounts, deactivate and reactivate them),
-// courses (create one for a teacher), meals (add), wallets (top up a student's).
+// courses (create one for a teacher; edit, give to another teacher, close), meals (add, edit,
+// withdraw), wallets (top up a student's).
 import { useMemo, useState, type FormEvent, type ReactNode } from "react";
 import { useMutation, useQuery } from "@apollo/client/react";
+import { MealEditor } from "../meal-editor";
 import {
   AddMealDocument,
   CatalogueDocument,
@@ -10,15 +12,16 @@ import {
   DeactivateUserDocument,
   PeopleDocument,
   ReactivateUserDocument,
+  StaffMealsDocument,
   StudentWalletDocument,
   TopUpWalletDocument,
-  WeekMealsDocument,
   type MealType,
   type Role,
 } from "../gql/graphql";
 import { splitProblems } from "../errors";
 import { getSession } from "../session";
 import { ErrorAlert, Field, Loading, Notice, Problems, isoDate, money, weekOf } from "../ui";
+import { CourseEditor } from "../course-editor";
 
 /** A form whose API errors go next to their fields (by extensions.field), the rest above the button. */
 export function ApiForm({
@@ -249,6 +252,8 @@ export function StaffCourses() {
   const [create, creating] = useMutation(CreateCourseDocument, { refetchQueries: [CatalogueDocument] });
   const [done, setDone] = useState<string>();
   const catalogue = useQuery(CatalogueDocument, { variables: { first: 50 } });
+  const [editing, setEditing] = useState<string>();
+  const edited = catalogue.data?.courses.edges.find((e) => e.node.id === editing)?.node;
   const teacherId = form.teacherId || teachers[0]?.id || "";
   return (
     <section aria-label="Courses" className="columns">
@@ -335,11 +340,23 @@ export function StaffCourses() {
       <div>
         <h2>Catalogue</h2>
         <ErrorAlert error={catalogue.error} />
+        {edited && (
+          <CourseEditor key={edited.id} course={edited} teachers={teachers} onDone={() => setEditing(undefined)} />
+        )}
         <ul className="plain">
           {catalogue.data?.courses.edges.map(({ node }) => (
             <li key={node.id}>
               <strong>{node.code}</strong> {node.title} · {node.teacher.name} · {node.capacity - node.seatsLeft}/
               {node.capacity}
+              {node.status === "CLOSED" && " · closed"}{" "}
+              <button
+                type="button"
+                className="secondary"
+                aria-label={`Edit ${node.code}`}
+                onClick={() => setEditing(node.id)}
+              >
+                Edit
+              </button>
             </li>
           ))}
         </ul>
@@ -360,9 +377,12 @@ export function StaffMeals() {
     price: 2500,
     stock: 100,
   });
-  const [add, adding] = useMutation(AddMealDocument, { refetchQueries: [WeekMealsDocument] });
+  const [add, adding] = useMutation(AddMealDocument, { refetchQueries: [StaffMealsDocument] });
   const [done, setDone] = useState<string>();
-  const meals = useQuery(WeekMealsDocument, { variables: week });
+  // Withdrawn meals too (flagged): students no longer see them, their orders stay.
+  const meals = useQuery(StaffMealsDocument, { variables: week });
+  const [editing, setEditing] = useState<string>();
+  const edited = meals.data?.allMeals.find((m) => m.id === editing);
   return (
     <section aria-label="Meals" className="columns">
       <ApiForm
@@ -457,14 +477,23 @@ export function StaffMeals() {
           This week ({week.from} to {week.to})
         </h2>
         <ErrorAlert error={meals.error} />
+        {edited && <MealEditor key={edited.id} meal={edited} onDone={() => setEditing(undefined)} />}
         {meals.loading && !meals.data ? (
           <Loading />
         ) : (
           <ul className="plain">
-            {meals.data?.meals.map((m) => (
+            {meals.data?.allMeals.map((m) => (
               <li key={m.id}>
                 {m.servingDate} {m.mealType.toLowerCase()}: <strong>{m.name}</strong> · {money(m.price)} · {m.stock}{" "}
-                left
+                left{!m.available && " · withdrawn"}{" "}
+                <button
+                  type="button"
+                  className="secondary"
+                  aria-label={`Edit ${m.name}`}
+                  onClick={() => setEditing(m.id)}
+                >
+                  Edit
+                </button>
               </li>
             ))}
           </ul>
