@@ -329,7 +329,7 @@ describe("the web client", () => {
     await staff.page.getByLabel("Show").selectOption("TEACHER");
     await row.getByRole("button", { name: `Reactivate ${name}` }).click();
     await eventually(() => row.getByTestId("account-status").textContent()).toBe("active");
-    await shot(staff.page, "24-staff-people-accounts");
+    await shot(staff.page, "25-staff-people-accounts");
     await page.getByRole("button", { name: "Sign in" }).click();
     await eventually(() => page.getByTestId("user-name").textContent()).toBe(name);
     await context.close();
