@@ -238,6 +238,54 @@ describe("staff administration", () => {
 
 // "200 User references in one _entities request cost one SQL statement" moved to subgraphs/users/test/.
 
+describe("account edits through the gateway", () => {
+  const CHANGE = `mutation($c: String!, $n: String!) { changeMyPassword(currentPassword: $c, newPassword: $n) { accessToken refreshToken user { id } } }`;
+
+  test("a password change ends the other sessions at once; the returned pair works", async () => {
+    const student = await fed.createUser("STUDENT");
+    const other = (await fed.execute({ query: LOGIN, variables: { e: student.email, p: student.password } })).data!
+      .login;
+    const changed = await fed.execute({
+      query: CHANGE,
+      variables: { c: student.password, n: "new password 123" },
+      token: student.token,
+    });
+    expect(changed.errors).toBeUndefined();
+    const pair = changed.data!.changeMyPassword;
+    expect(errorCodes(await fed.execute({ query: REFRESH, variables: { t: other.refreshToken } }))).toEqual([
+      "UNAUTHENTICATED",
+    ]);
+    expect((await fed.execute({ query: ME, token: pair.accessToken })).data?.me.id).toBe(student.id);
+    const renewed = await fed.execute({ query: REFRESH, variables: { t: pair.refreshToken } });
+    expect(renewed.data?.refreshToken.user.id).toBe(student.id);
+  });
+
+  test("a deactivated account's refresh and login are refused with reason ACCOUNT_DEACTIVATED, as the client sees it", async () => {
+    const teacher = await fed.createUser("TEACHER");
+    const session = (await fed.execute({ query: LOGIN, variables: { e: teacher.email, p: teacher.password } })).data!
+      .login;
+    const done = await fed.execute({
+      query: `mutation($id: ID!) { deactivateUser(id: $id) { id active } }`,
+      variables: { id: teacher.id },
+      token: fed.admin.token,
+    });
+    expect(done.data?.deactivateUser).toEqual({ id: teacher.id, active: false });
+    for (const refused of [
+      await fed.execute({ query: REFRESH, variables: { t: session.refreshToken } }),
+      await fed.execute({ query: LOGIN, variables: { e: teacher.email, p: teacher.password } }),
+    ]) {
+      expect(refused.errors?.[0]?.extensions).toEqual({ code: "UNAUTHENTICATED", reason: "ACCOUNT_DEACTIVATED" });
+      expect(refused.errors?.[0]?.message).toMatch("deactivated");
+    }
+    const staffView = await fed.execute({
+      query: `query($id: ID!) { user(id: $id) { active } }`,
+      variables: { id: teacher.id },
+      token: fed.admin.token,
+    });
+    expect(staffView.data?.user).toEqual({ active: false });
+  });
+});
+
 describe("health", () => {
   test("healthz and readyz answer on the gateway and the users subgraph", async () => {
     for (const base of [fed.gateway.url, fed.services.users.url]) {

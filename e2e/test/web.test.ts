@@ -291,6 +291,10 @@ describe("the web client", () => {
   it("lets staff deactivate an account, which then cannot sign in, and reactivate it", async () => {
     const name = `Dara Deactivated ${uniqueCode("")}`;
     const person = await fed.createUser("TEACHER", name);
+    // Signed in on a page of their own while it happens.
+    const { context, page } = await newPage();
+    await signIn(page, person.email, person.password);
+    await eventually(() => page.getByTestId("user-name").textContent()).toBe(name);
     const staff = await newPage();
     await signIn(staff.page, ADMIN.email, ADMIN.password);
     await staff.page.getByLabel("Show").selectOption("TEACHER");
@@ -303,14 +307,29 @@ describe("the web client", () => {
     await eventually(() => own.getByTestId("account-status").textContent()).toBe("active");
     expect(await own.getByRole("button").count()).toBe(0);
 
-    const { context, page } = await newPage();
-    await signIn(page, person.email, person.password);
+    // Once the gateway has heard of it, the open panel's next request signs it out, saying why.
+    const { trustedDocuments } = await import("@pooya/system");
+    const [viewerHash] = Object.entries(trustedDocuments()).find(([, doc]) => doc.includes("query Viewer"))!;
+    await eventually(async () => {
+      const r = await fetch(`${panelUrl}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${person.token}` },
+        body: JSON.stringify({ documentId: `sha256:${viewerHash}` }),
+      });
+      return ((await r.json()) as any).errors?.[0]?.extensions?.reason;
+    }).toBe("ACCOUNT_DEACTIVATED");
+    await goTo(page, "Roll call");
+    await eventually(() => page.getByRole("status").textContent()).toMatch("deactivated");
+    // Signing in again is refused, in words.
+    await page.getByLabel("Email").fill(person.email);
+    await page.getByLabel("Password").fill(person.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
     await eventually(() => page.getByRole("alert").textContent()).toMatch("deactivated");
 
     await staff.page.getByLabel("Show").selectOption("TEACHER");
     await row.getByRole("button", { name: `Reactivate ${name}` }).click();
     await eventually(() => row.getByTestId("account-status").textContent()).toBe("active");
-    await shot(staff.page, "24-staff-people-accounts");
+    await shot(staff.page, "25-staff-people-accounts");
     await page.getByRole("button", { name: "Sign in" }).click();
     await eventually(() => page.getByTestId("user-name").textContent()).toBe(name);
     await context.close();

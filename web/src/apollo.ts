@@ -40,7 +40,9 @@ const documentHash = (document: DocumentNode) => HASHES.get(operationName(docume
 /** Why a session ended, in words: a deactivated account is told so (signing in again will not help). */
 function endedBecause(error: unknown): string {
   const deactivated =
-    CombinedGraphQLErrors.is(error) && error.errors.some((e) => e.extensions?.reason === "ACCOUNT_DEACTIVATED");
+    (CombinedGraphQLErrors.is(error) && error.errors.some((e) => e.extensions?.reason === "ACCOUNT_DEACTIVATED")) ||
+    // The gateway's HTTP 401 for a deactivated account's access token, when not read as GraphQL errors.
+    (ServerError.is(error) && error.bodyText.includes('"ACCOUNT_DEACTIVATED"'));
   return deactivated
     ? "Your account has been deactivated. Ask the staff office to reactivate it."
     : "Your session has ended. Please sign in again.";

@@ -128,6 +128,10 @@ describe("editing an account", () => {
     const r = await users.execute({ query: UPDATE, variables: { i: { name: "  New Name " } }, viewer: student.viewer });
     expect(r.errors).toBeUndefined();
     expect(r.data?.updateMyProfile).toEqual({ id: student.id, name: "New Name", active: true });
+    // The gateway hears at once which entity changed (extensions.invalidation, from the event).
+    expect(r.extensions?.invalidation).toEqual([
+      { kind: "entity", subgraph: "users", type: "User", key: { id: student.id } },
+    ]);
     expect((await users.execute({ query: ME, viewer: student.viewer })).data?.me.name).toBe("New Name");
     expect(await eventsOf(student.id)).toEqual([
       { type: "UserProfileUpdated", payload: { userId: student.id, name: "New Name" } },
@@ -233,6 +237,9 @@ describe("editing an account", () => {
 
     const done = await users.execute({ query: DEACTIVATE, variables: { id: student.id }, viewer: admin });
     expect(done.errors).toBeUndefined();
+    expect(done.extensions?.invalidation).toEqual([
+      { kind: "entity", subgraph: "users", type: "User", key: { id: student.id } },
+    ]);
     expect(done.data?.deactivateUser).toEqual({ id: student.id, active: false });
     // Again: nothing changes, nothing is announced.
     expect((await users.execute({ query: DEACTIVATE, variables: { id: student.id }, viewer: admin })).data).toEqual({
