@@ -100,6 +100,19 @@ const OPERATIONS: Record<string, (actor: Actor) => Promise<Outcome>> = {
     i: { email: `c${fresh()}@uni.example`, password: "password 123", name: "C", role: "STUDENT" },
   })),
   "User.email (entity)": entityField("users", "User", "email", () => people.student.id),
+  "User.active (entity)": entityField("users", "User", "active", () => people.student.id),
+  // Refused as bad input once authorized: the matrix's people keep their names and passwords.
+  "Mutation.updateMyProfile (blank name)": gw(`mutation { updateMyProfile(input: { name: " " }) { id } }`),
+  "Mutation.changeMyPassword (too short)": gw(
+    `mutation { changeMyPassword(currentPassword: "x", newPassword: "short") { accessToken } }`,
+  ),
+  "Mutation.deactivateUser (no one)": gw(`mutation($id: ID!) { deactivateUser(id: $id) { id } }`, () => ({
+    id: "00000000-0000-0000-0000-000000000000",
+  })),
+  "Mutation.reactivateUser (the student, active)": gw(
+    `mutation($id: ID!) { reactivateUser(id: $id) { id active } }`,
+    () => ({ id: people.student.id }),
+  ),
   // courses
   "Query.course": gw(`query($id: ID!) { course(id: $id) { id teacher { id } enrollmentCount } }`, () => ({
     id: course.id,
@@ -172,6 +185,20 @@ const OPERATIONS: Record<string, (actor: Actor) => Promise<Outcome>> = {
     i: { name: "M", mealType: "DINNER", servingDate: day(4), price: 1, stock: 1 },
   })),
   "Mutation.topUpWallet (the student)": gw(OPS.topUp, () => ({ u: people.student.id, a: 1 })),
+  "Query.allMeals": gw(`{ allMeals { id available } }`),
+  "Mutation.updateMeal": gw(`mutation($m: ID!) { updateMeal(id: $m, input: { stock: 1000 }) { id } }`, () => ({
+    m: meal.id,
+  })),
+  "Mutation.withdrawMeal (a meal of its own)": async (actor) => {
+    const m = await addMeal(fed, { servingDate: day(6) });
+    return outcome(
+      await fed.execute({
+        query: `mutation($m: ID!) { withdrawMeal(id: $m) { id } }`,
+        variables: { m: m.id },
+        token: token(actor),
+      }),
+    );
+  },
   "Mutation.buyMeal": gw(OPS.buy, () => ({ i: { mealId: meal.id, quantity: 1, idempotencyKey: fresh() } })),
   "Mutation.cancelOrder (the student's)": async (actor) => {
     const r = await fed.execute({
@@ -237,7 +264,8 @@ const OPERATIONS: Record<string, (actor: Actor) => Promise<Outcome>> = {
 };
 
 const U = "UNAUTHENTICATED",
-  F = "FORBIDDEN";
+  F = "FORBIDDEN",
+  B = "BAD_USER_INPUT";
 //                                                   anonymous  student  otherStudent  teacher  otherTeacher  staff
 const EXPECTED: Record<string, Record<Actor, Outcome>> = {
   "Query.me": row(U, "ok", "ok", "ok", "ok", "ok"),
@@ -249,6 +277,11 @@ const EXPECTED: Record<string, Record<Actor, Outcome>> = {
   "Mutation.logout": row(U, "ok", "ok", "ok", "ok", "ok"),
   "Mutation.createUser": row(U, F, F, F, F, "ok"),
   "User.email (entity)": row(U, "ok", "ok", "ok", "ok", "ok"),
+  "User.active (entity)": row(U, "ok", F, F, F, "ok"),
+  "Mutation.updateMyProfile (blank name)": row(U, B, B, B, B, B),
+  "Mutation.changeMyPassword (too short)": row(U, B, B, B, B, B),
+  "Mutation.deactivateUser (no one)": row(U, F, F, F, F, "NOT_FOUND"),
+  "Mutation.reactivateUser (the student, active)": row(U, F, F, F, F, "ok"),
   "Query.course": row(U, "ok", "ok", "ok", "ok", "ok"),
   "Query.courses": row(U, "ok", "ok", "ok", "ok", "ok"),
   "Course.students": row(U, F, F, "ok", F, "ok"),
@@ -270,6 +303,9 @@ const EXPECTED: Record<string, Record<Actor, Outcome>> = {
   "Query.myOrdersConnection": row(U, "ok", "ok", "ok", "ok", "ok"),
   "Mutation.addMeal": row(U, F, F, F, F, "ok"),
   "Mutation.topUpWallet (the student)": row(U, F, F, F, F, "ok"),
+  "Query.allMeals": row(U, F, F, F, F, "ok"),
+  "Mutation.updateMeal": row(U, F, F, F, F, "ok"),
+  "Mutation.withdrawMeal (a meal of its own)": row(U, F, F, F, F, "ok"),
   "Mutation.buyMeal": row(U, "ok", "ok", F, F, F),
   "Mutation.cancelOrder (the student's)": row(U, "ok", F, F, F, F),
   "User.wallet (entity)": row(U, "ok", F, F, F, "ok"),
@@ -346,6 +382,14 @@ const PROBES: Record<string, RootProbe | EntityProbe> = {
     service: "users",
     query: `mutation { createUser(input: { email: "not an email", password: "x", name: "", role: STUDENT }) { id } }`,
   },
+  "User.active": { service: "users", entity: "User", selection: "active" },
+  "Mutation.updateMyProfile": { service: "users", query: `mutation { updateMyProfile(input: { name: "" }) { id } }` },
+  "Mutation.changeMyPassword": {
+    service: "users",
+    query: `mutation { changeMyPassword(currentPassword: "x", newPassword: "short") { accessToken } }`,
+  },
+  "Mutation.deactivateUser": { service: "users", query: `mutation { deactivateUser(id: "${ZERO}") { id } }` },
+  "Mutation.reactivateUser": { service: "users", query: `mutation { reactivateUser(id: "${ZERO}") { id } }` },
   "Query.course": { service: "courses", query: `query($c: ID!) { course(id: $c) { id } }` },
   "Query.courses": { service: "courses", query: `{ courses(first: 1) { totalCount } }` },
   Course: { service: "courses", entity: "Course", selection: "id code" },
@@ -405,6 +449,10 @@ const PROBES: Record<string, RootProbe | EntityProbe> = {
     query: `mutation($m: ID!) { buyMeal(input: { mealId: $m, quantity: 0, idempotencyKey: "matrix" }) { id } }`,
   },
   "Mutation.cancelOrder": { service: "food", query: `mutation { cancelOrder(orderId: "${ZERO}") { id } }` },
+  "Query.allMeals": { service: "food", query: `{ allMeals(from: "2030-01-02", to: "2030-01-01") { id } }` },
+  // Refused as BAD_USER_INPUT (no field given) or NOT_FOUND once authorized, so nothing is written.
+  "Mutation.updateMeal": { service: "food", query: `mutation($m: ID!) { updateMeal(id: $m, input: {}) { id } }` },
+  "Mutation.withdrawMeal": { service: "food", query: `mutation { withdrawMeal(id: "${ZERO}") { id } }` },
   "User.wallet": { service: "food", entity: "User", selection: "wallet { balance }" },
   "User.foodOrders": { service: "food", entity: "User", selection: "foodOrders { id }" },
   "User.foodOrdersConnection": {

@@ -190,3 +190,56 @@ describe("buyMeal and cancelOrder", () => {
 
 // "a purchase … replaying its key …" and the concurrency tests (no overselling, one key: one
 // order) moved to subgraphs/food/test/purchases.test.ts: only the food subgraph is involved.
+
+describe("updateMeal and withdrawMeal through the gateway", () => {
+  test("staff's edit is what students read next; a withdrawn meal is refused with its reason and leaves meals", async () => {
+    const s = await fed.createUser("STUDENT");
+    await topUp(fed, s.id, 5000);
+    const meal = await addMeal(fed, { name: "Dizi", price: 900, stock: 20, servingDate: day(12) });
+    const edit = await fed.execute({
+      query: `mutation($id: ID!, $i: UpdateMealInput!) { updateMeal(id: $id, input: $i) { id name price stock available } }`,
+      variables: { id: meal.id, i: { name: "Dizi sangi", price: 1100, stock: 7 } },
+      token: fed.admin.token,
+    });
+    expect(edit.data?.updateMeal).toEqual({ id: meal.id, name: "Dizi sangi", price: 1100, stock: 7, available: true });
+    const refusedEdit = await fed.execute({
+      query: `mutation($id: ID!) { updateMeal(id: $id, input: { stock: -1 }) { id } }`,
+      variables: { id: meal.id },
+      token: fed.admin.token,
+    });
+    expect(refusedEdit.errors?.map((e) => [e.extensions?.code, e.extensions?.field])).toEqual([
+      ["BAD_USER_INPUT", "stock"],
+    ]);
+    const menu = (token: string) =>
+      fed
+        .execute({
+          query: `query($d: Date!) { meals(from: $d, to: $d) { id name price stock available } }`,
+          variables: { d: day(12) },
+          token,
+        })
+        .then((r) => r.data?.meals.filter((m: { id: string }) => m.id === meal.id));
+    expect(await menu(s.token)).toEqual([{ id: meal.id, name: "Dizi sangi", price: 1100, stock: 7, available: true }]);
+    expect((await buy(s.token, { mealId: meal.id, quantity: 2, idempotencyKey: "dizi" })).data?.buyMeal).toMatchObject({
+      totalPrice: 2200,
+    });
+
+    const withdrawn = await fed.execute({
+      query: `mutation($id: ID!) { withdrawMeal(id: $id) { id available } }`,
+      variables: { id: meal.id },
+      token: fed.admin.token,
+    });
+    expect(withdrawn.data?.withdrawMeal).toEqual({ id: meal.id, available: false });
+    const refused = await buy(s.token, { mealId: meal.id, quantity: 1, idempotencyKey: "dizi-2" });
+    expect(refused.errors?.map((e) => [e.extensions?.code, e.extensions?.reason])).toEqual([
+      ["CONFLICT", "MEAL_WITHDRAWN"],
+    ]);
+    expect(await menu(s.token)).toEqual([]);
+    const mine = await fed.execute({
+      query: `{ myOrdersConnection { edges { node { totalPrice meal { id available } } } } }`,
+      token: s.token,
+    });
+    expect(mine.data?.myOrdersConnection.edges).toEqual([
+      { node: { totalPrice: 2200, meal: { id: meal.id, available: false } } },
+    ]);
+  });
+});

@@ -139,6 +139,50 @@ describe("the web client", () => {
     expect(r.data?.meals.map((m: { name: string }) => m.name)).toContain(mealName);
   });
 
+  it("lets staff edit a meal's price and stock where the menu is shown, and withdraw it from students' menu", async () => {
+    const name = `Sholeh zard ${uniqueCode("")}`;
+    const meal = await addMeal(fed, { name, price: 1500, stock: 30, servingDate: localDate(0) });
+    const { context, page } = await newPage();
+    await signIn(page, ADMIN.email, ADMIN.password);
+    await page.getByRole("button", { name: "Sign out" }).waitFor();
+    await goTo(page, "Meals");
+    await page.getByRole("button", { name: `Edit ${name}` }).click();
+    const editor = page.getByRole("form", { name: `Edit ${name}` });
+    const listed = page.getByRole("listitem").filter({ hasText: name });
+    // A refused input is shown at its field.
+    await editor.getByLabel("Price (new orders)").fill("2000000000");
+    await editor.getByRole("button", { name: "Save changes" }).click();
+    await eventually(() => editor.locator(".field-error").textContent()).toMatch(/price/i);
+    await editor.getByLabel("Price (new orders)").fill("1800");
+    await editor.getByLabel("Servings left").fill("12");
+    await editor.getByRole("button", { name: "Save changes" }).click();
+    await eventually(() => editor.getByRole("status").textContent()).toMatch(`${name} is saved`);
+    await eventually(() => listed.textContent()).toMatch("1,800 · 12 left");
+    await shot(page, "24-staff-meal-edit");
+    await editor.getByRole("button", { name: "Withdraw meal" }).click();
+    await eventually(() => listed.textContent()).toMatch("withdrawn");
+    expect(await editor.getByRole("button", { name: "Save changes" }).isDisabled()).toBe(true);
+    await context.close();
+
+    const menu = await fed.execute({
+      query: `query($d: Date!) { meals(from: $d, to: $d) { id } }`,
+      variables: { d: localDate(0) },
+      token: student.token,
+    });
+    expect(menu.data?.meals.map((m: { id: string }) => m.id)).not.toContain(meal.id);
+    const all = await fed.execute({
+      query: `query($d: Date!) { allMeals(from: $d, to: $d) { id price stock available } }`,
+      variables: { d: localDate(0) },
+      token: fed.admin.token,
+    });
+    expect(all.data?.allMeals.find((m: { id: string }) => m.id === meal.id)).toEqual({
+      id: meal.id,
+      price: 1800,
+      stock: 12,
+      available: false,
+    });
+  });
+
   it("lets a student enroll, buy a meal with a double click charged once, and see the order", async () => {
     const { context, page } = await newPage();
     await signIn(page, student.email, student.password);
@@ -249,9 +293,81 @@ describe("the web client", () => {
     await eventually(() => staffPage.page.getByRole("listitem").filter({ hasText: edited.code }).textContent()).toMatch(
       "closed",
     );
-    await shot(staffPage.page, "24-staff-edit-course");
+    await shot(staffPage.page, "25-staff-edit-course");
     await staffPage.context.close();
     expect(await readCourse()).toEqual({ title: "After", capacity: 12, status: "CLOSED", teacher: { id: next.id } });
+  });
+
+  it("lets anyone change their own name and password, with refusals shown at their fields", async () => {
+    const person = await fed.createUser("TEACHER", "Nima Oldname");
+    const { context, page } = await newPage();
+    await signIn(page, person.email, person.password);
+    await eventually(() => page.getByTestId("user-name").textContent()).toBe("Nima Oldname");
+    await goTo(page, "My profile");
+
+    const nameForm = page.getByRole("form", { name: "Your name" });
+    await nameForm.getByLabel("Name").fill(" ");
+    await nameForm.getByRole("button", { name: "Save name" }).click();
+    await eventually(() => nameForm.locator(".field-error").textContent()).toMatch(/name must be/);
+    await nameForm.getByLabel("Name").fill("Nima Newname");
+    await nameForm.getByRole("button", { name: "Save name" }).click();
+    await eventually(() => nameForm.getByRole("status").textContent()).toMatch("Your name is now Nima Newname");
+    await eventually(() => page.getByTestId("user-name").textContent()).toBe("Nima Newname");
+
+    const passwordForm = page.getByRole("form", { name: "Change your password" });
+    const changePassword = async (current: string) => {
+      await passwordForm.getByLabel("Current password").fill(current);
+      await passwordForm.getByLabel("New password", { exact: true }).fill("a fresh long password");
+      await passwordForm.getByLabel("New password again").fill("a fresh long password");
+      await passwordForm.getByRole("button", { name: "Change password" }).click();
+    };
+    await changePassword("not my password");
+    await eventually(() => passwordForm.locator(".field-error").textContent()).toMatch("current password is wrong");
+    await changePassword(person.password);
+    await eventually(() => passwordForm.getByRole("status").textContent()).toMatch("Your password is changed");
+    await shot(page, "50-profile");
+    // Still signed in, on the new tokens: the page keeps working.
+    await goTo(page, "My courses");
+    await page.getByRole("region", { name: "My courses", exact: true }).waitFor();
+    expect(await page.getByRole("button", { name: "Sign in" }).count()).toBe(0);
+    await context.close();
+
+    const me = await fed.execute({ query: `{ me { name } }`, token: person.token });
+    expect(me.data?.me.name).toBe("Nima Newname");
+    const login = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { user { id } } }`;
+    const old = await fed.execute({ query: login, variables: { e: person.email, p: person.password } });
+    expect(old.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    const fresh = await fed.execute({ query: login, variables: { e: person.email, p: "a fresh long password" } });
+    expect(fresh.data?.login.user.id).toBe(person.id);
+  });
+
+  it("lets staff deactivate an account, which then cannot sign in, and reactivate it", async () => {
+    const name = `Dara Deactivated ${uniqueCode("")}`;
+    const person = await fed.createUser("TEACHER", name);
+    const staff = await newPage();
+    await signIn(staff.page, ADMIN.email, ADMIN.password);
+    await staff.page.getByLabel("Show").selectOption("TEACHER");
+    const row = staff.page.getByRole("row").filter({ hasText: person.email });
+    await row.getByRole("button", { name: `Deactivate ${name}` }).click();
+    await eventually(() => row.getByTestId("account-status").textContent()).toBe("deactivated");
+    // Not oneself: no button on the staff member's own row.
+    await staff.page.getByLabel("Show").selectOption("STAFF");
+    const own = staff.page.getByRole("row").filter({ hasText: ADMIN.email });
+    await eventually(() => own.getByTestId("account-status").textContent()).toBe("active");
+    expect(await own.getByRole("button").count()).toBe(0);
+
+    const { context, page } = await newPage();
+    await signIn(page, person.email, person.password);
+    await eventually(() => page.getByRole("alert").textContent()).toMatch("deactivated");
+
+    await staff.page.getByLabel("Show").selectOption("TEACHER");
+    await row.getByRole("button", { name: `Reactivate ${name}` }).click();
+    await eventually(() => row.getByTestId("account-status").textContent()).toBe("active");
+    await shot(staff.page, "24-staff-people-accounts");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await eventually(() => page.getByTestId("user-name").textContent()).toBe(name);
+    await context.close();
+    await staff.context.close();
   });
 
   it("fits a phone's width", async () => {

@@ -102,9 +102,10 @@ export const CLIENT_CODES: ReadonlySet<string> = new Set<string>([
   "RESPONSE_TOO_LARGE",
 ]);
 
-/** Extension keys a client may rely on besides `code`: the input field at fault, the students a roll call refused, when to retry. */
+/** Extension keys a client may rely on besides `code`: the input field at fault, which refusal a CONFLICT is, the students a roll call refused, when to retry. */
 const CLIENT_DETAILS = [
   "field",
+  "reason",
   "studentIds",
   "ids",
   "retryAfterSeconds",
@@ -117,9 +118,10 @@ const CLIENT_DETAILS = [
 
 /**
  * `extensions.reason` values a client acts on (the rest, such as a subgraph's own refusal reason,
- * stay internal): COURSE_CLOSED — a CONFLICT because the course is closed (not because it is full).
+ * stay internal): COURSE_CLOSED — a CONFLICT because the course is closed (not because it is full);
+ * ACCOUNT_DEACTIVATED — the account was deactivated by staff, signing in again will not help.
  */
-export const CLIENT_REASONS: ReadonlySet<string> = new Set(["COURSE_CLOSED"]);
+export const CLIENT_REASONS: ReadonlySet<string> = new Set(["COURSE_CLOSED", "ACCOUNT_DEACTIVATED"]);
 
 export interface ErrorMaskOptions {
   log: Logger;

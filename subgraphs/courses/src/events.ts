@@ -20,16 +20,30 @@ export const courseEvents = defineEvents("courses", {
       title: z.string().optional().describe("Absent in events written before it was added"),
       capacity: z.number().int().optional().describe("Absent in events written before it was added"),
     }),
+    // The teacher's teachingCourses gains it.
+    entities: (e) => [
+      { type: "Course", id: e.courseId },
+      { type: "User", id: e.teacherId },
+    ],
   },
   StudentEnrolled: {
     version: 1,
     description: "A student took a seat in a course (enrolled themself, or by the teacher or staff).",
     payload: enrollment,
+    // The course's students, enrollmentCount and seatsLeft; the student's enrolledCourses.
+    entities: (e) => [
+      { type: "Course", id: e.courseId },
+      { type: "User", id: e.studentId },
+    ],
   },
   EnrollmentDropped: {
     version: 1,
     description: "A student's enrollment ended (by the student, the teacher or staff); the seat is free again.",
     payload: enrollment,
+    entities: (e) => [
+      { type: "Course", id: e.courseId },
+      { type: "User", id: e.studentId },
+    ],
   },
   CourseUpdated: {
     version: 1,

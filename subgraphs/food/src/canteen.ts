@@ -1,6 +1,8 @@
 // Meals, wallets and orders. Money and stock move in one transaction with the order, by
 // conditional UPDATEs (stock >= n, balance >= total), so they never go negative and the last
 // servings are never sold twice. Locks are taken in one order (meal, then wallet) everywhere.
+// The price charged is the one read under the meal's row lock, so a price change (menu.ts) applies
+// to every order that takes stock after it, and none before.
 import { badUserInput, codeLabel, conflict, domainError, forbidden, notFound } from "@pooya/runtime";
 import { type Viewer } from "@pooya/identity";
 import { formatDay, isUuid, requireIntRange, requireText } from "@pooya/subgraph-kit";
@@ -34,6 +36,11 @@ const MAX_RANGE_DAYS = 92;
 const DAY_MS = 24 * 3600 * 1000;
 
 const today = () => new Date(`${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`);
+
+/** The typed refusal of buying a withdrawn meal, and of any change to it (menu.ts). */
+export function mealWithdrawn(meal: { name: string }) {
+  return domainError("CONFLICT", `${meal.name} was withdrawn from the menu.`, { reason: "MEAL_WITHDRAWN" });
+}
 
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
@@ -75,16 +82,23 @@ export function createCanteen(
     if (replay) return { order: replay, replayed: true };
     const meal = isUuid(input.mealId) ? await db.prisma.meal.findUnique({ where: { id: input.mealId } }) : null;
     if (!meal) throw notFound("Meal", input.mealId);
+    if (meal.withdrawnAt) throw mealWithdrawn(meal);
     if (meal.servingDate < today())
       throw badUserInput(`This meal was served on ${formatDay(meal.servingDate)}.`, "mealId");
-    const totalPrice = meal.price * input.quantity;
     try {
       const order = await outbox.transaction(async (tx, emit) => {
-        const taken = await tx.meal.updateMany({
-          where: { id: meal.id, stock: { gte: input.quantity } },
+        // The meal as it is once its servings are taken: this price (and name) is what the order pays.
+        const [taken] = await tx.meal.updateManyAndReturn({
+          where: { id: meal.id, stock: { gte: input.quantity }, withdrawnAt: null },
           data: { stock: { decrement: input.quantity } },
+          select: { name: true, price: true },
         });
-        if (taken.count !== 1) throw domainError("SOLD_OUT", `Not enough servings of ${meal.name} left.`);
+        if (!taken) {
+          const now = await tx.meal.findUniqueOrThrow({ where: { id: meal.id }, select: { withdrawnAt: true } });
+          if (now.withdrawnAt) throw mealWithdrawn(meal);
+          throw domainError("SOLD_OUT", `Not enough servings of ${meal.name} left.`);
+        }
+        const totalPrice = taken.price * input.quantity;
         const [wallet] = await tx.wallet.updateManyAndReturn({
           where: { userId: viewer.userId, balance: { gte: totalPrice } },
           data: { balance: { decrement: totalPrice } },
@@ -115,11 +129,11 @@ export function createCanteen(
             orderId: order.id,
             userId: viewer.userId,
             mealId: meal.id,
-            mealName: meal.name,
+            mealName: taken.name,
             mealType: meal.mealType,
             servingDate: formatDay(meal.servingDate),
             quantity: input.quantity,
-            unitPrice: meal.price,
+            unitPrice: taken.price,
             totalPrice,
             balanceAfter: wallet.balance,
           }),
@@ -155,14 +169,15 @@ export function createCanteen(
       });
     },
 
-    meals(from: Date | null | undefined, to: Date | null | undefined) {
+    /** The meals served in a range: withdrawn ones only when asked for (allMeals, STAFF). */
+    meals(from: Date | null | undefined, to: Date | null | undefined, { withdrawn = false } = {}) {
       const start = from ?? today();
       const end = to ?? new Date(start.getTime() + 30 * DAY_MS);
       if (end < start) throw badUserInput("to must not be before from.", "to");
       if (end.getTime() - start.getTime() > MAX_RANGE_DAYS * DAY_MS)
         throw badUserInput(`Ask for at most ${MAX_RANGE_DAYS} days at a time.`, "to");
       return db.prisma.meal.findMany({
-        where: { servingDate: { gte: start, lte: end } },
+        where: { servingDate: { gte: start, lte: end }, ...(withdrawn ? {} : { withdrawnAt: null }) },
         orderBy: [{ servingDate: "asc" }, { mealType: "asc" }, { name: "asc" }],
       });
     },

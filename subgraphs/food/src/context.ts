@@ -14,12 +14,14 @@ import { asUuid, asUuids, sql } from "@pooya/events";
 import { tables } from "./tables.ts";
 import type { FoodDb } from "./service.ts";
 import type { Canteen } from "./canteen.ts";
+import type { Menu } from "./menu.ts";
 import type { FoodOrder, Meal, Wallet } from "./generated/prisma/client.ts";
 
 export interface FoodContext {
   viewer: Viewer;
   db: FoodDb;
   canteen: Canteen;
+  menu: Menu;
   loaders: ReturnType<typeof createLoaders>;
 }
 

@@ -24,6 +24,11 @@ export const foodEvents = defineEvents("food", {
       totalPrice: eventFields.money().describe("What the wallet was charged"),
       balanceAfter: eventFields.money().describe("The wallet's balance once charged"),
     }),
+    // The meal's stock; the buyer's wallet and orders.
+    entities: (e) => [
+      { type: "Meal", id: e.mealId },
+      { type: "User", id: e.userId },
+    ],
   },
   FoodOrderCancelled: {
     version: 1,
@@ -36,6 +41,10 @@ export const foodEvents = defineEvents("food", {
       refund: eventFields.money().describe("What went back to the wallet"),
       balanceAfter: eventFields.money().describe("The wallet's balance once refunded"),
     }),
+    entities: (e) => [
+      { type: "Meal", id: e.mealId },
+      { type: "User", id: e.userId },
+    ],
   },
   WalletToppedUp: {
     version: 1,
@@ -46,5 +55,26 @@ export const foodEvents = defineEvents("food", {
       balanceAfter: eventFields.money().describe("The wallet's balance once credited"),
       toppedUpBy: eventFields.id().describe("The STAFF member (a User id)"),
     }),
+    entities: (e) => [{ type: "User", id: e.userId }],
+  },
+  MealUpdated: {
+    version: 1,
+    description:
+      "Staff changed a meal's name, price (for orders placed from then on) or stock (servings left); the payload is the meal as it now is.",
+    payload: z.object({
+      mealId: eventFields.id().describe("The meal (a Meal entity id)"),
+      name: z.string().describe("Its name now"),
+      price: eventFields.money().describe("Its price now: what orders placed from now on pay per serving"),
+      stock: z.number().int().describe("Servings left once changed"),
+    }),
+    entities: (p: { mealId: string }) => [{ type: "Meal", id: p.mealId }],
+  },
+  MealWithdrawn: {
+    version: 1,
+    description: "Staff withdrew a meal: it takes no new orders and leaves the menu; its orders stay as they are.",
+    payload: z.object({
+      mealId: eventFields.id().describe("The meal (a Meal entity id)"),
+    }),
+    entities: (p: { mealId: string }) => [{ type: "Meal", id: p.mealId }],
   },
 });

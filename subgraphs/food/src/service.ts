@@ -5,6 +5,7 @@ import { createUsersDirectory } from "@pooya/users/directory";
 import { PrismaClient } from "./generated/prisma/client.ts";
 import { createCanteen } from "./canteen.ts";
 import { createLoaders, type FoodContext } from "./context.ts";
+import { createMenu } from "./menu.ts";
 import { resolvers } from "./resolvers/index.ts";
 import { policies } from "./resolvers/policies.ts";
 
@@ -23,6 +24,7 @@ export default wireSubgraph(
     const canteen = createCanteen(db, outbox, createUsersDirectory({ upstream: upstream("users"), identity }), {
       purchase: (outcome) => purchases.inc({ outcome }),
     });
-    return { context: ({ viewer }): FoodContext => ({ viewer, db, canteen, loaders: createLoaders(db) }) };
+    const menu = createMenu(db, outbox);
+    return { context: ({ viewer }): FoodContext => ({ viewer, db, canteen, menu, loaders: createLoaders(db) }) };
   },
 );

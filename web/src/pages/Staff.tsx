@@ -1,25 +1,30 @@
-// Staff pages: people (create teachers and other accounts), courses (create one for a teacher;
-// edit, give to another teacher, close), meals (add), wallets (top up a student's).
+// Staff pages: people (create teachers and other accounts, deactivate and reactivate them),
+// courses (create one for a teacher; edit, give to another teacher, close), meals (add, edit,
+// withdraw), wallets (top up a student's).
 import { useMemo, useState, type FormEvent, type ReactNode } from "react";
 import { useMutation, useQuery } from "@apollo/client/react";
+import { MealEditor } from "../meal-editor";
 import {
   AddMealDocument,
   CatalogueDocument,
   CreateCourseDocument,
   CreateUserDocument,
+  DeactivateUserDocument,
   PeopleDocument,
+  ReactivateUserDocument,
+  StaffMealsDocument,
   StudentWalletDocument,
   TopUpWalletDocument,
-  WeekMealsDocument,
   type MealType,
   type Role,
 } from "../gql/graphql";
 import { splitProblems } from "../errors";
+import { getSession } from "../session";
 import { ErrorAlert, Field, Loading, Notice, Problems, isoDate, money, weekOf } from "../ui";
 import { CourseEditor } from "../course-editor";
 
 /** A form whose API errors go next to their fields (by extensions.field), the rest above the button. */
-function ApiForm({
+export function ApiForm({
   label,
   fields,
   error,
@@ -169,6 +174,7 @@ export function People() {
                     <th scope="col">Name</th>
                     <th scope="col">Email</th>
                     <th scope="col">Role</th>
+                    <th scope="col">Account</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -177,6 +183,9 @@ export function People() {
                       <td>{node.name}</td>
                       <td>{node.email}</td>
                       <td>{node.role.toLowerCase()}</td>
+                      <td>
+                        <AccountSwitch user={node} />
+                      </td>
                     </tr>
                   ))}
                 </tbody>
@@ -204,6 +213,36 @@ export function People() {
         )}
       </div>
     </section>
+  );
+}
+
+/**
+ * Active or deactivated, and the button that changes it (not for one's own account). The answer
+ * carries `active`, so the row updates from Apollo's cache without a refetch.
+ */
+function AccountSwitch({ user }: { user: { id: string; name: string; active: boolean } }) {
+  const [deactivate, deactivating] = useMutation(DeactivateUserDocument);
+  const [reactivate, reactivating] = useMutation(ReactivateUserDocument);
+  const busy = deactivating.loading || reactivating.loading;
+  const self = user.id === getSession()?.user.id;
+  return (
+    <>
+      <span data-testid="account-status">{user.active ? "active" : "deactivated"}</span>{" "}
+      {!self && (
+        <button
+          type="button"
+          className="secondary"
+          disabled={busy}
+          onClick={() =>
+            void (user.active ? deactivate : reactivate)({ variables: { id: user.id } }).catch(() => undefined)
+          }
+        >
+          {user.active ? "Deactivate" : "Reactivate"}
+          <span className="visually-hidden"> {user.name}</span>
+        </button>
+      )}
+      <ErrorAlert error={deactivating.error ?? reactivating.error} />
+    </>
   );
 }
 
@@ -338,9 +377,12 @@ export function StaffMeals() {
     price: 2500,
     stock: 100,
   });
-  const [add, adding] = useMutation(AddMealDocument, { refetchQueries: [WeekMealsDocument] });
+  const [add, adding] = useMutation(AddMealDocument, { refetchQueries: [StaffMealsDocument] });
   const [done, setDone] = useState<string>();
-  const meals = useQuery(WeekMealsDocument, { variables: week });
+  // Withdrawn meals too (flagged): students no longer see them, their orders stay.
+  const meals = useQuery(StaffMealsDocument, { variables: week });
+  const [editing, setEditing] = useState<string>();
+  const edited = meals.data?.allMeals.find((m) => m.id === editing);
   return (
     <section aria-label="Meals" className="columns">
       <ApiForm
@@ -435,14 +477,23 @@ export function StaffMeals() {
           This week ({week.from} to {week.to})
         </h2>
         <ErrorAlert error={meals.error} />
+        {edited && <MealEditor key={edited.id} meal={edited} onDone={() => setEditing(undefined)} />}
         {meals.loading && !meals.data ? (
           <Loading />
         ) : (
           <ul className="plain">
-            {meals.data?.meals.map((m) => (
+            {meals.data?.allMeals.map((m) => (
               <li key={m.id}>
                 {m.servingDate} {m.mealType.toLowerCase()}: <strong>{m.name}</strong> · {money(m.price)} · {m.stock}{" "}
-                left
+                left{!m.available && " · withdrawn"}{" "}
+                <button
+                  type="button"
+                  className="secondary"
+                  aria-label={`Edit ${m.name}`}
+                  onClick={() => setEditing(m.id)}
+                >
+                  Edit
+                </button>
               </li>
             ))}
           </ul>

@@ -24,6 +24,7 @@ export const resolvers: Resolvers = {
 
   Query: {
     meals: (_, { from, to }, { canteen }) => canteen.meals(from, to),
+    allMeals: (_, { from, to }, { canteen }) => canteen.meals(from, to, { withdrawn: true }),
     meal: (_, { id }, { loaders }) => (isUuid(id) ? loaders.meal.load(id) : null),
     myOrders: (_, __, { viewer, loaders }, info) => loaders.ordersOfUsers(info).load(viewer!.userId),
     myOrdersConnection: (_, args, { viewer, loaders }) => ordersPage(viewer!.userId, args, loaders),
@@ -31,6 +32,8 @@ export const resolvers: Resolvers = {
 
   Mutation: {
     addMeal: (_, { input }, { canteen }) => canteen.addMeal(input),
+    updateMeal: (_, { id, input }, { menu }) => menu.updateMeal(id, input),
+    withdrawMeal: (_, { id }, { menu }) => menu.withdrawMeal(id),
     topUpWallet: (_, { userId, amount }, { viewer, canteen }) => canteen.topUp(viewer!, userId, amount),
     buyMeal: (_, { input }, { viewer, canteen }) => canteen.buy(viewer!, input),
     cancelOrder: (_, { orderId }, { viewer, canteen }) => canteen.cancel(viewer!, orderId),
@@ -38,6 +41,7 @@ export const resolvers: Resolvers = {
 
   Meal: {
     __resolveReference: ({ id }, { loaders }) => (isUuid(id) ? loaders.meal.load(id) : null),
+    available: (meal) => meal.withdrawnAt == null,
   },
 
   FoodOrder: {

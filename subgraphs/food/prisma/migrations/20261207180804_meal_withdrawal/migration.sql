@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "meals" ADD COLUMN     "withdrawn_at" TIMESTAMPTZ(3);
