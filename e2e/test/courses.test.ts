@@ -293,12 +293,22 @@ describe("editing a course", () => {
 
   test("STAFF hands a course over and closes it: the new teacher shows through the gateway, enroll is CONFLICT with reason COURSE_CLOSED", async () => {
     const course = await createCourse(fed, teacher);
+    const teaching = async (who: { token: string }) =>
+      (
+        (await fed.execute({ query: `{ me { teachingCourses { id } } }`, token: who.token })).data?.me
+          .teachingCourses as { id: string }[]
+      ).map((c) => c.id);
+    // Read once before the change (what a cache would then hold), and again after it.
+    expect(await teaching(teacher)).toContain(course.id);
+    expect(await teaching(otherTeacher)).not.toContain(course.id);
     const handed = await fed.execute({
       query: UPDATE,
       variables: { id: course.id, i: { teacherId: otherTeacher.id } },
       token: fed.admin.token,
     });
     expect(handed.errors).toBeUndefined();
+    expect(await teaching(teacher)).not.toContain(course.id);
+    expect(await teaching(otherTeacher)).toContain(course.id);
     const closed = await fed.execute({
       query: `mutation($id: ID!) { closeCourse(id: $id) { status } }`,
       variables: { id: course.id },
