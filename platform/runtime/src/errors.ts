@@ -102,10 +102,9 @@ export const CLIENT_CODES: ReadonlySet<string> = new Set<string>([
   "RESPONSE_TOO_LARGE",
 ]);
 
-/** Extension keys a client may rely on besides `code`: the input field at fault, which refusal a CONFLICT is, the students a roll call refused, when to retry. */
+/** Extension keys a client may rely on besides `code`: the input field at fault, the students a roll call refused, when to retry (and `reason`, from CLIENT_REASONS only). */
 const CLIENT_DETAILS = [
   "field",
-  "reason",
   "studentIds",
   "ids",
   "retryAfterSeconds",
@@ -118,10 +117,12 @@ const CLIENT_DETAILS = [
 
 /**
  * `extensions.reason` values a client acts on (the rest, such as a subgraph's own refusal reason,
- * stay internal): COURSE_CLOSED — a CONFLICT because the course is closed (not because it is full);
+ * stay internal, as the authorization refusal's UNAUTHORIZED_FIELD_OR_TYPE from a subgraph does: the
+ * gateway tells its own refusals apart by it): COURSE_CLOSED — a CONFLICT because the course is
+ * closed (not because it is full); MEAL_WITHDRAWN — a CONFLICT because the meal was withdrawn;
  * ACCOUNT_DEACTIVATED — the account was deactivated by staff, signing in again will not help.
  */
-export const CLIENT_REASONS: ReadonlySet<string> = new Set(["COURSE_CLOSED", "ACCOUNT_DEACTIVATED"]);
+export const CLIENT_REASONS: ReadonlySet<string> = new Set(["COURSE_CLOSED", "MEAL_WITHDRAWN", "ACCOUNT_DEACTIVATED"]);
 
 export interface ErrorMaskOptions {
   log: Logger;
