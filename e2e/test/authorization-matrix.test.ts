@@ -155,6 +155,20 @@ const OPERATIONS: Record<string, (actor: Actor) => Promise<Outcome>> = {
       await fed.execute({ query: OPS.drop, variables: { c: c.id, s: people.student.id }, token: token(actor) }),
     );
   },
+  "Mutation.updateCourse (the teacher's course)": gw(
+    `mutation($c: ID!) { updateCourse(id: $c, input: { description: "Seen by the matrix." }) { id } }`,
+    () => ({ c: course.id }),
+  ),
+  "Mutation.closeCourse (a course of its own)": async (actor) => {
+    const c = await createCourse(fed, people.teacher);
+    return outcome(
+      await fed.execute({
+        query: `mutation($c: ID!) { closeCourse(id: $c) { id } }`,
+        variables: { c: c.id },
+        token: token(actor),
+      }),
+    );
+  },
   "User.teachingCourses (entity)": entityField("courses", "User", "teachingCourses { id }", () => people.teacher.id),
   "User.enrolledCourses (entity)": entityField("courses", "User", "enrolledCourses { id }", () => people.student.id),
   // attendance
@@ -290,6 +304,8 @@ const EXPECTED: Record<string, Record<Actor, Outcome>> = {
   "Mutation.enroll (self)": row(U, "ok", "ok", "BAD_USER_INPUT", F, "BAD_USER_INPUT"),
   "Mutation.enroll (the student)": row(U, "ok", F, "ok", F, "ok"),
   "Mutation.dropEnrollment (the student)": row(U, "ok", F, "ok", F, "ok"),
+  "Mutation.updateCourse (the teacher's course)": row(U, F, F, "ok", F, "ok"),
+  "Mutation.closeCourse (a course of its own)": row(U, F, F, F, F, "ok"),
   "User.teachingCourses (entity)": row(U, "ok", "ok", "ok", "ok", "ok"),
   "User.enrolledCourses (entity)": row(U, "ok", F, "ok", "ok", "ok"),
   "Mutation.markAttendance": row(U, F, F, "ok", F, "ok"),
@@ -410,6 +426,9 @@ const PROBES: Record<string, RootProbe | EntityProbe> = {
     service: "courses",
     query: `mutation { dropEnrollment(courseId: "${ZERO}", studentId: "${ZERO}") { id } }`,
   },
+  // Refused as BAD_USER_INPUT (no field given) or NOT_FOUND once authorized, so nothing is written.
+  "Mutation.updateCourse": { service: "courses", query: `mutation { updateCourse(id: "${ZERO}", input: {}) { id } }` },
+  "Mutation.closeCourse": { service: "courses", query: `mutation { closeCourse(id: "${ZERO}") { id } }` },
   "Course.attendanceRate": { service: "attendance", entity: "Course", selection: "attendanceRate" },
   "User.attendance": { service: "attendance", entity: "User", selection: "attendance { id }" },
   "User.attendanceConnection": {

@@ -259,3 +259,66 @@ describe("queries", () => {
     ]);
   });
 });
+
+describe("editing a course", () => {
+  const UPDATE = `mutation($id: ID!, $i: UpdateCourseInput!) { updateCourse(id: $id, input: $i) { id title } }`;
+  const READ = `query($id: ID!) { course(id: $id) { title description status teacher { id name } } }`;
+
+  test("a teacher renames their course and the next read through the gateway shows the new title; another teacher is FORBIDDEN", async () => {
+    const course = await createCourse(fed, teacher, { title: "Old title" });
+    const first = await fed.execute({ query: READ, variables: { id: course.id }, token: student.token });
+    expect(first.data?.course.title).toBe("Old title");
+    const renamed = await fed.execute({
+      query: UPDATE,
+      variables: { id: course.id, i: { title: "New title", description: "Now with a description." } },
+      token: teacher.token,
+    });
+    expect(renamed.data?.updateCourse).toEqual({ id: course.id, title: "New title" });
+    const next = await fed.execute({ query: READ, variables: { id: course.id }, token: student.token });
+    expect(next.data?.course).toEqual({
+      title: "New title",
+      description: "Now with a description.",
+      status: "OPEN",
+      teacher: { id: teacher.id, name: "Dr Karimi" },
+    });
+    const mine = await fed.execute({ query: `{ me { teachingCourses { id title } } }`, token: teacher.token });
+    expect(mine.data?.me.teachingCourses).toContainEqual({ id: course.id, title: "New title" });
+    const refused = await fed.execute({
+      query: UPDATE,
+      variables: { id: course.id, i: { title: "Not yours" } },
+      token: otherTeacher.token,
+    });
+    expect(errorCodes(refused)).toEqual(["FORBIDDEN"]);
+  });
+
+  test("STAFF hands a course over and closes it: the new teacher shows through the gateway, enroll is CONFLICT with reason COURSE_CLOSED", async () => {
+    const course = await createCourse(fed, teacher);
+    const teaching = async (who: { token: string }) =>
+      (
+        (await fed.execute({ query: `{ me { teachingCourses { id } } }`, token: who.token })).data?.me
+          .teachingCourses as { id: string }[]
+      ).map((c) => c.id);
+    // Read once before the change (what a cache would then hold), and again after it.
+    expect(await teaching(teacher)).toContain(course.id);
+    expect(await teaching(otherTeacher)).not.toContain(course.id);
+    const handed = await fed.execute({
+      query: UPDATE,
+      variables: { id: course.id, i: { teacherId: otherTeacher.id } },
+      token: fed.admin.token,
+    });
+    expect(handed.errors).toBeUndefined();
+    expect(await teaching(teacher)).not.toContain(course.id);
+    expect(await teaching(otherTeacher)).toContain(course.id);
+    const closed = await fed.execute({
+      query: `mutation($id: ID!) { closeCourse(id: $id) { status } }`,
+      variables: { id: course.id },
+      token: fed.admin.token,
+    });
+    expect(closed.data?.closeCourse.status).toBe("CLOSED");
+    const read = await fed.execute({ query: READ, variables: { id: course.id }, token: student.token });
+    expect(read.data?.course).toMatchObject({ status: "CLOSED", teacher: { id: otherTeacher.id } });
+    const refused = await fed.execute({ query: OPS.enroll, variables: { c: course.id }, token: student.token });
+    expect(errorCodes(refused)).toEqual(["CONFLICT"]);
+    expect(refused.errors?.[0]?.extensions?.reason).toBe("COURSE_CLOSED");
+  });
+});

@@ -9,6 +9,7 @@ import {
   INSECURE_TEST_HOST,
   addMeal,
   createCourse,
+  enroll,
   launchBrowser,
   screenshotPath,
   startFederation,
@@ -243,6 +244,58 @@ describe("the web client", () => {
     await eventually(() => page.getByTestId("report-rate").textContent()).toBe("100%");
     await shot(page, "32-teacher-report");
     await context.close();
+  });
+
+  it("lets a teacher rename their course (a capacity below its students shown at the field), and staff hand it over and close it", async () => {
+    const edited = await createCourse(fed, teacher, { code: uniqueCode("EDIT"), title: "Before", capacity: 10 });
+    const others = await Promise.all([fed.createUser("STUDENT"), fed.createUser("STUDENT")]);
+    for (const s of others) await enroll(fed, s.token, edited.id);
+    const next = await fed.createUser("TEACHER", "Nima Next");
+    const readCourse = async () =>
+      (
+        await fed.execute({
+          query: `query($id: ID!) { course(id: $id) { title capacity status teacher { id } } }`,
+          variables: { id: edited.id },
+          token: student.token,
+        })
+      ).data?.course;
+
+    const { context, page } = await newPage();
+    await signIn(page, teacher.email, teacher.password);
+    await page.getByRole("button", { name: `Edit ${edited.code}` }).click();
+    const form = page.getByRole("form", { name: `Edit ${edited.code}` });
+    await form.getByLabel("Capacity").fill("1");
+    await form.getByRole("button", { name: "Save changes" }).click();
+    await eventually(() => form.locator(".field-error").textContent()).toMatch(/2 students/);
+    await form.getByLabel("Title").fill("After");
+    await form.getByLabel("Capacity").fill("12");
+    await form.getByRole("button", { name: "Save changes" }).click();
+    await eventually(() => form.getByRole("status").textContent()).toMatch(`${edited.code} is saved`);
+    await eventually(() => page.getByRole("row").filter({ hasText: edited.code }).textContent()).toMatch(/After/);
+    await shot(page, "33-teacher-edit-course");
+    await context.close();
+    // The next read through the gateway shows the new title.
+    expect(await readCourse()).toEqual({ title: "After", capacity: 12, status: "OPEN", teacher: { id: teacher.id } });
+
+    const staffPage = await newPage();
+    await signIn(staffPage.page, ADMIN.email, ADMIN.password);
+    await goTo(staffPage.page, "Courses");
+    await staffPage.page.getByRole("button", { name: `Edit ${edited.code}` }).click();
+    const staffForm = staffPage.page.getByRole("form", { name: `Edit ${edited.code}` });
+    await staffForm.getByLabel("Teacher").selectOption(next.id);
+    await staffForm.getByRole("button", { name: "Save changes" }).click();
+    await eventually(() => staffForm.getByRole("status").textContent()).toMatch(`${edited.code} is saved`);
+    await eventually(() => staffPage.page.getByRole("listitem").filter({ hasText: edited.code }).textContent()).toMatch(
+      "Nima Next",
+    );
+    await staffForm.getByRole("button", { name: "Close course" }).click();
+    await eventually(() => staffForm.getByRole("status").textContent()).toMatch("closed to new enrollments");
+    await eventually(() => staffPage.page.getByRole("listitem").filter({ hasText: edited.code }).textContent()).toMatch(
+      "closed",
+    );
+    await shot(staffPage.page, "25-staff-edit-course");
+    await staffPage.context.close();
+    expect(await readCourse()).toEqual({ title: "After", capacity: 12, status: "CLOSED", teacher: { id: next.id } });
   });
 
   it("lets anyone change their own name and password, with refusals shown at their fields", async () => {

@@ -63,7 +63,9 @@ export function CourseEditor({
       }}
     >
       <h2>Edit {course.code}</h2>
-      {closed && <Notice>{course.code} is closed: it takes no new enrollments and can no longer be edited.</Notice>}
+      {closed && (
+        <p className="muted">{course.code} is closed: it takes no new enrollments and can no longer be edited.</p>
+      )}
       <Field label="Title" error={byField.title}>
         {(p) => (
           <input {...p} required value={form.title} onChange={(e) => setForm({ ...form, title: e.target.value })} />

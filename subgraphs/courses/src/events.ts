@@ -61,7 +61,7 @@ export const courseEvents = defineEvents("courses", {
         .optional()
         .describe("Who taught it before, when this edit changed the teacher (absent otherwise)"),
     }),
-    // The course, and its teachers' teachingCourses when it changed hands.
+    // The course's fields; with a new teacher, both teachers' teachingCourses.
     entities: (e) => [
       { type: "Course", id: e.courseId },
       ...(e.previousTeacherId
@@ -79,6 +79,7 @@ export const courseEvents = defineEvents("courses", {
       courseId: eventFields.id().describe("The course"),
       code: z.string().describe("Its catalogue code"),
     }),
+    // Its status (teachingCourses and enrolledCourses list the same courses as before).
     entities: (e) => [{ type: "Course", id: e.courseId }],
   },
 });
