@@ -86,10 +86,9 @@ async function startProcessesOnce(options: ProcessesOptions) {
       [`${name.toUpperCase()}_DATABASE_URL`]: databaseUrls[name],
       // The services it calls, and those that call it (it reads their keys).
       ...Object.fromEntries(
-        [...descriptor.calls, ...callersOf(descriptor.internalRoutes ?? [])].map((peer) => [
-          serviceUrlVariable(peer),
-          url(peer as ProcessName),
-        ]),
+        [...descriptor.calls, ...callersOf(descriptor.internalRoutes ?? [])]
+          .filter((peer) => peer !== "gateway")
+          .map((peer) => [serviceUrlVariable(peer), url(peer as ProcessName)]),
       ),
     };
   };

@@ -165,8 +165,9 @@ export async function createTenv(options: TenvOptions = {}) {
   const eventsPrefix = options.env?.EVENTS_SUBJECT_PREFIX ?? `t${randomBytes(5).toString("hex")}`;
   const gatewayKey = await generateSigningKey();
   // Each service that calls others signs with a key the tests know, so they can sign as it (or forge).
-  const callers = SUBGRAPH_NAMES.filter((name) => subgraph(name).calls.length > 0);
-  const serviceKeys: Partial<Record<SubgraphName, SigningKey>> = {};
+  // The gateway too: it reads the producers' event feeds.
+  const callers = [...SUBGRAPH_NAMES.filter((name) => subgraph(name).calls.length > 0), GATEWAY.name] as const;
+  const serviceKeys: Partial<Record<SubgraphName | "gateway", SigningKey>> = {};
   for (const name of callers) serviceKeys[name] = await generateSigningKey();
   // The users service signs access tokens with a key the tests know, so they can forge expired or foreign ones.
   const usersKey = await generateSigningKey();
@@ -197,6 +198,9 @@ export async function createTenv(options: TenvOptions = {}) {
     LOGIN_LIMIT_PER_CLIENT: "1000000",
     REGISTER_LIMIT_PER_CLIENT: "1000000",
     REFRESH_LIMIT_PER_CLIENT: "1000000",
+    // Many tests write fixtures straight into the databases (no event to evict what a gateway
+    // cached): the entity cache is on only where a test asks for it (e2e/test/entity-cache.test.ts).
+    CACHE: "off",
     ...options.env,
   };
 
@@ -206,7 +210,7 @@ export async function createTenv(options: TenvOptions = {}) {
   async function serviceToken(caller: string, callee: string): Promise<string> {
     let identity = identities.get(caller);
     if (!identity) {
-      const key = serviceKeys[caller as SubgraphName] ?? (await generateSigningKey());
+      const key = serviceKeys[caller as SubgraphName | "gateway"] ?? (await generateSigningKey());
       identities.set(caller, (identity = createServiceIdentity(caller, [key])));
     }
     return identity.tokenFor(callee);
@@ -224,6 +228,8 @@ export async function createTenv(options: TenvOptions = {}) {
     const send = (status: number, body: unknown) =>
       response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     if (path === "/.well-known/jwks.json") return send(200, publicKeySet([gatewayKey]));
+    // Beside them, the gateway's service-token keys (subgraphs find them through GATEWAY_JWKS_URL).
+    if (path === SERVICE_KEYS_PATH) return send(200, publicKeySet([serviceKeys.gateway!]));
     const [, name, ...rest] = path.split("/");
     const key = serviceKeys[name as SubgraphName];
     if (`/${rest.join("/")}` === SERVICE_KEYS_PATH && key) return send(200, publicKeySet([key]));
@@ -258,7 +264,9 @@ export async function createTenv(options: TenvOptions = {}) {
   /** The variables `name` is started with: the tenv's, its database, its peers and the gateway's keys. */
   function serviceEnv(name: SubgraphName, databaseUrl: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     const descriptor = subgraph(name);
-    const peers = [...new Set([...descriptor.calls, ...callersOf(descriptor.internalRoutes ?? [])])] as SubgraphName[];
+    const peers = [...new Set([...descriptor.calls, ...callersOf(descriptor.internalRoutes ?? [])])].filter(
+      (peer) => peer !== GATEWAY.name,
+    ) as SubgraphName[];
     return {
       ...env,
       GATEWAY_JWKS_URL: `${standInUrl}/.well-known/jwks.json`,

@@ -100,6 +100,19 @@ const OPERATIONS: Record<string, (actor: Actor) => Promise<Outcome>> = {
     i: { email: `c${fresh()}@uni.example`, password: "password 123", name: "C", role: "STUDENT" },
   })),
   "User.email (entity)": entityField("users", "User", "email", () => people.student.id),
+  "User.active (entity)": entityField("users", "User", "active", () => people.student.id),
+  // Refused as bad input once authorized: the matrix's people keep their names and passwords.
+  "Mutation.updateMyProfile (blank name)": gw(`mutation { updateMyProfile(input: { name: " " }) { id } }`),
+  "Mutation.changeMyPassword (too short)": gw(
+    `mutation { changeMyPassword(currentPassword: "x", newPassword: "short") { accessToken } }`,
+  ),
+  "Mutation.deactivateUser (no one)": gw(`mutation($id: ID!) { deactivateUser(id: $id) { id } }`, () => ({
+    id: "00000000-0000-0000-0000-000000000000",
+  })),
+  "Mutation.reactivateUser (the student, active)": gw(
+    `mutation($id: ID!) { reactivateUser(id: $id) { id active } }`,
+    () => ({ id: people.student.id }),
+  ),
   // courses
   "Query.course": gw(`query($id: ID!) { course(id: $id) { id teacher { id } enrollmentCount } }`, () => ({
     id: course.id,
@@ -251,7 +264,8 @@ const OPERATIONS: Record<string, (actor: Actor) => Promise<Outcome>> = {
 };
 
 const U = "UNAUTHENTICATED",
-  F = "FORBIDDEN";
+  F = "FORBIDDEN",
+  B = "BAD_USER_INPUT";
 //                                                   anonymous  student  otherStudent  teacher  otherTeacher  staff
 const EXPECTED: Record<string, Record<Actor, Outcome>> = {
   "Query.me": row(U, "ok", "ok", "ok", "ok", "ok"),
@@ -263,6 +277,11 @@ const EXPECTED: Record<string, Record<Actor, Outcome>> = {
   "Mutation.logout": row(U, "ok", "ok", "ok", "ok", "ok"),
   "Mutation.createUser": row(U, F, F, F, F, "ok"),
   "User.email (entity)": row(U, "ok", "ok", "ok", "ok", "ok"),
+  "User.active (entity)": row(U, "ok", F, F, F, "ok"),
+  "Mutation.updateMyProfile (blank name)": row(U, B, B, B, B, B),
+  "Mutation.changeMyPassword (too short)": row(U, B, B, B, B, B),
+  "Mutation.deactivateUser (no one)": row(U, F, F, F, F, "NOT_FOUND"),
+  "Mutation.reactivateUser (the student, active)": row(U, F, F, F, F, "ok"),
   "Query.course": row(U, "ok", "ok", "ok", "ok", "ok"),
   "Query.courses": row(U, "ok", "ok", "ok", "ok", "ok"),
   "Course.students": row(U, F, F, "ok", F, "ok"),
@@ -363,6 +382,14 @@ const PROBES: Record<string, RootProbe | EntityProbe> = {
     service: "users",
     query: `mutation { createUser(input: { email: "not an email", password: "x", name: "", role: STUDENT }) { id } }`,
   },
+  "User.active": { service: "users", entity: "User", selection: "active" },
+  "Mutation.updateMyProfile": { service: "users", query: `mutation { updateMyProfile(input: { name: "" }) { id } }` },
+  "Mutation.changeMyPassword": {
+    service: "users",
+    query: `mutation { changeMyPassword(currentPassword: "x", newPassword: "short") { accessToken } }`,
+  },
+  "Mutation.deactivateUser": { service: "users", query: `mutation { deactivateUser(id: "${ZERO}") { id } }` },
+  "Mutation.reactivateUser": { service: "users", query: `mutation { reactivateUser(id: "${ZERO}") { id } }` },
   "Query.course": { service: "courses", query: `query($c: ID!) { course(id: $c) { id } }` },
   "Query.courses": { service: "courses", query: `{ courses(first: 1) { totalCount } }` },
   Course: { service: "courses", entity: "Course", selection: "id code" },

@@ -245,6 +245,78 @@ describe("the web client", () => {
     await context.close();
   });
 
+  it("lets anyone change their own name and password, with refusals shown at their fields", async () => {
+    const person = await fed.createUser("TEACHER", "Nima Oldname");
+    const { context, page } = await newPage();
+    await signIn(page, person.email, person.password);
+    await eventually(() => page.getByTestId("user-name").textContent()).toBe("Nima Oldname");
+    await goTo(page, "My profile");
+
+    const nameForm = page.getByRole("form", { name: "Your name" });
+    await nameForm.getByLabel("Name").fill(" ");
+    await nameForm.getByRole("button", { name: "Save name" }).click();
+    await eventually(() => nameForm.locator(".field-error").textContent()).toMatch(/name must be/);
+    await nameForm.getByLabel("Name").fill("Nima Newname");
+    await nameForm.getByRole("button", { name: "Save name" }).click();
+    await eventually(() => nameForm.getByRole("status").textContent()).toMatch("Your name is now Nima Newname");
+    await eventually(() => page.getByTestId("user-name").textContent()).toBe("Nima Newname");
+
+    const passwordForm = page.getByRole("form", { name: "Change your password" });
+    const changePassword = async (current: string) => {
+      await passwordForm.getByLabel("Current password").fill(current);
+      await passwordForm.getByLabel("New password", { exact: true }).fill("a fresh long password");
+      await passwordForm.getByLabel("New password again").fill("a fresh long password");
+      await passwordForm.getByRole("button", { name: "Change password" }).click();
+    };
+    await changePassword("not my password");
+    await eventually(() => passwordForm.locator(".field-error").textContent()).toMatch("current password is wrong");
+    await changePassword(person.password);
+    await eventually(() => passwordForm.getByRole("status").textContent()).toMatch("Your password is changed");
+    await shot(page, "50-profile");
+    // Still signed in, on the new tokens: the page keeps working.
+    await goTo(page, "My courses");
+    await page.getByRole("region", { name: "My courses", exact: true }).waitFor();
+    expect(await page.getByRole("button", { name: "Sign in" }).count()).toBe(0);
+    await context.close();
+
+    const me = await fed.execute({ query: `{ me { name } }`, token: person.token });
+    expect(me.data?.me.name).toBe("Nima Newname");
+    const login = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { user { id } } }`;
+    const old = await fed.execute({ query: login, variables: { e: person.email, p: person.password } });
+    expect(old.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    const fresh = await fed.execute({ query: login, variables: { e: person.email, p: "a fresh long password" } });
+    expect(fresh.data?.login.user.id).toBe(person.id);
+  });
+
+  it("lets staff deactivate an account, which then cannot sign in, and reactivate it", async () => {
+    const name = `Dara Deactivated ${uniqueCode("")}`;
+    const person = await fed.createUser("TEACHER", name);
+    const staff = await newPage();
+    await signIn(staff.page, ADMIN.email, ADMIN.password);
+    await staff.page.getByLabel("Show").selectOption("TEACHER");
+    const row = staff.page.getByRole("row").filter({ hasText: person.email });
+    await row.getByRole("button", { name: `Deactivate ${name}` }).click();
+    await eventually(() => row.getByTestId("account-status").textContent()).toBe("deactivated");
+    // Not oneself: no button on the staff member's own row.
+    await staff.page.getByLabel("Show").selectOption("STAFF");
+    const own = staff.page.getByRole("row").filter({ hasText: ADMIN.email });
+    await eventually(() => own.getByTestId("account-status").textContent()).toBe("active");
+    expect(await own.getByRole("button").count()).toBe(0);
+
+    const { context, page } = await newPage();
+    await signIn(page, person.email, person.password);
+    await eventually(() => page.getByRole("alert").textContent()).toMatch("deactivated");
+
+    await staff.page.getByLabel("Show").selectOption("TEACHER");
+    await row.getByRole("button", { name: `Reactivate ${name}` }).click();
+    await eventually(() => row.getByTestId("account-status").textContent()).toBe("active");
+    await shot(staff.page, "24-staff-people-accounts");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await eventually(() => page.getByTestId("user-name").textContent()).toBe(name);
+    await context.close();
+    await staff.context.close();
+  });
+
   it("fits a phone's width", async () => {
     const { context, page } = await newPage({ width: 390 });
     await signIn(page, student.email, student.password);

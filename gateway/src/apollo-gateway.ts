@@ -5,6 +5,7 @@ import { ApolloGateway } from "@apollo/gateway";
 import type { GraphQLSchema } from "graphql";
 import { createUpstream, type Logger, type Metrics, type Upstream } from "@pooya/runtime";
 import type { ApolloCaches } from "./caches.ts";
+import type { EntityCache } from "./entity-cache/entity-cache.ts";
 import { SHAPED_LIKE_APOLLO_GATEWAY, installFastResultShaping, useApolloResultShaping } from "./result-shaping.ts";
 import type { GatewaySettings } from "./settings.ts";
 import { SubgraphDataSource, type SubgraphRequestCounter } from "./subgraph-data-source.ts";
@@ -29,6 +30,7 @@ export function createSupergraphGateway(
     upstreams: Map<string, Upstream>;
     queryPlans: ApolloCaches["queryPlans"];
     subgraphRequests: SubgraphRequestCounter;
+    entityCache?: EntityCache;
     log: Logger;
   },
 ) {
@@ -54,11 +56,13 @@ export function createSupergraphGateway(
         parts.subgraphRequests,
         log,
         settings.limits.maxSubgraphRequestBytes,
+        parts.entityCache,
       ),
   });
   let apiSchema: GraphQLSchema | undefined;
   gateway.onSchemaLoadOrUpdate((loaded) => {
     apiSchema = loaded.apiSchema;
+    parts.entityCache?.useSchema(loaded.apiSchema);
   });
   /** The API schema, once Apollo Server has started (and so the supergraph loaded). */
   return { gateway, apiSchema: () => apiSchema! };

@@ -20,6 +20,7 @@ import { cachePolicyPlugin } from "./cache-policy.ts";
 import type { ApolloCaches } from "./caches.ts";
 import { clientLimitsPlugin, tooManyRequestsStatusPlugin } from "./client-limits.ts";
 import type { GatewayContext } from "./context.ts";
+import { staleDataPlugin } from "./entity-cache/entity-cache.ts";
 import { demandControlPlugin, demandDirectivesOf, maxAliasLengthRule } from "./demand-control.ts";
 import { graphqlResponseStatusPlugin } from "./graphql-response-status.ts";
 import { landingPagePlugin, type Explorer } from "./landing-page.ts";
@@ -106,6 +107,7 @@ export function createApolloServer(
       retryAfterPlugin<GatewayContext>(),
       tooManyRequestsStatusPlugin<GatewayContext>(),
       graphqlResponseStatusPlugin<GatewayContext>(),
+      staleDataPlugin(), // says so when the entity cache served fields past their max-age
       cachePolicyPlugin<GatewayContext>(settings.supergraphSdl), // Cache-Control of GET answers
       graphqlMetricsPlugin<GatewayContext>(parts.metrics),
       ...protection.plugins,

@@ -103,7 +103,7 @@ export function cacheHintsOf(supergraphSdl: string | DocumentNode): CacheHints {
   return hints;
 }
 
-function restrict(policy: CachePolicy, hint: CacheHint) {
+export function restrict(policy: CachePolicy, hint: CacheHint) {
   if (hint.maxAge !== undefined && (policy.maxAge === undefined || hint.maxAge < policy.maxAge))
     policy.maxAge = hint.maxAge;
   if (hint.scope === "PRIVATE") policy.scope = "PRIVATE";
@@ -134,24 +134,29 @@ function fieldPolicy(hints: CacheHints, parent: GraphQLObjectType, fieldName: st
   return policy;
 }
 
+/** What a walk over a selection set saw: each field (on each object type it may be resolved on). */
+export type FieldVisitor = (parent: GraphQLObjectType, fieldName: string) => void;
+
 /**
- * The policy of an operation's answer: every field it may resolve counted once per type it may
- * be resolved on. `usedVariables` says whether @skip/@include read a variable (then the policy
- * holds for these variables only).
+ * Restricts `policy` by every field `selectionSet` may resolve on `parent` (fragments on every
+ * type, @skip/@include applied). `root`: the selection is a root type's (fields with no hint get
+ * 0). Sets `policy.usedVariables` when @skip/@include read a variable.
  */
-export function operationCachePolicy(
+export function restrictBySelection(
   schema: GraphQLSchema,
   hints: CacheHints,
-  document: DocumentNode,
-  operation: OperationDefinitionNode,
-  variables: Record<string, unknown> = {},
-): CachePolicy & { usedVariables: boolean } {
-  const policy: CachePolicy & { usedVariables: boolean } = { scope: "PUBLIC", usedVariables: false };
-  const rootType = schema.getRootType(operation.operation);
-  if (!rootType) return { ...policy, maxAge: 0 };
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-
+  policy: CachePolicy & { usedVariables: boolean },
+  parent: GraphQLCompositeType,
+  selectionSet: SelectionSetNode,
+  options: {
+    root: boolean;
+    fragments?: ReadonlyMap<string, FragmentDefinitionNode>;
+    variables?: Record<string, unknown>;
+    visit?: FieldVisitor;
+  },
+) {
+  const fragments = options.fragments ?? new Map<string, FragmentDefinitionNode>();
+  const variables = options.variables ?? {};
   const included = (node: { directives?: readonly DirectiveNode[] }) => {
     if (!node.directives?.length) return true;
     if (node.directives.some((d) => d.arguments?.some((a) => a.value.kind === Kind.VARIABLE)))
@@ -180,7 +185,10 @@ export function operationCachePolicy(
           : isObjectType(parent)
             ? [parent]
             : [];
-        for (const object of objects) restrict(policy, fieldPolicy(hints, object, name, root));
+        for (const object of objects) {
+          restrict(policy, fieldPolicy(hints, object, name, root));
+          options.visit?.(object, name);
+        }
         if (selection.selectionSet && !isUnionType(parent)) {
           const field = parent.getFields()[name];
           const target = field && getNamedType(field.type);
@@ -199,7 +207,38 @@ export function operationCachePolicy(
       }
     }
   };
-  walk(rootType, operation.selectionSet, true, new Set());
+  walk(parent, selectionSet, options.root, new Set());
+}
+
+/** The fragments of a document, by name. */
+export function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  return fragments;
+}
+
+/**
+ * The policy of an operation's answer: every field it may resolve counted once per type it may
+ * be resolved on. `usedVariables` says whether @skip/@include read a variable (then the policy
+ * holds for these variables only).
+ */
+export function operationCachePolicy(
+  schema: GraphQLSchema,
+  hints: CacheHints,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown> = {},
+  visit?: FieldVisitor,
+): CachePolicy & { usedVariables: boolean } {
+  const policy: CachePolicy & { usedVariables: boolean } = { scope: "PUBLIC", usedVariables: false };
+  const rootType = schema.getRootType(operation.operation);
+  if (!rootType) return { ...policy, maxAge: 0 };
+  restrictBySelection(schema, hints, policy, rootType, operation.selectionSet, {
+    root: true,
+    fragments: fragmentsOf(document),
+    variables,
+    ...(visit ? { visit } : {}),
+  });
   return policy;
 }
 

@@ -3,6 +3,7 @@
 import type { BaseContext } from "@apollo/server";
 import type { FastifyRequest } from "fastify";
 import type { Viewer } from "@pooya/identity";
+import type { DeactivatedAccounts } from "./deactivated-accounts.ts";
 import type { GatewayKeys } from "./keys.ts";
 
 export interface GatewayContext extends BaseContext {
@@ -13,9 +14,10 @@ export interface GatewayContext extends BaseContext {
   identityAssertion: () => Promise<string>;
 }
 
-export function requestContext({ accessTokens, identityAssertionFor }: GatewayKeys) {
+export function requestContext({ accessTokens, identityAssertionFor }: GatewayKeys, deactivated?: DeactivatedAccounts) {
   return async (request: FastifyRequest): Promise<GatewayContext> => {
-    const viewer = await accessTokens.viewerFromAuthorization(request.headers.authorization);
+    let viewer = await accessTokens.viewerFromAuthorization(request.headers.authorization);
+    if (deactivated) viewer = deactivated.check(viewer);
     let assertion: Promise<string> | undefined;
     return {
       viewer,

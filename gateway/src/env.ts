@@ -2,7 +2,8 @@
 // `<NAME>_URL` is checked here together with the rest.
 import { z } from "zod";
 import { callVariables, env, processVariables, serviceUrlVariable } from "@pooya/runtime";
-import { ACCESS_TOKEN_DEFAULTS } from "@pooya/identity";
+import { ACCESS_TOKEN_DEFAULTS, serviceIdentityVariables } from "@pooya/identity";
+import { eventVariables } from "@pooya/events/live";
 import { SUPERGRAPH_PATH, readSupergraph } from "./supergraph.ts";
 import { TRUSTED_DOCUMENTS_PATH } from "./trusted-documents.ts";
 import { WEB_ROOT } from "./web.ts";
@@ -178,7 +179,35 @@ export const gatewayStaticEnv = {
     .text()
     .optional()
     .describe(
-      "where rate-limit counts are shared between replicas (`redis://host:6379`); unset: counted in this process",
+      "where rate-limit counts and the entity cache are shared between replicas (`redis://host:6379`); unset: both kept in this process",
+    ),
+  CACHE: z
+    .enum(["on", "off"])
+    .default("on")
+    .describe(
+      "`on`: subgraph answers the schema's `@cacheControl` hints allow are cached (entities per type and key, root fields), in Redis when `REDIS_URL` is set, else in this process, and evicted by the domain events that name them; `off`: nothing is cached",
+    ),
+  CACHE_MAX_BYTES: env
+    .integer({ min: 1_024, max: 10_000_000_000 })
+    .default(64 * MiB)
+    .describe(
+      "the in-process entity cache (no `REDIS_URL`): estimated bytes kept at most (the least recently used go first)",
+    ),
+  CACHE_STALE_SECONDS: env
+    .integer({ min: 0, max: 86_400 })
+    .default(300)
+    .describe(
+      "how long past its max-age a cached entity may be served, with a `STALE_DATA` warning, while its subgraph is down or its breaker open (0: never)",
+    ),
+  CACHE_TYPES: env
+    .list()
+    .default([])
+    .refine(
+      (items) => items.every((item) => /^[A-Za-z_][A-Za-z0-9_]*=(off|\d{1,6})$/.test(item)),
+      "must be Type=seconds or Type=off, comma-separated",
+    )
+    .describe(
+      "per entity type, a max-age that replaces the schema's hints, e.g. `Meal=30,Course=off`; unset: the hints decide",
     ),
   AUTHORIZATION_DIRECTIVES: z
     .enum(["enforce", "subgraphs"])
@@ -196,6 +225,9 @@ export const gatewayStaticEnv = {
     .json(privateJwk, "a private Ed25519 JWK with a kid")
     .optional()
     .describe("signs identity assertions; unset: generated per start (set it when gateway replicas must share one)"),
+  // Domain events heard live (the broker, or the producers' feeds read with its service key).
+  ...eventVariables(),
+  ...serviceIdentityVariables("gateway"),
   ...gatewayCacheEnv,
 };
 

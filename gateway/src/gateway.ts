@@ -9,11 +9,14 @@ import { createApolloServer } from "./apollo-server.ts";
 import { connectSubgraphs, createSupergraphGateway } from "./apollo-gateway.ts";
 import { createApolloCaches } from "./caches.ts";
 import { createClientLimits } from "./client-limits.ts";
+import { createDeactivatedAccounts } from "./deactivated-accounts.ts";
+import { createEntityCache } from "./entity-cache/entity-cache.ts";
 import { requestContext } from "./context.ts";
 import { loadKeys } from "./keys.ts";
+import { serveServiceKeys, startLiveEvents } from "./live-events.ts";
 import { explorerOf } from "./landing-page.ts";
 import { gatewayReadiness, serveGraphql } from "./routes.ts";
-import { DEFAULT_CACHE_BOUNDS, type GatewaySettings } from "./settings.ts";
+import { DEFAULT_CACHE_BOUNDS, DEFAULT_ENTITY_CACHE, type GatewaySettings } from "./settings.ts";
 import { SubgraphRequestCounter } from "./subgraph-data-source.ts";
 import { startSubscriptions } from "./subscriptions.ts";
 import { subgraphsOf } from "./supergraph.ts";
@@ -41,12 +44,23 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     const clientLimits = createClientLimits(settings.clientLimits, { redisUrl: settings.redisUrl, log });
     stack.push("client limits", () => clientLimits.close());
 
+    const entityCache = createEntityCache(settings.entityCache ?? DEFAULT_ENTITY_CACHE, {
+      supergraphSdl: settings.supergraphSdl,
+      redisUrl: settings.redisUrl,
+      log,
+      metrics,
+    });
+    stack.push("entity cache", () => entityCache.close());
+    await entityCache.ready(); // Redis: connected, or a second passed (it keeps trying; misses meanwhile)
+    const deactivatedAccounts = createDeactivatedAccounts();
+
     const upstreams = connectSubgraphs(settings, { log, metrics });
     stack.push("calls to subgraphs", () => Promise.all([...upstreams.values()].map((upstream) => upstream.close())));
     const supergraph = createSupergraphGateway(settings, {
       upstreams,
       queryPlans: apolloCaches.queryPlans,
       subgraphRequests,
+      entityCache,
       log,
     });
 
@@ -83,7 +97,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     });
     await serveGraphql(edge, {
       apollo,
-      context: requestContext(keys),
+      context: requestContext(keys, deactivatedAccounts),
       preHandler: trustedDocumentsCheck(settings.trustedDocuments, metrics, documentHash),
       subscriptions,
       maxResponseBytes: settings.limits.maxResponseBytes,
@@ -91,8 +105,27 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     if (settings.webRoot)
       await serveWebClient(edge.app, { root: settings.webRoot, explorer: explorer.graphiqlAvailable, log });
     edge.app.get("/.well-known/jwks.json", async () => publicKeySet([keys.signingKey]));
+    serveServiceKeys(edge.app, settings);
     edge.setReadiness(gatewayReadiness(keys.accessTokenKeys, upstreams, settings.subgraphUrls));
     const { url, metricsUrl } = await edge.listen(settings.port, settings.host, { reusePort: settings.reusePort });
+
+    // Domain events, heard once listening (producers fetch the key its feed reads are signed with
+    // from it): they evict what the entity cache holds of the entities they name, and end the
+    // sessions of deactivated accounts. A gap (at start, after an outage) empties the cache.
+    const liveEvents = settings.events
+      ? startLiveEvents(settings, {
+          log,
+          metrics,
+          async onEvents(events) {
+            deactivatedAccounts.apply(events);
+            if (entityCache.enabled) await entityCache.applyEvents(events);
+          },
+          onGap() {
+            if (entityCache.enabled) void entityCache.clear();
+          },
+        })
+      : undefined;
+    if (liveEvents) stack.push("live events", () => liveEvents.stop());
 
     return {
       name: "gateway",
@@ -104,6 +137,10 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
       subgraphs: subgraphsOf(settings.supergraphSdl).map((s) => s.name),
       subgraphRequests,
       metrics,
+      /** The entity cache: its counters (`stats()`), and eviction by hand (`evictEntities`). */
+      entityCache,
+      /** Whether domain events are heard live (per transport and source). */
+      liveEvents: () => liveEvents?.status(),
       /** SHUTDOWN_TIMEOUT_MS: stop() drains clients for up to this less a second. */
       shutdownTimeoutMs: settings.shutdownTimeoutMs,
       /** Breaker state of each subgraph. */

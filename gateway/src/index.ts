@@ -1,6 +1,7 @@
 // The gateway as the rest of the system sees it: its descriptor and the offline composition.
 import { callSettings, defineService, serviceUrlVariable } from "@pooya/runtime";
-import { signingKeyFromJwk } from "@pooya/identity";
+import { loadServiceIdentity, signingKeyFromJwk } from "@pooya/identity";
+import { eventSettings } from "@pooya/events/live";
 import { gatewayEnv } from "./env.ts";
 import { readSupergraph } from "./supergraph.ts";
 import { existsSync } from "node:fs";
@@ -64,8 +65,20 @@ export const gatewayService = defineService({
           refreshToken: vars.REFRESH_LIMIT_PER_CLIENT,
         },
         keysRefreshMs: vars.KEYS_REFRESH_MS,
+        events: { ...eventSettings(vars), identity: await loadServiceIdentity("gateway", vars) },
         resultShaping: vars.RESULT_SHAPING,
         authorizationAtGateway: vars.AUTHORIZATION_DIRECTIVES === "enforce",
+        entityCache: {
+          enabled: vars.CACHE === "on",
+          maxBytes: vars.CACHE_MAX_BYTES,
+          staleSeconds: vars.CACHE_STALE_SECONDS,
+          typeOverrides: Object.fromEntries(
+            vars.CACHE_TYPES.map((item) => {
+              const [type, age] = item.split("=") as [string, string];
+              return [type, age === "off" ? 0 : Number(age)];
+            }),
+          ),
+        },
         caches: {
           documents: { maxEntries: vars.DOCUMENT_CACHE_MAX_ENTRIES, maxBytes: vars.DOCUMENT_CACHE_MAX_BYTES },
           queryPlans: { maxEntries: vars.QUERY_PLAN_CACHE_MAX_ENTRIES, maxBytes: vars.QUERY_PLAN_CACHE_MAX_BYTES },
@@ -96,6 +109,7 @@ export {
   type Requirement as AccessRequirement,
 } from "./authorization-rules.ts";
 export { serveWebClient, WEB_ROOT } from "./web.ts";
+export { EVENT_SOURCES } from "./live-events.ts";
 export {
   requirementText,
   schemaRequirements,

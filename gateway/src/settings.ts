@@ -1,9 +1,11 @@
 // What the gateway is started with (src/index.ts reads it from the environment), and the bounds
 // of its in-process caches.
 import type { CacheBounds, CorsOrigins, UpstreamSettings } from "@pooya/runtime";
-import type { SigningKey } from "@pooya/identity";
+import type { ServiceIdentity, SigningKey } from "@pooya/identity";
+import type { EventSettings } from "@pooya/events/live";
 import { VERIFIED_TOKENS_CACHED, type AccessTokenPolicy } from "./access-tokens.ts";
 import type { DemandLimits } from "./demand-control.ts";
+import type { EntityCacheSettings } from "./entity-cache/entity-cache.ts";
 import { ASSERTIONS_CACHED } from "./identity-assertions.ts";
 import { DOCUMENT_HASHES_CACHED, type TrustedDocumentsMode } from "./trusted-documents.ts";
 import type { ValueLimits } from "./value-limits.ts";
@@ -25,6 +27,13 @@ export interface GatewayCacheBounds {
 }
 
 const MiB = 1024 * 1024;
+export const DEFAULT_ENTITY_CACHE: EntityCacheSettings = {
+  enabled: true,
+  maxBytes: 64 * MiB,
+  staleSeconds: 300,
+  typeOverrides: {},
+};
+
 export const DEFAULT_CACHE_BOUNDS: GatewayCacheBounds = {
   documents: { maxEntries: 1_000, maxBytes: 32 * MiB },
   queryPlans: { maxEntries: 1_000, maxBytes: 16 * MiB },
@@ -76,6 +85,13 @@ export interface GatewaySettings {
   metricsPort?: number;
   /** WebSocket limits: subscriptions per connection, connections per process. */
   subscriptions: { maxPerConnection: number; maxConnections: number };
+  /** The entity cache (CACHE, CACHE_*; default: on, in this process unless `redisUrl`). */
+  entityCache?: EntityCacheSettings;
   /** Bounds of the in-process caches (default: DEFAULT_CACHE_BOUNDS). */
   caches?: Partial<GatewayCacheBounds>;
+  /**
+   * Hearing domain events live (live-events.ts): NATS_URL, else the producers' feeds, read as
+   * `identity` (GATEWAY_SERVICE_SIGNING_KEYS, or its key file); `sources`: default EVENT_SOURCES.
+   */
+  events?: EventSettings & { identity?: ServiceIdentity; sources?: readonly string[] };
 }

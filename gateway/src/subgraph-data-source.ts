@@ -15,6 +15,7 @@ import {
 } from "@pooya/runtime";
 import { IDENTITY_ASSERTION_HEADER } from "@pooya/identity";
 import type { GatewayContext } from "./context.ts";
+import type { EntityCache } from "./entity-cache/entity-cache.ts";
 
 /** Counts requests the gateway sends to each subgraph (tests assert query plans by it). */
 export class SubgraphRequestCounter {
@@ -54,6 +55,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly counter: SubgraphRequestCounter;
   private readonly log: Logger;
   private readonly maxRequestBytes: number;
+  private readonly cache: EntityCache | undefined;
 
   constructor(
     subgraphName: string,
@@ -62,6 +64,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     counter: SubgraphRequestCounter,
     log: Logger,
     maxRequestBytes: number,
+    cache?: EntityCache,
   ) {
     this.subgraphName = subgraphName;
     this.path = url;
@@ -69,11 +72,15 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     this.counter = counter;
     this.log = log;
     this.maxRequestBytes = maxRequestBytes;
+    this.cache = cache;
   }
 
-  private async send(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+  private async send(
+    options: GraphQLDataSourceProcessOptions<GatewayContext>,
+    request = options.request,
+  ): Promise<GatewayGraphQLResponse> {
     this.counter.record(this.subgraphName);
-    const { request, context } = options;
+    const { context } = options;
     if (!request.query) throw new Error("Missing query");
     const headers: Record<string, string> = { "content-type": "application/json" };
     // Headers the planner adds (none unless federated tracing is on), then ours.
@@ -147,6 +154,8 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   // retryable error for the fields it owns; the rest of the query is still answered.
   async process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
     try {
+      if (this.cache?.enabled)
+        return await this.cache.fetch(this.subgraphName, options, (request) => this.send(options, request));
       return await this.send(options);
     } catch (error) {
       if (error instanceof GraphQLError && !(error.originalError instanceof UpstreamError)) throw error;

@@ -235,6 +235,9 @@ function composeFile(): string {
     '      APOLLO_TELEMETRY_DISABLED: "true"',
     ...SUBGRAPHS.map((s) => url(s.name)),
     `      ACCESS_TOKEN_JWKS_URL: http://${issuer}:${portOf(issuer)}${issuerPath}`,
+    "      # Domain events heard live (its cache's invalidation): JetStream's subjects, else the feeds.",
+    "      NATS_URL: ${NATS_URL:-nats://nats:4222}",
+    `      ${serviceSigningKeysVariable(GATEWAY.name)}: \${${serviceSigningKeysVariable(GATEWAY.name)}:-}`,
     "      OTEL_EXPORTER_OTLP_ENDPOINT: ${OTEL_EXPORTER_OTLP_ENDPOINT:-}",
     "    ports:",
     `      - "\${GATEWAY_PORT:-${GATEWAY.defaultPort}}:${GATEWAY.defaultPort}"`,
@@ -337,6 +340,7 @@ function localComposeFile(): string {
     "    environment:",
     ...SUBGRAPHS.map((s) => url(s.name)),
     `      ACCESS_TOKEN_JWKS_URL: http://127.0.0.1:${portOf(issuer.name)}${issuer.keysPath}`,
+    "      NATS_URL: nats://127.0.0.1:54222",
     "",
   );
   return out.join("\n");

@@ -33,10 +33,13 @@ const PLACEHOLDER_URL = "http://127.0.0.1:1";
 
 const reachable = (host: string | undefined) => (!host || host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host);
 
-/** The services `name` calls and the services that call it: each one's `<NAME>_URL` is set for it. */
+/** The services `name` calls and the subgraphs that call it: each one's `<NAME>_URL` is set for it (the gateway, a
+ * caller of event feeds, is found through GATEWAY_JWKS_URL). */
 const peersOf = (name: SubgraphName): SubgraphName[] => {
   const descriptor = subgraph(name);
-  return [...new Set([...descriptor.calls, ...callersOf(descriptor.internalRoutes ?? [])])] as SubgraphName[];
+  return [...new Set([...descriptor.calls, ...callersOf(descriptor.internalRoutes ?? [])])].filter((peer) =>
+    SUBGRAPH_NAMES.includes(peer as SubgraphName),
+  ) as SubgraphName[];
 };
 
 /** Every service's variables checked before anything starts; all problems at once. */
@@ -71,7 +74,11 @@ export async function startFederation(options: FederationOptions) {
   const ports = {} as Record<SubgraphName, number>;
   // A caller's address must be known before the services it calls start (they fetch its keys from it).
   const fixedPort = (name: SubgraphName) => Number(options.subgraphs[name]?.PORT ?? 0);
-  const callers = new Set(SUBGRAPH_NAMES.flatMap((name) => callersOf(subgraph(name).internalRoutes ?? [])));
+  const callers = new Set(
+    SUBGRAPH_NAMES.flatMap((name) => callersOf(subgraph(name).internalRoutes ?? [])).filter(
+      (caller) => caller !== GATEWAY.name,
+    ),
+  );
   const unknown = [...callers].filter((name) => !fixedPort(name as SubgraphName));
   if (unknown.length) {
     const problem = (name: string) =>

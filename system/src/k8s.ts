@@ -44,8 +44,12 @@ interface ServiceSpec {
   calls: readonly string[];
 }
 
-/** The subgraphs that call others: each signs its calls with its own keys (Secret key `<name>-service-signing-keys`). */
-export const serviceTokenSigners = (): string[] => SUBGRAPHS.filter((s) => s.calls.length > 0).map((s) => s.name);
+/** The services that call internal routes — the subgraphs that call others, and the gateway (it reads event feeds):
+ * each signs its calls with its own keys (Secret key `<name>-service-signing-keys`). */
+export const serviceTokenSigners = (): string[] => [
+  ...SUBGRAPHS.filter((s) => s.calls.length > 0).map((s) => s.name),
+  GATEWAY.name,
+];
 
 export function k8sServices(): ServiceSpec[] {
   return [
@@ -107,7 +111,7 @@ function container(service: ServiceSpec): IContainer {
       secretEnv("PGPASSWORD", `${service.name}-postgres`, "password"),
     );
   }
-  if (service.kind === "subgraph" && serviceTokenSigners().includes(service.name)) {
+  if (serviceTokenSigners().includes(service.name)) {
     // Replicas must sign their calls with the same keys: the services they call fetch them from any of them.
     const keys = `${service.name}-service-signing-keys`;
     env.push(secretEnv(serviceSigningKeysVariable(service.name), "pooya-secrets", keys));

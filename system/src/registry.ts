@@ -5,8 +5,9 @@
 // this: its folder under subgraphs/ (Prisma schema and migrations included), one line below and its team
 // in SUBGRAPH_OWNERS, its package in system/package.json, then `npm install` and
 // `npm run registry:generate` (supergraph, compose, Kubernetes, CODEOWNERS, docs tables).
-import type { AnyServiceDescriptor } from "@pooya/runtime";
-import { gatewayService } from "@pooya/gateway";
+import type { AnyServiceDescriptor, InternalRoute } from "@pooya/runtime";
+import { EVENT_SOURCES, gatewayService } from "@pooya/gateway";
+import { EVENT_FEED_PATH } from "@pooya/events";
 import { usersService } from "@pooya/users";
 import { coursesService } from "@pooya/courses";
 import { attendanceService } from "@pooya/attendance";
@@ -67,20 +68,38 @@ export function accessTokenIssuer(): { name: SubgraphName; keysPath: string } {
   return { name: issuer.name, keysPath: issuer.publishes.accessTokenKeys };
 }
 
+/** What the gateway calls besides GraphQL: the event feeds of the services whose events it hears. */
+export interface GatewayReads {
+  name: string;
+  eventSources: readonly string[];
+}
+const GATEWAY_READS: GatewayReads = { name: GATEWAY.name, eventSources: EVENT_SOURCES };
+
 /**
  * The declared internal routes against the callers' `calls`, as "problem" lines (none: they
  * agree): every declared caller is a subgraph that lists the route's service in its `calls`, and
  * every service a subgraph calls declares it as a caller of at least one of its internal routes.
+ * The gateway may be declared a caller of the event feed of a service whose events it hears
+ * (`gateway`'s EVENT_SOURCES), and each of those declares it.
  */
-export function checkInternalRoutes(subgraphs: readonly AnyServiceDescriptor[] = SUBGRAPHS): string[] {
+export function checkInternalRoutes(
+  subgraphs: readonly AnyServiceDescriptor[] = SUBGRAPHS,
+  gateway: GatewayReads | undefined = subgraphs === SUBGRAPHS ? GATEWAY_READS : undefined,
+): string[] {
   const problems: string[] = [];
   const byName = new Map(subgraphs.map((s) => [s.name, s]));
+  const isFeed = (route: InternalRoute) => route.method === "GET" && route.path === EVENT_FEED_PATH;
   for (const callee of subgraphs) {
     for (const route of callee.internalRoutes ?? []) {
       for (const caller of route.callers) {
         const descriptor = byName.get(caller);
         const where = `${callee.name} ${route.method} ${route.path}`;
-        if (!descriptor) problems.push(`${where}: its caller ${caller} is not a subgraph of the registry`);
+        if (gateway && caller === gateway.name) {
+          if (!isFeed(route) || !gateway.eventSources.includes(callee.name))
+            problems.push(
+              `${where}: its caller ${caller} reads only the event feeds of ${gateway.eventSources.join(", ")}`,
+            );
+        } else if (!descriptor) problems.push(`${where}: its caller ${caller} is not a subgraph of the registry`);
         else if (!descriptor.calls.includes(callee.name)) {
           problems.push(`${where}: its caller ${caller} does not list ${callee.name} in its calls`);
         }
@@ -97,6 +116,15 @@ export function checkInternalRoutes(subgraphs: readonly AnyServiceDescriptor[] =
         );
       }
     }
+  }
+  for (const source of gateway?.eventSources ?? []) {
+    const callee = byName.get(source);
+    if (!callee)
+      problems.push(`${gateway!.name} reads the events of ${source}, which is not a subgraph of the registry`);
+    else if (!(callee.internalRoutes ?? []).some((route) => isFeed(route) && route.callers.includes(gateway!.name)))
+      problems.push(
+        `${gateway!.name} reads the events of ${source}, but ${source}'s GET ${EVENT_FEED_PATH} does not declare it as a caller`,
+      );
   }
   return problems;
 }

@@ -4,6 +4,8 @@ import { expect, test } from "vitest";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { defineService, type InternalRoute } from "@pooya/runtime";
+import { EVENT_FEED_PATH } from "@pooya/events";
+import { EVENT_SOURCES } from "@pooya/gateway";
 import {
   CODEOWNERS_PATH,
   PROJECT_ROOT,
@@ -16,14 +18,41 @@ import {
 
 test("every declared caller calls the route's service, and every call has a route that declares its caller", () => {
   expect(checkInternalRoutes()).toEqual([]);
-  // Every internal route names at least one caller; the gateway calls none of them.
+  // Every internal route names at least one caller; the gateway calls only the event feeds of
+  // the services whose events it hears (its cache's invalidation), and each of those lets it.
   for (const subgraph of SUBGRAPHS) {
     for (const route of subgraph.internalRoutes ?? []) {
       expect(route.path.startsWith("/internal/"), route.path).toBe(true);
       expect(route.callers.length, `${subgraph.name} ${route.path}`).toBeGreaterThan(0);
-      expect(route.callers, `${subgraph.name} ${route.path}`).not.toContain("gateway");
+      if (route.path !== EVENT_FEED_PATH)
+        expect(route.callers, `${subgraph.name} ${route.path}`).not.toContain("gateway");
+      else
+        expect(route.callers.includes("gateway"), subgraph.name).toBe(EVENT_SOURCES.includes(subgraph.name as never));
     }
   }
+  expect([...EVENT_SOURCES].sort()).toEqual(
+    SUBGRAPHS.filter((s) => s.publishes?.events)
+      .map((s) => s.name)
+      .sort(),
+  );
+});
+
+test("the gateway may read only the event feeds of its EVENT_SOURCES, and each of them must declare it", () => {
+  const feed = (callers: string[]) => [{ method: "GET" as const, path: EVENT_FEED_PATH, callers }];
+  const problems = checkInternalRoutes(
+    [
+      service("declares", [], feed(["gateway"])),
+      service("forgets", [], feed([])),
+      service("unread", [], [...feed(["gateway"]), { method: "POST", path: "/internal/other", callers: ["gateway"] }]),
+    ],
+    { name: "gateway", eventSources: ["declares", "forgets", "missing"] },
+  );
+  expect(problems).toEqual([
+    "unread GET /internal/events: its caller gateway reads only the event feeds of declares, forgets, missing",
+    "unread POST /internal/other: its caller gateway reads only the event feeds of declares, forgets, missing",
+    "gateway reads the events of forgets, but forgets's GET /internal/events does not declare it as a caller",
+    "gateway reads the events of missing, which is not a subgraph of the registry",
+  ]);
 });
 
 const service = (name: string, calls: string[], internalRoutes: InternalRoute[] = []) =>

@@ -10,6 +10,7 @@ import { Field, Problems, Notice } from "./ui";
 import { Catalogue, MyCourses, MyFood, Meals } from "./pages/Student";
 import { RollCall, CourseReport, TeachingCourses } from "./pages/Teacher";
 import { People, StaffCourses, StaffMeals, Wallets } from "./pages/Staff";
+import { Profile } from "./pages/Profile";
 
 export interface Page {
   path: string;
@@ -17,23 +18,29 @@ export interface Page {
   render: (session: Session) => ReactNode;
 }
 
+/** Every role's own account: name and password. */
+const PROFILE: Page = { path: "profile", title: "My profile", render: (s) => <Profile session={s} /> };
+
 const PAGES: Record<Role, Page[]> = {
   STUDENT: [
     { path: "courses", title: "My courses", render: (s) => <MyCourses session={s} /> },
     { path: "catalogue", title: "Course catalogue", render: () => <Catalogue /> },
     { path: "meals", title: "Meals this week", render: () => <Meals /> },
     { path: "orders", title: "Orders and wallet", render: () => <MyFood /> },
+    PROFILE,
   ],
   TEACHER: [
     { path: "courses", title: "My courses", render: () => <TeachingCourses /> },
     { path: "roll-call", title: "Roll call", render: () => <RollCall /> },
     { path: "report", title: "Course report", render: () => <CourseReport /> },
+    PROFILE,
   ],
   STAFF: [
     { path: "people", title: "People", render: () => <People /> },
     { path: "courses", title: "Courses", render: () => <StaffCourses /> },
     { path: "meals", title: "Meals", render: () => <StaffMeals /> },
     { path: "wallets", title: "Wallets", render: () => <Wallets /> },
+    PROFILE,
   ],
 };
 

@@ -37,6 +37,15 @@ const operationName = (document: DocumentNode) => {
 };
 const documentHash = (document: DocumentNode) => HASHES.get(operationName(document) ?? "")!;
 
+/** Why a session ended, in words: a deactivated account is told so (signing in again will not help). */
+function endedBecause(error: unknown): string {
+  const deactivated =
+    CombinedGraphQLErrors.is(error) && error.errors.some((e) => e.extensions?.reason === "ACCOUNT_DEACTIVATED");
+  return deactivated
+    ? "Your account has been deactivated. Ask the staff office to reactivate it."
+    : "Your session has ended. Please sign in again.";
+}
+
 let refreshing: Promise<Session | null> | null = null;
 
 /** One refresh at a time: everything waiting for a token waits for the same one. */
@@ -55,7 +64,7 @@ export function refreshSession(): Promise<Session | null> {
       return next;
     } catch (error) {
       if (CombinedGraphQLErrors.is(error) && error.errors.some((e) => e.extensions?.code === "UNAUTHENTICATED")) {
-        signOutLocally("Your session has ended. Please sign in again.");
+        signOutLocally(endedBecause(error));
         return null;
       }
       return getSession(); // the server could not be reached: keep the session, try again later
@@ -83,7 +92,7 @@ const signOutOnUnauthenticated = new ErrorLink(({ error, operation }) => {
   const unauthenticated =
     (ServerError.is(error) && error.statusCode === 401) ||
     (CombinedGraphQLErrors.is(error) && error.errors.some((e) => e.extensions?.code === "UNAUTHENTICATED"));
-  if (unauthenticated && getSession()) signOutLocally("Your session has ended. Please sign in again.");
+  if (unauthenticated && getSession()) signOutLocally(endedBecause(error));
 });
 
 export const client = new ApolloClient({

@@ -3,7 +3,7 @@
 // outbox), consumers read events through it (typed, checked), and docs/events.md is generated
 // from it: the catalogue is the contract between services.
 import { z } from "zod";
-import type { EventEnvelope, NewEvent } from "./envelope.ts";
+import type { EntityRef, EventEnvelope, NewEvent } from "./envelope.ts";
 import { UnprocessableEvent } from "./consumer.ts";
 
 export interface EventTypeDefinition<P extends z.ZodObject = z.ZodObject> {
@@ -11,6 +11,11 @@ export interface EventTypeDefinition<P extends z.ZodObject = z.ZodObject> {
   /** When it is written, in words. */
   description: string;
   payload: P;
+  /**
+   * The federation entities (their @key type and id) an event of this type changes, from its
+   * payload: every entity one of whose fields reads differently after it (caches evict them).
+   */
+  entities(payload: z.output<P>): EntityRef[];
 }
 
 export type EventDefinitions = Record<string, EventTypeDefinition>;
@@ -28,16 +33,24 @@ export interface EventCatalog<D extends EventDefinitions = EventDefinitions> {
   read<T extends keyof D & string>(event: EventEnvelope, type: T): z.output<D[T]["payload"]> | undefined;
 }
 
-export function defineEvents<const D extends EventDefinitions>(source: string, types: D): EventCatalog<D> {
+/** The definitions of the payload schemas `P` (inferred from them: each `entities` is typed on its own payload). */
+export type DefinitionsOf<P extends Record<string, z.ZodObject>> = { [T in keyof P]: EventTypeDefinition<P[T]> };
+
+export function defineEvents<const P extends Record<string, z.ZodObject>>(
+  source: string,
+  types: DefinitionsOf<P>,
+): EventCatalog<DefinitionsOf<P>> {
   return {
     source,
     types,
     create(type, payload) {
       const definition = types[type]!;
+      const parsed = definition.payload.parse(payload) as Record<string, unknown>;
       return {
         type,
         version: definition.version,
-        payload: definition.payload.parse(payload) as Record<string, unknown>,
+        payload: parsed,
+        entities: uniqueEntities(definition.entities(parsed as z.output<typeof definition.payload>)),
       };
     },
     read(event, type) {
@@ -48,9 +61,20 @@ export function defineEvents<const D extends EventDefinitions>(source: string, t
         throw new UnprocessableEvent(
           `${source} ${type} v${event.version}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
         );
-      return parsed.data as z.output<D[typeof type]["payload"]>;
+      return parsed.data as z.output<P[typeof type]>;
     },
   };
+}
+
+/** Each entity once, in first-seen order. */
+export function uniqueEntities(entities: readonly EntityRef[]): EntityRef[] {
+  const seen = new Set<string>();
+  return entities.filter(({ type, id }) => {
+    const key = `${type}\u0000${id}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** Schemas for the fields events share. */

@@ -1,4 +1,10 @@
 // Domain events: one envelope for every type, the contract between services (docs/events.md).
+
+/** A federation entity: its type as in the subgraph SDLs' @key types (User, Course, Meal, …) and its id. */
+export interface EntityRef {
+  type: string;
+  id: string;
+}
 export interface EventEnvelope<P extends Record<string, unknown> = Record<string, unknown>> {
   /** Unique per event; consumers apply each id once, JetStream deduplicates on it (Nats-Msg-Id). */
   id: string;
@@ -12,6 +18,8 @@ export interface EventEnvelope<P extends Record<string, unknown> = Record<string
   /** Position in the producer's outbox: increasing, in commit order (feed cursors use it). */
   sequence: string;
   payload: P;
+  /** The federation entities this event changes (caches evict them); absent in events written before entities were recorded. */
+  entities?: EntityRef[];
 }
 
 /** What a producer writes; the rest of the envelope is filled in by the outbox. */
@@ -19,6 +27,8 @@ export interface NewEvent<P extends Record<string, unknown> = Record<string, unk
   type: string;
   version?: number;
   payload: P;
+  /** The federation entities it changes (the catalogue fills them in from the payload). */
+  entities?: EntityRef[];
 }
 
 /** `<prefix>.<source>.<type>`, e.g. pooya.food.FoodOrderConfirmed. */

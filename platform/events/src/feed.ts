@@ -80,6 +80,10 @@ export interface FeedConsumerOptions {
   /** Pause between reads when a read cannot be held open (calls to the source time out too soon). */
   pollIntervalMs: number;
   log: Logger;
+  /** The continuous read failed after reads that worked (or at its first read). */
+  onUnreadable?: (error: Error) => void;
+  /** A continuous read worked after one or more failed (events may have waited meanwhile). */
+  onReadableAgain?: () => void;
 }
 
 /** How a bounded catch-up ended (see tryCatchUp). */
@@ -174,9 +178,12 @@ export function createFeedConsumer(options: FeedConsumerOptions) {
     let failures = 0;
     while (!signal.aborted) {
       try {
-        const applied = await pull(longPollMs);
-        if (failures > 0)
+        // After failures the first read is not held open: the source is known readable at once.
+        const applied = await pull(failures > 0 ? 0 : longPollMs);
+        if (failures > 0) {
           options.log.info({ source: options.source, failedReads: failures, applied }, "event feed readable again");
+          options.onReadableAgain?.();
+        }
         failures = 0;
         if (longPollMs <= 0 && applied === 0) await sleep(options.pollIntervalMs, signal);
       } catch (error) {
@@ -187,6 +194,7 @@ export function createFeedConsumer(options: FeedConsumerOptions) {
             { source: options.source, reason: (error as Error).message },
             "cannot read the event feed; retrying with backoff",
           );
+        if (failures === 0) options.onUnreadable?.(error as Error);
         failures += 1;
         // The backoff ends early when the source is back (its breaker closed on a ready /readyz).
         const recovered = new AbortController();

@@ -2,8 +2,9 @@
 // database): events are written in the transaction of the change they describe, so there is
 // no change without its event and no event without its change.
 import { randomUUID } from "node:crypto";
-import type { EventEnvelope, EventPage, NewEvent, SqlRunner } from "./envelope.ts";
+import type { EntityRef, EventEnvelope, EventPage, NewEvent, SqlRunner } from "./envelope.ts";
 import { CommitSignal } from "./signal.ts";
+import { noteWrittenEntities } from "./written.ts";
 import { eventTables, runPoolQuery, runStatement, sql } from "./sql.ts";
 
 /** Taken as the last step of a writing transaction: sequences then commit in order, so a reader
@@ -18,7 +19,7 @@ export async function appendEvents(tx: SqlRunner, events: readonly NewEvent[]): 
     tx,
     eventTables
       .insertInto("outbox_events")
-      .columns(["id", "type", "version", "payload"])
+      .columns(["id", "type", "version", "payload", "entities"])
       .expression(
         eventTables
           .selectFrom(
@@ -27,12 +28,13 @@ export async function appendEvents(tx: SqlRunner, events: readonly NewEvent[]): 
               type: string;
               version: number;
               payload: unknown;
+              entities: unknown;
               n: number;
-            }>`unnest(${events.map(() => randomUUID())}::uuid[], ${events.map((e) => e.type)}::text[], ${events.map((e) => e.version ?? 1)}::int[], ${events.map((e) => JSON.stringify(e.payload))}::jsonb[]) WITH ORDINALITY`.as<"e">(
-              sql`e(id, type, version, payload, n)`,
+            }>`unnest(${events.map(() => randomUUID())}::uuid[], ${events.map((e) => e.type)}::text[], ${events.map((e) => e.version ?? 1)}::int[], ${events.map((e) => JSON.stringify(e.payload))}::jsonb[], ${events.map((e) => (e.entities ? JSON.stringify(e.entities) : null))}::jsonb[]) WITH ORDINALITY`.as<"e">(
+              sql`e(id, type, version, payload, entities, n)`,
             ),
           )
-          .select(["e.id", "e.type", "e.version", "e.payload"])
+          .select(["e.id", "e.type", "e.version", "e.payload", "e.entities"])
           .orderBy("e.n"),
       ),
   );
@@ -45,7 +47,19 @@ export interface OutboxRow {
   version: number;
   payload: Record<string, unknown>;
   occurred_at: Date;
+  entities: EntityRef[] | null;
 }
+
+/** The columns an envelope is read from. */
+export const OUTBOX_ENVELOPE_COLUMNS = [
+  "sequence",
+  "id",
+  "type",
+  "version",
+  "payload",
+  "occurred_at",
+  "entities",
+] as const;
 
 export const rowToEnvelope = (source: string, row: OutboxRow): EventEnvelope => ({
   id: row.id,
@@ -55,6 +69,7 @@ export const rowToEnvelope = (source: string, row: OutboxRow): EventEnvelope => 
   source,
   sequence: row.sequence.toString(),
   payload: row.payload,
+  ...(row.entities ? { entities: row.entities } : {}),
 });
 
 /** Reads outside Prisma, on the service's pool: feed reads are plumbing, not part of any request's statements. */
@@ -69,7 +84,7 @@ export async function readOutbox(pool: PoolLike, source: string, after: bigint, 
       pool,
       eventTables
         .selectFrom("outbox_events")
-        .select(["sequence", "id", "type", "version", "payload", "occurred_at"])
+        .select(OUTBOX_ENVELOPE_COLUMNS)
         .where("sequence", ">", after.toString())
         .orderBy("sequence")
         .limit(limit),
@@ -92,7 +107,7 @@ export interface Outbox<Tx extends SqlRunner> {
   /**
    * Runs `work` in one transaction; the events it emits are written as the transaction's last
    * step and commit (or roll back) with it. Whoever waits for news in this process is woken
-   * once it committed.
+   * once it committed, and the request's collection notes the entities they change (written.ts).
    */
   transaction<T>(work: (tx: Tx, emit: Emit) => Promise<T>): Promise<T>;
   read(after: bigint, limit: number): Promise<EventPage>;
@@ -111,17 +126,21 @@ export function createOutbox<Tx extends SqlRunner>(options: {
     source: options.source,
     committed,
     async transaction(work) {
-      let wrote = false;
+      // The events of the attempt that committed (the service's transaction may retry `work`).
+      let written: NewEvent[] = [];
       const result = await options.transaction(async (tx) => {
         const pending: NewEvent[] = [];
         const value = await work(tx, (events) => {
           pending.push(...(Array.isArray(events) ? events : [events as NewEvent]));
         });
         await appendEvents(tx, pending);
-        wrote = pending.length > 0;
+        written = pending;
         return value;
       });
-      if (wrote) committed.notify();
+      if (written.length > 0) {
+        committed.notify();
+        noteWrittenEntities(written);
+      }
       return result;
     },
     read: (after, limit) => readOutbox(options.pool, options.source, after, limit),

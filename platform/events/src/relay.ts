@@ -10,7 +10,7 @@ import type { Logger } from "@pooya/runtime";
 import type { Metrics } from "@pooya/runtime";
 import type { Broker } from "./broker.ts";
 import { eventSubject } from "./envelope.ts";
-import { rowToEnvelope, type Outbox } from "./outbox.ts";
+import { OUTBOX_ENVELOPE_COLUMNS, rowToEnvelope, type Outbox } from "./outbox.ts";
 import type { SqlRunner } from "./envelope.ts";
 import { eventTables, runPoolQuery, sql } from "./sql.ts";
 
@@ -75,7 +75,7 @@ export function startRelay(options: RelayOptions) {
         client,
         eventTables
           .selectFrom("outbox_events")
-          .select(["sequence", "id", "type", "version", "payload", "occurred_at"])
+          .select(OUTBOX_ENVELOPE_COLUMNS)
           .where("published_at", "is", null)
           .orderBy("sequence")
           .limit(BATCH),

@@ -2,52 +2,16 @@
 // NATS_URL), and its producing side (the outbox served as a feed and relayed to the broker).
 import type { FastifyInstance } from "fastify";
 import type pg from "pg";
-import { env } from "@pooya/runtime";
 import type { Logger } from "@pooya/runtime";
 import type { Metrics } from "@pooya/runtime";
 import { connectBroker, type Broker } from "./broker.ts";
+import type { EventSettings } from "./event-settings.ts";
 import type { SqlRunner } from "./envelope.ts";
 import { registerEventFeed } from "./feed.ts";
 import type { Outbox } from "./outbox.ts";
 import { relayMetrics, startRelay } from "./relay.ts";
 
-/** The variables of every service that produces or consumes events. */
-export function eventVariables() {
-  return {
-    NATS_URL: env
-      .natsUrls()
-      .optional()
-      .describe(
-        "NATS with JetStream (nats://host:4222): events go through the broker; unset, services read each other's event feeds over HTTP (the zero-setup mode)",
-      ),
-    EVENTS_SUBJECT_PREFIX: env
-      .matching(/^[A-Za-z0-9_-]{1,40}$/, "1 to 40 letters, digits, _ or -")
-      .default("pooya")
-      .describe(
-        "first token of event subjects (`<prefix>.<service>.<EventType>`) and of the stream's name (`<PREFIX>_EVENTS`)",
-      ),
-    EVENTS_POLL_INTERVAL_MS: env
-      .integer({ min: 10, max: 600_000 })
-      .default(1_000)
-      .describe(
-        "how often a held-open feed request, and the outbox relay, look for events committed by other replicas (commits in the same process wake them at once)",
-      ),
-  };
-}
-
-export interface EventSettings {
-  natsUrl?: string;
-  subjectPrefix: string;
-  pollIntervalMs: number;
-}
-
-export function eventSettings(vars: Record<string, unknown>): EventSettings {
-  return {
-    natsUrl: vars.NATS_URL as string | undefined,
-    subjectPrefix: vars.EVENTS_SUBJECT_PREFIX as string,
-    pollIntervalMs: vars.EVENTS_POLL_INTERVAL_MS as number,
-  };
-}
+export { eventSettings, eventVariables, type EventSettings } from "./event-settings.ts";
 
 /** The broker connection when NATS_URL is set (connecting in the background), else undefined. */
 export function brokerFor(service: string, settings: EventSettings, log: Logger): Broker | undefined {

@@ -17,7 +17,7 @@ import {
   type RawBuilder,
   type SelectType,
 } from "kysely";
-import type { SqlRunner } from "./envelope.ts";
+import type { EntityRef, SqlRunner } from "./envelope.ts";
 import type { PoolLike } from "./outbox.ts";
 
 export { sql } from "kysely";
@@ -72,7 +72,7 @@ export const asUuids = (values: readonly string[]): RawBuilder<string[]> => sql<
  * EVENT_TABLE_COLUMNS, which must name exactly these columns (tsc enforces that).
  */
 
-/** outbox_events: BigInt columns come back from pg as strings; payload is written as JSON text. */
+/** outbox_events: BigInt columns come back from pg as strings; payload and entities are written as JSON text. */
 export interface OutboxEventTable {
   sequence: Generated<string>;
   id: string;
@@ -81,6 +81,8 @@ export interface OutboxEventTable {
   payload: ColumnType<Record<string, unknown>, string, string>;
   occurred_at: Generated<Date>;
   published_at: Date | null;
+  /** The federation entities the event changes (null in rows written before they were recorded). */
+  entities: ColumnType<EntityRef[] | null, string | null | undefined, string | null>;
 }
 
 export interface InboxEventTable {
@@ -120,6 +122,7 @@ export const EVENT_TABLE_COLUMNS: {
     payload: { type: "jsonb", nullable: false },
     occurred_at: { type: "timestamp with time zone", nullable: false },
     published_at: { type: "timestamp with time zone", nullable: true },
+    entities: { type: "jsonb", nullable: true },
   },
   inbox_events: {
     event_id: { type: "uuid", nullable: false },
@@ -150,10 +153,21 @@ CREATE TABLE IF NOT EXISTS "outbox_events" (
     "payload" JSONB NOT NULL,
     "occurred_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "published_at" TIMESTAMPTZ(3),
+    "entities" JSONB,
     CONSTRAINT "outbox_events_pkey" PRIMARY KEY ("sequence")
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "outbox_events_id_key" ON "outbox_events"("id");
 CREATE INDEX IF NOT EXISTS "outbox_events_published_at_sequence_idx" ON "outbox_events"("published_at", "sequence");
+DO $$ BEGIN
+  -- Outboxes created before events named their entities. Looked up first: ALTER TABLE would lock
+  -- the outbox against writers on every start, even when the column is there.
+  IF NOT EXISTS (
+    SELECT 1 FROM information_schema.columns
+    WHERE table_schema = current_schema() AND table_name = 'outbox_events' AND column_name = 'entities'
+  ) THEN
+    ALTER TABLE "outbox_events" ADD COLUMN IF NOT EXISTS "entities" jsonb;
+  END IF;
+END $$;
 `;
 
 /** The consuming side's tables (inbox and a cursor per source): see OUTBOX_TABLES_DDL. */

@@ -1,6 +1,7 @@
 // The event tables' one typed definition (EventTables, the columns the outbox, inbox and relay
-// statements are type-checked against) must be what every service's migrations create: each
-// service's committed migrations are applied to a fresh database and the outbox_events,
+// statements are type-checked against) must be what every service's migrations create, followed
+// by the kit's OUTBOX_TABLES_DDL for a producer (it adds the columns added since, e.g. entities):
+// each service's committed migrations are applied to a fresh database and the outbox_events,
 // inbox_events and replication_cursors it has are compared column by column (name, type,
 // nullability). A migration that renames, drops or adds a column there fails this test, and so
 // does EVENT_TABLES_DDL (what the kit creates for new services) if it strays from the definition;
@@ -9,8 +10,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import pg from "pg";
-import { SUBGRAPH_NAMES, createDatabases } from "@pooya/system";
-import { EVENT_TABLE_COLUMNS, EVENT_TABLES_DDL, EVENT_TABLE_NAMES } from "@pooya/events";
+import { SUBGRAPHS, SUBGRAPH_NAMES, createDatabases } from "@pooya/system";
+import { EVENT_TABLE_COLUMNS, EVENT_TABLES_DDL, EVENT_TABLE_NAMES, OUTBOX_TABLES_DDL } from "@pooya/events";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -33,6 +34,9 @@ async function eventTableColumns(client: pg.Client): Promise<Record<string, Colu
   return tables;
 }
 let databases: Awaited<ReturnType<typeof createDatabases>>;
+const producers = new Set<string>(
+  SUBGRAPHS.filter((s) => (s as { publishes?: { events?: unknown } }).publishes?.events).map((s) => s.name),
+);
 
 beforeAll(async () => {
   databases = await createDatabases([...SUBGRAPH_NAMES, "ddl"]);
@@ -55,6 +59,8 @@ beforeAll(async () => {
         .map((e) => e.name)
         .sort();
       for (const name of names) await client.query(readFileSync(`${dir}/${name}/migration.sql`, "utf8"));
+      // As the kit does after them, for a service that produces events (define-subgraph.ts).
+      if (producers.has(service)) await client.query(OUTBOX_TABLES_DDL);
       found.set(service, await eventTableColumns(client));
     } finally {
       await client.end();

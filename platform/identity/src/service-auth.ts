@@ -151,24 +151,45 @@ export function createServiceClient(options: { identity: ServiceIdentity; upstre
 
 // ---- the callee's side: callers' keys, verification, the routes' guard -----------------------
 
-/** The `<CALLER>_URL` variables of a service that serves `routes`: where each caller publishes its keys. */
+/**
+ * The gateway calls internal routes too (it reads the producers' event feeds). Every subgraph
+ * knows where it is already — GATEWAY_JWKS_URL, its identity-assertion keys — and it publishes
+ * its service-token keys beside them, at SERVICE_KEYS_PATH: no `GATEWAY_URL` to set.
+ */
+export const GATEWAY_CALLER = "gateway";
+/** The gateway's base URL, from its assertion keys' URL (`…/.well-known/jwks.json`). */
+export const gatewayBaseUrl = (jwksUrl: string) =>
+  /\/\.well-known\/jwks\.json$/.test(jwksUrl)
+    ? jwksUrl.replace(/\/\.well-known\/jwks\.json$/, "")
+    : new URL(jwksUrl).origin;
+
+/** The `<CALLER>_URL` variables of a service that serves `routes`: where each caller publishes its keys (the gateway: GATEWAY_JWKS_URL's). */
 export function callerVariables(routes: readonly InternalRoute[]) {
   return Object.fromEntries(
-    callersOf(routes).map((caller) => [
-      serviceUrlVariable(caller),
-      env
-        .httpUrl()
-        .describe(
-          `base URL of the ${caller} service, which calls internal routes here: ` +
-            `its service-token keys are read from \`${SERVICE_KEYS_PATH}\` there`,
-        ),
-    ]),
+    callersOf(routes)
+      .filter((caller) => caller !== GATEWAY_CALLER)
+      .map((caller) => [
+        serviceUrlVariable(caller),
+        env
+          .httpUrl()
+          .describe(
+            `base URL of the ${caller} service, which calls internal routes here: ` +
+              `its service-token keys are read from \`${SERVICE_KEYS_PATH}\` there`,
+          ),
+      ]),
   ) as Record<string, ReturnType<typeof env.httpUrl>>;
 }
 
-/** Each caller's base URL, from the variables of callerVariables. */
+/** Each caller's base URL, from the variables of callerVariables (the gateway's from GATEWAY_JWKS_URL). */
 export function callerUrls(routes: readonly InternalRoute[], vars: Record<string, unknown>): Record<string, string> {
-  return Object.fromEntries(callersOf(routes).map((caller) => [caller, vars[serviceUrlVariable(caller)] as string]));
+  return Object.fromEntries(
+    callersOf(routes).map((caller) => [
+      caller,
+      caller === GATEWAY_CALLER
+        ? gatewayBaseUrl(vars.GATEWAY_JWKS_URL as string)
+        : (vars[serviceUrlVariable(caller)] as string),
+    ]),
+  );
 }
 
 /** Why an internal call is refused: 401 nothing proves the caller, 403 it may not call the route, 503 its keys

@@ -4,7 +4,7 @@
 // metrics and nothing else). Label values come from bounded sets: route patterns, codes, a
 // capped list of operation names.
 import { createServer, type Server } from "node:http";
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from "prom-client";
 import proxyaddr from "proxy-addr";
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import type { TrackedCache } from "./bounded-cache.ts";
@@ -131,6 +131,15 @@ export function createMetrics(service: string) {
     },
     histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]) {
       return new Histogram({ name, help, labelNames, buckets, registers: [registry] });
+    },
+    /** Quantiles over a sliding window (`maxAgeSeconds`), for latencies whose percentiles are read as such. */
+    summary<L extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly L[],
+      options: { percentiles: number[]; maxAgeSeconds: number },
+    ) {
+      return new Summary({ name, help, labelNames, ...options, ageBuckets: 5, registers: [registry] });
     },
   };
 }

@@ -111,19 +111,26 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
 
   /**
    * What a request decides on (see docs/enrollment-sync.md). Replica first: a course it holds
-   * (its teacher never changes) and students it holds as enrolled are trusted as they are,
-   * without asking courses. Only what it cannot know yet — a course or enrollment newer than its
-   * cursor, or a re-enrollment after a drop it holds — sends the request to courses: a catch-up
+   * with the viewer as its teacher (or a STAFF viewer) and students it holds as enrolled are
+   * trusted as they are, without asking courses. Only what it cannot know yet — a course or
+   * enrollment newer than its cursor, a re-enrollment after a drop it holds, or a course given
+   * to this teacher since (CourseUpdated) — sends the request to courses: a catch-up
    * with everything committed before the request started (`since`) within the deadline and,
    * when that is not over within `directCheckAfterMs`, courses' direct answer as well: the first
    * certain answer decides (a long backlog, or a busy courses serving it, does not make the mark
    * wait for it). When courses cannot be asked (down, or its breaker open), the replica's answer
    * stands where it has one; the rest stays unknown.
    */
-  async function facts(courseId: string, studentIds: string[], since: number): Promise<Facts> {
+  async function facts(
+    viewer: NonNullable<Viewer>,
+    courseId: string,
+    studentIds: string[],
+    since: number,
+  ): Promise<Facts> {
     if (!isUuid(courseId)) return certain(null, []);
     const local = await fromReplica(courseId, studentIds);
-    if (local.course && studentIds.every((id) => local.enrolled.has(id))) return local;
+    if (local.course && mayManage(viewer, local.course) && studentIds.every((id) => local.enrolled.has(id)))
+      return local;
     const caughtUp = replica.tryCatchUp(since).then(async (outcome) => {
       if (outcome !== "fresh") return null;
       const fresh = await fromReplica(courseId, studentIds);
@@ -191,7 +198,7 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
   return {
     /** `since`: the replica position when the request started (read-your-writes, see docs/enrollment-sync.md). */
     async mark(viewer: NonNullable<Viewer>, input: MarkAttendanceInput, since: number) {
-      const known = await facts(input.courseId, [input.studentId], since);
+      const known = await facts(viewer, input.courseId, [input.studentId], since);
       const course = requireManagedCourse(viewer, input.courseId, known);
       refuseFutureDay(input.date);
       requireEnrolled([input.studentId], known);
@@ -223,7 +230,7 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
       const studentIds = marks.map((m) => m.studentId);
       if (new Set(studentIds).size !== studentIds.length)
         throw badUserInput("Each student can be marked once per roll call.", "marks");
-      const known = await facts(input.courseId, studentIds, since);
+      const known = await facts(viewer, input.courseId, studentIds, since);
       const course = requireManagedCourse(viewer, input.courseId, known);
       refuseFutureDay(input.date);
       requireEnrolled(studentIds, known);
@@ -294,8 +301,8 @@ export function createAttendance(db: AttendanceDb, outbox: AttendanceOutbox, rep
     },
 
     async ofCourseOnDay(viewer: NonNullable<Viewer>, courseId: string, date: Date, since: number) {
-      // A course's teacher never changes: only a course the replica does not know yet needs fresh facts.
-      const course = requireManagedCourse(viewer, courseId, await facts(courseId, [], since));
+      // Fresh facts only for a course the replica does not know yet, or one it says this teacher does not teach.
+      const course = requireManagedCourse(viewer, courseId, await facts(viewer, courseId, [], since));
       return db.prisma.attendanceRecord.findMany({
         where: { courseId: course.courseId, date },
         orderBy: [{ markedAt: "asc" }, { id: "asc" }],

@@ -29,10 +29,12 @@ export interface ReplicaOptions {
   metrics?: Metrics;
 }
 
-/** Applies one of courses' events to the replica (other types: nothing to do). */
+/** Applies one of courses' events to the replica (other types, CourseClosed too: nothing to do). */
 async function applyCourseEvent(tx: AttendanceTransaction, event: EventEnvelope): Promise<void> {
   const sequence = BigInt(event.sequence).toString();
-  const created = courseEvents.read(event, "CourseCreated");
+  // A new course, or an edit (its teacher may have changed): the replica row is the course as
+  // the event says, unless a newer event already wrote it.
+  const created = courseEvents.read(event, "CourseCreated") ?? courseEvents.read(event, "CourseUpdated");
   if (created) {
     await runStatement(
       tx,

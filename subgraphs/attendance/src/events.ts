@@ -19,5 +19,10 @@ export const attendanceEvents = defineEvents("attendance", {
       previousStatus: status.nullable().describe("The mark it replaced; null for the first mark of that day"),
       markedBy: eventFields.id().describe("The teacher or staff member who marked (a User id)"),
     }),
+    // The student's attendance; the course's attendanceRate.
+    entities: (e) => [
+      { type: "User", id: e.studentId },
+      { type: "Course", id: e.courseId },
+    ],
   },
 });

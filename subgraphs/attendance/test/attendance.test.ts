@@ -9,6 +9,7 @@ import {
   day,
   errorCodes,
   metricSum,
+  seededAdmin,
   uniqueCode,
   type ServiceHandle,
   type Tenv,
@@ -127,5 +128,33 @@ describe("enrollment replication", () => {
     expect(applied).toBe(0);
     expect(Number((await attendance.db.query("SELECT count(*) FROM inbox_events")).rows[0].count)).toBe(inboxBefore);
     expect(await replicaRows()).toEqual(replicaBefore);
+  });
+});
+
+describe("a course given to another teacher (CourseUpdated)", () => {
+  test("the new teacher marks at once (the replica catches up); once it has, the old teacher is FORBIDDEN", async () => {
+    const c = await createCourse();
+    const s = await createTestUser(users, "STUDENT");
+    await enroll(s, c.id);
+    await attendance.running!.replica.catchUp();
+    const next = await createTestUser(users, "TEACHER");
+    const changed = await courses.execute({
+      query: `mutation($id: ID!, $i: UpdateCourseInput!) { updateCourse(id: $id, input: $i) { teacher { id } } }`,
+      variables: { id: c.id, i: { teacherId: next.id } },
+      viewer: await seededAdmin(users),
+    });
+    expect(changed.data?.updateCourse.teacher.id).toBe(next.id);
+    // Background delivery is paused: the replica still names the old teacher, so refusing the
+    // new one would be a guess; the mark catches up first.
+    const byNext = await mark(next, { courseId: c.id, studentId: s.id, date: day(0), status: "PRESENT" });
+    expect(byNext.errors).toBeUndefined();
+    expect(byNext.data?.markAttendance.markedBy.id).toBe(next.id);
+    const { rows } = await attendance.db.query("SELECT teacher_id, code FROM course_replicas WHERE course_id = $1", [
+      c.id,
+    ]);
+    expect(rows).toEqual([{ teacher_id: next.id, code: c.code }]);
+    expect(
+      errorCodes(await mark(teacher, { courseId: c.id, studentId: s.id, date: day(-1), status: "PRESENT" })),
+    ).toEqual(["FORBIDDEN"]);
   });
 });

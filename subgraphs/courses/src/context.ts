@@ -39,6 +39,7 @@ export function createLoaders(db: CoursesDb) {
               "teacher_id as teacherId",
               "enrollment_count as enrollmentCount",
               "created_at as createdAt",
+              "status",
             ])
             .where((eb) => eb("id", "=", eb.fn.any(asUuids(ids)))),
         ),

@@ -8,6 +8,7 @@ import type { UsersDirectory } from "@pooya/users/directory";
 import { Prisma, type Course } from "./generated/prisma/client.ts";
 import type { CoursesDb, CoursesOutbox } from "./service.ts";
 import { courseEvents } from "./events.ts";
+import { courseClosed } from "./catalogue.ts";
 
 export function createEnrollment(db: CoursesDb, outbox: CoursesOutbox, users: UsersDirectory) {
   async function findCourse(courseId: string): Promise<Course> {
@@ -23,6 +24,7 @@ export function createEnrollment(db: CoursesDb, outbox: CoursesOutbox, users: Us
   return {
     async enroll(viewer: NonNullable<Viewer>, courseId: string, studentId: string | null | undefined): Promise<Course> {
       const course = await findCourse(courseId);
+      if (course.status === "CLOSED") throw courseClosed(course, "it takes no new enrollments");
       let target: string;
       if (viewer.role === "STUDENT") {
         if (studentId && studentId !== viewer.userId) throw forbidden("Students can only enrol themselves.");
@@ -44,11 +46,17 @@ export function createEnrollment(db: CoursesDb, outbox: CoursesOutbox, users: Us
           }
           throw error;
         }
+        // One statement decides: a seat is left and the course is still open (closeCourse and
+        // updateCourse lock the row, so this waits for them and sees what they committed).
         const seat = await tx.course.updateMany({
-          where: { id: course.id, enrollmentCount: { lt: tx.course.fields.capacity } },
+          where: { id: course.id, status: "OPEN", enrollmentCount: { lt: tx.course.fields.capacity } },
           data: { enrollmentCount: { increment: 1 } },
         });
-        if (seat.count !== 1) throw conflict(`${course.code} is full (${course.capacity} seats).`);
+        if (seat.count !== 1) {
+          const now = await tx.course.findUniqueOrThrow({ where: { id: course.id } });
+          if (now.status === "CLOSED") throw courseClosed(now, "it takes no new enrollments");
+          throw conflict(`${course.code} is full (${now.capacity} seats).`);
+        }
         emit(
           courseEvents.create("StudentEnrolled", {
             courseId: course.id,

@@ -6,6 +6,6 @@ import { EVENT_FEED_PATH } from "@pooya/events";
 import { ENROLLMENT_CHECK_PATH } from "./internal-api.ts";
 
 export const coursesInternalRoutes = [
-  { method: "GET", path: EVENT_FEED_PATH, callers: ["attendance", "notifications"] },
+  { method: "GET", path: EVENT_FEED_PATH, callers: ["attendance", "notifications", "gateway"] },
   { method: "POST", path: ENROLLMENT_CHECK_PATH, callers: ["attendance"] },
 ] as const satisfies readonly InternalRoute[];

@@ -157,3 +157,176 @@ describe("entity references and internal routes", () => {
     expect((await courses.internal("/internal/enrollments/check", { as: "food", body })).status).toBe(403);
   });
 });
+
+describe("updateCourse and closeCourse", () => {
+  const UPDATE = `mutation($id: ID!, $i: UpdateCourseInput!) { updateCourse(id: $id, input: $i) { id title description capacity status teacher { id } } }`;
+  const CLOSE = `mutation($id: ID!) { closeCourse(id: $id) { id status enrollmentCount } }`;
+  const update = (viewer: TestUser["viewer"], id: string, i: Record<string, unknown>) =>
+    courses.execute({ query: UPDATE, variables: { id, i }, viewer });
+  const eventsOf = async (courseId: string) =>
+    (
+      await courses.db.query(
+        "SELECT type, payload FROM outbox_events WHERE payload->>'courseId' = $1 ORDER BY sequence",
+        [courseId],
+      )
+    ).rows as { type: string; payload: Record<string, unknown> }[];
+
+  test("the course's teacher renames it and changes its description; CourseUpdated is written with the change", async () => {
+    const course = await createCourse();
+    const r = await update(teacher.viewer, course.id, { title: "Linear algebra", description: "Vectors." });
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.updateCourse).toEqual({
+      id: course.id,
+      title: "Linear algebra",
+      description: "Vectors.",
+      capacity: 30,
+      status: "OPEN",
+      teacher: { id: teacher.id },
+    });
+    const read = await courses.execute({
+      query: `query($id: ID!) { course(id: $id) { title description } }`,
+      variables: { id: course.id },
+      viewer: student.viewer,
+    });
+    expect(read.data?.course).toEqual({ title: "Linear algebra", description: "Vectors." });
+    // An empty description removes it; what is left out stays.
+    const cleared = await update(teacher.viewer, course.id, { description: "" });
+    expect(cleared.data?.updateCourse).toMatchObject({ title: "Linear algebra", description: null });
+    const events = await eventsOf(course.id);
+    expect(events.map((e) => e.type)).toEqual(["CourseCreated", "CourseUpdated", "CourseUpdated"]);
+    expect(events[1]!.payload).toEqual({
+      courseId: course.id,
+      code: course.code,
+      title: "Linear algebra",
+      description: "Vectors.",
+      capacity: 30,
+      teacherId: teacher.id,
+    });
+    expect(events[2]!.payload).not.toHaveProperty("description");
+  });
+
+  test("another teacher and a student are FORBIDDEN, a teacher naming another teacher FORBIDDEN; an unknown course NOT_FOUND; no field or a bad one BAD_USER_INPUT; nothing written", async () => {
+    const course = await createCourse();
+    const other = await createTestUser(users, "TEACHER");
+    const before = await eventsOf(course.id);
+    expect(errorCodes(await update(other.viewer, course.id, { title: "Mine now" }))).toEqual(["FORBIDDEN"]);
+    expect(errorCodes(await update(student.viewer, course.id, { title: "Mine now" }))).toEqual(["FORBIDDEN"]);
+    expect(errorCodes(await update(teacher.viewer, course.id, { teacherId: other.id }))).toEqual(["FORBIDDEN"]);
+    for (const id of ["00000000-0000-4000-8000-000000000000", "not-an-id"])
+      expect(errorCodes(await update(staff, id, { title: "X" }))).toEqual(["NOT_FOUND"]);
+    for (const bad of [{}, { title: null }, { title: " " }, { capacity: 0 }, { capacity: 1001 }]) {
+      const r = await update(teacher.viewer, course.id, bad);
+      expect(errorCodes(r)).toEqual(["BAD_USER_INPUT"]);
+    }
+    expect(await eventsOf(course.id)).toEqual(before);
+    const row = await courses.db.query("SELECT title, capacity, teacher_id FROM courses WHERE id = $1", [course.id]);
+    expect(row.rows[0]).toEqual({ title: "A course", capacity: 30, teacher_id: teacher.id });
+  });
+
+  test("capacity below the enrollments is BAD_USER_INPUT at capacity; equal to them is fine", async () => {
+    const course = await createCourse({ capacity: 5 });
+    for (const s of await insertTestUsers(users, "STUDENT", 3))
+      expect((await enroll(s, course.id)).errors).toBeUndefined();
+    const below = await update(teacher.viewer, course.id, { capacity: 2 });
+    expect(errorCodes(below)).toEqual(["BAD_USER_INPUT"]);
+    expect(below.errors?.[0]?.extensions?.field).toBe("capacity");
+    expect(below.errors?.[0]?.message).toMatch(/3 students/);
+    expect((await update(teacher.viewer, course.id, { capacity: 3 })).data?.updateCourse.capacity).toBe(3);
+  });
+
+  test("lowering the capacity while students enrol: every answer typed, never more students than seats", async () => {
+    const course = await createCourse({ capacity: 6 });
+    for (const s of await insertTestUsers(users, "STUDENT", 2)) await enroll(s, course.id);
+    const racers = await insertTestUsers(users, "STUDENT", 6);
+    const [lowered, ...enrolled] = await Promise.all([
+      update(staff, course.id, { capacity: 4 }),
+      ...racers.map((s) => enroll(s, course.id)),
+    ]);
+    const codes = [lowered, ...enrolled].flatMap((r) => errorCodes(r));
+    expect(codes.every((c) => c === "CONFLICT" || c === "BAD_USER_INPUT")).toBe(true);
+    const { rows } = await courses.db.query(
+      "SELECT capacity, enrollment_count, (SELECT count(*)::int FROM enrollments WHERE course_id = $1) AS enrolled FROM courses WHERE id = $1",
+      [course.id],
+    );
+    const taken = enrolled.filter((r) => r.data?.enroll).length;
+    expect(rows[0].enrolled).toBe(2 + taken);
+    expect(rows[0].enrollment_count).toBe(2 + taken);
+    expect(rows[0].enrollment_count).toBeLessThanOrEqual(rows[0].capacity);
+    if (lowered.data?.updateCourse) expect(rows[0].capacity).toBe(4);
+    else expect(errorCodes(lowered)).toEqual(["BAD_USER_INPUT"]);
+  });
+
+  test("STAFF gives the course another TEACHER (a student BAD_USER_INPUT, an unknown user NOT_FOUND); the event names both", async () => {
+    const course = await createCourse();
+    const next = await createTestUser(users, "TEACHER");
+    expect(errorCodes(await update(staff, course.id, { teacherId: student.id }))).toEqual(["BAD_USER_INPUT"]);
+    expect(errorCodes(await update(staff, course.id, { teacherId: "00000000-0000-4000-8000-000000000000" }))).toEqual([
+      "NOT_FOUND",
+    ]);
+    const r = await update(staff, course.id, { teacherId: next.id, capacity: 40 });
+    expect(r.data?.updateCourse).toMatchObject({ capacity: 40, teacher: { id: next.id } });
+    const events = await eventsOf(course.id);
+    expect(events.map((e) => e.type)).toEqual(["CourseCreated", "CourseUpdated"]);
+    expect(events[1]!.payload).toMatchObject({ teacherId: next.id, previousTeacherId: teacher.id, capacity: 40 });
+    // The old teacher no longer edits it; the new one does.
+    expect(errorCodes(await update(teacher.viewer, course.id, { title: "Old" }))).toEqual(["FORBIDDEN"]);
+    expect((await update(next.viewer, course.id, { title: "New" })).errors).toBeUndefined();
+    const taught = await courses.execute({
+      query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { teachingCourses { id } } } }`,
+      variables: {
+        r: [
+          { __typename: "User", id: next.id },
+          { __typename: "User", id: teacher.id },
+        ],
+      },
+      viewer: staff,
+    });
+    const [nextCourses, oldCourses] = taught.data?._entities as { teachingCourses: { id: string }[] }[];
+    expect(nextCourses!.teachingCourses.map((c) => c.id)).toContain(course.id);
+    expect(oldCourses!.teachingCourses.map((c) => c.id)).not.toContain(course.id);
+  });
+
+  test("STAFF closes a course: enrollments stay, new ones and edits are CONFLICT (COURSE_CLOSED), closing again changes nothing; a teacher may not close", async () => {
+    const course = await createCourse();
+    const s = await createTestUser(users, "STUDENT");
+    await enroll(s, course.id);
+    expect(
+      errorCodes(await courses.execute({ query: CLOSE, variables: { id: course.id }, viewer: teacher.viewer })),
+    ).toEqual(["FORBIDDEN"]);
+    const closed = await courses.execute({ query: CLOSE, variables: { id: course.id }, viewer: staff });
+    expect(closed.data?.closeCourse).toEqual({ id: course.id, status: "CLOSED", enrollmentCount: 1 });
+    const refused = await enroll(student, course.id);
+    expect(errorCodes(refused)).toEqual(["CONFLICT"]);
+    expect(refused.errors?.[0]?.extensions?.reason).toBe("COURSE_CLOSED");
+    const byTeacher = await courses.execute({
+      query: OPS.enroll,
+      variables: { c: course.id, s: student.id },
+      viewer: teacher.viewer,
+    });
+    expect(byTeacher.errors?.[0]?.extensions?.reason).toBe("COURSE_CLOSED");
+    const edit = await update(teacher.viewer, course.id, { title: "Too late" });
+    expect(errorCodes(edit)).toEqual(["CONFLICT"]);
+    expect(edit.errors?.[0]?.extensions?.reason).toBe("COURSE_CLOSED");
+    expect(
+      (await courses.execute({ query: CLOSE, variables: { id: course.id }, viewer: staff })).errors,
+    ).toBeUndefined();
+    expect(
+      errorCodes(
+        await courses.execute({
+          query: CLOSE,
+          variables: { id: "00000000-0000-4000-8000-000000000000" },
+          viewer: staff,
+        }),
+      ),
+    ).toEqual(["NOT_FOUND"]);
+    const events = await eventsOf(course.id);
+    expect(events.map((e) => e.type)).toEqual(["CourseCreated", "StudentEnrolled", "CourseClosed"]);
+    expect(events[2]!.payload).toEqual({ courseId: course.id, code: course.code });
+    const read = await courses.execute({
+      query: `query($id: ID!) { course(id: $id) { status enrollmentCount students { id } } }`,
+      variables: { id: course.id },
+      viewer: teacher.viewer,
+    });
+    expect(read.data?.course).toEqual({ status: "CLOSED", enrollmentCount: 1, students: [{ id: s.id }] });
+  });
+});

@@ -24,6 +24,11 @@ export const foodEvents = defineEvents("food", {
       totalPrice: eventFields.money().describe("What the wallet was charged"),
       balanceAfter: eventFields.money().describe("The wallet's balance once charged"),
     }),
+    // The meal's stock; the buyer's wallet and orders.
+    entities: (e) => [
+      { type: "Meal", id: e.mealId },
+      { type: "User", id: e.userId },
+    ],
   },
   FoodOrderCancelled: {
     version: 1,
@@ -36,6 +41,10 @@ export const foodEvents = defineEvents("food", {
       refund: eventFields.money().describe("What went back to the wallet"),
       balanceAfter: eventFields.money().describe("The wallet's balance once refunded"),
     }),
+    entities: (e) => [
+      { type: "Meal", id: e.mealId },
+      { type: "User", id: e.userId },
+    ],
   },
   WalletToppedUp: {
     version: 1,
@@ -46,6 +55,7 @@ export const foodEvents = defineEvents("food", {
       balanceAfter: eventFields.money().describe("The wallet's balance once credited"),
       toppedUpBy: eventFields.id().describe("The STAFF member (a User id)"),
     }),
+    entities: (e) => [{ type: "User", id: e.userId }],
   },
   MealUpdated: {
     version: 1,

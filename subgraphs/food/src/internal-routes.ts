@@ -5,5 +5,5 @@ import { type InternalRoute } from "@pooya/runtime";
 import { EVENT_FEED_PATH } from "@pooya/events";
 
 export const foodInternalRoutes = [
-  { method: "GET", path: EVENT_FEED_PATH, callers: ["notifications"] },
+  { method: "GET", path: EVENT_FEED_PATH, callers: ["notifications", "gateway"] },
 ] as const satisfies readonly InternalRoute[];

@@ -1,10 +1,20 @@
-// Accounts and sessions: registration, sign-in, refresh-token rotation, sign-out.
-import { badUserInput, clientAddressKey, codeLabel, conflict, domainError, type RateLimit } from "@pooya/runtime";
+// Accounts and sessions: registration, sign-in, refresh-token rotation, sign-out; the edits of an
+// account (its name, its password, staff's deactivation), each with its event.
+import {
+  badUserInput,
+  clientAddressKey,
+  codeLabel,
+  conflict,
+  domainError,
+  notFound,
+  unauthenticated,
+  type RateLimit,
+} from "@pooya/runtime";
 import { type Role } from "@pooya/identity";
-import { requireText } from "@pooya/subgraph-kit";
+import { isUuid, requireText } from "@pooya/subgraph-kit";
 import { asUuid, runQuery, runStatement, sql } from "@pooya/events";
 import { Prisma, type User } from "./generated/prisma/client.ts";
-import type { UsersDb, UsersOutbox } from "./service.ts";
+import type { UsersDb, UsersOutbox, UsersTransaction } from "./service.ts";
 import { userEvents } from "./events.ts";
 import { tables } from "./tables.ts";
 import { hashPassword, verifyPassword } from "./auth/passwords.ts";
@@ -43,16 +53,42 @@ export interface NewAccount {
   role: Role;
 }
 
+const NAME_MAX = 100;
+
+function checkPassword(password: string, field: string) {
+  if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
+    throw badUserInput(`${field} must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`, field);
+  }
+}
+
 function validateAccount(input: NewAccount): NewAccount {
   const email = input.email.trim().toLowerCase();
   if (email.length > 254 || !EMAIL_PATTERN.test(email))
     throw badUserInput("email is not a valid email address.", "email");
-  if (input.password.length < PASSWORD_MIN || input.password.length > PASSWORD_MAX) {
-    throw badUserInput(`password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`, "password");
-  }
-  return { ...input, email, name: requireText(input.name, "name", { max: 100 }) };
+  checkPassword(input.password, "password");
+  return { ...input, email, name: requireText(input.name, "name", { max: NAME_MAX }) };
 }
 
+/** A whole users row as hand-written SQL returns it (the Prisma model's field names). */
+const USER_ROW = [
+  "id",
+  "email",
+  "name",
+  "role",
+  "password_hash as passwordHash",
+  "created_at as createdAt",
+  "failed_logins as failedLogins",
+  "failed_logins_since as failedLoginsSince",
+  "active",
+] as const;
+
+/** Why login, refresh and the account's own edits refuse a deactivated account (extensions.reason). */
+export const ACCOUNT_DEACTIVATED = "ACCOUNT_DEACTIVATED";
+
+const accountDeactivated = () =>
+  domainError("UNAUTHENTICATED", "This account has been deactivated. Ask the staff office to reactivate it.", {
+    reason: ACCOUNT_DEACTIVATED,
+  });
 const sessionExpired = () => domainError("UNAUTHENTICATED", "This refresh token is not valid any more: sign in again.");
 const wrongCredentials = () => domainError("UNAUTHENTICATED", "Email or password is wrong.");
 const tooManyAttempts = (retryAfterSeconds: number) =>
@@ -74,9 +110,14 @@ export function createAccounts(
   limits: LoginLimits,
   observe: AccountsObserver = { login: () => undefined },
 ) {
-  async function startSession(user: User, familyId: string = crypto.randomUUID()) {
+  /** A new refresh token (in `client`: the pool, or the transaction that makes the session valid) and access token. */
+  async function startSession(
+    user: User,
+    familyId: string = crypto.randomUUID(),
+    client: Pick<UsersTransaction, "refreshToken"> = db.prisma,
+  ) {
     const refresh = newRefreshToken();
-    await db.prisma.refreshToken.create({
+    await client.refreshToken.create({
       data: {
         tokenHash: refresh.tokenHash,
         familyId,
@@ -167,16 +208,7 @@ export function createAccounts(
             eb("failed_logins", "<", limits.accountCeiling),
           ]),
         )
-        .returning([
-          "id",
-          "email",
-          "name",
-          "role",
-          "password_hash as passwordHash",
-          "created_at as createdAt",
-          "failed_logins as failedLogins",
-          "failed_logins_since as failedLoginsSince",
-        ]),
+        .returning(USER_ROW),
     );
     if (!reserved) {
       const locked = await db.prisma.user.findUnique({
@@ -204,8 +236,43 @@ export function createAccounts(
         .where("id", "=", asUuid(reserved.id)),
     );
     await limits.perAccountAndClient.reset(`${address}|${client}`);
+    // Said only to whoever knows the password: a guesser learns nothing about the account.
+    if (!reserved.active) throw accountDeactivated();
     return startSession(reserved);
   }
+
+  /** The account's row, locked until the transaction ends (FOR UPDATE: an edit; FOR SHARE: a refresh). */
+  async function lockedUser(tx: UsersTransaction, id: string, mode: "update" | "share"): Promise<User | undefined> {
+    const select = tables.selectFrom("users").select(USER_ROW).where("id", "=", asUuid(id));
+    const [row]: User[] = await runQuery(tx, mode === "update" ? select.forUpdate() : select.forShare());
+    return row;
+  }
+
+  /** The signed-in account, for an edit of its own: it must exist and be active. */
+  function requireOwnAccount(user: User | undefined | null): User {
+    if (!user) throw unauthenticated("This account no longer exists.");
+    if (!user.active) throw accountDeactivated();
+    return user;
+  }
+
+  /** Staff's switch: deactivation ends every session at once; either way the change is an event. */
+  async function setActive(staffId: string, id: string, active: boolean): Promise<User> {
+    if (!active && id === staffId) throw badUserInput("You cannot deactivate your own account.", "id");
+    if (!isUuid(id)) throw notFound("User", id);
+    return outbox.transaction(async (tx, emit) => {
+      const user = await lockedUser(tx, id, "update");
+      if (!user) throw notFound("User", id);
+      if (user.active === active) return user; // already so: nothing changes, nothing to announce
+      await tx.user.update({ where: { id }, data: { active } });
+      if (!active) await revokeAllSessions(tx, id);
+      emit(userEvents.create(active ? "UserReactivated" : "UserDeactivated", { userId: id }));
+      return { ...user, active };
+    });
+  }
+
+  /** Every refresh token of the account stops working (its sessions end when their access tokens expire). */
+  const revokeAllSessions = (tx: UsersTransaction, userId: string) =>
+    tx.refreshToken.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: new Date() } });
 
   return {
     createAccount,
@@ -227,23 +294,39 @@ export function createAccounts(
 
     async refresh(token: string) {
       const tokenHash = hashRefreshToken(token);
-      const now = new Date();
-      // One conditional UPDATE: of two concurrent refreshes with the same token, one wins.
-      const claimed = await db.prisma.refreshToken.updateMany({
-        where: { tokenHash, usedAt: null, revokedAt: null, expiresAt: { gt: now } },
-        data: { usedAt: now },
+      const found = await db.prisma.refreshToken.findUnique({
+        where: { tokenHash },
+        select: { userId: true, familyId: true },
       });
-      const stored = await db.prisma.refreshToken.findUnique({ where: { tokenHash }, include: { user: true } });
-      if (claimed.count !== 1 || !stored) {
+      if (!found) throw sessionExpired();
+      const now = new Date();
+      const outcome = await outbox.transaction(async (tx) => {
+        // The account's row first, FOR SHARE: a password change or a deactivation (which lock it
+        // to revoke every token) waits for this refresh to commit, or this refresh waits for them
+        // and then finds its token revoked, so no new token slips past their revocation.
+        const user = await lockedUser(tx, found.userId, "share");
+        if (!user) return "expired" as const;
+        if (!user.active) return "deactivated" as const;
+        // One conditional UPDATE: of two concurrent refreshes with the same token, one wins.
+        const claimed = await tx.refreshToken.updateMany({
+          where: { tokenHash, usedAt: null, revokedAt: null, expiresAt: { gt: now } },
+          data: { usedAt: now },
+        });
+        if (claimed.count !== 1) return "expired" as const;
+        return startSession(user, found.familyId, tx);
+      });
+      if (outcome === "deactivated") throw accountDeactivated();
+      if (outcome === "expired") {
+        const stored = await db.prisma.refreshToken.findUnique({ where: { tokenHash }, select: { usedAt: true } });
         if (stored?.usedAt) {
           await db.prisma.refreshToken.updateMany({
-            where: { familyId: stored.familyId, revokedAt: null },
+            where: { familyId: found.familyId, revokedAt: null },
             data: { revokedAt: now },
           });
         }
         throw sessionExpired();
       }
-      return startSession(stored.user, stored.familyId);
+      return outcome;
     },
 
     async logout(userId: string, token: string): Promise<boolean> {
@@ -255,6 +338,51 @@ export function createAccounts(
       });
       return revoked.count > 0;
     },
+
+    /** The viewer's own name (trimmed, 1 to 100 characters, as at sign-up). */
+    async updateProfile(userId: string, input: { name: string }): Promise<User> {
+      const name = requireText(input.name, "name", { max: NAME_MAX });
+      return outbox.transaction(async (tx, emit) => {
+        const user = requireOwnAccount(await lockedUser(tx, userId, "update"));
+        await tx.user.update({ where: { id: userId }, data: { name } });
+        emit(userEvents.create("UserProfileUpdated", { userId, name }));
+        return { ...user, name };
+      });
+    },
+
+    /**
+     * The viewer's own password: the current one must be right (a wrong one counts against the
+     * sign-in limit of this account and client, as a wrong login does). Every refresh token of the
+     * account is revoked, so every other session ends at once; the caller gets a new pair.
+     */
+    async changePassword(userId: string, currentPassword: string, newPassword: string, clientIp: string | null) {
+      checkPassword(newPassword, "newPassword");
+      if (newPassword === currentPassword)
+        throw badUserInput("newPassword must differ from the current password.", "newPassword");
+      const account = requireOwnAccount(await db.prisma.user.findUnique({ where: { id: userId } }));
+      const limitKey = `${account.email}|${clientIp ? clientAddressKey(clientIp) : "unknown"}`;
+      const attempt = await limits.perAccountAndClient.consume(limitKey);
+      if (!attempt.allowed) throw tooManyAttempts(attempt.retryAfterSeconds);
+      if (currentPassword.length > PASSWORD_MAX || !(await verifyPassword(account.passwordHash, currentPassword)))
+        throw badUserInput("The current password is wrong.", "currentPassword");
+      await limits.perAccountAndClient.reset(limitKey);
+      const passwordHash = await hashPassword(newPassword);
+      return outbox.transaction(async (tx, emit) => {
+        // Locked: a refresh in flight either commits before (and its new token is revoked here) or waits.
+        const user = requireOwnAccount(await lockedUser(tx, userId, "update"));
+        if (user.passwordHash !== account.passwordHash)
+          throw conflict("The password was changed at the same time elsewhere: sign in again.");
+        await tx.user.update({ where: { id: userId }, data: { passwordHash } });
+        await revokeAllSessions(tx, userId);
+        emit(userEvents.create("UserPasswordChanged", { userId }));
+        return startSession({ ...user, passwordHash }, undefined, tx);
+      });
+    },
+
+    /** STAFF: the account can no longer sign in or refresh, and its refresh tokens are revoked. */
+    deactivate: (staffId: string, id: string) => setActive(staffId, id, false),
+    /** STAFF: a deactivated account may sign in again (its old sessions stay ended). */
+    reactivate: (staffId: string, id: string) => setActive(staffId, id, true),
 
     /** The first STAFF account, from POOYA_ADMIN_EMAIL/POOYA_ADMIN_PASSWORD, if it does not exist yet. True when created. */
     async ensureAdmin(email: string, password: string): Promise<boolean> {

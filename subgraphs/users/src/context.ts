@@ -24,7 +24,13 @@ export type UserRow = Pick<User, "id"> & Partial<User>;
 export type UserPage = Connection<User>;
 
 /** The column behind each User field. The password hash is never read for an answer. */
-const USER_COLUMNS = { email: "email", name: "name", role: "role", createdAt: "created_at as createdAt" } as const;
+const USER_COLUMNS = {
+  email: "email",
+  name: "name",
+  role: "role",
+  createdAt: "created_at as createdAt",
+  active: "active",
+} as const;
 const USER_KEYS: ((typeof USER_COLUMNS)[keyof typeof USER_COLUMNS] | "id")[] = ["id"];
 
 export function createLoaders(db: UsersDb) {

@@ -16,6 +16,7 @@ export const userEvents = defineEvents("users", {
     version: 1,
     description: "Someone signed up (register): a new STUDENT account.",
     payload: z.object(account),
+    entities: (e) => [{ type: "User", id: e.userId }],
   },
   UserCreated: {
     version: 1,
@@ -24,11 +25,39 @@ export const userEvents = defineEvents("users", {
       ...account,
       createdBy: eventFields.id().nullable().describe("The STAFF user who created it; null for the first account"),
     }),
+    entities: (e) => [{ type: "User", id: e.userId }],
   },
   UserImported: {
     version: 1,
     description:
       "An account that existed before the outbox did, announced once by the migration that added it (not a sign-up: no welcome).",
     payload: z.object(account),
+    entities: (e) => [{ type: "User", id: e.userId }],
+  },
+  UserProfileUpdated: {
+    version: 1,
+    description: "Someone changed their own name (updateMyProfile).",
+    payload: z.object({ userId: account.userId, name: z.string().describe("The account's name from now on") }),
+    entities: (p: { userId: string }) => [{ type: "User", id: p.userId }],
+  },
+  UserPasswordChanged: {
+    version: 1,
+    description:
+      "Someone changed their own password (changeMyPassword): every refresh token of the account was revoked with it.",
+    payload: z.object({ userId: account.userId }),
+    entities: (p: { userId: string }) => [{ type: "User", id: p.userId }],
+  },
+  UserDeactivated: {
+    version: 1,
+    description:
+      "Staff deactivated the account (deactivateUser): its refresh tokens were revoked with it, it cannot sign in or refresh, and its access tokens are to be refused.",
+    payload: z.object({ userId: account.userId }),
+    entities: (p: { userId: string }) => [{ type: "User", id: p.userId }],
+  },
+  UserReactivated: {
+    version: 1,
+    description: "Staff reactivated a deactivated account (reactivateUser): it can sign in again.",
+    payload: z.object({ userId: account.userId }),
+    entities: (p: { userId: string }) => [{ type: "User", id: p.userId }],
   },
 });

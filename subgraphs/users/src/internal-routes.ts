@@ -7,5 +7,5 @@ import { USERS_LOOKUP_PATH } from "./directory-client.ts";
 
 export const usersInternalRoutes = [
   { method: "POST", path: USERS_LOOKUP_PATH, callers: ["courses", "food"] },
-  { method: "GET", path: EVENT_FEED_PATH, callers: ["notifications"] },
+  { method: "GET", path: EVENT_FEED_PATH, callers: ["notifications", "gateway"] },
 ] as const satisfies readonly InternalRoute[];

@@ -1,5 +1,6 @@
-// Staff pages: people (create teachers and other accounts), courses (create one for a teacher),
-// meals (add), wallets (top up a student's).
+// Staff pages: people (create teachers and other accounts, deactivate and reactivate them),
+// courses (create one for a teacher; edit, give to another teacher, close), meals (add, edit,
+// withdraw), wallets (top up a student's).
 import { useMemo, useState, type FormEvent, type ReactNode } from "react";
 import { useMutation, useQuery } from "@apollo/client/react";
 import { MealEditor } from "../meal-editor";
@@ -8,7 +9,9 @@ import {
   CatalogueDocument,
   CreateCourseDocument,
   CreateUserDocument,
+  DeactivateUserDocument,
   PeopleDocument,
+  ReactivateUserDocument,
   StaffMealsDocument,
   StudentWalletDocument,
   TopUpWalletDocument,
@@ -16,10 +19,12 @@ import {
   type Role,
 } from "../gql/graphql";
 import { splitProblems } from "../errors";
+import { getSession } from "../session";
 import { ErrorAlert, Field, Loading, Notice, Problems, isoDate, money, weekOf } from "../ui";
+import { CourseEditor } from "../course-editor";
 
 /** A form whose API errors go next to their fields (by extensions.field), the rest above the button. */
-function ApiForm({
+export function ApiForm({
   label,
   fields,
   error,
@@ -169,6 +174,7 @@ export function People() {
                     <th scope="col">Name</th>
                     <th scope="col">Email</th>
                     <th scope="col">Role</th>
+                    <th scope="col">Account</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -177,6 +183,9 @@ export function People() {
                       <td>{node.name}</td>
                       <td>{node.email}</td>
                       <td>{node.role.toLowerCase()}</td>
+                      <td>
+                        <AccountSwitch user={node} />
+                      </td>
                     </tr>
                   ))}
                 </tbody>
@@ -207,12 +216,44 @@ export function People() {
   );
 }
 
+/**
+ * Active or deactivated, and the button that changes it (not for one's own account). The answer
+ * carries `active`, so the row updates from Apollo's cache without a refetch.
+ */
+function AccountSwitch({ user }: { user: { id: string; name: string; active: boolean } }) {
+  const [deactivate, deactivating] = useMutation(DeactivateUserDocument);
+  const [reactivate, reactivating] = useMutation(ReactivateUserDocument);
+  const busy = deactivating.loading || reactivating.loading;
+  const self = user.id === getSession()?.user.id;
+  return (
+    <>
+      <span data-testid="account-status">{user.active ? "active" : "deactivated"}</span>{" "}
+      {!self && (
+        <button
+          type="button"
+          className="secondary"
+          disabled={busy}
+          onClick={() =>
+            void (user.active ? deactivate : reactivate)({ variables: { id: user.id } }).catch(() => undefined)
+          }
+        >
+          {user.active ? "Deactivate" : "Reactivate"}
+          <span className="visually-hidden"> {user.name}</span>
+        </button>
+      )}
+      <ErrorAlert error={deactivating.error ?? reactivating.error} />
+    </>
+  );
+}
+
 export function StaffCourses() {
   const teachers = usePeople("TEACHER");
   const [form, setForm] = useState({ code: "", title: "", description: "", capacity: 30, teacherId: "" });
   const [create, creating] = useMutation(CreateCourseDocument, { refetchQueries: [CatalogueDocument] });
   const [done, setDone] = useState<string>();
   const catalogue = useQuery(CatalogueDocument, { variables: { first: 50 } });
+  const [editing, setEditing] = useState<string>();
+  const edited = catalogue.data?.courses.edges.find((e) => e.node.id === editing)?.node;
   const teacherId = form.teacherId || teachers[0]?.id || "";
   return (
     <section aria-label="Courses" className="columns">
@@ -299,11 +340,23 @@ export function StaffCourses() {
       <div>
         <h2>Catalogue</h2>
         <ErrorAlert error={catalogue.error} />
+        {edited && (
+          <CourseEditor key={edited.id} course={edited} teachers={teachers} onDone={() => setEditing(undefined)} />
+        )}
         <ul className="plain">
           {catalogue.data?.courses.edges.map(({ node }) => (
             <li key={node.id}>
               <strong>{node.code}</strong> {node.title} · {node.teacher.name} · {node.capacity - node.seatsLeft}/
               {node.capacity}
+              {node.status === "CLOSED" && " · closed"}{" "}
+              <button
+                type="button"
+                className="secondary"
+                aria-label={`Edit ${node.code}`}
+                onClick={() => setEditing(node.id)}
+              >
+                Edit
+              </button>
             </li>
           ))}
         </ul>

@@ -138,10 +138,13 @@ export function Catalogue() {
                   <p className="muted">
                     {course.teacher.name} · {course.seatsLeft} of {course.capacity} seats left
                   </p>
+                  {course.description && <p>{course.description}</p>}
                   {enrolled.has(course.id) ? (
                     <p>
                       <strong>Enrolled</strong>
                     </p>
+                  ) : course.status === "CLOSED" ? (
+                    <p className="muted">Closed to new enrollments</p>
                   ) : (
                     <button
                       type="button"

@@ -1,5 +1,5 @@
-// A teacher's pages: their courses, a roll call (a whole class marked in one submit), a report
-// of every student's marks by date.
+// A teacher's pages: their courses (and editing one), a roll call (a whole class marked in one
+// submit), a report of every student's marks by date.
 import { useEffect, useMemo, useState } from "react";
 import { useMutation, useQuery } from "@apollo/client/react";
 import {
@@ -12,6 +12,7 @@ import {
 import { splitProblems } from "../errors";
 import { useRemainingPages } from "../pagination";
 import { ErrorAlert, Field, Loading, Notice, Problems, isoDate } from "../ui";
+import { CourseEditor } from "../course-editor";
 
 const STATUSES: AttendanceStatus[] = ["PRESENT", "ABSENT", "LATE", "EXCUSED"];
 const percent = (rate: number | null | undefined) => (rate == null ? "no marks yet" : `${Math.round(rate * 100)}%`);
@@ -55,11 +56,14 @@ function CoursePicker({ value, onChange }: { value: string; onChange: (id: strin
 
 export function TeachingCourses() {
   const { data, loading, error } = useQuery(TeachingCoursesDocument);
+  const [editing, setEditing] = useState<string>();
   if (loading && !data) return <Loading />;
   const courses = data?.me?.teachingCourses ?? [];
+  const edited = courses.find((c) => c.id === editing);
   return (
     <section aria-label="My courses">
       <ErrorAlert error={error} />
+      {edited && <CourseEditor key={edited.id} course={edited} onDone={() => setEditing(undefined)} />}
       {courses.length === 0 ? (
         <p>You do not teach any course yet. The staff office creates courses for teachers.</p>
       ) : (
@@ -79,6 +83,7 @@ export function TeachingCourses() {
               <tr key={c.id}>
                 <td>
                   <strong>{c.code}</strong> {c.title}
+                  {c.status === "CLOSED" && <span className="muted"> · closed</span>}
                 </td>
                 <td>
                   {c.enrollmentCount} / {c.capacity}
@@ -86,6 +91,19 @@ export function TeachingCourses() {
                 <td data-testid={`rate-${c.code}`}>{percent(c.attendanceRate)}</td>
                 <td className="actions">
                   <a href={`#/roll-call?course=${c.id}`}>Roll call</a> · <a href={`#/report?course=${c.id}`}>Report</a>
+                  {c.status === "OPEN" && (
+                    <>
+                      {" · "}
+                      <button
+                        type="button"
+                        className="secondary"
+                        aria-label={`Edit ${c.code}`}
+                        onClick={() => setEditing(c.id)}
+                      >
+                        Edit
+                      </button>
+                    </>
+                  )}
                 </td>
               </tr>
             ))}

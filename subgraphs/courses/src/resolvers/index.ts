@@ -20,6 +20,9 @@ export const resolvers: Resolvers = {
     enroll: (_, { courseId, studentId }, { viewer, enrollment }) => enrollment.enroll(viewer!, courseId, studentId),
     dropEnrollment: (_, { courseId, studentId }, { viewer, enrollment }) =>
       enrollment.drop(viewer!, courseId, studentId),
+    // Whether the viewer teaches the course, and who may change its teacher: checked by the domain.
+    updateCourse: (_, { id, input }, { viewer, catalogue }) => catalogue.updateCourse(viewer!, id, input),
+    closeCourse: (_, { id }, { catalogue }) => catalogue.closeCourse(id),
   },
 
   Course: {

@@ -30,6 +30,11 @@ export const resolvers: Resolvers = {
     refreshToken: (_, { refreshToken }, { accounts }) => accounts.refresh(refreshToken),
     logout: (_, { refreshToken }, { viewer, accounts }) => accounts.logout(viewer!.userId, refreshToken),
     createUser: (_, { input }, { viewer, accounts }) => accounts.createAccount(input, { createdBy: viewer!.userId }),
+    updateMyProfile: (_, { input }, { viewer, accounts }) => accounts.updateProfile(viewer!.userId, input),
+    changeMyPassword: (_, { currentPassword, newPassword }, { viewer, accounts, clientIp }) =>
+      accounts.changePassword(viewer!.userId, currentPassword, newPassword, clientIp),
+    deactivateUser: (_, { id }, { viewer, accounts }) => accounts.deactivate(viewer!.userId, id),
+    reactivateUser: (_, { id }, { viewer, accounts }) => accounts.reactivate(viewer!.userId, id),
   },
 
   User: {

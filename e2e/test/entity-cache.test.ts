@@ -1,0 +1,221 @@
+// The gateway's entity cache (CACHE=on) over the real federation: repeated reads are answered
+// without the subgraphs, an edit is visible on the next read (the same gateway, or another
+// replica sharing Redis), PRIVATE answers never reach another viewer, a subgraph that is down
+// gets its entities served stale with a warning, and a Redis that goes away only costs hits.
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { setTimeout as delay } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { freePort } from "../src/free-port.ts";
+import { startFederation, type Federation } from "../src/harness.ts";
+import { postGraphQL, type ExecuteOptions } from "../src/tenv.ts";
+import { addMeal, createCourse, enroll, insertStudents } from "../src/fixtures.ts";
+
+type Gateway = Awaited<ReturnType<Federation["startGateway"]>>;
+
+let fed: Federation;
+let redis: ChildProcess;
+let redisUrl: string;
+
+async function startRedis(port: number) {
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    {
+      stdio: ["ignore", "pipe", "ignore"],
+    },
+  );
+  // Ready once it says so on stdout.
+  await new Promise<void>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}`)));
+    child.stdout!.on("data", (chunk: Buffer) => {
+      if (chunk.toString().includes("Ready to accept connections")) resolve();
+    });
+  });
+  return child;
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  redisUrl = `redis://127.0.0.1:${port}`;
+  redis = await startRedis(port);
+  fed = await startFederation();
+}, 120_000);
+afterAll(async () => {
+  await fed?.close();
+  redis?.kill("SIGKILL");
+});
+
+const call = <T = Record<string, any>>(gateway: Gateway, options: ExecuteOptions) =>
+  postGraphQL<T>(gateway.graphqlUrl, options) as Promise<
+    Awaited<ReturnType<typeof postGraphQL<T>>> & { extensions?: Record<string, any> }
+  >;
+
+const ROSTER = `query($id: ID!) { course(id: $id) { title studentsConnection(first: 100) { edges { node { id name } } } } }`;
+
+/** Subgraph requests a gateway sent while `run` ran, by subgraph. */
+async function requestsDuring(gateway: Gateway, run: () => Promise<unknown>) {
+  const before = gateway.subgraphRequests.snapshot();
+  await run();
+  const after = gateway.subgraphRequests.snapshot();
+  return Object.fromEntries(
+    Object.entries(after)
+      .map(([name, n]) => [name, n - (before[name] ?? 0)])
+      .filter(([, n]) => n),
+  );
+}
+
+describe("in this process", () => {
+  let gateway: Gateway;
+  beforeAll(async () => {
+    gateway = await fed.startGateway({ CACHE: "on" });
+  });
+
+  test("a second roster asks the users subgraph for nothing it already has", async () => {
+    const teacher = await fed.createUser("TEACHER");
+    const course = await createCourse(fed, teacher, { capacity: 50 });
+    const students = await insertStudents(fed, 30);
+    for (const s of students) await enroll(fed, teacher.token, course.id, s);
+
+    const first = await call(gateway, { query: ROSTER, variables: { id: course.id }, token: teacher.token });
+    expect(first.errors).toBeUndefined();
+    expect(first.data!.course.studentsConnection.edges).toHaveLength(30);
+    const missesAfterFirst = gateway.entityCache.stats().miss;
+
+    let second!: Awaited<ReturnType<typeof call>>;
+    const sent = await requestsDuring(gateway, async () => {
+      second = await call(gateway, { query: ROSTER, variables: { id: course.id }, token: teacher.token });
+    });
+    expect(second.data).toEqual(first.data);
+    // courses answers the connection (maxAge 0: asked every time); the 30 names come from the cache.
+    expect(sent).toEqual({ courses: 1 });
+    expect(gateway.entityCache.stats().miss).toBe(missesAfterFirst);
+    expect(gateway.entityCache.stats().hit).toBeGreaterThanOrEqual(30);
+  });
+
+  test("a teacher renames their course: the next read shows the new title", async () => {
+    const teacher = await fed.createUser("TEACHER");
+    const course = await createCourse(fed, teacher, { title: "Old title" });
+    const read = () =>
+      call(gateway, {
+        query: `query($id: ID!) { course(id: $id) { title } }`,
+        variables: { id: course.id },
+        token: teacher.token,
+      });
+    expect((await read()).data!.course.title).toBe("Old title");
+    expect((await read()).data!.course.title).toBe("Old title"); // cached
+    const renamed = await call(gateway, {
+      query: `mutation($id: ID!, $i: UpdateCourseInput!) { updateCourse(id: $id, input: $i) { id title } }`,
+      variables: { id: course.id, i: { title: "New title" } },
+      token: teacher.token,
+    });
+    expect(renamed.errors).toBeUndefined();
+    expect((await read()).data!.course.title).toBe("New title");
+  });
+
+  test("PRIVATE answers are cached per viewer: one student's email and `me` never reach another", async () => {
+    const a = await fed.createUser("STUDENT", "Student A");
+    const b = await fed.createUser("STUDENT", "Student B");
+    const me = `{ me { id name email } }`;
+    for (let i = 0; i < 2; i++) {
+      const asA = await call(gateway, { query: me, token: a.token });
+      const asB = await call(gateway, { query: me, token: b.token });
+      expect(asA.data!.me).toEqual({ id: a.id, name: "Student A", email: a.email });
+      expect(asB.data!.me).toEqual({ id: b.id, name: "Student B", email: b.email });
+    }
+    expect(gateway.entityCache.stats().hit).toBeGreaterThan(0);
+  });
+});
+
+describe("in Redis, shared by two replicas", () => {
+  let one: Gateway;
+  let two: Gateway;
+  beforeAll(async () => {
+    one = await fed.startGateway({ CACHE: "on", REDIS_URL: redisUrl });
+    two = await fed.startGateway({ CACHE: "on", REDIS_URL: redisUrl });
+  });
+
+  test("what one replica cached, the other serves; an edit through one is seen through the other", async () => {
+    const teacher = await fed.createUser("TEACHER");
+    const course = await createCourse(fed, teacher, { title: "Shared" });
+    const read = (gateway: Gateway) =>
+      call(gateway, {
+        query: `query($id: ID!) { course(id: $id) { title } }`,
+        variables: { id: course.id },
+        token: teacher.token,
+      });
+    expect((await read(one)).data!.course.title).toBe("Shared");
+    const sent = await requestsDuring(two, async () => expect((await read(two)).data!.course.title).toBe("Shared"));
+    expect(sent).toEqual({});
+    const renamed = await call(one, {
+      query: `mutation($id: ID!, $i: UpdateCourseInput!) { updateCourse(id: $id, input: $i) { id } }`,
+      variables: { id: course.id, i: { title: "Shared, renamed" } },
+      token: teacher.token,
+    });
+    expect(renamed.errors).toBeUndefined();
+    expect((await read(two)).data!.course.title).toBe("Shared, renamed");
+  });
+});
+
+test("with food down, a cached meal is served past its max-age with a warning", async () => {
+  const gateway = await fed.startGateway({ CACHE: "on", CACHE_TYPES: "Meal=1", CACHE_STALE_SECONDS: "600" });
+  const meal = await addMeal(fed, { name: "Ash" });
+  const student = await fed.createUser("STUDENT");
+  // `meals` is a root answer of food's, cached with the Meal type's override as its max-age.
+  const query = `query($d: Date!) { meals(from: $d, to: $d) { id name price } }`;
+  const variables = {
+    d: (await fed.db.food.query("SELECT serving_date::text AS d FROM meals WHERE id = $1", [meal.id])).rows[0].d,
+  };
+  const cachedAt = Date.now();
+  const fresh = await call(gateway, { query, variables, token: student.token });
+  expect(fresh.errors).toBeUndefined();
+  expect(fresh.data!.meals).toContainEqual({ id: meal.id, name: "Ash", price: meal.price });
+  await fed.stopService("food");
+  // Past the entry's max-age (Meal=1 s): a wait on the clock, which is what is tested.
+  await delay(Math.max(0, cachedAt + 1_100 - Date.now()));
+  try {
+    const stale = await call(gateway, { query, variables, token: student.token });
+    expect(stale.errors).toBeUndefined();
+    expect(stale.data).toEqual(fresh.data);
+    expect(stale.extensions?.warnings).toEqual([expect.objectContaining({ code: "STALE_DATA", subgraph: "food" })]);
+    expect(gateway.entityCache.stats().stale).toBeGreaterThan(0);
+  } finally {
+    await fed.startService("food");
+  }
+});
+
+test("Redis killed: answers stay correct, from the subgraphs", async () => {
+  const port = await freePort();
+  let own = await startRedis(port);
+  const gateway = await fed.startGateway({ CACHE: "on", REDIS_URL: `redis://127.0.0.1:${port}` });
+  const teacher = await fed.createUser("TEACHER");
+  const course = await createCourse(fed, teacher, { title: "Before the outage" });
+  const read = () =>
+    call(gateway, {
+      query: `query($id: ID!) { course(id: $id) { title code } }`,
+      variables: { id: course.id },
+      token: teacher.token,
+    });
+  expect((await read()).data!.course.title).toBe("Before the outage");
+  own.kill("SIGKILL");
+  await once(own, "exit");
+  const rename = (title: string) =>
+    call(gateway, {
+      query: `mutation($id: ID!, $i: UpdateCourseInput!) { updateCourse(id: $id, input: $i) { id } }`,
+      variables: { id: course.id, i: { title } },
+      token: teacher.token,
+    });
+  expect((await rename("During the outage")).errors).toBeUndefined();
+  for (let i = 0; i < 3; i++) {
+    const answer = await read();
+    expect(answer.errors).toBeUndefined();
+    expect(answer.data!.course.title).toBe("During the outage");
+  }
+  // Back: still correct, and cached again.
+  own = await startRedis(port);
+  try {
+    for (let i = 0; i < 3; i++) expect((await read()).data!.course.title).toBe("During the outage");
+  } finally {
+    own.kill("SIGKILL");
+  }
+});
