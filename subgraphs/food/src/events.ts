@@ -67,7 +67,7 @@ export const foodEvents = defineEvents("food", {
       price: eventFields.money().describe("Its price now: what orders placed from now on pay per serving"),
       stock: z.number().int().describe("Servings left once changed"),
     }),
-    entities: (p: { mealId: string }) => [{ type: "Meal", id: p.mealId }],
+    entities: (e) => [{ type: "Meal", id: e.mealId }],
   },
   MealWithdrawn: {
     version: 1,
@@ -75,6 +75,6 @@ export const foodEvents = defineEvents("food", {
     payload: z.object({
       mealId: eventFields.id().describe("The meal (a Meal entity id)"),
     }),
-    entities: (p: { mealId: string }) => [{ type: "Meal", id: p.mealId }],
+    entities: (e) => [{ type: "Meal", id: e.mealId }],
   },
 });
