@@ -6,6 +6,11 @@
 //  2. relay throughput (JetStream): a backlog of events put in food's outbox at once; the time
 //     until the relay has published them all, and until notifications has consumed them all.
 //  3. the same backlog on the feed transport: until notifications has consumed them all.
+//  4. commit → eviction in a gateway's entity cache: a teacher renames a course through one
+//     gateway; another gateway (CACHE=on, in process: it learns of the change only from the event)
+//     evicts the course. Measured from the mutation's answer (after its commit) to the eviction,
+//     and from the event's transaction (occurredAt) to the eviction (the gateway's
+//     gateway_entity_cache_invalidation_delay_seconds).
 // BENCH_EVENT_SAMPLES (default 200) marks per transport, BENCH_BACKLOG (default 20000) events.
 // The broker is the machine's NATS (NATS_URL, default nats://127.0.0.1:4222).
 import {
@@ -24,6 +29,40 @@ const samples = Number(process.env.BENCH_EVENT_SAMPLES ?? 200);
 const backlog = Number(process.env.BENCH_BACKLOG ?? 20_000);
 const summary = (values: number[]) =>
   `p50 ${percentile(values, 0.5).toFixed(1)} ms · p99 ${percentile(values, 0.99).toFixed(1)} ms · max ${Math.max(...values).toFixed(1)} ms (${values.length} samples)`;
+
+/** Commit → eviction at a gateway replica that hears of the change only through the event. */
+async function evictionLatency(fed: Federation) {
+  const replica = await fed.startGateway({ CACHE: "on" });
+  const teacher = await fed.createUser("TEACHER");
+  const course = await createCourse(fed, teacher, { capacity: 10 });
+  const answeredToEvicted: number[] = [];
+  const evictedEvents = () => replica.entityCache.stats().evictions.event;
+  for (let i = 0; i < samples; i++) {
+    const before = evictedEvents();
+    const r = await fed.execute({
+      query: `mutation($id: ID!, $i: UpdateCourseInput!) { updateCourse(id: $id, input: $i) { id } }`,
+      variables: { id: course.id, i: { title: `Title ${i}` } },
+      token: teacher.token,
+    });
+    if (r.errors) throw new Error(JSON.stringify(r.errors));
+    const answered = performance.now();
+    const deadline = answered + 5_000;
+    while (evictedEvents() === before) {
+      if (performance.now() > deadline) throw new Error("the replica did not evict within 5 s");
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    answeredToEvicted.push(performance.now() - answered);
+  }
+  const metrics = await replica.metrics.registry.getSingleMetricAsString(
+    "gateway_entity_cache_invalidation_delay_seconds",
+  );
+  const quantile = (q: string) =>
+    Number(new RegExp(`quantile="${q}"} ([0-9.e+-]+)`).exec(metrics)?.[1] ?? NaN) * 1000;
+  return {
+    answeredToEvicted,
+    fromTransaction: `p50 ${quantile("0.5").toFixed(1)} ms · p99 ${quantile("0.99").toFixed(1)} ms`,
+  };
+}
 
 async function latency(fed: Federation) {
   const teacher = await fed.createUser("TEACHER");
@@ -108,6 +147,14 @@ for (const transport of ["feed", "jetstream"] as const) {
     console.log(`  mutation answered → notification on the WebSocket: ${summary(endToEnd)}`);
     console.log(`  event's transaction → notification's transaction:   ${summary(commitToRow)}`);
     results[`${transport} latency`] = { endToEnd: summary(endToEnd), commitToRow: summary(commitToRow) };
+
+    const eviction = await evictionLatency(fed);
+    console.log(`  mutation answered → evicted at another gateway:    ${summary(eviction.answeredToEvicted)}`);
+    console.log(`  event's transaction → evicted (gateway's summary):  ${eviction.fromTransaction}`);
+    results[`${transport} eviction`] = {
+      answeredToEvicted: summary(eviction.answeredToEvicted),
+      fromTransaction: eviction.fromTransaction,
+    };
 
     const started = await fillOutbox(fed, backlog);
     if (transport === "jetstream") {

@@ -58,6 +58,7 @@ export interface GraphQLResponse<T = Record<string, any>> {
   headers?: Headers;
   data?: T | null;
   errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; [k: string]: unknown } }[];
+  extensions?: Record<string, unknown>;
 }
 
 export interface ExecuteOptions {

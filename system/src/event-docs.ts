@@ -28,6 +28,22 @@ function typeOf(schema: JsonSchema): string {
   return Array.isArray(schema.type) ? schema.type.join(" or ") : (schema.type ?? "any");
 }
 
+/** The entity types an event type names, read off its mapping with a payload of placeholders (`Course` (id `courseId`)). */
+function entitiesOf(definition: EventCatalog["types"][string]): string {
+  const sample = new Proxy({}, { get: (_target, field) => (typeof field === "string" ? `\u0000${field}` : undefined) });
+  let entities: { type: string; id: unknown }[];
+  try {
+    entities = definition.entities(sample as never);
+  } catch {
+    return "computed from the payload (see the producer's `src/events.ts`)"; // a mapping that does more than read fields
+  }
+  const named = entities.map(({ type, id }) => {
+    const field = typeof id === "string" && id.startsWith("\u0000") ? id.slice(1) : undefined;
+    return field ? `\`${type}\` (id \`${field}\`)` : `\`${type}\``;
+  });
+  return named.length ? named.join(", ") : "none";
+}
+
 /** The services whose descriptors publish events, with their catalogues. */
 export function eventCatalogues(): EventCatalog[] {
   return SUBGRAPHS.flatMap((service) => {
@@ -47,7 +63,7 @@ export function renderEventCatalogue(prefix = "pooya"): string {
         "",
         definition.description,
         "",
-        `Subject \`${prefix}.${catalogue.source}.${type}\`. Payload:`,
+        `Subject \`${prefix}.${catalogue.source}.${type}\`. Entities it changes: ${entitiesOf(definition)}. Payload:`,
         "",
       );
       lines.push("| field | type | required | meaning |", "|---|---|---|---|");

@@ -29,6 +29,7 @@ import { tracingEnabled } from "@pooya/runtime/tracing";
 import { graphqlMetricsPlugin, type Metrics } from "@pooya/runtime";
 import { storableTextPlugin } from "@pooya/runtime";
 import { compiledExecutor } from "./executor.ts";
+import { collectingWrittenEntities, invalidationPlugin } from "./invalidation.ts";
 import { boundedKeyValueCache, documentBytes, drainDeadline } from "@pooya/runtime";
 import { SESSION_EXPIRED, enableWebSockets, graphqlOverWebSocket, prepareOperation } from "@pooya/runtime";
 import type { SqlStatementCounter } from "./database.ts";
@@ -158,6 +159,7 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
       requestShapePlugin(),
       storableTextPlugin(),
       graphqlMetricsPlugin(options.metrics),
+      invalidationPlugin(options.name),
       ...(tracingEnabled() ? [rootFieldSpansPlugin()] : []),
     ],
   });
@@ -181,13 +183,16 @@ export async function serveSubgraph<TContext extends { viewer: Viewer }>(options
     metricsPort: settings.metricsPort,
   });
   if (options.subscriptions) await enableWebSockets(edge);
-  const graphqlHandler = fastifyApolloHandler<TContext>(apollo, {
-    context: async (request) => {
-      const header = request.headers[IDENTITY_ASSERTION_HEADER];
-      const caller = await verifyIdentityAssertion(Array.isArray(header) ? header[0] : header);
-      return options.createContext(caller.viewer, caller);
-    },
-  });
+  // Each request notes the entities its writes change (for extensions.invalidation).
+  const graphqlHandler = collectingWrittenEntities(
+    fastifyApolloHandler<TContext>(apollo, {
+      context: async (request) => {
+        const header = request.headers[IDENTITY_ASSERTION_HEADER];
+        const caller = await verifyIdentityAssertion(Array.isArray(header) ? header[0] : header);
+        return options.createContext(caller.viewer, caller);
+      },
+    }),
+  );
   edge.app.post("/graphql", graphqlHandler);
   edge.app.route({
     method: "GET",
