@@ -127,6 +127,59 @@ describe("in this process", () => {
   });
 });
 
+/** Resolves with `read()`'s answer once `done` holds for it; fails after `timeoutMs`. */
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${JSON.stringify(value)}`);
+    await delay(20);
+  }
+}
+
+describe("heard through the events, by a replica that did not make the change", () => {
+  let replica: Gateway;
+  beforeAll(async () => {
+    replica = await fed.startGateway({ CACHE: "on" });
+  });
+
+  test("a course renamed through another gateway is evicted here by its CourseUpdated event", async () => {
+    const teacher = await fed.createUser("TEACHER");
+    const course = await createCourse(fed, teacher, { title: "Heard" });
+    const read = () =>
+      call(replica, {
+        query: `query($id: ID!) { course(id: $id) { title } }`,
+        variables: { id: course.id },
+        token: teacher.token,
+      });
+    expect((await read()).data!.course.title).toBe("Heard");
+    const evictedBefore = replica.entityCache.stats().evictions.event;
+    const renamed = await fed.execute({
+      query: `mutation($id: ID!, $i: UpdateCourseInput!) { updateCourse(id: $id, input: $i) { id } }`,
+      variables: { id: course.id, i: { title: "Heard, renamed" } },
+      token: teacher.token,
+    });
+    expect(renamed.errors).toBeUndefined();
+    await eventually(read, (r) => r.data?.course.title === "Heard, renamed");
+    expect(replica.entityCache.stats().evictions.event).toBeGreaterThan(evictedBefore);
+  });
+
+  test("a deactivated account's access token is refused at the gateway once the event arrives", async () => {
+    const student = await fed.createUser("STUDENT");
+    const me = () => call(replica, { query: `{ me { id } }`, token: student.token });
+    expect((await me()).data!.me.id).toBe(student.id);
+    const deactivated = await fed.execute({
+      query: `mutation($id: ID!) { deactivateUser(id: $id) { id active } }`,
+      variables: { id: student.id },
+      token: fed.admin.token,
+    });
+    expect(deactivated.errors).toBeUndefined();
+    const refused = await eventually(me, (r) => r.status === 401);
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: "UNAUTHENTICATED", reason: "ACCOUNT_DEACTIVATED" });
+  });
+});
+
 describe("staff's meal edits", () => {
   let gateway: Gateway;
   let other: Gateway;

@@ -201,11 +201,11 @@ export const gatewayStaticEnv = {
     ),
   CACHE_TYPES: env
     .list()
-    .default([])
     .refine(
       (items) => items.every((item) => /^[A-Za-z_][A-Za-z0-9_]*=(off|\d{1,6})$/.test(item)),
       "must be Type=seconds or Type=off, comma-separated",
     )
+    .optional()
     .describe(
       "per entity type, a max-age that replaces the schema's hints, e.g. `Meal=30,Course=off`; unset: the hints decide",
     ),

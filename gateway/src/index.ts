@@ -73,7 +73,7 @@ export const gatewayService = defineService({
           maxBytes: vars.CACHE_MAX_BYTES,
           staleSeconds: vars.CACHE_STALE_SECONDS,
           typeOverrides: Object.fromEntries(
-            vars.CACHE_TYPES.map((item) => {
+            (vars.CACHE_TYPES ?? []).map((item) => {
               const [type, age] = item.split("=") as [string, string];
               return [type, age === "off" ? 0 : Number(age)];
             }),

@@ -61,6 +61,16 @@ export const courseEvents = defineEvents("courses", {
         .optional()
         .describe("Who taught it before, when this edit changed the teacher (absent otherwise)"),
     }),
+    // The course, and its teachers' teachingCourses when it changed hands.
+    entities: (e) => [
+      { type: "Course", id: e.courseId },
+      ...(e.previousTeacherId
+        ? [
+            { type: "User", id: e.teacherId },
+            { type: "User", id: e.previousTeacherId },
+          ]
+        : []),
+    ],
   },
   CourseClosed: {
     version: 1,
@@ -69,5 +79,6 @@ export const courseEvents = defineEvents("courses", {
       courseId: eventFields.id().describe("The course"),
       code: z.string().describe("Its catalogue code"),
     }),
+    entities: (e) => [{ type: "Course", id: e.courseId }],
   },
 });

@@ -38,26 +38,26 @@ export const userEvents = defineEvents("users", {
     version: 1,
     description: "Someone changed their own name (updateMyProfile).",
     payload: z.object({ userId: account.userId, name: z.string().describe("The account's name from now on") }),
-    entities: (p: { userId: string }) => [{ type: "User", id: p.userId }],
+    entities: (e) => [{ type: "User", id: e.userId }],
   },
   UserPasswordChanged: {
     version: 1,
     description:
       "Someone changed their own password (changeMyPassword): every refresh token of the account was revoked with it.",
     payload: z.object({ userId: account.userId }),
-    entities: (p: { userId: string }) => [{ type: "User", id: p.userId }],
+    entities: (e) => [{ type: "User", id: e.userId }],
   },
   UserDeactivated: {
     version: 1,
     description:
       "Staff deactivated the account (deactivateUser): its refresh tokens were revoked with it, it cannot sign in or refresh, and its access tokens are to be refused.",
     payload: z.object({ userId: account.userId }),
-    entities: (p: { userId: string }) => [{ type: "User", id: p.userId }],
+    entities: (e) => [{ type: "User", id: e.userId }],
   },
   UserReactivated: {
     version: 1,
     description: "Staff reactivated a deactivated account (reactivateUser): it can sign in again.",
     payload: z.object({ userId: account.userId }),
-    entities: (p: { userId: string }) => [{ type: "User", id: p.userId }],
+    entities: (e) => [{ type: "User", id: e.userId }],
   },
 });
