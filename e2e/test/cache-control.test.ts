@@ -88,6 +88,12 @@ describe("a signed-in viewer's cacheable GET answer is private", () => {
     expect(r.cacheControl).toBe("private, max-age=30");
   });
 
+  test("a wallet: private, max-age=30 (User.wallet is PRIVATE for 30 s)", async () => {
+    const r = await get(fed.gateway.graphqlUrl, { query: `{ me { name wallet { balance } } }` }, bearer(student.token));
+    expect(r.body.errors).toBeUndefined();
+    expect(r.cacheControl).toBe("private, max-age=30");
+  });
+
   test("the web client's own operations sent by hash over GET (trusted documents): the catalogue and the week's meals", async () => {
     const manifest = JSON.parse(
       readFileSync(new URL("../../gateway/trusted-documents.json", import.meta.url), "utf8"),
@@ -165,10 +171,10 @@ describe("no-store", () => {
     expect(anonymous.cacheControl).toBe("no-store");
   });
 
-  test("a field that must not be cached (unread count, wallet, enrolled courses) makes the whole answer no-store", async () => {
+  test("a field that must not be cached (unread count, orders, enrolled courses) makes the whole answer no-store", async () => {
     for (const query of [
       `{ me { name unreadNotificationCount } }`,
-      `{ me { name wallet { balance } } }`,
+      `{ me { name foodOrdersConnection { totalCount } } }`,
       `{ courses(first: 1) { edges { node { code } } } me { enrolledCourses { code } } }`,
     ]) {
       const r = await get(fed.gateway.graphqlUrl, { query }, bearer(student.token));

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { freePort } from "../src/free-port.ts";
 import { startFederation, type Federation } from "../src/harness.ts";
 import { postGraphQL, type ExecuteOptions } from "../src/tenv.ts";
-import { addMeal, createCourse, enroll, insertStudents } from "../src/fixtures.ts";
+import { addMeal, createCourse, enroll, insertStudents, topUp } from "../src/fixtures.ts";
 
 type Gateway = Awaited<ReturnType<Federation["startGateway"]>>;
 
@@ -177,6 +177,96 @@ describe("heard through the events, by a replica that did not make the change", 
     expect(deactivated.errors).toBeUndefined();
     const refused = await eventually(me, (r) => r.status === 401);
     expect(refused.errors?.[0]?.extensions).toMatchObject({ code: "UNAUTHENTICATED", reason: "ACCOUNT_DEACTIVATED" });
+  });
+});
+
+describe("staff's meal edits", () => {
+  let gateway: Gateway;
+  let other: Gateway;
+  beforeAll(async () => {
+    gateway = await fed.startGateway({ CACHE: "on" });
+    // A replica of its own (no Redis): only food's events can tell it a meal changed.
+    other = await fed.startGateway({ CACHE: "on" });
+  });
+  const EDIT = `mutation($id: ID!, $i: UpdateMealInput!) { updateMeal(id: $id, input: $i) { id name price } }`;
+
+  test("a price change and a withdrawal: the next read through the same gateway shows them", async () => {
+    const student = await fed.createUser("STUDENT");
+    const meal = await addMeal(fed, { name: "Kashk bademjan", price: 700 });
+    const day = (await fed.db.food.query("SELECT serving_date::text AS d FROM meals WHERE id = $1", [meal.id])).rows[0]
+      .d as string;
+    const menu = async () =>
+      (
+        await call(gateway, {
+          query: `query($d: Date!) { meals(from: $d, to: $d) { id name price } }`,
+          variables: { d: day },
+          token: student.token,
+        })
+      ).data!.meals.filter((m: { id: string }) => m.id === meal.id);
+    const one = async () =>
+      (
+        await call(gateway, {
+          query: `query($id: ID!) { meal(id: $id) { name price available } }`,
+          variables: { id: meal.id },
+          token: student.token,
+        })
+      ).data!.meal;
+    expect(await menu()).toEqual([{ id: meal.id, name: "Kashk bademjan", price: 700 }]);
+    expect(await one()).toEqual({ name: "Kashk bademjan", price: 700, available: true });
+    expect(await requestsDuring(gateway, menu)).toEqual({}); // cached
+    expect(await requestsDuring(gateway, one)).toEqual({}); // cached
+    const edited = await call(gateway, {
+      query: EDIT,
+      variables: { id: meal.id, i: { price: 950 } },
+      token: fed.admin.token,
+    });
+    expect(edited.errors).toBeUndefined();
+    expect(await menu()).toEqual([{ id: meal.id, name: "Kashk bademjan", price: 950 }]);
+    expect(await one()).toEqual({ name: "Kashk bademjan", price: 950, available: true });
+    const withdrawn = await call(gateway, {
+      query: `mutation($id: ID!) { withdrawMeal(id: $id) { id } }`,
+      variables: { id: meal.id },
+      token: fed.admin.token,
+    });
+    expect(withdrawn.errors).toBeUndefined();
+    expect(await menu()).toEqual([]);
+    expect(await one()).toEqual({ name: "Kashk bademjan", price: 950, available: false });
+  });
+
+  test("another replica that cached the meal evicts it on food's MealUpdated event", async () => {
+    const student = await fed.createUser("STUDENT");
+    const meal = await addMeal(fed, { name: "Mirza ghasemi", price: 600 });
+    const read = async () =>
+      (
+        await call(other, {
+          query: `query($id: ID!) { meal(id: $id) { name price } }`,
+          variables: { id: meal.id },
+          token: student.token,
+        })
+      ).data!.meal;
+    expect(await read()).toEqual({ name: "Mirza ghasemi", price: 600 });
+    expect(await requestsDuring(other, read)).toEqual({}); // cached there
+    const edited = await call(gateway, {
+      query: EDIT,
+      variables: { id: meal.id, i: { name: "Mirza ghasemi (smoked)" } },
+      token: fed.admin.token,
+    });
+    expect(edited.errors).toBeUndefined();
+    await expect.poll(read, { timeout: 10_000, interval: 50 }).toEqual({ name: "Mirza ghasemi (smoked)", price: 600 });
+  });
+
+  test("a wallet (PRIVATE) is cached per viewer: one student's balance never reaches another", async () => {
+    const a = await fed.createUser("STUDENT");
+    const b = await fed.createUser("STUDENT");
+    await topUp(fed, a.id, 1234);
+    const wallet = `{ me { id wallet { balance } } }`;
+    for (let i = 0; i < 2; i++) {
+      expect((await call(gateway, { query: wallet, token: a.token })).data!.me).toEqual({
+        id: a.id,
+        wallet: { balance: 1234 },
+      });
+      expect((await call(gateway, { query: wallet, token: b.token })).data!.me).toEqual({ id: b.id, wallet: null });
+    }
   });
 });
 

@@ -136,3 +136,44 @@ describe("the list", () => {
     ]);
   });
 });
+
+describe("events that tell no one anything", () => {
+  test("food's MealUpdated and MealWithdrawn are applied as nothing, and the events after them still arrive", async () => {
+    const student = await createTestUser(users, "STUDENT");
+    const added = await food.execute({
+      query: OPS.addMeal,
+      variables: { i: { name: "Kabab", mealType: "LUNCH", servingDate: "2030-01-01", price: 100, stock: 5 } },
+      viewer: staff,
+    });
+    const mealId = added.data?.addMeal.id as string;
+    const edited = await food.execute({
+      query: `mutation($id: ID!) { updateMeal(id: $id, input: { price: 120 }) { id } }`,
+      variables: { id: mealId },
+      viewer: staff,
+    });
+    expect(edited.errors).toBeUndefined();
+    const withdrawn = await food.execute({
+      query: `mutation($id: ID!) { withdrawMeal(id: $id) { id } }`,
+      variables: { id: mealId },
+      viewer: staff,
+    });
+    expect(withdrawn.errors).toBeUndefined();
+    // Written after the meal's events: once its notification is there, the feed has passed them.
+    expect((await topUp(student.id, 500)).errors).toBeUndefined();
+    await vi.waitFor(async () => expect((await listOf(student)).notifications.totalCount).toBe(2), {
+      timeout: 10_000,
+      interval: 50,
+    });
+    const kinds = (await listOf(student)).notifications.edges.map((e) => e.node.kind);
+    expect(kinds.sort()).toEqual(["WALLET_TOPPED_UP", "WELCOME"].sort());
+    const { rows } = await food.db.query(
+      "SELECT id FROM outbox_events WHERE type IN ('MealUpdated', 'MealWithdrawn') AND payload->>'mealId' = $1",
+      [mealId],
+    );
+    expect(rows).toHaveLength(2);
+    const applied = await notifications.db.query("SELECT type FROM inbox_events WHERE event_id = ANY($1::uuid[])", [
+      rows.map((r) => r.id),
+    ]);
+    expect(applied.rows.map((r) => r.type).sort()).toEqual(["MealUpdated", "MealWithdrawn"]);
+  });
+});
