@@ -70,7 +70,8 @@ export function postgresCpuMs(): number {
 
 /**
  * CPU ms each live Postgres backend serving one of `databases` has used so far, by pid. A
- * backend's command line is "postgres: <user> <database> <client> <state>" (its process title).
+ * backend's command line is its process title, "postgres: <user> <database> <client> <state>"
+ * (after "<cluster_name>: " when the server has one).
  * The machine's other databases (other programs' work) are left out, and so are the server's
  * own processes (checkpointer, WAL writer, autovacuum), which no one request can be charged for.
  */
@@ -84,8 +85,10 @@ export function postgresBackendsCpuMs(databases: ReadonlySet<string>): Map<numbe
     } catch {
       continue; // ended meanwhile
     }
-    const database = /^postgres: \S+ (\S+) /.exec(title)?.[1];
-    if (database && databases.has(database)) found.set(p.pid, ticksToMs(Number(p.fields[11]) + Number(p.fields[12])));
+    // "postgres: [<cluster_name>: ]<user> <database> <client> <state>": a word of it names the database.
+    const words = title.split("\0")[0]!.split(" ");
+    if (words[0] === "postgres:" && words.some((word) => databases.has(word)))
+      found.set(p.pid, ticksToMs(Number(p.fields[11]) + Number(p.fields[12])));
   }
   return found;
 }
