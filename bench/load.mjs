@@ -1,5 +1,6 @@
 // One load run with autocannon, in its own process (pinned to its own core by the caller):
-// node load.mjs '<json: url, headers, body, connections, seconds>' → prints the result as JSON.
+// node load.mjs '<json: url, headers, body, connections, seconds, expectBody?>' → prints the
+// result as JSON; with expectBody, `mismatches` counts the answers whose bytes differ from it.
 import autocannon from "autocannon";
 
 const spec = JSON.parse(process.argv[2]);
@@ -11,6 +12,7 @@ const result = await autocannon({
   connections: spec.connections,
   duration: spec.seconds,
   pipelining: 1,
+  ...(spec.expectBody ? { expectBody: spec.expectBody } : {}),
 });
 console.log(
   JSON.stringify({
@@ -19,5 +21,6 @@ console.log(
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
+    mismatches: result.mismatches,
   }),
 );

@@ -1,15 +1,24 @@
-// npm run bench: our gateway side by side with stock Apollo Gateway and Hive Gateway (JS query
-// planner, and its Rust router runtime), on the same subgraphs (separate processes, real
-// Postgres) and the same data, interleaved (A B C D, A B C D, …). Gateways and subgraphs run on
-// core 0, the load (autocannon, its own process) on core 1 (BENCH_CORES moves that line). Prints
-// req/s, p50/p99, gateway and subgraph CPU milliseconds per request (from /proc), Postgres's
-// too (every backend of the machine's server, on any core), and ratios against ours; checks
+// npm run bench: our gateway side by side with stock Apollo Gateway, Hive Gateway (JS query
+// planner, and its Rust router runtime) and Grafbase (Rust, its CLI's `grafbase dev`), on the same
+// subgraphs (separate processes, real Postgres) and the same data, interleaved (A B C D, A B C D,
+// …). Gateways and subgraphs run on core 0, the load (autocannon, its own process) on core 1
+// (BENCH_CORES moves that line). Prints req/s, p50/p99, and per request the CPU milliseconds of
+// the gateway, of the subgraphs together and of Postgres (the backends serving the bench's
+// databases), each run's and the medians, with ratios against ours in the same round; checks
 // first that every candidate answers each query with the same JSON (a faster wrong answer does
 // not count).
-// The peers are benchmark-only: bench/package.json, installed here on first use.
+// "ours" runs with CACHE=off; "ours-cached" is a second gateway of ours with CACHE=on (the entity
+// cache, in-process), warm: each run is preceded by a 1 s warm-up of the same query, as every
+// candidate's is.
+// Every gateway gets the subgraphs' answers uncompressed: a subgraph never compresses (its callers
+// are services on the internal network), whatever the gateway's HTTP client accepts (the peers'
+// ask for gzip by default, Grafbase's header rules cannot change that).
+// The peers are benchmark-only: bench/package.json, installed here on first use (or when one is
+// missing); stock Apollo runs bench/'s own @apollo/server, which patches/ does not touch.
 //   BENCH_SECONDS (10) per run, BENCH_CONNECTIONS (10), BENCH_ROUNDS (3), BENCH_SIZES (20,200,1000),
-//   BENCH_CANDIDATES (ours,apollo,hive,hive-router), BENCH_QUERIES (Q1,Q2,Q3), BENCH_SMOKE=1: 2 s,
-//   one round, 20 and 200. BENCH_PROFILE_DIR: every service writes a V8 CPU profile there on exit.
+//   BENCH_CANDIDATES (ours,ours-cached,apollo,hive,hive-router,grafbase), BENCH_QUERIES (Q1,Q2,Q3),
+//   BENCH_SMOKE=1: 2 s, one round, 20 and 200. BENCH_PROFILE_DIR: every service writes a V8 CPU
+//   profile there on exit.
 //   BENCH_QUIET_MS (100, smoke 250): subgraph CPU per 2 s below which the seed's events count as consumed.
 //   BENCH_NODE_OPTIONS: Node flags for our gateway and subgraphs, as NODE_OPTIONS (a flag a service
 //   already starts with, see nodeFlagsOf, keeps its own value).
@@ -19,24 +28,26 @@
 //   BENCH_CORES (1): the gateways and subgraphs run on cores 0 … N-1, the load on core N (on all
 //   of them when N is every core). BENCH_GATEWAY_PROCESSES (1): each gateway runs as N processes
 //   on one port, as replicas on one machine would: ours and stock Apollo with SO_REUSEPORT (ours:
-//   REUSE_PORT), Hive with its own `--fork N` (node:cluster); a candidate's CPU and RSS are its
-//   processes' together. With both, throughput per core count: how the system scales across cores.
+//   REUSE_PORT), Hive with its own `--fork N` (node:cluster), Grafbase as its one process (it
+//   runs a thread per core it may use); a candidate's CPU and RSS are its processes' together.
+//   With both, throughput per core count: how the system scales across cores.
 //   BENCH_MEMORY_LIMIT_MB: every gateway and subgraph runs under a memory limit of its own, as in
 //   a container (a memory cgroup it joins before Node starts, so V8 sizes its heap and young
 //   generation from the limit; Linux, as root). "gw RSS MiB" is each gateway's peak resident
 //   size during its timed runs, limited or not; the subgraphs' peaks are printed after the table.
 // Each run starts once the system's cores are idle again (what the previous candidate still had
 // in flight is done).
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { createIdentityAssertionSigner, signingKeyFromJwk } from "@pooya/identity";
 import { createMemoryLimit, peakRssMb, resetPeakRss, type MemoryLimit } from "./lib/memory-limit.ts";
-import { cpuMs, postgresCpuMs, running, withChildren } from "./lib/process-cpu.ts";
+import { cpuMs, postgresBackendsMeter, running, withChildren } from "./lib/process-cpu.ts";
 import {
   PROCESS_ADMIN,
   freePort,
@@ -49,7 +60,7 @@ import {
   type ServiceProcess,
 } from "@pooya/e2e";
 import { SUPERGRAPH_PATH, forApolloGateway } from "@pooya/gateway";
-import { nodeFlagsOf } from "@pooya/system";
+import { SUBGRAPH_NAMES, nodeFlagsOf, subgraphSchemaPath } from "@pooya/system";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const benchDir = join(root, "bench");
@@ -58,7 +69,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? (smoke ? 2 : 10));
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const rounds = Number(process.env.BENCH_ROUNDS ?? (smoke ? 1 : 3));
 const sizes = (process.env.BENCH_SIZES ?? (smoke ? "20,200" : "20,200,1000")).split(",").map(Number);
-const wanted = (process.env.BENCH_CANDIDATES ?? "ours,apollo,hive,hive-router").split(",");
+const wanted = (process.env.BENCH_CANDIDATES ?? "ours,ours-cached,apollo,hive,hive-router,grafbase").split(",");
 const queryKinds = (process.env.BENCH_QUERIES ?? "Q1,Q2,Q3").split(",");
 const profileDir = process.env.BENCH_PROFILE_DIR;
 const memoryLimitMb = Number(process.env.BENCH_MEMORY_LIMIT_MB ?? 0);
@@ -80,9 +91,24 @@ const limitFor = (name: string): string[] => {
   return limit.prefix;
 };
 
-if (!existsSync(join(benchDir, "node_modules", "@graphql-hive", "gateway"))) {
+const peerPackages = Object.keys(
+  (JSON.parse(readFileSync(join(benchDir, "package.json"), "utf8")) as { dependencies: Record<string, string> })
+    .dependencies,
+);
+if (!peerPackages.every((name) => existsSync(join(benchDir, "node_modules", name, "package.json")))) {
   console.log("installing the benchmark's peers (bench/package.json) …");
   execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: benchDir, stdio: "inherit" });
+}
+// Stock Apollo is stock: bench/'s own @apollo/server, not the root's (patches/ changes that one
+// for our gateway). Refuse to run it on a patched or shared copy.
+{
+  const entry = createRequire(join(benchDir, "stock-apollo-gateway.mjs")).resolve("@apollo/server");
+  const serverDir = join(benchDir, "node_modules", "@apollo", "server");
+  const patched = readFileSync(join(serverDir, "dist/esm/utils/makeGatewayGraphQLRequestContext.js"), "utf8").includes(
+    "GatewayResponseHttp",
+  );
+  if (!entry.startsWith(serverDir) || patched)
+    throw new Error(`stock Apollo would run a patched or shared @apollo/server (${entry})`);
 }
 
 /** Pins every thread of a process (V8's GC and compiler threads, libuv's pool), not only its main one, to the system's cores. */
@@ -115,11 +141,22 @@ const nodeOptions = [profileDir ? `--cpu-prof --cpu-prof-dir=${profileDir}` : ""
 // Several gateway processes share one port: ours listens with SO_REUSEPORT then (every service
 // gets the variable; only the gateway has a second process).
 const reusePort = gatewayProcesses > 1 ? { REUSE_PORT: "true" } : {};
+// Ours without the entity cache (CACHE=off, read by the gateway only): the comparison with
+// gateways that cache nothing stays like for like; "ours-cached" below has it on.
 const system = await startProcesses({
-  env: { LOG_LEVEL: "warn", ...reusePort, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
+  env: {
+    LOG_LEVEL: "warn",
+    CACHE: "off",
+    ...reusePort,
+    ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
+  },
   prefixOf: (name) => limitFor(name === "gateway" ? "ours" : name),
+  // Node compiles each service's TypeScript as it starts: minutes on a machine busy with other work.
+  readyTimeoutMs: 120_000,
 });
 const peers: ServiceProcess[] = [];
+/** The peers' files of this run (their supergraph, grafbase.toml and Grafbase's home). */
+let work: string | undefined;
 try {
   const subgraphs = Object.entries(system.processes)
     .filter(([name]) => name !== "gateway")
@@ -148,6 +185,7 @@ try {
     )
   ).createUser as { id: string };
   const usersDb = new pg.Pool({ connectionString: system.databaseUrls.users, max: 1 });
+  usersDb.on("error", () => undefined); // an idle connection ended by the server: the next query opens another
   // The gateway's key: peers get assertions signed with it, and students buy their meals with one.
   const signingKey = await signingKeyFromJwk(JSON.parse(system.envOf("gateway").GATEWAY_SIGNING_KEY!));
   const signAssertion = createIdentityAssertionSigner(signingKey);
@@ -224,7 +262,7 @@ try {
   await usersDb.end();
 
   // The peers: the same supergraph with the subgraphs' real addresses.
-  const work = await mkdtemp(join(tmpdir(), "pooya-bench-"));
+  work = await mkdtemp(join(tmpdir(), "pooya-bench-"));
   const supergraphPath = join(work, "supergraph.graphql");
   writeFileSync(
     supergraphPath,
@@ -264,8 +302,35 @@ try {
     }
     candidates.push({ name: "ours", url: gatewayUrl, pids: () => ourPids, headers: oursHeaders });
   }
-  // A second gateway of ours with other Node flags, measured in the same run (interleaved, same
-  // subgraphs): how a flag is judged when runs differ by ±30 % from one to the next.
+  /**
+   * Another gateway of ours beside the first, on a port of its own, with `env` on top of the
+   * first's variables and, when given, other Node options (instead of its own flags), measured
+   * in the same run (interleaved, same subgraphs).
+   */
+  const spawnOurs = async (name: string, env: Record<string, string>, nodeOptions?: string) => {
+    const port = await freePort();
+    const gateway = spawnService(
+      "gateway",
+      "gateway/src/main.ts",
+      { ...system.envOf("gateway"), PORT: String(port), ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...env },
+      port,
+      // Node flags: its own, or, when only variables differ, the same as ours.
+      { prefix: limitFor(name), ...(nodeOptions ? {} : { nodeArgs: nodeFlagsOf("gateway") }) },
+    );
+    peers.push(gateway);
+    await waitUntilReady(gateway);
+    pin(gateway.child.pid!);
+    candidates.push({
+      name,
+      url: `http://127.0.0.1:${port}/graphql`,
+      pids: () => [gateway.child.pid!],
+      headers: oursHeaders,
+    });
+  };
+  // Ours with the entity cache on (in-process: no REDIS_URL), warmed by each run's warm-up.
+  if (wanted.includes("ours-cached")) await spawnOurs("ours-cached", { CACHE: "on" });
+  // A second gateway of ours with other Node flags or variables: how a flag is judged when runs
+  // differ by ±30 % from one to the next.
   const variantOptions = process.env.BENCH_VARIANT_NODE_OPTIONS;
   const variantEnv = Object.fromEntries(
     (process.env.BENCH_VARIANT_ENV ?? "")
@@ -273,54 +338,22 @@ try {
       .filter(Boolean)
       .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
   );
-  if (variantOptions || Object.keys(variantEnv).length) {
-    const port = await freePort();
-    const variant = spawnService(
-      "gateway",
-      "gateway/src/main.ts",
-      {
-        ...system.envOf("gateway"),
-        PORT: String(port),
-        ...(variantOptions ? { NODE_OPTIONS: variantOptions } : {}),
-        ...variantEnv,
-      },
-      port,
-      // Node flags: the variant's own, or, when only variables differ, the same as ours.
-      { prefix: limitFor("ours-variant"), ...(variantOptions ? {} : { nodeArgs: nodeFlagsOf("gateway") }) },
-    );
-    await waitUntilReady(variant);
-    pin(variant.child.pid!);
-    peers.push(variant);
-    candidates.push({
-      name: "ours-variant",
-      url: `http://127.0.0.1:${port}/graphql`,
-      pids: () => [variant.child.pid!],
-      headers: oursHeaders,
-    });
-  }
+  if (variantOptions || Object.keys(variantEnv).length) await spawnOurs("ours-variant", variantEnv, variantOptions);
   /**
    * Starts a peer on a port of its own: as BENCH_GATEWAY_PROCESSES processes, each listening with
    * SO_REUSEPORT (REUSE_PORT), or, with `forks`, as one process that starts its own workers
    * (they are found as its children). Ready once every process has said so (`readyLine`) or,
-   * with one, once it answers.
+   * with one, once it answers. `command`: the program and its arguments, `$PORT` for the port.
    */
-  const spawnPeer = async (
-    name: string,
-    entry: string,
-    args: string[],
-    options: { readyLine?: string; forks?: boolean } = {},
-  ) => {
+  const spawnPeer = async (name: string, command: string[], options: { readyLine?: string; forks?: boolean } = {}) => {
     const port = await freePort();
-    const { spawn } = await import("node:child_process");
     const count = options.forks ? 1 : gatewayProcesses;
     const url = `http://127.0.0.1:${port}/graphql`;
     const pids: number[] = [];
     for (let i = 1; i <= count; i++) {
-      const [command, ...commandArgs] = [
+      const [program, ...programArgs] = [
         ...limitFor(i === 1 ? name : `${name}-${i}`),
-        process.execPath,
-        entry,
-        ...args.map((a) => a.replace("$PORT", String(port))),
+        ...command.map((a) => a.replace("$PORT", String(port))),
       ];
       const env = {
         PATH: process.env.PATH,
@@ -328,7 +361,7 @@ try {
         SUPERGRAPH_PATH: supergraphPath,
         ...(count > 1 ? { REUSE_PORT: "true" } : {}),
       };
-      const child = spawn(command!, commandArgs, { cwd: benchDir, env, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(program!, programArgs, { cwd: benchDir, env, stdio: ["ignore", "pipe", "pipe"] });
       let output = "";
       child.stdout.on("data", (c) => (output += c));
       child.stderr.on("data", (c) => (output += c));
@@ -370,12 +403,55 @@ try {
     ...(gatewayProcesses > 1 ? ["--fork", String(gatewayProcesses)] : []),
   ];
   if (wanted.includes("apollo"))
-    await spawnPeer("apollo", join(benchDir, "stock-apollo-gateway.mjs"), [], {
+    await spawnPeer("apollo", [process.execPath, join(benchDir, "stock-apollo-gateway.mjs")], {
       readyLine: "stock Apollo Gateway ready",
     });
-  if (wanted.includes("hive")) await spawnPeer("hive", hiveBin, hiveArgs, { forks: true });
+  if (wanted.includes("hive")) await spawnPeer("hive", [process.execPath, hiveBin, ...hiveArgs], { forks: true });
   if (wanted.includes("hive-router"))
-    await spawnPeer("hive-router", hiveBin, [...hiveArgs, "--hive-router-runtime"], { forks: true });
+    await spawnPeer("hive-router", [process.execPath, hiveBin, ...hiveArgs, "--hive-router-runtime"], { forks: true });
+  if (wanted.includes("grafbase")) {
+    // Grafbase composes the subgraphs' SDL itself (the files `npm run compose` reads) and calls
+    // them at the addresses of this run. It is its CLI's dev mode (a file watcher and a UI beside
+    // the engine; the standalone gateway binary is not on npm). It starts on the system's cores
+    // already, so its runtime sizes its thread pool to them.
+    const toml = [
+      ...SUBGRAPH_NAMES.flatMap((name) => [
+        `[subgraphs.${name}]`,
+        `url = ${JSON.stringify(`${system.processes[name].url}/graphql`)}`,
+        `schema_path = ${JSON.stringify(subgraphSchemaPath(name))}`,
+        "",
+      ]),
+      "# The identity assertion the load generator carries, passed on (the subgraphs require one).",
+      "[[headers]]",
+      'rule = "forward"',
+      'name = "x-identity-assertion"',
+      "",
+      "# Every request of a run is the same: identical concurrent subgraph requests would otherwise",
+      "# share one call (on by default; off for Hive too), and the comparison would not be like for like.",
+      "[traffic_shaping]",
+      "inflight_deduplication = false",
+      "",
+    ].join("\n");
+    writeFileSync(join(work, "grafbase.toml"), toml);
+    const grafbaseBin = join(benchDir, "node_modules/@grafbase/cli-x86_64-unknown-linux-musl/grafbase");
+    await spawnPeer(
+      "grafbase",
+      [
+        "taskset",
+        "-c",
+        systemCores,
+        grafbaseBin,
+        "--home",
+        join(work, "grafbase-home"),
+        "dev",
+        "-c",
+        join(work, "grafbase.toml"),
+        "-p",
+        "$PORT",
+      ],
+      { forks: true },
+    );
+  }
 
   const allQueries = [
     { name: "Q1 me { id name role }", body: { query: `{ me { id name role } }` } },
@@ -396,24 +472,42 @@ try {
   ];
   const queries = allQueries.filter((q) => queryKinds.some((kind) => q.name.startsWith(`${kind} `)));
 
-  // Same answer from every candidate, or the numbers mean nothing.
+  // Same answer from every candidate, or the numbers mean nothing. Each is asked twice: the
+  // second answer of a caching gateway comes from its cache. Each candidate's second answer, byte
+  // for byte, is what every answer of its load runs must be (autocannon counts those that differ).
   let wrong = 0;
+  const expectedBody = new Map<string, string>();
+  const ask = async (c: (typeof candidates)[number], body: object) => {
+    const response = await fetch(c.url, {
+      method: "POST",
+      headers: await c.headers(),
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(60_000),
+    });
+    return response.text();
+  };
+  const same = (a: string, b: string) => {
+    try {
+      return JSON.stringify(JSON.parse(a)) === JSON.stringify(JSON.parse(b));
+    } catch {
+      return false;
+    }
+  };
   for (const q of queries) {
-    const answers = await Promise.all(
-      candidates.map(async (c) => {
-        const response = await fetch(c.url, {
-          method: "POST",
-          headers: await c.headers(),
-          body: JSON.stringify(q.body),
-        });
-        return JSON.stringify(await response.json());
-      }),
-    );
+    const answers = await Promise.all(candidates.map((c) => ask(c, q.body)));
+    const again = await Promise.all(candidates.map((c) => ask(c, q.body)));
     for (const [i, c] of candidates.entries()) {
-      if (answers[i] !== answers[0]) {
+      expectedBody.set(`${q.name}\u0000${c.name}`, again[i]!);
+      const wrongOne = (
+        [
+          ["", answers[i]!],
+          [" (asked again)", again[i]!],
+        ] as const
+      ).find(([, answer]) => !same(answer, answers[0]!));
+      if (wrongOne) {
         wrong += 1;
         console.log(
-          `DIFFERENT ANSWER: ${c.name} on ${q.name}:\n  ${answers[i]!.slice(0, 300)}\n  ours: ${answers[0]!.slice(0, 300)}`,
+          `DIFFERENT ANSWER: ${c.name} on ${q.name}${wrongOne[0]}:\n  ${wrongOne[1]!.slice(0, 300)}\n  ours: ${answers[0]!.slice(0, 300)}`,
         );
       }
     }
@@ -434,23 +528,40 @@ try {
       perSubgraph: Record<string, number[]>;
       rssMb: number[];
       errors: number;
+      /** Answers of the timed runs that differ from the candidate's checked answer. */
+      wrongAnswers: number;
+      /** Against ours in the same round: throughput, gateway CPU and total CPU per request. */
+      vsOurs: { rps: number[]; gatewayCpu: number[]; totalCpu: number[] };
     }
   >();
-  const load = (spec: object) => {
-    const run = spawnSync(
-      "taskset",
-      ["-c", loadCores, process.execPath, join(benchDir, "load.mjs"), JSON.stringify(spec)],
-      { encoding: "utf8" },
+  /** One load run in its own process on the load's core; killed when it overruns by a minute. */
+  const load = (spec: { seconds: number } & Record<string, unknown>) =>
+    new Promise<{ requests: number; rps: number; p50: number; p99: number; errors: number; mismatches: number }>(
+      (resolve, reject) => {
+        const child = spawn(
+          "taskset",
+          ["-c", loadCores, process.execPath, join(benchDir, "load.mjs"), JSON.stringify(spec)],
+          {
+            stdio: ["ignore", "pipe", "pipe"],
+          },
+        );
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (c) => (stdout += c));
+        child.stderr.on("data", (c) => (stderr += c));
+        const timer = setTimeout(() => child.kill("SIGKILL"), (spec.seconds + 60) * 1000);
+        child.once("error", reject);
+        child.once("close", (code) => {
+          clearTimeout(timer);
+          if (code !== 0) reject(new Error(`load failed (${code}): ${stderr}`));
+          else resolve(JSON.parse(stdout.trim().split("\n").pop()!));
+        });
+      },
     );
-    if (run.status !== 0) throw new Error(`load failed: ${run.stderr}`);
-    return JSON.parse(run.stdout.trim().split("\n").pop()!) as {
-      requests: number;
-      rps: number;
-      p50: number;
-      p99: number;
-      errors: number;
-    };
-  };
+  /** The Postgres backends of this run's databases (the names in its URLs), not the machine's other work. */
+  const postgres = postgresBackendsMeter(
+    new Set(Object.values(system.databaseUrls).map((url) => decodeURIComponent(new URL(url).pathname.slice(1)))),
+  );
   // The seed's events (enrollments, wallets, orders, roll calls) are still being consumed for a
   // while (notifications above all): measure only once the subgraphs are quiet.
   // Quiet: the five together under BENCH_QUIET_MS (100) of CPU per 2 s, i.e. 5 % of a core (their
@@ -539,23 +650,34 @@ try {
     `gateways and subgraphs on core${cores > 1 ? "s" : ""} ${systemCores}, the load on ${loadCores === systemCores ? "the same cores" : `core ${loadCores}`}; each gateway as ${gatewayProcesses} process${gatewayProcesses > 1 ? "es" : ""}`,
   );
   const longestSettle = { ms: 0, after: "" };
+  /** Answers of the timed runs that differ from the checked ones (a GATEWAY_TIMEOUT among them). */
+  let wrongUnderLoad = 0;
   // Idle: every process of the run, nothing asked of them (steady polling, a profiler's sampling),
   // over 2 s, per 250 ms; with a margin of 10 ms (the clock ticks are 10 ms).
   const everyPid = [...candidates.flatMap((c) => c.pids()), ...subgraphs.map((s) => s.pid)];
   const idleMs = (await cpuUsedIn(everyPid, 2_000)) / 8 + 10;
+  console.log(`\neach run: round, query, gateway, req/s, CPU per request (ratios against ours in the same round)`);
   for (let round = 1; round <= rounds; round++) {
+    /** Ours's figures in this round, by query (ours runs first). */
+    const oursThisRound = new Map<string, { rps: number; gatewayCpu: number; totalCpu: number }>();
     for (const q of queries) {
       for (const c of candidates) {
         const pids = c.pids();
         if (!pids.every(running)) continue; // gone (killed for memory under BENCH_MEMORY_LIMIT_MB): the table says so
-        const spec = { url: c.url, headers: await c.headers(), body: JSON.stringify(q.body), connections };
-        load({ ...spec, seconds: 1 }); // warm-up: JIT, pools, caches
+        const spec = {
+          url: c.url,
+          headers: await c.headers(),
+          body: JSON.stringify(q.body),
+          connections,
+          expectBody: expectedBody.get(`${q.name}\u0000${c.name}`),
+        };
+        await load({ ...spec, seconds: 1 }); // warm-up: JIT, pools, caches (ours-cached's entity cache)
         for (const pid of pids) resetPeakRss(pid);
         const gatewayBefore = pids.map(cpuMs);
         const eachBefore = subgraphs.map((s) => cpuMs(s.pid));
-        const databaseBefore = postgresCpuMs();
-        const r = load({ ...spec, seconds });
-        const databaseMs = postgresCpuMs() - databaseBefore;
+        postgres.start();
+        const r = await load({ ...spec, seconds });
+        const databaseMs = postgres.stop();
         if (!pids.every(running)) {
           console.log(`  ${c.name} exited during its run on ${q.name}`);
           continue;
@@ -572,19 +694,40 @@ try {
           perSubgraph: {},
           rssMb: [],
           errors: 0,
+          wrongAnswers: 0,
+          vsOurs: { rps: [], gatewayCpu: [], totalCpu: [] },
         };
+        const gatewayCpu =
+          pids.reduce((sum, pid, i) => sum + cpuMs(pid) - gatewayBefore[i]!, 0) / Math.max(1, r.requests);
+        const subgraphCpu = each.reduce((a, b) => a + b, 0);
+        const databaseCpu = databaseMs / Math.max(1, r.requests);
+        const run = { rps: r.rps, gatewayCpu, totalCpu: gatewayCpu + subgraphCpu + databaseCpu };
+        if (c.name === "ours") oursThisRound.set(q.name, run);
+        const ours = oursThisRound.get(q.name);
+        if (ours) {
+          entry.vsOurs.rps.push(run.rps / ours.rps);
+          entry.vsOurs.gatewayCpu.push(run.gatewayCpu / ours.gatewayCpu);
+          entry.vsOurs.totalCpu.push(run.totalCpu / ours.totalCpu);
+        }
         entry.rssMb.push(pids.reduce((sum, pid) => sum + peakRssMb(pid), 0));
         entry.rps.push(r.rps);
         entry.p50.push(r.p50);
         entry.p99.push(r.p99);
-        entry.gatewayCpu.push(
-          pids.reduce((sum, pid, i) => sum + cpuMs(pid) - gatewayBefore[i]!, 0) / Math.max(1, r.requests),
-        );
-        entry.subgraphCpu.push(each.reduce((a, b) => a + b, 0));
-        entry.databaseCpu.push(databaseMs / Math.max(1, r.requests));
+        entry.gatewayCpu.push(gatewayCpu);
+        entry.subgraphCpu.push(subgraphCpu);
+        entry.databaseCpu.push(databaseCpu);
         for (const [i, s] of subgraphs.entries()) (entry.perSubgraph[s.name] ??= []).push(each[i]!);
         entry.errors += r.errors;
+        entry.wrongAnswers += r.mismatches;
+        wrongUnderLoad += r.mismatches;
         results.set(key, entry);
+        console.log(
+          `  ${round} ${q.name.padEnd(52)} ${c.name.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s, CPU ms/req: gateway ${gatewayCpu.toFixed(2)}, subgraphs ${subgraphCpu.toFixed(2)}, Postgres ${databaseCpu.toFixed(2)}, total ${run.totalCpu.toFixed(2)}${
+            ours && c.name !== "ours"
+              ? `; vs ours: ${(run.rps / ours.rps).toFixed(2)}× req/s, ${(run.gatewayCpu / ours.gatewayCpu).toFixed(2)}× gateway CPU, ${(run.totalCpu / ours.totalCpu).toFixed(2)}× total CPU`
+              : ""
+          }${r.errors ? ` (${r.errors} errors)` : ""}${r.mismatches ? ` (${r.mismatches} wrong answers)` : ""}`,
+        );
         const waited = await settle(everyPid, idleMs);
         if (waited > longestSettle.ms) Object.assign(longestSettle, { ms: waited, after: `${c.name} on ${q.name}` });
       }
@@ -596,34 +739,41 @@ try {
   );
 
   console.log(
-    `\n${"query".padEnd(52)} ${"gateway".padEnd(12)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"gw CPU ms/req".padStart(14)} ${"subgraphs CPU".padStart(14)} ${"Postgres CPU".padStart(13)} ${"gw RSS MiB".padStart(10)}  vs ours`,
+    `\nmedians over rounds; CPU in ms per request; "vs ours": the median of each round's ratio against ours (req/s, gateway CPU, total CPU)`,
   );
+  console.log(
+    `${"query".padEnd(52)} ${"gateway".padEnd(12)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"gw CPU".padStart(7)} ${"subgraphs".padStart(9)} ${"Postgres".padStart(8)} ${"total".padStart(7)} ${"gw RSS MiB".padStart(10)}  vs ours: req/s  gw CPU  total CPU`,
+  );
+  const ratio = (values: number[]) => (values.length ? `${median(values).toFixed(2)}×` : "–");
   for (const q of queries) {
-    const ours = results.get(`${q.name}\u0000ours`);
     for (const c of candidates) {
       const r = results.get(`${q.name}\u0000${c.name}`);
       if (!r) {
         console.log(`${q.name.padEnd(52)} ${c.name.padEnd(12)} exited before this query's runs were done`);
         continue;
       }
-      const rps = median(r.rps);
-      const ratio = ours ? (rps / median(ours.rps)).toFixed(2) + "×" : "";
+      const total = r.gatewayCpu.map((gw, i) => gw + r.subgraphCpu[i]! + r.databaseCpu[i]!);
       console.log(
-        `${q.name.padEnd(52)} ${c.name.padEnd(12)} ${rps.toFixed(0).padStart(7)} ${median(r.p50).toFixed(1).padStart(7)} ${median(r.p99).toFixed(1).padStart(7)} ${median(r.gatewayCpu).toFixed(2).padStart(14)} ${median(r.subgraphCpu).toFixed(2).padStart(14)} ${median(r.databaseCpu).toFixed(2).padStart(13)} ${Math.max(
+        `${q.name.padEnd(52)} ${c.name.padEnd(12)} ${median(r.rps).toFixed(0).padStart(7)} ${median(r.p50).toFixed(1).padStart(7)} ${median(r.p99).toFixed(1).padStart(7)} ${median(r.gatewayCpu).toFixed(2).padStart(7)} ${median(r.subgraphCpu).toFixed(2).padStart(9)} ${median(r.databaseCpu).toFixed(2).padStart(8)} ${median(total).toFixed(2).padStart(7)} ${Math.max(
           ...r.rssMb,
         )
           .toFixed(0)
-          .padStart(10)}  ${ratio}${r.errors ? `  (${r.errors} errors)` : ""}`,
+          .padStart(
+            10,
+          )}           ${ratio(r.vsOurs.rps).padStart(5)} ${ratio(r.vsOurs.gatewayCpu).padStart(7)} ${ratio(r.vsOurs.totalCpu).padStart(10)}${r.errors ? `  (${r.errors} errors)` : ""}${r.wrongAnswers ? `  (${r.wrongAnswers} wrong answers)` : ""}`,
       );
     }
   }
-  console.log(`\nsubgraph CPU ms per request, each (median over rounds; the same subgraphs serve every gateway):`);
+  console.log(`\nsubgraph CPU ms per request, each (median over rounds), by the gateway that called them:`);
   for (const q of queries) {
-    const r = candidates.map((c) => results.get(`${q.name}\u0000${c.name}`)).find((found) => found !== undefined);
-    if (!r) continue;
-    console.log(
-      `  ${q.name.padEnd(52)} ${subgraphs.map((s) => `${s.name} ${median(r.perSubgraph[s.name]!).toFixed(2)}`).join(", ")}`,
-    );
+    console.log(`  ${q.name}`);
+    for (const c of candidates) {
+      const r = results.get(`${q.name}\u0000${c.name}`);
+      if (!r) continue;
+      console.log(
+        `    ${c.name.padEnd(12)} ${subgraphs.map((s) => `${s.name} ${median(r.perSubgraph[s.name]!).toFixed(2)}`).join(", ")}`,
+      );
+    }
   }
   console.log(
     `\nsubgraphs' peak RSS since they started (the seed included), MiB: ${subgraphs.map((s) => `${s.name} ${peakRssMb(s.pid).toFixed(0)}`).join(", ")}`,
@@ -634,7 +784,9 @@ try {
     );
   }
   console.log(`\nload average after: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
-  if (wrong) process.exitCode = 1;
+  if (wrongUnderLoad)
+    console.log(`${wrongUnderLoad} answers under load differed from the checked ones (see the table)`);
+  if (wrong || wrongUnderLoad) process.exitCode = 1;
 } finally {
   // A peer still running 10 s after SIGTERM is killed, and so is every process it started (Hive's
   // node:cluster workers under --fork do not all exit on their primary's SIGTERM).
@@ -658,4 +810,5 @@ try {
   if (profileDir) await Promise.all(Object.values(system.processes).map((p) => stopProcess(p, "SIGTERM")));
   await system.close();
   for (const limit of memoryLimits.values()) limit.remove();
+  if (work) rmSync(work, { recursive: true, force: true });
 }

@@ -1,6 +1,7 @@
 // The HTTP edge as clients meet it on the real gateway: body limit (a 413 the client reads),
-// CORS for browser clients, compression, security headers (and a subgraph's), request ids, a
-// typed 4xx for every malformed request in the media type the client negotiated, 405 with Allow,
+// CORS for browser clients, compression (the gateway's; a subgraph answers uncompressed), security
+// headers (and a subgraph's), request ids, a typed 4xx for every malformed request in the media
+// type the client negotiated, 405 with Allow,
 // GraphQL over HTTP's own audit — in production mode, where no answer names parts of the schema
 // it was not asked about.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -195,6 +196,16 @@ describe("compression and request ids", () => {
     const small = await post({ query: "{ __typename }" }, { "accept-encoding": "gzip" });
     expect(small.headers["content-encoding"]).toBeUndefined();
     expect(json(small).data).toEqual({ __typename: "Query" });
+  });
+
+  test("a subgraph, which only services call, answers uncompressed whatever the caller accepts", async () => {
+    const r = await fed.callSubgraph("users", {
+      query: `{ _service { sdl } }`,
+      viewer: null,
+      headers: { "accept-encoding": "gzip, br, deflate" },
+    });
+    expect(r.data?._service.sdl.length).toBeGreaterThan(1024);
+    expect(r.headers.get("content-encoding")).toBeNull();
   });
 
   test("a client's x-request-id comes back; a malformed one is replaced by a generated id", async () => {

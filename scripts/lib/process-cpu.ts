@@ -67,3 +67,62 @@ export function postgresCpuMs(): number {
   }
   return ticksToMs(ticks);
 }
+
+/**
+ * CPU ms each live Postgres backend serving one of `databases` has used so far, by pid. A
+ * backend's command line is its process title, "postgres: <user> <database> <client> <state>"
+ * (after "<cluster_name>: " when the server has one).
+ * The machine's other databases (other programs' work) are left out, and so are the server's
+ * own processes (checkpointer, WAL writer, autovacuum), which no one request can be charged for.
+ */
+export function postgresBackendsCpuMs(databases: ReadonlySet<string>): Map<number, number> {
+  const found = new Map<number, number>();
+  for (const p of allProcesses()) {
+    if (p.name !== "postgres") continue;
+    let title: string;
+    try {
+      title = readFileSync(`/proc/${p.pid}/cmdline`, "utf8");
+    } catch {
+      continue; // ended meanwhile
+    }
+    // "postgres: [<cluster_name>: ]<user> <database> <client> <state>": a word of it names the database.
+    const words = title.split("\0")[0]!.split(" ");
+    if (words[0] === "postgres:" && words.some((word) => databases.has(word)))
+      found.set(p.pid, ticksToMs(Number(p.fields[11]) + Number(p.fields[12])));
+  }
+  return found;
+}
+
+/**
+ * Samples `postgresBackendsCpuMs` every `everyMs` from `start()` to `stop()`, which gives the
+ * CPU the backends of `databases` used in between: a backend that was there at the start counts
+ * from its value then, one that connected later from zero (its connection's cost is part of the
+ * run), and one that ended before `stop()` with its last sample (at most `everyMs` of its work
+ * is lost; pooled connections rarely end under load).
+ */
+export function postgresBackendsMeter(databases: ReadonlySet<string>, everyMs = 500) {
+  let first = new Map<number, number>();
+  let last = new Map<number, number>();
+  let timer: NodeJS.Timeout | undefined;
+  const sample = () => {
+    for (const [pid, ms] of postgresBackendsCpuMs(databases)) {
+      if (!first.has(pid)) first.set(pid, 0);
+      last.set(pid, ms);
+    }
+  };
+  return {
+    start() {
+      first = postgresBackendsCpuMs(databases);
+      last = new Map(first);
+      timer = setInterval(sample, everyMs);
+    },
+    /** CPU ms used since start(). */
+    stop(): number {
+      clearInterval(timer);
+      sample();
+      let ms = 0;
+      for (const [pid, value] of last) ms += value - (first.get(pid) ?? 0);
+      return ms;
+    },
+  };
+}

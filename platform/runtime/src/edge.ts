@@ -1,4 +1,4 @@
-// The HTTP edge every service stands on: Fastify with CORS (gateway), compression, security
+// The HTTP edge every service stands on: Fastify with CORS and compression (gateway), security
 // headers (helmet's for what browsers read, two for an internal API), a body limit whose 413
 // (like every early refusal) the client reads before the connection closes, request ids, one
 // access-log line per request, typed error bodies, health and readiness, metrics (on the
@@ -387,7 +387,12 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
       }),
     );
   }
-  await app.register(fastifyCompress, { global: true, threshold: 1024, encodings: ["br", "gzip", "deflate"] });
+  // Answers over 1 KB are compressed for browsers and other clients of the gateway. A subgraph's
+  // callers are services on the internal network (gateways, other subgraphs): there compression
+  // costs CPU at both ends and saves nothing, so a subgraph answers uncompressed whatever the
+  // caller accepts (our gateway does not ask; other gateways' HTTP clients do, by default).
+  if (options.audience !== "services")
+    await app.register(fastifyCompress, { global: true, threshold: 1024, encodings: ["br", "gzip", "deflate"] });
   if (options.cors) {
     const origins = options.cors;
     await app.register(fastifyCors, {
