@@ -205,7 +205,7 @@ describe("compression and request ids", () => {
       headers: { "accept-encoding": "gzip, br, deflate" },
     });
     expect(r.data?._service.sdl.length).toBeGreaterThan(1024);
-    expect(r.headers.get("content-encoding")).toBeNull();
+    expect(r.headers!.get("content-encoding")).toBeNull();
   });
 
   test("a client's x-request-id comes back; a malformed one is replaced by a generated id", async () => {
