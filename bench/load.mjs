@@ -1,9 +1,12 @@
 // One load run with autocannon, in its own process (pinned to its own core by the caller):
-// node load.mjs '<json: url, headers, body, connections, seconds, expectBody?>' → prints the
-// result as JSON; with expectBody, `mismatches` counts the answers whose bytes differ from it.
+// node load.mjs < '<json: url, headers, body, connections, seconds, expectBody?>' (on stdin: an
+// expected dashboard is larger than one argument may be) → prints the result as JSON; with
+// expectBody, `mismatches` counts the answers whose bytes differ from it.
 import autocannon from "autocannon";
 
-const spec = JSON.parse(process.argv[2]);
+let input = "";
+for await (const chunk of process.stdin) input += chunk;
+const spec = JSON.parse(input);
 const result = await autocannon({
   url: spec.url,
   method: "POST",

@@ -540,11 +540,10 @@ try {
       (resolve, reject) => {
         const child = spawn(
           "taskset",
-          ["-c", loadCores, process.execPath, join(benchDir, "load.mjs"), JSON.stringify(spec)],
-          {
-            stdio: ["ignore", "pipe", "pipe"],
-          },
+          ["-c", loadCores, process.execPath, join(benchDir, "load.mjs")],
+          { stdio: ["pipe", "pipe", "pipe"] },
         );
+        child.stdin.end(JSON.stringify(spec));
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (c) => (stdout += c));
