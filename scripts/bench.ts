@@ -538,11 +538,9 @@ try {
   const load = (spec: { seconds: number } & Record<string, unknown>) =>
     new Promise<{ requests: number; rps: number; p50: number; p99: number; errors: number; mismatches: number }>(
       (resolve, reject) => {
-        const child = spawn(
-          "taskset",
-          ["-c", loadCores, process.execPath, join(benchDir, "load.mjs")],
-          { stdio: ["pipe", "pipe", "pipe"] },
-        );
+        const child = spawn("taskset", ["-c", loadCores, process.execPath, join(benchDir, "load.mjs")], {
+          stdio: ["pipe", "pipe", "pipe"],
+        });
         child.stdin.end(JSON.stringify(spec));
         let stdout = "";
         let stderr = "";
