@@ -65,6 +65,17 @@ async function requestsDuring(gateway: Gateway, run: () => Promise<unknown>) {
   );
 }
 
+/** Resolves with `read()`'s answer once `done` holds for it; fails after `timeoutMs`. */
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${JSON.stringify(value)}`);
+    await delay(20);
+  }
+}
+
 describe("in this process", () => {
   let gateway: Gateway;
   beforeAll(async () => {
@@ -91,6 +102,45 @@ describe("in this process", () => {
     expect(sent).toEqual({ courses: 1 });
     expect(gateway.entityCache.stats().miss).toBe(missesAfterFirst);
     expect(gateway.entityCache.stats().hit).toBeGreaterThanOrEqual(30);
+  });
+
+  test("a second dashboard sends the subgraphs only what changed since the first", async () => {
+    const teacher = await fed.createUser("TEACHER");
+    const course = await createCourse(fed, teacher, { capacity: 20 });
+    const students = await insertStudents(fed, 10);
+    for (const s of students) await enroll(fed, teacher.token, course.id, s);
+    await fed.eventsSettled(); // attendance's replica knows the enrollments: marks are accepted
+    const dashboard = () =>
+      call(gateway, {
+        query: `query($id: ID!) { course(id: $id) { code attendanceRate students { name attendance(courseId: $id) { date status } wallet { balance } foodOrders { totalPrice status } } } }`,
+        variables: { id: course.id },
+        token: fed.admin.token, // staff: wallets and orders are the student's or staff's to see
+      });
+    const first = await dashboard();
+    expect(first.errors?.map((e) => e.message)).toBeUndefined();
+    let second!: Awaited<ReturnType<typeof dashboard>>;
+    const again = await requestsDuring(gateway, async () => (second = await dashboard()));
+    expect(second.data).toEqual(first.data);
+    // courses: the student list (max-age 0); attendance: the course's rate (max-age 0). Names,
+    // each student's attendance, wallet and orders come from the cache.
+    expect(again).toEqual({ courses: 1, attendance: 1 });
+
+    const marked = await fed.execute({
+      query: `mutation($i: MarkAttendanceInput!) { markAttendance(input: $i) { id } }`,
+      variables: { i: { courseId: course.id, studentId: students[3], date: "2026-12-01", status: "ABSENT" } },
+      token: teacher.token,
+    });
+    expect(marked.errors).toBeUndefined();
+    // The mark went through another gateway: this one hears of it from AttendanceMarked.
+    const missesBefore = gateway.entityCache.stats().miss;
+    const third = await eventually(dashboard, (r) =>
+      r.data?.course.students.some((s: { attendance: { status: string }[] }) => s.attendance.length > 0),
+    );
+    const marks = third.data!.course.students.flatMap((s: { attendance: unknown[] }) => s.attendance);
+    expect(marks).toEqual([{ date: "2026-12-01", status: "ABSENT" }]);
+    // The event names the student (and the course): that one student's entries were asked again,
+    // one fetch each from users, attendance and food; the other nine came from the cache.
+    expect(gateway.entityCache.stats().miss - missesBefore).toBe(3);
   });
 
   test("a teacher renames their course: the next read shows the new title", async () => {
@@ -126,17 +176,6 @@ describe("in this process", () => {
     expect(gateway.entityCache.stats().hit).toBeGreaterThan(0);
   });
 });
-
-/** Resolves with `read()`'s answer once `done` holds for it; fails after `timeoutMs`. */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${JSON.stringify(value)}`);
-    await delay(20);
-  }
-}
 
 describe("heard through the events, by a replica that did not make the change", () => {
   let replica: Gateway;

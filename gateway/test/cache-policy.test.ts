@@ -35,10 +35,20 @@ describe("the real supergraph's hints", () => {
     expect(policy(`{ user(id: "x") { name email } }`)).toEqual({ maxAge: 300, scope: "PRIVATE" });
     // A wallet's balance: 30 s, and only for the viewer it was read for.
     expect(policy(`{ me { wallet { balance } } }`)).toEqual({ maxAge: 30, scope: "PRIVATE" });
+    // A student's orders and attendance: 60 s, the viewer's only (evicted by their events before that).
+    expect(
+      policy(`{ me { foodOrdersConnection { totalCount edges { node { totalPrice meal { name } } } } } }`),
+    ).toEqual({
+      maxAge: 60,
+      scope: "PRIVATE",
+    });
+    expect(policy(`{ me { attendanceConnection { edges { node { date status course { code } } } } } }`)).toEqual({
+      maxAge: 60,
+      scope: "PRIVATE",
+    });
   });
 
   test("an object field without a hint (orders, users) or a maxAge-0 scalar makes it uncacheable", () => {
-    expect(policy(`{ me { foodOrdersConnection { totalCount } } }`).maxAge).toBe(0);
     expect(policy(`{ myOrders { id } }`).maxAge).toBe(0);
     expect(policy(`{ users { totalCount } }`).maxAge).toBe(0);
     expect(policy(`{ course(id: "x") { attendanceRate } }`).maxAge).toBe(0);
@@ -46,7 +56,7 @@ describe("the real supergraph's hints", () => {
   });
 
   test("fragments count, skipped fields do not; only __typename restricts nothing", () => {
-    expect(policy(`{ me { ...F } } fragment F on User { name foodOrders { id } }`).maxAge).toBe(0);
+    expect(policy(`{ me { ...F } } fragment F on User { name enrolledCourses { id } }`).maxAge).toBe(0);
     expect(policy(`{ ... on Query { meals { name stock } } }`)).toEqual({ maxAge: 30, scope: "PUBLIC" });
     const skippable = `query($s: Boolean!) { meals { name stock @skip(if: $s) } }`;
     expect(policy(skippable, { s: true }).maxAge).toBe(60);
