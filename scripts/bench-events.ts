@@ -56,7 +56,8 @@ async function evictionLatency(fed: Federation) {
   const metrics = await replica.metrics.registry.getSingleMetricAsString(
     "gateway_entity_cache_invalidation_delay_seconds",
   );
-  const quantile = (q: string) => Number(new RegExp(`quantile="${q}"} ([0-9.e+-]+)`).exec(metrics)?.[1] ?? NaN) * 1000;
+  const quantile = (q: string) =>
+    Number(new RegExp(`quantile="${q}"[^}]*} ([0-9.e+-]+)`).exec(metrics)?.[1] ?? NaN) * 1000;
   return {
     answeredToEvicted,
     fromTransaction: `p50 ${quantile("0.5").toFixed(1)} ms · p99 ${quantile("0.99").toFixed(1)} ms`,
