@@ -67,6 +67,9 @@ async function startProcessesOnce(options: ProcessesOptions) {
     POOYA_ADMIN_PASSWORD: PROCESS_ADMIN.password,
     // Shared by every gateway process, as replicas share it in production: subgraphs accept any of them.
     GATEWAY_SIGNING_KEY: tenv.env.GATEWAY_SIGNING_KEY,
+    // As in createTenv: these tests count what reaches each subgraph (logs, breakers, faults),
+    // so the gateway's entity cache is off unless a test turns it on.
+    CACHE: tenv.env.CACHE,
     ...options.env,
   };
   const envOf = (name: ProcessName): NodeJS.ProcessEnv => {

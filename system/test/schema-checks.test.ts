@@ -85,7 +85,7 @@ describe("planted defects", () => {
 
   test("a subgraph change without `npm run compose` fails the drift check", async () => {
     await edit("subgraphs/food/schema.graphql", (s) =>
-      s.replace(/( {2}stock: Int![^\n]*\n)\}/, "$1  calories: Int\n}"),
+      s.replace(/(\ntype Meal [^{]*\{[^}]*\n)\}/, "$1  calories: Int\n}"),
     );
     const result = await checkSupergraphDrift(root);
     expect(result.ok).toBe(false);
