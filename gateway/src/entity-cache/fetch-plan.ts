@@ -14,6 +14,7 @@
 import { createHash } from "node:crypto";
 import {
   Kind,
+  getNamedType,
   parse,
   print,
   type GraphQLSchema,
@@ -91,7 +92,7 @@ function planSelection(
     visit: (object, field) => {
       const rule = rules.fields.get(`${object.name}.${field}`);
       const target = object.getFields()[field];
-      const targetType = target && schema.getType(namedTypeName(target.type));
+      const targetType = target && getNamedType(target.type);
       const typeRule = targetType ? rules.types.get(targetType.name) : undefined;
       for (const requirement of [rule, typeRule, rules.types.get(object.name)]) {
         if (!requirement) continue;
@@ -119,10 +120,6 @@ function planSelection(
     selection: `${subgraph}:${hash(`${operation.operation} ${print(selectionSet)}`)}`,
     tags: [...tags].sort(),
   };
-}
-
-function namedTypeName(type: { toString(): string }): string {
-  return type.toString().replace(/[[\]!]/g, "");
 }
 
 /** The cache plan of one subgraph query text. */
