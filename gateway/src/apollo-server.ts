@@ -8,6 +8,7 @@ import type { GraphQLFormattedError } from "graphql";
 import {
   graphqlMetricsPlugin,
   maskUnexpectedErrors,
+  operationCounter,
   requestShapePlugin,
   retryAfterPlugin,
   setSubscriptionsHint,
@@ -21,7 +22,7 @@ import type { ApolloCaches } from "./caches.ts";
 import { clientLimitsPlugin, tooManyRequestsStatusPlugin } from "./client-limits.ts";
 import type { GatewayContext } from "./context.ts";
 import { staleDataPlugin } from "./entity-cache/entity-cache.ts";
-import { demandControlPlugin, demandDirectivesOf, maxAliasLengthRule } from "./demand-control.ts";
+import { costAccounting, demandControlPlugin, demandDirectivesOf, maxAliasLengthRule } from "./demand-control.ts";
 import { graphqlResponseStatusPlugin } from "./graphql-response-status.ts";
 import { landingPagePlugin, type Explorer } from "./landing-page.ts";
 import type { GatewaySettings } from "./settings.ts";
@@ -72,6 +73,13 @@ export function createApolloServer(
   );
   const protection = queryProtection(settings);
   const formatError = maskUnexpectedErrors({ log, production: settings.production, loggedElsewhere: fromSubgraph });
+  // Shared with the compiled operations' path (compiled-operations.ts), which answers without Apollo Server.
+  const cost = costAccounting(settings.limits, {
+    directives: demandDirectivesOf(settings.supergraphSdl),
+    metrics: parts.metrics,
+    log,
+  });
+  const countOperation = operationCounter(parts.metrics);
   const apollo = new ApolloServer<GatewayContext>({
     gateway: parts.gateway,
     logger: log,
@@ -98,21 +106,17 @@ export function createApolloServer(
             }),
           ]),
       valueLimitsPlugin<GatewayContext>(settings.limits),
-      demandControlPlugin<GatewayContext>(settings.limits, {
-        directives: demandDirectivesOf(settings.supergraphSdl),
-        metrics: parts.metrics,
-        log,
-      }),
+      demandControlPlugin<GatewayContext>(cost),
       clientLimitsPlugin<GatewayContext>(parts.clientLimits),
       retryAfterPlugin<GatewayContext>(),
       tooManyRequestsStatusPlugin<GatewayContext>(),
       graphqlResponseStatusPlugin<GatewayContext>(),
       staleDataPlugin(), // says so when the entity cache served fields past their max-age
       cachePolicyPlugin<GatewayContext>(settings.supergraphSdl), // Cache-Control of GET answers
-      graphqlMetricsPlugin<GatewayContext>(parts.metrics),
+      graphqlMetricsPlugin<GatewayContext>(parts.metrics, countOperation),
       ...protection.plugins,
       landingPagePlugin<GatewayContext>(explorer),
     ],
   });
-  return { apollo, validationRules: protection.validationRules, formatError };
+  return { apollo, validationRules: protection.validationRules, formatError, cost, countOperation };
 }

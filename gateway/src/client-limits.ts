@@ -6,7 +6,7 @@ import { HeaderMap, type ApolloServerPlugin, type BaseContext } from "@apollo/se
 import { clientAddressKey, createRateLimitStore, type Logger, type RateLimit } from "@pooya/runtime";
 
 /** The root fields of the operation, one entry per occurrence (aliases count), fragments included. */
-function rootFields(selectionSet: SelectionSetNode, document: DocumentNode, seen = new Set<string>()): string[] {
+export function rootFields(selectionSet: SelectionSetNode, document: DocumentNode, seen = new Set<string>()): string[] {
   return selectionSet.selections.flatMap((selection) => {
     if (selection.kind === Kind.FIELD) return [selection.name.value];
     if (selection.kind === Kind.INLINE_FRAGMENT) return rootFields(selection.selectionSet, document, seen);

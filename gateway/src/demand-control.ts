@@ -56,10 +56,21 @@ function costDependsOnVariables(document: DocumentNode, slicingArguments: Readon
 /** Histogram buckets of operation costs: from a scalar read to the default limit and past it. */
 const COST_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 20_000, 50_000, 100_000];
 
-export function demandControlPlugin<TContext extends BaseContext>(
+/** What an operation's cost is counted from (the directives are the accounting's own). */
+export type CostQuery = Omit<CostRequest, "directives">;
+
+/** An operation's estimated cost before it runs, and its actual cost recorded after. */
+export interface CostAccounting {
+  /** The estimate (refused with COST_ESTIMATED_TOO_EXPENSIVE over the limit); undefined: variables that do not fit. */
+  estimate(request: CostQuery): number | undefined;
+  /** Exports the estimate and the cost measured on the answer's data, and logs both at debug level. */
+  record(request: CostQuery, estimated: number | undefined, data: Record<string, unknown> | null | undefined): void;
+}
+
+export function costAccounting(
   limits: DemandLimits,
   options: { directives: DemandDirectives; metrics?: Metrics; log?: Logger },
-): ApolloServerPlugin<TContext> {
+): CostAccounting {
   const { directives, log } = options;
   const costs = options.metrics?.histogram(
     "graphql_operation_cost",
@@ -73,39 +84,61 @@ export function demandControlPlugin<TContext extends BaseContext>(
     DocumentNode,
     { schema: CostRequest["schema"]; fixed: boolean; costs: Map<string, number | undefined> }
   >();
+  const entryOf = ({ schema, document }: Pick<CostQuery, "schema" | "document">) => {
+    let entry = known.get(document);
+    if (!entry || entry.schema !== schema)
+      known.set(
+        document,
+        (entry = {
+          schema,
+          fixed: !costDependsOnVariables(document, directives.slicingArgumentNames),
+          costs: new Map(),
+        }),
+      );
+    return entry;
+  };
+  return {
+    estimate(request) {
+      const entry = entryOf(request);
+      const key = request.operationName ?? "";
+      let cost = entry.fixed ? entry.costs.get(key) : undefined;
+      if (cost === undefined) {
+        cost = estimateCost({ ...request, directives });
+        if (entry.fixed && cost !== undefined) entry.costs.set(key, cost);
+      }
+      if (cost !== undefined && cost > limits.maxCost) throw tooExpensive(cost, limits);
+      return cost;
+    },
+    record(request, estimated, data) {
+      if (estimated === undefined) return;
+      const actual = data ? measureCost({ ...request, directives }, data) : undefined;
+      costs?.observe({ kind: "estimated" }, estimated);
+      if (actual !== undefined) costs?.observe({ kind: "actual" }, actual);
+      log?.debug(
+        { operationName: request.operationName, estimatedCost: estimated, actualCost: actual },
+        "operation cost",
+      );
+    },
+  };
+}
+
+export function demandControlPlugin<TContext extends BaseContext>(
+  accounting: CostAccounting,
+): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       let estimated: number | undefined;
       return {
         async didResolveOperation({ schema, document, request, operationName }) {
-          let entry = known.get(document);
-          if (!entry || entry.schema !== schema)
-            known.set(
-              document,
-              (entry = {
-                schema,
-                fixed: !costDependsOnVariables(document, directives.slicingArgumentNames),
-                costs: new Map(),
-              }),
-            );
-          const key = operationName ?? "";
-          let cost = entry.fixed ? entry.costs.get(key) : undefined;
-          if (cost === undefined) {
-            cost = estimateCost({ schema, directives, document, variables: request.variables, operationName });
-            if (entry.fixed && cost !== undefined) entry.costs.set(key, cost);
-          }
-          if (cost !== undefined && cost > limits.maxCost) throw tooExpensive(cost, limits);
-          estimated = cost;
+          estimated = accounting.estimate({ schema, document, variables: request.variables, operationName });
         },
         async willSendResponse({ schema, document, request, operationName, response }) {
           if (estimated === undefined || !document || response.body.kind !== "single") return;
-          const data = response.body.singleResult.data;
-          const actual = data
-            ? measureCost({ schema, directives, document, variables: request.variables, operationName }, data)
-            : undefined;
-          costs?.observe({ kind: "estimated" }, estimated);
-          if (actual !== undefined) costs?.observe({ kind: "actual" }, actual);
-          log?.debug({ operationName, estimatedCost: estimated, actualCost: actual }, "operation cost");
+          accounting.record(
+            { schema, document, variables: request.variables, operationName },
+            estimated,
+            response.body.singleResult.data,
+          );
         },
       };
     },

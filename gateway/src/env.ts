@@ -75,6 +75,12 @@ export const gatewayCacheEnv = {
     16 * MiB,
   ),
   ...cacheVariables("DOCUMENT_HASH", "SHA-256 of query texts (trusted documents)", 1_000, 4 * MiB),
+  ...cacheVariables(
+    "COMPILED_OPERATION",
+    "compiled queries (`COMPILED_OPERATIONS`: the trusted documents' at start, others on first use, by query hash and operation name)",
+    1_000,
+    32 * MiB,
+  ),
 };
 
 export const gatewayStaticEnv = {
@@ -214,6 +220,12 @@ export const gatewayStaticEnv = {
     .default("enforce")
     .describe(
       "`enforce`: the gateway removes the fields the caller may not see (`@authenticated`, `@requiresScopes`, `@policy` in the supergraph) before planning; `subgraphs`: it plans them and the subgraphs refuse them (they always enforce the same directives), as Apollo Router's `authorization.directives.enabled: false`, for measuring what enforcement costs",
+    ),
+  COMPILED_OPERATIONS: z
+    .enum(["on", "off"])
+    .default("on")
+    .describe(
+      "`on`: a query the gateway has compiled (parsed, validated and checked once: the trusted documents at start, any other on first use) is answered on a path of its own that runs only what depends on the request, and anything that path would refuse goes through Apollo Server's full pipeline, which answers it; `off`: every request goes through Apollo Server's pipeline",
     ),
   RESULT_SHAPING: z
     .enum(["fast", "apollo"])

@@ -5,7 +5,9 @@
 // readiness) → listening. It stops in the reverse order (a stack, as subgraphs do).
 import { createEdge, createMetrics, drainDeadline, ShutdownStack, type Logger } from "@pooya/runtime";
 import { publicKeySet } from "@pooya/identity";
-import { createApolloServer } from "./apollo-server.ts";
+import { MAX_QUERY_TOKENS, createApolloServer } from "./apollo-server.ts";
+import { authorizationRules } from "./authorization-rules.ts";
+import { createCompiledOperations } from "./compiled-operations.ts";
 import { connectSubgraphs, createSupergraphGateway } from "./apollo-gateway.ts";
 import { createApolloCaches } from "./caches.ts";
 import { createClientLimits } from "./client-limits.ts";
@@ -65,7 +67,7 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     });
 
     const explorer = explorerOf(settings, log);
-    const { apollo, validationRules, formatError } = createApolloServer(settings, {
+    const { apollo, validationRules, formatError, cost, countOperation } = createApolloServer(settings, {
       gateway: supergraph.gateway,
       caches: apolloCaches,
       clientLimits: clientLimits.limits,
@@ -75,6 +77,34 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     });
     await apollo.start(); // resolves once the supergraph is loaded
     stack.push("Apollo Server", () => apollo.stop());
+    const context = requestContext(keys, deactivatedAccounts);
+    const compiledOperations =
+      settings.compiledOperations === false
+        ? undefined
+        : createCompiledOperations({
+            executor: () => supergraph.gateway.executor,
+            schema: supergraph.apiSchema,
+            validationRules,
+            introspection: explorer.enabled,
+            maxQueryTokens: MAX_QUERY_TOKENS,
+            context,
+            formatError,
+            authorizationRules:
+              settings.authorizationAtGateway === false ? undefined : authorizationRules(settings.supergraphSdl),
+            limitedRootFields: new Set(Object.keys(settings.clientLimits)),
+            valueLimits: settings.limits,
+            cost,
+            countOperation,
+            documentHash,
+            metrics,
+            log,
+            bounds: caches.compiledOperations,
+          });
+    if (compiledOperations) {
+      metrics.trackCache(compiledOperations.cache);
+      const compiled = compiledOperations.compileAll(settings.trustedDocuments.manifest);
+      if (compiled) log.info({ compiled }, "trusted documents compiled");
+    }
 
     const edge = await createEdge({
       log,
@@ -97,7 +127,8 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
     });
     await serveGraphql(edge, {
       apollo,
-      context: requestContext(keys, deactivatedAccounts),
+      context,
+      compiledOperations,
       preHandler: trustedDocumentsCheck(settings.trustedDocuments, metrics, documentHash),
       subscriptions,
       maxResponseBytes: settings.limits.maxResponseBytes,
@@ -139,6 +170,8 @@ export async function startGateway(settings: GatewaySettings, log: Logger) {
       metrics,
       /** The entity cache: its counters (`stats()`), and eviction by hand (`evictEntities`). */
       entityCache,
+      /** Requests answered on the compiled operations' path and by Apollo Server (undefined: COMPILED_OPERATIONS=off). */
+      compiledOperations: () => compiledOperations?.counts(),
       /** Whether domain events are heard live (per transport and source). */
       liveEvents: () => liveEvents?.status(),
       /** SHUTDOWN_TIMEOUT_MS: stop() drains clients for up to this less a second. */

@@ -67,6 +67,7 @@ export const gatewayService = defineService({
         keysRefreshMs: vars.KEYS_REFRESH_MS,
         events: { ...eventSettings(vars), identity: await loadServiceIdentity("gateway", vars) },
         resultShaping: vars.RESULT_SHAPING,
+        compiledOperations: vars.COMPILED_OPERATIONS === "on",
         authorizationAtGateway: vars.AUTHORIZATION_DIRECTIVES === "enforce",
         entityCache: {
           enabled: vars.CACHE === "on",
@@ -88,6 +89,10 @@ export const gatewayService = defineService({
           },
           tokens: { maxEntries: vars.TOKEN_CACHE_MAX_ENTRIES, maxBytes: vars.TOKEN_CACHE_MAX_BYTES },
           assertions: { maxEntries: vars.ASSERTION_CACHE_MAX_ENTRIES, maxBytes: vars.ASSERTION_CACHE_MAX_BYTES },
+          compiledOperations: {
+            maxEntries: vars.COMPILED_OPERATION_CACHE_MAX_ENTRIES,
+            maxBytes: vars.COMPILED_OPERATION_CACHE_MAX_BYTES,
+          },
           documentHashes: {
             maxEntries: vars.DOCUMENT_HASH_CACHE_MAX_ENTRIES,
             maxBytes: vars.DOCUMENT_HASH_CACHE_MAX_BYTES,

@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { request as httpRequest } from "undici";
 import { enableWebSockets, errorBody, type Edge, type ReadinessCheck, type Upstream } from "@pooya/runtime";
 import type { KeyStore } from "@pooya/identity";
+import type { CompiledOperations } from "./compiled-operations.ts";
 import type { GatewayContext } from "./context.ts";
 import type { createSubscriptionGateway } from "./subscriptions.ts";
 import type { trustedDocumentsHandler } from "./trusted-documents.ts";
@@ -17,6 +18,8 @@ export async function serveGraphql(
   parts: {
     apollo: ApolloServer<GatewayContext>;
     context: (request: FastifyRequest) => Promise<GatewayContext>;
+    /** Queries answered without Apollo Server's pipeline (undefined: off). */
+    compiledOperations?: CompiledOperations;
     /** Trusted documents, before Apollo sees the request. */
     preHandler: ReturnType<typeof trustedDocumentsHandler>;
     subscriptions: Pick<ReturnType<typeof createSubscriptionGateway>, "handler">;
@@ -25,12 +28,11 @@ export async function serveGraphql(
 ) {
   const { maxResponseBytes, preHandler } = parts;
   const graphql = fastifyApolloHandler<GatewayContext>(parts.apollo, { context: parts.context });
+  const { compiledOperations } = parts;
   async function graphqlOverHttp(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
-    const payload = await graphql.call(
-      this,
-      request as Parameters<typeof graphql>[0],
-      reply as Parameters<typeof graphql>[1],
-    );
+    const payload =
+      (await compiledOperations?.serve(request, reply)) ??
+      (await graphql.call(this, request as Parameters<typeof graphql>[0], reply as Parameters<typeof graphql>[1]));
     // The last line of demand control: an answer too large to serve is refused, not sent.
     if (typeof payload === "string" && Buffer.byteLength(payload) > maxResponseBytes) {
       void reply.code(400);

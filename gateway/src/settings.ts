@@ -7,6 +7,7 @@ import { VERIFIED_TOKENS_CACHED, type AccessTokenPolicy } from "./access-tokens.
 import type { DemandLimits } from "./demand-control.ts";
 import type { EntityCacheSettings } from "./entity-cache/entity-cache.ts";
 import { ASSERTIONS_CACHED } from "./identity-assertions.ts";
+import { COMPILED_OPERATIONS_CACHED } from "./compiled-operations.ts";
 import { DOCUMENT_HASHES_CACHED, type TrustedDocumentsMode } from "./trusted-documents.ts";
 import type { ValueLimits } from "./value-limits.ts";
 
@@ -24,6 +25,8 @@ export interface GatewayCacheBounds {
   assertions: CacheBounds;
   /** SHA-256 of query texts, for trusted documents (DOCUMENT_HASH_CACHE_MAX_*). */
   documentHashes: CacheBounds;
+  /** Compiled queries (COMPILED_OPERATION_CACHE_MAX_*). */
+  compiledOperations: CacheBounds;
 }
 
 const MiB = 1024 * 1024;
@@ -41,6 +44,7 @@ export const DEFAULT_CACHE_BOUNDS: GatewayCacheBounds = {
   tokens: VERIFIED_TOKENS_CACHED,
   assertions: ASSERTIONS_CACHED,
   documentHashes: DOCUMENT_HASHES_CACHED,
+  compiledOperations: COMPILED_OPERATIONS_CACHED,
 };
 
 export interface GatewaySettings {
@@ -77,6 +81,8 @@ export interface GatewaySettings {
   clientLimits: Record<string, number>;
   /** The schema's auth directives enforced before planning (AUTHORIZATION_DIRECTIVES; default: yes). */
   authorizationAtGateway?: boolean;
+  /** Known queries answered on their compiled path (COMPILED_OPERATIONS; default: yes). */
+  compiledOperations?: boolean;
   /** Whose result shaping runs (RESULT_SHAPING; default: the gateway's own). */
   resultShaping?: "fast" | "apollo";
   /** Who may read GET /metrics. */

@@ -466,23 +466,29 @@ export function createEntityCache(
 export type EntityCache = ReturnType<typeof createEntityCache>;
 
 /** Adds a STALE_DATA warning to the answer when any of its fields came from the cache past their max-age. */
+/** The answer's `extensions.warnings` when the entity cache served fields past their max-age (undefined: none). */
+export function staleDataWarnings(contextValue: unknown) {
+  const notices = (contextValue as ContextWithNotices).staleData;
+  if (!notices?.length) return undefined;
+  const bySubgraph = new Map<string, number>();
+  for (const { subgraph, staleSeconds } of notices)
+    bySubgraph.set(subgraph, Math.max(staleSeconds, bySubgraph.get(subgraph) ?? 0));
+  return [...bySubgraph].map(([subgraph, staleSeconds]) => ({
+    code: "STALE_DATA",
+    message: `The ${subgraph} service is unavailable: some fields are from the gateway's cache, up to ${staleSeconds} s past their max-age.`,
+    subgraph,
+    staleSeconds,
+  }));
+}
+
 export function staleDataPlugin(): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       return {
         async willSendResponse({ response, contextValue }) {
-          const notices = (contextValue as ContextWithNotices).staleData;
-          if (!notices?.length || response.body.kind !== "single") return;
-          const bySubgraph = new Map<string, number>();
-          for (const { subgraph, staleSeconds } of notices)
-            bySubgraph.set(subgraph, Math.max(staleSeconds, bySubgraph.get(subgraph) ?? 0));
+          const warnings = staleDataWarnings(contextValue);
+          if (!warnings || response.body.kind !== "single") return;
           const result = response.body.singleResult;
-          const warnings = [...bySubgraph].map(([subgraph, staleSeconds]) => ({
-            code: "STALE_DATA",
-            message: `The ${subgraph} service is unavailable: some fields are from the gateway's cache, up to ${staleSeconds} s past their max-age.`,
-            subgraph,
-            staleSeconds,
-          }));
           result.extensions = { ...result.extensions, warnings };
         },
       };

@@ -21,3 +21,20 @@ export function graphqlMediaType(accept: string | string[] | undefined): GraphQL
   // An error is sent even to a client that accepts neither (RFC 9110 allows it): as JSON.
   return preferred === APOLLO_OFFERS[1] ? GRAPHQL_RESPONSE_JSON : APPLICATION_JSON;
 }
+
+const answerTypes = new Map<string, string | null>();
+
+/**
+ * The content type Apollo Server writes a single GraphQL answer in for this Accept header, with
+ * its charset (null: the client accepts none of them, and Apollo answers 406). Remembered per
+ * header (clients send a handful of them).
+ */
+export function graphqlAnswerContentType(accept: string | undefined): string | null {
+  if (!accept) return APOLLO_OFFERS[0]!;
+  let type = answerTypes.get(accept);
+  if (type === undefined) {
+    type = new Negotiator({ headers: { accept } }).mediaType(APOLLO_OFFERS) ?? null;
+    if (answerTypes.size < 100) answerTypes.set(accept, type);
+  }
+  return type;
+}

@@ -42,7 +42,7 @@ export {
   type Edge,
   type ReadinessCheck,
 } from "./edge.ts";
-export { GRAPHQL_RESPONSE_JSON, graphqlMediaType } from "./graphql-media-type.ts";
+export { GRAPHQL_RESPONSE_JSON, graphqlAnswerContentType, graphqlMediaType } from "./graphql-media-type.ts";
 export {
   callersOf,
   defineService,
@@ -80,7 +80,7 @@ export {
 export { storableTextPlugin } from "./input-text.ts";
 export { createUpstream, UpstreamError, type Upstream, type UpstreamSettings } from "./upstream.ts";
 export { clientAddressKey, createRateLimitStore, type RateLimit } from "./rate-limits.ts";
-export { codeLabel, createMetrics, graphqlMetricsPlugin, type Metrics } from "./metrics.ts";
+export { codeLabel, createMetrics, graphqlMetricsPlugin, operationCounter, type Metrics } from "./metrics.ts";
 export {
   enableWebSockets,
   graphqlOverWebSocket,

@@ -186,21 +186,34 @@ export function createMetricsServer(registry: Registry, allowed: (address: strin
   return server;
 }
 
+/** Counts one operation answered (graphql_operations_total), its name bounded to `maxOperationNames` distinct ones. */
+export function operationCounter(metrics: Metrics, maxOperationNames = 100) {
+  const nameOf = boundedNames(maxOperationNames);
+  return (
+    operationName: string | null | undefined,
+    operationType: string | undefined,
+    errors: readonly { extensions?: Record<string, unknown> }[] | undefined,
+  ) =>
+    metrics.graphqlOperations.inc({
+      operation_name: nameOf(operationName),
+      operation_type: operationType ?? "unknown",
+      outcome: errors?.length ? codeLabel(errors[0]?.extensions?.code) : "ok",
+    });
+}
+
 export function graphqlMetricsPlugin<TContext extends BaseContext>(
   metrics: Metrics,
-  maxOperationNames = 100,
+  count: ReturnType<typeof operationCounter> = operationCounter(metrics),
 ): ApolloServerPlugin<TContext> {
-  const nameOf = boundedNames(maxOperationNames);
   return {
     async requestDidStart() {
       return {
         async willSendResponse({ response, operation, operationName }) {
-          const errors = response.body.kind === "single" ? response.body.singleResult.errors : undefined;
-          metrics.graphqlOperations.inc({
-            operation_name: nameOf(operationName),
-            operation_type: operation?.operation ?? "unknown",
-            outcome: errors?.length ? codeLabel(errors[0]?.extensions?.code) : "ok",
-          });
+          count(
+            operationName,
+            operation?.operation,
+            response.body.kind === "single" ? response.body.singleResult.errors : undefined,
+          );
         },
       };
     },
