@@ -31,6 +31,32 @@ export class SubgraphRequestCounter {
 /** The body Apollo sends a subgraph starts with the operation ({"query":"mutation …"). */
 const isMutationBody = (body: string) => /^\{"query":"\s*mutation\b/.test(body);
 
+/** Query texts as JSON strings, by text (the fetches of cached query plans; bounded all the same). */
+const quotedQueries = new Map<string, string>();
+const MAX_QUOTED_QUERIES = 2_000;
+
+function quotedQuery(query: string): string {
+  let quoted = quotedQueries.get(query);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(query);
+    if (quotedQueries.size >= MAX_QUOTED_QUERIES) quotedQueries.clear();
+    quotedQueries.set(query, quoted);
+  }
+  return quoted;
+}
+
+/** JSON.stringify({ query, variables, operationName, extensions }), byte for byte, with the query's JSON reused. */
+export function requestBody(
+  query: string,
+  variables: Record<string, unknown> | undefined,
+  operationName: string | undefined,
+  extensions: Record<string, unknown> | undefined,
+): string {
+  const body = `{"query":${quotedQuery(query)}`;
+  const rest = JSON.stringify({ variables, operationName, extensions });
+  return rest.length > 2 ? `${body},${rest.slice(1)}` : `${body}}`;
+}
+
 /** A subgraph's error body, when it has one. */
 function errorsOf(
   body: unknown,
@@ -56,6 +82,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   private readonly log: Logger;
   private readonly maxRequestBytes: number;
   private readonly cache: EntityCache | undefined;
+  private readonly callerTimeout: string;
 
   constructor(
     subgraphName: string,
@@ -73,6 +100,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     this.log = log;
     this.maxRequestBytes = maxRequestBytes;
     this.cache = cache;
+    this.callerTimeout = String(upstream.timeoutMs);
   }
 
   private async send(
@@ -82,22 +110,19 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     this.counter.record(this.subgraphName);
     const { context } = options;
     if (!request.query) throw new Error("Missing query");
-    const headers: Record<string, string> = { "content-type": "application/json" };
-    // Headers the planner adds (none unless federated tracing is on), then ours.
-    for (const [name, value] of request.http?.headers ?? []) headers[name.toLowerCase()] = value;
     // Requests the gateway makes on its own (no incoming request) go as anonymous.
     const assertion =
       "identityAssertion" in context && context.identityAssertion ? await context.identityAssertion() : undefined;
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    // Headers the planner adds (none unless federated tracing is on), then ours.
+    const added = request.http?.headers;
+    if (added) for (const [name, value] of added) headers[name.toLowerCase()] = value;
     if (assertion) headers[IDENTITY_ASSERTION_HEADER] = assertion;
     if ("requestId" in context && context.requestId) headers[REQUEST_ID_HEADER] = context.requestId;
-    headers[CALLER_TIMEOUT_HEADER] = String(this.upstream.timeoutMs); // the subgraph's own calls end within it
-    // The query first: isMutationBody reads it there.
-    const body = JSON.stringify({
-      query: request.query,
-      variables: request.variables,
-      operationName: request.operationName,
-      extensions: request.extensions,
-    });
+    headers[CALLER_TIMEOUT_HEADER] = this.callerTimeout; // the subgraph's own calls end within it
+    // The query first: isMutationBody reads it there. A plan's fetches are the same few texts:
+    // each is escaped as JSON once, not on every call.
+    const body = requestBody(request.query, request.variables, request.operationName, request.extensions);
     if (body.length > this.maxRequestBytes / 3 && Buffer.byteLength(body) > this.maxRequestBytes) {
       // One oversized value was refused before planning (value-limits.ts): this is the sum of many.
       throw new GraphQLError(

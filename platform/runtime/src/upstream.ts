@@ -322,6 +322,17 @@ export function createUpstream(settings: UpstreamSettings) {
     return new UpstreamError(name, kind, 1, detail);
   };
 
+  // A service is called on a handful of paths: each is resolved against its base URL once.
+  const urls = new Map<string, URL>();
+  const urlOf = (path: string) => {
+    let url = urls.get(path);
+    if (url === undefined) {
+      url = new URL(path, settings.baseUrl);
+      if (urls.size < 100 && !path.includes("?")) urls.set(path, url); // not a query string (feed reads)
+    }
+    return url;
+  };
+
   /** One call with its retries, all inside the deadline. */
   async function attempt(path: string, init: UpstreamRequest): Promise<UpstreamResponse> {
     const timeoutMs = init.timeoutMs ?? settings.timeoutMs;
@@ -343,7 +354,7 @@ export function createUpstream(settings: UpstreamSettings) {
         remaining,
       );
       try {
-        const response = await request(new URL(path, settings.baseUrl), {
+        const response = await request(urlOf(path), {
           dispatcher: agent,
           method: init.method ?? "POST",
           headers: init.headers,
