@@ -28,8 +28,12 @@ interface Answer {
   status: number;
   contentType: string | null;
   retryAfter: string | null;
+  /** Every header but those that differ between any two answers (date, request id). */
+  headers: Record<string, string>;
   body: string;
 }
+
+const PER_RESPONSE = new Set(["date", "x-request-id", "keep-alive"]);
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> {
   const response = await fetch(url, {
@@ -41,6 +45,7 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
     status: response.status,
     contentType: response.headers.get("content-type"),
     retryAfter: response.headers.get("retry-after"),
+    headers: Object.fromEntries([...response.headers].filter(([name]) => !PER_RESPONSE.has(name))),
     body: await response.text(),
   };
 }

@@ -303,6 +303,7 @@ export function createCompiledOperations(parts: CompiledOperationsParts) {
 
     void reply.code(head.status ?? 200);
     void reply.header("content-type", contentType);
+    void reply.header("cache-control", "no-store"); // as Apollo Server's on POST (cache-policy.ts: GET only)
     for (const [name, value] of head.headers) void reply.header(name, value);
     // Apollo Server's order: errors, data, extensions.
     return JSON.stringify({ errors, data: result.data, extensions: resultExtensions });

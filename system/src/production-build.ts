@@ -50,7 +50,7 @@ export const entryOf = (target: BuildTarget) => `${target.dir}/dist/main.mjs`;
  * 5 MB. There the subgraphs used about twice the CPU per 200-student dashboard and served half as
  * many (docs/operations.md, "The services under their pods' memory limits"). The gateway, even
  * without a limit, used about a quarter less CPU per dashboard with the flag once it had served
- * some traffic ("Young generation of the gateway").
+ * some traffic (docs/benchmarks.md, "The gateway's young generation").
  */
 export const nodeFlagsOf = (_name: string): string[] => ["--max-semi-space-size=32"];
 
