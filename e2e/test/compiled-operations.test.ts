@@ -4,6 +4,8 @@
 // status, content type, Retry-After and body — for answers it serves itself and for every
 // request it hands over to Apollo Server (refusals of any kind, mutations, unknown documents).
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { readFileSync } from "node:fs";
+import type { RunningGateway } from "@pooya/gateway";
 import { startFederation, type Federation } from "../src/harness.ts";
 import { OPS, createCourse, enroll, topUp } from "../src/fixtures.ts";
 
@@ -50,14 +52,17 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
   };
 }
 
-const compiledCounts = () => fed.gateway.compiledOperations()!;
-
 /** Sends `body` to both gateways; expects the same answer and says which path the compiled one took. */
-async function both(body: unknown, headers: Record<string, string> = {}) {
+async function both(
+  body: unknown,
+  headers: Record<string, string> = {},
+  gateways: { on: RunningGateway; offUrl: string } = { on: fed.gateway, offUrl },
+) {
+  const compiledCounts = () => gateways.on.compiledOperations()!;
   const before = compiledCounts();
-  const compiled = await post(fed.gateway.graphqlUrl, body, headers);
+  const compiled = await post(gateways.on.graphqlUrl, body, headers);
   const after = compiledCounts();
-  const apollo = await post(offUrl, body, headers);
+  const apollo = await post(gateways.offUrl, body, headers);
   expect(compiled).toEqual(apollo);
   const path = after.compiled > before.compiled ? "compiled" : after.apollo > before.apollo ? "apollo" : "none";
   return { answer: compiled, json: JSON.parse(compiled.body) as Record<string, any>, path };
@@ -155,6 +160,27 @@ describe("requests it hands to Apollo Server, answered as before", () => {
     const { answer, path } = await both({ query: "{ me { id } }" }, { authorization: "Bearer not-a-token" });
     expect(path).toBe("apollo");
     expect(answer.status).toBe(401);
+  });
+});
+
+describe("trusted documents (TRUSTED_DOCUMENTS=enforce)", () => {
+  test("compiled at start and served by hash on the compiled path; an unlisted one refused as before", async () => {
+    const on = await fed.startGateway({ TRUSTED_DOCUMENTS: "enforce" });
+    const off = await fed.startGateway({ TRUSTED_DOCUMENTS: "enforce", COMPILED_OPERATIONS: "off" });
+    const manifest = JSON.parse(
+      readFileSync(new URL("../../gateway/trusted-documents.json", import.meta.url), "utf8"),
+    ) as Record<string, string>;
+    const [hash] = Object.entries(manifest).find(([, text]) => /^\s*query Viewer\b/.test(text))!;
+    const gateways = { on, offUrl: off.graphqlUrl };
+    const listed = await both(
+      { extensions: { persistedQuery: { version: 1, sha256Hash: hash } } },
+      bearer(student.token),
+      gateways,
+    );
+    expect(listed.path).toBe("compiled");
+    expect(listed.json.data.me.id).toBe(student.id);
+    const unlisted = await both({ query: "{ me { id } }" }, bearer(student.token), gateways);
+    expect(unlisted.answer.status).toBe(400);
   });
 });
 
