@@ -282,11 +282,25 @@ export function createCompiledOperations(parts: CompiledOperationsParts) {
       return undefined; // over the limit: Apollo Server refuses it
     }
 
-    const result = await parts.executor()(new CompiledRequestContext(compiled, given, context, schema, log));
+    let result: {
+      data?: Record<string, unknown> | null;
+      errors?: readonly Error[];
+      extensions?: Record<string, unknown>;
+    };
+    let thrown = false;
+    try {
+      result = await parts.executor()(new CompiledRequestContext(compiled, given, context, schema, log));
+    } catch (error) {
+      // As Apollo Server answers an executor that throws: the error alone, 500 unless it says otherwise.
+      result = {
+        errors: [error instanceof Error ? error : new GraphQLError(`Unexpected error value: ${String(error)}`)],
+      };
+      thrown = true;
+    }
 
     const head: ResponseHead = { status: undefined, headers: new Map() };
     const errors = result.errors?.length ? formatErrors(result.errors, head) : undefined;
-    if (errors && result.data === undefined && !head.status) head.status = 400;
+    if (errors && result.data === undefined && !head.status) head.status = thrown ? 500 : 400;
     if (errors?.some((e) => e.extensions?.code === "TOO_MANY_REQUESTS")) head.status = 429;
     const warnings = staleDataWarnings(context);
     const resultExtensions = warnings ? { ...result.extensions, warnings } : result.extensions;
