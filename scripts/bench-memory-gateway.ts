@@ -10,6 +10,7 @@
 // caches (from its /metrics), then a verdict over the second half of the run.
 //   BENCH_MINUTES=2 npm run bench:memory:gateway
 //   BENCH_VIEWERS=1000 BENCH_CONNECTIONS=8
+//   COMPILED_OPERATIONS=off, CACHE=on: the gateway started with them (to compare its memory)
 import { createHash, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { PROCESS_ADMIN, startProcesses } from "@pooya/e2e";
@@ -38,6 +39,10 @@ const federation = await startProcesses({
     LOGIN_LIMIT_PER_CLIENT: "1000000",
     REGISTER_LIMIT_PER_CLIENT: "1000000",
     REFRESH_LIMIT_PER_CLIENT: "1000000",
+    // The gateway's settings to compare, taken from this script's environment when set.
+    ...Object.fromEntries(
+      ["COMPILED_OPERATIONS", "CACHE"].flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])),
+    ),
   },
 });
 const gateway = federation.processes.gateway;

@@ -33,6 +33,7 @@ import type { GatewayExecutor, GatewayGraphQLRequestContext } from "@apollo/serv
 import type { FastifyReply, FastifyRequest } from "fastify";
 import {
   boundedCache,
+  documentBytes,
   graphqlAnswerContentType,
   stringBytes,
   type CacheBounds,
@@ -144,8 +145,9 @@ export function createCompiledOperations(parts: CompiledOperationsParts) {
   const compiledOperations = boundedCache<string, Entry>(
     "compiled-operations",
     parts.bounds ?? COMPILED_OPERATIONS_CACHED,
-    // A parsed document takes about ten times its text.
-    (entry, key) => (entry === NOT_COMPILED ? 0 : 10 * stringBytes(entry.source)) + stringBytes(key),
+    // Its parsed document, estimated as Apollo Server's document store estimates its own, and its text.
+    (entry, key) =>
+      (entry === NOT_COMPILED ? 0 : documentBytes(entry.document) + stringBytes(entry.source)) + stringBytes(key),
   );
   const valueVerdicts = new WeakMap();
   const requests = parts.metrics.counter(
