@@ -15,7 +15,7 @@ import {
 } from "@pooya/e2e";
 import { createMetrics, createLogger, type Logger } from "@pooya/runtime";
 import { createServiceIdentity } from "@pooya/identity";
-import type { EventEnvelope } from "@pooya/events/live";
+import { liveRecorder } from "@pooya/events/testing";
 import { SUPERGRAPH_PATH, readSupergraph } from "../src/supergraph.ts";
 import { startLiveEvents, type LiveEventsHandle } from "../src/live-events.ts";
 import type { GatewaySettings } from "../src/settings.ts";
@@ -26,41 +26,6 @@ afterAll(async () => {
   for (const handle of handles) await handle.stop();
   for (const tenv of tenvs) await tenv.dispose();
 });
-
-/** What the handle passed on, with a way to await a state of it. */
-function recorder() {
-  const events: EventEnvelope[] = [];
-  const gaps: (string | undefined)[] = [];
-  const waiters = new Set<() => void>();
-  const notify = () => [...waiters].forEach((look) => look());
-  return {
-    events,
-    gaps,
-    onEvents(batch: EventEnvelope[]) {
-      events.push(...batch);
-      notify();
-    },
-    onGap(source?: string) {
-      gaps.push(source);
-      notify();
-    },
-    until: (check: () => boolean, what: string) =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(look);
-          reject(new Error(`timed out waiting for ${what}`));
-        }, 30_000);
-        const look = () => {
-          if (!check()) return;
-          clearTimeout(timer);
-          waiters.delete(look);
-          resolve();
-        };
-        waiters.add(look);
-        look();
-      }),
-  };
-}
 
 const quietLog = (): Logger => createLogger({ service: "gateway", level: "error" });
 
@@ -97,7 +62,7 @@ test("without a broker: the producers' feeds, read as the gateway; one that is d
   const courses = await tenv.service("courses");
   const down = (name: string) => `${tenv.standInUrl}/${name}/graphql`; // answers 503
   const metrics = createMetrics("gateway");
-  const seen = recorder();
+  const seen = liveRecorder();
   const live = startLiveEvents(
     settingsFor(tenv, {
       users: users.graphqlUrl,
@@ -140,7 +105,7 @@ test("with NATS_URL: what the producers' relays publish, through the broker", as
   const users = await tenv.service("users");
   const courses = await tenv.service("courses");
   const metrics = createMetrics("gateway");
-  const seen = recorder();
+  const seen = liveRecorder();
   // No feed is read: the subgraph addresses do not matter.
   const live = startLiveEvents(settingsFor(tenv, {}, MACHINE_NATS_URL), {
     log: quietLog(),

@@ -1,4 +1,5 @@
-// What a live subscription passed on (events, gaps) and logged, with a way to await a state of it.
+// What a live subscription passed on (events, gaps) and logged, with a way to await a state of it
+// (the events tests here and the gateway's, through @pooya/events/testing).
 import { createLogger } from "@pooya/runtime";
 import type { EventEnvelope } from "../src/envelope.ts";
 
