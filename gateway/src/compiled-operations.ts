@@ -3,8 +3,8 @@
 // validated with the same rules Apollo Server applies, checked for literal values and — when no
 // variable can change it — cost, once. A request for it then does only what depends on the
 // request: the viewer (a cached token check), authorization for the viewer's role (decided once
-// per role), its variables (coerced, value limits, cost where variables change it), the query
-// plan executed by Apollo Gateway (the plan is cached under the same key Apollo Server's path
+// per role), its variables (value limits, cost where variables change it; Apollo Gateway's
+// executor coerces them), the query plan executed by Apollo Gateway (the plan is cached under the same key Apollo Server's path
 // uses), the answer shaped, serialized once and written.
 //
 // Anything else goes on to Apollo Server's full pipeline, which answers it as it always has: a
@@ -19,7 +19,6 @@ import {
   GraphQLError,
   Kind,
   getOperationAST,
-  getVariableValues,
   parse,
   specifiedRules,
   validate,
@@ -271,10 +270,7 @@ export function createCompiledOperations(parts: CompiledOperationsParts) {
     }
     if (!allowed(compiled, context.viewer?.role ?? null)) return undefined;
     const given = variables ?? undefined;
-    if (compiled.operation.variableDefinitions?.length || given) {
-      if (getVariableValues(schema, compiled.operation.variableDefinitions ?? [], given ?? {}).errors) return undefined;
-      if (oversizedValue(parts.valueLimits, compiled.document, given, valueVerdicts)) return undefined;
-    }
+    if (given && oversizedValue(parts.valueLimits, compiled.document, given, valueVerdicts)) return undefined;
     const resolvedName = compiled.operation.name?.value ?? null;
     const costQuery = { schema, document: compiled.document, variables: given, operationName: resolvedName };
     let estimated: number | undefined;
@@ -299,10 +295,13 @@ export function createCompiledOperations(parts: CompiledOperationsParts) {
       };
       thrown = true;
     }
+    // No data and nothing thrown: Apollo Gateway refused the variables (it coerces them before
+    // planning or calling anything), and Apollo Server answers that as it always has.
+    if (!thrown && result.data === undefined) return undefined;
 
     const head: ResponseHead = { status: undefined, headers: new Map() };
     const errors = result.errors?.length ? formatErrors(result.errors, head) : undefined;
-    if (errors && result.data === undefined && !head.status) head.status = thrown ? 500 : 400;
+    if (thrown && !head.status) head.status = 500;
     if (errors?.some((e) => e.extensions?.code === "TOO_MANY_REQUESTS")) head.status = 429;
     const warnings = staleDataWarnings(context);
     const resultExtensions = warnings ? { ...result.extensions, warnings } : result.extensions;
