@@ -15,11 +15,8 @@ const APOLLO_OFFERS = [
 /** The media type the client prefers (no Accept: application/json, as Apollo answers). */
 export function graphqlMediaType(accept: string | string[] | undefined): GraphQLMediaType {
   const header = Array.isArray(accept) ? accept.join(", ") : accept;
-  if (!header) return APPLICATION_JSON;
-  // Apollo's offers, in its order (application/json first on equal weights).
-  const preferred = new Negotiator({ headers: { accept: header } }).mediaType(APOLLO_OFFERS);
   // An error is sent even to a client that accepts neither (RFC 9110 allows it): as JSON.
-  return preferred === APOLLO_OFFERS[1] ? GRAPHQL_RESPONSE_JSON : APPLICATION_JSON;
+  return graphqlAnswerContentType(header) === APOLLO_OFFERS[1] ? GRAPHQL_RESPONSE_JSON : APPLICATION_JSON;
 }
 
 const answerTypes = new Map<string, string | null>();
@@ -31,6 +28,7 @@ const answerTypes = new Map<string, string | null>();
  */
 export function graphqlAnswerContentType(accept: string | undefined): string | null {
   if (!accept) return APOLLO_OFFERS[0]!;
+  // Apollo's offers, in its order (application/json first on equal weights).
   let type = answerTypes.get(accept);
   if (type === undefined) {
     type = new Negotiator({ headers: { accept } }).mediaType(APOLLO_OFFERS) ?? null;
